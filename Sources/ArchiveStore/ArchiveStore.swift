@@ -1,0 +1,1 @@
+// ArchiveStore: see docs/ARCHITECTURE.md

@@ -1,0 +1,1 @@
+// ForwardQueue: see docs/ARCHITECTURE.md

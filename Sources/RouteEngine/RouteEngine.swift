@@ -1,0 +1,1 @@
+// RouteEngine: see docs/ARCHITECTURE.md
