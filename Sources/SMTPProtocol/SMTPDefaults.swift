@@ -1,0 +1,16 @@
+/// Limits of the protocol core, each with the reason for its value.
+public enum SMTPDefaults {
+    /// RFC 5321 §4.5.3.1.4 sets 512 octets for a command line, but extensions (SIZE, BODY,
+    /// SMTPUTF8 addresses) make real lines longer; Postfix's `line_length_limit` is 2048.
+    public static let maximumCommandLineLength = 2048
+    /// RFC 5321 §4.5.3.1.6 sets 1000 octets for a text line; real senders (HTML mailers,
+    /// journal reports) exceed it, and an archive that refuses their mail loses it. Lines
+    /// are streamed, so this bounds no memory; it only refuses clearly broken input.
+    public static let maximumTextLineLength = 65_536
+    /// The largest message accepted and announced in SIZE: 50 MiB, above what the
+    /// common journaling sources (Microsoft 365: 150 MB incl. encoding is rare) usually send.
+    public static let maximumMessageSize = 50 * 1024 * 1024
+    /// RFC 5321 §4.5.3.1.8 requires at least 100 recipients to be accepted; journaling
+    /// envelopes often carry many more, so the default is generous.
+    public static let maximumRecipients = 1000
+}
