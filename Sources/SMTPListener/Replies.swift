@@ -21,5 +21,6 @@ enum Replies {
     static let shuttingDown = SMTPReply(421, EnhancedStatusCode(4, 3, 2), "Service shutting down, closing connection")
     static let tooManyConnections = SMTPReply(421, EnhancedStatusCode(4, 7, 0), "Too many connections, try again later")
     static let clientNotAllowed = SMTPReply(554, EnhancedStatusCode(5, 7, 1), "Client not allowed")
+    static let pipelinedAfterStartTLS = SMTPReply(554, EnhancedStatusCode(5, 5, 1), "Commands after STARTTLS must wait for TLS; closing")
     static let transactionFailed = SMTPReply(451, EnhancedStatusCode(4, 3, 0), "Temporary failure storing the message, try again")
 }

@@ -213,6 +213,14 @@ final class SMTPConnection {
             try await io.flush()
             return false
         case .startTLS:
+            if io.input.readableBytes > 0 {
+                // RFC 3207 §4.2, CVE-2011-0411: whatever followed STARTTLS in plaintext would
+                // otherwise run as if it came over TLS. Refuse and close.
+                logger.warning("commands pipelined after STARTTLS: closing (command injection attempt)")
+                io.queue([Replies.pipelinedAfterStartTLS])
+                try await io.flush()
+                return false
+            }
             io.queue(action.replies)
             return try await startTLS()
         case .receiveData:
@@ -230,10 +238,6 @@ final class SMTPConnection {
     /// plaintext are an injection attempt. They are not executed: the connection is closed.
     private func startTLS() async throws -> Bool {
         guard let sslContext = context.sslContext else { return false }
-        if io.input.readableBytes > 0 {
-            logger.warning("plaintext after STARTTLS: closing (command injection attempt)")
-            return false
-        }
         let replies = io.pendingReplies
         io.pendingReplies = ByteBuffer()
         let channel = self.channel
@@ -385,6 +389,9 @@ final class SMTPConnection {
             } else if case .shutdown = event {
                 _ = machine.shutdown()
             }
+        }
+        if let refusal, !last {
+            return try await perform(machine.chunkRefused(refusal))
         }
         var outcome: StoreOutcome?
         if last {

@@ -64,16 +64,22 @@ final class SessionEventHandler: ChannelInboundHandler {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         switch event {
         case let proxy as ProxyHeader:
-            context.fireChannelRead(wrapInboundOut(.proxyHeader(proxy)))
+            deliver(.proxyHeader(proxy), context: context)
         case let tlsEvent as TLSUserEvent:
             guard case .handshakeCompleted = tlsEvent else { return context.fireUserInboundEventTriggered(event) }
             let version = (try? context.pipeline.syncOperations.nioSSL_tlsVersion()).flatMap { $0 }
-            context.fireChannelRead(wrapInboundOut(.tlsEstablished(version.map(Self.describe) ?? "TLS")))
+            deliver(.tlsEstablished(version.map(Self.describe) ?? "TLS"), context: context)
         case is SessionShutdownEvent:
-            context.fireChannelRead(wrapInboundOut(.shutdown))
+            deliver(.shutdown, context: context)
         default:
             context.fireUserInboundEventTriggered(event)
         }
+    }
+
+    /// Events outside a read cycle need their own read-complete, or the async channel holds them back.
+    private func deliver(_ input: SessionInput, context: ChannelHandlerContext) {
+        context.fireChannelRead(wrapInboundOut(input))
+        context.fireChannelReadComplete()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
@@ -95,8 +101,7 @@ final class SessionEventHandler: ChannelInboundHandler {
         guard !timedOut, context.channel.isActive else { return }
         if NIODeadline.now() >= deadline.current {
             timedOut = true
-            context.fireChannelRead(wrapInboundOut(.timeout))
-            context.fireChannelReadComplete()
+            deliver(.timeout, context: context)
             return
         }
         schedule(context: context)

@@ -115,6 +115,11 @@ struct SessionMachine {
         return t.chunkFailure
     }
 
+    /// A BDAT chunk that was refused before it was read has been read and discarded.
+    mutating func chunkRefused(_ reply: SMTPReply) -> SessionAction {
+        refuse(reply)
+    }
+
     /// The content of the current BDAT transaction cannot be kept (store failed mid-way).
     mutating func chunkedContentFailed(_ reply: SMTPReply) {
         transaction?.chunkFailure = reply
