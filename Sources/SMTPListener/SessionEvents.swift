@@ -2,6 +2,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOSSL
 import NIOTLS
+import SMTPProtocol
 
 /// Everything a session reads, in the order it happened: the client's bytes and the
 /// connection's own events, so the session loop sees one ordered stream.

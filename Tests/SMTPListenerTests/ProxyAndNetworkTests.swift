@@ -1,5 +1,6 @@
 import NIOCore
 @testable import SMTPListener
+import SMTPProtocol
 import Testing
 
 struct ProxyHeaderTests {

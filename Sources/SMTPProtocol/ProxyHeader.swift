@@ -21,7 +21,7 @@ public enum ProxyHeaderError: Error, Hashable, Sendable {
 /// Parses PROXY protocol v1 (text) and v2 (binary) headers.
 public enum ProxyHeaderParser {
     /// v2 starts with these 12 octets; they cannot begin any SMTP command or v1 header.
-    static let v2Signature: [UInt8] = [0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A]
+    public static let v2Signature: [UInt8] = [0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A]
     /// v1 headers are at most 107 octets including CRLF.
     static let v1MaximumLength = 107
 
@@ -72,7 +72,7 @@ public enum ProxyHeaderParser {
     }
 
     static func address(_ ip: String, _ port: String, v6: Bool) -> SocketAddress? {
-        guard !port.isEmpty, port.count <= 5, port.allSatisfy(\.isASCIIDigit),
+        guard !port.isEmpty, port.count <= 5, port.allSatisfy({ ("0"..."9").contains($0) }),
               let p = Int(port), p <= 65535, !(port.count > 1 && port.first == "0"),
               let address = try? SocketAddress(ipAddress: ip, port: p)
         else { return nil }
@@ -120,8 +120,4 @@ public enum ProxyHeaderParser {
         var buffer = ByteBuffer(bytes: octets)
         return try? SocketAddress(packedIPAddress: buffer.readSlice(length: octets.count) ?? buffer, port: Int(port))
     }
-}
-
-extension Character {
-    var isASCIIDigit: Bool { ("0"..."9").contains(self) }
 }

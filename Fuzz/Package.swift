@@ -1,0 +1,23 @@
+// swift-tools-version:5.3
+// libFuzzer targets for the protocol core (see Fuzz/README.md). A separate package because
+// fuzz entry points do not link as executable targets of a tools-version 6 manifest.
+import PackageDescription
+
+let package = Package(
+    name: "archiverelay-fuzz",
+    dependencies: [
+        .package(name: "archiverelay", path: ".."),
+        .package(name: "swift-nio", url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+    ],
+    targets: [
+        .target(name: "FuzzCommandParser", dependencies: [.product(name: "SMTPProtocol", package: "archiverelay")]),
+        .target(name: "FuzzDataDecoder", dependencies: [
+            .product(name: "SMTPProtocol", package: "archiverelay"),
+            .product(name: "NIOCore", package: "swift-nio"),
+        ]),
+        .target(name: "FuzzProxyHeader", dependencies: [
+            .product(name: "SMTPProtocol", package: "archiverelay"),
+            .product(name: "NIOCore", package: "swift-nio"),
+        ]),
+    ]
+)
