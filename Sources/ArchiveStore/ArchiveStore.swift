@@ -1,1 +1,0 @@
-// ArchiveStore: see docs/ARCHITECTURE.md
