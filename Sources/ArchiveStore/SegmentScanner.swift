@@ -3,11 +3,11 @@ struct ScanOutcome {
     /// Offset just past the last valid record.
     var validEnd: Int
     var recordCount: Int
-    /// The first invalid bytes, if the scan did not reach `end` cleanly.
-    var damage: (offset: Int, reason: String)?
-    /// Offset of a valid record found after the damage. Nil means the damage runs to the
-    /// end (a torn tail); non-nil means records would be lost by truncating (corruption).
-    var nextValidAfterDamage: Int?
+    /// Invalid byte ranges that are followed by valid records: corruption, since
+    /// truncating there would lose records.
+    var damages: [(offset: Int, reason: String)] = []
+    /// Invalid bytes running from `validEnd` to the end of the scanned range: a torn tail.
+    var tornTail: (offset: Int, reason: String)?
 }
 
 /// Walks the records of one segment with pread, validating each (header CRC, record CRC).
@@ -15,25 +15,32 @@ struct ScanOutcome {
 enum SegmentScanner {
     /// Visits each valid record in `[start, end)` in order. The visitor gets the record's
     /// offset, validated header and complete bytes.
+    /// With `skipDamage`, the scan resumes at the next valid record after damage (so
+    /// every intact record is seen); otherwise it stops at the first damage.
     static func scan(
-        _ file: SystemFile, from start: Int, to end: Int,
+        _ file: SystemFile, from start: Int, to end: Int, skipDamage: Bool,
         visit: (Int, RecordHeader, ArraySlice<UInt8>) throws -> Void
     ) throws -> ScanOutcome {
+        var outcome = ScanOutcome(validEnd: start, recordCount: 0)
         var offset = start
-        var count = 0
         while offset < end {
-            let result = try readRecord(file, at: offset, limit: end)
-            switch result {
+            switch try readRecord(file, at: offset, limit: end) {
             case .valid(let header, let bytes):
                 try visit(offset, header, bytes)
                 offset += header.recordLength
-                count += 1
+                outcome.recordCount += 1
+                outcome.validEnd = offset
             case .invalid(let reason):
-                let next = try findValidRecord(file, after: offset, limit: end)
-                return ScanOutcome(validEnd: offset, recordCount: count, damage: (offset, reason), nextValidAfterDamage: next)
+                guard let next = try findValidRecord(file, after: offset, limit: end) else {
+                    outcome.tornTail = (offset, reason)
+                    return outcome
+                }
+                outcome.damages.append((offset, reason))
+                guard skipDamage else { return outcome }
+                offset = next
             }
         }
-        return ScanOutcome(validEnd: offset, recordCount: count, damage: nil, nextValidAfterDamage: nil)
+        return outcome
     }
 
     enum RecordRead {
