@@ -54,7 +54,8 @@ struct HeaderSectionScanner {
             if line.hasSuffix("\r") { line = line.dropLast() }
             if let first = line.first, first == " " || first == "\t" {
                 if let last = result.popLast() {
-                    result.append((last.0, last.1 + " " + line.trimmingWhitespace()))
+                    let continuation = line.trimmingWhitespace()
+                    result.append((last.0, last.1.isEmpty ? continuation : last.1 + " " + continuation))
                 }
                 continue
             }
