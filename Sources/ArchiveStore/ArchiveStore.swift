@@ -1,1 +1,99 @@
-// ArchiveStore: see docs/ARCHITECTURE.md
+import Foundation
+import Logging
+
+/// The durable, deduplicating message archive of one node.
+///
+/// Messages are fed incrementally into a `MessageDraft`, finished, and committed;
+/// `commit` returns only once the record is on stable storage (group-committed with
+/// concurrent commits). All file I/O happens on one dedicated writer thread.
+public final class ArchiveStore: Sendable {
+    public let layout: ArchiveLayout
+    public let options: ArchiveStoreOptions
+    /// What open found and repaired.
+    public let recoveryReport: RecoveryReport
+    private let committer: GroupCommitter
+    private let capacityMonitor: CapacityMonitor
+    private let lock: DirectoryLock
+
+    private init(layout: ArchiveLayout, options: ArchiveStoreOptions, report: RecoveryReport,
+                 committer: GroupCommitter, capacity: CapacityMonitor, lock: DirectoryLock) {
+        self.layout = layout
+        self.options = options
+        self.recoveryReport = report
+        self.committer = committer
+        self.capacityMonitor = capacity
+        self.lock = lock
+    }
+
+    /// Opens (creating if needed) the archive in `<dataDirectory>/archive/`, runs recovery
+    /// on the writer thread, and starts serving. Fails with `.locked` if another store
+    /// has the directory open.
+    public static func open(dataDirectory: String, options: ArchiveStoreOptions = ArchiveStoreOptions(),
+                            logger: Logger) async throws -> ArchiveStore {
+        let layout = ArchiveLayout(dataDirectory: dataDirectory)
+        let metrics = ArchiveMetrics(factory: options.metricsFactory)
+        let capacity = CapacityMonitor(path: layout.archiveDirectory, options: options, logger: logger, metrics: metrics)
+        let tick = max(0.005, min(1, options.freeSpaceRecheckInterval))
+        let committer = GroupCommitter(capacity: capacity, metrics: metrics, tick: tick)
+        let lockBox = LockBox()
+        let report = try await committer.start {
+            try FileManager.default.createDirectory(atPath: layout.archiveDirectory, withIntermediateDirectories: true)
+            let lock = try DirectoryLock(path: layout.lockPath)
+            lockBox.set(lock)
+            do {
+                var recovery = ArchiveRecovery(layout: layout, options: options, logger: logger)
+                let outcome = try recovery.run(now: Date())
+                let journal = ArchiveJournal(
+                    directory: layout.archiveDirectory, options: options, logger: logger, metrics: metrics,
+                    index: outcome.index, writer: outcome.writer, chainHead: outcome.chainHead, nextSequence: outcome.nextSequence
+                )
+                try journal.ensureWriter(now: Date())
+                capacity.refreshIfDue(force: true)
+                return (journal, recovery.report)
+            } catch {
+                lock.release()
+                throw error
+            }
+        }
+        for fault in report.faults {
+            logger.error("archive fault found at open", metadata: ["fault": "\(fault)"])
+        }
+        guard let lock = lockBox.get() else { throw ArchiveStoreError.unrecoverable("lock not taken") }
+        return ArchiveStore(layout: layout, options: options, report: report, committer: committer, capacity: capacity, lock: lock)
+    }
+
+    /// A draft for the next message; feed it chunks as they arrive, then `finish()` it.
+    public func makeDraft(envelope: ArchiveEnvelope) throws -> MessageDraft {
+        try MessageDraft(envelope: envelope, compressionLevel: options.compressionLevel)
+    }
+
+    /// Makes `message` durable (or finds it already archived). Throws
+    /// `insufficientStorage` when the volume is low and `temporaryFailure` when the
+    /// write or sync failed; in both cases nothing was acknowledged.
+    public func commit(_ message: FinishedMessage) async throws -> ArchiveReceipt {
+        if case .low(let free) = capacityMonitor.current {
+            throw ArchiveStoreError.insufficientStorage(freeBytes: free)
+        }
+        return try await withCheckedThrowingContinuation { continuation in
+            committer.enqueue(message, continuation)
+        }
+    }
+
+    /// Free-space state of the archive volume (cached; refreshed by the writer thread).
+    public var capacity: StorageCapacity { capacityMonitor.current }
+
+    /// Completes queued commits, closes the files and releases the directory lock. The
+    /// active segment stays open-ended and is resumed by the next `open`.
+    public func close() async throws {
+        await committer.close()
+        lock.release()
+    }
+}
+
+/// Hands the directory lock from the writer thread back to `open`.
+private final class LockBox: @unchecked Sendable {
+    private let mutex = NSLock()
+    private var lock: DirectoryLock?
+    func set(_ value: DirectoryLock) { mutex.lock(); lock = value; mutex.unlock() }
+    func get() -> DirectoryLock? { mutex.lock(); defer { mutex.unlock() }; return lock }
+}

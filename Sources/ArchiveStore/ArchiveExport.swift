@@ -1,0 +1,77 @@
+import Foundation
+
+/// Export formats for `archive export`.
+public enum ExportFormat: String, Sendable, CaseIterable {
+    /// One mboxrd file: each message preceded by a `From ` line, lines matching
+    /// `^>*From ` quoted with one more `>`, and followed by an empty line.
+    case mbox
+    /// A directory with one `<archive-id>.eml` file per message, bytes exactly as stored.
+    case eml
+}
+
+extension ArchiveReader {
+    /// Writes the matching messages to `path`; returns how many were exported.
+    public func export(_ filter: ArchiveFilter, format: ExportFormat, to path: String) throws -> Int {
+        let entries = try list(filter)
+        switch format {
+        case .eml:
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+            for entry in entries {
+                try Durable.writeAtomically(try original(entry), to: path + "/" + entry.id + ".eml")
+            }
+        case .mbox:
+            let file = try SystemFile.open(path, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o644)
+            defer { file.close() }
+            var offset = 0
+            for entry in entries {
+                let chunk = Mbox.entry(from: entry, original: try original(entry))
+                try file.write(chunk[...], at: offset)
+                offset += chunk.count
+            }
+            try file.sync()
+        }
+        return entries.count
+    }
+}
+
+/// mboxrd framing (the reversible variant: unquoting removes exactly one `>`).
+public enum Mbox {
+    public static func entry(from entry: ArchiveIndexEntry, original: [UInt8]) -> [UInt8] {
+        let sender = entry.sender.isEmpty ? "MAILER-DAEMON" : entry.sender
+        var out = Array("From \(sender) \(asctime(entry.receivedAt))\n".utf8)
+        out.append(contentsOf: quote(original))
+        if out.last != 0x0A { out.append(0x0A) }
+        out.append(0x0A)
+        return out
+    }
+
+    /// Prefixes `>` to every line that starts with zero or more `>` then `From `.
+    public static func quote(_ message: [UInt8]) -> [UInt8] {
+        let from = Array("From ".utf8)
+        var out = [UInt8]()
+        out.reserveCapacity(message.count + 64)
+        var lineStart = true
+        var i = 0
+        while i < message.count {
+            if lineStart {
+                var j = i
+                while j < message.count && message[j] == UInt8(ascii: ">") { j += 1 }
+                if message.count - j >= from.count && Array(message[j..<(j + from.count)]) == from {
+                    out.append(UInt8(ascii: ">"))
+                }
+            }
+            out.append(message[i])
+            lineStart = message[i] == 0x0A
+            i += 1
+        }
+        return out
+    }
+
+    static func asctime(_ date: Date) -> String {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "UTC")
+        f.dateFormat = "EEE MMM d HH:mm:ss yyyy"
+        return f.string(from: date)
+    }
+}

@@ -1,0 +1,26 @@
+import Metrics
+
+/// The store's metric objects, created once at open (never per message). Labels are
+/// stable: dashboards and alerts depend on them.
+struct ArchiveMetrics: Sendable {
+    let appendLatency: Metrics.Timer
+    let batchSize: Recorder
+    let messagesArchived: Counter
+    let duplicates: Counter
+    let bytesRaw: Counter
+    let bytesStored: Counter
+    let fsyncErrors: Counter
+    let freeBytes: Gauge
+
+    init(factory: (any MetricsFactory)?) {
+        let f = factory ?? MetricsSystem.factory
+        appendLatency = Metrics.Timer(label: "archive_append_duration", factory: f)
+        batchSize = Recorder(label: "archive_group_commit_batch_size", aggregate: true, factory: f)
+        messagesArchived = Counter(label: "archive_messages_archived_total", factory: f)
+        duplicates = Counter(label: "archive_duplicates_total", factory: f)
+        bytesRaw = Counter(label: "archive_bytes_raw_total", factory: f)
+        bytesStored = Counter(label: "archive_bytes_stored_total", factory: f)
+        fsyncErrors = Counter(label: "archive_fsync_errors_total", factory: f)
+        freeBytes = Gauge(label: "archive_free_bytes", factory: f)
+    }
+}

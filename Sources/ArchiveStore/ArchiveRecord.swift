@@ -1,0 +1,83 @@
+import Crypto
+import Foundation
+
+/// What the SMTP listener knows about a message besides its bytes: the session and the
+/// envelope. Stored verbatim in the record's metadata.
+public struct ArchiveEnvelope: Sendable, Equatable {
+    public var receivedAt: Date
+    /// The configured name of the listener that accepted the message.
+    public var listener: String
+    /// The peer address as text, e.g. `192.0.2.7:51234` or `[2001:db8::1]:25`.
+    public var clientAddress: String
+    public var helo: String
+    /// The negotiated TLS version and cipher, or nil for a plaintext session.
+    public var tls: String?
+    /// The reverse path (`MAIL FROM`), empty for the null sender `<>`.
+    public var sender: String
+    public var recipients: [String]
+    /// Header lines archiverelay itself prepends (its `Received:` trace). Kept apart from
+    /// the original so the stored original is byte-identical on every node.
+    public var traceHeaders: String
+    /// An archive id chosen upstream (e.g. by the node that first archived the message);
+    /// when nil the store mints one.
+    public var suggestedID: String?
+
+    public init(
+        receivedAt: Date, listener: String, clientAddress: String, helo: String, tls: String?,
+        sender: String, recipients: [String], traceHeaders: String = "", suggestedID: String? = nil
+    ) {
+        self.receivedAt = receivedAt
+        self.listener = listener
+        self.clientAddress = clientAddress
+        self.helo = helo
+        self.tls = tls
+        self.sender = sender
+        self.recipients = recipients
+        self.traceHeaders = traceHeaders
+        self.suggestedID = suggestedID
+    }
+}
+
+/// Everything a record says about its message except the compressed body.
+public struct ArchiveMetadata: Sendable, Equatable {
+    public var id: String
+    public var envelope: ArchiveEnvelope
+    /// Size in bytes of the original message as received.
+    public var originalSize: UInt64
+    /// SHA-256 of the original message: the dedupe key and the cross-node comparison key.
+    public var sha256: [UInt8]
+    /// The `Message-ID` header field body, if the header section had one.
+    public var messageID: String?
+    /// The `Subject` header field body (unfolded, not MIME-decoded), if present.
+    public var subject: String?
+
+    public init(id: String, envelope: ArchiveEnvelope, originalSize: UInt64, sha256: [UInt8], messageID: String?, subject: String?) {
+        self.id = id
+        self.envelope = envelope
+        self.originalSize = originalSize
+        self.sha256 = sha256
+        self.messageID = messageID
+        self.subject = subject
+    }
+
+    public var sha256Hex: String { Hex.encode(sha256) }
+}
+
+/// One archived message as stored: metadata plus the zstd-compressed original.
+public struct ArchiveRecord: Sendable, Equatable {
+    public var metadata: ArchiveMetadata
+    /// The original message compressed as one zstd frame.
+    public var compressedBody: [UInt8]
+
+    public init(metadata: ArchiveMetadata, compressedBody: [UInt8]) {
+        self.metadata = metadata
+        self.compressedBody = compressedBody
+    }
+
+    /// The original bytes, decompressed and checked against the stored SHA-256.
+    public func original() throws -> [UInt8] {
+        let bytes = try ZstdDecompressor.decompress(compressedBody, expectedSize: Int(metadata.originalSize))
+        guard Array(SHA256.hash(data: bytes)) == metadata.sha256 else { throw RecordCodecError.digestMismatch }
+        return bytes
+    }
+}

@@ -1,0 +1,132 @@
+import Crypto
+import Foundation
+import Logging
+
+/// Brings a data directory to a consistent state before the store serves: repairs a torn
+/// tail of the active segment, checks the segment chain links, validates or rebuilds the
+/// index and indexes the records after its checkpoint. Runs on the writer thread.
+struct ArchiveRecovery {
+    let layout: ArchiveLayout
+    let options: ArchiveStoreOptions
+    let logger: Logger
+    var report = RecoveryReport()
+
+    init(layout: ArchiveLayout, options: ArchiveStoreOptions, logger: Logger) {
+        self.layout = layout
+        self.options = options
+        self.logger = logger
+    }
+
+    /// The state the journal starts from.
+    struct Outcome {
+        var index: ArchiveIndex?
+        var writer: SegmentWriter?
+        var chainHead: [UInt8]
+        var nextSequence: UInt64
+    }
+
+    mutating func run(now: Date) throws -> Outcome {
+        let dir = layout.archiveDirectory
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try Durable.syncDirectory(layout.dataDirectory)
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] where name.hasSuffix(".tmp") {
+            try Durable.unlinkIfPresent(dir + "/" + name)  // an interrupted create or seal
+        }
+        var segments = try SegmentCatalog.load(directory: dir)
+        report.segmentCount = segments.count
+        report.faults += ChainCheck.links(segments)
+
+        let (index, checkpoint) = openIndex(segments)
+        var pending: [ArchiveIndexEntry] = []
+        // Index catch-up, and torn-tail repair of the last (active) segment.
+        for (position, segment) in segments.enumerated() {
+            if let checkpoint, segment.sequence < checkpoint.segment { continue }
+            guard case .success = segment.header else { continue }  // reported by ChainCheck
+            let start = (checkpoint?.segment == segment.sequence ? checkpoint?.offset : nil) ?? SegmentHeader.size
+            let isActive = position == segments.count - 1 && !segment.isSealed
+            let file = try SystemFile.openReadOnly(segment.path)
+            defer { file.close() }
+            let outcome = try SegmentScanner.scan(file, from: start, to: segment.recordsEnd, skipDamage: true) { offset, header, bytes in
+                let metadata = try RecordCodec.decodeMetadata(bytes, header: header)
+                pending.append(ArchiveIndexEntry(metadata: metadata, segment: segment.sequence, offset: offset, storedSize: header.recordLength))
+                if pending.count >= 1000 { try flush(&pending, into: index) }
+            }
+            report.bytesScanned += segment.recordsEnd - start
+            report.faults += outcome.damages.map { ArchiveFault(segment: segment.name, offset: $0.offset, reason: $0.reason) }
+            if let torn = outcome.tornTail {
+                if isActive {
+                    try repairTornTail(segment, at: torn.offset)
+                    segments[position].fileSize = torn.offset
+                } else {
+                    report.faults.append(ArchiveFault(segment: segment.name, offset: torn.offset, reason: "sealed segment: \(torn.reason)"))
+                }
+            }
+        }
+        try flush(&pending, into: index)
+
+        let lastSealed = segments.last(where: \.isSealed)
+        let chainHead = lastSealed?.footer?.sealHash ?? [UInt8](repeating: 0, count: 32)
+        if let last = segments.last, !last.isSealed, case .success(let header) = last.header {
+            let writer = try SegmentWriter.resume(directory: dir, header: header, path: last.path, validEnd: last.fileSize)
+            return Outcome(index: index, writer: writer, chainHead: header.previousSealHash, nextSequence: last.sequence + 1)
+        }
+        if let last = segments.last, !last.isSealed {
+            // Header unreadable: leave the file for the operator, never overwrite it.
+            report.faults.append(ArchiveFault(segment: last.name, offset: 0, reason: "active segment header unreadable; left in place"))
+        }
+        return Outcome(index: index, writer: nil, chainHead: chainHead, nextSequence: (segments.last?.sequence ?? 0) + 1)
+    }
+
+    private mutating func flush(_ pending: inout [ArchiveIndexEntry], into index: ArchiveIndex?) throws {
+        guard let last = pending.last else { return }
+        try index?.insert(pending, checkpoint: IndexCheckpoint(segment: last.segment, offset: last.offset + last.storedSize))
+        report.recordsIndexed += pending.count
+        pending.removeAll()
+    }
+
+    /// Copies the torn bytes aside (crash-safely), truncates the segment to the last valid
+    /// record and syncs it. Appending after garbage is never allowed.
+    private mutating func repairTornTail(_ segment: SegmentDescriptor, at offset: Int) throws {
+        let removed = segment.fileSize - offset
+        let source = try SystemFile.openReadOnly(segment.path)
+        let tail = try source.read(at: offset, count: removed)
+        source.close()
+        let brokenPath = segment.path + ".\(offset).broken"
+        try Durable.writeAtomically(tail, to: brokenPath)
+        let file = try SystemFile.open(segment.path, flags: O_WRONLY)
+        defer { file.close() }
+        try file.truncate(to: offset)
+        try file.sync()
+        report.truncatedTails.append(.init(segment: segment.name, offset: offset, bytesRemoved: removed, brokenFile: brokenPath))
+        logger.warning("archive torn tail truncated", metadata: ["segment": "\(segment.name)", "offset": "\(offset)", "bytes": "\(removed)", "saved": "\(brokenPath)"])
+    }
+
+    /// Opens the index and decides whether to trust it; rebuilds (from scratch, so the
+    /// catch-up scan covers every segment) when it is missing or doubtful.
+    private mutating func openIndex(_ segments: [SegmentDescriptor]) -> (ArchiveIndex?, IndexCheckpoint?) {
+        let path = layout.indexPath
+        if FileManager.default.fileExists(atPath: path) {
+            do {
+                let index = try ArchiveIndex.openWritable(path: path)
+                let checkpoint = try index.checkpoint()
+                if let problem = try IndexAudit.problem(index: index, checkpoint: checkpoint, segments: segments) {
+                    report.indexRebuildReason = problem
+                } else {
+                    return (index, checkpoint)
+                }
+            } catch {
+                report.indexRebuildReason = "index unreadable: \(error)"
+            }
+        } else {
+            report.indexRebuildReason = "index missing"
+        }
+        logger.warning("archive index rebuilt from segments", metadata: ["reason": "\(report.indexRebuildReason ?? "")"])
+        do {
+            return (try IndexAudit.recreate(path: path), nil)
+        } catch {
+            // The archive still works without the index (dedupe then only covers this run).
+            report.faults.append(ArchiveFault(segment: "index.sqlite", offset: nil, reason: "cannot create index: \(error)"))
+            return (nil, nil)
+        }
+    }
+}

@@ -1,0 +1,56 @@
+import Foundation
+import Metrics
+
+/// Test hook for I/O faults; production passes nil. Throwing from a hook makes the store
+/// behave exactly as if the corresponding system call had failed.
+public protocol ArchiveFaultInjector: Sendable {
+    /// Called on the writer thread just before the group commit's fdatasync.
+    func beforeSync() throws
+}
+
+/// Whether the archive volume has room; `/readyz` and `MAIL FROM` consult this.
+public enum StorageCapacity: Sendable, Equatable {
+    case ok(freeBytes: UInt64)
+    case low(freeBytes: UInt64)
+
+    public var isLow: Bool { if case .low = self { return true } else { return false } }
+}
+
+/// Tunables of an `ArchiveStore`. Every default is usable in production.
+public struct ArchiveStoreOptions: Sendable {
+    /// zstd level for new messages; 3 is zstd's default balance of speed and ratio.
+    public var compressionLevel: Int = 3
+    /// A segment is sealed once appending the next record would pass this size.
+    public var maxSegmentBytes: Int = 256 << 20
+    /// A segment older than this is sealed (at the next commit or idle tick), so a day's
+    /// archive becomes immutable and hash-chained even on quiet nodes.
+    public var maxSegmentAge: TimeInterval = 24 * 3600
+    /// Commits are refused when the archive volume has less free space than this.
+    /// 1 GiB is twice the worst case in flight (20 sessions × 25 MB) plus room for the
+    /// index and its WAL, so a node stops accepting well before writes would fail.
+    public var minimumFreeBytes: UInt64 = 1 << 30
+    /// How often free space is re-probed (statvfs); between probes the cached value is
+    /// used, so commits never cost an extra syscall.
+    public var freeSpaceRecheckInterval: TimeInterval = 1
+    /// Returns free bytes for the volume holding the given directory. Injectable for tests.
+    public var freeSpaceProbe: @Sendable (String) throws -> UInt64 = FreeSpace.statvfsProbe
+    /// Test-only fault injection; nil in production.
+    public var faultInjector: (any ArchiveFaultInjector)?
+    /// Metrics backend; nil uses the globally bootstrapped `MetricsSystem`.
+    public var metricsFactory: (any MetricsFactory)?
+
+    public init() {}
+}
+
+/// Free-space measurement of the archive volume.
+public enum FreeSpace {
+    /// Bytes available to unprivileged writers (`f_bavail`, not `f_bfree`: the store does
+    /// not run as root and must not count the root reserve).
+    @Sendable public static func statvfsProbe(_ path: String) throws -> UInt64 {
+        var info = statvfs()
+        guard statvfs(path, &info) == 0 else {
+            throw FileIOError(operation: "statvfs", path: path, errno: errno)
+        }
+        return UInt64(info.f_bavail) * UInt64(info.f_frsize)
+    }
+}

@@ -1,0 +1,130 @@
+import Foundation
+import Logging
+import Metrics
+
+/// The dedicated writer thread. Callers enqueue finished messages and suspend; the thread
+/// takes everything pending, writes it, fdatasyncs once and resumes them all, so
+/// throughput is bounded by bandwidth, not by the disk's sync rate. Blocking syscalls
+/// never run on Swift's cooperative pool or an event loop.
+///
+/// `@unchecked Sendable`: the queue is guarded by `condition`; the journal is touched only
+/// by the writer thread (and by `start` before the thread exists).
+final class GroupCommitter: @unchecked Sendable {
+    private struct Pending {
+        var message: FinishedMessage
+        var continuation: CheckedContinuation<ArchiveReceipt, any Error>
+        var enqueued: ContinuousClock.Instant
+    }
+
+    private let condition = NSCondition()
+    private var queue: [Pending] = []
+    private var closing = false
+    private var closed = false
+    private var closeWaiters: [CheckedContinuation<Void, Never>] = []
+
+    private var journal: ArchiveJournal?
+    private let capacity: CapacityMonitor
+    private let metrics: ArchiveMetrics
+    private let tick: TimeInterval
+
+    init(capacity: CapacityMonitor, metrics: ArchiveMetrics, tick: TimeInterval) {
+        self.capacity = capacity
+        self.metrics = metrics
+        self.tick = tick
+    }
+
+    /// Starts the thread, runs `setup` on it (recovery), then serves the queue.
+    func start(setup: @escaping @Sendable () throws -> (ArchiveJournal, RecoveryReport)) async throws -> RecoveryReport {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<RecoveryReport, any Error>) in
+            let thread = Thread { [self] in
+                do {
+                    let (journal, report) = try setup()
+                    self.journal = journal
+                    continuation.resume(returning: report)
+                } catch {
+                    condition.lock()
+                    closed = true
+                    condition.unlock()
+                    continuation.resume(throwing: error)
+                    return
+                }
+                run()
+            }
+            thread.name = "archive-writer"
+            thread.start()
+        }
+    }
+
+    func enqueue(_ message: FinishedMessage, _ continuation: CheckedContinuation<ArchiveReceipt, any Error>) {
+        condition.lock()
+        guard !closing && !closed else {
+            condition.unlock()
+            continuation.resume(throwing: ArchiveStoreError.closed)
+            return
+        }
+        queue.append(Pending(message: message, continuation: continuation, enqueued: .now))
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// Finishes queued commits, stops the thread and closes the files.
+    func close() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            condition.lock()
+            if closed {
+                condition.unlock()
+                continuation.resume()
+                return
+            }
+            closing = true
+            closeWaiters.append(continuation)
+            condition.signal()
+            condition.unlock()
+        }
+    }
+
+    private func run() {
+        guard let journal else { return }
+        while true {
+            condition.lock()
+            while queue.isEmpty && !closing {
+                if !condition.wait(until: Date(timeIntervalSinceNow: tick)) { break }
+            }
+            let batch = queue
+            queue.removeAll(keepingCapacity: true)
+            let stopping = closing && batch.isEmpty
+            condition.unlock()
+
+            let now = Date()
+            capacity.refreshIfDue()
+            if stopping {
+                journal.shutdown()
+                condition.lock()
+                closed = true
+                let waiters = closeWaiters
+                closeWaiters.removeAll()
+                condition.unlock()
+                for waiter in waiters { waiter.resume() }
+                return
+            }
+            if batch.isEmpty {
+                journal.idleTick(now: now)
+                continue
+            }
+            let results = journal.process(batch.map(\.message), now: now)
+            let finished = ContinuousClock.now
+            for (pending, result) in zip(batch, results) {
+                metrics.appendLatency.recordElapsed(from: pending.enqueued, to: finished)
+                pending.continuation.resume(with: result.mapError { $0 as any Error })
+            }
+        }
+    }
+}
+
+extension Metrics.Timer {
+    func recordElapsed(from start: ContinuousClock.Instant, to end: ContinuousClock.Instant) {
+        let elapsed = end - start
+        let nanos = elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000
+        recordNanoseconds(nanos)
+    }
+}

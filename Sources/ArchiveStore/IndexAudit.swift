@@ -1,0 +1,89 @@
+import Foundation
+
+/// Checks that the index still describes the segments before it is trusted, and
+/// recreates it when it does not.
+enum IndexAudit {
+    /// A reason to distrust the index, or nil if it is sound.
+    static func problem(index: ArchiveIndex, checkpoint: IndexCheckpoint?, segments: [SegmentDescriptor]) throws -> String? {
+        let last = try index.lastEntry()
+        guard let checkpoint else {
+            return last == nil ? nil : "index has entries but no checkpoint"
+        }
+        guard let segment = segments.first(where: { $0.sequence == checkpoint.segment }) else {
+            return "checkpoint segment \(checkpoint.segment) is missing"
+        }
+        guard checkpoint.offset >= SegmentHeader.size, checkpoint.offset <= segment.recordsEnd else {
+            return "checkpoint offset \(checkpoint.offset) outside \(segment.name)"
+        }
+        guard let last else { return "index has a checkpoint but no entries" }
+        // The newest entry must point at a valid record with the same digest.
+        guard let described = segments.first(where: { $0.sequence == last.segment }) else {
+            return "segment \(last.segment) of the newest entry is missing"
+        }
+        let file = try SystemFile.openReadOnly(described.path)
+        defer { file.close() }
+        guard case .valid(let header, let bytes) = try SegmentScanner.readRecord(file, at: last.offset, limit: described.recordsEnd),
+              let metadata = try? RecordCodec.decodeMetadata(bytes, header: header),
+              metadata.sha256Hex == last.sha256
+        else {
+            return "newest index entry does not match \(described.name) offset \(last.offset)"
+        }
+        return nil
+    }
+
+    /// Deletes the index files and creates an empty index. WAL and shared-memory files
+    /// go first: an old WAL must never be replayed into a new database, while an old
+    /// database without its WAL is merely an older consistent snapshot.
+    static func recreate(path: String) throws -> ArchiveIndex {
+        try Durable.unlinkIfPresent(path + "-wal")
+        try Durable.unlinkIfPresent(path + "-shm")
+        try Durable.unlinkIfPresent(path)
+        return try ArchiveIndex.openWritable(path: path)
+    }
+}
+
+/// Cheap structural checks of the segment chain done at open and by verify: headers
+/// readable and named right, no gaps, only the newest segment unsealed, every link equal
+/// to the seal hash of the segment before it. (Verify also rehashes the contents.)
+enum ChainCheck {
+    static func links(_ segments: [SegmentDescriptor]) -> [ArchiveFault] {
+        var faults: [ArchiveFault] = []
+        var previous: SegmentDescriptor?
+        for (position, segment) in segments.enumerated() {
+            defer { previous = segment }
+            let header: SegmentHeader
+            switch segment.header {
+            case .success(let h): header = h
+            case .failure(let error):
+                faults.append(ArchiveFault(segment: segment.name, offset: 0, reason: "segment header: \(error)"))
+                continue
+            }
+            if header.sequence != segment.sequence {
+                faults.append(ArchiveFault(segment: segment.name, offset: 0, reason: "header says sequence \(header.sequence)"))
+            }
+            if !segment.isSealed && position != segments.count - 1 {
+                faults.append(ArchiveFault(segment: segment.name, offset: nil, reason: "unsealed segment is not the newest"))
+            }
+            if let footer = segment.footer, footer.previousSealHash != header.previousSealHash {
+                faults.append(ArchiveFault(segment: segment.name, offset: Int(footer.dataLength), reason: "footer link differs from header link"))
+            }
+            let expected: [UInt8]
+            if let previous {
+                if segment.sequence != previous.sequence + 1 {
+                    faults.append(ArchiveFault(segment: segment.name, offset: nil,
+                                               reason: "segments \(previous.sequence + 1)…\(segment.sequence - 1) are missing"))
+                }
+                expected = previous.footer?.sealHash ?? []
+            } else {
+                expected = segment.sequence == 1 ? [UInt8](repeating: 0, count: 32) : []
+                if segment.sequence != 1 {
+                    faults.append(ArchiveFault(segment: segment.name, offset: nil, reason: "segments before \(segment.sequence) are missing"))
+                }
+            }
+            if !expected.isEmpty && header.previousSealHash != expected {
+                faults.append(ArchiveFault(segment: segment.name, offset: 32, reason: "chain link does not match the previous segment's seal"))
+            }
+        }
+        return faults
+    }
+}

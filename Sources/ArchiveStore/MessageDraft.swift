@@ -1,0 +1,85 @@
+import Crypto
+import Foundation
+import NIOCore
+
+/// A message being received, fed chunk by chunk as it arrives from the network.
+///
+/// Each chunk is hashed (SHA-256) and zstd-compressed immediately, so the raw message is
+/// never held whole: memory per draft is the compressed output plus zstd's window. The
+/// compressed bytes are written straight into the record buffer that the writer will
+/// append, so finishing copies nothing.
+///
+/// A draft owns a compression context: do not copy it and keep using both copies.
+public struct MessageDraft {
+    /// The header section is kept (up to this many bytes) only to read `Message-ID` and
+    /// `Subject` for the index.
+    static let headerScanLimit = 64 * 1024
+
+    let envelope: ArchiveEnvelope
+    private let compressor: ZstdCompressor
+    private var hasher = SHA256()
+    private var record: [UInt8]
+    private var size: UInt64 = 0
+    private var headerScan = HeaderSectionScanner(limit: headerScanLimit)
+
+    /// - Parameter compressionLevel: zstd level (1…19; 3 is zstd's default trade-off).
+    public init(envelope: ArchiveEnvelope, compressionLevel: Int = 3) throws {
+        self.envelope = envelope
+        self.compressor = try ZstdCompressor(level: Int32(compressionLevel))
+        self.record = RecordCodec.beginRecord()
+    }
+
+    /// Feeds the next chunk of the original message (exactly as received, after SMTP
+    /// dot-unstuffing, without the trace headers).
+    public mutating func append(_ chunk: ByteBuffer) throws {
+        try chunk.withUnsafeReadableBytes { try append(raw: $0) }
+    }
+
+    /// Feeds raw bytes (tests and the spool use this).
+    public mutating func append(bytes: some Collection<UInt8>) throws {
+        let array = Array(bytes)
+        try array.withUnsafeBytes { try append(raw: $0) }
+    }
+
+    private mutating func append(raw: UnsafeRawBufferPointer) throws {
+        hasher.update(bufferPointer: raw)
+        size += UInt64(raw.count)
+        headerScan.feed(raw)
+        try compressor.compress(raw, into: &record)
+    }
+
+    /// Completes the message: ends the zstd frame, fixes the digest and encodes the record.
+    public consuming func finish() throws -> FinishedMessage {
+        try compressor.finish(into: &record)
+        let digest = Array(hasher.finalize())
+        let fields = headerScan.fields()
+        let metadata = ArchiveMetadata(
+            id: envelope.suggestedID ?? ArchiveID.make(),
+            envelope: envelope,
+            originalSize: size,
+            sha256: digest,
+            messageID: fields.messageID,
+            subject: fields.subject
+        )
+        let compressedSize = record.count - RecordCodec.headerSize
+        RecordCodec.seal(&record, metadata: metadata)
+        return FinishedMessage(metadata: metadata, compressedSize: compressedSize, encodedRecord: record)
+    }
+}
+
+/// A fully received message, compressed and encoded as a record, ready to `commit`.
+public struct FinishedMessage: Sendable {
+    public let metadata: ArchiveMetadata
+    /// Size of the zstd body alone.
+    public let compressedSize: Int
+    /// The complete record bytes as they will be appended to a segment.
+    let encodedRecord: [UInt8]
+
+    public var id: String { metadata.id }
+    public var sha256: [UInt8] { metadata.sha256 }
+    public var originalSize: UInt64 { metadata.originalSize }
+    public var messageID: String? { metadata.messageID }
+    public var subject: String? { metadata.subject }
+    /// On-disk size of the record.
+    public var storedSize: Int { encodedRecord.count }
+}

@@ -1,0 +1,192 @@
+import Foundation
+
+/// Why bytes are not a valid archive record. Distinct cases let recovery tell a torn
+/// tail (short read) from corruption (bad checksum) and report the right fault.
+public enum RecordCodecError: Error, Equatable, Sendable {
+    case truncatedHeader
+    case badMagic
+    case unsupportedVersion(UInt16)
+    case headerChecksumMismatch
+    case implausibleLength(UInt64)
+    case truncatedRecord(needed: Int, available: Int)
+    case recordChecksumMismatch
+    case lengthTrailerMismatch
+    case truncatedMetadata
+    case invalidUTF8
+    case digestMismatch
+}
+
+/// The fixed 24-byte record header, validated on its own so a torn or garbage length is
+/// rejected (header CRC) before anything tries to read that many bytes.
+public struct RecordHeader: Sendable, Equatable {
+    public var bodyLength: Int
+    public var metadataLength: Int
+
+    /// Total on-disk size: header, body, metadata, zero padding to 8, 8-byte trailer.
+    public var recordLength: Int {
+        RecordCodec.align(RecordCodec.headerSize + bodyLength + metadataLength) + RecordCodec.trailerSize
+    }
+}
+
+/// Encodes and decodes one archive record independent of where it is stored (segment
+/// files now, the forward-queue spool later). Byte layout: docs/FORMAT.md, "Record".
+public enum RecordCodec {
+    /// "ARCR" in file order.
+    public static let magic: UInt32 = 0x5243_5241
+    public static let version: UInt16 = 1
+    static let compressionZstd: UInt16 = 1
+    public static let headerSize = 24
+    public static let trailerSize = 8
+    public static let alignment = 8
+    /// Larger than any message we accept compressed (25 MB limit), small enough that a
+    /// garbage length that slipped past the header CRC cannot make us allocate gigabytes.
+    public static let maxSectionLength = 1 << 30
+
+    static func align(_ n: Int) -> Int { (n + alignment - 1) & ~(alignment - 1) }
+
+    // MARK: Encoding
+
+    /// Starts a record buffer with space for the header so a compressor can append the
+    /// body in place; `seal(_:metadata:)` completes it. This avoids copying the body.
+    public static func beginRecord(reservingBody capacity: Int = 0) -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: headerSize)
+        buffer.reserveCapacity(headerSize + capacity + 512)
+        return buffer
+    }
+
+    /// Completes a buffer from `beginRecord` whose bytes after the header are the body.
+    public static func seal(_ buffer: inout [UInt8], metadata: ArchiveMetadata) {
+        let bodyLength = buffer.count - headerSize
+        let metadataBytes = encodeMetadata(metadata)
+        buffer.append(contentsOf: metadataBytes)
+        buffer.padTo(alignment: alignment)
+        buffer.storeLE(magic, at: 0)
+        buffer.storeLE(version, at: 4)
+        buffer.storeLE(compressionZstd, at: 6)
+        buffer.storeLE(UInt32(bodyLength), at: 8)
+        buffer.storeLE(UInt32(metadataBytes.count), at: 12)
+        buffer.storeLE(CRC32C.checksum(buffer[0..<16]), at: 16)
+        buffer.storeLE(UInt32(0), at: 20)
+        let crc = CRC32C.checksum(buffer)
+        buffer.appendLE(crc)
+        buffer.appendLE(UInt32(buffer.count + 4))
+    }
+
+    /// One-shot encoding of a complete record.
+    public static func encode(_ record: ArchiveRecord) -> [UInt8] {
+        var buffer = beginRecord(reservingBody: record.compressedBody.count)
+        buffer.append(contentsOf: record.compressedBody)
+        seal(&buffer, metadata: record.metadata)
+        return buffer
+    }
+
+    static func encodeMetadata(_ m: ArchiveMetadata) -> [UInt8] {
+        var out = [UInt8]()
+        out.appendString(m.id)
+        out.appendLE(Int64((m.envelope.receivedAt.timeIntervalSince1970 * 1000).rounded()))
+        out.appendString(m.envelope.listener)
+        out.appendString(m.envelope.clientAddress)
+        out.appendString(m.envelope.helo)
+        appendOptional(m.envelope.tls, to: &out)
+        out.appendString(m.envelope.sender)
+        out.appendLE(UInt32(m.envelope.recipients.count))
+        for recipient in m.envelope.recipients { out.appendString(recipient) }
+        out.appendLE(m.originalSize)
+        out.append(contentsOf: m.sha256)
+        appendOptional(m.messageID, to: &out)
+        appendOptional(m.subject, to: &out)
+        out.appendString(m.envelope.traceHeaders)
+        return out
+    }
+
+    private static func appendOptional(_ value: String?, to out: inout [UInt8]) {
+        if let value {
+            out.append(1)
+            out.appendString(value)
+        } else {
+            out.append(0)
+        }
+    }
+
+    // MARK: Decoding
+
+    /// Validates the fixed header (magic, version, header CRC, plausible lengths).
+    public static func decodeHeader(_ bytes: ArraySlice<UInt8>) throws(RecordCodecError) -> RecordHeader {
+        guard bytes.count >= headerSize else { throw .truncatedHeader }
+        var reader = ByteReader(bytes.prefix(headerSize))
+        guard try reader.read(UInt32.self) == magic else { throw .badMagic }
+        let version = try reader.read(UInt16.self)
+        _ = try reader.read(UInt16.self)
+        let bodyLength = try reader.read(UInt32.self)
+        let metadataLength = try reader.read(UInt32.self)
+        let storedCRC = try reader.read(UInt32.self)
+        let start = bytes.startIndex
+        guard CRC32C.checksum(bytes[start..<start + 16]) == storedCRC else { throw .headerChecksumMismatch }
+        // Version is checked after the CRC so random bytes report as corruption.
+        guard version == Self.version else { throw .unsupportedVersion(version) }
+        guard bodyLength <= maxSectionLength, metadataLength <= maxSectionLength else {
+            throw .implausibleLength(UInt64(max(bodyLength, metadataLength)))
+        }
+        return RecordHeader(bodyLength: Int(bodyLength), metadataLength: Int(metadataLength))
+    }
+
+    /// Checks the whole-record CRC and trailer; returns the header on success.
+    public static func validate(_ bytes: ArraySlice<UInt8>) throws(RecordCodecError) -> RecordHeader {
+        let header = try decodeHeader(bytes)
+        let length = header.recordLength
+        guard bytes.count >= length else { throw .truncatedRecord(needed: length, available: bytes.count) }
+        let start = bytes.startIndex
+        var trailer = ByteReader(bytes[(start + length - trailerSize)..<(start + length)])
+        let storedCRC = try trailer.read(UInt32.self)
+        let storedLength = try trailer.read(UInt32.self)
+        guard CRC32C.checksum(bytes[start..<(start + length - trailerSize)]) == storedCRC else {
+            throw .recordChecksumMismatch
+        }
+        guard Int(storedLength) == length else { throw .lengthTrailerMismatch }
+        return header
+    }
+
+    /// Decodes a complete, checksummed record starting at `bytes.startIndex`.
+    public static func decode(_ bytes: ArraySlice<UInt8>) throws(RecordCodecError) -> ArchiveRecord {
+        let header = try validate(bytes)
+        let bodyStart = bytes.startIndex + headerSize
+        let body = Array(bytes[bodyStart..<(bodyStart + header.bodyLength)])
+        let metadata = try decodeMetadata(bytes, header: header)
+        return ArchiveRecord(metadata: metadata, compressedBody: body)
+    }
+
+    /// Decodes only the metadata of a record already checked with `validate`.
+    public static func decodeMetadata(_ bytes: ArraySlice<UInt8>, header: RecordHeader) throws(RecordCodecError) -> ArchiveMetadata {
+        let start = bytes.startIndex + headerSize + header.bodyLength
+        var r = ByteReader(bytes[start..<(start + header.metadataLength)])
+        let id = try r.readString()
+        let receivedAtMillis = try r.read(Int64.self)
+        let listener = try r.readString()
+        let clientAddress = try r.readString()
+        let helo = try r.readString()
+        let tls = try readOptional(&r)
+        let sender = try r.readString()
+        let recipientCount = Int(try r.read(UInt32.self))
+        // Each recipient takes at least 4 bytes; bound the loop by what is there.
+        guard recipientCount <= r.remaining / 4 else { throw .truncatedMetadata }
+        var recipients = [String]()
+        recipients.reserveCapacity(recipientCount)
+        for _ in 0..<recipientCount { recipients.append(try r.readString()) }
+        let originalSize = try r.read(UInt64.self)
+        let sha256 = try r.readBytes(32)
+        let messageID = try readOptional(&r)
+        let subject = try readOptional(&r)
+        let traceHeaders = try r.readString()
+        let envelope = ArchiveEnvelope(
+            receivedAt: Date(timeIntervalSince1970: Double(receivedAtMillis) / 1000),
+            listener: listener, clientAddress: clientAddress, helo: helo, tls: tls,
+            sender: sender, recipients: recipients, traceHeaders: traceHeaders, suggestedID: nil
+        )
+        return ArchiveMetadata(id: id, envelope: envelope, originalSize: originalSize, sha256: sha256, messageID: messageID, subject: subject)
+    }
+
+    private static func readOptional(_ r: inout ByteReader) throws(RecordCodecError) -> String? {
+        let present = try r.read(UInt8.self)
+        return present == 0 ? nil : try r.readString()
+    }
+}

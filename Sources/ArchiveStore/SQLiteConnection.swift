@@ -1,0 +1,125 @@
+import CSQLite
+import Foundation
+
+/// A SQLite failure with SQLite's message; the index treats any of these as "derived
+/// data is unusable", never as a reason to lose archive data.
+public struct SQLiteError: Error, Equatable, Sendable, CustomStringConvertible {
+    public var code: Int32
+    public var message: String
+    public var description: String { "sqlite error \(code): \(message)" }
+}
+
+/// SQLite's "copy the bound value now" destructor sentinel (a C macro, not imported).
+private let transientDestructor = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+/// A thin wrapper over one sqlite3 connection: prepare, bind, step. Confined to one
+/// thread at a time (the writer thread, or a CLI's main task).
+final class SQLiteConnection {
+    private let handle: OpaquePointer
+    var rawHandle: OpaquePointer { handle }
+
+    init(path: String, readOnly: Bool) throws(SQLiteError) {
+        var db: OpaquePointer?
+        let flags = readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
+        let rc = sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_NOMUTEX, nil)
+        guard rc == SQLITE_OK, let db else {
+            let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open"
+            if let db { sqlite3_close_v2(db) }
+            throw SQLiteError(code: rc, message: message)
+        }
+        handle = db
+        sqlite3_busy_timeout(db, 5000)
+    }
+
+    deinit { sqlite3_close_v2(handle) }
+
+    func execute(_ sql: String) throws(SQLiteError) {
+        var errorMessage: UnsafeMutablePointer<CChar>?
+        let rc = sqlite3_exec(handle, sql, nil, nil, &errorMessage)
+        if rc != SQLITE_OK {
+            let message = errorMessage.map { String(cString: $0) } ?? "exec failed"
+            sqlite3_free(errorMessage)
+            throw SQLiteError(code: rc, message: message)
+        }
+    }
+
+    func prepare(_ sql: String) throws(SQLiteError) -> Statement {
+        var stmt: OpaquePointer?
+        let rc = sqlite3_prepare_v2(handle, sql, -1, &stmt, nil)
+        guard rc == SQLITE_OK, let stmt else { throw error(rc) }
+        return Statement(handle: stmt, connection: self)
+    }
+
+    func error(_ rc: Int32) -> SQLiteError {
+        SQLiteError(code: rc, message: String(cString: sqlite3_errmsg(handle)))
+    }
+
+    /// Runs `body` in a transaction, rolling back if it throws.
+    func transaction<T>(_ body: () throws -> T) throws -> T {
+        try execute("BEGIN IMMEDIATE")
+        do {
+            let result = try body()
+            try execute("COMMIT")
+            return result
+        } catch {
+            try? execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// One prepared statement; bind with `bind(_:)`, iterate with `step()`.
+    final class Statement {
+        private let handle: OpaquePointer
+        private let connection: SQLiteConnection
+
+        fileprivate init(handle: OpaquePointer, connection: SQLiteConnection) {
+            self.handle = handle
+            self.connection = connection
+        }
+
+        deinit { sqlite3_finalize(handle) }
+
+        enum Value {
+            case int(Int64)
+            case text(String)
+            case null
+        }
+
+        func bind(_ values: [Value]) throws(SQLiteError) {
+            sqlite3_reset(handle)
+            sqlite3_clear_bindings(handle)
+            for (i, value) in values.enumerated() {
+                let index = Int32(i + 1)
+                let rc: Int32
+                switch value {
+                case .int(let v): rc = sqlite3_bind_int64(handle, index, v)
+                case .text(let s): rc = sqlite3_bind_text(handle, index, s, -1, transientDestructor)
+                case .null: rc = sqlite3_bind_null(handle, index)
+                }
+                guard rc == SQLITE_OK else { throw connection.error(rc) }
+            }
+        }
+
+        /// Advances; true while a row is available.
+        func step() throws(SQLiteError) -> Bool {
+            let rc = sqlite3_step(handle)
+            switch rc {
+            case SQLITE_ROW: return true
+            case SQLITE_DONE: return false
+            default: throw connection.error(rc)
+            }
+        }
+
+        func int(_ column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
+
+        func text(_ column: Int32) -> String? {
+            guard sqlite3_column_type(handle, column) != SQLITE_NULL, let p = sqlite3_column_text(handle, column) else { return nil }
+            return String(cString: p)
+        }
+    }
+}
+
+extension SQLiteConnection {
+    var changes: Int32 { sqlite3_changes(rawHandle) }
+    var lastRowID: Int64 { sqlite3_last_insert_rowid(rawHandle) }
+}

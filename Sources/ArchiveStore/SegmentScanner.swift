@@ -1,0 +1,93 @@
+/// Where a run of valid records stops and why.
+struct ScanOutcome {
+    /// Offset just past the last valid record.
+    var validEnd: Int
+    var recordCount: Int
+    /// Invalid byte ranges that are followed by valid records: corruption, since
+    /// truncating there would lose records.
+    var damages: [(offset: Int, reason: String)] = []
+    /// Invalid bytes running from `validEnd` to the end of the scanned range: a torn tail.
+    var tornTail: (offset: Int, reason: String)?
+}
+
+/// Walks the records of one segment with pread, validating each (header CRC, record CRC).
+/// Used by recovery, the index rebuild, readers and verify.
+enum SegmentScanner {
+    /// Visits each valid record in `[start, end)` in order. The visitor gets the record's
+    /// offset, validated header and complete bytes.
+    /// With `skipDamage`, the scan resumes at the next valid record after damage (so
+    /// every intact record is seen); otherwise it stops at the first damage.
+    static func scan(
+        _ file: SystemFile, from start: Int, to end: Int, skipDamage: Bool,
+        visit: (Int, RecordHeader, ArraySlice<UInt8>) throws -> Void
+    ) throws -> ScanOutcome {
+        var outcome = ScanOutcome(validEnd: start, recordCount: 0)
+        var offset = start
+        while offset < end {
+            switch try readRecord(file, at: offset, limit: end) {
+            case .valid(let header, let bytes):
+                try visit(offset, header, bytes)
+                offset += header.recordLength
+                outcome.recordCount += 1
+                outcome.validEnd = offset
+            case .invalid(let reason):
+                guard let next = try findValidRecord(file, after: offset, limit: end) else {
+                    outcome.tornTail = (offset, reason)
+                    return outcome
+                }
+                outcome.damages.append((offset, reason))
+                guard skipDamage else { return outcome }
+                offset = next
+            }
+        }
+        return outcome
+    }
+
+    enum RecordRead {
+        case valid(RecordHeader, ArraySlice<UInt8>)
+        case invalid(String)
+    }
+
+    /// Reads and validates the record at `offset`, never reading past `limit`.
+    static func readRecord(_ file: SystemFile, at offset: Int, limit: Int) throws -> RecordRead {
+        let headBytes = try file.read(at: offset, count: min(RecordCodec.headerSize, limit - offset))
+        let header: RecordHeader
+        do {
+            header = try RecordCodec.decodeHeader(headBytes[...])
+        } catch {
+            return .invalid("record header: \(error)")
+        }
+        let length = header.recordLength
+        guard offset + length <= limit else {
+            return .invalid("record of \(length) bytes runs past end \(limit)")
+        }
+        let bytes = try file.read(at: offset, count: length)
+        do {
+            _ = try RecordCodec.validate(bytes[...])
+        } catch {
+            return .invalid("record: \(error)")
+        }
+        return .valid(header, bytes[...])
+    }
+
+    /// Looks for any valid record at an aligned offset after `offset`. Only runs when
+    /// damage was found, so a linear search is acceptable.
+    static func findValidRecord(_ file: SystemFile, after offset: Int, limit: Int) throws -> Int? {
+        let window = 1 << 20
+        var base = offset + RecordCodec.alignment
+        let magic = RecordCodec.magic
+        while base + RecordCodec.headerSize <= limit {
+            let chunk = try file.read(at: base, count: min(window + RecordCodec.headerSize, limit - base))
+            var i = 0
+            while i + RecordCodec.headerSize <= chunk.count && i < window {
+                let word = UInt32(chunk[i]) | UInt32(chunk[i + 1]) << 8 | UInt32(chunk[i + 2]) << 16 | UInt32(chunk[i + 3]) << 24
+                if word == magic, case .valid = try readRecord(file, at: base + i, limit: limit) {
+                    return base + i
+                }
+                i += RecordCodec.alignment
+            }
+            base += window
+        }
+        return nil
+    }
+}

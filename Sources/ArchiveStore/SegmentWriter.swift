@@ -1,0 +1,103 @@
+import Foundation
+
+/// Appends records to the active segment and seals it. Owned by the writer thread.
+///
+/// Durability contract: `append` only writes; nothing is durable until `sync` returns.
+/// After any failed write or sync the writer is `poisoned` and must be abandoned, never
+/// synced again: after a failed fsync Linux may have dropped the dirty pages and a retry
+/// would report success for data that is gone.
+final class SegmentWriter {
+    let directory: String
+    let sequence: UInt64
+    let createdAt: Date
+    let previousSealHash: [UInt8]
+    private let file: SystemFile
+    /// End of the bytes written so far.
+    private(set) var size: Int
+    /// End of the bytes covered by the last successful sync.
+    private(set) var durableSize: Int
+    private(set) var poisoned = false
+
+    var path: String { file.path }
+    var hasRecords: Bool { size > SegmentHeader.size }
+
+    private init(directory: String, sequence: UInt64, createdAt: Date, previousSealHash: [UInt8], file: SystemFile, size: Int) {
+        self.directory = directory
+        self.sequence = sequence
+        self.createdAt = createdAt
+        self.previousSealHash = previousSealHash
+        self.file = file
+        self.size = size
+        self.durableSize = size
+    }
+
+    /// Creates segment `sequence` crash-safely: header to a temp file, fsync, rename,
+    /// fsync the directory. A crash leaves either no segment or a complete header.
+    static func create(directory: String, sequence: UInt64, previousSealHash: [UInt8], now: Date) throws -> SegmentWriter {
+        let header = SegmentHeader(sequence: sequence, createdAt: now, previousSealHash: previousSealHash)
+        let path = directory + "/" + SegmentName.file(sequence)
+        try Durable.writeAtomically(header.encode(), to: path)
+        let file = try SystemFile.open(path, flags: O_WRONLY)
+        return SegmentWriter(directory: directory, sequence: sequence, createdAt: header.createdAt,
+                             previousSealHash: previousSealHash, file: file, size: SegmentHeader.size)
+    }
+
+    /// Reopens an unsealed segment whose valid records end at `validEnd` (recovery has
+    /// already truncated anything after it).
+    static func resume(directory: String, header: SegmentHeader, path: String, validEnd: Int) throws -> SegmentWriter {
+        let file = try SystemFile.open(path, flags: O_WRONLY)
+        return SegmentWriter(directory: directory, sequence: header.sequence, createdAt: header.createdAt,
+                             previousSealHash: header.previousSealHash, file: file, size: validEnd)
+    }
+
+    /// Writes one encoded record at the end; returns its offset.
+    func append(_ record: [UInt8]) throws -> Int {
+        guard !poisoned else { throw FileIOError(operation: "append", path: path, errno: EIO) }
+        let offset = size
+        do {
+            try file.write(record[...], at: offset)
+        } catch {
+            poisoned = true
+            throw error
+        }
+        size += record.count
+        return offset
+    }
+
+    /// fdatasync: makes every appended record durable. The segment's size changes with
+    /// appends, and fdatasync does flush size changes, so fsync is not needed here.
+    func sync(faults: (any ArchiveFaultInjector)?) throws {
+        guard !poisoned else { throw FileIOError(operation: "fdatasync", path: path, errno: EIO) }
+        do {
+            try faults?.beforeSync()
+            try file.dataSync()
+        } catch {
+            poisoned = true
+            throw error
+        }
+        durableSize = size
+    }
+
+    /// Appends the footer and syncs; the segment is immutable afterwards.
+    func seal(faults: (any ArchiveFaultInjector)?) throws -> SegmentFooter {
+        try sync(faults: faults)
+        let footer = try SegmentCatalog.computeFooter(path: path, dataLength: size, previousSealHash: previousSealHash)
+        _ = try append(footer.encode())
+        try sync(faults: faults)
+        file.close()
+        return footer
+    }
+
+    /// Gives up on this file after an I/O error: the durable prefix is sealed by a
+    /// sidecar `.seal` file (a new file, written crash-safely), so nothing is ever synced
+    /// through this descriptor again and the hash chain continues. Bytes after
+    /// `durableSize` (the failed batch, never acknowledged) are outside the seal.
+    func abandon() throws -> SegmentFooter {
+        file.close()
+        let footer = try SegmentCatalog.computeFooter(path: path, dataLength: durableSize, previousSealHash: previousSealHash)
+        try Durable.writeAtomically(footer.encode(), to: directory + "/" + SegmentName.seal(sequence))
+        return footer
+    }
+
+    func close() { file.close() }
+}

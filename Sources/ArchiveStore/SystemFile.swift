@@ -1,0 +1,124 @@
+import Foundation
+
+/// A file descriptor with the few syscalls durability depends on, each turned into a
+/// `FileIOError` naming the call and path. Used by one thread at a time.
+final class SystemFile {
+    let path: String
+    private(set) var descriptor: Int32
+
+    private init(path: String, descriptor: Int32) {
+        self.path = path
+        self.descriptor = descriptor
+    }
+
+    deinit { if descriptor >= 0 { Glibc.close(descriptor) } }
+
+    static func open(_ path: String, flags: Int32, mode: mode_t = 0o640) throws(FileIOError) -> SystemFile {
+        let fd = Glibc.open(path, flags | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw FileIOError(operation: "open", path: path, errno: errno) }
+        return SystemFile(path: path, descriptor: fd)
+    }
+
+    static func openReadOnly(_ path: String) throws(FileIOError) -> SystemFile {
+        try open(path, flags: O_RDONLY)
+    }
+
+    func close() {
+        if descriptor >= 0 { Glibc.close(descriptor) }
+        descriptor = -1
+    }
+
+    func size() throws(FileIOError) -> Int {
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else { throw FileIOError(operation: "fstat", path: path, errno: errno) }
+        return Int(info.st_size)
+    }
+
+    /// Writes all of `bytes` at `offset`, looping over short writes and EINTR.
+    func write(_ bytes: ArraySlice<UInt8>, at offset: Int) throws(FileIOError) {
+        var failure: FileIOError?
+        bytes.withUnsafeBytes { raw in
+            guard let base = raw.baseAddress else { return }
+            var done = 0
+            while done < raw.count {
+                let n = pwrite(descriptor, base + done, raw.count - done, off_t(offset + done))
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    failure = FileIOError(operation: "pwrite", path: path, errno: errno)
+                    return
+                }
+                done += n
+            }
+        }
+        if let failure { throw failure }
+    }
+
+    /// Reads up to `count` bytes at `offset`; fewer only at end of file.
+    func read(at offset: Int, count: Int) throws(FileIOError) -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: count)
+        var failure: FileIOError?
+        var total = 0
+        buffer.withUnsafeMutableBytes { raw in
+            guard let base = raw.baseAddress else { return }
+            while total < count {
+                let n = pread(descriptor, base + total, count - total, off_t(offset + total))
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    failure = FileIOError(operation: "pread", path: path, errno: errno)
+                    return
+                }
+                if n == 0 { break }
+                total += n
+            }
+        }
+        if let failure { throw failure }
+        if total < count { buffer.removeSubrange(total...) }
+        return buffer
+    }
+
+    func dataSync() throws(FileIOError) {
+        guard fdatasync(descriptor) == 0 else { throw FileIOError(operation: "fdatasync", path: path, errno: errno) }
+    }
+
+    func sync() throws(FileIOError) {
+        guard fsync(descriptor) == 0 else { throw FileIOError(operation: "fsync", path: path, errno: errno) }
+    }
+
+    func truncate(to length: Int) throws(FileIOError) {
+        guard ftruncate(descriptor, off_t(length)) == 0 else {
+            throw FileIOError(operation: "ftruncate", path: path, errno: errno)
+        }
+    }
+}
+
+/// Crash-safe file system steps shared by the writer, recovery and reindex.
+enum Durable {
+    /// fsync a directory so a create, rename or unlink in it survives a crash.
+    static func syncDirectory(_ path: String) throws(FileIOError) {
+        let dir = try SystemFile.open(path, flags: O_RDONLY | O_DIRECTORY)
+        defer { dir.close() }
+        try dir.sync()
+    }
+
+    /// Writes `bytes` to `path` atomically: temp file, fsync, rename, fsync directory.
+    static func writeAtomically(_ bytes: [UInt8], to path: String) throws(FileIOError) {
+        let temp = path + ".tmp"
+        let file = try SystemFile.open(temp, flags: O_WRONLY | O_CREAT | O_TRUNC)
+        try file.write(bytes[...], at: 0)
+        try file.sync()
+        file.close()
+        try rename(temp, to: path)
+    }
+
+    /// rename(2) then fsync of the destination directory.
+    static func rename(_ from: String, to: String) throws(FileIOError) {
+        guard Glibc.rename(from, to) == 0 else { throw FileIOError(operation: "rename", path: from, errno: errno) }
+        try syncDirectory((to as NSString).deletingLastPathComponent)
+    }
+
+    static func unlinkIfPresent(_ path: String) throws(FileIOError) {
+        if Glibc.unlink(path) != 0 && errno != ENOENT {
+            throw FileIOError(operation: "unlink", path: path, errno: errno)
+        }
+    }
+}

@@ -1,0 +1,117 @@
+import CZstd
+
+/// A zstd failure, with zstd's own error name for the log.
+public struct ZstdError: Error, Equatable, Sendable {
+    public var reason: String
+
+    static func check(_ code: Int) throws(ZstdError) -> Int {
+        if ZSTD_isError(code) != 0 {
+            throw ZstdError(reason: String(cString: ZSTD_getErrorName(code)))
+        }
+        return code
+    }
+}
+
+/// Streaming zstd compression of one message into one frame, appended to a caller-owned
+/// buffer so the compressed bytes land directly in the record being built.
+///
+/// A class because it owns a `ZSTD_CCtx`; not Sendable, it lives inside one draft.
+final class ZstdCompressor {
+    private let context: OpaquePointer
+    private var scratch: [UInt8]
+
+    init(level: Int32) throws(ZstdError) {
+        guard let context = ZSTD_createCCtx() else { throw ZstdError(reason: "ZSTD_createCCtx failed") }
+        self.context = context
+        self.scratch = [UInt8](repeating: 0, count: ZSTD_CStreamOutSize())
+        _ = try ZstdError.check(ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, level))
+        // The checksum lets verify catch a corrupted body even before the SHA-256 check.
+        _ = try ZstdError.check(ZSTD_CCtx_setParameter(context, ZSTD_c_checksumFlag, 1))
+    }
+
+    deinit { ZSTD_freeCCtx(context) }
+
+    func compress(_ input: UnsafeRawBufferPointer, into output: inout [UInt8]) throws(ZstdError) {
+        try run(input, mode: ZSTD_e_continue, into: &output)
+    }
+
+    func finish(into output: inout [UInt8]) throws(ZstdError) {
+        try run(UnsafeRawBufferPointer(start: nil, count: 0), mode: ZSTD_e_end, into: &output)
+    }
+
+    private func run(_ input: UnsafeRawBufferPointer, mode: ZSTD_EndDirective, into output: inout [UInt8]) throws(ZstdError) {
+        var inBuffer = ZSTD_inBuffer(src: input.baseAddress, size: input.count, pos: 0)
+        let capacity = scratch.count
+        while true {
+            var produced = 0
+            var code = 0
+            scratch.withUnsafeMutableBytes { out in
+                var outBuffer = ZSTD_outBuffer(dst: out.baseAddress, size: capacity, pos: 0)
+                code = ZSTD_compressStream2(context, &outBuffer, &inBuffer, mode)
+                produced = outBuffer.pos
+            }
+            let remaining = try ZstdError.check(code)
+            output.append(contentsOf: scratch[0..<produced])
+            let done = mode == ZSTD_e_end ? remaining == 0 : inBuffer.pos == inBuffer.size
+            if done { return }
+        }
+    }
+}
+
+/// Decompression of a stored body (one zstd frame).
+enum ZstdDecompressor {
+    /// Decompresses `frame`; `expectedSize` bounds the output so a corrupt frame cannot
+    /// balloon memory.
+    static func decompress(_ frame: [UInt8], expectedSize: Int) throws(ZstdError) -> [UInt8] {
+        var result = [UInt8]()
+        result.reserveCapacity(expectedSize)
+        try decompress(frame, limit: expectedSize) { chunk in result.append(contentsOf: chunk) }
+        guard result.count == expectedSize else {
+            throw ZstdError(reason: "decompressed \(result.count) bytes, expected \(expectedSize)")
+        }
+        return result
+    }
+
+    /// Streams the decompressed bytes to `sink` in chunks.
+    static func decompress(_ frame: [UInt8], limit: Int, sink: (ArraySlice<UInt8>) throws -> Void) throws(ZstdError) {
+        guard let context = ZSTD_createDCtx() else { throw ZstdError(reason: "ZSTD_createDCtx failed") }
+        defer { ZSTD_freeDCtx(context) }
+        var scratch = [UInt8](repeating: 0, count: ZSTD_DStreamOutSize())
+        let capacity = scratch.count
+        var total = 0
+        var failure: ZstdError?
+        frame.withUnsafeBytes { input in
+            var inBuffer = ZSTD_inBuffer(src: input.baseAddress, size: input.count, pos: 0)
+            var lastHint = 1
+            while true {
+                var produced = 0
+                var code = 0
+                scratch.withUnsafeMutableBytes { out in
+                    var outBuffer = ZSTD_outBuffer(dst: out.baseAddress, size: capacity, pos: 0)
+                    code = ZSTD_decompressStream(context, &outBuffer, &inBuffer)
+                    produced = outBuffer.pos
+                }
+                if ZSTD_isError(code) != 0 {
+                    failure = ZstdError(reason: String(cString: ZSTD_getErrorName(code)))
+                    return
+                }
+                lastHint = code
+                total += produced
+                if total > limit {
+                    failure = ZstdError(reason: "decompressed size exceeds \(limit) bytes")
+                    return
+                }
+                do { try sink(scratch[0..<produced]) } catch {
+                    failure = ZstdError(reason: "output failed: \(error)")
+                    return
+                }
+                if lastHint == 0 { return }  // frame complete
+                if inBuffer.pos == inBuffer.size && produced < capacity {
+                    failure = ZstdError(reason: "truncated zstd frame")
+                    return
+                }
+            }
+        }
+        if let failure { throw failure }
+    }
+}

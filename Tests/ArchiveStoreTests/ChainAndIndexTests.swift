@@ -1,0 +1,106 @@
+import Foundation
+import Testing
+@testable import ArchiveStore
+
+@Suite struct ChainAndIndexTests {
+    private func rotatedArchive(_ dir: String) async throws -> [ArchiveReceipt] {
+        var options = ArchiveStoreOptions()
+        options.maxSegmentBytes = 8 << 10
+        let store = try await openStore(dir, options: options)
+        var receipts: [ArchiveReceipt] = []
+        for n in 0..<20 { receipts.append(try await commit(store, Corpus.messages[n], n)) }
+        try await store.close()
+        return receipts
+    }
+
+    @Test func segmentsRotateBySizeAndFormAVerifiedChain() async throws {
+        try await withTempDirectory { dir in
+            let receipts = try await rotatedArchive(dir)
+            let paths = segmentPaths(dir)
+            #expect(paths.count >= 4)
+            #expect(Set(receipts.map(\.segment)).count >= 4)
+            // A record is never split: a segment may only exceed the limit with one record.
+            for segment in try SegmentCatalog.load(directory: dir + "/archive").dropLast() {
+                let footer = try #require(segment.footer)
+                #expect(segment.fileSize <= 8 << 10 || footer.recordCount == 1)
+            }
+            let report = try ArchiveReader(dataDirectory: dir).verify()
+            #expect(report.isClean, "\(report.faults)")
+            #expect(report.records == 20)
+        }
+    }
+
+    @Test func deletedSealedSegmentBreaksTheChain() async throws {
+        try await withTempDirectory { dir in
+            _ = try await rotatedArchive(dir)
+            let paths = segmentPaths(dir)
+            try FileManager.default.removeItem(atPath: paths[1])
+            let faults = try ArchiveReader(dataDirectory: dir).verify().faults
+            #expect(faults.contains { $0.segment == (paths[2] as NSString).lastPathComponent })
+        }
+    }
+
+    @Test func insertedSegmentBreaksTheChain() async throws {
+        try await withTempDirectory { dir in
+            _ = try await rotatedArchive(dir)
+            let paths = segmentPaths(dir)
+            // Shift segments 2… up by one and insert a copy of segment 1 as 2.
+            for path in paths.dropFirst().reversed() {
+                let name = (path as NSString).lastPathComponent
+                let next = try #require(SegmentName.sequence(of: name)) + 1
+                try FileManager.default.moveItem(atPath: path, toPath: dir + "/archive/" + SegmentName.file(next))
+            }
+            try FileManager.default.copyItem(atPath: paths[0], toPath: dir + "/archive/" + SegmentName.file(2))
+            let faults = try ArchiveReader(dataDirectory: dir).verify().faults
+            #expect(!faults.isEmpty)
+            #expect(faults.contains { $0.segment == "00000002.seg" })
+        }
+    }
+
+    @Test func editedSealedSegmentIsDetected() async throws {
+        try await withTempDirectory { dir in
+            _ = try await rotatedArchive(dir)
+            let path = segmentPaths(dir)[1]
+            var bytes = readFile(path)
+            bytes[SegmentHeader.size + 30] ^= 0xFF
+            try writeFile(path, bytes)
+            let faults = try ArchiveReader(dataDirectory: dir).verify().faults
+            #expect(faults.contains { $0.segment == "00000002.seg" && $0.offset == SegmentHeader.size })
+        }
+    }
+
+    @Test(arguments: ["delete", "garbage"])
+    func damagedOrMissingIndexIsRebuiltAtOpen(damage: String) async throws {
+        try await withTempDirectory { dir in
+            let receipts = try await rotatedArchive(dir)
+            let index = dir + "/archive/index.sqlite"
+            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: index + suffix) }
+            if damage == "garbage" { try writeFile(index, [UInt8](repeating: 0x5A, count: 8192)) }
+            let store = try await openStore(dir)
+            #expect(store.recoveryReport.indexRebuilt)
+            #expect(store.recoveryReport.recordsIndexed == 20)
+            #expect(try await commit(store, Corpus.synthetic(3, bodyLines: 60), 3).isDuplicate == false)
+            try await store.close()
+            let reader = try ArchiveReader(dataDirectory: dir)
+            #expect(reader.usesIndex)
+            for r in receipts { #expect(try reader.lookup(r.id).sha256 == r.sha256) }
+        }
+    }
+
+    @Test func soundIndexIsNotRescannedAndReindexRebuilds() async throws {
+        try await withTempDirectory { dir in
+            let receipts = try await rotatedArchive(dir)
+            let store = try await openStore(dir)
+            #expect(!store.recoveryReport.indexRebuilt)
+            #expect(store.recoveryReport.recordsIndexed == 0)
+            #expect(store.recoveryReport.bytesScanned == 0)
+            try await store.close()
+            #expect(try ArchiveReader.reindex(dataDirectory: dir) == receipts.count)
+            let reader = try ArchiveReader(dataDirectory: dir)
+            #expect(try reader.list(ArchiveFilter(sender: "SENDER1@example.test")).count == receipts.indices.filter { $0 % 3 == 1 }.count)
+            #expect(try reader.list(ArchiveFilter(recipient: "r7@example.test")).map(\.id) == [receipts[7].id])
+            let digest = try reader.digest()
+            #expect(digest.reduce(0) { $0 + $1.messages } == receipts.count)
+        }
+    }
+}

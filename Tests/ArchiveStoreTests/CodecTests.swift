@@ -1,0 +1,89 @@
+import Foundation
+import Testing
+@testable import ArchiveStore
+
+@Suite struct CRC32CTests {
+    // RFC 3720 B.4 and the common "123456789" check value.
+    @Test(arguments: [
+        (Array("123456789".utf8), UInt32(0xE306_9283)),
+        ([UInt8](repeating: 0, count: 32), UInt32(0x8A91_36AA)),
+        ([UInt8](repeating: 0xFF, count: 32), UInt32(0x62A8_AB43)),
+        ((0..<32).map { UInt8($0) }, UInt32(0x46DD_794E)),
+        ((0..<32).map { UInt8(31 - $0) }, UInt32(0x113F_DB5C)),
+        ([], UInt32(0)),
+    ])
+    func vectors(input: [UInt8], expected: UInt32) {
+        #expect(CRC32C.checksum(input) == expected)
+    }
+
+    @Test func incrementalMatchesOneShotAtEverySplit() {
+        let data = (0..<97).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
+        let whole = CRC32C.checksum(data)
+        for split in 0...data.count {
+            var crc = CRC32C()
+            crc.update(data[..<split])
+            crc.update(data[split...])
+            #expect(crc.value == whole)
+        }
+    }
+}
+
+@Suite struct RecordCodecTests {
+    @Test func roundTripThroughDraft() throws {
+        let original = Corpus.messages[0]
+        let message = try finished(original, envelope: envelope(4), chunkSize: 7)
+        let record = try RecordCodec.decode(message.encodedRecord[...])
+        #expect(record.metadata == message.metadata)
+        #expect(try record.original() == original)
+        #expect(message.encodedRecord.count % RecordCodec.alignment == 0)
+        #expect(record.metadata.envelope.traceHeaders.hasPrefix("Received:"))
+    }
+
+    @Test func oneShotEncodeRoundTrip() throws {
+        var draft = try MessageDraft(envelope: envelope(1))
+        try draft.append(bytes: Array("Subject: hi\r\n\r\nbody\r\n".utf8))
+        let message = try draft.finish()
+        let record = try RecordCodec.decode(message.encodedRecord[...])
+        #expect(RecordCodec.encode(record) == message.encodedRecord)
+        #expect(record.metadata.subject == "hi")
+    }
+
+    @Test func headerFieldsAreParsedAcrossChunksAndFolds() throws {
+        let text = "From: a@b\r\nMessage-ID:\r\n <abc@example.test>\r\nSubject: hello\r\n  world\r\n\r\nSubject: not a header\r\n"
+        let message = try finished(Array(text.utf8), envelope: envelope(2), chunkSize: 3)
+        #expect(message.messageID == "<abc@example.test>")
+        #expect(message.subject == "hello world")
+        #expect(message.originalSize == UInt64(text.utf8.count))
+    }
+
+    @Test func everyFlippedByteIsDetected() throws {
+        let message = try finished(Corpus.synthetic(1), envelope: envelope(1))
+        let bytes = message.encodedRecord
+        for i in stride(from: 0, to: bytes.count, by: 3) {
+            var damaged = bytes
+            damaged[i] ^= 0x40
+            #expect(throws: RecordCodecError.self) { try RecordCodec.decode(damaged[...]) }
+        }
+    }
+
+    @Test func everyTruncationIsDetected() throws {
+        let bytes = try finished(Corpus.synthetic(2), envelope: envelope(2)).encodedRecord
+        for length in 0..<bytes.count {
+            #expect(throws: RecordCodecError.self) { try RecordCodec.decode(bytes[0..<length]) }
+        }
+    }
+
+    @Test func idsAreSortableAndUnique() {
+        let early = ArchiveID.make(at: Date(timeIntervalSince1970: 1_000))
+        let late = ArchiveID.make(at: Date(timeIntervalSince1970: 2_000))
+        #expect(early < late)
+        #expect(ArchiveID.isWellFormed(early))
+        let many = Set((0..<1000).map { _ in ArchiveID.make() })
+        #expect(many.count == 1000)
+    }
+
+    @Test func mboxQuotesFromLines() {
+        let quoted = Mbox.quote(Array("From x\nFrom y\n>From z\nnot From\n".utf8))
+        #expect(String(decoding: quoted, as: UTF8.self) == ">From x\n>From y\n>>From z\nnot From\n")
+    }
+}

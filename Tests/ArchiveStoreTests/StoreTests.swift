@@ -1,0 +1,131 @@
+import Foundation
+import Testing
+@testable import ArchiveStore
+
+@Suite struct StoreTests {
+    @Test func committedMessagesSurviveReopenByteIdentical() async throws {
+        try await withTempDirectory { dir in
+            let store = try await openStore(dir)
+            var receipts: [ArchiveReceipt] = []
+            for (n, message) in Corpus.messages.prefix(10).enumerated() {
+                receipts.append(try await commit(store, message, n))
+            }
+            try await store.close()
+            let reopened = try await openStore(dir)
+            #expect(reopened.recoveryReport.faults.isEmpty)
+            try await reopened.close()
+            let reader = try ArchiveReader(dataDirectory: dir)
+            #expect(reader.usesIndex)
+            for (receipt, message) in zip(receipts, Corpus.messages) {
+                #expect(!receipt.isDuplicate)
+                #expect(try reader.original(reader.lookup(receipt.id)) == message)
+                #expect(try reader.lookup("sha256:" + receipt.sha256).id == receipt.id)
+            }
+            #expect(try reader.verify().isClean)
+        }
+    }
+
+    @Test func duplicatesAreStoredOnce() async throws {
+        try await withTempDirectory { dir in
+            let store = try await openStore(dir)
+            let first = try await commit(store, Corpus.messages[1], 1)
+            let again = try await commit(store, Corpus.messages[1], 2)
+            #expect(again.isDuplicate && again.id == first.id)
+            // Concurrent copies of one new message: exactly one is stored.
+            let receipts = try await withThrowingTaskGroup(of: ArchiveReceipt.self) { group in
+                for n in 0..<16 { group.addTask { try await commit(store, Corpus.messages[2], n) } }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(receipts.filter { !$0.isDuplicate }.count == 1)
+            #expect(Set(receipts.map(\.id)).count == 1)
+            try await store.close()
+            // Dedupe survives a restart (via the index).
+            let reopened = try await openStore(dir)
+            #expect(try await commit(reopened, Corpus.messages[2], 99).isDuplicate)
+            try await reopened.close()
+            #expect(try ArchiveReader(dataDirectory: dir).list().count == 2)
+        }
+    }
+
+    @Test func concurrentCommitsShareSyncs() async throws {
+        try await withTempDirectory { dir in
+            let store = try await openStore(dir)
+            let count = 200
+            let receipts = try await withThrowingTaskGroup(of: ArchiveReceipt.self) { group in
+                for n in 0..<count { group.addTask { try await commit(store, Corpus.synthetic(n), n) } }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            try await store.close()
+            #expect(receipts.count == count)
+            #expect(Set(receipts.map(\.id)).count == count)
+            #expect((receipts.map(\.batchSize).max() ?? 0) > 1)
+            let reader = try ArchiveReader(dataDirectory: dir)
+            #expect(try reader.list().count == count)
+            #expect(try reader.verify().isClean)
+        }
+    }
+
+    @Test func syncFailureFailsTheBatchAndMovesToANewSegment() async throws {
+        try await withTempDirectory { dir in
+            let fault = SyncFault()
+            var options = ArchiveStoreOptions()
+            options.faultInjector = fault
+            let store = try await openStore(dir, options: options)
+            let before = try await commit(store, Corpus.messages[0], 0)
+            fault.arm(true)
+            await #expect(throws: ArchiveStoreError.temporaryFailure(reason: "archive write failed; message not stored")) {
+                try await commit(store, Corpus.messages[1], 1)
+            }
+            fault.arm(false)
+            let retried = try await commit(store, Corpus.messages[1], 1)
+            #expect(!retried.isDuplicate)
+            #expect(retried.segment > before.segment)
+            try await store.close()
+
+            let reopened = try await openStore(dir)
+            #expect(reopened.recoveryReport.faults.isEmpty)
+            try await commit(reopened, Corpus.messages[3], 3)
+            try await reopened.close()
+            let reader = try ArchiveReader(dataDirectory: dir)
+            #expect(try reader.original(reader.lookup(before.id)) == Corpus.messages[0])
+            #expect(try reader.original(reader.lookup(retried.id)) == Corpus.messages[1])
+            #expect(try reader.list().count == 3)
+            let report = try reader.verify()
+            #expect(report.isClean, "\(report.faults)")
+        }
+    }
+
+    @Test func lowDiskRefusesThenRecovers() async throws {
+        try await withTempDirectory { dir in
+            let disk = FakeDisk(free: 10 << 20)
+            var options = ArchiveStoreOptions()
+            options.freeSpaceProbe = disk.probe
+            options.minimumFreeBytes = 100 << 20
+            options.freeSpaceRecheckInterval = 0.01
+            let store = try await openStore(dir, options: options)
+            #expect(store.capacity == .low(freeBytes: 10 << 20))
+            await #expect(throws: ArchiveStoreError.insufficientStorage(freeBytes: 10 << 20)) {
+                try await commit(store, Corpus.messages[0], 0)
+            }
+            disk.set(500 << 20)
+            var waited = 0
+            while store.capacity.isLow && waited < 500 {
+                try await Task.sleep(for: .milliseconds(10))
+                waited += 1
+            }
+            #expect(store.capacity == .ok(freeBytes: 500 << 20))
+            #expect(try await !commit(store, Corpus.messages[0], 0).isDuplicate)
+            try await store.close()
+        }
+    }
+
+    @Test func secondOpenOfTheSameDirectoryIsRefused() async throws {
+        try await withTempDirectory { dir in
+            let store = try await openStore(dir)
+            await #expect(throws: ArchiveStoreError.self) { try await openStore(dir) }
+            #expect(throws: ArchiveStoreError.self) { try ArchiveReader.reindex(dataDirectory: dir) }
+            try await store.close()
+            #expect(try ArchiveReader.reindex(dataDirectory: dir) == 0)
+        }
+    }
+}

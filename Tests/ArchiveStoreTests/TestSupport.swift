@@ -1,0 +1,99 @@
+import Foundation
+import Logging
+import NIOCore
+@testable import ArchiveStore
+
+/// A fresh temporary data directory, removed when the test's closure returns.
+func withTempDirectory<T>(_ body: (String) async throws -> T) async throws -> T {
+    let path = NSTemporaryDirectory() + "archive-test-" + UUID().uuidString
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    return try await body(path)
+}
+
+let testLogger: Logger = {
+    var logger = Logger(label: "archive-test")
+    logger.logLevel = .critical
+    return logger
+}()
+
+/// Real messages from the read-only SpamAssassin corpus (falls back to synthetic mail
+/// when the corpus is absent so the tests still exercise the store).
+enum Corpus {
+    static let directory = "/work/shared/corpus/spamassassin"
+
+    static let messages: [[UInt8]] = {
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
+            .filter { $0 != "LICENSE.txt" }.sorted()
+        let loaded = names.compactMap { FileManager.default.contents(atPath: directory + "/" + $0).map { [UInt8]($0) } }
+        return loaded.isEmpty ? (0..<20).map { synthetic($0) } : loaded
+    }()
+
+    static func synthetic(_ n: Int, bodyLines: Int = 20) -> [UInt8] {
+        var text = "Message-ID: <msg-\(n)-\(UUID().uuidString)@example.test>\r\nSubject: test \(n)\r\nFrom: a@example.test\r\n\r\n"
+        for i in 0..<bodyLines { text += "line \(i) of message \(n)\r\n" }
+        return Array(text.utf8)
+    }
+}
+
+func envelope(_ n: Int = 0, at date: Date? = nil) -> ArchiveEnvelope {
+    ArchiveEnvelope(
+        receivedAt: date ?? Date(timeIntervalSince1970: 1_700_000_000 + Double(n) * 60), listener: "journal", clientAddress: "192.0.2.\(n % 250):2525", helo: "mx.example.test",
+        tls: n.isMultiple(of: 2) ? "TLSv1.3 TLS_AES_128_GCM_SHA256" : nil,
+        sender: "sender\(n % 3)@example.test", recipients: ["r\(n)@example.test", "audit@example.test"],
+        traceHeaders: "Received: from mx.example.test by archiverelay; \(n)\r\n"
+    )
+}
+
+/// Feeds `bytes` to a draft in chunks of `chunkSize`, as the listener would.
+func finished(_ bytes: [UInt8], envelope env: ArchiveEnvelope, chunkSize: Int = 1000, level: Int = 3) throws -> FinishedMessage {
+    var draft = try MessageDraft(envelope: env, compressionLevel: level)
+    var start = 0
+    while start < bytes.count {
+        let end = min(bytes.count, start + chunkSize)
+        var buffer = ByteBufferAllocator().buffer(capacity: end - start)
+        buffer.writeBytes(bytes[start..<end])
+        try draft.append(buffer)
+        start = end
+    }
+    return try draft.finish()
+}
+
+func openStore(_ dir: String, options: ArchiveStoreOptions = ArchiveStoreOptions()) async throws -> ArchiveStore {
+    try await ArchiveStore.open(dataDirectory: dir, options: options, logger: testLogger)
+}
+
+@discardableResult
+func commit(_ store: ArchiveStore, _ bytes: [UInt8], _ n: Int = 0) async throws -> ArchiveReceipt {
+    try await store.commit(finished(bytes, envelope: envelope(n)))
+}
+
+func segmentPaths(_ dir: String) -> [String] {
+    let archive = dir + "/archive"
+    return ((try? FileManager.default.contentsOfDirectory(atPath: archive)) ?? [])
+        .filter { $0.hasSuffix(".seg") }.sorted().map { archive + "/" + $0 }
+}
+
+func readFile(_ path: String) -> [UInt8] { FileManager.default.contents(atPath: path).map { [UInt8]($0) } ?? [] }
+func writeFile(_ path: String, _ bytes: [UInt8]) throws { try Data(bytes).write(to: URL(fileURLWithPath: path)) }
+
+/// Fails every sync while armed; counts calls.
+final class SyncFault: ArchiveFaultInjector, @unchecked Sendable {
+    private let lock = NSLock()
+    private var armed = false
+    func arm(_ on: Bool) { lock.lock(); armed = on; lock.unlock() }
+    struct Injected: Error {}
+    func beforeSync() throws {
+        lock.lock(); defer { lock.unlock() }
+        if armed { throw Injected() }
+    }
+}
+
+/// A settable free-space value for the injected probe.
+final class FakeDisk: @unchecked Sendable {
+    private let lock = NSLock()
+    private var free: UInt64
+    init(free: UInt64) { self.free = free }
+    func set(_ value: UInt64) { lock.lock(); free = value; lock.unlock() }
+    var probe: @Sendable (String) throws -> UInt64 { { [self] _ in lock.lock(); defer { lock.unlock() }; return free } }
+}
