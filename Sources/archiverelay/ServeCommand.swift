@@ -1,7 +1,94 @@
+import ArchiveStore
 import ArgumentParser
+import Foundation
+import Logging
+import Metrics
+import Prometheus
+import SMTPListener
+import ServiceLifecycle
 
-/// `archiverelay serve`: runs a node.
+/// `archiverelay serve`: runs a node until SIGTERM or SIGINT.
 struct ServeCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "serve", abstract: "Run a node.")
-    func run() async throws {}
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run a node: the SMTP listeners, the archive and the admin endpoint.",
+        discussion: "Without --config the embedded default runs: one listener on 127.0.0.1:2525 for loopback clients, the archive under ./data, admin HTTP on 127.0.0.1:8025."
+    )
+
+    @Option(help: "The node's TOML configuration (docs/CONFIG.md).") var config: String?
+    @Option(help: "Address of the first listener, HOST:PORT (overrides the configuration).") var listen: String?
+    @Option(name: .customLong("data-dir"), help: "Where the archive lives (overrides the configuration).") var dataDir: String?
+    @Option(help: "Admin HTTP address, HOST:PORT (overrides the configuration).") var admin: String?
+    @Option(name: .customLong("node-id"), help: "This node's id (overrides the configuration).") var nodeID: String?
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.") var logLevel: String = "info"
+
+    func run() async throws {
+        var configuration = try config.map(NodeConfiguration.load(path:)) ?? .embeddedDefault
+        applyOverrides(&configuration)
+        let listeners: [ListenerConfiguration]
+        do {
+            listeners = try configuration.listenerConfigurations()
+        } catch let error as ConfigurationError {
+            throw ValidationError(ConfigurationError(path: config, problems: error.problems).description)
+        }
+        guard let (adminHost, adminPort) = HostPort.parse(configuration.adminAddress) else {
+            throw ValidationError("admin address must be HOST:PORT, got \(configuration.adminAddress)")
+        }
+
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        var logger = Logger(label: "archiverelay")
+        logger[metadataKey: "node"] = "\(configuration.nodeID)"
+
+        var options = ArchiveStoreOptions()
+        if let archive = configuration.archive {
+            if let v = archive.compression_level { options.compressionLevel = v }
+            if let v = archive.segment_max_bytes { options.maxSegmentBytes = v }
+            if let v = archive.segment_max_age_seconds { options.maxSegmentAge = TimeInterval(v) }
+            if let v = archive.min_free_bytes { options.minimumFreeBytes = v }
+        }
+        let store = try await ArchiveStore.open(dataDirectory: configuration.dataDirectory, options: options, logger: logger)
+        let receiver = ArchiveReceiver(store: store, compressionLevel: options.compressionLevel, logger: logger)
+
+        var services: [any Service] = []
+        for listener in listeners {
+            services.append(try await SMTPServer.bind(configuration: listener, hostname: configuration.nodeID,
+                                                      receiver: receiver, logger: logger))
+        }
+        services.append(try await AdminServer(host: adminHost, port: adminPort, registry: registry, store: store, logger: logger))
+
+        let group = ServiceGroup(configuration: .init(
+            services: services.map { .init(service: $0) },
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+        do {
+            try await group.run()
+        } catch {
+            logger.error("node stopped on error", metadata: ["error": "\(error)"])
+        }
+        try await store.close()
+        logger.info("node stopped")
+    }
+
+    private func applyOverrides(_ configuration: inout NodeConfiguration) {
+        var node = configuration.node ?? NodeConfiguration.Node()
+        if let dataDir { node.data_dir = dataDir }
+        if let admin { node.admin = admin }
+        if let nodeID { node.id = nodeID }
+        configuration.node = node
+        if let listen {
+            if var listeners = configuration.listener, !listeners.isEmpty {
+                listeners[0].address = listen
+                configuration.listener = listeners
+            } else {
+                configuration.listener = [.init(name: "journal", address: listen)]
+            }
+        }
+    }
 }

@@ -1,0 +1,65 @@
+import ArchiveStore
+import Logging
+import NIOCore
+import SMTPListener
+import SMTPProtocol
+
+/// The listener's next stage when a node archives: every message goes into the archive, and
+/// the reply to the final dot waits until the archive has made it durable.
+struct ArchiveReceiver: MessageReceiver {
+    let store: ArchiveStore
+    let compressionLevel: Int
+    let logger: Logger
+
+    static let insufficientStorage = SMTPReply(452, EnhancedStatusCode(4, 3, 1), "Insufficient system storage")
+    static let temporaryFailure = SMTPReply(451, EnhancedStatusCode(4, 3, 0), "Temporary failure storing the message, try again")
+
+    func vetSender(_ sender: ReversePath, parameters: MailParameters, session: SessionSnapshot) -> SMTPReply? {
+        store.capacity.isLow ? Self.insufficientStorage : nil
+    }
+
+    func beginMessage(_ envelope: Envelope) -> any MessageSink {
+        let archiveEnvelope = ArchiveEnvelope(
+            receivedAt: envelope.receivedAt, listener: envelope.listener, clientAddress: envelope.clientIP,
+            helo: envelope.helo, tls: envelope.tls, sender: envelope.sender.description,
+            recipients: envelope.recipients.map(\.description), traceHeaders: envelope.receivedHeader,
+            suggestedID: envelope.transactionID)
+        do {
+            return ArchiveSink(store: store, draft: try MessageDraft(envelope: archiveEnvelope, compressionLevel: compressionLevel),
+                               logger: logger)
+        } catch {
+            logger.error("cannot start an archive record", metadata: ["error": "\(error)"])
+            return ArchiveSink(store: store, draft: nil, logger: logger)
+        }
+    }
+}
+
+/// One message on its way into the archive: compressed and hashed chunk by chunk.
+struct ArchiveSink: MessageSink {
+    let store: ArchiveStore
+    var draft: MessageDraft?
+    let logger: Logger
+
+    mutating func append(_ chunk: ByteBuffer) async throws {
+        guard draft != nil else { throw ArchiveStoreError.temporaryFailure(reason: "no record") }
+        try draft?.append(chunk)
+    }
+
+    mutating func finish() async -> StoreOutcome {
+        guard let open = draft else { return .refused(ArchiveReceiver.temporaryFailure) }
+        draft = nil
+        do {
+            let receipt = try await store.commit(try open.finish())
+            return .stored(id: receipt.id)
+        } catch ArchiveStoreError.insufficientStorage {
+            return .refused(ArchiveReceiver.insufficientStorage)
+        } catch {
+            logger.error("archive commit failed", metadata: ["error": "\(error)"])
+            return .refused(ArchiveReceiver.temporaryFailure)
+        }
+    }
+
+    mutating func abandon() async {
+        draft = nil
+    }
+}

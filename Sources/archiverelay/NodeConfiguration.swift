@@ -1,0 +1,152 @@
+import Foundation
+import NIOCore
+import SMTPListener
+import TOMLKit
+
+/// The node's configuration file (TOML), as documented key by key in docs/CONFIG.md.
+/// Every key is optional; what is missing takes the embedded default.
+struct NodeConfiguration: Codable, Sendable {
+    struct Node: Codable, Sendable {
+        /// Unique in a chain; the name in Received headers. Default: the host name.
+        var id: String?
+        var data_dir: String?
+        /// `HOST:PORT` of the admin HTTP endpoint (metrics, health). Keep it on loopback.
+        var admin: String?
+    }
+
+    struct Listener: Codable, Sendable {
+        var name: String
+        /// `HOST:PORT`; IPv6 as `[::1]:2525`.
+        var address: String
+        var tls: TLSMode?
+        var certificate_file: String?
+        var key_file: String?
+        var max_connections: Int?
+        var max_connections_per_client: Int?
+        var allowed_clients: [String]?
+        var trusted_proxies: [String]?
+        var max_message_size: Int?
+        var max_recipients: Int?
+        var max_command_line_length: Int?
+        var max_text_line_length: Int?
+        var command_timeout_seconds: Int?
+        var data_timeout_seconds: Int?
+        var session_timeout_seconds: Int?
+        var max_consecutive_errors: Int?
+        var bare_line_endings: BareLineEndingPolicy?
+        var shutdown_grace_seconds: Int?
+    }
+
+    struct Archive: Codable, Sendable {
+        var compression_level: Int?
+        var segment_max_bytes: Int?
+        var segment_max_age_seconds: Int?
+        var min_free_bytes: UInt64?
+    }
+
+    var node: Node?
+    var listener: [Listener]?
+    var archive: Archive?
+
+    /// The configuration a node runs with when it is given no file: one listener on
+    /// 127.0.0.1:2525 for loopback clients, archive everything under ./data.
+    static let embeddedDefault = NodeConfiguration(
+        node: Node(id: nil, data_dir: "./data", admin: "127.0.0.1:8025"),
+        listener: [Listener(name: "journal", address: "127.0.0.1:2525", allowed_clients: ["127.0.0.0/8", "::1"])],
+        archive: Archive())
+
+    static func load(path: String) throws -> NodeConfiguration {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigurationError(path: path, problems: ["cannot read the file: \(error.localizedDescription)"])
+        }
+        do {
+            return try TOMLDecoder().decode(NodeConfiguration.self, from: text)
+        } catch {
+            throw ConfigurationError(path: path, problems: ["\(error)"])
+        }
+    }
+
+    var nodeID: String { node?.id ?? ProcessInfo.processInfo.hostName }
+    var dataDirectory: String { node?.data_dir ?? "./data" }
+    var adminAddress: String { node?.admin ?? "127.0.0.1:8025" }
+
+    /// The listeners as the SMTP layer wants them, or every problem found on the way.
+    func listenerConfigurations() throws -> [ListenerConfiguration] {
+        var problems: [String] = []
+        var result: [ListenerConfiguration] = []
+        var seenAddresses: [String: String] = [:]
+        for (index, entry) in (listener ?? []).enumerated() {
+            let at = "listener[\(index)] \(entry.name)"
+            guard let (host, port) = HostPort.parse(entry.address) else {
+                problems.append("\(at): address must be HOST:PORT, got \(entry.address)")
+                continue
+            }
+            if let other = seenAddresses[entry.address] { problems.append("\(at): same address as \(other)") }
+            seenAddresses[entry.address] = entry.name
+            let allowed = (entry.allowed_clients ?? ["127.0.0.0/8", "::1"]).map { ($0, ClientNetwork($0)) }
+            let proxies = (entry.trusted_proxies ?? []).map { ($0, ClientNetwork($0)) }
+            for (text, net) in allowed + proxies where net == nil { problems.append("\(at): not an IP network: \(text)") }
+            var c = ListenerConfiguration(name: entry.name, host: host, port: port, allowedClients: allowed.compactMap(\.1))
+            c.trustedProxies = proxies.compactMap(\.1)
+            c.tlsMode = entry.tls ?? .none
+            c.certificateFile = entry.certificate_file
+            c.privateKeyFile = entry.key_file
+            if c.tlsMode != .none, c.certificateFile == nil || c.privateKeyFile == nil {
+                problems.append("\(at): tls = \(c.tlsMode.rawValue) needs certificate_file and key_file")
+            }
+            func positive(_ value: Int?, _ key: String, _ apply: (Int) -> Void) {
+                guard let value else { return }
+                if value <= 0 { problems.append("\(at): \(key) must be > 0") } else { apply(value) }
+            }
+            positive(entry.max_connections, "max_connections") { c.maximumConnections = $0 }
+            positive(entry.max_connections_per_client, "max_connections_per_client") { c.maximumConnectionsPerClient = $0 }
+            positive(entry.max_message_size, "max_message_size") { c.limits.maximumMessageSize = $0 }
+            positive(entry.max_recipients, "max_recipients") { c.limits.maximumRecipients = $0 }
+            positive(entry.max_command_line_length, "max_command_line_length") { c.limits.maximumCommandLineLength = max($0, 512) }
+            positive(entry.max_text_line_length, "max_text_line_length") { c.limits.maximumTextLineLength = max($0, 1000) }
+            positive(entry.command_timeout_seconds, "command_timeout_seconds") { c.limits.commandTimeout = .seconds(Int64($0)) }
+            positive(entry.data_timeout_seconds, "data_timeout_seconds") { c.limits.dataTimeout = .seconds(Int64($0)) }
+            positive(entry.session_timeout_seconds, "session_timeout_seconds") { c.limits.sessionTimeout = .seconds(Int64($0)) }
+            positive(entry.max_consecutive_errors, "max_consecutive_errors") { c.limits.maximumConsecutiveErrors = $0 }
+            positive(entry.shutdown_grace_seconds, "shutdown_grace_seconds") { c.shutdownGracePeriod = .seconds(Int64($0)) }
+            c.bareLineEndings = entry.bare_line_endings ?? .reject
+            result.append(c)
+        }
+        if result.isEmpty && problems.isEmpty { problems.append("no listener configured") }
+        guard problems.isEmpty else { throw ConfigurationError(path: nil, problems: problems) }
+        return result
+    }
+}
+
+/// Every problem found in a configuration, each with where it is.
+struct ConfigurationError: Error, CustomStringConvertible {
+    var path: String?
+    var problems: [String]
+
+    var description: String {
+        let prefix = path.map { "\($0): " } ?? ""
+        return problems.map { prefix + $0 }.joined(separator: "\n")
+    }
+}
+
+/// `HOST:PORT` and `[IPv6]:PORT`.
+enum HostPort {
+    static func parse(_ text: String) -> (String, Int)? {
+        var host: Substring
+        var portText: Substring
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":") else { return nil }
+            host = text[text.index(after: text.startIndex)..<close]
+            portText = text[text.index(close, offsetBy: 2)...]
+        } else {
+            guard let colon = text.lastIndex(of: ":") else { return nil }
+            host = text[..<colon]
+            portText = text[text.index(after: colon)...]
+        }
+        guard !host.isEmpty, let port = Int(portText), (0...65535).contains(port) else { return nil }
+        return (String(host), port)
+    }
+}
