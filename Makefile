@@ -1,0 +1,30 @@
+# archiverelay: `make run` starts a node on the embedded default, `make test` runs every check.
+# Both install the Debian packages they need first (apt-get; sudo when not root).
+SWIFT ?= swift
+FUZZ_SECONDS ?= 20
+RUN_PACKAGES := libzstd-dev libsqlite3-dev pkg-config
+TEST_PACKAGES := $(RUN_PACKAGES) swaks postfix python3 openssl
+
+.PHONY: run test build deps-run deps-test fuzz clean
+
+deps-run:
+	@scripts/install-deps $(RUN_PACKAGES)
+
+deps-test:
+	@scripts/install-deps $(TEST_PACKAGES)
+
+build: deps-run
+	$(SWIFT) build -c release --product archiverelay
+
+run: build
+	$(SWIFT) run -c release archiverelay serve
+
+test: deps-test
+	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/test-all
+
+fuzz: deps-test
+	cd Fuzz && $(SWIFT) build -c debug -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library
+	for t in FuzzCommandParser FuzzDataDecoder FuzzProxyHeader; do Fuzz/.build/debug/$$t -max_total_time=$(FUZZ_SECONDS) Fuzz/Corpus/$$t || exit 1; done
+
+clean:
+	rm -rf .build Fuzz/.build
