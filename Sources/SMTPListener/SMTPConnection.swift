@@ -17,20 +17,20 @@ final class SMTPConnection {
         let logger: Logger
     }
 
-    private let context: Context
-    private let channel: any Channel
-    private var io: SessionIO
-    private var machine: SessionMachine
+    let context: Context
+    let channel: any Channel
+    var io: SessionIO
+    var machine: SessionMachine
     private var lineDecoder: CommandLineDecoder
-    private var logger: Logger
-    private var clientIP: String
-    private var clientAddress: SocketAddress?
+    var logger: Logger
+    var clientIP: String
+    var clientAddress: SocketAddress?
     /// The sink of an open BDAT transaction, between chunks.
-    private var chunkSink: (any MessageSink)?
-    private var chunkEnvelope: Envelope?
+    var chunkSink: (any MessageSink)?
+    var chunkEnvelope: Envelope?
     private var sawFirstCommand = false
 
-    private var limits: SessionLimits { context.configuration.limits }
+    var limits: SessionLimits { context.configuration.limits }
 
     init(context: Context, channel: any Channel, io: SessionIO) {
         self.context = context
@@ -154,7 +154,7 @@ final class SMTPConnection {
     }
 
     /// Handles a non-byte event, or stores bytes; returns false when the session ends.
-    private func handle(_ event: SessionInput) async throws -> Bool {
+    func handle(_ event: SessionInput) async throws -> Bool {
         switch event {
         case .bytes(let bytes):
             io.append(bytes)
@@ -203,7 +203,7 @@ final class SMTPConnection {
     }
 
     /// Carries out an action; returns false when the session ends.
-    private func perform(_ action: SessionAction) async throws -> Bool {
+    func perform(_ action: SessionAction) async throws -> Bool {
         switch action.next {
         case .readCommand:
             io.queue(action.replies)
@@ -264,145 +264,5 @@ final class SMTPConnection {
             }
         }
         return false
-    }
-
-    // MARK: Message content
-
-    private func makeEnvelope() -> Envelope {
-        let transaction = machine.transaction
-        let id = TransactionID.make()
-        let now = Date()
-        let utf8 = transaction?.parameters.smtpUTF8 ?? false
-        let received = ReceivedHeader.make(
-            helo: machine.helo ?? "", clientIP: clientIP, node: context.hostname,
-            protocolName: ReceivedHeader.protocolName(ehlo: machine.usedEHLO, tls: machine.tls != nil, utf8: utf8),
-            tls: machine.tls, id: id, date: now)
-        return Envelope(
-            transactionID: id, listener: context.configuration.name, clientAddress: clientAddress,
-            clientIP: clientIP, helo: machine.helo ?? "", tls: machine.tls,
-            sender: transaction?.sender ?? .null, recipients: transaction?.recipients ?? [],
-            parameters: transaction?.parameters ?? MailParameters(), receivedAt: now, receivedHeader: received)
-    }
-
-    private func receiveData() async throws -> Bool {
-        let envelope = makeEnvelope()
-        var sink: (any MessageSink)? = context.receiver.beginMessage(envelope)
-        var decoder = DataDecoder(maximumLineLength: limits.maximumTextLineLength)
-        var refusal: SMTPReply?
-        let rejectBare = context.configuration.bareLineEndings == .reject
-        while true {
-            while let frame = decoder.decode(&io.input) {
-                guard case .content(let chunk) = frame else {
-                    return try await perform(machine.dataFinished(await finish(&sink, refusal: refusal, envelope: envelope)))
-                }
-                if refusal == nil {
-                    if decoder.contentLength > limits.maximumMessageSize {
-                        refusal = Replies.messageTooBig(limits.maximumMessageSize)
-                    } else if decoder.sawOverlongLine {
-                        refusal = Replies.textLineTooLong
-                    } else if rejectBare && decoder.sawBareLineEnding {
-                        refusal = Replies.bareLineEnding
-                    }
-                }
-                if refusal != nil { await abandon(&sink); continue }
-                do {
-                    try await sink?.append(chunk)
-                } catch {
-                    logger.error("storing message content failed", metadata: ["error": "\(error)"])
-                    refusal = Replies.transactionFailed
-                    await abandon(&sink)
-                }
-            }
-            guard let event = try await io.next(timeout: limits.dataTimeout) else {
-                await abandon(&sink)
-                return false
-            }
-            switch event {
-            case .bytes(let bytes):
-                io.append(bytes)
-            case .timeout:
-                await abandon(&sink)
-                context.metrics.timeouts.increment()
-                return try await perform(machine.timedOut())
-            case .shutdown:
-                _ = machine.shutdown()  // the transaction may finish; the session ends after it
-            case .proxyHeader, .tlsEstablished:
-                continue
-            }
-        }
-    }
-
-    private func finish(_ sink: inout (any MessageSink)?, refusal: SMTPReply?, envelope: Envelope) async -> StoreOutcome {
-        if let refusal {
-            await abandon(&sink)
-            logger.info("message refused", metadata: ["id": "\(envelope.transactionID)", "reply": "\(refusal)"])
-            return .refused(refusal)
-        }
-        guard var open = sink else { return .refused(Replies.transactionFailed) }
-        sink = nil
-        let outcome = await open.finish()
-        if case .stored(let id) = outcome {
-            context.metrics.messagesReceived.increment()
-            logger.info("message stored", metadata: ["id": "\(id)", "transaction": "\(envelope.transactionID)",
-                                                      "recipients": "\(envelope.recipients.count)"])
-        }
-        return outcome
-    }
-
-    private func abandon(_ sink: inout (any MessageSink)?) async {
-        guard var open = sink else { return }
-        sink = nil
-        await open.abandon()
-    }
-
-    /// BDAT (RFC 3030): exactly `size` octets follow the command, whether it is accepted or not.
-    private func receiveChunk(size: Int, last: Bool) async throws -> Bool {
-        let refusal = machine.chunkWillBeRead(size: size)
-        if refusal == nil && chunkSink == nil && chunkEnvelope == nil {
-            let envelope = makeEnvelope()
-            chunkEnvelope = envelope
-            chunkSink = context.receiver.beginMessage(envelope)
-        }
-        if refusal != nil { await abandon(&chunkSink) }
-        var remaining = size
-        while remaining > 0 {
-            if io.input.readableBytes > 0 {
-                let take = min(remaining, io.input.readableBytes)
-                let chunk = io.input.readSlice(length: take) ?? ByteBuffer()
-                remaining -= take
-                if refusal == nil, chunkSink != nil {
-                    do {
-                        try await chunkSink?.append(chunk)
-                    } catch {
-                        machine.chunkedContentFailed(Replies.transactionFailed)
-                        await abandon(&chunkSink)
-                    }
-                }
-                continue
-            }
-            guard let event = try await io.next(timeout: limits.dataTimeout) else { return false }
-            if case .bytes = event {
-                _ = try await handle(event)
-            } else if case .timeout = event {
-                context.metrics.timeouts.increment()
-                return try await perform(machine.timedOut())
-            } else if case .shutdown = event {
-                _ = machine.shutdown()
-            }
-        }
-        if let refusal, !last {
-            return try await perform(machine.chunkRefused(refusal))
-        }
-        var outcome: StoreOutcome?
-        if last {
-            if let failure = refusal ?? machine.transaction?.chunkFailure {
-                outcome = .refused(failure)
-                await abandon(&chunkSink)
-            } else if let envelope = chunkEnvelope {
-                outcome = await finish(&chunkSink, refusal: nil, envelope: envelope)
-            }
-            chunkEnvelope = nil
-        }
-        return try await perform(machine.chunkFinished(size: size, last: last, outcome: outcome))
     }
 }
