@@ -64,6 +64,7 @@ def load(port: int, out_dir: str, stop_file: str, threads: int) -> None:
         while not os.path.exists(stop_file):
             try:
                 with smtplib.SMTP("127.0.0.1", port, local_hostname="load.test", timeout=10) as s:
+                    s.ehlo()
                     for _ in range(rng.randint(1, 8)):
                         if os.path.exists(stop_file):
                             break
@@ -103,6 +104,7 @@ def load(port: int, out_dir: str, stop_file: str, threads: int) -> None:
 def send(port: int, in_dir: str, out_file: str) -> None:
     names = sorted(os.listdir(in_dir))
     with smtplib.SMTP("127.0.0.1", port, local_hostname="corpus.test", timeout=60) as s, open(out_file, "w") as out:
+        s.ehlo()
         for name in names:
             data = open(os.path.join(in_dir, name), "rb").read()
             code, _ = s.mail("corpus@example.com")
