@@ -90,17 +90,17 @@ struct NodeTests {
 
         var server = try await node.start(children)
         let client = try children.launch(NodeTestSupport.python, [
-            NodeTestSupport.clientScript, "load", "\(node.smtpPort)", sent, stopFile, "4",
+            NodeTestSupport.clientScript, "load", "\(node.smtpPort)", sent, stopFile, "4", "0.03",
         ], log: root + "/client.log")
 
         /// Waits until the client has at least one more acknowledgement than `count`, then a
-        /// random 0.2–2.5 s more, so the kill lands somewhere in the middle of the load.
+        /// random 0.2–2 s more, so the kill lands somewhere in the middle of the load.
         func runPhase(after count: Int) async throws {
             let deadline = ContinuousClock.now + .seconds(15)
             while Self.acknowledged(in: sent).count <= count, ContinuousClock.now < deadline, client.isRunning {
                 try await Task.sleep(for: .milliseconds(20))
             }
-            try await Task.sleep(for: .milliseconds(Int.random(in: 200...2500)))
+            try await Task.sleep(for: .milliseconds(Int.random(in: 200...2000)))
         }
 
         var phaseCounts: [Int] = []

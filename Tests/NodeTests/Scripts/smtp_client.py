@@ -1,12 +1,13 @@
 """SMTP client for the NodeTests end-to-end tests (driven by NodeTests.swift).
 
 usage:
-  smtp_client.py load PORT OUT_DIR STOP_FILE THREADS
+  smtp_client.py load PORT OUT_DIR STOP_FILE THREADS PAUSE
       THREADS threads send distinct messages (2-10 KB, unique Message-ID and body, CRLF,
       no line starting with ".") until STOP_FILE exists. For every message answered 250
       the exact bytes sent go to OUT_DIR/<seq>.eml and "<seq> <archive id>" is appended to
       OUT_DIR/manifest-<thread>.txt. Any connection error or non-250 reply counts as not
-      acknowledged; the thread reconnects and keeps going.
+      acknowledged; the thread reconnects and keeps going. Each thread waits PAUSE
+      seconds after each message (keeps the number to read back bounded).
   smtp_client.py send PORT IN_DIR OUT_FILE
       Sends every file of IN_DIR (sorted, already canonical CRLF bytes) in one session and
       writes "<file> <archive id>" per 250 reply to OUT_FILE; exits 1 on any other reply.
@@ -49,7 +50,7 @@ def make_message(seq: str, rng: random.Random) -> bytes:
     return data
 
 
-def load(port: int, out_dir: str, stop_file: str, threads: int) -> None:
+def load(port: int, out_dir: str, stop_file: str, threads: int, pause: float) -> None:
     totals = {"acked": 0, "refused": 0, "errors": 0}
     lock = threading.Lock()
 
@@ -88,6 +89,7 @@ def load(port: int, out_dir: str, stop_file: str, threads: int) -> None:
                         manifest.write(f"{seq} {ident}\n")
                         manifest.flush()
                         count("acked")
+                        time.sleep(pause)
             except (OSError, smtplib.SMTPException):
                 count("errors")
                 time.sleep(0.02)
@@ -123,7 +125,7 @@ def send(port: int, in_dir: str, out_file: str) -> None:
 if __name__ == "__main__":
     mode = sys.argv[1]
     if mode == "load":
-        load(int(sys.argv[2]), sys.argv[3], sys.argv[4], int(sys.argv[5]))
+        load(int(sys.argv[2]), sys.argv[3], sys.argv[4], int(sys.argv[5]), float(sys.argv[6]))
     elif mode == "send":
         send(int(sys.argv[2]), sys.argv[3], sys.argv[4])
     else:
