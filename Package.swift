@@ -114,5 +114,15 @@ let package = Package(
             name: "ArchiveStoreTests",
             dependencies: ["ArchiveStore"]
         ),
+        // End-to-end: drives the built archiverelay binary as child processes.
+        .testTarget(
+            name: "NodeTests",
+            dependencies: [
+                "SMTPProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            exclude: ["Scripts"]
+        ),
     ]
 )

@@ -1,0 +1,205 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Helpers for tests that drive the real `archiverelay` binary as child processes.
+enum NodeTestSupport {
+    /// The package root: Tests/NodeTests/<this file> → three levels up.
+    static let packageRoot = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().standardized
+    static let corpus = packageRoot.appendingPathComponent("../shared/corpus/spamassassin").standardized.path
+    static let clientScript = packageRoot.appendingPathComponent("Tests/NodeTests/Scripts/smtp_client.py").path
+    static var python: String {
+        FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") ? "/usr/bin/python3" : "/usr/local/bin/python3"
+    }
+
+    /// The built `archiverelay` executable (`swift build` / `swift test` put it in .build/debug).
+    static func binary() throws -> String {
+        let candidates = [
+            ProcessInfo.processInfo.environment["ARCHIVERELAY_BINARY"],
+            packageRoot.appendingPathComponent(".build/debug/archiverelay").path,
+        ].compactMap { $0 }
+        guard let path = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            throw NodeTestError("archiverelay binary not found (looked at \(candidates)); run `swift build --build-tests` in \(packageRoot.path) first")
+        }
+        return path
+    }
+
+    static func temporaryDirectory() throws -> String {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("archiverelay-node-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        return dir.path
+    }
+
+    /// A TCP port on 127.0.0.1 that was free a moment ago (bind port 0, read it, close).
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw NodeTestError("socket() failed: errno \(errno)") }
+        defer { close(fd) }
+        var address = loopback(port: 0)
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard bound else { throw NodeTestError("cannot bind 127.0.0.1:0: errno \(errno)") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// Whether something accepts TCP connections on 127.0.0.1:`port`.
+    static func canConnect(port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = loopback(port: port)
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+    }
+
+    private static func loopback(port: Int) -> sockaddr_in {
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(port).bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return address
+    }
+
+    /// Runs a program to its end with stdout and stderr captured through files (no pipe
+    /// buffer limits), off the cooperative pool.
+    static func run(_ executable: String, _ arguments: [String], in directory: String) async throws
+        -> (status: Int32, stdout: [UInt8], stderr: String)
+    {
+        let tag = UUID().uuidString
+        let outPath = directory + "/run-\(tag).out", errPath = directory + "/run-\(tag).err"
+        FileManager.default.createFile(atPath: outPath, contents: nil)
+        FileManager.default.createFile(atPath: errPath, contents: nil)
+        defer {
+            try? FileManager.default.removeItem(atPath: outPath)
+            try? FileManager.default.removeItem(atPath: errPath)
+        }
+        let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
+        let err = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
+        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = arguments
+            process.standardInput = FileHandle.nullDevice
+            process.standardOutput = out
+            process.standardError = err
+            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
+            do { try process.run() } catch { continuation.resume(throwing: error) }
+        }
+        try? out.close()
+        try? err.close()
+        let stdout = try [UInt8](Data(contentsOf: URL(fileURLWithPath: outPath)))
+        let stderr = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
+        return (status, stdout, stderr)
+    }
+
+    /// `sha256sum` over every file of `directory` (name → lowercase hex).
+    static func sha256sums(directory: String) async throws -> [String: String] {
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
+        guard !files.isEmpty else { return [:] }
+        let scratch = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        var sums: [String: String] = [:]
+        for start in stride(from: 0, to: files.count, by: 500) {
+            let batch = files[start..<min(files.count, start + 500)].map { directory + "/" + $0 }
+            let run = try await run("/usr/bin/sha256sum", ["--"] + batch, in: scratch)
+            guard run.status == 0 else { throw NodeTestError("sha256sum failed: \(run.stderr)") }
+            for line in String(decoding: run.stdout, as: UTF8.self).split(separator: "\n") {
+                let parts = line.split(separator: " ", maxSplits: 1)
+                guard parts.count == 2 else { continue }
+                let path = parts[1].hasPrefix("*") ? parts[1].dropFirst() : parts[1]
+                sums[URL(fileURLWithPath: String(path)).lastPathComponent] = String(parts[0])
+            }
+        }
+        return sums
+    }
+
+    /// `archive list --json` parsed: id → (sha256, size).
+    static func archiveList(binary: String, dataDir: String, scratch: String) async throws -> [String: (sha256: String, size: Int)] {
+        let run = try await run(binary, ["archive", "list", "--json", "--data-dir", dataDir], in: scratch)
+        guard run.status == 0 else { throw NodeTestError("archive list failed (\(run.status)): \(run.stderr)") }
+        var entries: [String: (sha256: String, size: Int)] = [:]
+        for line in run.stdout.split(separator: UInt8(ascii: "\n")) where !line.isEmpty {
+            guard let object = try JSONSerialization.jsonObject(with: Data(line)) as? [String: Any],
+                  let id = object["id"] as? String, let sha = object["sha256"] as? String,
+                  let size = (object["size"] as? NSNumber)?.intValue
+            else { throw NodeTestError("unexpected list line: \(String(decoding: line, as: UTF8.self))") }
+            entries[id] = (sha, size)
+        }
+        return entries
+    }
+
+    static func tail(_ path: String, bytes: Int = 3000) -> String {
+        guard let data = FileManager.default.contents(atPath: path) else { return "(no log)" }
+        return String(decoding: data.suffix(bytes), as: UTF8.self)
+    }
+}
+
+struct NodeTestError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Where two byte strings first differ, with a little context; nil when they are equal.
+func firstDifference(_ a: [UInt8], _ b: [UInt8]) -> String? {
+    guard a != b else { return nil }
+    let index = (0..<min(a.count, b.count)).first { a[$0] != b[$0] } ?? min(a.count, b.count)
+    func show(_ x: [UInt8]) -> String { String(decoding: x[index..<min(x.count, index + 40)], as: UTF8.self).debugDescription }
+    return "lengths \(a.count) and \(b.count), first difference at \(index): \(show(a)) vs \(show(b))"
+}
+
+/// Child processes of one test; whatever is still running is SIGKILLed by `killAll`
+/// (called from a `defer`, so also when the test fails or throws).
+final class ChildProcesses: @unchecked Sendable {
+    private let lock = NSLock()
+    private var processes: [Process] = []
+
+    func launch(_ executable: String, _ arguments: [String], log: String) throws -> Process {
+        if !FileManager.default.fileExists(atPath: log) { FileManager.default.createFile(atPath: log, contents: nil) }
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        handle.seekToEndOfFile()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        try? handle.close()
+        lock.withLock { processes.append(process) }
+        return process
+    }
+
+    func killAll() {
+        for process in lock.withLock({ processes }) where process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+}
+
+extension Process {
+    /// Polls until the process has exited; false on timeout.
+    func waitForExit(timeout: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while isRunning {
+            if ContinuousClock.now >= deadline { return false }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return true
+    }
+
+    func sendSignal(_ signal: Int32) {
+        if isRunning { kill(processIdentifier, signal) }
+    }
+}

@@ -1,0 +1,267 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// End-to-end tests against the real `archiverelay` binary: `serve` as a child process,
+/// a real SMTP client (Python's smtplib), and the `archive` CLI to read back.
+@Suite(.serialized, .timeLimit(.minutes(3)))
+struct NodeTests {
+    /// A `serve` child on 127.0.0.1 with its own data directory and log file.
+    struct Node {
+        let binary: String
+        let smtpPort: Int
+        let adminPort: Int
+        let dataDir: String
+        let log: String
+
+        func start(_ children: ChildProcesses) async throws -> Process {
+            let process = try children.launch(binary, [
+                "serve", "--listen", "127.0.0.1:\(smtpPort)", "--admin", "127.0.0.1:\(adminPort)",
+                "--data-dir", dataDir, "--node-id", "node-test.example",
+            ], log: log)
+            let deadline = ContinuousClock.now + .seconds(20)
+            while !NodeTestSupport.canConnect(port: smtpPort) {
+                guard process.isRunning else {
+                    throw NodeTestError("serve exited with \(process.terminationStatus) before listening; log:\n\(NodeTestSupport.tail(log))")
+                }
+                guard ContinuousClock.now < deadline else {
+                    throw NodeTestError("serve is not listening on \(smtpPort) after 20 s; log:\n\(NodeTestSupport.tail(log))")
+                }
+                try await Task.sleep(for: .milliseconds(25))
+            }
+            return process
+        }
+
+        /// SIGTERM and wait; SIGKILL (and an issue) if it does not stop within 15 s.
+        func stop(_ process: Process) async {
+            process.sendSignal(SIGTERM)
+            if await !process.waitForExit(timeout: .seconds(15)) {
+                Issue.record("serve did not stop within 15 s of SIGTERM; log:\n\(NodeTestSupport.tail(log))")
+                process.sendSignal(SIGKILL)
+                _ = await process.waitForExit(timeout: .seconds(5))
+            }
+        }
+    }
+
+    static func makeNode(root: String) throws -> Node {
+        Node(binary: try NodeTestSupport.binary(), smtpPort: try NodeTestSupport.freePort(),
+             adminPort: try NodeTestSupport.freePort(), dataDir: root + "/data", log: root + "/serve.log")
+    }
+
+    /// Acknowledged messages so far: "<seq> <id>" lines of every complete manifest line.
+    static func acknowledged(in directory: String) -> [(seq: String, id: String)] {
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        var result: [(String, String)] = []
+        for file in files where file.hasPrefix("manifest-") {
+            guard let data = FileManager.default.contents(atPath: directory + "/" + file) else { continue }
+            let text = String(decoding: data, as: UTF8.self)
+            // Only lines the client has finished writing (a newline after them).
+            let complete = text.hasSuffix("\n") ? Substring(text) : text[..<(text.lastIndex(of: "\n").map { text.index(after: $0) } ?? text.startIndex)]
+            for line in complete.split(separator: "\n") {
+                let parts = line.split(separator: " ")
+                if parts.count == 2 { result.append((String(parts[0]), String(parts[1]))) }
+            }
+        }
+        return result
+    }
+
+    // MARK: crash test
+
+    /// Continuous load over SMTP while the node is SIGKILLed five times at random moments
+    /// and restarted on the same data directory. Every message that got its 250 must come
+    /// back byte for byte, and the archive must verify clean.
+    @Test func acknowledgedMailSurvivesSigkill() async throws {
+        let root = try NodeTestSupport.temporaryDirectory()
+        let children = ChildProcesses()
+        defer {
+            children.killAll()
+            try? FileManager.default.removeItem(atPath: root)
+        }
+        let node = try Self.makeNode(root: root)
+        let sent = root + "/sent", stopFile = root + "/stop"
+        try FileManager.default.createDirectory(atPath: sent, withIntermediateDirectories: true)
+
+        var server = try await node.start(children)
+        let client = try children.launch(NodeTestSupport.python, [
+            NodeTestSupport.clientScript, "load", "\(node.smtpPort)", sent, stopFile, "4", "0.03",
+        ], log: root + "/client.log")
+
+        /// Waits until the client has at least one more acknowledgement than `count`, then a
+        /// random 0.2–2 s more, so the kill lands somewhere in the middle of the load.
+        func runPhase(after count: Int) async throws {
+            let deadline = ContinuousClock.now + .seconds(15)
+            while Self.acknowledged(in: sent).count <= count, ContinuousClock.now < deadline, client.isRunning {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            try await Task.sleep(for: .milliseconds(Int.random(in: 200...2000)))
+        }
+
+        var phaseCounts: [Int] = []
+        var before = 0
+        for round in 1...5 {
+            try await runPhase(after: before)
+            server.sendSignal(SIGKILL)
+            #expect(await server.waitForExit(timeout: .seconds(10)), "serve survived SIGKILL \(round)")
+            let now = Self.acknowledged(in: sent).count
+            phaseCounts.append(now - before)
+            #expect(now - before > 0, "no message acknowledged before kill \(round); client log:\n\(NodeTestSupport.tail(root + "/client.log"))")
+            before = now
+            server = try await node.start(children)
+        }
+        try await runPhase(after: before)
+        FileManager.default.createFile(atPath: stopFile, contents: nil)
+        #expect(await client.waitForExit(timeout: .seconds(30)), "load client did not stop")
+        let acked = Self.acknowledged(in: sent)
+        phaseCounts.append(acked.count - before)
+        #expect(acked.count - before > 0, "no message acknowledged after the last restart")
+        await node.stop(server)
+
+        let clientSummary = NodeTestSupport.tail(root + "/client.log", bytes: 500).trimmingCharacters(in: .whitespacesAndNewlines)
+        print("crash test: acknowledged per phase \(phaseCounts), total \(acked.count); client: \(clientSummary)")
+        #expect(acked.count > 0, "acknowledged per phase \(phaseCounts)")
+        #expect(Set(acked.map(\.id)).count == acked.count, "two acknowledged messages share an archive id")
+
+        // The archive verifies clean after five unclean stops.
+        let verify = try await NodeTestSupport.run(node.binary, ["archive", "verify", "--data-dir", node.dataDir], in: root)
+        #expect(verify.status == 0, "archive verify exited \(verify.status): \(String(decoding: verify.stdout, as: UTF8.self)) \(verify.stderr)")
+
+        // Every acknowledged message is listed with the right size and digest...
+        let listed = try await NodeTestSupport.archiveList(binary: node.binary, dataDir: node.dataDir, scratch: root)
+        let sums = try await NodeTestSupport.sha256sums(directory: sent)
+        var missing: [String] = []
+        for (seq, id) in acked {
+            guard let entry = listed[id] else { missing.append("\(seq)=\(id)"); continue }
+            let size = (try? FileManager.default.attributesOfItem(atPath: "\(sent)/\(seq).eml")[.size] as? Int) ?? -1
+            #expect(entry.size == size, "\(id) (\(seq)): listed size \(entry.size), sent \(size)")
+            #expect(entry.sha256 == sums["\(seq).eml"], "\(id) (\(seq)): listed sha256 \(entry.sha256), sent \(sums["\(seq).eml"] ?? "?")")
+        }
+        #expect(missing.isEmpty, "\(missing.count) of \(acked.count) acknowledged messages are not in `archive list`: \(missing.prefix(20))")
+        print("crash test: archive lists \(listed.count) messages for \(acked.count) acknowledged (\(listed.count - acked.count + missing.count) committed without a 250 reaching the client)")
+
+        // ...and `archive get` returns exactly the bytes sent.
+        let mismatches = try await withThrowingTaskGroup(of: String?.self) { group in
+            var results: [String] = []
+            var pending = acked[...]
+            func addNext() {
+                guard let (seq, id) = pending.popFirst() else { return }
+                group.addTask {
+                    let expected = try [UInt8](Data(contentsOf: URL(fileURLWithPath: "\(sent)/\(seq).eml")))
+                    let get = try await NodeTestSupport.run(node.binary, ["archive", "get", id, "--data-dir", node.dataDir], in: root)
+                    if get.status != 0 { return "\(id) (\(seq)): archive get exited \(get.status): \(get.stderr)" }
+                    return firstDifference(get.stdout, expected).map { "\(id) (\(seq)): \($0)" }
+                }
+            }
+            for _ in 0..<4 { addNext() }
+            while let result = try await group.next() {
+                if let result { results.append(result) }
+                addNext()
+            }
+            return results
+        }
+        #expect(mismatches.isEmpty, "\(mismatches.count) acknowledged messages do not read back exactly: \(mismatches.prefix(10))")
+    }
+
+    // MARK: corpus round trip
+
+    /// The canonical bytes of a corpus file: leading mbox `From ` line dropped, CRLF line
+    /// ends, a final CRLF — what a careful client sends before dot-stuffing.
+    static func canonical(_ raw: [UInt8]) -> [UInt8] {
+        var data = raw[...]
+        if data.starts(with: Array("From ".utf8)) {
+            data = data.firstIndex(of: 10).map { data[data.index(after: $0)...] } ?? []
+        }
+        var out: [UInt8] = []
+        out.reserveCapacity(data.count + data.count / 20)
+        var previousCR = false
+        for byte in data {
+            switch byte {
+            case 13: out += [13, 10]; previousCR = true; continue
+            case 10: if !previousCR { out += [13, 10] }
+            default: out.append(byte)
+            }
+            previousCR = false
+        }
+        if !(out.count >= 2 && out.suffix(2) == [13, 10]) { out += [13, 10] }
+        return out
+    }
+
+    @Test func corpusRoundTrip() async throws {
+        let root = try NodeTestSupport.temporaryDirectory()
+        let children = ChildProcesses()
+        defer {
+            children.killAll()
+            try? FileManager.default.removeItem(atPath: root)
+        }
+        let node = try Self.makeNode(root: root)
+        let files = try FileManager.default.contentsOfDirectory(atPath: NodeTestSupport.corpus)
+            .filter { $0.hasPrefix("nice_") || $0.hasPrefix("spam_") }.sorted()
+        try #require(files.count >= 100, "corpus at \(NodeTestSupport.corpus) has only \(files.count) messages")
+
+        let outgoing = root + "/outgoing"
+        try FileManager.default.createDirectory(atPath: outgoing, withIntermediateDirectories: true)
+        var expected: [String: [UInt8]] = [:]
+        for file in files {
+            let bytes = Self.canonical(try [UInt8](Data(contentsOf: URL(fileURLWithPath: NodeTestSupport.corpus + "/" + file))))
+            expected[file] = bytes
+            try Data(bytes).write(to: URL(fileURLWithPath: outgoing + "/" + file))
+        }
+
+        let server = try await node.start(children)
+        let replies = root + "/replies.txt"
+        let send = try await NodeTestSupport.run(NodeTestSupport.python, [
+            NodeTestSupport.clientScript, "send", "\(node.smtpPort)", outgoing, replies,
+        ], in: root)
+        #expect(send.status == 0, "client: \(String(decoding: send.stdout, as: UTF8.self)) \(send.stderr)")
+
+        var ids: [String: String] = [:]
+        for line in ((try? String(contentsOfFile: replies, encoding: .utf8)) ?? "").split(separator: "\n") {
+            let parts = line.split(separator: " ")
+            if parts.count == 2 { ids[String(parts[0])] = String(parts[1]) }
+        }
+        #expect(ids.count == files.count, "\(ids.count) of \(files.count) corpus messages acknowledged")
+        // The archive dedupes by SHA-256 of the content (docs/FORMAT.md, Index): byte-identical
+        // messages (the corpus has a few once canonical) get the first copy's id, and
+        // different messages get different ids.
+        let distinct = Set(expected.values).count
+        #expect(Set(ids.values).count == distinct, "\(Set(ids.values).count) distinct ids for \(distinct) distinct messages")
+        for (a, idA) in ids {
+            for (b, idB) in ids where a < b && (idA == idB) != (expected[a]! == expected[b]!) {
+                Issue.record("\(a) (\(idA)) and \(b) (\(idB)): ids \(idA == idB ? "equal" : "differ") but contents \(expected[a]! == expected[b]! ? "are equal" : "differ")")
+            }
+        }
+
+        // Read back while the node still runs (the archive tools are read-only and safe then)...
+        var mismatches: [String] = []
+        for file in files {
+            guard let id = ids[file] else { continue }
+            let get = try await NodeTestSupport.run(node.binary, ["archive", "get", id, "--data-dir", node.dataDir], in: root)
+            if get.status != 0 {
+                mismatches.append("\(file) (\(id)): archive get exited \(get.status): \(get.stderr)")
+            } else if let difference = firstDifference(get.stdout, expected[file]!) {
+                mismatches.append("\(file) (\(id)): \(difference)")
+            }
+        }
+        #expect(mismatches.isEmpty, "\(mismatches.count) corpus messages do not read back exactly: \(mismatches.prefix(10))")
+
+        // ...and the listing has every one with its size and SHA-256 (computed by sha256sum).
+        let listed = try await NodeTestSupport.archiveList(binary: node.binary, dataDir: node.dataDir, scratch: root)
+        let sums = try await NodeTestSupport.sha256sums(directory: outgoing)
+        #expect(listed.count == distinct, "archive lists \(listed.count) messages, sent \(distinct) distinct (\(files.count) files)")
+        for (file, id) in ids {
+            guard let entry = listed[id] else { Issue.record("\(file) (\(id)) is not listed"); continue }
+            #expect(entry.size == expected[file]!.count, "\(file) (\(id)): listed size \(entry.size), sent \(expected[file]!.count)")
+            #expect(entry.sha256 == sums[file], "\(file) (\(id)): listed sha256 \(entry.sha256), sent \(sums[file] ?? "?")")
+        }
+        await node.stop(server)
+        let verify = try await NodeTestSupport.run(node.binary, ["archive", "verify", "--data-dir", node.dataDir], in: root)
+        #expect(verify.status == 0, "archive verify exited \(verify.status): \(verify.stderr)")
+        print("corpus round trip: \(files.count) sent (\(distinct) distinct), \(ids.count) acknowledged, \(listed.count) listed, \(mismatches.count) mismatches")
+    }
+}
