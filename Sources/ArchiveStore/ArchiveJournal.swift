@@ -110,7 +110,9 @@ final class ArchiveJournal {
         }
     }
 
-    /// Queues durable entries for the index and tries to flush them.
+    /// Queues durable entries for the index. Dedupe sees them at once; the SQLite insert
+    /// happens in `flushIndex`, which the writer calls after it has resumed the batch's
+    /// callers, so the index (derived data) never delays a 250.
     private func record(_ entries: [ArchiveIndexEntry]) {
         for e in entries where unindexedBySHA[e.sha256] == nil {
             unindexed.append(e)
@@ -119,7 +121,6 @@ final class ArchiveJournal {
         if let last = entries.last {
             pendingCheckpoint = IndexCheckpoint(segment: last.segment, offset: last.offset + last.storedSize)
         }
-        flushIndex()
     }
 
     func flushIndex() {
