@@ -82,6 +82,14 @@ public final class ArchiveStore: Sendable {
     /// Free-space state of the archive volume (cached; refreshed by the writer thread).
     public var capacity: StorageCapacity { capacityMonitor.current }
 
+    /// The reason of the last failed write (an fsync error) if it happened within
+    /// `window`; nil when writes have been sound. Failed batches were never acknowledged,
+    /// and the store moved to a new segment, but the volume deserves an operator's look.
+    public func recentWriteFault(within window: TimeInterval = 300) -> String? {
+        guard let (at, reason) = committer.recentFault.withLock({ $0 }), Date().timeIntervalSince(at) < window else { return nil }
+        return reason
+    }
+
     /// Completes queued commits, closes the files and releases the directory lock. The
     /// active segment stays open-ended and is resumed by the next `open`.
     public func close() async throws {

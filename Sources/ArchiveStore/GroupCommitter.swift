@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Logging
 import Metrics
 
@@ -24,6 +25,8 @@ final class GroupCommitter: @unchecked Sendable {
 
     private var journal: ArchiveJournal?
     private let capacity: CapacityMonitor
+    /// The last failed write (fsync error and the like): when and why, for `/readyz`.
+    let recentFault = Mutex<(Date, String)?>(nil)
     private let metrics: ArchiveMetrics
     private let tick: TimeInterval
 
@@ -112,6 +115,10 @@ final class GroupCommitter: @unchecked Sendable {
                 continue
             }
             let results = journal.process(batch.map(\.message), now: now)
+            for case .failure(let error) in results {
+                recentFault.withLock { $0 = (now, "\(error)") }
+                break
+            }
             let finished = ContinuousClock.now
             for (pending, result) in zip(batch, results) {
                 metrics.appendLatency.recordElapsed(from: pending.enqueued, to: finished)

@@ -30,6 +30,9 @@ final class AdminServer: Service, Sendable {
                 if case .low(let free) = store.capacity {
                     return (.serviceUnavailable, "text/plain", "not ready: archive volume low on space (\(free) bytes free)\n")
                 }
+                if let fault = store.recentWriteFault() {
+                    return (.serviceUnavailable, "text/plain", "not ready: archive write failed in the last 5 minutes: \(fault)\n")
+                }
                 return (.ok, "text/plain", "ready\n")
             default:
                 return (.notFound, "text/plain", "not found\n")

@@ -76,6 +76,8 @@ import Testing
             await #expect(throws: ArchiveStoreError.temporaryFailure(reason: "archive write failed; message not stored")) {
                 try await commit(store, Corpus.messages[1], 1)
             }
+            #expect(store.recentWriteFault() != nil)
+            #expect(store.recentWriteFault(within: 0) == nil)
             fault.arm(false)
             let retried = try await commit(store, Corpus.messages[1], 1)
             #expect(!retried.isDuplicate)
