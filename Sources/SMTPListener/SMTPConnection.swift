@@ -66,7 +66,7 @@ final class SMTPConnection {
             if context.configuration.tlsMode == .implicit {
                 guard try await awaitHandshake() else { return }
             }
-            io.queue([machine.greeting().replies].flatMap { $0 })
+            io.queue(machine.greeting().replies)
             try await commandLoop()
             try await io.flush()
         } catch {

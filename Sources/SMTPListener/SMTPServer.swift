@@ -36,6 +36,7 @@ public final class SMTPServer: Service, Sendable {
             configuration: configuration, hostname: hostname, receiver: receiver, sslContext: sslContext,
             registry: registry, metrics: ListenerMetrics(listener: configuration.name), logger: logger)
         let trusted = configuration.trustedProxies
+        let checkInterval = SessionEventHandler.checkInterval(for: configuration.limits)
         let implicitTLS = configuration.tlsMode == .implicit ? sslContext : nil
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 512)
@@ -48,7 +49,7 @@ public final class SMTPServer: Service, Sendable {
                     if proxied { try sync.addHandler(ProxyProtocolHandler()) }
                     if let implicitTLS { try sync.addHandler(NIOSSLServerHandler(context: implicitTLS)) }
                     let deadline = SessionDeadline()
-                    try sync.addHandler(SessionEventHandler(deadline: deadline))
+                    try sync.addHandler(SessionEventHandler(deadline: deadline, checkInterval: checkInterval))
                     let asyncChannel = try NIOAsyncChannel<SessionInput, ByteBuffer>(
                         wrappingChannelSynchronously: channel,
                         configuration: .init(backPressureStrategy: .init(lowWatermark: 2, highWatermark: 8)))

@@ -38,15 +38,22 @@ final class SessionEventHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = SessionInput
 
-    /// How late a timeout may fire at most when the deadline moved while the timer slept.
-    static let checkInterval = TimeAmount.milliseconds(500)
+    /// How late a timeout may fire at most when the deadline moved while the timer slept:
+    /// a tenth of the shortest timeout, between 100 ms and 30 s. Idle sessions thus wake
+    /// rarely (every 30 s with the 5-minute defaults), not once per command.
+    static func checkInterval(for limits: SessionLimits) -> TimeAmount {
+        let shortest = min(limits.commandTimeout, limits.dataTimeout)
+        return min(max(.nanoseconds(shortest.nanoseconds / 10), .milliseconds(100)), .seconds(30))
+    }
 
     private let deadline: SessionDeadline
+    private let checkInterval: TimeAmount
     private var timer: Scheduled<Void>?
     private var timedOut = false
 
-    init(deadline: SessionDeadline) {
+    init(deadline: SessionDeadline, checkInterval: TimeAmount) {
         self.deadline = deadline
+        self.checkInterval = checkInterval
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -90,7 +97,7 @@ final class SessionEventHandler: ChannelInboundHandler {
 
     private func schedule(context: ChannelHandlerContext) {
         let now = NIODeadline.now()
-        let due = min(deadline.current, now + Self.checkInterval)
+        let due = min(deadline.current, now + checkInterval)
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         timer = context.eventLoop.scheduleTask(deadline: due) {
             let (handler, context) = loopBound.value

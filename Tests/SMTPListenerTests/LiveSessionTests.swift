@@ -182,6 +182,18 @@ struct LiveSessionTests {
         }
     }
 
+    @Test func stalledDataTimesOut() async throws {
+        try await withListener({ $0.limits.dataTimeout = .milliseconds(300) }) { server, receiver in
+            let client = try await TestClient(server)
+            try await client.send("EHLO c\r\n" + envelope() + "DATA\r\npart of a message\r\n")
+            #expect(try await client.codes(5) == [220, 250, 250, 250, 354])
+            let reply = try #require(try await client.reply())
+            #expect(reply.code == 421 && reply.enhancedCode == EnhancedStatusCode(4, 4, 2))
+            #expect(receiver.received.isEmpty)
+            #expect(receiver.abandoned.withLockedValue { $0 } == 1)
+        }
+    }
+
     @Test func tooManyErrorsCloseTheConnection() async throws {
         try await withListener({ $0.limits.maximumConsecutiveErrors = 3 }) { server, _ in
             let client = try await TestClient(server)

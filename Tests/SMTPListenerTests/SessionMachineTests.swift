@@ -1,4 +1,5 @@
 @testable import SMTPListener
+import NIOCore
 import SMTPProtocol
 import Testing
 
@@ -114,5 +115,13 @@ struct SessionMachineTests {
         var m = machine()
         _ = run(&m, ["EHLO c"])
         #expect(m.chunkWillBeRead(size: 5)?.code == 503)
+    }
+
+    @Test(arguments: [(300_000, 300_000, 30_000), (300, 60_000, 100), (2_000, 300_000, 200), (60_000, 10_000, 1_000)])
+    func timeoutCheckInterval(command: Int64, data: Int64, expected: Int64) {
+        var limits = SessionLimits()
+        limits.commandTimeout = .milliseconds(command)
+        limits.dataTimeout = .milliseconds(data)
+        #expect(SessionEventHandler.checkInterval(for: limits) == .milliseconds(expected))
     }
 }
