@@ -52,15 +52,24 @@ extension SMTPConnection {
                     await abandon(&sink)
                 }
             }
-            guard let event = try await io.next(timeout: limits.dataTimeout) else {
+            if let goOn = try await awaitContent() {
                 await abandon(&sink)
-                return false
+                return goOn
             }
+        }
+    }
+
+    /// Waits for more message content (DATA or a BDAT chunk). Returns nil when bytes
+    /// arrived; otherwise the content will not be finished (the client left or the data
+    /// timeout fired) and the result says whether the session goes on.
+    func awaitContent() async throws -> Bool? {
+        while true {
+            guard let event = try await io.next(timeout: limits.dataTimeout) else { return false }
             switch event {
             case .bytes(let bytes):
                 io.append(bytes)
+                return nil
             case .timeout:
-                await abandon(&sink)
                 context.metrics.timeouts.increment()
                 return try await perform(machine.timedOut())
             case .shutdown:
@@ -119,14 +128,9 @@ extension SMTPConnection {
                 }
                 continue
             }
-            guard let event = try await io.next(timeout: limits.dataTimeout) else { return false }
-            if case .bytes = event {
-                _ = try await handle(event)
-            } else if case .timeout = event {
-                context.metrics.timeouts.increment()
-                return try await perform(machine.timedOut())
-            } else if case .shutdown = event {
-                _ = machine.shutdown()
+            if let goOn = try await awaitContent() {
+                await abandon(&chunkSink)
+                return goOn
             }
         }
         if let refusal, !last {

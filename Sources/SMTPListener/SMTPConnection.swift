@@ -72,10 +72,7 @@ final class SMTPConnection {
         } catch {
             logger.debug("session ended", metadata: ["reason": "\(error)"])
         }
-        if var sink = chunkSink {
-            chunkSink = nil
-            await sink.abandon()
-        }
+        await abandon(&chunkSink)
     }
 
     // MARK: Connection set-up
@@ -139,14 +136,15 @@ final class SMTPConnection {
 
     private func commandLoop() async throws {
         while machine.phase != .closed {
-            if let frame = lineDecoder.decode(&io.input) {
-                guard try await handle(frame) else { return }
-                continue
-            }
             if !sawFirstCommand, looksLikeProxyHeader(io.input) {
                 // A PROXY header from a peer that is not a trusted proxy: never believed.
                 context.metrics.rejectedProxy.increment()
                 return
+            }
+            if let frame = lineDecoder.decode(&io.input) {
+                sawFirstCommand = true
+                guard try await handle(frame) else { return }
+                continue
             }
             guard let event = try await io.next(timeout: limits.commandTimeout) else { return }
             guard try await handle(event) else { return }
@@ -154,7 +152,7 @@ final class SMTPConnection {
     }
 
     /// Handles a non-byte event, or stores bytes; returns false when the session ends.
-    func handle(_ event: SessionInput) async throws -> Bool {
+    private func handle(_ event: SessionInput) async throws -> Bool {
         switch event {
         case .bytes(let bytes):
             io.append(bytes)
@@ -171,13 +169,6 @@ final class SMTPConnection {
     }
 
     private func handle(_ frame: CommandLineDecoder.Frame) async throws -> Bool {
-        if !sawFirstCommand {
-            sawFirstCommand = true
-            if case .line(let line, _) = frame, line.readableBytesView.starts(with: "PROXY ".utf8) {
-                context.metrics.rejectedProxy.increment()
-                return false
-            }
-        }
         let action: SessionAction
         switch frame {
         case .lineTooLong:
@@ -188,11 +179,10 @@ final class SMTPConnection {
             action = machine.command(SMTPCommandParser.parse(line.readableBytesView))
         }
         let keepGoing = try await perform(action)
-        if machine.transaction == nil, var sink = chunkSink {
+        if machine.transaction == nil, chunkSink != nil {
             // RSET, EHLO or a failed last chunk ended a BDAT transaction.
-            chunkSink = nil
             chunkEnvelope = nil
-            await sink.abandon()
+            await abandon(&chunkSink)
         }
         return keepGoing
     }

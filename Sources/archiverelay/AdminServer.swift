@@ -9,15 +9,9 @@ import ServiceLifecycle
 /// The admin HTTP endpoint (loopback by default): `/metrics` in Prometheus text format,
 /// `/healthz` (the process serves), `/readyz` (the archive is writable and has room).
 final class AdminServer: Service, Sendable {
-    let registry: PrometheusCollectorRegistry
-    let store: ArchiveStore
     let channel: any Channel
-    let logger: Logger
 
     init(host: String, port: Int, registry: PrometheusCollectorRegistry, store: ArchiveStore, logger: Logger) async throws {
-        self.registry = registry
-        self.store = store
-        self.logger = logger
         let respond: @Sendable (String) -> (HTTPResponseStatus, String, String) = { [registry, store] path in
             switch path {
             case "/metrics":

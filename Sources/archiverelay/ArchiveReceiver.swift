@@ -8,7 +8,6 @@ import SMTPProtocol
 /// the reply to the final dot waits until the archive has made it durable.
 struct ArchiveReceiver: MessageReceiver {
     let store: ArchiveStore
-    let compressionLevel: Int
     let logger: Logger
 
     static let insufficientStorage = SMTPReply(452, EnhancedStatusCode(4, 3, 1), "Insufficient system storage")
@@ -25,8 +24,7 @@ struct ArchiveReceiver: MessageReceiver {
             recipients: envelope.recipients.map(\.description), traceHeaders: envelope.receivedHeader,
             suggestedID: envelope.transactionID)
         do {
-            return ArchiveSink(store: store, draft: try MessageDraft(envelope: archiveEnvelope, compressionLevel: compressionLevel),
-                               logger: logger)
+            return ArchiveSink(store: store, draft: try store.makeDraft(envelope: archiveEnvelope), logger: logger)
         } catch {
             logger.error("cannot start an archive record", metadata: ["error": "\(error)"])
             return ArchiveSink(store: store, draft: nil, logger: logger)

@@ -54,7 +54,7 @@ struct ServeCommand: AsyncParsableCommand {
             if let v = archive.min_free_bytes { options.minimumFreeBytes = v }
         }
         let store = try await ArchiveStore.open(dataDirectory: configuration.dataDirectory, options: options, logger: logger)
-        let receiver = ArchiveReceiver(store: store, compressionLevel: options.compressionLevel, logger: logger)
+        let receiver = ArchiveReceiver(store: store, logger: logger)
 
         var services: [any Service] = []
         for listener in listeners {
