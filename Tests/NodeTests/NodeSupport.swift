@@ -203,3 +203,25 @@ extension Process {
         if isRunning { kill(processIdentifier, signal) }
     }
 }
+
+/// A test's own temp directory, its child processes and a node configured inside it;
+/// `tearDown` kills every child and removes the directory, whatever the test's outcome.
+struct NodeWorkspace {
+    let root: String
+    let children = ChildProcesses()
+    let node: NodeTests.Node
+
+    init() throws {
+        // Everything that can fail comes before the directory exists, so nothing leaks.
+        let binary = try NodeTestSupport.binary()
+        let smtpPort = try NodeTestSupport.freePort(), adminPort = try NodeTestSupport.freePort()
+        root = try NodeTestSupport.temporaryDirectory()
+        node = NodeTests.Node(binary: binary, smtpPort: smtpPort, adminPort: adminPort,
+                              dataDir: root + "/data", log: root + "/serve.log")
+    }
+
+    func tearDown() {
+        children.killAll()
+        try? FileManager.default.removeItem(atPath: root)
+    }
+}

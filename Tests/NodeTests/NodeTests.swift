@@ -50,10 +50,6 @@ struct NodeTests {
         }
     }
 
-    static func makeNode(root: String) throws -> Node {
-        Node(binary: try NodeTestSupport.binary(), smtpPort: try NodeTestSupport.freePort(),
-             adminPort: try NodeTestSupport.freePort(), dataDir: root + "/data", log: root + "/serve.log")
-    }
 
     /// Acknowledged messages so far: "<seq> <id>" lines of every complete manifest line.
     static func acknowledged(in directory: String) -> [(seq: String, id: String)] {
@@ -78,13 +74,9 @@ struct NodeTests {
     /// and restarted on the same data directory. Every message that got its 250 must come
     /// back byte for byte, and the archive must verify clean.
     @Test func acknowledgedMailSurvivesSigkill() async throws {
-        let root = try NodeTestSupport.temporaryDirectory()
-        let children = ChildProcesses()
-        defer {
-            children.killAll()
-            try? FileManager.default.removeItem(atPath: root)
-        }
-        let node = try Self.makeNode(root: root)
+        let workspace = try NodeWorkspace()
+        defer { workspace.tearDown() }
+        let (root, children, node) = (workspace.root, workspace.children, workspace.node)
         let sent = root + "/sent", stopFile = root + "/stop"
         try FileManager.default.createDirectory(atPath: sent, withIntermediateDirectories: true)
 
@@ -193,13 +185,9 @@ struct NodeTests {
     }
 
     @Test func corpusRoundTrip() async throws {
-        let root = try NodeTestSupport.temporaryDirectory()
-        let children = ChildProcesses()
-        defer {
-            children.killAll()
-            try? FileManager.default.removeItem(atPath: root)
-        }
-        let node = try Self.makeNode(root: root)
+        let workspace = try NodeWorkspace()
+        defer { workspace.tearDown() }
+        let (root, children, node) = (workspace.root, workspace.children, workspace.node)
         let files = try FileManager.default.contentsOfDirectory(atPath: NodeTestSupport.corpus)
             .filter { $0.hasPrefix("nice_") || $0.hasPrefix("spam_") }.sorted()
         try #require(files.count >= 100, "corpus at \(NodeTestSupport.corpus) has only \(files.count) messages")
