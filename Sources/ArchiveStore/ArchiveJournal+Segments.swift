@@ -22,6 +22,30 @@ extension ArchiveJournal {
         }
     }
 
+    /// Makes sure the active segment holds `dictionary` before a record that needs it.
+    /// Dictionaries go only before a segment's first message record, so a segment that
+    /// already has messages is sealed first; the new segment also gets the previous
+    /// newest dictionary when messages compressed with it are still on their way.
+    /// Returns true when it rotated.
+    func placeDictionary(_ dictionary: ZstdDictionary?, now: Date) throws -> Bool {
+        guard let dictionary, let active = writer, !active.dictionaries.contains(dictionary) else { return false }
+        var wanted = [dictionary]
+        let rotated = active.hasMessages
+        if rotated {
+            if let previous = active.newestDictionary, previous !== dictionary, previous.unwritten.load(ordering: .relaxed) > 0 {
+                wanted.insert(previous, at: 0)
+            }
+            try rotate(now: now)
+        }
+        guard let target = writer else { throw ArchiveStoreError.temporaryFailure(reason: "no active segment") }
+        for entry in wanted where !target.dictionaries.contains(entry) {
+            _ = try target.append(RecordCodec.encodeDictionary(entry))
+            target.dictionaries.add(entry)
+            target.newestDictionary = entry
+        }
+        return rotated
+    }
+
     /// Seals the active segment and opens the next one.
     func rotate(now: Date) throws {
         guard let active = writer else { return }

@@ -60,8 +60,13 @@ final class ArchiveJournal {
                     durable += unsynced
                     unsynced.removeAll()
                 }
+                if try placeDictionary(message.dictionary, now: now) {  // rotated: all so far is durable
+                    durable += unsynced
+                    unsynced.removeAll()
+                }
                 guard let target = writer else { throw ArchiveStoreError.temporaryFailure(reason: "no active segment") }
                 let offset = try target.append(message.encodedRecord)
+                target.hasMessages = true
                 unsynced.append((i, ArchiveIndexEntry(metadata: message.metadata, segment: target.sequence,
                                                       offset: offset, storedSize: message.storedSize)))
             }

@@ -35,8 +35,9 @@ public final class ArchiveReader {
             let start = (checkpoint?.segment == segment.sequence ? checkpoint?.offset : nil) ?? SegmentHeader.size
             let file = try SystemFile.openReadOnly(segment.path)
             defer { file.close() }
-            _ = try SegmentScanner.scan(file, from: start, to: segment.recordsEnd, skipDamage: true) { offset, header, bytes in
-                let m = try RecordCodec.decodeMetadata(bytes, header: header)
+            _ = try SegmentScanner.scan(file, from: start, to: segment.recordsEnd, skipDamage: true) { offset, header, bytes, dictionaries in
+                guard header.kind == .message else { return }
+                let m = try RecordCodec.decodeMetadata(bytes, header: header, dictionaries: dictionaries)
                 guard seen.insert(m.sha256Hex).inserted else { return }
                 if index != nil, (try? index?.entry(sha256: m.sha256Hex)) != nil { return }
                 tail.append(ArchiveIndexEntry(metadata: m, segment: segment.sequence, offset: offset, storedSize: header.recordLength))
@@ -83,7 +84,9 @@ public final class ArchiveReader {
         let file = try SystemFile.openReadOnly(segment.path)
         defer { file.close() }
         switch try SegmentScanner.readRecord(file, at: entry.offset, limit: segment.recordsEnd) {
-        case .valid(_, let bytes): return try RecordCodec.decode(bytes)
+        case .valid(let header, let bytes):
+            let dictionaries = header.dictionaryID == 0 ? SegmentDictionaries() : try SegmentDictionaries.load(file, limit: segment.recordsEnd).0
+            return try RecordCodec.decode(bytes, dictionaries: dictionaries)
         case .invalid(let reason): throw ArchiveStoreError.unrecoverable("\(segment.name) offset \(entry.offset): \(reason)")
         }
     }

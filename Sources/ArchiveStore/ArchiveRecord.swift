@@ -68,15 +68,18 @@ public struct ArchiveRecord: Sendable, Equatable {
     public var metadata: ArchiveMetadata
     /// The original message compressed as one zstd frame.
     public var compressedBody: [UInt8]
+    /// The dictionary body and metadata were compressed with, from the record's segment.
+    public var dictionary: ZstdDictionary?
 
-    public init(metadata: ArchiveMetadata, compressedBody: [UInt8]) {
+    public init(metadata: ArchiveMetadata, compressedBody: [UInt8], dictionary: ZstdDictionary? = nil) {
         self.metadata = metadata
         self.compressedBody = compressedBody
+        self.dictionary = dictionary
     }
 
     /// The original bytes, decompressed and checked against the stored SHA-256.
     public func original() throws -> [UInt8] {
-        let bytes = try ZstdDecompressor.decompress(compressedBody, expectedSize: Int(metadata.originalSize))
+        let bytes = try ZstdDecompressor.decompress(compressedBody, expectedSize: Int(metadata.originalSize), dictionary: dictionary)
         guard Array(SHA256.hash(data: bytes)) == metadata.sha256 else { throw RecordCodecError.digestMismatch }
         return bytes
     }

@@ -23,6 +23,9 @@ struct ArchiveRecovery {
         var writer: SegmentWriter?
         var chainHead: [UInt8]
         var nextSequence: UInt64
+        /// The newest compression dictionary of the newest segment: new messages keep
+        /// using it after a restart.
+        var dictionary: ZstdDictionary?
     }
 
     mutating func run(now: Date) throws -> Outcome {
@@ -46,8 +49,9 @@ struct ArchiveRecovery {
             let isActive = position == segments.count - 1 && !segment.isSealed
             let file = try SystemFile.openReadOnly(segment.path)
             defer { file.close() }
-            let outcome = try SegmentScanner.scan(file, from: start, to: segment.recordsEnd, skipDamage: true) { offset, header, bytes in
-                let metadata = try RecordCodec.decodeMetadata(bytes, header: header)
+            let outcome = try SegmentScanner.scan(file, from: start, to: segment.recordsEnd, skipDamage: true) { offset, header, bytes, dictionaries in
+                guard header.kind == .message else { return }
+                let metadata = try RecordCodec.decodeMetadata(bytes, header: header, dictionaries: dictionaries)
                 pending.append(ArchiveIndexEntry(metadata: metadata, segment: segment.sequence, offset: offset, storedSize: header.recordLength))
                 if pending.count >= 1000 { try flush(&pending, into: index) }
             }
@@ -66,15 +70,35 @@ struct ArchiveRecovery {
 
         let lastSealed = segments.last(where: \.isSealed)
         let chainHead = lastSealed?.footer?.sealHash ?? [UInt8](repeating: 0, count: 32)
+        let level = Int32(options.compressionLevel)
         if let last = segments.last, !last.isSealed, case .success(let header) = last.header {
             let writer = try SegmentWriter.resume(directory: dir, header: header, path: last.path, validEnd: last.fileSize)
-            return Outcome(index: index, writer: writer, chainHead: header.previousSealHash, nextSequence: last.sequence + 1)
+            let file = try SystemFile.openReadOnly(last.path)
+            defer { file.close() }
+            let (dictionaries, newest, end) = try SegmentDictionaries.load(file, limit: last.fileSize, compressionLevel: level)
+            writer.dictionaries = dictionaries
+            writer.newestDictionary = newest
+            writer.hasMessages = last.fileSize > end
+            return Outcome(index: index, writer: writer, chainHead: header.previousSealHash, nextSequence: last.sequence + 1,
+                           dictionary: newest ?? lastDictionary(segments.dropLast(), level: level))
         }
         if let last = segments.last, !last.isSealed {
             // Header unreadable: leave the file for the operator, never overwrite it.
             report.faults.append(ArchiveFault(segment: last.name, offset: 0, reason: "active segment header unreadable; left in place"))
         }
-        return Outcome(index: index, writer: nil, chainHead: chainHead, nextSequence: (segments.last?.sequence ?? 0) + 1)
+        return Outcome(index: index, writer: nil, chainHead: chainHead, nextSequence: (segments.last?.sequence ?? 0) + 1,
+                       dictionary: lastDictionary(segments[...], level: level))
+    }
+
+    /// The newest dictionary of the newest sealed segment that has one.
+    private func lastDictionary(_ segments: ArraySlice<SegmentDescriptor>, level: Int32) -> ZstdDictionary? {
+        for segment in segments.reversed() where segment.isSealed {
+            guard let file = try? SystemFile.openReadOnly(segment.path) else { continue }
+            defer { file.close() }
+            if let newest = try? SegmentDictionaries.load(file, limit: segment.recordsEnd, compressionLevel: level).last { return newest }
+            return nil  // the newest sealed segment had none: training starts over
+        }
+        return nil
     }
 
     private mutating func flush(_ pending: inout [ArchiveIndexEntry], into index: ArchiveIndex?) throws {

@@ -14,9 +14,11 @@ public final class ArchiveStore: Sendable {
     private let committer: GroupCommitter
     private let capacityMonitor: CapacityMonitor
     private let lock: DirectoryLock
+    private let trainer: DictionaryTrainer
 
     private init(layout: ArchiveLayout, options: ArchiveStoreOptions, report: RecoveryReport,
-                 committer: GroupCommitter, capacity: CapacityMonitor, lock: DirectoryLock) {
+                 committer: GroupCommitter, capacity: CapacityMonitor, lock: DirectoryLock, trainer: DictionaryTrainer) {
+        self.trainer = trainer
         self.layout = layout
         self.options = options
         self.recoveryReport = report
@@ -36,6 +38,7 @@ public final class ArchiveStore: Sendable {
         let tick = max(0.005, min(1, options.freeSpaceRecheckInterval))
         let committer = GroupCommitter(capacity: capacity, metrics: metrics, tick: tick)
         let lockBox = LockBox()
+        let trainer = DictionaryTrainer(options: options, logger: logger)
         let report = try await committer.start {
             try FileManager.default.createDirectory(atPath: layout.archiveDirectory, withIntermediateDirectories: true)
             let lock = try DirectoryLock(path: layout.lockPath)
@@ -48,6 +51,7 @@ public final class ArchiveStore: Sendable {
                     index: outcome.index, writer: outcome.writer, chainHead: outcome.chainHead, nextSequence: outcome.nextSequence
                 )
                 try journal.ensureWriter(now: Date())
+                trainer.resume(with: outcome.dictionary)
                 capacity.refreshIfDue(force: true)
                 return (journal, recovery.report)
             } catch {
@@ -59,12 +63,14 @@ public final class ArchiveStore: Sendable {
             logger.error("archive fault found at open", metadata: ["fault": "\(fault)"])
         }
         guard let lock = lockBox.get() else { throw ArchiveStoreError.unrecoverable("lock not taken") }
-        return ArchiveStore(layout: layout, options: options, report: report, committer: committer, capacity: capacity, lock: lock)
+        return ArchiveStore(layout: layout, options: options, report: report, committer: committer, capacity: capacity, lock: lock, trainer: trainer)
     }
 
     /// A draft for the next message; feed it chunks as they arrive, then `finish()` it.
     public func makeDraft(envelope: ArchiveEnvelope) throws -> MessageDraft {
-        try MessageDraft(envelope: envelope, compressionLevel: options.compressionLevel)
+        let (dictionary, sampleLimit) = trainer.draftParameters()
+        return try MessageDraft(envelope: envelope, compressionLevel: options.compressionLevel,
+                                dictionary: dictionary, sampleLimit: sampleLimit)
     }
 
     /// Makes `message` durable (or finds it already archived). Throws
@@ -74,10 +80,14 @@ public final class ArchiveStore: Sendable {
         if case .low(let free) = capacityMonitor.current {
             throw ArchiveStoreError.insufficientStorage(freeBytes: free)
         }
+        trainer.offer(message)
         return try await withCheckedThrowingContinuation { continuation in
             committer.enqueue(message, continuation)
         }
     }
+
+    /// The id of the dictionary new messages are compressed with; nil until one is trained.
+    public var compressionDictionaryID: UInt32? { trainer.draftParameters().dictionary?.id }
 
     /// Free-space state of the archive volume (cached; refreshed by the writer thread).
     public var capacity: StorageCapacity { capacityMonitor.current }

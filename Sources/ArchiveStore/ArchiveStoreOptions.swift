@@ -20,6 +20,9 @@ public enum StorageCapacity: Sendable, Equatable {
 public struct ArchiveStoreOptions: Sendable {
     /// zstd level for new messages; 3 is zstd's default balance of speed and ratio.
     public var compressionLevel: Int = 3
+    /// Train a zstd dictionary from recent traffic and compress new messages with it
+    /// (docs/FORMAT.md, "Dictionaries"). Small messages then shrink by a further ~15%.
+    public var trainsDictionary = true
     /// A segment is sealed once appending the next record would pass this size.
     public var maxSegmentBytes: Int = 256 << 20
     /// A segment older than this is sealed (at the next commit or idle tick), so a day's

@@ -25,10 +25,11 @@ extension ArchiveReader {
             let file = try SystemFile.openReadOnly(segment.path)
             defer { file.close() }
             var count: UInt64 = 0
-            let outcome = try SegmentScanner.scan(file, from: SegmentHeader.size, to: segment.recordsEnd, skipDamage: true) { offset, _, bytes in
+            let outcome = try SegmentScanner.scan(file, from: SegmentHeader.size, to: segment.recordsEnd, skipDamage: true) { offset, header, bytes, dictionaries in
                 count += 1
+                guard header.kind == .message else { return }
                 do {
-                    _ = try RecordCodec.decode(bytes).original()
+                    _ = try RecordCodec.decode(bytes, dictionaries: dictionaries).original()
                 } catch {
                     report.faults.append(ArchiveFault(segment: segment.name, offset: offset, reason: "message body: \(error)"))
                 }
@@ -87,8 +88,9 @@ extension ArchiveReader {
             let file = try SystemFile.openReadOnly(segment.path)
             defer { file.close() }
             var batch: [ArchiveIndexEntry] = []
-            _ = try SegmentScanner.scan(file, from: SegmentHeader.size, to: segment.recordsEnd, skipDamage: true) { offset, header, bytes in
-                let m = try RecordCodec.decodeMetadata(bytes, header: header)
+            _ = try SegmentScanner.scan(file, from: SegmentHeader.size, to: segment.recordsEnd, skipDamage: true) { offset, header, bytes, dictionaries in
+                guard header.kind == .message else { return }
+                let m = try RecordCodec.decodeMetadata(bytes, header: header, dictionaries: dictionaries)
                 batch.append(ArchiveIndexEntry(metadata: m, segment: segment.sequence, offset: offset, storedSize: header.recordLength))
             }
             if let last = batch.last {

@@ -23,7 +23,8 @@ enum IndexAudit {
         let file = try SystemFile.openReadOnly(described.path)
         defer { file.close() }
         guard case .valid(let header, let bytes) = try SegmentScanner.readRecord(file, at: last.offset, limit: described.recordsEnd),
-              let metadata = try? RecordCodec.decodeMetadata(bytes, header: header),
+              let dictionaries = try? SegmentDictionaries.load(file, limit: described.recordsEnd).0,
+              let metadata = try? RecordCodec.decodeMetadata(bytes, header: header, dictionaries: dictionaries),
               metadata.sha256Hex == last.sha256
         else {
             return "newest index entry does not match \(described.name) offset \(last.offset)"

@@ -16,16 +16,28 @@ public struct MessageDraft {
     static let headerScanLimit = 64 * 1024
 
     let envelope: ArchiveEnvelope
+    private let level: Int32
+    private let lease: DictionaryLease?
+    private var dictionary: ZstdDictionary? { lease?.dictionary }
     private let compressor: ZstdCompressor
+    /// The message's first bytes, kept only while the store collects dictionary samples.
+    private var sample: [UInt8] = []
+    private let sampleLimit: Int
     private var hasher = SHA256()
     private var record: [UInt8]
     private var size: UInt64 = 0
     private var headerScan = HeaderSectionScanner(limit: headerScanLimit)
 
-    /// - Parameter compressionLevel: zstd level (1…19; 3 is zstd's default trade-off).
-    public init(envelope: ArchiveEnvelope, compressionLevel: Int = 3) throws {
+    /// - Parameters:
+    ///   - compressionLevel: zstd level (1…19; 3 is zstd's default trade-off).
+    ///   - dictionary: compress against this dictionary (the store's current one).
+    ///   - sampleLimit: keep up to this many leading bytes as a dictionary training sample.
+    public init(envelope: ArchiveEnvelope, compressionLevel: Int = 3, dictionary: ZstdDictionary? = nil, sampleLimit: Int = 0) throws {
         self.envelope = envelope
-        self.compressor = try ZstdCompressor(level: Int32(compressionLevel))
+        self.level = Int32(compressionLevel)
+        self.lease = dictionary.map(DictionaryLease.init)
+        self.sampleLimit = sampleLimit
+        self.compressor = try ZstdCompressor(level: level, dictionary: dictionary)
         self.record = RecordCodec.beginRecord()
     }
 
@@ -45,6 +57,9 @@ public struct MessageDraft {
         hasher.update(bufferPointer: raw)
         size += UInt64(raw.count)
         headerScan.feed(raw)
+        if sample.count < sampleLimit {
+            sample.append(contentsOf: raw.prefix(sampleLimit - sample.count))
+        }
         try compressor.compress(raw, into: &record)
     }
 
@@ -62,8 +77,9 @@ public struct MessageDraft {
             subject: fields.subject
         )
         let compressedSize = record.count - RecordCodec.headerSize
-        RecordCodec.seal(&record, metadata: metadata)
-        return FinishedMessage(metadata: metadata, compressedSize: compressedSize, encodedRecord: record)
+        try RecordCodec.seal(&record, metadata: metadata, dictionary: dictionary, level: level)
+        return FinishedMessage(metadata: metadata, compressedSize: compressedSize, encodedRecord: record,
+                               lease: lease, sample: sample)
     }
 }
 
@@ -74,6 +90,11 @@ public struct FinishedMessage: Sendable {
     public let compressedSize: Int
     /// The complete record bytes as they will be appended to a segment.
     let encodedRecord: [UInt8]
+    /// The dictionary the record needs in its segment (written there before it).
+    let lease: DictionaryLease?
+    var dictionary: ZstdDictionary? { lease?.dictionary }
+    /// Leading bytes for dictionary training; empty unless the store asked for them.
+    let sample: [UInt8]
 
     public var id: String { metadata.id }
     public var sha256: [UInt8] { metadata.sha256 }

@@ -14,6 +14,19 @@ public enum RecordCodecError: Error, Equatable, Sendable {
     case truncatedMetadata
     case invalidUTF8
     case digestMismatch
+    /// A version 2 record names a dictionary its segment does not hold.
+    case missingDictionary(UInt32)
+    case metadataDecompression(String)
+    case notAMessage
+}
+
+/// What a record holds.
+public enum RecordKind: UInt16, Sendable {
+    /// An archived (or spooled) message: zstd body and metadata.
+    case message = 1
+    /// A zstd dictionary that the segment's message records may use; body = the
+    /// dictionary, no metadata. Only ever before the first message record of a segment.
+    case dictionary = 2
 }
 
 /// The fixed 24-byte record header, validated on its own so a torn or garbage length is
@@ -21,6 +34,13 @@ public enum RecordCodecError: Error, Equatable, Sendable {
 public struct RecordHeader: Sendable, Equatable {
     public var bodyLength: Int
     public var metadataLength: Int
+    /// 1: metadata in clear, no dictionary; 2: metadata is a zstd frame.
+    public var version: UInt16 = RecordCodec.version
+    public var kind: RecordKind = .message
+    /// The dictionary the body and metadata were compressed with (0 = none); for a
+    /// dictionary record, its own id. Covered by the record CRC, not the header CRC:
+    /// read it only from validated records.
+    public var dictionaryID: UInt32 = 0
 
     /// Total on-disk size: header, body, metadata, zero padding to 8, 8-byte trailer.
     public var recordLength: Int {
@@ -33,8 +53,11 @@ public struct RecordHeader: Sendable, Equatable {
 public enum RecordCodec {
     /// "ARCR" in file order.
     public static let magic: UInt32 = 0x5243_5241
-    public static let version: UInt16 = 1
-    static let compressionZstd: UInt16 = 1
+    /// Version written; version 1 records (clear metadata) are still read.
+    public static let version: UInt16 = 2
+    /// Decompressed metadata larger than this is refused as corrupt (1,000 recipients of
+    /// 256 bytes and the trace headers fit many times over).
+    static let maxMetadataLength = 16 << 20
     public static let headerSize = 24
     public static let trailerSize = 8
     public static let alignment = 8
@@ -54,29 +77,43 @@ public enum RecordCodec {
         return buffer
     }
 
-    /// Completes a buffer from `beginRecord` whose bytes after the header are the body.
-    public static func seal(_ buffer: inout [UInt8], metadata: ArchiveMetadata) {
+    /// Completes a buffer from `beginRecord` whose bytes after the header are the body,
+    /// compressing the metadata with the body's dictionary.
+    public static func seal(_ buffer: inout [UInt8], metadata: ArchiveMetadata,
+                            dictionary: ZstdDictionary? = nil, level: Int32 = 3) throws(ZstdError) {
+        let section = try ZstdSection.compress(encodeMetadata(metadata), dictionary: dictionary, level: level)
+        finish(&buffer, kind: .message, metadataSection: section, dictionaryID: dictionary?.id ?? 0)
+    }
+
+    /// A dictionary record: written before the first message record that uses it.
+    public static func encodeDictionary(_ dictionary: ZstdDictionary) -> [UInt8] {
+        var buffer = beginRecord(reservingBody: dictionary.bytes.count)
+        buffer.append(contentsOf: dictionary.bytes)
+        finish(&buffer, kind: .dictionary, metadataSection: [], dictionaryID: dictionary.id)
+        return buffer
+    }
+
+    private static func finish(_ buffer: inout [UInt8], kind: RecordKind, metadataSection: [UInt8], dictionaryID: UInt32) {
         let bodyLength = buffer.count - headerSize
-        let metadataBytes = encodeMetadata(metadata)
-        buffer.append(contentsOf: metadataBytes)
+        buffer.append(contentsOf: metadataSection)
         buffer.padTo(alignment: alignment)
         buffer.storeLE(magic, at: 0)
         buffer.storeLE(version, at: 4)
-        buffer.storeLE(compressionZstd, at: 6)
+        buffer.storeLE(kind.rawValue, at: 6)
         buffer.storeLE(UInt32(bodyLength), at: 8)
-        buffer.storeLE(UInt32(metadataBytes.count), at: 12)
+        buffer.storeLE(UInt32(metadataSection.count), at: 12)
         buffer.storeLE(CRC32C.checksum(buffer[0..<16]), at: 16)
-        buffer.storeLE(UInt32(0), at: 20)
+        buffer.storeLE(dictionaryID, at: 20)
         let crc = CRC32C.checksum(buffer)
         buffer.appendLE(crc)
         buffer.appendLE(UInt32(buffer.count + 4))
     }
 
-    /// One-shot encoding of a complete record.
-    public static func encode(_ record: ArchiveRecord) -> [UInt8] {
+    /// One-shot encoding of a complete message record.
+    public static func encode(_ record: ArchiveRecord, level: Int32 = 3) throws(ZstdError) -> [UInt8] {
         var buffer = beginRecord(reservingBody: record.compressedBody.count)
         buffer.append(contentsOf: record.compressedBody)
-        seal(&buffer, metadata: record.metadata)
+        try seal(&buffer, metadata: record.metadata, dictionary: record.dictionary, level: level)
         return buffer
     }
 
@@ -116,18 +153,22 @@ public enum RecordCodec {
         var reader = ByteReader(bytes.prefix(headerSize))
         guard try reader.read(UInt32.self) == magic else { throw .badMagic }
         let version = try reader.read(UInt16.self)
-        _ = try reader.read(UInt16.self)
+        let kindCode = try reader.read(UInt16.self)
         let bodyLength = try reader.read(UInt32.self)
         let metadataLength = try reader.read(UInt32.self)
         let storedCRC = try reader.read(UInt32.self)
         let start = bytes.startIndex
         guard CRC32C.checksum(bytes[start..<start + 16]) == storedCRC else { throw .headerChecksumMismatch }
         // Version is checked after the CRC so random bytes report as corruption.
-        guard version == Self.version else { throw .unsupportedVersion(version) }
+        guard version == 1 || version == Self.version, let kind = RecordKind(rawValue: kindCode) else {
+            throw .unsupportedVersion(version)
+        }
+        let dictionaryID = try reader.read(UInt32.self)
         guard bodyLength <= maxSectionLength, metadataLength <= maxSectionLength else {
             throw .implausibleLength(UInt64(max(bodyLength, metadataLength)))
         }
-        return RecordHeader(bodyLength: Int(bodyLength), metadataLength: Int(metadataLength))
+        return RecordHeader(bodyLength: Int(bodyLength), metadataLength: Int(metadataLength),
+                            version: version, kind: kind, dictionaryID: version == 1 ? 0 : dictionaryID)
     }
 
     /// Checks the whole-record CRC and trailer; returns the header on success.
@@ -146,19 +187,36 @@ public enum RecordCodec {
         return header
     }
 
-    /// Decodes a complete, checksummed record starting at `bytes.startIndex`.
-    public static func decode(_ bytes: ArraySlice<UInt8>) throws(RecordCodecError) -> ArchiveRecord {
+    /// Decodes a complete, checksummed message record starting at `bytes.startIndex`;
+    /// `dictionaries` resolves the dictionary it names (its segment's).
+    public static func decode(_ bytes: ArraySlice<UInt8>, dictionaries: SegmentDictionaries = SegmentDictionaries()) throws(RecordCodecError) -> ArchiveRecord {
         let header = try validate(bytes)
+        guard header.kind == .message else { throw .notAMessage }
         let bodyStart = bytes.startIndex + headerSize
         let body = Array(bytes[bodyStart..<(bodyStart + header.bodyLength)])
-        let metadata = try decodeMetadata(bytes, header: header)
-        return ArchiveRecord(metadata: metadata, compressedBody: body)
+        let metadata = try decodeMetadata(bytes, header: header, dictionaries: dictionaries)
+        return ArchiveRecord(metadata: metadata, compressedBody: body, dictionary: try dictionaries.resolve(header.dictionaryID))
     }
 
-    /// Decodes only the metadata of a record already checked with `validate`.
-    public static func decodeMetadata(_ bytes: ArraySlice<UInt8>, header: RecordHeader) throws(RecordCodecError) -> ArchiveMetadata {
+    /// Decodes only the metadata of a message record already checked with `validate`.
+    public static func decodeMetadata(_ bytes: ArraySlice<UInt8>, header: RecordHeader,
+                                      dictionaries: SegmentDictionaries = SegmentDictionaries()) throws(RecordCodecError) -> ArchiveMetadata {
+        guard header.kind == .message else { throw .notAMessage }
         let start = bytes.startIndex + headerSize + header.bodyLength
-        var r = ByteReader(bytes[start..<(start + header.metadataLength)])
+        let section = bytes[start..<(start + header.metadataLength)]
+        if header.version == 1 { return try decodeMetadataFields(section) }
+        let dictionary = try dictionaries.resolve(header.dictionaryID)
+        let clear: [UInt8]
+        do {
+            clear = try ZstdSection.decompress(section, dictionary: dictionary, limit: maxMetadataLength)
+        } catch {
+            throw .metadataDecompression(error.reason)
+        }
+        return try decodeMetadataFields(clear[...])
+    }
+
+    private static func decodeMetadataFields(_ section: ArraySlice<UInt8>) throws(RecordCodecError) -> ArchiveMetadata {
+        var r = ByteReader(section)
         let id = try r.readString()
         let receivedAtMillis = try r.read(Int64.self)
         let listener = try r.readString()

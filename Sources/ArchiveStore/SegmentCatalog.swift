@@ -70,7 +70,7 @@ enum SegmentCatalog {
             offset += bytes.count
         }
         var count: UInt64 = 0
-        _ = try SegmentScanner.scan(file, from: SegmentHeader.size, to: dataLength, skipDamage: true) { _, _, _ in count += 1 }
+        _ = try SegmentScanner.scan(file, from: SegmentHeader.size, to: dataLength, skipDamage: true) { _, _, _, _ in count += 1 }
         return SegmentFooter(recordCount: count, dataLength: UInt64(dataLength),
                              segmentHash: Array(hasher.finalize()), previousSealHash: previousSealHash)
     }

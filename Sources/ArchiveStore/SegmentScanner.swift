@@ -14,19 +14,25 @@ struct ScanOutcome {
 /// Used by recovery, the index rebuild, readers and verify.
 enum SegmentScanner {
     /// Visits each valid record in `[start, end)` in order. The visitor gets the record's
-    /// offset, validated header and complete bytes.
+    /// offset, validated header, complete bytes, and the segment's dictionaries seen so far
+    /// (dictionary records are registered before the visitor sees them; a scan that starts
+    /// past them, from an index checkpoint, loads them from the segment's start first).
     /// With `skipDamage`, the scan resumes at the next valid record after damage (so
     /// every intact record is seen); otherwise it stops at the first damage.
     static func scan(
         _ file: SystemFile, from start: Int, to end: Int, skipDamage: Bool,
-        visit: (Int, RecordHeader, ArraySlice<UInt8>) throws -> Void
+        visit: (Int, RecordHeader, ArraySlice<UInt8>, SegmentDictionaries) throws -> Void
     ) throws -> ScanOutcome {
         var outcome = ScanOutcome(validEnd: start, recordCount: 0)
+        var dictionaries = start > SegmentHeader.size ? try SegmentDictionaries.load(file, limit: end).0 : SegmentDictionaries()
         var offset = start
         while offset < end {
             switch try readRecord(file, at: offset, limit: end) {
             case .valid(let header, let bytes):
-                try visit(offset, header, bytes)
+                if !dictionaries.register(header, bytes) {
+                    outcome.damages.append((offset, "dictionary record does not hold a usable zstd dictionary"))
+                }
+                try visit(offset, header, bytes, dictionaries)
                 offset += header.recordLength
                 outcome.recordCount += 1
                 outcome.validEnd = offset

@@ -17,6 +17,11 @@ final class SegmentWriter {
     /// End of the bytes covered by the last successful sync.
     private(set) var durableSize: Int
     private(set) var poisoned = false
+    /// Dictionaries written at the start of this segment, the newest of them, and whether
+    /// any message record follows them (after which no dictionary may be added).
+    var dictionaries = SegmentDictionaries()
+    var newestDictionary: ZstdDictionary?
+    var hasMessages = false
 
     var path: String { file.path }
     var hasRecords: Bool { size > SegmentHeader.size }

@@ -54,10 +54,13 @@ final class ZstdCompressor {
     private let resources: ZstdCompressionResources
     private var context: OpaquePointer { resources.context }
 
-    init(level: Int32) throws(ZstdError) {
+    init(level: Int32, dictionary: ZstdDictionary? = nil) throws(ZstdError) {
         guard let resources = ZstdCompressionResources.take() else { throw ZstdError(reason: "ZSTD_createCCtx failed") }
         self.resources = resources
         _ = try ZstdError.check(ZSTD_CCtx_setParameter(resources.context, ZSTD_c_compressionLevel, level))
+        if let table = dictionary?.compressionTable {
+            _ = try ZstdError.check(ZSTD_CCtx_refCDict(resources.context, table))
+        }
         // The checksum lets verify catch a corrupted body even before the SHA-256 check.
         _ = try ZstdError.check(ZSTD_CCtx_setParameter(resources.context, ZSTD_c_checksumFlag, 1))
     }
@@ -95,10 +98,10 @@ final class ZstdCompressor {
 enum ZstdDecompressor {
     /// Decompresses `frame`; `expectedSize` bounds the output so a corrupt frame cannot
     /// balloon memory.
-    static func decompress(_ frame: [UInt8], expectedSize: Int) throws(ZstdError) -> [UInt8] {
+    static func decompress(_ frame: [UInt8], expectedSize: Int, dictionary: ZstdDictionary? = nil) throws(ZstdError) -> [UInt8] {
         var result = [UInt8]()
         result.reserveCapacity(expectedSize)
-        try decompress(frame, limit: expectedSize) { chunk in result.append(contentsOf: chunk) }
+        try decompress(frame, limit: expectedSize, dictionary: dictionary) { chunk in result.append(contentsOf: chunk) }
         guard result.count == expectedSize else {
             throw ZstdError(reason: "decompressed \(result.count) bytes, expected \(expectedSize)")
         }
@@ -106,9 +109,13 @@ enum ZstdDecompressor {
     }
 
     /// Streams the decompressed bytes to `sink` in chunks.
-    static func decompress(_ frame: [UInt8], limit: Int, sink: (ArraySlice<UInt8>) throws -> Void) throws(ZstdError) {
+    static func decompress(_ frame: [UInt8], limit: Int, dictionary: ZstdDictionary? = nil,
+                           sink: (ArraySlice<UInt8>) throws -> Void) throws(ZstdError) {
         guard let context = ZSTD_createDCtx() else { throw ZstdError(reason: "ZSTD_createDCtx failed") }
         defer { ZSTD_freeDCtx(context) }
+        if let dictionary {
+            _ = try ZstdError.check(ZSTD_DCtx_refDDict(context, dictionary.decompressionTable))
+        }
         var scratch = [UInt8](repeating: 0, count: ZSTD_DStreamOutSize())
         let capacity = scratch.count
         var total = 0

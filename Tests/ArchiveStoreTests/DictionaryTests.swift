@@ -1,0 +1,143 @@
+import Foundation
+import NIOCore
+import Testing
+@testable import ArchiveStore
+
+/// Mail-like messages that share header boilerplate, as journal traffic does.
+private func journalMessage(_ n: Int) -> [UInt8] {
+    let words = ["invoice", "meeting", "quarterly", "report", "shipment", "contract", "review", "budget"]
+    var text = """
+    Received: from mail\(n % 7).corp.example.test (mail\(n % 7).corp.example.test [198.51.100.\(n % 200)])\r
+    \tby mx.example.test (Postfix) with ESMTPS id \(UUID().uuidString.prefix(12));\r
+    \tMon, \(n % 28 + 1) Nov 2026 10:\(10 + n % 50):00 +0000\r
+    Message-ID: <\(UUID().uuidString)@corp.example.test>\r
+    From: "User \(n % 13)" <user\(n % 13)@corp.example.test>\r
+    To: archive@example.test\r
+    Subject: \(words[n % words.count]) \(n)\r
+    MIME-Version: 1.0\r
+    Content-Type: text/plain; charset="utf-8"\r
+    Content-Transfer-Encoding: quoted-printable\r
+    X-Mailer: Microsoft Outlook 16.0\r
+    \r\n
+    """
+    for line in 0..<(20 + n % 30) {
+        text += "Dear team, the \(words[(n + line) % words.count]) for week \(line) is attached as discussed. Regards, user \(n % 13)\r\n"
+    }
+    return Array(text.utf8)
+}
+
+private func commitThroughStore(_ store: ArchiveStore, _ bytes: [UInt8], _ n: Int) async throws -> ArchiveReceipt {
+    var draft = try store.makeDraft(envelope: envelope(n))
+    var buffer = ByteBufferAllocator().buffer(capacity: bytes.count)
+    buffer.writeBytes(bytes)
+    try draft.append(buffer)
+    return try await store.commit(draft.finish())
+}
+
+private func waitForDictionary(_ store: ArchiveStore, otherThan previous: UInt32? = nil) async throws -> UInt32 {
+    for _ in 0..<500 {
+        if let id = store.compressionDictionaryID, id != previous { return id }
+        try await Task.sleep(for: .milliseconds(10))
+    }
+    Issue.record("no dictionary was trained")
+    return 0
+}
+
+@Suite struct DictionaryTests {
+    @Test func recordWithDictionaryNeedsItsDictionary() throws {
+        let samples = (0..<200).map { journalMessage($0) }
+        let dictionary = try #require(ZstdDictionary.train(samples: samples, capacity: 16 << 10, compressionLevel: 3))
+        let message = journalMessage(1000)
+        var withDictionary = try MessageDraft(envelope: envelope(1), dictionary: dictionary)
+        try withDictionary.append(bytes: message)
+        let compact = try withDictionary.finish()
+        let plain = try finished(message, envelope: envelope(1))
+        #expect(compact.storedSize < plain.storedSize)
+
+        var dictionaries = SegmentDictionaries()
+        #expect(throws: RecordCodecError.missingDictionary(dictionary.id)) { try RecordCodec.decode(compact.encodedRecord[...]) }
+        let dictionaryRecord = RecordCodec.encodeDictionary(dictionary)
+        let header = try RecordCodec.validate(dictionaryRecord[...])
+        #expect(header.kind == .dictionary && header.dictionaryID == dictionary.id)
+        let registered = dictionaries.register(header, dictionaryRecord[...])
+        #expect(registered)
+        let record = try RecordCodec.decode(compact.encodedRecord[...], dictionaries: dictionaries)
+        #expect(try record.original() == message)
+        #expect(record.metadata == compact.metadata)
+        #expect(throws: RecordCodecError.notAMessage) { try RecordCodec.decode(dictionaryRecord[...], dictionaries: dictionaries) }
+    }
+
+    @Test func storeTrainsFromItsTrafficAndEverythingStaysReadable() async throws {
+        try await withTempDirectory { dir in
+            let store = try await openStore(dir)
+            var sent: [(ArchiveReceipt, [UInt8])] = []
+            var n = 0
+            // Past the first training threshold (256 KiB of samples).
+            while sent.reduce(0, { $0 + $1.1.count }) < 320 << 10 {
+                let m = journalMessage(n)
+                sent.append((try await commitThroughStore(store, m, n), m))
+                n += 1
+            }
+            let first = try await waitForDictionary(store)
+            for _ in 0..<50 {
+                let m = journalMessage(n)
+                sent.append((try await commitThroughStore(store, m, n), m))
+                n += 1
+            }
+            try await store.close()
+
+            // A restart keeps the dictionary: no new segment is needed for it.
+            let reopened = try await openStore(dir)
+            #expect(reopened.compressionDictionaryID == first)
+            let segmentsBefore = segmentPaths(dir).count
+            let m = journalMessage(n)
+            sent.append((try await commitThroughStore(reopened, m, n), m))
+            #expect(segmentPaths(dir).count == segmentsBefore)
+            try await reopened.close()
+
+            let reader = try ArchiveReader(dataDirectory: dir)
+            for (receipt, message) in sent {
+                #expect(try reader.original(reader.lookup(receipt.id)) == message)
+            }
+            #expect(try reader.list().count == sent.count)
+            let report = try reader.verify()
+            #expect(report.isClean, "\(report.faults)")
+            // The dictionary's segment stores later messages smaller than the first segment.
+            let stats = try reader.stats()
+            #expect(stats.messages == sent.count)
+            #expect(try ArchiveReader.reindex(dataDirectory: dir) == sent.count)
+            let reindexed = try ArchiveReader(dataDirectory: dir)
+            #expect(try reindexed.original(reindexed.lookup(sent.last!.0.id)) == sent.last!.1)
+        }
+    }
+
+    @Test func tornTailAfterADictionarySegmentIsRepaired() async throws {
+        try await withTempDirectory { dir in
+            let store = try await openStore(dir)
+            var n = 0
+            var total = 0
+            while total < 320 << 10 {
+                let m = journalMessage(n)
+                _ = try await commitThroughStore(store, m, n)
+                total += m.count
+                n += 1
+            }
+            _ = try await waitForDictionary(store)
+            let last = journalMessage(n)
+            let receipt = try await commitThroughStore(store, last, n)
+            try await store.close()
+            // Tear the last record in half, as a crash mid-write would.
+            let path = try #require(segmentPaths(dir).last)
+            let bytes = readFile(path)
+            try writeFile(path, Array(bytes[0..<(receipt.offset + (bytes.count - receipt.offset) / 2)]))
+            let reopened = try await openStore(dir)
+            #expect(reopened.recoveryReport.truncatedTails.count == 1)
+            let again = try await commitThroughStore(reopened, last, n)
+            #expect(!again.isDuplicate)
+            try await reopened.close()
+            let reader = try ArchiveReader(dataDirectory: dir)
+            #expect(try reader.original(reader.lookup(again.id)) == last)
+            #expect(try reader.verify().isClean)
+        }
+    }
+}

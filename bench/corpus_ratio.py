@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+"""Stored/raw bytes of the shared corpus, sent over SMTP into fresh `archiverelay serve` nodes.
+
+Two figures, both from the archive's on-disk segment files (records, dictionary records,
+segment headers and footers: everything the archive keeps except the derived index):
+
+- cold: the whole corpus, shuffled with a fixed seed, into an empty archive. The node
+  starts with no dictionary, so this includes the messages stored before the first one
+  was trained, and the dictionary records themselves.
+- steady: two-fold. A node receives one half first (its "recent traffic", from which it
+  trains its dictionary), then the other half; only the records of the second half count
+  (their full on-disk record size: framing, compressed metadata and body). Done both
+  ways round and summed. This is what a node that has been running a while stores per
+  message: no message is ever compressed with a dictionary trained on itself. The
+  dictionary record itself (at most 112 KiB, once per 256 MiB segment, i.e. <0.05%) is
+  reported apart as dictionary_bytes.
+
+Usage: corpus_ratio.py BINARY CORPUS_DIR WORK_DIR   -> prints JSON {"cold": r, "steady": r}
+"""
+import json, os, random, smtplib, socket, subprocess, sys, time
+
+binary, corpus, work = sys.argv[1:4]
+
+def messages():
+    out = []
+    for name in sorted(os.listdir(corpus)):
+        if not name.startswith(("nice_", "spam_")):
+            continue
+        data = open(os.path.join(corpus, name), "rb").read()
+        if data.startswith(b"From "):
+            data = data.split(b"\n", 1)[1]
+        out.append(data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"))
+    random.Random(7).shuffle(out)
+    return out
+
+def free_port():
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close(); return port
+
+def listing(data_dir):
+    out = subprocess.run([binary, "archive", "list", "--json", "--data-dir", data_dir], capture_output=True, check=True).stdout
+    return {row["id"]: row for row in map(json.loads, out.decode().splitlines())}
+
+def dictionary_bytes(data_dir):
+    import struct
+    d, total = os.path.join(data_dir, "archive"), 0
+    for name in sorted(f for f in os.listdir(d) if f.endswith(".seg")):
+        b, off = open(os.path.join(d, name), "rb").read(), 72
+        while off + 24 <= len(b):
+            magic, _, kind, body, meta = struct.unpack_from("<IHHII", b, off)
+            if magic != 0x52435241 or kind != 2:
+                break  # dictionary records only precede a segment's messages
+            length = ((24 + body + meta + 7) & ~7) + 8
+            total += length; off += length
+    return total
+
+def archive_bytes(data_dir):
+    d = os.path.join(data_dir, "archive")
+    return sum(os.path.getsize(os.path.join(d, f)) for f in os.listdir(d) if f.endswith(".seg"))
+
+class Node:
+    def __init__(self, name):
+        self.data = os.path.join(work, name)
+        self.port = free_port()
+        self.proc = subprocess.Popen([binary, "serve", "--listen", f"127.0.0.1:{self.port}",
+                                      "--admin", f"127.0.0.1:{free_port()}", "--data-dir", self.data,
+                                      "--node-id", name, "--log-level", "warning"])
+        for _ in range(200):
+            try:
+                socket.create_connection(("127.0.0.1", self.port), 0.2).close(); return
+            except OSError:
+                time.sleep(0.05)
+        raise SystemExit("node did not start")
+
+    def send(self, batch, settle=True):
+        with smtplib.SMTP("127.0.0.1", self.port) as s:
+            for m in batch:
+                s.sendmail("corpus@example.com", ["journal@archive.example"], m)
+        if settle:
+            time.sleep(1.0)  # a dictionary training started by the last messages finishes
+
+    def stop(self):
+        self.proc.terminate(); self.proc.wait(30)
+
+msgs = messages()
+raw = sum(map(len, msgs))
+node = Node("cold"); node.send(msgs, settle=False); cold = archive_bytes(node.data) / raw; node.stop()
+
+half = len(msgs) // 2
+stored = measured_raw = dictionaries = 0
+for fold, (first, second) in enumerate(((msgs[:half], msgs[half:]), (msgs[half:], msgs[:half]))):
+    node = Node(f"steady{fold}")
+    node.send(first)
+    before = listing(node.data)
+    node.send(second, settle=False)
+    node.stop()
+    new = [row for key, row in listing(node.data).items() if key not in before]
+    stored += sum(row["stored_size"] for row in new)
+    measured_raw += sum(row["size"] for row in new)
+    dictionaries += dictionary_bytes(node.data)
+print(json.dumps({"messages": len(msgs), "raw_bytes": raw, "cold": round(cold, 3),
+                  "steady": round(stored / measured_raw, 3), "dictionary_bytes": dictionaries // 2}))
