@@ -144,36 +144,43 @@ final class ArchiveIndex {
     /// present is ignored (the first stored copy stays the indexed one).
     func insert(_ entries: [ArchiveIndexEntry], checkpoint: IndexCheckpoint) throws {
         try connection.transaction {
-            let insert = try connection.prepare("""
-                INSERT OR IGNORE INTO messages(id, sha256, message_id, received_at, sender, recipients, subject,
-                    size, stored_size, segment, offset) VALUES (?,?,?,?,?,?,?,?,?,?,?)
-                """)
-            let addRecipient = try connection.prepare("INSERT INTO recipients(message, address) VALUES (?, ?)")
             for e in entries {
-                try insert.bind([
-                    .text(e.id), .text(e.sha256), e.messageID.map { .text($0) } ?? .null,
-                    .int(Int64((e.receivedAt.timeIntervalSince1970 * 1000).rounded())), .text(e.sender),
-                    .text(e.recipients.joined(separator: "\n")), e.subject.map { .text($0) } ?? .null,
-                    .int(Int64(e.size)), .int(Int64(e.storedSize)), .int(Int64(e.segment)), .int(Int64(e.offset)),
-                ])
-                _ = try insert.step()
-                guard connection.changes > 0 else { continue }
+                let inserted = try connection.withStatement("""
+                    INSERT OR IGNORE INTO messages(id, sha256, message_id, received_at, sender, recipients, subject,
+                        size, stored_size, segment, offset) VALUES (?,?,?,?,?,?,?,?,?,?,?)
+                    """) { insert in
+                    try insert.bind([
+                        .text(e.id), .text(e.sha256), e.messageID.map { .text($0) } ?? .null,
+                        .int(Int64((e.receivedAt.timeIntervalSince1970 * 1000).rounded())), .text(e.sender),
+                        .text(e.recipients.joined(separator: "\n")), e.subject.map { .text($0) } ?? .null,
+                        .int(Int64(e.size)), .int(Int64(e.storedSize)), .int(Int64(e.segment)), .int(Int64(e.offset)),
+                    ])
+                    _ = try insert.step()
+                    return connection.changes > 0
+                }
+                guard inserted else { continue }
                 let rowID = connection.lastRowID
-                for address in e.recipients {
-                    try addRecipient.bind([.int(rowID), .text(address)])
-                    _ = try addRecipient.step()
+                try connection.withStatement("INSERT INTO recipients(message, address) VALUES (?, ?)") { addRecipient in
+                    for address in e.recipients {
+                        try addRecipient.bind([.int(rowID), .text(address)])
+                        _ = try addRecipient.step()
+                    }
                 }
             }
-            let cp = try connection.prepare("INSERT OR REPLACE INTO checkpoint(singleton, segment, offset) VALUES (0, ?, ?)")
-            try cp.bind([.int(Int64(checkpoint.segment)), .int(Int64(checkpoint.offset))])
-            _ = try cp.step()
+            try connection.withStatement("INSERT OR REPLACE INTO checkpoint(singleton, segment, offset) VALUES (0, ?, ?)") { cp in
+                try cp.bind([.int(Int64(checkpoint.segment)), .int(Int64(checkpoint.offset))])
+                _ = try cp.step()
+            }
         }
     }
 
     static let columns = "id, sha256, message_id, received_at, sender, recipients, subject, size, stored_size, segment, offset"
 
     private func entries(_ sql: String, _ values: [SQLiteConnection.Statement.Value]) throws -> [ArchiveIndexEntry] {
-        let stmt = try connection.prepare(sql)
+        try connection.withStatement(sql) { stmt in try entries(stmt, values) }
+    }
+
+    private func entries(_ stmt: SQLiteConnection.Statement, _ values: [SQLiteConnection.Statement.Value]) throws -> [ArchiveIndexEntry] {
         try stmt.bind(values)
         var result: [ArchiveIndexEntry] = []
         while try stmt.step() {

@@ -144,7 +144,11 @@ struct ArchiveRecovery {
         } else {
             report.indexRebuildReason = "index missing"
         }
-        logger.warning("archive index rebuilt from segments", metadata: ["reason": "\(report.indexRebuildReason ?? "")"])
+        if segments.isEmpty {
+            logger.info("archive index created", metadata: ["path": "\(path)"])
+        } else {
+            logger.warning("archive index rebuilt from segments", metadata: ["reason": "\(report.indexRebuildReason ?? "")"])
+        }
         do {
             return (try IndexAudit.recreate(path: path), nil)
         } catch {

@@ -82,7 +82,8 @@ public final class SMTPServer: Service, Sendable {
             try await withThrowingDiscardingTaskGroup { group in
                 try await serverChannel.executeThenClose { inbound in
                     for try await accepted in inbound {
-                        group.addTask { await self.serve(accepted) }
+                        let executor = EventLoopTaskExecutor(accepted.channel.channel.eventLoop)
+                        group.addTask(executorPreference: executor) { await self.serve(accepted) }
                     }
                 }
             }
