@@ -76,7 +76,7 @@ extension ArchiveJournal {
 
     /// Seals a quiet segment once it is older than `maxSegmentAge`.
     func idleTick(now: Date) {
-        flushIndex()
+        flushIndex(force: true)
         guard let active = writer, active.hasRecords, now.timeIntervalSince(active.createdAt) >= options.maxSegmentAge else { return }
         do { try rotate(now: now) } catch { fail(error, now: now) }
     }
@@ -84,7 +84,7 @@ extension ArchiveJournal {
     /// Final step of `close`: flush the index; the active segment stays unsealed and is
     /// resumed by the next open.
     func shutdown() {
-        flushIndex()
+        flushIndex(force: true)
         writer?.close()
         writer = nil
     }

@@ -128,10 +128,18 @@ public struct DataDecoder: Sendable {
                 lineLength = 0
                 return .emitCRLFLine(dot: false, consume: 1)
             }
+            // Line content: run to the next CR or LF with the state in registers, not
+            // updated per byte (this loop sees every byte of every message).
+            var end = i + 1
+            while end < n {
+                let b = bytes[end]
+                if b == cr || b == lf { break }
+                end += 1
+            }
             lineStart = .none
-            lineLength += 1
+            lineLength += end - i
             if lineLength > maximumLineLength { sawOverlongLine = true }
-            i += 1
+            i = end
         }
         return i > 0 ? .emit(i) : .needMore
     }
