@@ -8,6 +8,11 @@ usage:
       OUT_DIR/manifest-<thread>.txt. Any connection error or non-250 reply counts as not
       acknowledged; the thread reconnects and keeps going. Each thread waits PAUSE
       seconds after each message (keeps the number to read back bounded).
+  smtp_client.py fill PORT OUT_DIR COUNT SIZE
+      Sends COUNT messages of SIZE bytes of random base64 (incompressible), one session,
+      RSET after a refusal. Acknowledged ones go to OUT_DIR as for `load` (manifest-0.txt).
+      Prints the reply code of every message on one line: 250 stored, otherwise the
+      code of the refusal (MAIL or DATA), 0 for a connection error.
   smtp_client.py send PORT IN_DIR OUT_FILE
       Sends every file of IN_DIR (sorted, already canonical CRLF bytes) in one session and
       writes "<file> <archive id>" per 250 reply to OUT_FILE; exits 1 on any other reply.
@@ -103,6 +108,37 @@ def load(port: int, out_dir: str, stop_file: str, threads: int, pause: float) ->
     print(f"acked {totals['acked']} refused {totals['refused']} errors {totals['errors']}")
 
 
+def fill(port: int, out_dir: str, count: int, size: int) -> None:
+    import base64
+    codes = []
+    manifest = open(os.path.join(out_dir, "manifest-0.txt"), "a")
+    with smtplib.SMTP("127.0.0.1", port, local_hostname="fill.test", timeout=60) as s:
+        s.ehlo()
+        for n in range(count):
+            seq = f"fill-{time.time_ns()}-{n}"
+            body = base64.encodebytes(os.urandom(size * 3 // 4)).replace(b"\n", b"\r\n")
+            data = f"From: fill@example.com\r\nSubject: {seq}\r\n\r\n".encode() + body
+            try:
+                code, _ = s.mail("fill@example.com")
+                if code != 250:
+                    codes.append(code); s.rset(); continue
+                code, _ = s.rcpt("journal@archive.example")
+                if code != 250:
+                    codes.append(code); s.rset(); continue
+                code, reply = s.data(data)
+            except smtplib.SMTPServerDisconnected:
+                codes.append(0); break
+            codes.append(code)
+            if code == 250:
+                path = os.path.join(out_dir, f"{seq}.eml")
+                with open(path, "wb") as f:
+                    f.write(data)
+                manifest.write(f"{seq} {archive_id(reply)}\n")
+                manifest.flush()
+    manifest.close()
+    print(" ".join(map(str, codes)))
+
+
 def send(port: int, in_dir: str, out_file: str) -> None:
     names = sorted(os.listdir(in_dir))
     with smtplib.SMTP("127.0.0.1", port, local_hostname="corpus.test", timeout=60) as s, open(out_file, "w") as out:
@@ -126,6 +162,8 @@ if __name__ == "__main__":
     mode = sys.argv[1]
     if mode == "load":
         load(int(sys.argv[2]), sys.argv[3], sys.argv[4], int(sys.argv[5]), float(sys.argv[6]))
+    elif mode == "fill":
+        fill(int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
     elif mode == "send":
         send(int(sys.argv[2]), sys.argv[3], sys.argv[4])
     else:
