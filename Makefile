@@ -5,7 +5,7 @@ FUZZ_SECONDS ?= 20
 RUN_PACKAGES := libzstd-dev libsqlite3-dev pkg-config
 TEST_PACKAGES := $(RUN_PACKAGES) swaks postfix python3 openssl
 
-.PHONY: run test build deps-run deps-test fuzz clean
+.PHONY: run test build deps-run deps-test fuzz sanitize clean
 
 deps-run:
 	@scripts/install-deps $(RUN_PACKAGES)
@@ -24,7 +24,15 @@ test: deps-test
 
 fuzz: deps-test
 	cd Fuzz && $(SWIFT) build -c debug -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library
-	for t in FuzzCommandParser FuzzDataDecoder FuzzProxyHeader; do Fuzz/.build/debug/$$t -max_total_time=$(FUZZ_SECONDS) Fuzz/Corpus/$$t || exit 1; done
+	for t in FuzzCommandParser FuzzDataDecoder FuzzProxyHeader FuzzRecordCodec; do Fuzz/.build/debug/$$t -max_total_time=$(FUZZ_SECONDS) Fuzz/Corpus/$$t || exit 1; done
+
+# The test suite under ThreadSanitizer and AddressSanitizer, each in its own build folder.
+# Slow (two full builds); run before resolving reliability work, not on every CI run.
+sanitize: deps-test
+	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
+	ARCHIVERELAY_BINARY=$(CURDIR)/.build-tsan/debug/archiverelay $(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan
+	$(SWIFT) build --build-tests --sanitize=address --scratch-path .build-asan
+	ARCHIVERELAY_BINARY=$(CURDIR)/.build-asan/debug/archiverelay $(SWIFT) test --skip-build --sanitize=address --scratch-path .build-asan
 
 clean:
-	rm -rf .build Fuzz/.build
+	rm -rf .build .build-tsan .build-asan Fuzz/.build

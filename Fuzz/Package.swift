@@ -15,6 +15,7 @@ let package = Package(
             .product(name: "SMTPProtocol", package: "archiverelay"),
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
+        .target(name: "FuzzRecordCodec", dependencies: [.product(name: "ArchiveStore", package: "archiverelay")]),
         .target(name: "FuzzProxyHeader", dependencies: [
             .product(name: "SMTPProtocol", package: "archiverelay"),
             .product(name: "NIOCore", package: "swift-nio"),

@@ -58,6 +58,8 @@ public enum RecordCodec {
     /// Decompressed metadata larger than this is refused as corrupt (1,000 recipients of
     /// 256 bytes and the trace headers fit many times over).
     static let maxMetadataLength = 16 << 20
+    /// The largest original size a record may claim (1 TiB).
+    static let maxOriginalSize: UInt64 = 1 << 40
     public static let headerSize = 24
     public static let trailerSize = 8
     public static let alignment = 8
@@ -231,6 +233,8 @@ public enum RecordCodec {
         recipients.reserveCapacity(recipientCount)
         for _ in 0..<recipientCount { recipients.append(try r.readString()) }
         let originalSize = try r.read(UInt64.self)
+        // Far above any message we accept; keeps every later Int/Int64 conversion exact.
+        guard originalSize <= maxOriginalSize else { throw .implausibleLength(originalSize) }
         let sha256 = try r.readBytes(32)
         let messageID = try readOptional(&r)
         let subject = try readOptional(&r)

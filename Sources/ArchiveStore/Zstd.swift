@@ -100,7 +100,8 @@ enum ZstdDecompressor {
     /// balloon memory.
     static func decompress(_ frame: [UInt8], expectedSize: Int, dictionary: ZstdDictionary? = nil) throws(ZstdError) -> [UInt8] {
         var result = [UInt8]()
-        result.reserveCapacity(expectedSize)
+        // The size comes from the record; reserve only a sane amount up front.
+        result.reserveCapacity(min(expectedSize, 32 << 20))
         try decompress(frame, limit: expectedSize, dictionary: dictionary) { chunk in result.append(contentsOf: chunk) }
         guard result.count == expectedSize else {
             throw ZstdError(reason: "decompressed \(result.count) bytes, expected \(expectedSize)")

@@ -87,3 +87,17 @@ import Testing
         #expect(String(decoding: quoted, as: UTF8.self) == ">From x\n>From y\n>>From z\nnot From\n")
     }
 }
+
+/// Regressions found by Fuzz/FuzzRecordCodec.
+@Suite struct RecordFuzzRegressionTests {
+    /// A record (CRCs right) claiming an original size beyond Int: decode refuses it
+    /// instead of trapping on the conversion. The fuzzer's input is kept as
+    /// Fuzz/Corpus/FuzzRecordCodec/regression-original-size.
+    @Test func implausibleOriginalSizeIsAnErrorNotATrap() throws {
+        let message = try finished(Array("Subject: x\r\n\r\nbody\r\n".utf8), envelope: envelope(1))
+        var metadata = message.metadata
+        metadata.originalSize = 1 << 63
+        let bytes = try RecordCodec.encode(ArchiveRecord(metadata: metadata, compressedBody: [0x28, 0xB5, 0x2F, 0xFD]))
+        #expect(throws: RecordCodecError.implausibleLength(1 << 63)) { try RecordCodec.decode(bytes[...]) }
+    }
+}
