@@ -108,7 +108,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
-            ]
+            ],
+            exclude: ["Interop/smtplib_client.py"]
         ),
         .testTarget(
             name: "ArchiveStoreTests",

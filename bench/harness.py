@@ -1,0 +1,384 @@
+#!/usr/bin/python3
+"""archiverelay benchmark harness (issue 6): every figure in one run, on loopback, each as a
+ratio to its reference measured in the same run. Run through `bench/run`, which installs
+the Debian packages and builds the release binary. See bench/README.md.
+
+usage: harness.py BINARY OUT_DIR [--quick]
+"""
+import datetime
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from postfix_relay import PostfixRelay  # noqa: E402
+
+BINARY, OUT = sys.argv[1], sys.argv[2]
+QUICK = "--quick" in sys.argv
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CORPUS = os.path.join(ROOT, "..", "shared", "corpus", "spamassassin")
+MESSAGES = 4000 if QUICK else 20000
+ROUNDS = 1 if QUICK else 3
+SOURCE, SINK = "/usr/sbin/smtp-source", "/usr/sbin/smtp-sink"
+work = tempfile.mkdtemp(prefix="archiverelay-bench-")
+os.chmod(work, 0o755)  # Postfix's own processes (user postfix) work inside it
+children = []
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_port(port, timeout=20):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
+def spawn(args, **kw):
+    p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=kw.pop("stderr", subprocess.DEVNULL), **kw)
+    children.append(p)
+    return p
+
+
+def sink(port):
+    p = spawn([SINK, "-u", "nobody", f"127.0.0.1:{port}", "1000"])
+    wait_port(port)
+    return p
+
+
+class Node:
+    def __init__(self, name, extra=()):
+        self.data = os.path.join(work, name)
+        self.port, self.admin = free_port(), free_port()
+        self.proc = spawn([BINARY, "serve", "--listen", f"127.0.0.1:{self.port}", "--admin", f"127.0.0.1:{self.admin}",
+                           "--data-dir", self.data, "--node-id", name, "--log-level", "error", *extra])
+        wait_port(self.port)
+
+    def rss_kib(self, field="VmRSS"):
+        for line in open(f"/proc/{self.proc.pid}/status"):
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+        return 0
+
+    def stats(self):
+        out = subprocess.run([BINARY, "archive", "stats", "--json", "--data-dir", self.data], capture_output=True, text=True, check=True)
+        return json.loads(out.stdout)
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(60)
+
+
+def source_rate(port, count=MESSAGES, size=10240, sessions=20):
+    start = time.time()
+    subprocess.run([SOURCE, "-l", str(size), "-m", str(count), "-s", str(sessions), "-f", "bench@example.com",
+                    "-t", "journal@archive.example", f"127.0.0.1:{port}"], check=True, stdout=subprocess.DEVNULL)
+    return count / (time.time() - start)
+
+
+def interleaved(ports, **kw):
+    """Median msg/s per port over ROUNDS rounds, the ports taking turns."""
+    rates = {p: [] for p in ports}
+    for _ in range(ROUNDS):
+        for p in ports:
+            rates[p].append(source_rate(p, **kw))
+    return {p: round(statistics.median(r)) for p, r in rates.items()}
+
+
+# 1 + 2 ---------------------------------------------------------------------------------
+
+def ceiling_and_single():
+    sp = free_port()
+    sink(sp)
+    node = Node("single")
+    rates = interleaved([sp, node.port])
+    stats = node.stats()
+    node.stop()
+    return rates[sp], rates[node.port], stats
+
+
+# 3: Postfix relay reference ------------------------------------------------------------
+
+def postfix_reference():
+    sp, pp = free_port(), free_port()
+    sink(sp)
+    relay = PostfixRelay(work, pp, sp)
+    relay.start()
+    try:
+        wait_port(pp)
+        count = MESSAGES // 4
+        start = time.time()
+        accepted = source_rate(pp, count=count)
+        drained = relay.wait_empty()
+        end_to_end = count / (drained - start)
+    finally:
+        relay.stop()
+    return round(accepted), round(end_to_end)
+
+
+# 5: latency at half the maximum --------------------------------------------------------
+
+def fdatasync_median(directory, n=400):
+    path = os.path.join(directory, "fsync-probe")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    times = []
+    block = os.urandom(4096)
+    for i in range(n):
+        os.pwrite(fd, block, i * 4096)
+        t = time.perf_counter()
+        os.fdatasync(fd)
+        times.append(time.perf_counter() - t)
+    os.close(fd)
+    os.unlink(path)
+    return statistics.median(times)
+
+
+def latency(max_rate):
+    node = Node("latency")
+    os.makedirs(node.data, exist_ok=True)
+    fsync = fdatasync_median(node.data)
+    target = max_rate / 2
+    duration = 5 if QUICK else 15
+    clients = 8
+    per_client = target / clients
+    samples, lock = [], threading.Lock()
+    body = (b"X" * 78 + b"\r\n") * 128  # 10 KB
+
+    def client():
+        s = socket.create_connection(("127.0.0.1", node.port))
+        # The final dot goes out as its own small write: without NODELAY, Nagle holds it
+        # for the server's delayed ACK (40 ms) and the figure measures TCP, not us.
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        f = s.makefile("rb")
+
+        def reply():
+            line = f.readline()
+            while line[3:4] == b"-":
+                line = f.readline()
+            return line
+
+        reply()
+        s.sendall(b"EHLO latency.test\r\n")
+        reply()
+        mine = []
+        start = time.perf_counter()
+        n = 0
+        while time.perf_counter() - start < duration:
+            due = start + n / per_client
+            pause = due - time.perf_counter()
+            if pause > 0:
+                time.sleep(pause)
+            s.sendall(b"MAIL FROM:<l@example.com>\r\nRCPT TO:<j@archive.example>\r\nDATA\r\n")
+            reply(); reply(); reply()
+            s.sendall(b"Subject: latency %d %d\r\n\r\n" % (threading.get_ident(), n) + body)
+            t = time.perf_counter()
+            s.sendall(b".\r\n")
+            if reply()[:3] == b"250":
+                mine.append(time.perf_counter() - t)
+            n += 1
+        s.sendall(b"QUIT\r\n")
+        s.close()
+        with lock:
+            samples.extend(mine)
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    node.stop()
+    samples.sort()
+
+    def pct(p):
+        return samples[min(len(samples) - 1, int(p * len(samples)))] * 1000
+
+    return {"offered_msgs_per_s": round(target), "achieved_msgs_per_s": round(len(samples) / duration),
+            "p50_ms": round(pct(0.5), 3), "p99_ms": round(pct(0.99), 3), "p999_ms": round(pct(0.999), 3),
+            "fdatasync_median_ms": round(fsync * 1000, 3), "samples": len(samples)}
+
+
+# 6: memory -----------------------------------------------------------------------------
+
+def memory():
+    node = Node("memory")
+    base = node.rss_kib()
+    conns = []
+    for _ in range(1000):
+        s = socket.create_connection(("127.0.0.1", node.port))
+        conns.append(s)
+    for s in conns:
+        s.recv(512)
+        s.sendall(b"EHLO idle.test\r\n")
+    time.sleep(2)
+    idle = node.rss_kib()
+    for s in conns:
+        s.close()
+    time.sleep(1)
+    # 20 concurrent 25 MB messages (just under the default 25 MiB limit... of 25 MB).
+    size = 24 * 1000 * 1000
+    line = b"Y" * 998 + b"\r\n"
+    chunk = line * 1000
+
+    def big(i):
+        s = socket.create_connection(("127.0.0.1", node.port))
+        f = s.makefile("rb")
+
+        def reply():
+            line_ = f.readline()
+            while line_[3:4] == b"-":
+                line_ = f.readline()
+            return line_
+
+        reply()
+        s.sendall(b"EHLO big.test\r\n"); reply()
+        s.sendall(b"MAIL FROM:<b@example.com>\r\n"); reply()
+        s.sendall(b"RCPT TO:<j@archive.example>\r\n"); reply()
+        s.sendall(b"DATA\r\n"); reply()
+        s.sendall(b"Subject: big %d %f\r\n\r\n" % (i, time.time()))
+        sent = 0
+        while sent < size:
+            s.sendall(chunk)
+            sent += len(chunk)
+        s.sendall(b".\r\n")
+        results[i] = reply()[:3]
+        s.close()
+
+    results = {}
+    threads = [threading.Thread(target=big, args=(i,)) for i in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    peak = node.rss_kib("VmHWM")
+    node.stop()
+    return {"baseline_mib": round(base / 1024, 1), "idle_1000_connections_mib": round(idle / 1024, 1),
+            "peak_20x24MB_mib": round(peak / 1024, 1), "big_replies": sorted(set(r.decode() for r in results.values()))}
+
+
+# 7: storage ----------------------------------------------------------------------------
+
+def storage(single_stats):
+    out = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "corpus_ratio.py"), BINARY, CORPUS, work],
+                         capture_output=True, text=True, check=True)
+    corpus = json.loads(out.stdout.strip().splitlines()[-1])
+    return {"corpus_steady": corpus["steady"], "corpus_cold": corpus["cold"],
+            "corpus_dictionary_bytes": corpus["dictionary_bytes"],
+            "smtp_source_10k": round(single_stats["stored_bytes"] / single_stats["raw_bytes"], 3)}
+
+
+# 8: scaling ----------------------------------------------------------------------------
+
+def scaling():
+    sp = free_port()
+    sink(sp)
+    node = Node("scaling")
+    rows = []
+    for sessions in (1, 5, 20, 100):
+        count = max(1000, MESSAGES // 4)
+        r = interleaved([sp, node.port], count=count, sessions=sessions)
+        rows.append({"sessions": sessions, "size": 10240, "sink": r[sp], "archiverelay": r[node.port]})
+    for size in (1024, 10240, 102400, 1048576):
+        count = max(200, min(MESSAGES // 4, (200 << 20) // size))
+        r = interleaved([sp, node.port], count=count, size=size)
+        rows.append({"sessions": 20, "size": size, "sink": r[sp], "archiverelay": r[node.port]})
+    node.stop()
+    return rows
+
+
+# report --------------------------------------------------------------------------------
+
+def plot(results, path):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    rows = results["scaling"]
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4.2))
+    by_sessions = [r for r in rows if r["size"] == 10240 and r in rows[:4]]
+    a.plot([r["sessions"] for r in by_sessions], [r["sink"] for r in by_sessions], "o--", label="smtp-sink (no storage)")
+    a.plot([r["sessions"] for r in by_sessions], [r["archiverelay"] for r in by_sessions], "o-", label="archiverelay serve")
+    a.axhline(results["postfix_relay"]["accepted"], color="gray", linestyle=":", label="Postfix relay (accepted)")
+    a.set_xscale("log"); a.set_xlabel("sessions (10 KB messages)"); a.set_ylabel("msg/s"); a.legend(); a.grid(alpha=.3)
+    by_size = rows[4:]
+    b.plot([r["size"] for r in by_size], [r["sink"] for r in by_size], "o--", label="smtp-sink")
+    b.plot([r["size"] for r in by_size], [r["archiverelay"] for r in by_size], "o-", label="archiverelay serve")
+    b.set_xscale("log"); b.set_yscale("log"); b.set_xlabel("message size, bytes (20 sessions)"); b.legend(); b.grid(alpha=.3)
+    fig.suptitle(f"archiverelay vs references, {results['date']}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    return True
+
+
+def markdown(r):
+    c, s = r["ceiling"], r["single_node"]
+    lines = ["| # | measure | value | ratio | target |", "| --- | --- | --- | --- | --- |",
+             f"| 1 | ceiling: smtp-source -> smtp-sink, 10 KB, 20 sessions | {c} msg/s | 1 | |",
+             f"| 2 | single node, archive only, durable | {s} msg/s | {s / c:.2f} of (1) | >= 0.7 |",
+             f"| 3 | Postfix relay (queue on disk) -> smtp-sink | {r['postfix_relay']['accepted']} msg/s accepted, "
+             f"{r['postfix_relay']['end_to_end']} msg/s end to end | | |",
+             "| 3 | chain A -> B end to end | not measured: forward queue not built yet (issue 4) | | >= 3x Postfix |",
+             "| 4 | catch-up of 50,000 queued | not measured: forward queue not built yet (issue 4) | | >= 0.6 of (1) |"]
+    l = r["latency"]
+    lines.append(f"| 5 | latency final dot -> 250 at {l['offered_msgs_per_s']} msg/s offered | p50 {l['p50_ms']} ms, "
+                 f"p99 {l['p99_ms']} ms, p99.9 {l['p999_ms']} ms; median fdatasync {l['fdatasync_median_ms']} ms | "
+                 f"p99 = {l['p99_ms'] / max(l['fdatasync_median_ms'], 1e-6):.1f}x fdatasync | <= 10x |")
+    m = r["memory"]
+    lines.append(f"| 6 | RSS: 1,000 idle connections / 20 concurrent 24 MB messages | {m['idle_1000_connections_mib']} MiB / "
+                 f"{m['peak_20x24MB_mib']} MiB peak (baseline {m['baseline_mib']} MiB) | | <= 64 / <= 256 MiB |")
+    st = r["storage"]
+    lines.append(f"| 7 | stored / raw: corpus steady state / cold; 10 KB smtp-source | {st['corpus_steady']} / "
+                 f"{st['corpus_cold']}; {st['smtp_source_10k']} | | <= 0.40 (corpus) |")
+    for row in r["scaling"]:
+        lines.append(f"| 8 | {row['sessions']} sessions, {row['size']} B | sink {row['sink']}, archiverelay "
+                     f"{row['archiverelay']} msg/s | {row['archiverelay'] / row['sink']:.2f} | |")
+    return "\n".join(lines)
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H%M")
+    results = {"date": date, "messages": MESSAGES, "rounds": ROUNDS, "cpus": os.cpu_count()}
+    try:
+        ceiling, single, single_stats = ceiling_and_single()
+        results["ceiling"], results["single_node"] = ceiling, single
+        accepted, end_to_end = postfix_reference()
+        results["postfix_relay"] = {"accepted": accepted, "end_to_end": end_to_end}
+        results["latency"] = latency(single)
+        results["memory"] = memory()
+        results["storage"] = storage(single_stats)
+        results["scaling"] = scaling()
+    finally:
+        for p in children:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        subprocess.run(["rm", "-rf", work])
+    with open(os.path.join(OUT, f"{date}.json"), "w") as f:
+        json.dump(results, f, indent=2)
+    table = markdown(results)
+    with open(os.path.join(OUT, f"{date}.md"), "w") as f:
+        f.write(table + "\n")
+    plotted = plot(results, os.path.join(OUT, f"{date}.png"))
+    print(table)
+    print(f"\nwritten: {OUT}/{date}.json, .md" + (", .png" if plotted else " (no matplotlib: no plot)"))
+
+
+main()
