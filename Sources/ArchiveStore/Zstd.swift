@@ -1,5 +1,5 @@
 import CZstd
-import Synchronization
+import Foundation
 
 /// A zstd failure, with zstd's own error name for the log.
 public struct ZstdError: Error, Equatable, Sendable {
@@ -30,18 +30,24 @@ final class ZstdCompressionResources: @unchecked Sendable {
     deinit { ZSTD_freeCCtx(context) }
 
     /// Contexts waiting for the next message; bounded so a burst does not pin memory.
-    static let pool = Mutex<[ZstdCompressionResources]>([])
+    /// (An NSLock rather than a `Mutex` global: ThreadSanitizer reports `withLock` on a
+    /// static `Mutex` as an access race, and a clean TSan run is worth more here.)
+    private static let poolLock = NSLock()
+    nonisolated(unsafe) private static var pool: [ZstdCompressionResources] = []
     static let poolLimit = 64
 
     static func take() -> ZstdCompressionResources? {
-        pool.withLock { $0.popLast() } ?? ZstdCompressionResources()
+        poolLock.lock()
+        let pooled = pool.popLast()
+        poolLock.unlock()
+        return pooled ?? ZstdCompressionResources()
     }
 
     static func give(_ resources: ZstdCompressionResources) {
         ZSTD_CCtx_reset(resources.context, ZSTD_reset_session_and_parameters)
-        pool.withLock { pool in
-            if pool.count < poolLimit { pool.append(resources) }
-        }
+        poolLock.lock()
+        if pool.count < poolLimit { pool.append(resources) }
+        poolLock.unlock()
     }
 }
 

@@ -52,31 +52,47 @@ extension SMTPConnection {
                     await abandon(&sink)
                 }
             }
-            if let goOn = try await awaitContent() {
-                await abandon(&sink)
-                return goOn
+            if let end = try await awaitContent() {
+                await abandon(&sink)  // before any reply: the client must not see 421 while we still hold it
+                return try await conclude(end)
             }
         }
     }
 
+    /// Why message content stopped before its end.
+    enum ContentEnd {
+        case clientLeft
+        case timedOut
+    }
+
     /// Waits for more message content (DATA or a BDAT chunk). Returns nil when bytes
-    /// arrived; otherwise the content will not be finished (the client left or the data
-    /// timeout fired) and the result says whether the session goes on.
-    func awaitContent() async throws -> Bool? {
+    /// arrived; otherwise why the content will not be finished. The caller abandons the
+    /// message, then `conclude`s.
+    func awaitContent() async throws -> ContentEnd? {
         while true {
-            guard let event = try await io.next(timeout: limits.dataTimeout) else { return false }
+            guard let event = try await io.next(timeout: limits.dataTimeout) else { return .clientLeft }
             switch event {
             case .bytes(let bytes):
                 io.append(bytes)
                 return nil
             case .timeout:
-                context.metrics.timeouts.increment()
-                return try await perform(machine.timedOut())
+                return .timedOut
             case .shutdown:
                 _ = machine.shutdown()  // the transaction may finish; the session ends after it
             case .proxyHeader, .tlsEstablished:
                 continue
             }
+        }
+    }
+
+    /// After an unfinished message: whether the session goes on (421 and close on timeout).
+    func conclude(_ end: ContentEnd) async throws -> Bool {
+        switch end {
+        case .clientLeft:
+            return false
+        case .timedOut:
+            context.metrics.timeouts.increment()
+            return try await perform(machine.timedOut())
         }
     }
 
@@ -128,9 +144,9 @@ extension SMTPConnection {
                 }
                 continue
             }
-            if let goOn = try await awaitContent() {
+            if let end = try await awaitContent() {
                 await abandon(&chunkSink)
-                return goOn
+                return try await conclude(end)
             }
         }
         if let refusal, !last {
