@@ -70,7 +70,7 @@ struct NodeTests {
 
     // MARK: crash test
 
-    /// Continuous load over SMTP while the node is SIGKILLed five times at random moments
+    /// Continuous load over SMTP while the node is SIGKILLed 20 times at random moments
     /// and restarted on the same data directory. Every message that got its 250 must come
     /// back byte for byte, and the archive must verify clean.
     @Test func acknowledgedMailSurvivesSigkill() async throws {
@@ -92,12 +92,14 @@ struct NodeTests {
             while Self.acknowledged(in: sent).count <= count, ContinuousClock.now < deadline, client.isRunning {
                 try await Task.sleep(for: .milliseconds(20))
             }
-            try await Task.sleep(for: .milliseconds(Int.random(in: 200...2000)))
+            try await Task.sleep(for: .milliseconds(Int.random(in: 100...900)))
         }
 
         var phaseCounts: [Int] = []
         var before = 0
-        for round in 1...5 {
+        // Issue 7 asks for 20 kills; ARCHIVERELAY_CRASH_ROUNDS raises it for a soak run.
+        let rounds = ProcessInfo.processInfo.environment["ARCHIVERELAY_CRASH_ROUNDS"].flatMap(Int.init) ?? 20
+        for round in 1...rounds {
             try await runPhase(after: before)
             server.sendSignal(SIGKILL)
             #expect(await server.waitForExit(timeout: .seconds(10)), "serve survived SIGKILL \(round)")
@@ -120,7 +122,7 @@ struct NodeTests {
         #expect(acked.count > 0, "acknowledged per phase \(phaseCounts)")
         #expect(Set(acked.map(\.id)).count == acked.count, "two acknowledged messages share an archive id")
 
-        // The archive verifies clean after five unclean stops.
+        // The archive verifies clean after all those unclean stops.
         let verify = try await NodeTestSupport.run(node.binary, ["archive", "verify", "--data-dir", node.dataDir], in: root)
         #expect(verify.status == 0, "archive verify exited \(verify.status): \(String(decoding: verify.stdout, as: UTF8.self)) \(verify.stderr)")
 
