@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "SMTPProtocol", targets: ["SMTPProtocol"]),
         .library(name: "SMTPListener", targets: ["SMTPListener"]),
         .library(name: "ArchiveStore", targets: ["ArchiveStore"]),
+        .library(name: "RouteEngine", targets: ["RouteEngine"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -110,6 +111,10 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             exclude: ["Interop/smtplib_client.py"]
+        ),
+        .testTarget(
+            name: "RouteEngineTests",
+            dependencies: ["RouteEngine", "SMTPProtocol"]
         ),
         .testTarget(
             name: "ArchiveStoreTests",
