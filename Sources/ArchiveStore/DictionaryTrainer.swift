@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import Synchronization
 
 /// Trains the archive's zstd dictionary from the node's own recent traffic and hands the
 /// newest one to new drafts.
@@ -30,7 +29,7 @@ final class DictionaryTrainer: Sendable {
         var bytesSinceTraining: UInt64 = 0
     }
 
-    private let state = Mutex(State())
+    private let state = LockedValue(State())
     private let level: Int32
     private let retrainAfterBytes: UInt64
     private let logger: Logger

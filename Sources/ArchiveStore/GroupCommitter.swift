@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import Logging
 import Metrics
 
@@ -26,7 +25,7 @@ final class GroupCommitter: @unchecked Sendable {
     private var journal: ArchiveJournal?
     private let capacity: CapacityMonitor
     /// The last failed write (fsync error and the like): when and why, for `/readyz`.
-    let recentFault = Mutex<(Date, String)?>(nil)
+    let recentFault = LockedValue<(Date, String)?>(nil)
     private let metrics: ArchiveMetrics
     private let tick: TimeInterval
 
