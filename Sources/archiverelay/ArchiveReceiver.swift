@@ -1,6 +1,7 @@
 import ArchiveStore
 import Logging
 import NIOCore
+import RouteEngine
 import SMTPListener
 import SMTPProtocol
 
@@ -8,6 +9,7 @@ import SMTPProtocol
 /// the reply to the final dot waits until the archive has made it durable.
 struct ArchiveReceiver: MessageReceiver {
     let store: ArchiveStore
+    let routes: RouteStore
     let logger: Logger
 
     static let insufficientStorage = SMTPReply(452, EnhancedStatusCode(4, 3, 1), "Insufficient system storage")
@@ -17,7 +19,26 @@ struct ArchiveReceiver: MessageReceiver {
         store.capacity.isLow ? Self.insufficientStorage : nil
     }
 
+    /// First matching route wins; with routes configured, a recipient none of them takes
+    /// is refused with 550 5.7.1 (with no routes at all, everything is archived).
+    func vetRecipient(_ recipient: ForwardPath, sender: ReversePath, session: SessionSnapshot) -> SMTPReply? {
+        routes.table.route(listener: session.listener, sender: sender.description, recipient: recipient.description) == nil
+            ? RoutingTable.noRoute : nil
+    }
+
     func beginMessage(_ envelope: Envelope) -> any MessageSink {
+        // The plan at DATA time: a reload between RCPT and DATA counts from here on.
+        let table = routes.table
+        var plan = DeliveryPlan()
+        for recipient in envelope.recipients {
+            if let route = table.route(listener: envelope.listener, sender: envelope.sender.description, recipient: recipient.description) {
+                plan.add(route)
+            }
+        }
+        guard plan.archive else {
+            logger.warning("no route archives this message any more (routes reloaded?)", metadata: ["id": "\(envelope.transactionID)"])
+            return ArchiveSink(store: store, draft: nil, logger: logger)
+        }
         let archiveEnvelope = ArchiveEnvelope(
             receivedAt: envelope.receivedAt, listener: envelope.listener, clientAddress: envelope.clientIP,
             helo: envelope.helo, tls: envelope.tls, sender: envelope.sender.description,

@@ -47,13 +47,14 @@ struct NodeConfiguration: Codable, Sendable {
     var node: Node?
     var listener: [Listener]?
     var archive: Archive?
+    var route: [RouteConfiguration]?
 
     /// The configuration a node runs with when it is given no file: one listener on
     /// 127.0.0.1:2525 for loopback clients, archive everything under ./data.
     static let embeddedDefault = NodeConfiguration(
         node: Node(id: nil, data_dir: "./data", admin: "127.0.0.1:8025"),
         listener: [Listener(name: "journal", address: "127.0.0.1:2525", allowed_clients: ["127.0.0.0/8", "::1"])],
-        archive: Archive())
+        archive: Archive(), route: nil)
 
     static func load(path: String) throws -> NodeConfiguration {
         let text: String
@@ -77,15 +78,20 @@ struct NodeConfiguration: Codable, Sendable {
     func listenerConfigurations() throws -> [ListenerConfiguration] {
         var problems: [String] = []
         var result: [ListenerConfiguration] = []
-        var seenAddresses: [String: String] = [:]
+        var seenAddresses: [String: (String, Int)] = [:]
         for (index, entry) in (listener ?? []).enumerated() {
             let at = "listener[\(index)] \(entry.name)"
             guard let (host, port) = HostPort.parse(entry.address) else {
                 problems.append("\(at): address must be HOST:PORT, got \(entry.address)")
                 continue
             }
-            if let other = seenAddresses[entry.address] { problems.append("\(at): same address as \(other)") }
-            seenAddresses[entry.address] = entry.name
+            // One port, one listener: the same host, or a wildcard against anything.
+            let wildcard: Set<String> = ["0.0.0.0", "::", "*"]
+            for (otherName, other) in seenAddresses where other.1 == port && (other.0 == host || wildcard.contains(other.0) || wildcard.contains(host)) {
+                problems.append("\(at): port \(port) is already taken by listener \(otherName) (\(other.0):\(other.1))")
+            }
+            if seenAddresses[entry.name] != nil { problems.append("\(at): another listener has the same name") }
+            seenAddresses[entry.name] = (host, port)
             let allowed = (entry.allowed_clients ?? ["127.0.0.0/8", "::1"]).map { ($0, ClientNetwork($0)) }
             let proxies = (entry.trusted_proxies ?? []).map { ($0, ClientNetwork($0)) }
             for (text, net) in allowed + proxies where net == nil { problems.append("\(at): not an IP network: \(text)") }

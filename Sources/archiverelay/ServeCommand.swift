@@ -25,12 +25,12 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         var configuration = try config.map(NodeConfiguration.load(path:)) ?? .embeddedDefault
         applyOverrides(&configuration)
-        let listeners: [ListenerConfiguration]
-        do {
-            listeners = try configuration.listenerConfigurations()
-        } catch let error as ConfigurationError {
-            throw ValidationError(ConfigurationError(path: config, problems: error.problems).description)
+        let problems = configuration.allProblems()
+        guard problems.isEmpty else {
+            throw ValidationError(ConfigurationError(path: config, problems: problems).description)
         }
+        let listeners = try configuration.listenerConfigurations()
+        let routes = RouteStore(try configuration.routingTable())
         guard let (adminHost, adminPort) = HostPort.parse(configuration.adminAddress) else {
             throw ValidationError("admin address must be HOST:PORT, got \(configuration.adminAddress)")
         }
@@ -54,7 +54,9 @@ struct ServeCommand: AsyncParsableCommand {
             if let v = archive.min_free_bytes { options.minimumFreeBytes = v }
         }
         let store = try await ArchiveStore.open(dataDirectory: configuration.dataDirectory, options: options, logger: logger)
-        let receiver = ArchiveReceiver(store: store, logger: logger)
+        let receiver = ArchiveReceiver(store: store, routes: routes, logger: logger)
+        let reload = config.map { RouteReloader(path: $0, routes: routes, logger: logger) }
+        reload?.start()
 
         var services: [any Service] = []
         for listener in listeners {

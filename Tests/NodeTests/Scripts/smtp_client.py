@@ -13,6 +13,9 @@ usage:
       RSET after a refusal. Acknowledged ones go to OUT_DIR as for `load` (manifest-0.txt).
       Prints the reply code of every message on one line: 250 stored, otherwise the
       code of the refusal (MAIL or DATA), 0 for a connection error.
+  smtp_client.py rcpt PORT RECIPIENT
+      One transaction to RECIPIENT; prints the RCPT reply code, then the final reply code
+      of a short message when the recipient was accepted ("550" or "250 250").
   smtp_client.py send PORT IN_DIR OUT_FILE
       Sends every file of IN_DIR (sorted, already canonical CRLF bytes) in one session and
       writes "<file> <archive id>" per 250 reply to OUT_FILE; exits 1 on any other reply.
@@ -139,6 +142,18 @@ def fill(port: int, out_dir: str, count: int, size: int) -> None:
     print(" ".join(map(str, codes)))
 
 
+def rcpt(port: int, recipient: str) -> None:
+    with smtplib.SMTP("127.0.0.1", port, local_hostname="rcpt.test", timeout=30) as s:
+        s.ehlo()
+        s.mail("route@example.com")
+        code, _ = s.rcpt(recipient)
+        if code != 250:
+            print(code)
+            return
+        code2, _ = s.data(f"Subject: route test {uuid.uuid4().hex}\r\n\r\nfor {recipient}\r\n".encode())
+        print(code, code2)
+
+
 def send(port: int, in_dir: str, out_file: str) -> None:
     names = sorted(os.listdir(in_dir))
     with smtplib.SMTP("127.0.0.1", port, local_hostname="corpus.test", timeout=60) as s, open(out_file, "w") as out:
@@ -164,6 +179,8 @@ if __name__ == "__main__":
         load(int(sys.argv[2]), sys.argv[3], sys.argv[4], int(sys.argv[5]), float(sys.argv[6]))
     elif mode == "fill":
         fill(int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
+    elif mode == "rcpt":
+        rcpt(int(sys.argv[2]), sys.argv[3])
     elif mode == "send":
         send(int(sys.argv[2]), sys.argv[3], sys.argv[4])
     else:

@@ -1,0 +1,111 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Routes through the real binary: `check-config`, 550 5.7.1 for recipients no route takes,
+/// and `kill -HUP` swapping routes without a restart (and refusing a broken file).
+@Suite(.serialized, .timeLimit(.minutes(2)))
+struct RouteNodeTests {
+    @Test func examplesCheckClean() async throws {
+        let workspace = try NodeWorkspace()
+        defer { workspace.tearDown() }
+        let examples = NodeTestSupport.packageRoot.appendingPathComponent("examples").path
+        let files = try FileManager.default.contentsOfDirectory(atPath: examples).filter { $0.hasSuffix(".toml") }
+        try #require(!files.isEmpty)
+        for file in files {
+            let run = try await NodeTestSupport.run(workspace.node.binary, ["check-config", examples + "/" + file], in: workspace.root)
+            #expect(run.status == 0, "\(file): \(String(decoding: run.stdout, as: UTF8.self)) \(run.stderr)")
+        }
+    }
+
+    @Test func checkConfigReportsEveryProblemWithItsLocation() async throws {
+        let workspace = try NodeWorkspace()
+        defer { workspace.tearDown() }
+        let file = workspace.root + "/bad.toml"
+        try """
+        [node]
+        id = "bad id"
+        [[listener]]
+        name = "journal"
+        address = "0.0.0.0:2525"
+        [[listener]]
+        name = "ha"
+        address = "127.0.0.1:2525"
+        [[route]]
+        name = "r1"
+        listeners = ["jornal"]
+        recipients = ["not a pattern"]
+        [[route]]
+        name = "r1"
+        archive = false
+        """.write(toFile: file, atomically: true, encoding: .utf8)
+        let run = try await NodeTestSupport.run(workspace.node.binary, ["check-config", file], in: workspace.root)
+        let out = String(decoding: run.stdout, as: UTF8.self)
+        #expect(run.status != 0)
+        for expected in ["listener[1] ha: port 2525 is already taken by listener journal", "route[0] \"r1\": listeners names unknown listener \"jornal\"",
+                         "route[0] \"r1\": recipients has \"not a pattern\"", "route[1] \"r1\": another route has the same name",
+                         "route[1] \"r1\": archive = false and no forward", "node: id \"bad id\""] {
+            #expect(out.contains(expected), "missing \(expected) in:\n\(out)")
+        }
+    }
+
+    @Test func routesRefuseUnroutedRecipientsAndReloadOnHup() async throws {
+        let workspace = try NodeWorkspace()
+        defer { workspace.tearDown() }
+        let (root, children, node) = (workspace.root, workspace.children, workspace.node)
+        let config = root + "/node.toml"
+        func write(recipients: String) throws {
+            try """
+            [node]
+            id = "route-test"
+            data_dir = "\(node.dataDir)"
+            admin = "127.0.0.1:\(node.adminPort)"
+            [[listener]]
+            name = "journal"
+            address = "127.0.0.1:\(node.smtpPort)"
+            [[route]]
+            name = "journal"
+            listeners = ["journal"]
+            recipients = [\(recipients)]
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        }
+        func rcpt(_ address: String) async throws -> String {
+            let run = try await NodeTestSupport.run(NodeTestSupport.python, [NodeTestSupport.clientScript, "rcpt", "\(node.smtpPort)", address], in: root)
+            return String(decoding: run.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        func reloaded(_ count: Int) async throws -> Bool {
+            for _ in 0..<100 {
+                let log = NodeTestSupport.tail(node.log, bytes: 20000)
+                if log.components(separatedBy: "routes reloaded").count - 1 + log.components(separatedBy: "reload refused").count - 1 >= count { return true }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            return false
+        }
+
+        try write(recipients: "\"@archive.example\"")
+        let server = try children.launch(node.binary, ["serve", "--config", config], log: node.log)
+        let deadline = ContinuousClock.now + .seconds(20)
+        while !NodeTestSupport.canConnect(port: node.smtpPort) {
+            try #require(server.isRunning && ContinuousClock.now < deadline, "serve not listening: \(NodeTestSupport.tail(node.log))")
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        #expect(try await rcpt("j@archive.example") == "250 250")
+        #expect(try await rcpt("j@other.example") == "550")
+
+        try write(recipients: "\"@archive.example\", \"@other.example\"")
+        server.sendSignal(SIGHUP)
+        #expect(try await reloaded(1), "no reload in the log: \(NodeTestSupport.tail(node.log))")
+        #expect(try await rcpt("j@other.example") == "250 250")
+
+        try "[[route]]\nname = \"broken\"\nrecipients = [\"no pattern\"]\n".write(toFile: config, atomically: true, encoding: .utf8)
+        server.sendSignal(SIGHUP)
+        #expect(try await reloaded(2))
+        #expect(NodeTestSupport.tail(node.log, bytes: 20000).contains("reload refused"))
+        #expect(try await rcpt("j@other.example") == "250 250", "a broken file replaced the running routes")
+        #expect(server.isRunning)
+        await node.stop(server)
+    }
+}
