@@ -134,6 +134,14 @@ def postfix_reference():
 
 # 5: latency at half the maximum --------------------------------------------------------
 
+def smtp_reply(f):
+    """Reads one (possibly multi-line) SMTP reply from a socket file; returns its last line."""
+    line = f.readline()
+    while line[3:4] == b"-":
+        line = f.readline()
+    return line
+
+
 def fdatasync_median(directory, n=400):
     path = os.path.join(directory, "fsync-probe")
     fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
@@ -168,10 +176,7 @@ def latency(max_rate):
         f = s.makefile("rb")
 
         def reply():
-            line = f.readline()
-            while line[3:4] == b"-":
-                line = f.readline()
-            return line
+            return smtp_reply(f)
 
         reply()
         s.sendall(b"EHLO latency.test\r\n")
@@ -240,10 +245,7 @@ def memory():
         f = s.makefile("rb")
 
         def reply():
-            line_ = f.readline()
-            while line_[3:4] == b"-":
-                line_ = f.readline()
-            return line_
+            return smtp_reply(f)
 
         reply()
         s.sendall(b"EHLO big.test\r\n"); reply()
