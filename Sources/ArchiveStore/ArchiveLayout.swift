@@ -16,10 +16,18 @@ public struct ArchiveLayout: Sendable {
 final class DirectoryLock: @unchecked Sendable {
     private let file: SystemFile
 
-    init(path: String) throws {
+    /// Takes the lock, waiting up to `patience` for it: a lock we released a moment ago can
+    /// still be held by a child process between its fork and exec (the descriptor is
+    /// close-on-exec, but the lock belongs to the shared open file description until
+    /// then), which a test suite spawning processes in parallel did hit.
+    init(path: String, patience: Duration = .seconds(2)) throws {
         let file = try SystemFile.open(path, flags: O_RDWR | O_CREAT)
-        guard flock(file.descriptor, LOCK_EX | LOCK_NB) == 0 else {
-            throw ArchiveStoreError.locked(path: path)
+        let deadline = ContinuousClock.now + patience
+        while flock(file.descriptor, LOCK_EX | LOCK_NB) != 0 {
+            guard errno == EWOULDBLOCK || errno == EINTR, ContinuousClock.now < deadline else {
+                throw ArchiveStoreError.locked(path: path)
+            }
+            usleep(10_000)
         }
         self.file = file
     }
