@@ -31,6 +31,25 @@ final class CapacityMonitor: @unchecked Sendable {
         return state
     }
 
+    /// Takes bytes just written off the cached free space, so a burst between two probes
+    /// (a second at 50 MB/s is more than a small margin) trips the threshold at once
+    /// instead of writing on until the next probe. The next probe replaces the estimate.
+    func consumed(_ bytes: Int) {
+        guard bytes > 0 else { return }
+        lock.lock()
+        let before = state
+        switch state {
+        case .ok(let free), .low(let free):
+            let left = free == .max ? free : free - min(free, UInt64(bytes))
+            state = left < threshold ? .low(freeBytes: left) : .ok(freeBytes: left)
+        }
+        let after = state
+        lock.unlock()
+        if after.isLow && !before.isLow {
+            logger.error("archive volume low on space; refusing new mail", metadata: ["free_bytes": "\(after)", "threshold": "\(threshold)"])
+        }
+    }
+
     /// Probes if the cached value is older than the recheck interval (or `force`).
     func refreshIfDue(force: Bool = false) {
         let now = ContinuousClock.now

@@ -114,6 +114,7 @@ final class GroupCommitter: @unchecked Sendable {
                 continue
             }
             let results = journal.process(batch.map(\.message), now: now)
+            capacity.consumed(batch.reduce(0) { $0 + $1.message.storedSize })
             for case .failure(let error) in results {
                 recentFault.withLock { $0 = (now, "\(error)") }
                 break

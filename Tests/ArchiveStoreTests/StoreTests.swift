@@ -121,6 +121,29 @@ import Testing
         }
     }
 
+    /// Between two probes the store counts what it writes: a burst trips the threshold at
+    /// once instead of at the next probe (the probe here never changes its answer).
+    @Test func writesBetweenProbesCountAgainstFreeSpace() async throws {
+        try await withTempDirectory { dir in
+            let disk = FakeDisk(free: 100 << 20)
+            var options = ArchiveStoreOptions()
+            options.freeSpaceProbe = disk.probe
+            options.minimumFreeBytes = (100 << 20) - 3000
+            options.freeSpaceRecheckInterval = 3600
+            let store = try await openStore(dir, options: options)
+            #expect(!store.capacity.isLow)
+            var n = 0
+            while !store.capacity.isLow && n < 100 {
+                _ = try await commit(store, Corpus.synthetic(n, bodyLines: 40), n)
+                n += 1
+            }
+            #expect(store.capacity.isLow, "no refusal after \(n) commits")
+            #expect(n < 20, "took \(n) commits of ~500 stored bytes to pass a 3,000-byte margin")
+            await #expect(throws: ArchiveStoreError.self) { try await commit(store, Corpus.synthetic(999), 999) }
+            try await store.close()
+        }
+    }
+
     @Test func secondOpenOfTheSameDirectoryIsRefused() async throws {
         try await withTempDirectory { dir in
             let store = try await openStore(dir)
