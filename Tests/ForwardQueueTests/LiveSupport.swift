@@ -72,11 +72,12 @@ final class RecordingPeer {
     let directory: String
     private let process = Process()
 
-    init(port: Int, directory: String, name: String = "peer.test") throws {
+    init(port: Int, directory: String, name: String = "peer.test", tls: (certificate: String, key: String)? = nil) throws {
         self.port = port
         self.directory = directory
         process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
         process.arguments = [Live.scripts + "/recording_peer.py", "\(port)", directory, "--name", name, "--lifetime", "300"]
+            + (tls.map { ["--tls-cert", $0.certificate, "--tls-key", $0.key] } ?? [])
         process.standardError = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
         process.standardInput = FileHandle.nullDevice
@@ -159,5 +160,27 @@ extension Live {
         return withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
         }
+    }
+}
+
+extension Live {
+    /// The listener tests' self-signed certificate for localhost/127.0.0.1 (PEM blocks read
+    /// out of Tests/SMTPListenerTests/TestCertificate.swift), written to `directory`.
+    static func writeTestCertificate(to directory: String) throws -> (certificate: String, key: String) {
+        let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("SMTPListenerTests/TestCertificate.swift").path
+        let text = String(decoding: readBytes(source), as: UTF8.self)
+        func block(_ kind: String) throws -> String {
+            guard let start = text.range(of: "-----BEGIN \(kind)-----"),
+                  let end = text.range(of: "-----END \(kind)-----", range: start.upperBound..<text.endIndex) else {
+                throw LiveTestError("no \(kind) in \(source)")
+            }
+            return String(text[start.lowerBound..<end.upperBound]) + "\n"
+        }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let certificate = directory + "/cert.pem", key = directory + "/key.pem"
+        try writeBytes(certificate, Array(try block("CERTIFICATE").utf8))
+        try writeBytes(key, Array(try block("PRIVATE KEY").utf8))
+        return (certificate, key)
     }
 }

@@ -6,10 +6,14 @@ OUTDIR/000001.eml, 000002.eml, ... (content exactly as received after dot-unstuf
 A recipient containing "reject" gets 550 5.1.1, one containing "later" gets 451 4.3.0.
 Writes OUTDIR/READY when listening; stops when OUTDIR/STOP appears or after --lifetime.
 
+With --tls-cert and --tls-key it offers STARTTLS and requires it before MAIL.
+
 usage: recording_peer.py PORT OUTDIR [--name EHLO-NAME] [--lifetime SECONDS]
+                         [--tls-cert PEM --tls-key PEM]
 """
 import argparse
 import os
+import ssl
 import threading
 import time
 
@@ -47,10 +51,17 @@ def main():
     parser.add_argument("outdir")
     parser.add_argument("--name", default="peer.test")
     parser.add_argument("--lifetime", type=float, default=300)
+    parser.add_argument("--tls-cert")
+    parser.add_argument("--tls-key")
     args = parser.parse_args()
     os.makedirs(args.outdir, exist_ok=True)
+    tls = {}
+    if args.tls_cert and args.tls_key:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(args.tls_cert, args.tls_key)
+        tls = {"tls_context": context, "require_starttls": True}
     controller = Controller(Recorder(args.outdir), hostname="127.0.0.1", port=args.port,
-                            server_hostname=args.name, decode_data=False, data_size_limit=10 * 1024 * 1024)
+                            server_hostname=args.name, decode_data=False, data_size_limit=10 * 1024 * 1024, **tls)
     controller.start()
     open(os.path.join(args.outdir, "READY"), "w").close()
     deadline = time.time() + args.lifetime
