@@ -59,7 +59,8 @@ public final class ForwardQueue: Sendable {
     public static func open(dataDirectory: String, peers: [PeerSettings], archive: ArchiveStore?, nodeID: String,
                             options: ForwardQueueOptions = ForwardQueueOptions(), logger: Logger) async throws -> ForwardQueue {
         let problems = peers.flatMap(\.problems)
-        guard problems.isEmpty else { throw ForwardQueueError.corruptJournal("invalid connection settings: " + problems.joined(separator: "; ")) }
+        guard problems.isEmpty else { throw ForwardQueueError.invalidSettings(problems) }
+        guard Set(peers.map(\.name)).count == peers.count else { throw ForwardQueueError.invalidSettings(["two connections share a name"]) }
         let layout = QueueLayout(dataDirectory: dataDirectory)
         let (lock, journal, report) = try await NIOThreadPool.singleton.runIfActive {
             let lock = try QueueLock(layout: layout)
@@ -93,7 +94,9 @@ public final class ForwardQueue: Sendable {
     }
 
     /// The cheap synchronous check for the listener: may a message of `size` bytes be
-    /// queued for `connection`? `.full` means refuse with 452 4.3.1.
+    /// queued for `connection`? `.full` means refuse with 452 4.3.1 (also the answer for a
+    /// connection that is not configured). The bounds are checked here, not in `enqueue`,
+    /// so messages admitted at the same moment may overshoot them by that many.
     public func admit(connection: String, size: UInt64) -> Admission {
         book.withLock { book in
             guard let queue = book.peers[connection], book.configured.contains(connection) else { return .full }

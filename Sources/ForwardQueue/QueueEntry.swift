@@ -75,6 +75,7 @@ public enum ForwardQueueError: Error, Equatable, Sendable, CustomStringConvertib
     case closed
     case corruptJournal(String)
     case spoolUnavailable(String)
+    case invalidSettings([String])
 
     public var description: String {
         switch self {
@@ -85,6 +86,7 @@ public enum ForwardQueueError: Error, Equatable, Sendable, CustomStringConvertib
         case .closed: return "the queue is closed"
         case .corruptJournal(let reason): return "queue journal damaged: \(reason)"
         case .spoolUnavailable(let reason): return "spool: \(reason)"
+        case .invalidSettings(let problems): return "invalid connection settings: " + problems.joined(separator: "; ")
         }
     }
 }

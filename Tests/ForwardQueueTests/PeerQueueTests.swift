@@ -121,3 +121,38 @@ import Testing
         }
     }
 }
+
+@Suite struct ForwardQueueAdmissionTests {
+    @Test func admissionFollowsTheConnectionsBoundsAndPolicy() async throws {
+        try await withDataDirectory { dir in
+            var tight = PeerSettings(name: "tight", host: "127.0.0.1")
+            tight.queueLimit = 2
+            var lossy = PeerSettings(name: "lossy", host: "127.0.0.1")
+            lossy.queueLimit = 1
+            lossy.onFull = .dropForward
+            let queue = try await ForwardQueue.open(dataDirectory: dir, peers: [tight, lossy], archive: nil, nodeID: "node-a", logger: quietLogger)
+            #expect(queue.admit(connection: "tight", size: 10) == .accept)
+            try await queue.enqueue([item(1, connection: "tight"), item(2, connection: "tight"), item(3, connection: "lossy")])
+            #expect(queue.admit(connection: "tight", size: 10) == .full)
+            #expect(queue.admit(connection: "lossy", size: 10) == .dropForward)
+            #expect(queue.admit(connection: "nowhere", size: 10) == .full)
+            #expect(queue.snapshot().connections.first { $0.name == "lossy" }?.dropped == 1)
+            await #expect(throws: ForwardQueueError.unknownConnection("nowhere")) {
+                try await queue.enqueue([item(4, connection: "nowhere")])
+            }
+            await queue.close()
+        }
+    }
+
+    @Test func invalidSettingsAreRefusedWithEveryProblem() async throws {
+        try await withDataDirectory { dir in
+            var bad = PeerSettings(name: "bad", host: "", port: 0)
+            bad.maxConnections = 0
+            await #expect(throws: ForwardQueueError.invalidSettings([
+                "connection bad: host is empty", "connection bad: port 0 is not 1-65535", "connection bad: max_connections must be at least 1",
+            ])) {
+                _ = try await ForwardQueue.open(dataDirectory: dir, peers: [bad], archive: nil, nodeID: "n", logger: quietLogger)
+            }
+        }
+    }
+}
