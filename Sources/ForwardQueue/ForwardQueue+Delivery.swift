@@ -40,7 +40,12 @@ extension ForwardQueue {
         let giveUp = idle.map { Date().addingTimeInterval($0) }
         while !Task.isCancelled {
             let now = Date()
-            let claim = book.withLock { $0.peers[connection]?.claim(now: now, connected: connected) } ?? .wait(until: nil)
+            let observer = options.dispatchObserver
+            let claim = book.withLock { book in
+                let claim = book.peers[connection]?.claim(now: now, connected: connected) ?? .wait(until: nil)
+                if case .deliver(let entry) = claim { observer?(connection, entry) }
+                return claim
+            }
             switch claim {
             case .deliver(let entry):
                 return entry

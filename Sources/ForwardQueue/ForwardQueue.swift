@@ -12,6 +12,9 @@ public struct ForwardQueueOptions: Sendable {
     public var jitter: any JitterSource = RandomJitter()
     /// How often idle delivery workers look for due entries.
     public var pollInterval: TimeInterval = 0.02
+    /// Called (under the queue's lock, so keep it short) with the connection and id of
+    /// every entry handed to a session, in dispatch order: tests check FIFO dispatch.
+    public var dispatchObserver: (@Sendable (String, QueueEntry) -> Void)?
 
     public init() {}
 }

@@ -1,5 +1,6 @@
 import ArchiveStore
 import Foundation
+import Synchronization
 import Testing
 @testable import ForwardQueue
 
@@ -130,21 +131,40 @@ import Testing
         }
     }
 
-    /// Postfix's smtp-sink (PIPELINING, SIZE): 2,000 messages over 4 connections.
+    /// Postfix's smtp-sink (PIPELINING): 10,000 messages queued while it is down, then
+    /// drained over 4 connections once it is up; every entry is dispatched once, in FIFO order.
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/sbin/smtp-sink")))
-    func drainsIntoPostfixSmtpSink() async throws {
+    func backlogDrainsIntoPostfixSmtpSinkOverFourConnections() async throws {
         try await withDataDirectory { dir in
+            let count = 10_000
             let port = try Live.freePort()
-            let sink = try SinkPeer(port: port)
-            defer { sink.stop() }
-            #expect(await sink.waitReady(port: port))
             let store = try await ArchiveStore.open(dataDirectory: dir, logger: quietLogger)
-            let messages = try await Live.archive(store, count: 2000, tag: "sink")
-            let queue = try await ForwardQueue.open(dataDirectory: dir, peers: [settings(port: port, connections: 4)], archive: store, nodeID: "node-a", logger: quietLogger)
+            let messages = try await Live.archive(store, count: count, tag: "sink")
+            let dispatched = Mutex<[UInt64]>([])
+            var options = ForwardQueueOptions()
+            options.dispatchObserver = { _, entry in
+                if entry.attempts == 0 { dispatched.withLock { $0.append(entry.id) } }
+            }
+            let queue = try await ForwardQueue.open(dataDirectory: dir, peers: [settings(port: port, connections: 4)], archive: store,
+                                                    nodeID: "node-a", options: options, logger: quietLogger)
             try await whileDelivering(queue) {
-                try await queue.enqueue(messages.map { QueueItem(connection: "peer-a", reference: $0.0, size: UInt64($0.1.count), sender: "s@example.test", recipients: ["r@example.test"]) })
+                var ids: [UInt64] = []
+                for start in stride(from: 0, to: count, by: 1000) {
+                    ids += try await queue.enqueue(messages[start..<min(count, start + 1000)].map {
+                        QueueItem(connection: "peer-a", reference: $0.0, size: UInt64($0.1.count), sender: "s@example.test", recipients: ["r@example.test"])
+                    })
+                }
+                #expect(await Live.waitUntil(seconds: 10) { queue.snapshot().connections.first?.peerState == .down })
+                let sink = try SinkPeer(port: port)
+                defer { sink.stop() }
+                #expect(await sink.waitReady(port: port))
+                let started = Date()
                 #expect(await Live.waitUntil(seconds: 120) { queue.snapshot().connections.first?.depth == 0 })
+                let seconds = Date().timeIntervalSince(started)
                 #expect(queue.snapshot().connections.first?.peerState == .up)
+                let firstAttempts = dispatched.withLock { $0 }
+                #expect(firstAttempts == ids, "first attempts not in FIFO order, or not exactly once each")
+                print("smtp-sink drain: \(count) messages in \(String(format: "%.1f", seconds)) s over 4 connections")
             }
             try await store.close()
         }
