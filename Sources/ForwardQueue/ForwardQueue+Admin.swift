@@ -22,7 +22,7 @@ extension ForwardQueue {
         try book.withLock { book in
             var count = 0
             for name in book.peers.keys {
-                let ids = id.map { [$0] } ?? Array(book.peers[name]?.entries.keys ?? [:].keys)
+                let ids = id.map { [$0] } ?? book.peers[name].map { Array($0.entries.keys) } ?? []
                 for candidate in ids where book.peers[name]?.retryNow(candidate) == true { count += 1 }
             }
             if let id, count == 0 { throw ForwardQueueError.notFound(id: id) }

@@ -166,8 +166,14 @@ struct PeerQueue {
         probing = false
     }
 
-    /// A session could not be set up (or broke): back off the whole peer.
+    /// A session could not be set up (or broke): back off the whole peer. While the peer
+    /// is already down and no probe runs, the failure is from a session begun before it
+    /// went down: it does not push the next probe further out.
     mutating func peerFailed(reason: String, now: Date, jitter: Double) {
+        if peerState == .down && !probing {
+            lastPeerError = reason
+            return
+        }
         peerState = .down
         peerFailures += 1
         lastPeerError = reason

@@ -52,6 +52,8 @@ import Testing
         guard case .deliver(let e) = q.claim(now: Self.t0, connected: false) else { Issue.record("nothing"); return }
         q.peerFailed(reason: "connection refused", now: Self.t0, jitter: 0)
         _ = q.deferred(e.id, reason: "connection refused", now: Self.t0, jitter: 0, backOff: false)
+        q.peerFailed(reason: "late failure of a session begun while up", now: Self.t0.addingTimeInterval(0.5), jitter: 0)
+        #expect(q.peerFailures == 1 && q.lastPeerError == "late failure of a session begun while up")
         #expect(q.claim(now: Self.t0, connected: false) == .wait(until: Self.t0.addingTimeInterval(1)))
         guard case .deliver(let probe) = q.claim(now: Self.t0.addingTimeInterval(1), connected: false) else { Issue.record("no probe"); return }
         #expect(probe.id == 1)
