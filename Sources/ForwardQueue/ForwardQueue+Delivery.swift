@@ -69,6 +69,7 @@ extension ForwardQueue {
     /// One connection: set up, deliver `first` and whatever is due next, QUIT when idle.
     private func session(_ settings: PeerSettings, tls: NIOSSLContext?, first: QueueEntry) async {
         var pending: QueueEntry? = first
+        var connected = false
         do {
             let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .connectTimeout(.milliseconds(Int64(settings.connectTimeout * 1000)))
@@ -77,6 +78,7 @@ extension ForwardQueue {
                         try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
                     }
                 }
+            connected = true
             let policy = DeliveryMachine.Policy(tls: settings.tls, heloName: settings.heloName ?? nodeID, nodeID: nodeID)
             try await channel.executeThenClose { inbound, outbound in
                 let session = PeerSession(machine: DeliveryMachine(policy: policy), inbound: inbound, outbound: outbound,
@@ -91,7 +93,8 @@ extension ForwardQueue {
                 await session.quit()
             }
         } catch {
-            let reason = (error as? SessionFailure)?.reason ?? "cannot connect to \(settings.host):\(settings.port): \(error)"
+            let reason = (error as? SessionFailure)?.reason
+                ?? (connected ? "session failed: \(error)" : "cannot connect to \(settings.host):\(settings.port): \(error)")
             sessionFailed(settings.name, entry: pending, reason: reason)
         }
     }
