@@ -72,7 +72,11 @@ let package = Package(
                 "SMTPProtocol",
                 "ArchiveStore",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
         .executableTarget(
@@ -119,6 +123,17 @@ let package = Package(
         .testTarget(
             name: "ArchiveStoreTests",
             dependencies: ["ArchiveStore"]
+        ),
+        .testTarget(
+            name: "ForwardQueueTests",
+            dependencies: [
+                "ForwardQueue",
+                "ArchiveStore",
+                "SMTPProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            exclude: ["Scripts"]
         ),
         // End-to-end: drives the built archiverelay binary as child processes.
         .testTarget(

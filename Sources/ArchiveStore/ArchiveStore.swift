@@ -15,6 +15,8 @@ public final class ArchiveStore: Sendable {
     private let capacityMonitor: CapacityMonitor
     private let lock: DirectoryLock
     private let trainer: DictionaryTrainer
+    /// Dictionaries of segments read by location (`readOriginal`).
+    let dictionaryCache = SegmentDictionaryCache()
 
     private init(layout: ArchiveLayout, options: ArchiveStoreOptions, report: RecoveryReport,
                  committer: GroupCommitter, capacity: CapacityMonitor, lock: DirectoryLock, trainer: DictionaryTrainer) {

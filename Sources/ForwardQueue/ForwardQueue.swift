@@ -1,1 +1,173 @@
-// ForwardQueue: see docs/ARCHITECTURE.md
+import ArchiveStore
+import Foundation
+import Logging
+import NIOPosix
+import Synchronization
+
+/// Tuning knobs of the queue that are not per peer.
+public struct ForwardQueueOptions: Sendable {
+    /// The journal is compacted when larger than this and three quarters dead.
+    public var compactionThreshold = 64 << 20
+    /// Jitter of every backoff (tests inject a fixed source).
+    public var jitter: any JitterSource = RandomJitter()
+    /// How often idle delivery workers look for due entries.
+    public var pollInterval: TimeInterval = 0.02
+    /// Called (under the queue's lock, so keep it short) with the connection and id of
+    /// every entry handed to a session, in dispatch order: tests check FIFO dispatch.
+    public var dispatchObserver: (@Sendable (String, QueueEntry) -> Void)?
+
+    public init() {}
+}
+
+/// One persistent FIFO queue per outgoing connection (peer), delivered by `run()`.
+///
+/// An entry references the archived record (or a spool record for a message that is not
+/// archived). `enqueue` returns once the entries are durable (group-committed journal);
+/// an entry leaves after the peer's 250 to the final dot. Format: docs/FORMAT.md.
+public final class ForwardQueue: Sendable {
+    public let layout: QueueLayout
+    public let nodeID: String
+    public let replayReport: JournalReplayReport
+    let archive: ArchiveStore?
+    let logger: Logger
+    let options: ForwardQueueOptions
+    let writer: QueueWriter
+    let book: Mutex<QueueBook>
+    private let lock: QueueLock
+    let dictionaryCache = SegmentDictionaryCache()
+
+    /// The in-memory queues, guarded by `book`.
+    struct QueueBook {
+        var peers: [String: PeerQueue] = [:]
+        var configured: Set<String> = []
+        var metrics: [String: QueueMetrics] = [:]
+        var nextID: UInt64 = 1
+        var faults: [String] = []
+    }
+
+    private init(layout: QueueLayout, nodeID: String, report: JournalReplayReport, archive: ArchiveStore?, logger: Logger,
+                 options: ForwardQueueOptions, writer: QueueWriter, book: QueueBook, lock: QueueLock) {
+        self.layout = layout
+        self.nodeID = nodeID
+        self.replayReport = report
+        self.archive = archive
+        self.logger = logger
+        self.options = options
+        self.writer = writer
+        self.book = Mutex(book)
+        self.lock = lock
+    }
+
+    /// Takes `queue/LOCK`, replays the journal (a torn tail is cut and saved aside) and
+    /// loads every entry. Entries of connections not in `peers` are kept, not delivered.
+    public static func open(dataDirectory: String, peers: [PeerSettings], archive: ArchiveStore?, nodeID: String,
+                            options: ForwardQueueOptions = ForwardQueueOptions(), logger: Logger) async throws -> ForwardQueue {
+        let problems = peers.flatMap(\.problems)
+        guard problems.isEmpty else { throw ForwardQueueError.invalidSettings(problems) }
+        guard Set(peers.map(\.name)).count == peers.count else { throw ForwardQueueError.invalidSettings(["two connections share a name"]) }
+        let layout = QueueLayout(dataDirectory: dataDirectory)
+        let (lock, journal, report) = try await NIOThreadPool.singleton.runIfActive {
+            let lock = try QueueLock(layout: layout)
+            let (journal, report) = try QueueJournal.open(layout: layout, compactionThreshold: options.compactionThreshold)
+            return (lock, journal, report)
+        }
+        var book = QueueBook()
+        for settings in peers {
+            book.peers[settings.name] = PeerQueue(settings: settings)
+            book.configured.insert(settings.name)
+        }
+        for entry in journal.image.orderedEntries {
+            let name = entry.item.connection
+            if book.peers[name] == nil { book.peers[name] = PeerQueue(settings: PeerSettings(name: name, host: "")) }
+            book.peers[name]?.add(entry)
+        }
+        for name in book.peers.keys { book.metrics[name] = QueueMetrics(connection: name) }
+        book.nextID = journal.image.nextID
+        book.faults = report.faults
+        for fault in report.faults { logger.error("forward queue journal damaged", metadata: ["fault": "\(fault)"]) }
+        if let offset = report.truncatedAt {
+            logger.warning("forward queue journal had a torn tail; cut", metadata: ["offset": "\(offset)", "bytes": "\(report.bytesRemoved)"])
+        }
+        let unconfigured = book.peers.keys.filter { !book.configured.contains($0) }
+        if !unconfigured.isEmpty {
+            logger.warning("queue entries for connections not configured are kept, not delivered", metadata: ["connections": "\(unconfigured.sorted())"])
+        }
+        let writer = QueueWriter(journal: journal, logger: logger)
+        return ForwardQueue(layout: layout, nodeID: nodeID, report: report, archive: archive, logger: logger,
+                            options: options, writer: writer, book: book, lock: lock)
+    }
+
+    /// The cheap synchronous check for the listener: may a message of `size` bytes be
+    /// queued for `connection`? `.full` means refuse with 452 4.3.1 (also the answer for a
+    /// connection that is not configured). The bounds are checked here, not in `enqueue`,
+    /// so messages admitted at the same moment may overshoot them by that many.
+    public func admit(connection: String, size: UInt64) -> Admission {
+        book.withLock { book in
+            guard let queue = book.peers[connection], book.configured.contains(connection) else { return .full }
+            let answer = queue.admit(size: size)
+            if answer == .dropForward {
+                book.peers[connection]?.droppedWhenFull += 1
+                book.metrics[connection]?.dropped.increment()
+                let dropped = book.peers[connection]?.droppedWhenFull ?? 0
+                if dropped == 1 || dropped.isMultiple(of: 1000) {
+                    logger.warning("forward queue full: archiving without forwarding", metadata: ["connection": "\(connection)", "dropped": "\(dropped)"])
+                }
+            }
+            return answer
+        }
+    }
+
+    /// Queues `items` and returns their ids once they are durable.
+    @discardableResult
+    public func enqueue(_ items: [QueueItem]) async throws -> [UInt64] {
+        let now = Date()
+        let entries: [QueueEntry] = try book.withLock { book in
+            for item in items where book.peers[item.connection] == nil || !book.configured.contains(item.connection) {
+                throw ForwardQueueError.unknownConnection(item.connection)
+            }
+            return items.map { item in
+                defer { book.nextID += 1 }
+                return QueueEntry(id: book.nextID, item: item, enqueuedAt: now)
+            }
+        }
+        try await writer.commit(entries.map { .enqueue($0) })
+        book.withLock { book in
+            for entry in entries { book.peers[entry.item.connection]?.add(entry) }
+        }
+        return entries.map(\.id)
+    }
+
+    /// Keeps a message that is forwarded but not archived, in the archive's record format,
+    /// durably; the reference goes into the `QueueItem`s of its peers.
+    public func spool(_ message: FinishedMessage) async throws -> MessageReference {
+        let name = "\(message.id)-\(UUID().uuidString.prefix(8).lowercased()).rec"
+        try await writer.writeSpool(name: name, bytes: message.standaloneRecordBytes)
+        return .spool(name)
+    }
+
+    /// The original message bytes an entry refers to, checked against their SHA-256.
+    func loadOriginal(_ reference: MessageReference) async throws -> [UInt8] {
+        let layout = self.layout
+        let archive = self.archive
+        let dictionaryCache = self.dictionaryCache
+        return try await NIOThreadPool.singleton.runIfActive {
+            switch reference {
+            case .archive(let segment, let offset):
+                if let archive { return try archive.readOriginal(segment: segment, offset: offset) }
+                return try ArchiveStore.readRecord(archiveDirectory: layout.archiveDirectory, segment: segment, offset: offset,
+                                                  dictionaries: dictionaryCache).original()
+            case .spool(let name):
+                let bytes = try QueueFiles.readAll(layout.spoolPath(name))
+                guard !bytes.isEmpty else { throw ForwardQueueError.spoolUnavailable("\(name) is missing") }
+                return try RecordCodec.decodeStandalone(bytes[...]).original()
+            }
+        }
+    }
+
+    /// Writes what is pending, closes the journal and releases the lock. Call after `run`
+    /// has returned.
+    public func close() async {
+        await writer.close()
+        lock.release()
+    }
+}

@@ -1,5 +1,6 @@
 import ArchiveStore
 import ArgumentParser
+import ForwardQueue
 import Foundation
 import Logging
 import Metrics
@@ -57,13 +58,18 @@ struct ServeCommand: AsyncParsableCommand {
         let receiver = ArchiveReceiver(store: store, routes: routes, logger: logger)
         let reload = config.map { RouteReloader(path: $0, routes: routes, logger: logger) }
         reload?.start()
+        // The `[[connection]]` tables become PeerSettings here once the configuration has them.
+        let peers: [PeerSettings] = []
+        let queue = try await ForwardQueue.open(dataDirectory: configuration.dataDirectory, peers: peers, archive: store,
+                                                nodeID: configuration.nodeID, logger: logger)
 
         var services: [any Service] = []
         for listener in listeners {
             services.append(try await SMTPServer.bind(configuration: listener, hostname: configuration.nodeID,
                                                       receiver: receiver, logger: logger))
         }
-        services.append(try await AdminServer(host: adminHost, port: adminPort, registry: registry, store: store, logger: logger))
+        services.append(ForwardQueueService(queue: queue))
+        services.append(try await AdminServer(host: adminHost, port: adminPort, registry: registry, store: store, queue: queue, logger: logger))
 
         let group = ServiceGroup(configuration: .init(
             services: services.map { .init(service: $0) },
@@ -74,6 +80,7 @@ struct ServeCommand: AsyncParsableCommand {
         } catch {
             logger.error("node stopped on error", metadata: ["error": "\(error)"])
         }
+        await queue.close()
         try await store.close()
         logger.info("node stopped")
     }
@@ -92,5 +99,14 @@ struct ServeCommand: AsyncParsableCommand {
                 configuration.listener = [.init(name: "journal", address: listen)]
             }
         }
+    }
+}
+
+/// Runs the forward queue's deliveries in the service group until graceful shutdown.
+struct ForwardQueueService: Service {
+    let queue: ForwardQueue
+
+    func run() async throws {
+        try await cancelWhenGracefulShutdown { try await queue.run() }
     }
 }

@@ -65,6 +65,15 @@ private func waitForDictionary(_ store: ArchiveStore, otherThan previous: UInt32
         #expect(try record.original() == message)
         #expect(record.metadata == compact.metadata)
         #expect(throws: RecordCodecError.notAMessage) { try RecordCodec.decode(dictionaryRecord[...], dictionaries: dictionaries) }
+
+        // The spool's self-contained form carries its dictionary; a cut or appended byte fails.
+        let standalone = compact.standaloneRecordBytes
+        #expect(standalone.count == dictionaryRecord.count + compact.encodedRecord.count)
+        #expect(try RecordCodec.decodeStandalone(standalone[...]).original() == message)
+        #expect(try RecordCodec.decodeStandalone(plain.standaloneRecordBytes[...]).original() == message)
+        #expect(throws: (any Error).self) { try RecordCodec.decodeStandalone(standalone.dropLast(8)) }
+        #expect(throws: (any Error).self) { try RecordCodec.decodeStandalone((standalone + [0])[...]) }
+        #expect(throws: (any Error).self) { try RecordCodec.decodeStandalone(compact.encodedRecord[...]) }
     }
 
     @Test func storeTrainsFromItsTrafficAndEverythingStaysReadable() async throws {
@@ -84,6 +93,15 @@ private func waitForDictionary(_ store: ArchiveStore, otherThan previous: UInt32
                 sent.append((try await commitThroughStore(store, m, n), m))
                 n += 1
             }
+            // By location, as the forward queue reads them: records before and after the
+            // dictionary, through the store's cache and without a store.
+            for (receipt, message) in sent where receipt.segment == sent.last!.0.segment || receipt.id == sent[0].0.id {
+                #expect(try store.readOriginal(segment: receipt.segment, offset: receipt.offset) == message)
+                let record = try ArchiveStore.readRecord(archiveDirectory: store.layout.archiveDirectory,
+                                                         segment: receipt.segment, offset: receipt.offset)
+                #expect(try record.original() == message)
+            }
+            #expect(sent.last!.0.segment != sent[0].0.segment, "the dictionary opened a new segment")
             try await store.close()
 
             // A restart keeps the dictionary: no new segment is needed for it.

@@ -1,0 +1,89 @@
+import Foundation
+
+/// Reading one record by its location (segment and offset from an `ArchiveReceipt`), for
+/// the forward queue: its entries point into the archive instead of copying the message.
+extension ArchiveStore {
+    /// The original bytes of the record at `offset` in segment `segment`, checksummed and
+    /// verified against the stored SHA-256. Safe while the store writes: an acknowledged
+    /// record was synced before its receipt was returned, and pread never moves a cursor.
+    public func readOriginal(segment: UInt64, offset: Int) throws -> [UInt8] {
+        try ArchiveStore.readRecord(archiveDirectory: layout.archiveDirectory, segment: segment, offset: offset,
+                                    dictionaries: dictionaryCache).original()
+    }
+
+    /// The record at a location, read with pread from an archive directory (no store
+    /// needed). A record compressed with a dictionary needs its segment's dictionary
+    /// records (docs/FORMAT.md, "Dictionaries"); `dictionaries` keeps them between calls.
+    public static func readRecord(archiveDirectory: String, segment: UInt64, offset: Int,
+                                  dictionaries: SegmentDictionaryCache = SegmentDictionaryCache()) throws -> ArchiveRecord {
+        let path = archiveDirectory + "/" + SegmentName.file(segment)
+        let file = try SystemFile.openReadOnly(path)
+        defer { file.close() }
+        let size = try file.size()
+        guard offset >= SegmentHeader.size, offset < size else {
+            throw ArchiveStoreError.notFound("no record at \(SegmentName.file(segment)) offset \(offset)")
+        }
+        switch try SegmentScanner.readRecord(file, at: offset, limit: size) {
+        case .valid(let header, let bytes):
+            guard header.kind == .message else {
+                throw ArchiveStoreError.notFound("\(SegmentName.file(segment)) offset \(offset) is not a message record")
+            }
+            let known = header.dictionaryID == 0
+                ? SegmentDictionaries()
+                : try dictionaries.dictionaries(for: path) { try SegmentDictionaries.load(file, limit: offset).0 }
+            return try RecordCodec.decode(bytes, dictionaries: known)
+        case .invalid(let reason):
+            throw ArchiveStoreError.unrecoverable("\(SegmentName.file(segment)) offset \(offset): \(reason)")
+        }
+    }
+}
+
+/// The dictionaries of recently read segments. A segment's dictionary records all precede
+/// its first message record, so once a message record of a segment has been read, the set
+/// loaded up to it is final and can be kept.
+public final class SegmentDictionaryCache: Sendable {
+    private let entries = LockedValue<[(path: String, dictionaries: SegmentDictionaries)]>([])
+    private let capacity: Int
+
+    public init(capacity: Int = 8) { self.capacity = capacity }
+
+    func dictionaries(for path: String, load: () throws -> SegmentDictionaries) throws -> SegmentDictionaries {
+        if let hit = entries.withLock({ $0.first { $0.path == path }?.dictionaries }) { return hit }
+        let loaded = try load()
+        entries.withLock { list in
+            list.removeAll { $0.path == path }
+            list.insert((path, loaded), at: 0)
+            if list.count > capacity { list.removeLast(list.count - capacity) }
+        }
+        return loaded
+    }
+}
+
+extension FinishedMessage {
+    /// The message as a self-contained run of records: the dictionary record it was
+    /// compressed with (if any), then the message record. The forward queue's spool
+    /// stores messages it does not archive this way, in the archive's record format.
+    public var standaloneRecordBytes: [UInt8] {
+        guard let dictionary else { return encodedRecord }
+        return RecordCodec.encodeDictionary(dictionary) + encodedRecord
+    }
+}
+
+extension RecordCodec {
+    /// Decodes what `FinishedMessage.standaloneRecordBytes` wrote: dictionary records,
+    /// then exactly one message record, nothing after it.
+    public static func decodeStandalone(_ bytes: ArraySlice<UInt8>) throws(RecordCodecError) -> ArchiveRecord {
+        var dictionaries = SegmentDictionaries()
+        var offset = bytes.startIndex
+        while true {
+            let header = try validate(bytes[offset...])
+            let record = bytes[offset..<(offset + header.recordLength)]
+            if header.kind == .message {
+                guard offset + header.recordLength == bytes.endIndex else { throw .lengthTrailerMismatch }
+                return try decode(record, dictionaries: dictionaries)
+            }
+            guard dictionaries.register(header, record) else { throw .missingDictionary(header.dictionaryID) }
+            offset += header.recordLength
+        }
+    }
+}

@@ -1,0 +1,99 @@
+import Foundation
+
+/// The operator's view and commands (`archiverelay queue …`, the admin endpoint).
+extension ForwardQueue {
+    /// Every connection's summary and every entry, taken under one lock.
+    public func snapshot() -> QueueSnapshot {
+        let now = Date()
+        return book.withLock { book in
+            let names = book.peers.keys.sorted()
+            return QueueSnapshot(
+                takenAt: now,
+                connections: names.compactMap { book.peers[$0]?.summary(now: now, configured: book.configured.contains($0)) },
+                entries: names.flatMap { book.peers[$0]?.entrySnapshots(now: now) ?? [] }.sorted { $0.id < $1.id },
+                faults: book.faults)
+        }
+    }
+
+    /// Makes an entry (nil: every waiting entry) due now and probes a down peer now.
+    /// Returns how many entries were affected.
+    @discardableResult
+    public func retry(id: UInt64?) throws -> Int {
+        try book.withLock { book in
+            var count = 0
+            for name in book.peers.keys {
+                let ids = id.map { [$0] } ?? book.peers[name].map { Array($0.entries.keys) } ?? []
+                for candidate in ids where book.peers[name]?.retryNow(candidate) == true { count += 1 }
+            }
+            if let id, count == 0 { throw ForwardQueueError.notFound(id: id) }
+            return count
+        }
+    }
+
+    /// Moves an entry to hold (durably).
+    public func hold(id: UInt64) async throws {
+        let record = try book.withLock { book -> JournalRecord? in
+            guard let name = book.connection(of: id) else { throw ForwardQueueError.notFound(id: id) }
+            return book.peers[name]?.hold(id, reason: "held by operator")
+        }
+        if let record { try await writer.commit([record]) }
+    }
+
+    /// Releases one held entry (nil: all held entries) for delivery (durably).
+    @discardableResult
+    public func release(id: UInt64?) async throws -> Int {
+        let records = try book.withLock { book -> [JournalRecord] in
+            if let id {
+                guard let name = book.connection(of: id) else { throw ForwardQueueError.notFound(id: id) }
+                return book.peers[name]?.release(id).map { [$0] } ?? []
+            }
+            var out: [JournalRecord] = []
+            for name in book.peers.keys {
+                let held = book.peers[name]?.entries.values.filter(\.isHeld).map(\.id) ?? []
+                for entry in held.sorted() { if let r = book.peers[name]?.release(entry) { out.append(r) } }
+            }
+            return out
+        }
+        try await writer.commit(records)
+        return records.count
+    }
+
+    /// Deletes an entry for good (durably); its spool file goes when nothing references it.
+    public func delete(id: UInt64) async throws {
+        try book.withLock { book in
+            guard let name = book.connection(of: id) else { throw ForwardQueueError.notFound(id: id) }
+            book.peers[name]?.remove(id)
+        }
+        try await writer.commit([.deleted(id: id)])
+    }
+
+    /// The queue as the journal files say, without opening it for writing: for the CLI
+    /// while no node runs. Takes the lock for the duration of the read.
+    public static func readSnapshot(dataDirectory: String) throws -> QueueSnapshot {
+        let layout = QueueLayout(dataDirectory: dataDirectory)
+        let lock = try QueueLock(layout: layout)
+        defer { lock.release() }
+        let (image, report, _) = try QueueJournal.replay(layout: layout, repair: false)
+        var peers: [String: PeerQueue] = [:]
+        for entry in image.orderedEntries {
+            let name = entry.item.connection
+            if peers[name] == nil { peers[name] = PeerQueue(settings: PeerSettings(name: name, host: "")) }
+            peers[name]?.add(entry)
+        }
+        let now = Date()
+        var faults = report.faults
+        if let offset = report.truncatedAt { faults.append("torn tail at journal offset \(offset) (\(report.bytesRemoved) bytes; cut when the node next starts)") }
+        let names = peers.keys.sorted()
+        return QueueSnapshot(
+            takenAt: now,
+            connections: names.compactMap { peers[$0]?.summary(now: now, configured: false) },
+            entries: names.flatMap { peers[$0]?.entrySnapshots(now: now) ?? [] }.sorted { $0.id < $1.id },
+            faults: faults)
+    }
+}
+
+extension ForwardQueue.QueueBook {
+    func connection(of id: UInt64) -> String? {
+        peers.first { $0.value.entries[id] != nil }?.key
+    }
+}

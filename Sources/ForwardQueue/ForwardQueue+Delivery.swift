@@ -1,0 +1,188 @@
+import Foundation
+import NIOCore
+import NIOPosix
+import NIOSSL
+import SMTPProtocol
+
+extension ForwardQueue {
+    /// Delivers until cancelled: per configured connection, `max_connections` workers that
+    /// take due entries in FIFO order, reuse sessions, and back off a peer that fails.
+    public func run() async throws {
+        let peers = book.withLock { book in book.configured.compactMap { book.peers[$0]?.settings } }
+        var built: [String: NIOSSLContext] = [:]
+        for settings in peers where settings.tls != .none {
+            built[settings.name] = try Self.makeTLSContext(settings)
+        }
+        let contexts = built
+        await withTaskGroup(of: Void.self) { group in
+            for settings in peers {
+                for _ in 0..<settings.maxConnections {
+                    group.addTask { await self.worker(settings, tls: contexts[settings.name]) }
+                }
+            }
+            group.addTask { await self.refreshMetrics() }
+            await group.waitForAll()
+        }
+    }
+
+    private func refreshMetrics() async {
+        while !Task.isCancelled {
+            let now = Date()
+            book.withLock { book in
+                for (name, queue) in book.peers { book.metrics[name]?.update(queue, now: now) }
+            }
+            try? await Task.sleep(for: .seconds(1))
+        }
+    }
+
+    /// Waits for the next due entry of `connection`; nil when cancelled or idle past `idle`.
+    private func nextEntry(_ connection: String, connected: Bool, idle: TimeInterval?) async -> QueueEntry? {
+        let giveUp = idle.map { Date().addingTimeInterval($0) }
+        while !Task.isCancelled {
+            let now = Date()
+            let observer = options.dispatchObserver
+            let claim = book.withLock { book in
+                let claim = book.peers[connection]?.claim(now: now, connected: connected) ?? .wait(until: nil)
+                if case .deliver(let entry) = claim { observer?(connection, entry) }
+                return claim
+            }
+            switch claim {
+            case .deliver(let entry):
+                return entry
+            case .wait(let until):
+                if let giveUp, now >= giveUp { return nil }
+                var pause = options.pollInterval
+                if let until { pause = min(max(until.timeIntervalSince(now), 0.001), pause) }
+                try? await Task.sleep(for: .milliseconds(Int64(pause * 1000)))
+            }
+        }
+        return nil
+    }
+
+    private func worker(_ settings: PeerSettings, tls: NIOSSLContext?) async {
+        while !Task.isCancelled {
+            guard let first = await nextEntry(settings.name, connected: false, idle: nil) else { return }
+            await session(settings, tls: tls, first: first)
+        }
+    }
+
+    /// One connection: set up, deliver `first` and whatever is due next, QUIT when idle.
+    private func session(_ settings: PeerSettings, tls: NIOSSLContext?, first: QueueEntry) async {
+        var pending: QueueEntry? = first
+        var connected = false
+        do {
+            let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connectTimeout(.milliseconds(Int64(settings.connectTimeout * 1000)))
+                .connect(host: settings.host, port: settings.port) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    }
+                }
+            connected = true
+            let policy = DeliveryMachine.Policy(tls: settings.tls, heloName: settings.heloName ?? nodeID, nodeID: nodeID)
+            try await channel.executeThenClose { inbound, outbound in
+                let session = PeerSession(machine: DeliveryMachine(policy: policy), inbound: inbound, outbound: outbound,
+                                          channel: channel.channel, settings: settings, tlsContext: tls)
+                try await session.open()
+                peerUp(settings.name)
+                while let entry = pending {
+                    try await deliver(entry, over: session, settings: settings)
+                    pending = nil
+                    pending = await nextEntry(settings.name, connected: true, idle: settings.idleTimeout)
+                }
+                await session.quit()
+            }
+        } catch {
+            let reason = (error as? SessionFailure)?.reason
+                ?? (connected ? "session failed: \(error)" : "cannot connect to \(settings.host):\(settings.port): \(error)")
+            sessionFailed(settings.name, entry: pending, reason: reason)
+        }
+    }
+
+    /// Loads and sends one entry, then records the outcome. Throws when the session broke.
+    private func deliver(_ entry: QueueEntry, over session: PeerSession, settings: PeerSettings) async throws {
+        let original: [UInt8]
+        do {
+            original = try await loadOriginal(entry.item.reference)
+        } catch {
+            settle(entry, settings.name, outcome: .rejected("cannot read the message (\(entry.item.reference)): \(error)"), unreadable: true)
+            return
+        }
+        var stuffer = DotStuffer()
+        var content = ByteBuffer()
+        content.reserveCapacity(entry.item.prefix.count + original.count + original.count / 50 + 8)
+        stuffer.encode(ByteBuffer(bytes: entry.item.prefix), into: &content)
+        stuffer.encode(ByteBuffer(bytes: original), into: &content)
+        stuffer.finish(into: &content)
+        let envelope = DeliveryEnvelope(sender: entry.item.sender, recipients: entry.item.recipients,
+                                        size: UInt64(entry.item.prefix.count + original.count))
+        let outcome = try await session.deliver(envelope, content: content)
+        settle(entry, settings.name, outcome: outcome, unreadable: false)
+    }
+
+    private func settle(_ entry: QueueEntry, _ connection: String, outcome: DeliveryOutcome, unreadable: Bool) {
+        let now = Date()
+        let jitter = options.jitter.next()
+        let record: JournalRecord? = book.withLock { book in
+            let metrics = book.metrics[connection]
+            switch outcome {
+            case .delivered:
+                book.peers[connection]?.delivered(entry.id)
+                metrics?.attempt(.delivered)
+                return .delivered(id: entry.id)
+            case .deferred(let reason):
+                metrics?.attempt(.deferred)
+                return book.peers[connection]?.deferred(entry.id, reason: reason, now: now, jitter: jitter, backOff: true)
+            case .rejected(let reason):
+                metrics?.attempt(unreadable ? .unreadable : .rejected)
+                return book.peers[connection]?.rejected(entry.id, reason: reason)
+            }
+        }
+        if case .rejected(let reason) = outcome {
+            logger.warning("forward: message held", metadata: ["connection": "\(connection)", "entry": "\(entry.id)", "reason": "\(reason)"])
+        }
+        if let record { writer.post([record]) }
+    }
+
+    private func peerUp(_ connection: String) {
+        let wasDown = book.withLock { book in
+            let before = book.peers[connection]?.peerState
+            book.peers[connection]?.peerUp()
+            return before == .down
+        }
+        if wasDown { logger.info("forward: peer is back", metadata: ["connection": "\(connection)"]) }
+    }
+
+    private func sessionFailed(_ connection: String, entry: QueueEntry?, reason: String) {
+        let now = Date()
+        let jitter = options.jitter.next()
+        let (record, wasUp): (JournalRecord?, Bool) = book.withLock { book in
+            let before = book.peers[connection]?.peerState
+            book.peers[connection]?.peerFailed(reason: reason, now: now, jitter: jitter)
+            book.metrics[connection]?.attempt(.sessionFailed)
+            guard let entry else { return (nil, before != .down) }
+            return (book.peers[connection]?.deferred(entry.id, reason: reason, now: now, jitter: jitter, backOff: false), before != .down)
+        }
+        if wasUp {
+            logger.warning("forward: peer unreachable, backing off", metadata: ["connection": "\(connection)", "reason": "\(reason)"])
+        }
+        if let record { writer.post([record]) }
+    }
+
+    static func makeTLSContext(_ settings: PeerSettings) throws -> NIOSSLContext {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        configuration.minimumTLSVersion = .tlsv12
+        if settings.tls == .required {
+            configuration.certificateVerification = .fullVerification
+            if let ca = settings.caFile { configuration.trustRoots = .file(ca) }
+        } else {
+            // Opportunistic TLS protects against passive listeners only (RFC 7435).
+            configuration.certificateVerification = .none
+        }
+        if let certificate = settings.clientCertificateFile, let key = settings.clientKeyFile {
+            configuration.certificateChain = try NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) }
+            configuration.privateKey = .privateKey(try NIOSSLPrivateKey(file: key, format: .pem))
+        }
+        return try NIOSSLContext(configuration: configuration)
+    }
+}

@@ -1,0 +1,144 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// What replaying the journal found.
+public struct JournalReplayReport: Sendable, Equatable {
+    /// Frames replayed.
+    public var records = 0
+    /// A torn tail cut off (offset and bytes removed), its bytes saved to `brokenFile`.
+    public var truncatedAt: Int?
+    public var bytesRemoved = 0
+    public var brokenFile: String?
+    /// Damage followed by valid frames: reported, skipped, never truncated away.
+    public var faults: [String] = []
+}
+
+/// The append-only journal file of the queue. Used by one thread at a time (the queue's
+/// writer thread, or the offline CLI). `@unchecked Sendable`: open hands it to that thread.
+final class QueueJournal: @unchecked Sendable {
+    let layout: QueueLayout
+    private var descriptor: Int32 = -1
+    private(set) var size = 0
+    private(set) var image: JournalImage
+    /// Compaction runs when the file is larger than this and mostly dead.
+    let compactionThreshold: Int
+
+    private init(layout: QueueLayout, image: JournalImage, size: Int, compactionThreshold: Int) {
+        self.layout = layout
+        self.image = image
+        self.size = size
+        self.compactionThreshold = compactionThreshold
+    }
+
+    deinit { if descriptor >= 0 { Glibc.close(descriptor) } }
+
+    /// Reads the journal; with `repair`, a torn tail is copied aside and truncated.
+    static func replay(layout: QueueLayout, repair: Bool) throws -> (JournalImage, JournalReplayReport, Int) {
+        let bytes = try QueueFiles.readAll(layout.journalPath)
+        var image = JournalImage()
+        var report = JournalReplayReport()
+        var offset = 0
+        while offset < bytes.count {
+            switch JournalFrame.decode(bytes[offset...]) {
+            case .valid(let record, let length):
+                image.apply(record)
+                report.records += 1
+                offset += length
+            case .incomplete(let reason), .invalid(let reason):
+                if let next = nextValidFrame(bytes, after: offset) {
+                    report.faults.append("journal offset \(offset): \(reason) (\(next - offset) bytes skipped)")
+                    offset = next
+                    continue
+                }
+                report.truncatedAt = offset
+                report.bytesRemoved = bytes.count - offset
+                if repair {
+                    let broken = layout.journalPath + ".\(offset).broken"
+                    try QueueFiles.writeAtomically(Array(bytes[offset...]), to: broken)
+                    let fd = try QueueFiles.open(layout.journalPath, flags: O_WRONLY)
+                    defer { Glibc.close(fd) }
+                    guard ftruncate(fd, off_t(offset)) == 0, fsync(fd) == 0 else {
+                        throw QueueIOError(operation: "ftruncate", path: layout.journalPath, code: errno)
+                    }
+                    report.brokenFile = broken
+                }
+                return (image, report, offset)
+            }
+        }
+        return (image, report, bytes.count)
+    }
+
+    /// Frames start at multiples of 8; look for the next one that decodes.
+    private static func nextValidFrame(_ bytes: [UInt8], after offset: Int) -> Int? {
+        var candidate = offset + JournalFrame.alignment
+        while candidate + JournalFrame.headerSize <= bytes.count {
+            if bytes[candidate] == 0x41, bytes[candidate + 1] == 0x52, bytes[candidate + 2] == 0x51, bytes[candidate + 3] == 0x4A,
+               case .valid = JournalFrame.decode(bytes[candidate...]) {
+                return candidate
+            }
+            candidate += JournalFrame.alignment
+        }
+        return nil
+    }
+
+    /// Replays (repairing a torn tail) and opens the journal for appending.
+    static func open(layout: QueueLayout, compactionThreshold: Int) throws -> (QueueJournal, JournalReplayReport) {
+        try FileManager.default.createDirectory(atPath: layout.spoolDirectory, withIntermediateDirectories: true)
+        QueueFiles.unlinkIfPresent(layout.journalPath + ".tmp")
+        let (image, report, size) = try replay(layout: layout, repair: true)
+        let journal = QueueJournal(layout: layout, image: image, size: size, compactionThreshold: compactionThreshold)
+        let existed = FileManager.default.fileExists(atPath: layout.journalPath)
+        journal.descriptor = try QueueFiles.open(layout.journalPath, flags: O_WRONLY | O_CREAT)
+        if !existed { try QueueFiles.syncDirectory(layout.queueDirectory) }
+        journal.removeOrphanSpoolFiles()
+        return (journal, report)
+    }
+
+    /// Writes and syncs `records` as one batch, then applies them to the image. Returns
+    /// the spool files that became unreferenced (already deleted).
+    func commit(_ records: [JournalRecord]) throws -> [String] {
+        guard !records.isEmpty else { return [] }
+        var bytes: [UInt8] = []
+        for record in records { bytes += JournalFrame.encode(record) }
+        try QueueFiles.write(descriptor, bytes, at: size, path: layout.journalPath)
+        try QueueFiles.dataSync(descriptor, path: layout.journalPath)
+        size += bytes.count
+        var freed: [String] = []
+        for record in records { freed += image.apply(record) }
+        for name in freed { QueueFiles.unlinkIfPresent(layout.spoolPath(name)) }
+        return freed
+    }
+
+    /// Whether the file is big and mostly records of entries that are gone.
+    var isMostlyDead: Bool { size > compactionThreshold && image.liveBytes * 4 < size }
+
+    /// Rewrites the journal from the image: temp file, fsync, rename, fsync directory.
+    /// Also the way out after a failed write: the new file holds only what was durable.
+    func compact() throws {
+        var bytes: [UInt8] = []
+        for record in image.compactedRecords { bytes += JournalFrame.encode(record) }
+        try QueueFiles.writeAtomically(bytes, to: layout.journalPath)
+        if descriptor >= 0 { Glibc.close(descriptor) }
+        descriptor = try QueueFiles.open(layout.journalPath, flags: O_WRONLY)
+        size = bytes.count
+    }
+
+    /// Spool files of messages whose entries are all gone (or that never got one because
+    /// the node stopped between spooling and enqueueing).
+    private func removeOrphanSpoolFiles() {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: layout.spoolDirectory)) ?? []
+        for name in names where image.spoolReferences[name] == nil {
+            QueueFiles.unlinkIfPresent(layout.spoolPath(name))
+        }
+    }
+
+    func close() {
+        if descriptor >= 0 { Glibc.close(descriptor) }
+        descriptor = -1
+    }
+}

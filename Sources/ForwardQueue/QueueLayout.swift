@@ -1,0 +1,116 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Paths of the forward queue inside a data directory: `<data-dir>/queue/`.
+public struct QueueLayout: Sendable {
+    public let dataDirectory: String
+
+    public init(dataDirectory: String) { self.dataDirectory = dataDirectory }
+
+    public var queueDirectory: String { dataDirectory + "/queue" }
+    public var journalPath: String { queueDirectory + "/journal" }
+    public var spoolDirectory: String { queueDirectory + "/spool" }
+    public var lockPath: String { queueDirectory + "/LOCK" }
+    public var archiveDirectory: String { dataDirectory + "/archive" }
+
+    func spoolPath(_ name: String) -> String { spoolDirectory + "/" + name }
+}
+
+/// The exclusive `flock` on `queue/LOCK`: held by the running node, and by the offline
+/// CLI for as long as it reads or changes the queue.
+public final class QueueLock: @unchecked Sendable {
+    private var descriptor: Int32
+
+    /// Takes the lock or throws `ForwardQueueError.locked`.
+    public init(layout: QueueLayout) throws {
+        try FileManager.default.createDirectory(atPath: layout.queueDirectory, withIntermediateDirectories: true)
+        let fd = open(layout.lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o640)
+        guard fd >= 0 else { throw QueueIOError(operation: "open", path: layout.lockPath, code: errno) }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            close(fd)
+            throw ForwardQueueError.locked(path: layout.lockPath)
+        }
+        descriptor = fd
+    }
+
+    deinit { release() }
+
+    public func release() {
+        if descriptor >= 0 { close(descriptor) }
+        descriptor = -1
+    }
+}
+
+/// A failed system call on a queue file.
+public struct QueueIOError: Error, Equatable, Sendable, CustomStringConvertible {
+    public var operation: String
+    public var path: String
+    public var code: Int32
+
+    public var description: String { "\(operation)(\(path)): \(String(cString: strerror(code)))" }
+}
+
+/// The few syscalls the journal and spool need, as throwing functions.
+enum QueueFiles {
+    static func open(_ path: String, flags: Int32) throws(QueueIOError) -> Int32 {
+        let fd = Glibc.open(path, flags | O_CLOEXEC, 0o640)
+        guard fd >= 0 else { throw QueueIOError(operation: "open", path: path, code: errno) }
+        return fd
+    }
+
+    static func write(_ fd: Int32, _ bytes: [UInt8], at offset: Int, path: String) throws(QueueIOError) {
+        var failure: QueueIOError?
+        bytes.withUnsafeBytes { raw in
+            guard let base = raw.baseAddress else { return }
+            var done = 0
+            while done < raw.count {
+                let n = pwrite(fd, base + done, raw.count - done, off_t(offset + done))
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    failure = QueueIOError(operation: "pwrite", path: path, code: errno)
+                    return
+                }
+                done += n
+            }
+        }
+        if let failure { throw failure }
+    }
+
+    static func dataSync(_ fd: Int32, path: String) throws(QueueIOError) {
+        guard fdatasync(fd) == 0 else { throw QueueIOError(operation: "fdatasync", path: path, code: errno) }
+    }
+
+    static func syncDirectory(_ path: String) throws(QueueIOError) {
+        let fd = try open(path, flags: O_RDONLY | O_DIRECTORY)
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw QueueIOError(operation: "fsync", path: path, code: errno) }
+    }
+
+    /// Temp file, fsync, rename, fsync directory.
+    static func writeAtomically(_ bytes: [UInt8], to path: String) throws(QueueIOError) {
+        let temp = path + ".tmp"
+        let fd = try open(temp, flags: O_WRONLY | O_CREAT | O_TRUNC)
+        defer { close(fd) }
+        try write(fd, bytes, at: 0, path: temp)
+        guard fsync(fd) == 0 else { throw QueueIOError(operation: "fsync", path: temp, code: errno) }
+        guard rename(temp, path) == 0 else { throw QueueIOError(operation: "rename", path: temp, code: errno) }
+        try syncDirectory((path as NSString).deletingLastPathComponent)
+    }
+
+    static func readAll(_ path: String) throws(QueueIOError) -> [UInt8] {
+        guard FileManager.default.fileExists(atPath: path) else { return [] }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw QueueIOError(operation: "read", path: path, code: EIO)
+        }
+        return [UInt8](data)
+    }
+
+    static func unlinkIfPresent(_ path: String) {
+        _ = unlink(path)
+    }
+}

@@ -1,0 +1,55 @@
+import ArgumentParser
+import ForwardQueue
+import Foundation
+import Logging
+
+/// Where `queue` subcommands act: the running node's admin endpoint, or (when nothing
+/// answers there and the queue lock is free) the files in the data directory.
+struct QueueTarget: ParsableArguments {
+    @Option(name: .customLong("data-dir"), help: "The node's data directory.")
+    var dataDirectory: String = "./data"
+    @Option(help: "The running node's admin address, HOST:PORT.")
+    var admin: String = "127.0.0.1:8025"
+
+    func snapshot() async throws -> QueueSnapshot {
+        switch try AdminClient(address: admin).request("GET", "/queue") {
+        case .answered(200, let body):
+            return try QueueJSON.decoder().decode(QueueSnapshot.self, from: Data(body.utf8))
+        case .answered(let status, let body):
+            throw QueueCLIError("the node at \(admin) answered \(status): \(body.trimmingCharacters(in: .whitespacesAndNewlines))")
+        case .unreachable:
+            do {
+                return try ForwardQueue.readSnapshot(dataDirectory: dataDirectory)
+            } catch ForwardQueueError.locked {
+                throw QueueCLIError("the queue in \(dataDirectory) is locked by a running node, but nothing answers on --admin \(admin)")
+            }
+        }
+    }
+
+    /// Sends `POST /queue/<operation>` to the node, or runs `offline` on the locked queue.
+    func change(_ operation: String, _ selector: QueueSelector, offline: (ForwardQueue) async throws -> String) async throws {
+        switch try AdminClient(address: admin).request("POST", "/queue/\(operation)?\(selector.query)") {
+        case .answered(200, let body):
+            writeStdout(body)
+        case .answered(let status, let body):
+            throw QueueCLIError("the node at \(admin) answered \(status): \(body.trimmingCharacters(in: .whitespacesAndNewlines))")
+        case .unreachable:
+            var logger = Logger(label: "archiverelay.queue")
+            logger.logLevel = .error
+            let queue: ForwardQueue
+            do {
+                queue = try await ForwardQueue.open(dataDirectory: dataDirectory, peers: [], archive: nil, nodeID: "", logger: logger)
+            } catch ForwardQueueError.locked {
+                throw QueueCLIError("the queue in \(dataDirectory) is locked by a running node, but nothing answers on --admin \(admin)")
+            }
+            do {
+                let answer = try await offline(queue)
+                await queue.close()
+                writeStdout(answer)
+            } catch {
+                await queue.close()
+                throw QueueCLIError("\(error)")
+            }
+        }
+    }
+}

@@ -1,0 +1,134 @@
+import Foundation
+import Testing
+@testable import ForwardQueue
+
+@Suite struct JournalTests {
+    static let records: [JournalRecord] = [
+        .sequence(nextID: 42),
+        .enqueue(entry(7)),
+        .enqueue(QueueEntry(id: 8, item: QueueItem(connection: "peer-ü", reference: .spool("ABC-1.rec"), size: 0,
+                                                   sender: "", recipients: [], prefix: []), enqueuedAt: Date(timeIntervalSince1970: 0))),
+        .delivered(id: 7),
+        .held(id: 8, reason: "550 5.1.1 no such user"),
+        .released(id: 8),
+        .deleted(id: UInt64.max),
+    ]
+
+    @Test(arguments: records)
+    func frameRoundTrips(_ record: JournalRecord) {
+        let bytes = JournalFrame.encode(record)
+        #expect(bytes.count % 8 == 0)
+        #expect(JournalFrame.decode(bytes[...]) == .valid(record, length: bytes.count))
+    }
+
+    @Test func everyTruncationOfTheTailIsCutAndAppendingResumes() throws {
+        let records: [JournalRecord] = [.enqueue(entry(1)), .enqueue(entry(2)), .held(id: 1, reason: "x"), .enqueue(entry(3))]
+        let whole = records.flatMap { JournalFrame.encode($0) }
+        let lastStart = whole.count - JournalFrame.encode(records[3]).count
+        for cut in lastStart..<whole.count {
+            let dir = NSTemporaryDirectory() + "journal-cut-" + UUID().uuidString
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            let layout = QueueLayout(dataDirectory: dir)
+            try writeJournal(layout, [])
+            try writeBytes(layout.journalPath, Array(whole[..<cut]))
+            let (journal, report) = try QueueJournal.open(layout: layout, compactionThreshold: 1 << 30)
+            #expect(journal.image.orderedEntries.map(\.id) == [1, 2], "cut at \(cut)")
+            #expect(journal.image.entries[1]?.isHeld == true)
+            if cut == lastStart {
+                #expect(report.truncatedAt == nil)
+            } else {
+                #expect(report.truncatedAt == lastStart, "cut at \(cut)")
+                #expect(report.bytesRemoved == cut - lastStart)
+                #expect(readBytes(report.brokenFile ?? "") == Array(whole[lastStart..<cut]))
+            }
+            #expect(readBytes(layout.journalPath).count == lastStart)
+            _ = try journal.commit([.enqueue(entry(4))])
+            journal.close()
+            let (image, again, _) = try QueueJournal.replay(layout: layout, repair: false)
+            #expect(image.orderedEntries.map(\.id) == [1, 2, 4])
+            #expect(again.truncatedAt == nil && again.faults.isEmpty)
+        }
+    }
+
+    @Test func aFlippedByteInTheMiddleIsReportedNotTruncated() throws {
+        try withTempLayout { layout in
+            let offsets = try writeJournal(layout, [.enqueue(entry(1)), .enqueue(entry(2)), .enqueue(entry(3))])
+            var bytes = readBytes(layout.journalPath)
+            bytes[offsets[1] + 30] ^= 0x40
+            try writeBytes(layout.journalPath, bytes)
+            let (journal, report) = try QueueJournal.open(layout: layout, compactionThreshold: 1 << 30)
+            #expect(journal.image.orderedEntries.map(\.id) == [1, 3])
+            #expect(report.faults.count == 1)
+            #expect(report.faults.first?.contains("offset \(offsets[1])") == true)
+            #expect(report.truncatedAt == nil)
+            #expect(readBytes(layout.journalPath).count == bytes.count)
+        }
+    }
+
+    @Test func aFlippedByteInTheLastFrameIsATornTail() throws {
+        try withTempLayout { layout in
+            let offsets = try writeJournal(layout, [.enqueue(entry(1)), .enqueue(entry(2))])
+            var bytes = readBytes(layout.journalPath)
+            bytes[bytes.count - 9] ^= 0x01
+            try writeBytes(layout.journalPath, bytes)
+            let (journal, report) = try QueueJournal.open(layout: layout, compactionThreshold: 1 << 30)
+            #expect(journal.image.orderedEntries.map(\.id) == [1])
+            #expect(report.truncatedAt == offsets[1])
+            #expect(report.faults.isEmpty)
+        }
+    }
+
+    @Test func compactionKeepsLiveEntriesHeldStateAndTheSequence() throws {
+        try withTempLayout { layout in
+            try writeJournal(layout, [])
+            let (journal, _) = try QueueJournal.open(layout: layout, compactionThreshold: 4096)
+            for id in 1...200 as ClosedRange<UInt64> { _ = try journal.commit([.enqueue(entry(id))]) }
+            for id in 1...190 as ClosedRange<UInt64> { _ = try journal.commit([.delivered(id: id)]) }
+            _ = try journal.commit([.held(id: 195, reason: "operator")])
+            #expect(journal.isMostlyDead)
+            let before = journal.size
+            try journal.compact()
+            #expect(journal.size < before / 4)
+            _ = try journal.commit([.enqueue(entry(201))])
+            journal.close()
+            let (image, report, _) = try QueueJournal.replay(layout: layout, repair: false)
+            #expect(image.orderedEntries.map(\.id) == Array(191...201))
+            #expect(image.entries[195]?.isHeld == true && image.entries[195]?.lastError == "operator")
+            #expect(image.nextID == 202)
+            #expect(report.faults.isEmpty)
+        }
+    }
+
+    @Test func spoolFilesGoWhenTheirLastEntryGoes() throws {
+        try withTempLayout { layout in
+            try writeJournal(layout, [])
+            let (journal, _) = try QueueJournal.open(layout: layout, compactionThreshold: 1 << 30)
+            try writeBytes(layout.spoolPath("m1.rec"), [1, 2, 3])
+            var a = entry(1), b = entry(2, connection: "peer-b")
+            a.item.reference = .spool("m1.rec")
+            b.item.reference = .spool("m1.rec")
+            _ = try journal.commit([.enqueue(a), .enqueue(b)])
+            #expect(try journal.commit([.delivered(id: 1)]).isEmpty)
+            #expect(FileManager.default.fileExists(atPath: layout.spoolPath("m1.rec")))
+            #expect(try journal.commit([.deleted(id: 2)]) == ["m1.rec"])
+            #expect(!FileManager.default.fileExists(atPath: layout.spoolPath("m1.rec")))
+        }
+    }
+
+    @Test func garbageNeverTraps() {
+        var bytes = JournalFrame.encode(.enqueue(entry(1)))
+        for i in 0..<bytes.count {
+            let saved = bytes[i]
+            bytes[i] = saved ^ 0xFF
+            if case .valid = JournalFrame.decode(bytes[...]) { Issue.record("flipped byte \(i) still decodes") }
+            bytes[i] = saved
+        }
+        #expect(JournalFrame.decode([UInt8](repeating: 0, count: 5)[...]) == .incomplete("5 bytes, short of a frame header"))
+    }
+}
+
+func withTempLayout(_ body: (QueueLayout) throws -> Void) throws {
+    let dir = NSTemporaryDirectory() + "journal-" + UUID().uuidString
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    try body(QueueLayout(dataDirectory: dir))
+}

@@ -1,0 +1,186 @@
+import ArchiveStore
+import Foundation
+import Testing
+@testable import ForwardQueue
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct LiveTestError: Error, CustomStringConvertible {
+    var description: String
+    init(_ text: String) { description = text }
+}
+
+enum Live {
+    static let scripts = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Scripts").path
+
+    /// A TCP port on 127.0.0.1 that was free a moment ago (bind port 0, read it, close).
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw LiveTestError("socket() failed") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard bound else { throw LiveTestError("cannot bind 127.0.0.1:0") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// Polls `condition` until it holds or `seconds` pass.
+    static func waitUntil(seconds: Double, _ condition: () -> Bool) async -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if condition() { return true }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return condition()
+    }
+
+    /// Archives `count` small messages concurrently (group commit) and returns their
+    /// locations and bytes, in submission order.
+    static func archive(_ store: ArchiveStore, count: Int, tag: String) async throws -> [(MessageReference, [UInt8])] {
+        var results = [(MessageReference, [UInt8])?](repeating: nil, count: count)
+        let chunk = 200
+        for start in stride(from: 0, to: count, by: chunk) {
+            try await withThrowingTaskGroup(of: (Int, MessageReference, [UInt8]).self) { group in
+                for n in start..<min(count, start + chunk) {
+                    group.addTask {
+                        let bytes = Array("Message-ID: <\(tag)-\(n)@example.test>\r\nSubject: \(n)\r\n\r\n.leading dot line \(n)\r\nbody\r\n".utf8)
+                        let envelope = ArchiveEnvelope(receivedAt: Date(), listener: "journal", clientAddress: "127.0.0.1:1", helo: "h",
+                                                       tls: nil, sender: "journal@example.test", recipients: ["audit@example.test"])
+                        var draft = try store.makeDraft(envelope: envelope)
+                        try draft.append(bytes: bytes)
+                        let receipt = try await store.commit(try draft.finish())
+                        return (n, .archive(segment: receipt.segment, offset: receipt.offset), bytes)
+                    }
+                }
+                for try await (n, reference, bytes) in group { results[n] = (reference, bytes) }
+            }
+        }
+        return results.compactMap { $0 }
+    }
+}
+
+/// `recording_peer.py` (aiosmtpd) as a child process on 127.0.0.1:`port`.
+final class RecordingPeer {
+    let port: Int
+    let directory: String
+    private let process = Process()
+
+    init(port: Int, directory: String, name: String = "peer.test", tls: (certificate: String, key: String)? = nil) throws {
+        self.port = port
+        self.directory = directory
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = [Live.scripts + "/recording_peer.py", "\(port)", directory, "--name", name, "--lifetime", "300"]
+            + (tls.map { ["--tls-cert", $0.certificate, "--tls-key", $0.key] } ?? [])
+        process.standardError = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+    }
+
+    func waitReady() async throws {
+        guard await Live.waitUntil(seconds: 20, { FileManager.default.fileExists(atPath: directory + "/READY") }) else {
+            throw LiveTestError("the test peer did not start")
+        }
+    }
+
+    /// The recorded messages in arrival order.
+    func messages() -> [[UInt8]] {
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(".eml") }.sorted()
+        return names.map { readBytes(directory + "/" + $0) }
+    }
+
+    func stop() {
+        FileManager.default.createFile(atPath: directory + "/STOP", contents: nil)
+        let deadline = Date().addingTimeInterval(10)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        if process.isRunning { process.terminate() }
+    }
+}
+
+/// Runs `queue.run()` in a task for the duration of `body`, then cancels it and closes the queue.
+func whileDelivering<T>(_ queue: ForwardQueue, _ body: () async throws -> T) async throws -> T {
+    let task = Task { try await queue.run() }
+    do {
+        let result = try await body()
+        task.cancel()
+        _ = await task.result
+        await queue.close()
+        return result
+    } catch {
+        task.cancel()
+        _ = await task.result
+        await queue.close()
+        throw error
+    }
+}
+
+/// Postfix's smtp-sink on 127.0.0.1:`port`, under a shell that stops it when its stdin
+/// closes (the test ends or dies) or after two minutes, whichever comes first.
+final class SinkPeer {
+    private let process = Process()
+    private let stdin = Pipe()
+
+    init(port: Int) throws {
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", "/usr/sbin/smtp-sink -u nobody 127.0.0.1:\(port) 1000 & pid=$!; (sleep 120; kill -9 $pid 2>/dev/null) & read line; kill -9 $pid"]
+        process.standardInput = stdin
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+    }
+
+    func waitReady(port: Int) async -> Bool {
+        await Live.waitUntil(seconds: 10) { Live.canConnect(port: port) }
+    }
+
+    func stop() {
+        try? stdin.fileHandleForWriting.close()
+        // Polled: Foundation's waitUntilExit can hang when called from a task.
+        let deadline = Date().addingTimeInterval(10)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+    }
+}
+
+extension Live {
+    static func canConnect(port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+    }
+}
+
+extension Live {
+    /// The listener tests' self-signed certificate for localhost/127.0.0.1 (PEM blocks read
+    /// out of Tests/SMTPListenerTests/TestCertificate.swift), written to `directory`.
+    static func writeTestCertificate(to directory: String) throws -> (certificate: String, key: String) {
+        let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("SMTPListenerTests/TestCertificate.swift").path
+        let text = String(decoding: readBytes(source), as: UTF8.self)
+        func block(_ kind: String) throws -> String {
+            guard let start = text.range(of: "-----BEGIN \(kind)-----"),
+                  let end = text.range(of: "-----END \(kind)-----", range: start.upperBound..<text.endIndex) else {
+                throw LiveTestError("no \(kind) in \(source)")
+            }
+            return String(text[start.lowerBound..<end.upperBound]) + "\n"
+        }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let certificate = directory + "/cert.pem", key = directory + "/key.pem"
+        try writeBytes(certificate, Array(try block("CERTIFICATE").utf8))
+        try writeBytes(key, Array(try block("PRIVATE KEY").utf8))
+        return (certificate, key)
+    }
+}

@@ -1,0 +1,49 @@
+import ArchiveStore
+import Foundation
+import Testing
+@testable import ForwardQueue
+
+/// STARTTLS against aiosmtpd requiring it: verified against the CA file and server name,
+/// and refused (nothing sent, peer backed off) when the certificate is not trusted.
+/// (The test certificate also names 127.0.0.1, which NIOSSL accepts for a connection to
+/// that address whatever the server name, so the refusal case uses the trust store.)
+@Suite(.serialized) struct TLSDeliveryTests {
+    func run(serverName: String, trustTestCA: Bool, expectDelivery: Bool) async throws {
+        try await withDataDirectory { dir in
+            let tls = try Live.writeTestCertificate(to: dir + "/tls")
+            let port = try Live.freePort()
+            let peer = try RecordingPeer(port: port, directory: dir + "/peer", tls: tls)
+            defer { peer.stop() }
+            try await peer.waitReady()
+            let store = try await ArchiveStore.open(dataDirectory: dir, logger: quietLogger)
+            let messages = try await Live.archive(store, count: 5, tag: "tls")
+            var settings = PeerSettings(name: "peer-tls", host: "127.0.0.1", port: port)
+            settings.tls = .required
+            settings.caFile = trustTestCA ? tls.certificate : nil
+            settings.serverName = serverName
+            settings.minBackoff = 0.3
+            settings.maxBackoff = 0.6
+            let queue = try await ForwardQueue.open(dataDirectory: dir, peers: [settings], archive: store, nodeID: "node-a", logger: quietLogger)
+            try await whileDelivering(queue) {
+                try await queue.enqueue(messages.map { QueueItem(connection: "peer-tls", reference: $0.0, size: UInt64($0.1.count), sender: "s@example.test", recipients: ["r@example.test"]) })
+                if expectDelivery {
+                    #expect(await Live.waitUntil(seconds: 20) { queue.snapshot().connections.first?.depth == 0 })
+                    #expect(Set(peer.messages()) == Set(messages.map(\.1)))
+                } else {
+                    #expect(await Live.waitUntil(seconds: 10) { queue.snapshot().connections.first?.lastError?.contains("TLS handshake failed") == true })
+                    #expect(queue.snapshot().connections.first?.depth == 5)
+                    #expect(peer.messages().isEmpty)
+                }
+            }
+            try await store.close()
+        }
+    }
+
+    @Test func requiredTLSDeliversToAVerifiedPeer() async throws {
+        try await run(serverName: "localhost", trustTestCA: true, expectDelivery: true)
+    }
+
+    @Test func requiredTLSRefusesAPeerWithAnUntrustedCertificate() async throws {
+        try await run(serverName: "localhost", trustTestCA: false, expectDelivery: false)
+    }
+}
