@@ -114,6 +114,10 @@ let package = Package(
             name: "ArchiveStoreTests",
             dependencies: ["ArchiveStore"]
         ),
+        .testTarget(
+            name: "RouteEngineTests",
+            dependencies: ["RouteEngine", "SMTPProtocol"]
+        ),
         // End-to-end: drives the built archiverelay binary as child processes.
         .testTarget(
             name: "NodeTests",

@@ -1,1 +1,0 @@
-// RouteEngine: see docs/ARCHITECTURE.md
