@@ -118,6 +118,11 @@ let package = Package(
             name: "RouteEngineTests",
             dependencies: ["RouteEngine", "SMTPProtocol"]
         ),
+        // The executable's configuration checks (imports the executable module with @testable).
+        .testTarget(
+            name: "ArchiveRelayTests",
+            dependencies: ["archiverelay", "RouteEngine", "SMTPProtocol"]
+        ),
         // End-to-end: drives the built archiverelay binary as child processes.
         .testTarget(
             name: "NodeTests",

@@ -6,6 +6,6 @@ struct ArchiveRelay: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "archiverelay",
         abstract: "An archiving SMTP relay: accept journal mail, archive it durably, forward it to peers.",
-        subcommands: [ServeCommand.self, ArchiveCommand.self]
+        subcommands: [ServeCommand.self, ArchiveCommand.self, CheckConfigCommand.self]
     )
 }

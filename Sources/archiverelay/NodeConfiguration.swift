@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import RouteEngine
 import SMTPListener
 import TOMLKit
 
@@ -12,6 +13,8 @@ struct NodeConfiguration: Codable, Sendable {
         var data_dir: String?
         /// `HOST:PORT` of the admin HTTP endpoint (metrics, health). Keep it on loopback.
         var admin: String?
+        /// Forwarding stops when a copy would pass this many archiverelay nodes. Default 10.
+        var max_hops: Int?
     }
 
     struct Listener: Codable, Sendable {
@@ -35,6 +38,8 @@ struct NodeConfiguration: Codable, Sendable {
         var max_consecutive_errors: Int?
         var bare_line_endings: BareLineEndingPolicy?
         var shutdown_grace_seconds: Int?
+        /// Honour (and strip) incoming archiverelay trace headers: only on the port peers deliver to.
+        var trust_trace: Bool?
     }
 
     struct Archive: Codable, Sendable {
@@ -47,6 +52,8 @@ struct NodeConfiguration: Codable, Sendable {
     var node: Node?
     var listener: [Listener]?
     var archive: Archive?
+    var connection: [Connection]?
+    var route: [Route]?
 
     /// The configuration a node runs with when it is given no file: one listener on
     /// 127.0.0.1:2525 for loopback clients, archive everything under ./data.
@@ -70,6 +77,7 @@ struct NodeConfiguration: Codable, Sendable {
     }
 
     var nodeID: String { node?.id ?? ProcessInfo.processInfo.hostName }
+    var maxHops: Int { node?.max_hops ?? RoutingTable.defaultMaxHops }
     var dataDirectory: String { node?.data_dir ?? "./data" }
     var adminAddress: String { node?.admin ?? "127.0.0.1:8025" }
 
@@ -77,15 +85,13 @@ struct NodeConfiguration: Codable, Sendable {
     func listenerConfigurations() throws -> [ListenerConfiguration] {
         var problems: [String] = []
         var result: [ListenerConfiguration] = []
-        var seenAddresses: [String: String] = [:]
+        problems += listenerAddressConflicts()
         for (index, entry) in (listener ?? []).enumerated() {
-            let at = "listener[\(index)] \(entry.name)"
+            let at = Self.location("listener", index, entry.name)
             guard let (host, port) = HostPort.parse(entry.address) else {
                 problems.append("\(at): address must be HOST:PORT, got \(entry.address)")
                 continue
             }
-            if let other = seenAddresses[entry.address] { problems.append("\(at): same address as \(other)") }
-            seenAddresses[entry.address] = entry.name
             let allowed = (entry.allowed_clients ?? ["127.0.0.0/8", "::1"]).map { ($0, ClientNetwork($0)) }
             let proxies = (entry.trusted_proxies ?? []).map { ($0, ClientNetwork($0)) }
             for (text, net) in allowed + proxies where net == nil { problems.append("\(at): not an IP network: \(text)") }
