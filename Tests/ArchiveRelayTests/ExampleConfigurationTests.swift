@@ -85,3 +85,25 @@ extension ForwardVerdict {
         return false
     }
 }
+
+/// The TOML blocks of docs/CONFIG.md are configurations too.
+struct DocumentedConfigurationTests {
+    static var blocks: [String] {
+        let url = ExampleConfigurationTests.examples.deletingLastPathComponent().appendingPathComponent("docs/CONFIG.md")
+        guard let text = try? String(contentsOf: url, encoding: .utf8) else { return [] }
+        return text.components(separatedBy: "```toml\n").dropFirst().compactMap { $0.components(separatedBy: "```").first }
+    }
+
+    @Test func configDocHasItsTwoExamples() {
+        #expect(Self.blocks.count == 2)
+    }
+
+    @Test(arguments: blocks)
+    func documentedExamplePassesTheCheck(text: String) {
+        let environment = ConfigurationCheck.Environment(hostName: "build-host") { _ in nil }
+        switch ConfigurationCheck.check(text: text, environment: environment) {
+        case .success(let validated): #expect(validated.warnings == [])
+        case .failure(let problems): Issue.record("\(problems.errors + problems.warnings)")
+        }
+    }
+}
