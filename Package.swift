@@ -135,6 +135,11 @@ let package = Package(
             ],
             exclude: ["Scripts"]
         ),
+        // The executable's configuration checks (imports the executable module with @testable).
+        .testTarget(
+            name: "ArchiveRelayTests",
+            dependencies: ["archiverelay", "RouteEngine", "SMTPProtocol"]
+        ),
         // End-to-end: drives the built archiverelay binary as child processes.
         .testTarget(
             name: "NodeTests",

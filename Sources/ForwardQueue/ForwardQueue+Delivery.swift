@@ -7,20 +7,59 @@ import SMTPProtocol
 extension ForwardQueue {
     /// Delivers until cancelled: per configured connection, `max_connections` workers that
     /// take due entries in FIFO order, reuse sessions, and back off a peer that fails.
+    /// After `configure` the workers of changed or removed connections stop and new ones
+    /// start with the new settings.
     public func run() async throws {
-        let peers = book.withLock { book in book.configured.compactMap { book.peers[$0]?.settings } }
-        var built: [String: NIOSSLContext] = [:]
-        for settings in peers where settings.tls != .none {
-            built[settings.name] = try Self.makeTLSContext(settings)
-        }
-        let contexts = built
         await withTaskGroup(of: Void.self) { group in
-            for settings in peers {
-                for _ in 0..<settings.maxConnections {
-                    group.addTask { await self.worker(settings, tls: contexts[settings.name]) }
+            group.addTask { await self.refreshMetrics() }
+            group.addTask { await self.superviseWorkers() }
+            await group.waitForAll()
+        }
+    }
+
+    private func superviseWorkers() async {
+        var running: [String: (settings: PeerSettings, task: Task<Void, Never>)] = [:]
+        var seen = -1
+        while !Task.isCancelled {
+            let (generation, peers) = book.withLock { book in
+                (book.generation, book.configured.compactMap { book.peers[$0]?.settings })
+            }
+            if generation != seen {
+                seen = generation
+                let wanted = Dictionary(uniqueKeysWithValues: peers.map { ($0.name, $0) })
+                for (name, worker) in running where wanted[name] != worker.settings {
+                    worker.task.cancel()
+                    running[name] = nil
+                }
+                for settings in peers where running[settings.name] == nil {
+                    running[settings.name] = (settings, Task { await self.runPeer(settings) })
                 }
             }
-            group.addTask { await self.refreshMetrics() }
+            try? await Task.sleep(for: .milliseconds(200))
+        }
+        for worker in running.values { worker.task.cancel() }
+        for worker in running.values { await worker.task.value }
+    }
+
+    /// The workers of one connection, until cancelled. A TLS set-up that fails (a bad
+    /// certificate file) is logged and tried again at the connection's maximum backoff.
+    private func runPeer(_ settings: PeerSettings) async {
+        var tls: NIOSSLContext?
+        while settings.tls != .none && tls == nil {
+            do {
+                tls = try Self.makeTLSContext(settings)
+            } catch {
+                logger.error("forward: cannot set up TLS for the connection; not delivering",
+                             metadata: ["connection": "\(settings.name)", "error": "\(error)"])
+                try? await Task.sleep(for: .seconds(settings.maxBackoff))
+                if Task.isCancelled { return }
+            }
+        }
+        let context = tls
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<settings.maxConnections {
+                group.addTask { await self.worker(settings, tls: context) }
+            }
             await group.waitForAll()
         }
     }
@@ -128,6 +167,7 @@ extension ForwardQueue {
             switch outcome {
             case .delivered:
                 book.peers[connection]?.delivered(entry.id)
+                Self.resumeWaiters(of: entry.id, in: &book)
                 metrics?.attempt(.delivered)
                 return .delivered(id: entry.id)
             case .deferred(let reason):

@@ -43,6 +43,16 @@ public final class ForwardQueue: Sendable {
         var metrics: [String: QueueMetrics] = [:]
         var nextID: UInt64 = 1
         var faults: [String] = []
+        /// Bumped by `configure`; the delivery supervisor restarts workers when it moves.
+        var generation = 0
+        /// `waitForDelivery` callers, resumed by the first delivery of one of their ids.
+        var waiters: [UInt64: DeliveryWaiter] = [:]
+        var nextWaiter: UInt64 = 0
+    }
+
+    struct DeliveryWaiter {
+        var ids: Set<UInt64>
+        var continuation: CheckedContinuation<Bool, Never>
     }
 
     private init(layout: QueueLayout, nodeID: String, report: JournalReplayReport, archive: ArchiveStore?, logger: Logger,
@@ -95,6 +105,65 @@ public final class ForwardQueue: Sendable {
         let writer = QueueWriter(journal: journal, logger: logger)
         return ForwardQueue(layout: layout, nodeID: nodeID, report: report, archive: archive, logger: logger,
                             options: options, writer: writer, book: book, lock: lock)
+    }
+
+    /// Applies the connections of a reloaded configuration: new ones start delivering,
+    /// changed ones restart their sessions with the new settings, removed ones keep their
+    /// entries (listed by `queue dump`, not delivered) until they are configured again.
+    public func configure(peers: [PeerSettings]) throws {
+        let problems = peers.flatMap(\.problems)
+        guard problems.isEmpty else { throw ForwardQueueError.invalidSettings(problems) }
+        guard Set(peers.map(\.name)).count == peers.count else { throw ForwardQueueError.invalidSettings(["two connections share a name"]) }
+        book.withLock { book in
+            book.configured = Set(peers.map(\.name))
+            for settings in peers {
+                if book.peers[settings.name] == nil {
+                    book.peers[settings.name] = PeerQueue(settings: settings)
+                    book.metrics[settings.name] = QueueMetrics(connection: settings.name)
+                } else {
+                    book.peers[settings.name]?.reconfigure(settings)
+                }
+            }
+            book.generation += 1
+        }
+    }
+
+    /// Waits until a peer answered 250 for one of `ids` (entries `enqueue` returned), or
+    /// `timeout` passed: true when one was delivered. An id already gone from the queue
+    /// counts as delivered (the only other way out is an operator's `queue delete`).
+    public func waitForDelivery(of ids: [UInt64], timeout: Duration) async -> Bool {
+        guard !ids.isEmpty else { return false }
+        let wanted = Set(ids)
+        let key: UInt64? = book.withLock { book in
+            let present = wanted.contains { id in book.peers.values.contains { $0.entries[id] != nil } }
+            guard present else { return nil }
+            book.nextWaiter += 1
+            return book.nextWaiter
+        }
+        guard let key else { return true }
+        return await withCheckedContinuation { continuation in
+            let registered = book.withLock { book in
+                let stillPresent = wanted.contains { id in book.peers.values.contains { $0.entries[id] != nil } }
+                guard stillPresent else { return false }
+                book.waiters[key] = DeliveryWaiter(ids: wanted, continuation: continuation)
+                return true
+            }
+            guard registered else { return continuation.resume(returning: true) }
+            Task {
+                try? await Task.sleep(for: timeout)
+                let waiter = self.book.withLock { $0.waiters.removeValue(forKey: key) }
+                waiter?.continuation.resume(returning: false)
+            }
+        }
+    }
+
+    /// Resumes the waiters of a delivered entry. Call with the book locked.
+    static func resumeWaiters(of id: UInt64, in book: inout QueueBook) {
+        guard !book.waiters.isEmpty else { return }
+        for (key, waiter) in book.waiters where waiter.ids.contains(id) {
+            book.waiters.removeValue(forKey: key)
+            waiter.continuation.resume(returning: true)
+        }
     }
 
     /// The cheap synchronous check for the listener: may a message of `size` bytes be

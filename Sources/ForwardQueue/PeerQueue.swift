@@ -13,8 +13,8 @@ public enum PeerState: String, Sendable, Codable, Equatable {
 /// delivered, the retry state of each entry and of the peer. Pure: the caller passes the
 /// time and the jitter, and writes the journal records it gets back.
 struct PeerQueue {
-    let settings: PeerSettings
-    let backoff: Backoff
+    private(set) var settings: PeerSettings
+    private(set) var backoff: Backoff
     private(set) var entries: [UInt64: QueueEntry] = [:]
     /// Ids waiting for delivery, ascending; `head` skips ids already taken from the front.
     private var waiting: [UInt64] = []
@@ -31,6 +31,12 @@ struct PeerQueue {
     var droppedWhenFull = 0
 
     init(settings: PeerSettings) {
+        self.settings = settings
+        self.backoff = Backoff(minimum: settings.minBackoff, maximum: settings.maxBackoff)
+    }
+
+    /// New settings from a reload; entries, retry state and the peer's state stay.
+    mutating func reconfigure(_ settings: PeerSettings) {
         self.settings = settings
         self.backoff = Backoff(minimum: settings.minBackoff, maximum: settings.maxBackoff)
     }

@@ -1,69 +1,112 @@
-/// A pattern a route matches envelope addresses against (docs/CONFIG.md, `[[route]]`):
+import SMTPProtocol
+
+/// One entry of a route's `senders` or `recipients` list.
 ///
-/// | Pattern | Matches |
-/// |---|---|
-/// | `*` | every address, the null sender too |
-/// | `<>` | the null sender (bounces, reports) only |
-/// | `user@example.com` | that address; the domain case-insensitively, the local part exactly (RFC 5321 §2.4), except `postmaster` in any case |
-/// | `@example.com` | every address at exactly that domain |
-/// | `*.example.com` | every address at a subdomain of example.com, not example.com itself |
+/// | written | matches |
+/// | --- | --- |
+/// | `*` | every address, the null sender `<>` and the bare `<Postmaster>` too |
+/// | `<>` | the null sender of bounces and reports (senders only) |
+/// | `postmaster` | the bare `RCPT TO:<Postmaster>` (recipients only) |
+/// | `@example.com` | addresses in exactly that domain |
+/// | `*.example.com` | addresses in any subdomain of it, never the domain itself |
+/// | `journal@example.com` | that address |
+///
+/// Domains compare case-insensitively and without a trailing dot. Local parts compare
+/// exactly as written (RFC 5321 §2.4 leaves their case to the receiving domain), except
+/// `postmaster`, which RFC 5321 §4.5.1 makes case-insensitive.
 public enum AddressPattern: Hashable, Sendable, CustomStringConvertible {
     case any
     case nullSender
-    case address(localPart: String, domain: String)
+    case barePostmaster
     case domain(String)
     case subdomains(of: String)
+    case address(localPart: String, domain: String)
 
-    /// Parses a pattern as written in the configuration; nil (with no guess) when it is
-    /// none of the forms above.
-    public init?(_ text: String) {
+    /// Where a pattern is used decides which of them make sense.
+    public enum Role: Sendable { case sender, recipient }
+
+    public init(parsing text: String, role: Role) throws(AddressPatternError) {
+        guard !text.isEmpty else { throw .empty }
+        guard !Self.hasWhitespaceOutsideQuotes(text) else { throw .whitespace(text) }
         switch text {
-        case "*": self = .any
-        case "<>": self = .nullSender
+        case "*":
+            self = .any
+            return
+        case "<>":
+            guard role == .sender else { throw .nullSenderAsRecipient }
+            self = .nullSender
+            return
         default:
-            if text.hasPrefix("*.") {
-                let domain = String(text.dropFirst(2))
-                guard Self.isDomain(domain) else { return nil }
-                self = .subdomains(of: domain.lowercased())
-            } else if text.hasPrefix("@") {
-                let domain = String(text.dropFirst())
-                guard Self.isDomain(domain) else { return nil }
-                self = .domain(domain.lowercased())
-            } else if let at = text.lastIndex(of: "@") {
-                let local = String(text[..<at]), domain = String(text[text.index(after: at)...])
-                guard !local.isEmpty, !local.contains(where: { $0 == " " || $0 == "<" || $0 == ">" }), Self.isDomain(domain) else { return nil }
-                self = .address(localPart: local, domain: domain.lowercased())
-            } else {
-                return nil
-            }
+            break
+        }
+        if text.lowercased() == "postmaster" {
+            guard role == .recipient else { throw .barePostmasterAsSender }
+            self = .barePostmaster
+        } else if text.hasPrefix("*.") {
+            self = .subdomains(of: try Self.domainPart(text.dropFirst(2), of: text))
+        } else if text.hasPrefix("@") {
+            self = .domain(try Self.domainPart(text.dropFirst(), of: text))
+        } else if let at = text.lastIndex(of: "@") {
+            let local = text[..<at]
+            guard !local.contains("*") else { throw .misplacedWildcard(text) }
+            self = .address(localPart: Self.localKey(local), domain: try Self.domainPart(text[text.index(after: at)...], of: text))
+        } else {
+            throw .notAnAddress(text)
         }
     }
 
-    private static func isDomain(_ text: String) -> Bool {
-        !text.isEmpty && !text.hasPrefix(".") && !text.hasSuffix(".") && !text.contains("..")
-            && text.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "." }
+    static func domainPart(_ domain: Substring, of text: String) throws(AddressPatternError) -> String {
+        guard !domain.contains("*") else { throw .misplacedWildcard(text) }
+        guard !domain.contains("@") else { throw .notAnAddress(text) }
+        let key = domainKey(domain)
+        guard !key.isEmpty, !key.hasPrefix("."), !key.contains("..") else { throw .badDomain(text) }
+        return key
     }
 
-    /// Whether `address` (`local@domain`, or "" for the null sender) matches.
-    public func matches(_ address: String) -> Bool {
-        guard let at = address.lastIndex(of: "@") else {
-            // The null sender, or the bare `postmaster` recipient of RFC 5321 §4.5.1.
-            switch self {
-            case .any: return true
-            case .nullSender: return address.isEmpty
-            case .address(let local, _): return !address.isEmpty && local.lowercased() == "postmaster" && address.lowercased() == "postmaster"
-            default: return false
-            }
+    /// A quoted local part (`"a b"@example.com`) may hold spaces; nothing else may.
+    static func hasWhitespaceOutsideQuotes(_ text: String) -> Bool {
+        var quoted = false
+        for c in text {
+            if c == "\"" { quoted.toggle() } else if c.isNewline || (c.isWhitespace && !quoted) { return true }
         }
-        let local = address[..<at], domain = address[address.index(after: at)...].lowercased()
+        return false
+    }
+
+    static func domainKey(_ domain: some StringProtocol) -> String {
+        let lower = domain.lowercased()
+        return lower.hasSuffix(".") ? String(lower.dropLast()) : lower
+    }
+
+    static func localKey(_ local: some StringProtocol) -> String {
+        local.lowercased() == "postmaster" ? "postmaster" : String(local)
+    }
+
+    public func matches(_ sender: ReversePath) -> Bool {
+        switch sender {
+        case .null: return self == .any || self == .nullSender
+        case .mailbox(let mailbox): return matches(mailbox)
+        }
+    }
+
+    public func matches(_ recipient: ForwardPath) -> Bool {
+        switch recipient {
+        case .postmaster: return self == .any || self == .barePostmaster
+        case .mailbox(let mailbox): return matches(mailbox)
+        }
+    }
+
+    public func matches(_ mailbox: Mailbox) -> Bool {
         switch self {
-        case .any: return true
-        case .nullSender: return false
-        case .domain(let d): return domain == d
-        case .subdomains(let d): return domain.hasSuffix("." + d)
-        case .address(let l, let d):
-            guard domain == d else { return false }
-            return l.lowercased() == "postmaster" ? local.lowercased() == "postmaster" : local == l
+        case .any:
+            return true
+        case .nullSender, .barePostmaster:
+            return false
+        case .domain(let domain):
+            return Self.domainKey(mailbox.domain) == domain
+        case .subdomains(of: let domain):
+            return Self.domainKey(mailbox.domain).hasSuffix("." + domain)
+        case .address(let local, let domain):
+            return Self.domainKey(mailbox.domain) == domain && Self.localKey(mailbox.localPart) == local
         }
     }
 
@@ -71,9 +114,33 @@ public enum AddressPattern: Hashable, Sendable, CustomStringConvertible {
         switch self {
         case .any: return "*"
         case .nullSender: return "<>"
-        case .address(let l, let d): return "\(l)@\(d)"
-        case .domain(let d): return "@\(d)"
-        case .subdomains(let d): return "*.\(d)"
+        case .barePostmaster: return "postmaster"
+        case .domain(let domain): return "@" + domain
+        case .subdomains(of: let domain): return "*." + domain
+        case .address(let local, let domain): return local + "@" + domain
+        }
+    }
+}
+
+/// Why a route's address pattern cannot be used.
+public enum AddressPatternError: Error, Hashable, Sendable, CustomStringConvertible {
+    case empty
+    case whitespace(String)
+    case nullSenderAsRecipient
+    case barePostmasterAsSender
+    case misplacedWildcard(String)
+    case badDomain(String)
+    case notAnAddress(String)
+
+    public var description: String {
+        switch self {
+        case .empty: return "empty pattern"
+        case .whitespace(let t): return "pattern \"\(t)\" contains white space"
+        case .nullSenderAsRecipient: return "\"<>\" (the null sender) can only be a sender pattern"
+        case .barePostmasterAsSender: return "\"postmaster\" without a domain can only be a recipient pattern"
+        case .misplacedWildcard(let t): return "pattern \"\(t)\": a wildcard is only allowed as \"*\" or a leading \"*.\""
+        case .badDomain(let t): return "pattern \"\(t)\": not a domain"
+        case .notAnAddress(let t): return "pattern \"\(t)\" is not an address, @domain, *.domain, * or <>"
         }
     }
 }

@@ -1,62 +1,72 @@
-/// Whether a node may forward a message, from what the message says about its journey.
-public enum ForwardVerdict: Hashable, Sendable {
-    /// Forward, with this trace header at the top of every copy.
-    case forward(TraceHeader)
-    /// Do not forward (archive as the route says, answer 250 all the same, so the sender
-    /// does not retry forever): why, for the log.
-    case stop(reason: String)
-}
-
-/// Loop detection for chains and rings (docs/ARCHITECTURE.md, "Loop detection").
+/// Decides whether a node may forward a message it received, from what the message says
+/// about the way it came.
 public enum LoopGuard {
-    /// RFC 5321 §6.3 suggests treating a message with a hundred Received fields as looping;
-    /// a journal chain has no business anywhere near 50.
-    public static let maximumReceivedHeaders = 50
+    /// More Received fields than this and the message is taken to be looping
+    /// (RFC 5321 §6.3 suggests a limit of at least 100 for delivery; a journal copy that
+    /// crossed 50 relays is not travelling any more).
+    public static let maximumReceivedFields = 50
 
     /// - Parameters:
-    ///   - incoming: the trace header the message arrived with, if any.
-    ///   - trusted: whether it came through a listener with `trust_trace` (the HA port);
-    ///     elsewhere a trace header is a client's claim and is ignored.
-    ///   - receivedHeaders: `Received:` fields in the message's header section.
-    public static func verdict(incoming: TraceHeader?, trusted: Bool, nodeID: String,
-                               receivedHeaders: Int, maximumHops: Int) -> ForwardVerdict {
-        let trace = trusted ? incoming : nil
-        let path = trace?.path ?? []
-        if path.contains(nodeID) {
-            return .stop(reason: "loop: this node (\(nodeID)) is already in the path \(path.joined(separator: ","))")
+    ///   - scan: the trace scan of the message's leading bytes (nil: not scanned, none).
+    ///   - trustedListener: the listener has `trust_trace`; elsewhere any trace is ignored.
+    ///   - nodeID: this node.
+    ///   - receivedFields: the Received fields in the message's header section as received.
+    ///   - maxHops: `[node] max_hops`.
+    ///   - relayedHeaderLength: the bytes this node prepends after the trace on the copy
+    ///     (the Received fields of the path, its own first), for the new trace's `relayed`.
+    public static func verdict(scan: LoopTraceScan?, trustedListener: Bool, nodeID: NodeID,
+                               receivedFields: Int, maxHops: Int, relayedHeaderLength: Int = 0) -> ForwardVerdict {
+        if receivedFields > maximumReceivedFields { return .stop(.tooManyReceivedFields(receivedFields)) }
+        var trace = LoopTrace(path: [])
+        if trustedListener, let scan {
+            switch scan {
+            case .found(let incoming, _):
+                trace = incoming
+            case .malformed(let reason):
+                return .stop(.malformedTrace(reason))
+            case .needsMoreBytes:
+                return .stop(.malformedTrace("the message ends inside its first header field"))
+            case .absent:
+                break
+            }
         }
-        let hops = trace?.hops ?? 0
-        if hops + 1 > maximumHops {
-            return .stop(reason: "too many relay hops (\(hops), max_hops \(maximumHops))")
-        }
-        if receivedHeaders > maximumReceivedHeaders {
-            return .stop(reason: "too many Received headers (\(receivedHeaders) > \(maximumReceivedHeaders))")
-        }
-        return .forward(TraceHeader(hops: hops + 1, path: path + [nodeID]))
+        if trace.path.contains(nodeID) { return .stop(.ownIDInPath(trace.path)) }
+        if trace.hops + 1 > maxHops { return .stop(.tooManyHops(trace.hops + 1, limit: maxHops)) }
+        return .forward(trace.forwarded(by: nodeID, relayedHeaderLength: relayedHeaderLength))
     }
 }
 
-/// Counts `Received:` fields in a message's header section (up to the first empty line).
-public enum ReceivedHeaders {
-    public static func count(in message: some Collection<UInt8>) -> Int {
-        var count = 0
-        var lineStart = true
-        var line: [UInt8] = []
-        for byte in message {
-            if lineStart {
-                if byte == 13 || byte == 10 { return count }  // the empty line ends the header section
-                lineStart = false
-                line.removeAll(keepingCapacity: true)
-            }
-            if byte == 10 {
-                lineStart = true
-                continue
-            }
-            if line.count < 9 {
-                line.append(byte >= 0x41 && byte <= 0x5A ? byte + 32 : byte)
-                if line.count == 9 && line == Array("received:".utf8) { count += 1 }
-            }
+/// Whether a received message may be forwarded.
+public enum ForwardVerdict: Hashable, Sendable {
+    /// Forward, with this trace as the copy's first header field.
+    case forward(LoopTrace)
+    /// Archive only (if the route archives); never forward.
+    case stop(LoopStopReason)
+}
+
+/// Why a message is not forwarded, in words for logs and metrics.
+public enum LoopStopReason: Hashable, Sendable, CustomStringConvertible {
+    case ownIDInPath([NodeID])
+    case tooManyHops(Int, limit: Int)
+    case tooManyReceivedFields(Int)
+    case malformedTrace(String)
+
+    /// A stable metric label.
+    public var label: String {
+        switch self {
+        case .ownIDInPath: return "loop"
+        case .tooManyHops: return "max_hops"
+        case .tooManyReceivedFields: return "received_fields"
+        case .malformedTrace: return "malformed_trace"
         }
-        return count
+    }
+
+    public var description: String {
+        switch self {
+        case .ownIDInPath(let path): return "loop: own id in path \(path.map(\.value).joined(separator: ","))"
+        case .tooManyHops(let hops, let limit): return "too many hops (\(hops) > max_hops \(limit))"
+        case .tooManyReceivedFields(let n): return "too many Received headers (\(n) > \(LoopGuard.maximumReceivedFields))"
+        case .malformedTrace(let reason): return "malformed trace header: \(reason)"
+        }
     }
 }

@@ -1,46 +1,47 @@
 import SMTPProtocol
 
-/// The routes of a node, in configuration order. A value: a reload builds a new table and
-/// swaps it in whole, so a session sees one table or the other, never a mix.
+/// The routes of one validated configuration, with the node facts loop detection needs.
+/// A value: a reload builds a new table and swaps it in whole, so a transaction routes
+/// every recipient with one table.
 public struct RoutingTable: Hashable, Sendable {
+    public var nodeID: NodeID
     public var routes: [Route]
+    /// Listeners whose incoming trace headers are honoured (`trust_trace = true`).
+    public var traceTrustingListeners: Set<String>
+    public var maxHops: Int
 
-    public init(routes: [Route] = []) {
+    public static let defaultMaxHops = 10
+
+    public init(nodeID: NodeID, routes: [Route] = [], traceTrustingListeners: Set<String> = [],
+                maxHops: Int = RoutingTable.defaultMaxHops) {
+        self.nodeID = nodeID
         self.routes = routes
+        self.traceTrustingListeners = traceTrustingListeners
+        self.maxHops = maxHops
     }
 
-    /// The reply to a RCPT that no route takes (only possible when routes exist).
-    public static let noRoute = SMTPReply(550, EnhancedStatusCode(5, 7, 1), "No route for this recipient on this listener")
+    /// The reply to a RCPT no route takes.
+    public static let noRouteReply = SMTPReply(550, EnhancedStatusCode(5, 7, 1), "Recipient not accepted here: no route takes it")
 
-    /// What a recipient gets: the first route that matches wins. With no routes at all
-    /// every message is archived and nothing forwarded; with routes and no match, nil
-    /// (refuse the recipient with `noRoute`).
-    public func route(listener: String, sender: String, recipient: String) -> Route? {
-        if routes.isEmpty { return Self.archiveEverything }
-        return routes.first { $0.matches(listener: listener, sender: sender, recipient: recipient) }
+    /// Routes one recipient at RCPT time: the first route that matches wins. Without any
+    /// route every recipient is archived and nothing is forwarded.
+    public func route(listener: String, sender: ReversePath, recipient: ForwardPath) -> RecipientRouting {
+        guard !routes.isEmpty else { return .accepted(route: nil, RouteAction.archiveOnly) }
+        guard let route = routes.first(where: { $0.matches(listener: listener, sender: sender, recipient: recipient) }) else {
+            return .refused(Self.noRouteReply)
+        }
+        return .accepted(route: route.name, route.action)
     }
 
-    static let archiveEverything = Route(name: "(default: archive everything)")
+    public func trustsTrace(onListener listener: String) -> Bool {
+        traceTrustingListeners.contains(listener)
+    }
 }
 
-/// What happens to one message: the union over the routes its accepted recipients took.
-/// Archived if any of them archives; a copy to every connection any of them names (in
-/// first-seen order, each once); the strongest acknowledgement policy among them.
-public struct DeliveryPlan: Hashable, Sendable {
-    public private(set) var archive = false
-    public private(set) var forward: [String] = []
-    public private(set) var acknowledgement = ForwardAcknowledgement.queued
-    public private(set) var routeNames: [String] = []
-
-    public init() {}
-
-    public mutating func add(_ route: Route) {
-        if !routeNames.contains(route.name) { routeNames.append(route.name) }
-        archive = archive || route.archive
-        for connection in route.forward where !forward.contains(connection) { forward.append(connection) }
-        acknowledgement = acknowledgement.strongest(route.acknowledgement)
-    }
-
-    /// A plan that neither archives nor forwards would drop the message: never accept it.
-    public var keepsTheMessage: Bool { archive || !forward.isEmpty }
+/// The outcome of routing one recipient.
+public enum RecipientRouting: Hashable, Sendable {
+    /// The route's name (nil for the no-routes default) and what it asks for.
+    case accepted(route: String?, RouteAction)
+    /// RCPT gets this reply; the transaction goes on with its other recipients.
+    case refused(SMTPReply)
 }

@@ -1,28 +1,36 @@
 import ArgumentParser
 
-/// `archiverelay check-config FILE`: every problem of a configuration, each with where it
-/// is; exit status 0 only for a file `serve` would run with.
+/// `archiverelay check-config FILE`: every problem of a configuration file, each with
+/// where it is; exit 0 and a summary when there is none.
 struct CheckConfigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check-config",
-        abstract: "Check a node configuration file and report every problem with its location."
+        abstract: "Check a node configuration file and report every problem in it.",
+        discussion: "Exit status 0 when the file can be used (warnings may still be printed), 1 when it cannot."
     )
 
-    @Argument(help: "The TOML configuration file.") var file: String
+    @Argument(help: "The TOML configuration file (docs/CONFIG.md).") var file: String
 
     func run() throws {
-        let configuration: NodeConfiguration
-        do {
-            configuration = try NodeConfiguration.load(path: file)
-        } catch let error as ConfigurationError {
-            throw ValidationError(error.description)
+        switch ConfigurationCheck.load(path: file) {
+        case .success(let validated):
+            for warning in validated.warnings { print("warning: \(warning)") }
+            print(Self.summary(validated, file: file))
+        case .failure(let problems):
+            for warning in problems.warnings { print("warning: \(warning)") }
+            for error in problems.errors { print("error: \(error)") }
+            print("\(file): \(problems.errors.count) problem\(problems.errors.count == 1 ? "" : "s")")
+            throw ExitCode.failure
         }
-        let problems = configuration.allProblems()
-        guard problems.isEmpty else {
-            for problem in problems { print("\(file): \(problem)") }
-            throw ExitCode(1)
-        }
-        print("\(file): OK: \((configuration.listener ?? []).count) listeners, \((configuration.route ?? []).count) routes"
-              + ((configuration.route ?? []).isEmpty ? " (archive everything)" : ""))
+    }
+
+    static func summary(_ validated: ValidatedConfiguration, file: String) -> String {
+        let routing = validated.routing
+        let trusting = routing.traceTrustingListeners.sorted().joined(separator: ", ")
+        return "\(file): OK: node \(routing.nodeID), \(validated.listeners.count) listener(s)"
+            + (trusting.isEmpty ? "" : " (trust_trace: \(trusting))")
+            + ", \(validated.connections.count) connection(s), "
+            + (routing.routes.isEmpty ? "no routes (archive everything, forward nothing)" : "\(routing.routes.count) route(s)")
+            + ", max_hops \(routing.maxHops)"
     }
 }

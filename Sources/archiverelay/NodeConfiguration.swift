@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import RouteEngine
 import SMTPListener
 import TOMLKit
 
@@ -12,6 +13,8 @@ struct NodeConfiguration: Codable, Sendable {
         var data_dir: String?
         /// `HOST:PORT` of the admin HTTP endpoint (metrics, health). Keep it on loopback.
         var admin: String?
+        /// Forwarding stops when a copy would pass this many archiverelay nodes. Default 10.
+        var max_hops: Int?
     }
 
     struct Listener: Codable, Sendable {
@@ -35,6 +38,8 @@ struct NodeConfiguration: Codable, Sendable {
         var max_consecutive_errors: Int?
         var bare_line_endings: BareLineEndingPolicy?
         var shutdown_grace_seconds: Int?
+        /// Honour (and strip) incoming archiverelay trace headers: only on the port peers deliver to.
+        var trust_trace: Bool?
     }
 
     struct Archive: Codable, Sendable {
@@ -47,14 +52,15 @@ struct NodeConfiguration: Codable, Sendable {
     var node: Node?
     var listener: [Listener]?
     var archive: Archive?
-    var route: [RouteConfiguration]?
+    var connection: [Connection]?
+    var route: [Route]?
 
     /// The configuration a node runs with when it is given no file: one listener on
     /// 127.0.0.1:2525 for loopback clients, archive everything under ./data.
     static let embeddedDefault = NodeConfiguration(
         node: Node(id: nil, data_dir: "./data", admin: "127.0.0.1:8025"),
         listener: [Listener(name: "journal", address: "127.0.0.1:2525", allowed_clients: ["127.0.0.0/8", "::1"])],
-        archive: Archive(), route: nil)
+        archive: Archive())
 
     static func load(path: String) throws -> NodeConfiguration {
         let text: String
@@ -71,6 +77,7 @@ struct NodeConfiguration: Codable, Sendable {
     }
 
     var nodeID: String { node?.id ?? ProcessInfo.processInfo.hostName }
+    var maxHops: Int { node?.max_hops ?? RoutingTable.defaultMaxHops }
     var dataDirectory: String { node?.data_dir ?? "./data" }
     var adminAddress: String { node?.admin ?? "127.0.0.1:8025" }
 
@@ -78,20 +85,13 @@ struct NodeConfiguration: Codable, Sendable {
     func listenerConfigurations() throws -> [ListenerConfiguration] {
         var problems: [String] = []
         var result: [ListenerConfiguration] = []
-        var seenAddresses: [String: (String, Int)] = [:]
+        problems += listenerAddressConflicts()
         for (index, entry) in (listener ?? []).enumerated() {
-            let at = "listener[\(index)] \(entry.name)"
+            let at = Self.location("listener", index, entry.name)
             guard let (host, port) = HostPort.parse(entry.address) else {
                 problems.append("\(at): address must be HOST:PORT, got \(entry.address)")
                 continue
             }
-            // One port, one listener: the same host, or a wildcard against anything.
-            let wildcard: Set<String> = ["0.0.0.0", "::", "*"]
-            for (otherName, other) in seenAddresses where other.1 == port && (other.0 == host || wildcard.contains(other.0) || wildcard.contains(host)) {
-                problems.append("\(at): port \(port) is already taken by listener \(otherName) (\(other.0):\(other.1))")
-            }
-            if seenAddresses[entry.name] != nil { problems.append("\(at): another listener has the same name") }
-            seenAddresses[entry.name] = (host, port)
             let allowed = (entry.allowed_clients ?? ["127.0.0.0/8", "::1"]).map { ($0, ClientNetwork($0)) }
             let proxies = (entry.trusted_proxies ?? []).map { ($0, ClientNetwork($0)) }
             for (text, net) in allowed + proxies where net == nil { problems.append("\(at): not an IP network: \(text)") }

@@ -1,86 +1,60 @@
 import RouteEngine
 
-/// `[[route]]` entries (docs/CONFIG.md): decoded as written, validated into a `RoutingTable`.
-struct RouteConfiguration: Codable, Sendable {
-    var name: String
-    /// Listener names; missing or empty: every listener.
-    var listeners: [String]?
-    var senders: [String]?
-    var recipients: [String]?
-    var archive: Bool?
-    var forward: [String]?
-    /// `none` (default) or `one`.
-    var ack_after_forward: String?
-    var ack_timeout_seconds: Int?
-}
-
-extension NodeConfiguration {
-    /// The routes as the route engine wants them, or every problem found, each located.
-    func routingTable() throws -> RoutingTable {
-        var problems: [String] = []
+/// Turns the `[[route]]` tables into the engine's routes, checking names against the
+/// listeners and connections they refer to.
+enum RouteConfiguration {
+    static func validate(_ entries: [NodeConfiguration.Route], listeners: Set<String>, connections: Set<String>)
+        -> ([Route], ConfigurationProblems) {
+        var problems = ConfigurationProblems()
+        problems.duplicates(entries.enumerated().map { ($0, $1.name) }, table: "route")
         var routes: [Route] = []
-        let listenerNames = Set((listener ?? []).map(\.name))
-        var seen = Set<String>()
-        for (index, entry) in (route ?? []).enumerated() {
-            let at = "route[\(index)] \"\(entry.name)\""
-            if !seen.insert(entry.name).inserted { problems.append("\(at): another route has the same name") }
-            for name in entry.listeners ?? [] where !listenerNames.contains(name) {
-                problems.append("\(at): listeners names unknown listener \"\(name)\"")
-            }
-            func patterns(_ texts: [String]?, _ key: String) -> [AddressPattern] {
-                (texts ?? []).compactMap { text in
-                    guard let pattern = AddressPattern(text) else {
-                        problems.append("\(at): \(key) has \"\(text)\", not an address, @domain, *.domain, * or <>")
-                        return nil
-                    }
-                    return pattern
-                }
-            }
-            let senders = patterns(entry.senders, "senders"), recipients = patterns(entry.recipients, "recipients")
-            let archive = entry.archive ?? true
-            let forward = entry.forward ?? []
-            if !forward.isEmpty {
-                // The forward queue (issue 4) is not part of this build: a route that names
-                // connections would silently keep copies from its peers.
-                problems.append("\(at): forward = \(forward) needs the forward queue, which this build does not have yet; archive only")
-            }
-            if !archive && forward.isEmpty { problems.append("\(at): archive = false and no forward: the route would drop mail") }
-            var acknowledgement = ForwardAcknowledgement.queued
-            switch entry.ack_after_forward ?? "none" {
-            case "none": break
-            case "one":
-                let timeout = entry.ack_timeout_seconds ?? 10
-                if timeout <= 0 { problems.append("\(at): ack_timeout_seconds must be > 0") }
-                if forward.isEmpty { problems.append("\(at): ack_after_forward = \"one\" without forward") }
-                acknowledgement = .onePeer(timeout: .seconds(timeout))
-            case let other:
-                problems.append("\(at): ack_after_forward must be \"none\" or \"one\", got \"\(other)\"")
-            }
-            routes.append(Route(name: entry.name, listeners: Set(entry.listeners ?? []), senders: senders, recipients: recipients,
-                                archive: archive, forward: forward, acknowledgement: acknowledgement))
+        for (index, entry) in entries.enumerated() {
+            let at = NodeConfiguration.location("route", index, entry.name)
+            let (route, found) = validate(entry, at: at, listeners: listeners, connections: connections)
+            problems.merge(found)
+            if let route { routes.append(route) }
         }
-        guard problems.isEmpty else { throw ConfigurationError(path: nil, problems: problems) }
-        return RoutingTable(routes: routes)
+        return (routes, problems)
     }
 
-    /// Every problem of the file at once: listeners, routes, node settings.
-    func allProblems() -> [String] {
-        var problems: [String] = []
-        do { _ = try listenerConfigurations() } catch let error as ConfigurationError { problems += error.problems } catch {
-            problems.append("\(error)")
+    static func validate(_ entry: NodeConfiguration.Route, at: String, listeners: Set<String>, connections: Set<String>)
+        -> (Route?, ConfigurationProblems) {
+        var problems = ConfigurationProblems()
+        let name = entry.name ?? ""
+        if name.isEmpty { problems.error(at, "name is required") }
+        for listener in entry.listeners ?? [] where !listeners.contains(listener) {
+            problems.error(at, "listeners names unknown listener \"\(listener)\"")
         }
-        do { _ = try routingTable() } catch let error as ConfigurationError { problems += error.problems } catch {
-            problems.append("\(error)")
+        let senders = patterns(entry.senders, key: "senders", role: .sender, at: at, problems: &problems)
+        let recipients = patterns(entry.recipients, key: "recipients", role: .recipient, at: at, problems: &problems)
+        var forward: [String] = []
+        for connection in entry.forward ?? [] {
+            if !connections.contains(connection) { problems.error(at, "forward names unknown connection \"\(connection)\"") }
+            if forward.contains(connection) { problems.warning(at, "forward names connection \"\(connection)\" twice") } else { forward.append(connection) }
         }
-        if let admin = node?.admin, HostPort.parse(admin) == nil { problems.append("node: admin must be HOST:PORT, got \(admin)") }
-        if let id = node?.id, !TraceHeader.isValidNodeID(id) {
-            problems.append("node: id \"\(id)\" must be 1-64 of A-Z a-z 0-9 . _ - (it travels in trace headers)")
+        var action = RouteAction(archive: entry.archive ?? true, forward: forward)
+        action.ackAfterForward = problems.choice(entry.ack_after_forward, "ack_after_forward", at: at, default: action.ackAfterForward)
+        action.ackTimeoutSeconds = problems.positive(entry.ack_timeout_seconds, "ack_timeout_seconds", at: at, default: action.ackTimeoutSeconds)
+        if !action.archive && action.forward.isEmpty {
+            problems.error(at, "archive = false and no forward: every message it takes would be accepted and lost")
         }
-        if let archive {
-            if let level = archive.compression_level, !(1...19).contains(level) { problems.append("archive: compression_level must be 1...19") }
-            if let bytes = archive.segment_max_bytes, bytes < 1 << 20 { problems.append("archive: segment_max_bytes must be at least 1 MiB") }
-            if let age = archive.segment_max_age_seconds, age <= 0 { problems.append("archive: segment_max_age_seconds must be > 0") }
+        if action.ackAfterForward != .afterArchive && action.forward.isEmpty {
+            problems.warning(at, "ack_after_forward = \"\(action.ackAfterForward.rawValue)\" has no effect without forward")
         }
-        return problems
+        let route = Route(name: name, listeners: Set(entry.listeners ?? []), senders: senders, recipients: recipients, action: action)
+        return (problems.isEmpty ? route : nil, problems)
+    }
+
+    private static func patterns(_ texts: [String]?, key: String, role: AddressPattern.Role, at: String,
+                                 problems: inout ConfigurationProblems) -> [AddressPattern] {
+        var result: [AddressPattern] = []
+        for text in texts ?? [] {
+            do {
+                result.append(try AddressPattern(parsing: text, role: role))
+            } catch {
+                problems.error(at, "\(key): \(error)")
+            }
+        }
+        return result
     }
 }

@@ -24,14 +24,25 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.") var logLevel: String = "info"
 
     func run() async throws {
-        var configuration = try config.map(NodeConfiguration.load(path:)) ?? .embeddedDefault
-        applyOverrides(&configuration)
-        let problems = configuration.allProblems()
-        guard problems.isEmpty else {
-            throw ValidationError(ConfigurationError(path: config, problems: problems).description)
+        let overrides = ConfigurationOverrides(dataDir: dataDir, admin: admin, nodeID: nodeID, listen: listen)
+        let checked: Result<ValidatedConfiguration, ConfigurationProblems>
+        if let config {
+            checked = overrides.load(path: config)
+        } else {
+            var configuration = NodeConfiguration.embeddedDefault
+            overrides.apply(to: &configuration)
+            checked = ConfigurationCheck.validate(configuration)
         }
-        let listeners = try configuration.listenerConfigurations()
-        let routes = RouteStore(try configuration.routingTable())
+        let validated: ValidatedConfiguration
+        switch checked {
+        case .success(let v): validated = v
+        case .failure(let problems):
+            throw ValidationError(ConfigurationError(path: config, problems: problems.errors).description)
+        }
+        let configuration = validated.configuration
+        let listeners = validated.listeners
+        let ownID = validated.routing.nodeID.value
+        let node = NodeState(routing: validated.routing)
         guard let (adminHost, adminPort) = HostPort.parse(configuration.adminAddress) else {
             throw ValidationError("admin address must be HOST:PORT, got \(configuration.adminAddress)")
         }
@@ -45,7 +56,7 @@ struct ServeCommand: AsyncParsableCommand {
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         var logger = Logger(label: "archiverelay")
-        logger[metadataKey: "node"] = "\(configuration.nodeID)"
+        logger[metadataKey: "node"] = "\(ownID)"
 
         var options = ArchiveStoreOptions()
         if let archive = configuration.archive {
@@ -55,17 +66,16 @@ struct ServeCommand: AsyncParsableCommand {
             if let v = archive.min_free_bytes { options.minimumFreeBytes = v }
         }
         let store = try await ArchiveStore.open(dataDirectory: configuration.dataDirectory, options: options, logger: logger)
-        let receiver = ArchiveReceiver(store: store, routes: routes, logger: logger)
-        let reload = config.map { RouteReloader(path: $0, routes: routes, logger: logger) }
-        reload?.start()
-        // The `[[connection]]` tables become PeerSettings here once the configuration has them.
-        let peers: [PeerSettings] = []
+        let peers = validated.connections.map { PeerSettings($0, nodeID: ownID) }
         let queue = try await ForwardQueue.open(dataDirectory: configuration.dataDirectory, peers: peers, archive: store,
-                                                nodeID: configuration.nodeID, logger: logger)
+                                                nodeID: ownID, logger: logger)
+        let receiver = RelayReceiver(store: store, queue: queue, node: node, logger: logger)
+        let reload = config.map { ConfigurationReloader(path: $0, overrides: overrides, running: validated, node: node, queue: queue, logger: logger) }
+        reload?.start()
 
         var services: [any Service] = []
         for listener in listeners {
-            services.append(try await SMTPServer.bind(configuration: listener, hostname: configuration.nodeID,
+            services.append(try await SMTPServer.bind(configuration: listener, hostname: ownID,
                                                       receiver: receiver, logger: logger))
         }
         services.append(ForwardQueueService(queue: queue))
@@ -83,22 +93,6 @@ struct ServeCommand: AsyncParsableCommand {
         await queue.close()
         try await store.close()
         logger.info("node stopped")
-    }
-
-    private func applyOverrides(_ configuration: inout NodeConfiguration) {
-        var node = configuration.node ?? NodeConfiguration.Node()
-        if let dataDir { node.data_dir = dataDir }
-        if let admin { node.admin = admin }
-        if let nodeID { node.id = nodeID }
-        configuration.node = node
-        if let listen {
-            if var listeners = configuration.listener, !listeners.isEmpty {
-                listeners[0].address = listen
-                configuration.listener = listeners
-            } else {
-                configuration.listener = [.init(name: "journal", address: listen)]
-            }
-        }
     }
 }
 

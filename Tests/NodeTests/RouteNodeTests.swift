@@ -45,9 +45,10 @@ struct RouteNodeTests {
         let run = try await NodeTestSupport.run(workspace.node.binary, ["check-config", file], in: workspace.root)
         let out = String(decoding: run.stdout, as: UTF8.self)
         #expect(run.status != 0)
-        for expected in ["listener[1] ha: port 2525 is already taken by listener journal", "route[0] \"r1\": listeners names unknown listener \"jornal\"",
-                         "route[0] \"r1\": recipients has \"not a pattern\"", "route[1] \"r1\": another route has the same name",
-                         "route[1] \"r1\": archive = false and no forward", "node: id \"bad id\""] {
+        for expected in ["listener[2] \"ha\": port 2525 is already taken by listener[1] \"journal\"",
+                         "route[1] \"r1\": listeners names unknown listener \"jornal\"",
+                         "route[1] \"r1\": recipients: pattern \"not a pattern\"", "route[2] \"r1\": the name is already used by route[1]",
+                         "route[2] \"r1\": archive = false and no forward", "node: id: \"bad id\" is not a node id"] {
             #expect(out.contains(expected), "missing \(expected) in:\n\(out)")
         }
     }
@@ -79,7 +80,7 @@ struct RouteNodeTests {
         func reloaded(_ count: Int) async throws -> Bool {
             for _ in 0..<100 {
                 let log = NodeTestSupport.tail(node.log, bytes: 20000)
-                if log.components(separatedBy: "routes reloaded").count - 1 + log.components(separatedBy: "reload refused").count - 1 >= count { return true }
+                if log.components(separatedBy: "configuration reloaded").count - 1 + log.components(separatedBy: "reload refused").count - 1 >= count { return true }
                 try await Task.sleep(for: .milliseconds(50))
             }
             return false

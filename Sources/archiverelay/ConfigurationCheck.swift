@@ -1,0 +1,143 @@
+import Foundation
+import RouteEngine
+import SMTPListener
+
+/// A configuration that passed every check: what a node runs with. A value, so a reload
+/// (SIGHUP) can build a new one beside the running one and swap it in only if it is good.
+struct ValidatedConfiguration: Sendable {
+    var configuration: NodeConfiguration
+    var listeners: [ListenerConfiguration]
+    var connections: [ConnectionConfiguration]
+    var routing: RoutingTable
+    var warnings: [String]
+}
+
+/// Every check `archiverelay check-config` makes, and `serve` (at start and on reload).
+enum ConfigurationCheck {
+    /// What the checks need from the machine, replaceable in tests.
+    struct Environment: Sendable {
+        var hostName: String
+        /// nil when the file can be read, else why not.
+        var unreadable: @Sendable (String) -> String?
+
+        static let system = Environment(hostName: ProcessInfo.processInfo.hostName) { path in
+            FileManager.default.isReadableFile(atPath: path) ? nil : (FileManager.default.fileExists(atPath: path) ? "not readable" : "does not exist")
+        }
+    }
+
+    /// Reads, decodes and checks a file: the configuration to run, or every problem found.
+    static func load(path: String, environment: Environment = .system) -> Result<ValidatedConfiguration, ConfigurationProblems> {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            var problems = ConfigurationProblems()
+            problems.error(path, "cannot read the file: \(error.localizedDescription)")
+            return .failure(problems)
+        }
+        return check(text: text, environment: environment)
+    }
+
+    static func check(text: String, environment: Environment = .system) -> Result<ValidatedConfiguration, ConfigurationProblems> {
+        let (configuration, problems) = ConfigurationFile.decode(text)
+        guard let configuration else { return .failure(problems) }
+        switch validate(configuration, environment: environment) {
+        case .success(let validated) where problems.isEmpty:
+            return .success(validated)
+        case .success(let validated):
+            var all = problems
+            all.warnings += validated.warnings
+            return .failure(all)
+        case .failure(let more):
+            var all = problems
+            all.merge(more)
+            return .failure(all)
+        }
+    }
+
+    static func validate(_ configuration: NodeConfiguration, environment: Environment = .system)
+        -> Result<ValidatedConfiguration, ConfigurationProblems> {
+        var problems = ConfigurationProblems()
+        let nodeID = checkNode(configuration, hostName: environment.hostName, problems: &problems)
+        let listeners = checkListeners(configuration, environment: environment, problems: &problems)
+
+        let connectionEntries = configuration.connection ?? []
+        problems.duplicates(connectionEntries.enumerated().map { ($0, $1.name) }, table: "connection")
+        var connections: [ConnectionConfiguration] = []
+        for (index, entry) in connectionEntries.enumerated() {
+            let at = NodeConfiguration.location("connection", index, entry.name)
+            let (connection, found) = ConnectionConfiguration.validate(entry, at: at)
+            problems.merge(found)
+            guard let connection else { continue }
+            connections.append(connection)
+            for (key, path) in connection.files {
+                if let why = environment.unreadable(path) { problems.error(at, "\(key) \(path): \(why)") }
+            }
+        }
+
+        let listenerNames = Set((configuration.listener ?? []).map(\.name))
+        let (routes, routeProblems) = RouteConfiguration.validate(
+            configuration.route ?? [], listeners: listenerNames, connections: Set(connectionEntries.compactMap(\.name)))
+        problems.merge(routeProblems)
+        let local = (configuration.listener ?? []).enumerated().compactMap { index, entry in
+            HostPort.parse(entry.address).map { StaticLoopCheck.LocalListener(index: index, name: entry.name, host: $0.0, port: $0.1) }
+        }
+        problems.merge(StaticLoopCheck.check(
+            routes: configuration.route ?? [], connections: connections, listeners: local,
+            localNames: Set([environment.hostName.lowercased(), (nodeID?.value ?? "").lowercased()])))
+        if !connections.isEmpty, (configuration.route ?? []).isEmpty {
+            problems.warning("connection", "connections are configured but no route forwards to them (without [[route]] nothing is forwarded)")
+        }
+
+        guard problems.isEmpty, let nodeID else { return .failure(problems) }
+        let trusting = Set((configuration.listener ?? []).filter { $0.trust_trace ?? false }.map(\.name))
+        let routing = RoutingTable(nodeID: nodeID, routes: routes, traceTrustingListeners: trusting, maxHops: configuration.maxHops)
+        return .success(ValidatedConfiguration(configuration: configuration, listeners: listeners, connections: connections,
+                                               routing: routing, warnings: problems.warnings))
+    }
+
+    private static func checkNode(_ configuration: NodeConfiguration, hostName: String, problems: inout ConfigurationProblems) -> NodeID? {
+        let idText = configuration.node?.id ?? hostName
+        let nodeID = NodeID(idText)
+        if nodeID == nil {
+            let source = configuration.node?.id == nil ? "the host name \"\(idText)\" (the default id)" : "\"\(idText)\""
+            problems.error("node", "id: \(source) is not a node id: 1 to \(NodeID.maximumLength) of A-Z a-z 0-9 . _ -")
+        }
+        if let hops = configuration.node?.max_hops, !(1...100).contains(hops) {
+            problems.error("node", "max_hops must be 1 to 100, got \(hops)")
+        }
+        if HostPort.parse(configuration.adminAddress) == nil {
+            problems.error("node", "admin must be HOST:PORT, got \(configuration.adminAddress)")
+        }
+        if let archive = configuration.archive {
+            if let level = archive.compression_level, !(1...19).contains(level) {
+                problems.error("archive", "compression_level must be 1 to 19, got \(level)")
+            }
+            _ = problems.positive(archive.segment_max_bytes, "segment_max_bytes", at: "archive", default: 1)
+            _ = problems.positive(archive.segment_max_age_seconds, "segment_max_age_seconds", at: "archive", default: 1)
+        }
+        return nodeID
+    }
+
+    private static func checkListeners(_ configuration: NodeConfiguration, environment: Environment,
+                                       problems: inout ConfigurationProblems) -> [ListenerConfiguration] {
+        let entries = configuration.listener ?? []
+        problems.duplicates(entries.enumerated().map { ($0, $1.name) }, table: "listener")
+        for (index, entry) in entries.enumerated() {
+            let at = NodeConfiguration.location("listener", index, entry.name)
+            for (key, path) in [("certificate_file", entry.certificate_file), ("key_file", entry.key_file)] {
+                if let path, let why = environment.unreadable(path) { problems.error(at, "\(key) \(path): \(why)") }
+            }
+        }
+        do {
+            return try configuration.listenerConfigurations()
+        } catch let error as ConfigurationError {
+            problems.errors += error.problems
+        } catch {
+            problems.errors.append("listener: \(error)")
+        }
+        return []
+    }
+}
+
+extension ConfigurationProblems: Error {}

@@ -1,0 +1,84 @@
+import Foundation
+import TOMLKit
+
+/// Reading a configuration file into `NodeConfiguration`, with decoder failures and
+/// unknown keys turned into located messages.
+enum ConfigurationFile {
+    /// The decoded file, or why it could not be decoded; plus one error per unknown key.
+    static func decode(_ text: String) -> (NodeConfiguration?, ConfigurationProblems) {
+        var problems = ConfigurationProblems()
+        let table: TOMLTable
+        do {
+            table = try TOMLTable(string: text)
+        } catch let error as TOMLParseError {
+            problems.error("line \(error.source.begin.line), column \(error.source.begin.column)", "not valid TOML: \(error.description)")
+            return (nil, problems)
+        } catch {
+            problems.error("file", "not valid TOML: \(error)")
+            return (nil, problems)
+        }
+        let configuration: NodeConfiguration
+        do {
+            configuration = try TOMLDecoder().decode(NodeConfiguration.self, from: table)
+        } catch {
+            problems.error(describe(error))
+            return (nil, problems)
+        }
+        // A second, strict pass only to name keys the configuration does not know (typos
+        // would otherwise silently take the default).
+        do {
+            _ = try TOMLDecoder(strictDecoding: true).decode(NodeConfiguration.self, from: table)
+        } catch let error as UnexpectedKeysError {
+            for (key, path) in error.keys.sorted(by: { location($0.value) < location($1.value) }) {
+                let at = location(Array(path.dropLast()))
+                problems.error(at.isEmpty ? "top level" : at, "unknown key \"\(key)\"")
+            }
+        } catch {
+            problems.error(describe(error))
+        }
+        return (configuration, problems)
+    }
+
+    /// `route[2].forward` for a decoder's coding path (arrays counted from 1).
+    static func location(_ path: [any CodingKey]) -> String {
+        var text = ""
+        for key in path {
+            if let index = key.intValue {
+                text += "[\(index + 1)]"
+            } else {
+                text += (text.isEmpty ? "" : ".") + key.stringValue
+            }
+        }
+        return text
+    }
+
+    /// A decoder's type in TOML's words.
+    static func kind(_ type: Any.Type) -> String {
+        switch String(describing: type) {
+        case "TOMLArray": return "an array"
+        case "TOMLTable": return "a table"
+        case "String": return "a string"
+        case "Int", "UInt64": return "an integer"
+        case "Bool": return "true or false"
+        case let other: return "a value of type \(other)"
+        }
+    }
+
+    static func describe(_ error: any Error) -> (String, String) {
+        switch error {
+        case DecodingError.keyNotFound(let key, let context):
+            let at = location(context.codingPath.last?.stringValue == key.stringValue ? context.codingPath : context.codingPath + [key])
+            return (at, "missing, or not of the expected type")
+        case DecodingError.typeMismatch(let type, let context):
+            return (location(context.codingPath), "expected \(kind(type))")
+        case DecodingError.valueNotFound(_, let context), DecodingError.dataCorrupted(let context):
+            return (location(context.codingPath), context.debugDescription)
+        default:
+            return ("file", "\(error)")
+        }
+    }
+}
+
+extension ConfigurationProblems {
+    mutating func error(_ located: (String, String)) { error(located.0.isEmpty ? "top level" : located.0, located.1) }
+}

@@ -1,0 +1,109 @@
+import Dispatch
+import ForwardQueue
+import Foundation
+import Logging
+
+/// The command-line flags of `serve` that override the file; applied again on reload.
+struct ConfigurationOverrides: Sendable {
+    var dataDir: String?
+    var admin: String?
+    var nodeID: String?
+    var listen: String?
+
+    func apply(to configuration: inout NodeConfiguration) {
+        var node = configuration.node ?? NodeConfiguration.Node()
+        if let dataDir { node.data_dir = dataDir }
+        if let admin { node.admin = admin }
+        if let nodeID { node.id = nodeID }
+        configuration.node = node
+        if let listen {
+            if var listeners = configuration.listener, !listeners.isEmpty {
+                listeners[0].address = listen
+                configuration.listener = listeners
+            } else {
+                configuration.listener = [.init(name: "journal", address: listen)]
+            }
+        }
+    }
+
+    /// Reads, overrides and checks a file: what `serve` runs with, or every problem.
+    func load(path: String) -> Result<ValidatedConfiguration, ConfigurationProblems> {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            var problems = ConfigurationProblems()
+            problems.error(path, "cannot read the file: \(error.localizedDescription)")
+            return .failure(problems)
+        }
+        let (decoded, problems) = ConfigurationFile.decode(text)
+        guard var configuration = decoded, problems.errors.isEmpty else { return .failure(problems) }
+        apply(to: &configuration)
+        return ConfigurationCheck.validate(configuration)
+    }
+}
+
+/// `kill -HUP`: re-reads the configuration file and swaps in its routes and connections,
+/// without touching sessions. A file that does not check keeps the running configuration,
+/// and the log says why. Listeners, the archive, the node id and the admin address are
+/// read at start only; a reload that changes them applies the rest and says so.
+final class ConfigurationReloader: @unchecked Sendable {
+    private let path: String
+    private let overrides: ConfigurationOverrides
+    private let node: NodeState
+    private let queue: ForwardQueue
+    private let logger: Logger
+    private let startFingerprint: String
+    private var source: (any DispatchSourceSignal)?
+
+    init(path: String, overrides: ConfigurationOverrides, running: ValidatedConfiguration, node: NodeState,
+         queue: ForwardQueue, logger: Logger) {
+        self.path = path
+        self.overrides = overrides
+        self.node = node
+        self.queue = queue
+        self.logger = logger
+        self.startFingerprint = Self.restartOnly(running)
+    }
+
+    func start() {
+        signal(SIGHUP, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+        source.setEventHandler { [self] in reload() }
+        source.resume()
+        self.source = source
+    }
+
+    func reload() {
+        switch overrides.load(path: path) {
+        case .failure(let problems):
+            logger.error("reload refused; the running configuration stays",
+                         metadata: ["file": "\(path)", "problems": "\(problems.errors)"])
+        case .success(let validated):
+            let nodeID = node.routing.nodeID.value
+            do {
+                try queue.configure(peers: validated.connections.map { PeerSettings($0, nodeID: nodeID) })
+            } catch {
+                logger.error("reload refused; the running configuration stays", metadata: ["file": "\(path)", "error": "\(error)"])
+                return
+            }
+            var routing = validated.routing
+            routing.nodeID = node.routing.nodeID
+            node.replace(routing: routing)
+            if Self.restartOnly(validated) != startFingerprint {
+                logger.warning("reload: listener, archive, node id or admin changes need a restart; routes and connections were applied",
+                               metadata: ["file": "\(path)"])
+            }
+            logger.notice("configuration reloaded", metadata: [
+                "file": "\(path)", "routes": "\(routing.routes.map(\.name))", "connections": "\(validated.connections.map(\.name))",
+            ])
+        }
+    }
+
+    /// What only a restart applies, as text to compare.
+    private static func restartOnly(_ validated: ValidatedConfiguration) -> String {
+        let c = validated.configuration
+        return "\(validated.listeners.map { "\($0.name)=\($0.host):\($0.port)" })|\(c.dataDirectory)|\(c.adminAddress)|\(validated.routing.nodeID)|"
+            + "\(c.archive.map { "\($0.compression_level ?? 0),\($0.segment_max_bytes ?? 0),\($0.segment_max_age_seconds ?? 0),\($0.min_free_bytes ?? 0)" } ?? "")"
+    }
+}

@@ -1,0 +1,23 @@
+import Foundation
+import RouteEngine
+
+/// What a running node routes with, swapped whole by a reload (SIGHUP). Sessions read it
+/// per RCPT and at DATA; a reload never changes a table under a reader.
+final class NodeState: @unchecked Sendable {
+    private let lock = NSLock()
+    private var current: RoutingTable
+
+    init(routing: RoutingTable) { current = routing }
+
+    var routing: RoutingTable {
+        lock.lock()
+        defer { lock.unlock() }
+        return current
+    }
+
+    func replace(routing: RoutingTable) {
+        lock.lock()
+        current = routing
+        lock.unlock()
+    }
+}

@@ -1,0 +1,187 @@
+import ArchiveStore
+import ForwardQueue
+import Foundation
+import Logging
+import Metrics
+import NIOCore
+import RouteEngine
+import SMTPListener
+import SMTPProtocol
+
+/// One message on its way through the node. Chunks pass the `TraceStripper` (on a
+/// `trust_trace` listener it removes what the path's nodes prepended, so the archive gets
+/// the original) and the `ReceivedFieldCounter` into a `MessageDraft`. At the final dot:
+/// the loop guard, the queue admission, the archive commit (or the spool), the queue
+/// entries, and for `ack_after_forward = "one"` the wait for a peer: only then the reply.
+struct RelaySink: MessageSink {
+    let receiver: RelayReceiver
+    let envelope: Envelope
+    let routing: RoutingTable
+    let plan: ForwardingPlan
+    var stripper: TraceStripper
+    var received = ReceivedFieldCounter()
+    var draft: MessageDraft?
+    var failed = false
+
+    init(receiver: RelayReceiver, envelope: Envelope, routing: RoutingTable, plan: ForwardingPlan, stripper: TraceStripper) {
+        self.receiver = receiver
+        self.envelope = envelope
+        self.routing = routing
+        self.plan = plan
+        self.stripper = stripper
+    }
+
+    private var logger: Logger { receiver.logger }
+
+    mutating func append(_ chunk: ByteBuffer) async throws {
+        if failed { throw ArchiveStoreError.temporaryFailure(reason: "no record") }
+        if stripper.isPassingThrough, draft != nil {
+            if !received.headerSectionEnded { received.consume(chunk.readableBytesView) }
+            try draft?.append(chunk)
+            return
+        }
+        let content = stripper.consume(chunk.readableBytesView)
+        try feed(content)
+    }
+
+    /// Starts the draft once the stripper has decided (the prepended bytes go into its
+    /// metadata with this node's Received field) and feeds it content.
+    private mutating func feed(_ content: [UInt8]) throws {
+        guard stripper.isPassingThrough else { return }  // still deciding; the stripper holds the bytes
+        if draft == nil {
+            received.consume(stripper.relayedFields)
+            do {
+                draft = try receiver.store.makeDraft(envelope: archiveEnvelope())
+            } catch {
+                failed = true
+                logger.error("cannot start an archive record", metadata: ["error": "\(error)"])
+                throw error
+            }
+        }
+        guard !content.isEmpty else { return }
+        if !received.headerSectionEnded { received.consume(content) }
+        try draft?.append(bytes: content)
+    }
+
+    private func archiveEnvelope() -> ArchiveEnvelope {
+        ArchiveEnvelope(
+            receivedAt: envelope.receivedAt, listener: envelope.listener, clientAddress: envelope.clientIP,
+            helo: envelope.helo, tls: envelope.tls, sender: envelope.sender.description,
+            recipients: envelope.recipients.map(\.description),
+            traceHeaders: envelope.receivedHeader + String(decoding: stripper.prepended, as: UTF8.self),
+            suggestedID: envelope.transactionID)
+    }
+
+    mutating func finish() async -> StoreOutcome {
+        if !failed {
+            do { try feed(stripper.finish()) } catch { failed = true }
+        }
+        guard !failed, let open = draft else { return .refused(RelayReceiver.temporaryFailure) }
+        draft = nil
+        let message: FinishedMessage
+        do {
+            message = try open.finish()
+        } catch {
+            logger.error("cannot finish the archive record", metadata: ["error": "\(error)"])
+            return .refused(RelayReceiver.temporaryFailure)
+        }
+        return await deliver(message)
+    }
+
+    mutating func abandon() async {
+        draft = nil
+    }
+
+    // MARK: The final dot
+
+    private func deliver(_ message: FinishedMessage) async -> StoreOutcome {
+        var connections = plan.delivery.forward
+        var trace: LoopTrace?
+        if !connections.isEmpty {
+            (connections, trace) = loopCheck(connections)
+            if connections.isEmpty && !plan.delivery.archive {
+                // Stopped as a loop and nothing archives it here: accepted, so the sender
+                // does not retry for ever, and not kept (it has passed this node before).
+                logger.warning("loop stopped a message no route here archives; accepted without keeping it",
+                               metadata: ["id": "\(envelope.transactionID)"])
+                return .stored(id: message.id)
+            }
+        }
+        // Admission first: a full queue that tempfails refuses the whole message before
+        // anything is written; `drop-forward` archives without that peer's copy.
+        var admitted: [String] = []
+        for connection in connections {
+            switch receiver.queue.admit(connection: connection, size: message.originalSize) {
+            case .accept: admitted.append(connection)
+            case .full: return .refused(RelayReceiver.queueFull)
+            case .dropForward: continue
+            }
+        }
+        guard plan.delivery.archive || !admitted.isEmpty else {
+            // Every forward was dropped (`drop-forward`) and no route archives: refusing is
+            // the only way not to lose it.
+            return .refused(RelayReceiver.queueFull)
+        }
+
+        let reference: MessageReference
+        let id: String
+        do {
+            if plan.delivery.archive {
+                let receipt = try await receiver.store.commit(message)
+                reference = .archive(segment: receipt.segment, offset: receipt.offset)
+                id = receipt.id
+            } else {
+                reference = try await receiver.queue.spool(message)
+                id = message.id
+            }
+        } catch ArchiveStoreError.insufficientStorage {
+            return .refused(RelayReceiver.insufficientStorage)
+        } catch {
+            logger.error("archive commit failed", metadata: ["error": "\(error)"])
+            return .refused(RelayReceiver.temporaryFailure)
+        }
+        guard let trace, !admitted.isEmpty else { return .stored(id: id) }
+
+        // Queued even when the archive found the message already stored: the sender may be
+        // retrying after a 4xx that came after the archive commit, and the copy is owed.
+        let prefix = trace.headerFieldBytes + Array(envelope.receivedHeader.utf8) + Array(stripper.relayedFields)
+        let items = admitted.map { connection in
+            QueueItem(connection: connection, reference: reference, size: message.originalSize,
+                      sender: envelope.sender.description, recipients: plan.recipientsByConnection[connection] ?? [],
+                      prefix: prefix)
+        }
+        let entries: [UInt64]
+        do {
+            entries = try await receiver.queue.enqueue(items)
+        } catch {
+            logger.error("forward queue write failed; the sender will retry", metadata: ["error": "\(error)", "id": "\(id)"])
+            return .refused(RelayReceiver.temporaryFailure)
+        }
+        if plan.delivery.ackAfterForward == .afterOnePeer {
+            let accepted = await receiver.queue.waitForDelivery(of: entries, timeout: .seconds(plan.delivery.ackTimeoutSeconds))
+            if !accepted {
+                Counter(label: "forward_ack_timeouts_total").increment()
+                logger.notice("no peer accepted the copy within ack_timeout_seconds; the queue delivers it",
+                              metadata: ["id": "\(id)", "timeout": "\(plan.delivery.ackTimeoutSeconds)"])
+            }
+        }
+        return .stored(id: id)
+    }
+
+    /// The loop guard's verdict: the connections to forward to (none when it stops the
+    /// message) and the trace the copies carry.
+    private func loopCheck(_ connections: [String]) -> ([String], LoopTrace?) {
+        let relayedLength = envelope.receivedHeader.utf8.count + stripper.relayedFields.count
+        let verdict = LoopGuard.verdict(scan: stripper.scan, trustedListener: routing.trustsTrace(onListener: envelope.listener),
+                                        nodeID: routing.nodeID, receivedFields: received.count,
+                                        maxHops: routing.maxHops, relayedHeaderLength: relayedLength)
+        switch verdict {
+        case .forward(let trace):
+            return (connections, trace)
+        case .stop(let reason):
+            Counter(label: "loops_detected_total", dimensions: [("reason", reason.label)]).increment()
+            logger.warning("not forwarding: \(reason)", metadata: ["id": "\(envelope.transactionID)", "listener": "\(envelope.listener)"])
+            return ([], nil)
+        }
+    }
+}

@@ -1,0 +1,263 @@
+@testable import archiverelay
+import RouteEngine
+import Testing
+
+struct ConfigurationCheckTests {
+    static let environment = ConfigurationCheck.Environment(hostName: "build-host") { path in
+        path.hasPrefix("/missing/") ? "does not exist" : nil
+    }
+
+    static let base = """
+        [node]
+        id = "node-a"
+
+        [[listener]]
+        name = "journal"
+        address = "127.0.0.1:2525"
+
+        [[listener]]
+        name = "ha"
+        address = "0.0.0.0:2625"
+        trust_trace = true
+
+        [[connection]]
+        name = "peer"
+        host = "10.0.0.12"
+        port = 2626
+
+        """
+
+    static func errors(_ text: String) -> [String] {
+        switch ConfigurationCheck.check(text: text, environment: environment) {
+        case .success: return []
+        case .failure(let problems): return problems.errors
+        }
+    }
+
+    static func warnings(_ text: String) -> [String] {
+        switch ConfigurationCheck.check(text: text, environment: environment) {
+        case .success(let validated): return validated.warnings
+        case .failure(let problems): return problems.warnings
+        }
+    }
+
+    /// Each case: what is added to `base`, and exactly the errors expected (all of them).
+    static let cases: [(String, String, [String])] = [
+        ("clean", """
+            [[route]]
+            name = "journal"
+            listeners = ["journal"]
+            forward = ["peer"]
+            """, []),
+        ("unknown connection and listener", """
+            [[route]]
+            name = "journal"
+            listeners = ["journal"]
+            [[route]]
+            name = "ha"
+            listeners = ["ha", "hq"]
+            forward = ["b", "peer"]
+            """, ["route[2] \"ha\": listeners names unknown listener \"hq\"", "route[2] \"ha\": forward names unknown connection \"b\""]),
+        ("duplicate names", """
+            [[listener]]
+            name = "journal"
+            address = "127.0.0.1:2527"
+            [[connection]]
+            name = "peer"
+            host = "10.0.0.13"
+            [[route]]
+            name = "r"
+            [[route]]
+            name = "r"
+            """, ["listener[3] \"journal\": the name is already used by listener[1] \"journal\"",
+                  "connection[2] \"peer\": the name is already used by connection[1] \"peer\"",
+                  "route[2] \"r\": the name is already used by route[1] \"r\""]),
+        ("same port, specific and wildcard", """
+            [[listener]]
+            name = "again"
+            address = "127.0.0.1:2625"
+            [[listener]]
+            name = "twice"
+            address = "127.0.0.1:2525"
+            [[listener]]
+            name = "v6"
+            address = "[::1]:2525"
+            """, ["listener[3] \"again\": port 2625 is already taken by listener[2] \"ha\" (0.0.0.0:2625)",
+                  "listener[4] \"twice\": port 2525 is already taken by listener[1] \"journal\" (127.0.0.1:2525)"]),
+        ("impossible connection limits", """
+            [[connection]]
+            name = "slow"
+            host = "10.0.0.13"
+            port = 0
+            tls = "maybe"
+            max_connections = 0
+            queue_limit = -1
+            queue_max_bytes = 0
+            on_full = "drop"
+            min_backoff_seconds = 600
+            max_backoff_seconds = 300
+            max_retries = -1
+            connect_timeout_seconds = 0
+            command_timeout_seconds = 0
+            data_timeout_seconds = -5
+            helo = "two words"
+            certificate_file = "/etc/client.pem"
+            """, [
+                "connection[2] \"slow\": port must be 1 to 65535, got 0",
+                "connection[2] \"slow\": tls must be one of \"none\", \"opportunistic\", \"required\", got \"maybe\"",
+                "connection[2] \"slow\": certificate_file and key_file go together (a client certificate needs its key)",
+                "connection[2] \"slow\": max_connections must be greater than 0, got 0",
+                "connection[2] \"slow\": queue_limit must be greater than 0, got -1",
+                "connection[2] \"slow\": queue_max_bytes must be greater than 0, got 0",
+                "connection[2] \"slow\": on_full must be one of \"tempfail\", \"drop-forward\", got \"drop\"",
+                "connection[2] \"slow\": min_backoff_seconds (600) is greater than max_backoff_seconds (300)",
+                "connection[2] \"slow\": max_retries must be 0 (for ever) or more, got -1",
+                "connection[2] \"slow\": connect_timeout_seconds must be greater than 0, got 0",
+                "connection[2] \"slow\": command_timeout_seconds must be greater than 0, got 0",
+                "connection[2] \"slow\": data_timeout_seconds must be greater than 0, got -5",
+                "connection[2] \"slow\": helo must be a host name without white space, got \"two words\"",
+            ]),
+        ("missing connection fields", """
+            [[connection]]
+            port = 25
+            """, ["connection[2]: name is required", "connection[2]: host is required"]),
+        ("unreadable files", """
+            [[connection]]
+            name = "tls-peer"
+            host = "archive-b.example.com"
+            tls = "required"
+            ca_file = "/missing/ca.pem"
+            certificate_file = "/missing/client.pem"
+            key_file = "/etc/archiverelay/client.key"
+            [[listener]]
+            name = "secure"
+            address = "127.0.0.1:2465"
+            tls = "implicit"
+            certificate_file = "/missing/cert.pem"
+            key_file = "/missing/key.pem"
+            """, ["listener[3] \"secure\": certificate_file /missing/cert.pem: does not exist",
+                  "listener[3] \"secure\": key_file /missing/key.pem: does not exist",
+                  "connection[2] \"tls-peer\": ca_file /missing/ca.pem: does not exist",
+                  "connection[2] \"tls-peer\": certificate_file /missing/client.pem: does not exist"]),
+        ("route values", """
+            [[route]]
+            name = "drop"
+            archive = false
+            senders = ["a*@example.com", "<>"]
+            recipients = ["<>"]
+            ack_after_forward = "all"
+            ack_timeout_seconds = 0
+            [[route]]
+            listeners = ["ha"]
+            """, ["route[1] \"drop\": senders: pattern \"a*@example.com\": a wildcard is only allowed as \"*\" or a leading \"*.\"",
+                  "route[1] \"drop\": recipients: \"<>\" (the null sender) can only be a sender pattern",
+                  "route[1] \"drop\": ack_after_forward must be one of \"none\", \"one\", got \"all\"",
+                  "route[1] \"drop\": ack_timeout_seconds must be greater than 0, got 0",
+                  "route[1] \"drop\": archive = false and no forward: every message it takes would be accepted and lost",
+                  "route[2]: name is required"]),
+        ("static loop through an own listener", """
+            [[connection]]
+            name = "myself"
+            host = "127.0.0.1"
+            port = 2625
+            [[route]]
+            name = "journal"
+            listeners = ["journal"]
+            forward = ["myself"]
+            [[route]]
+            name = "ha"
+            listeners = ["ha"]
+            forward = ["peer"]
+            """, ["route[1] \"journal\": connection \"myself\" (127.0.0.1:2625) is this node's own listener[2] \"ha\", where route[2] \"ha\" forwards again: a loop"]),
+        ("static loop by node id and catch-all route", """
+            [[connection]]
+            name = "myself"
+            host = "NODE-A"
+            port = 2525
+            [[route]]
+            name = "all"
+            forward = ["myself"]
+            """, ["route[1] \"all\": connection \"myself\" (NODE-A:2525) is this node's own listener[1] \"journal\", where route[1] \"all\" forwards again: a loop"]),
+        ("node section", """
+            [[route]]
+            name = "r"
+            [archive]
+            compression_level = 22
+            segment_max_bytes = 0
+            """, ["archive: compression_level must be 1 to 19, got 22", "archive: segment_max_bytes must be greater than 0, got 0"]),
+        ("unknown keys", """
+            [[route]]
+            name = "r"
+            recipient = ["journal@example.com"]
+            [[listener]]
+            name = "x"
+            address = "127.0.0.1:2999"
+            trust_traces = true
+            """, ["listener[3]: unknown key \"trust_traces\"", "route[1]: unknown key \"recipient\""]),
+        ("wrong type", """
+            [[route]]
+            name = "r"
+            forward = "peer"
+            """, ["route[1].forward: expected an array"]),
+        ("not TOML", """
+            [[route]
+            name = "r"
+            """, ["line 17, column 9: not valid TOML: Error while parsing table header: expected ']', saw '\\n'"]),
+    ]
+
+    @Test(arguments: cases)
+    func reportsEveryProblemWithItsLocation(name: String, addition: String, expected: [String]) {
+        #expect(Self.errors(Self.base + addition) == expected, "\(name)")
+    }
+
+    @Test(arguments: [
+        ("", "[node]\nid = \"a b\"\n", "node: id: \"a b\" is not a node id: 1 to 64 of A-Z a-z 0-9 . _ -"),
+        ("bad host", "[node]\nmax_hops = 0\n", "node: id: the host name \"bad host\" (the default id) is not a node id: 1 to 64 of A-Z a-z 0-9 . _ -"),
+    ])
+    func nodeIDIsChecked(hostName: String, text: String, expected: String) {
+        var environment = Self.environment
+        environment.hostName = hostName
+        guard case .failure(let problems) = ConfigurationCheck.check(text: text, environment: environment) else {
+            Issue.record("accepted \(text)")
+            return
+        }
+        #expect(problems.errors.first == expected)
+    }
+
+    @Test func maxHopsMustBePositive() {
+        let text = Self.base.replacingOccurrences(of: "id = \"node-a\"", with: "id = \"node-a\"\nmax_hops = 0")
+        #expect(Self.errors(text) == ["node: max_hops must be 1 to 100, got 0"])
+    }
+
+    static let warningCases: [(String, [String])] = [
+        ("""
+            [[connection]]
+            name = "myself"
+            host = "localhost"
+            port = 2625
+            tls = "none"
+            ca_file = "/etc/ca.pem"
+            [[route]]
+            name = "journal"
+            listeners = ["journal"]
+            forward = ["myself", "myself"]
+            ack_after_forward = "one"
+            [[route]]
+            name = "ha"
+            listeners = ["ha"]
+            ack_after_forward = "one"
+            """, [
+                "connection[2] \"myself\": ca_file, server_name and certificate_file have no effect with tls = \"none\"",
+                "route[1] \"journal\": forward names connection \"myself\" twice",
+                "route[2] \"ha\": ack_after_forward = \"one\" has no effect without forward",
+                "route[1] \"journal\": connection \"myself\" (localhost:2625) is this node's own listener[2] \"ha\": this node archives its own copy a second time",
+            ]),
+        ("", ["connection: connections are configured but no route forwards to them (without [[route]] nothing is forwarded)"]),
+    ]
+
+    @Test(arguments: warningCases)
+    func warningsDoNotFailTheCheck(addition: String, expected: [String]) {
+        #expect(Self.errors(Self.base + addition) == [])
+        #expect(Self.warnings(Self.base + addition) == expected)
+    }
+}
