@@ -173,6 +173,22 @@ def send(port: int, in_dir: str, out_file: str) -> None:
     print(f"sent {len(names)}")
 
 
+def one(port: int, path: str) -> None:
+    """Sends one file as a message; prints the reply code to the final dot, the seconds it
+    took from the end of the data, and the archive id."""
+    data = open(path, "rb").read()
+    with smtplib.SMTP("127.0.0.1", port, local_hostname="one.test", timeout=60) as s:
+        s.ehlo()
+        code, _ = s.mail("journal@corp.example")
+        code2, _ = s.rcpt("journal@archive.example")
+        if code != 250 or code2 != 250:
+            print(f"{code2 if code == 250 else code} 0 -")
+            return
+        started = time.monotonic()
+        code, reply = s.data(data)
+        print(f"{code} {time.monotonic() - started:.3f} {archive_id(reply) if code == 250 else '-'}")
+
+
 if __name__ == "__main__":
     mode = sys.argv[1]
     if mode == "load":
@@ -183,5 +199,7 @@ if __name__ == "__main__":
         rcpt(int(sys.argv[2]), sys.argv[3])
     elif mode == "send":
         send(int(sys.argv[2]), sys.argv[3], sys.argv[4])
+    elif mode == "one":
+        one(int(sys.argv[2]), sys.argv[3])
     else:
         sys.exit(f"unknown mode {mode}")

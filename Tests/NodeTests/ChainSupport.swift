@@ -1,0 +1,133 @@
+import Foundation
+import Testing
+
+/// One node of a chain in a test: a journal listener, a `trust_trace` HA listener, an
+/// admin port, its own data directory and log, and a config file the test writes.
+struct ChainNode {
+    let id: String
+    let binary: String
+    let journalPort: Int
+    let haPort: Int
+    let adminPort: Int
+    let root: String
+    var dataDir: String { root + "/data-\(id)" }
+    var log: String { root + "/\(id).log" }
+    var configPath: String { root + "/\(id).toml" }
+
+    init(id: String, root: String) throws {
+        self.id = id
+        self.root = root
+        binary = try NodeTestSupport.binary()
+        journalPort = try NodeTestSupport.freePort()
+        haPort = try NodeTestSupport.freePort()
+        adminPort = try NodeTestSupport.freePort()
+    }
+
+    /// The `[node]` table and both listeners; `extra` adds connections and routes.
+    func writeConfig(_ extra: String) throws {
+        try """
+        [node]
+        id = "\(id)"
+        data_dir = "\(dataDir)"
+        admin = "127.0.0.1:\(adminPort)"
+
+        [[listener]]
+        name = "journal"
+        address = "127.0.0.1:\(journalPort)"
+
+        [[listener]]
+        name = "ha"
+        address = "127.0.0.1:\(haPort)"
+        trust_trace = true
+
+        \(extra)
+        """.write(toFile: configPath, atomically: true, encoding: .utf8)
+    }
+
+    /// A `[[connection]]` to this node's HA listener, with quick retries for tests.
+    func connection(name: String? = nil, extra: String = "") -> String {
+        """
+        [[connection]]
+        name = "\(name ?? id)"
+        host = "127.0.0.1"
+        port = \(haPort)
+        tls = "none"
+        min_backoff_seconds = 1
+        max_backoff_seconds = 1
+        \(extra)
+
+        """
+    }
+
+    func start(_ children: ChildProcesses) async throws -> Process {
+        let process = try children.launch(binary, ["serve", "--config", configPath], log: log)
+        let deadline = ContinuousClock.now + .seconds(20)
+        while !NodeTestSupport.canConnect(port: journalPort) || !NodeTestSupport.canConnect(port: haPort) {
+            guard process.isRunning else {
+                throw NodeTestError("\(id) exited with \(process.terminationStatus) before listening; log:\n\(NodeTestSupport.tail(log))")
+            }
+            guard ContinuousClock.now < deadline else { throw NodeTestError("\(id) is not listening after 20 s") }
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        return process
+    }
+
+    func stop(_ process: Process) async {
+        process.sendSignal(SIGTERM)
+        if await !process.waitForExit(timeout: .seconds(15)) {
+            Issue.record("\(id) did not stop within 15 s of SIGTERM; log:\n\(NodeTestSupport.tail(log))")
+            process.sendSignal(SIGKILL)
+        }
+    }
+
+    /// SHA-256 → count of archived records (read-only CLI; safe while serving).
+    func archivedDigests() async throws -> [String: Int] {
+        var result: [String: Int] = [:]
+        for entry in try await NodeTestSupport.archiveList(binary: binary, dataDir: dataDir, scratch: root).values {
+            result[entry.sha256, default: 0] += 1
+        }
+        return result
+    }
+
+    /// `archive digest` output lines.
+    func digest() async throws -> String {
+        let run = try await NodeTestSupport.run(binary, ["archive", "digest", "--data-dir", dataDir], in: root)
+        return String(decoding: run.stdout, as: UTF8.self)
+    }
+
+    /// Entries in the forward queue (through the running node's admin endpoint).
+    func queueDepth() async throws -> Int {
+        let run = try await NodeTestSupport.run(binary, ["queue", "dump", "--json", "--data-dir", dataDir, "--admin", "127.0.0.1:\(adminPort)"], in: root)
+        guard run.status == 0 else { throw NodeTestError("queue dump failed: \(run.stderr)") }
+        return String(decoding: run.stdout, as: UTF8.self).split(separator: "\n").filter { $0.contains("\"type\":\"entry\"") }.count
+    }
+
+    /// The value of a Prometheus sample line starting with `prefix`, 0 when absent.
+    func metric(_ prefix: String) async throws -> Double {
+        let fetch = "import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode())"
+        let run = try await NodeTestSupport.run(NodeTestSupport.python, ["-c", fetch, "http://127.0.0.1:\(adminPort)/metrics"], in: root)
+        let text = String(decoding: run.stdout, as: UTF8.self)
+        let line = text.split(separator: "\n").first { $0.hasPrefix(prefix) }
+        return line.flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0
+    }
+
+    /// Sends one message file to a port; the reply code, seconds from the data to the reply, and the id.
+    static func send(_ path: String, port: Int, root: String) async throws -> (code: Int, seconds: Double, id: String) {
+        let run = try await NodeTestSupport.run(NodeTestSupport.python, [NodeTestSupport.clientScript, "one", "\(port)", path], in: root)
+        let parts = String(decoding: run.stdout, as: UTF8.self).split(separator: " ")
+        guard parts.count == 3, let code = Int(parts[0]), let seconds = Double(parts[1]) else {
+            throw NodeTestError("client said: \(String(decoding: run.stdout, as: UTF8.self)) \(run.stderr)")
+        }
+        return (code, seconds, String(parts[2]).trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    /// Polls until `condition` holds or `seconds` pass.
+    static func eventually(seconds: Double, _ condition: () async throws -> Bool) async throws -> Bool {
+        let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
+        while ContinuousClock.now < deadline {
+            if try await condition() { return true }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        return try await condition()
+    }
+}
