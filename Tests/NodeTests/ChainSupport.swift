@@ -24,7 +24,7 @@ struct ChainNode {
     }
 
     /// The `[node]` table and both listeners; `extra` adds connections and routes.
-    func writeConfig(_ extra: String) throws {
+    func writeConfig(_ extra: String, journalExtra: String = "") throws {
         try """
         [node]
         id = "\(id)"
@@ -34,6 +34,7 @@ struct ChainNode {
         [[listener]]
         name = "journal"
         address = "127.0.0.1:\(journalPort)"
+        \(journalExtra)
 
         [[listener]]
         name = "ha"

@@ -182,8 +182,15 @@ final class ChildProcesses: @unchecked Sendable {
 
     func killAll() {
         for process in lock.withLock({ processes }) where process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            let pid = process.processIdentifier
+            kill(pid, SIGKILL)
+            // Not `waitUntilExit`: Foundation sometimes never notices a SIGKILLed child
+            // (nginx stayed a zombie and the wait hung for good). Reap it ourselves.
+            for _ in 0..<500 where process.isRunning {
+                var status: Int32 = 0
+                if waitpid(pid, &status, WNOHANG) != 0 { break }
+                usleep(10_000)
+            }
         }
     }
 }
