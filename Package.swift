@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "SMTPListener", targets: ["SMTPListener"]),
         .library(name: "ArchiveStore", targets: ["ArchiveStore"]),
         .library(name: "RouteEngine", targets: ["RouteEngine"]),
+        .library(name: "ForwardQueue", targets: ["ForwardQueue"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),

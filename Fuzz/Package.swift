@@ -16,6 +16,10 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
         .target(name: "FuzzRecordCodec", dependencies: [.product(name: "ArchiveStore", package: "archiverelay")]),
+        .target(name: "FuzzQueueJournal", dependencies: [
+            .product(name: "ForwardQueue", package: "archiverelay"),
+            .product(name: "ArchiveStore", package: "archiverelay"),
+        ]),
         .target(name: "FuzzProxyHeader", dependencies: [
             .product(name: "SMTPProtocol", package: "archiverelay"),
             .product(name: "NIOCore", package: "swift-nio"),

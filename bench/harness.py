@@ -101,6 +101,57 @@ def interleaved(ports, **kw):
     return {p: round(statistics.median(r)) for p, r in rates.items()}
 
 
+class ConfigNode(Node):
+    """A node started from a TOML file: a journal listener, an HA listener (trust_trace),
+    and whatever connections and routes `extra` adds."""
+
+    def __init__(self, name, extra):
+        self.data = os.path.join(work, name)
+        os.makedirs(self.data, exist_ok=True)
+        self.port, self.ha, self.admin = free_port(), free_port(), free_port()
+        config = os.path.join(work, name + ".toml")
+        with open(config, "w") as f:
+            f.write(f"""[node]
+id = "{name}"
+data_dir = "{self.data}"
+admin = "127.0.0.1:{self.admin}"
+
+[[listener]]
+name = "journal"
+address = "127.0.0.1:{self.port}"
+max_connections = 2000
+
+[[listener]]
+name = "ha"
+address = "127.0.0.1:{self.ha}"
+trust_trace = true
+
+{extra}
+""")
+        self.proc = spawn([BINARY, "serve", "--config", config, "--log-level", "error"])
+        wait_port(self.port)
+
+    def metric(self, prefix):
+        import urllib.request
+        text = urllib.request.urlopen(f"http://127.0.0.1:{self.admin}/metrics", timeout=10).read().decode()
+        for line in text.splitlines():
+            if line.startswith(prefix):
+                return float(line.split()[-1])
+        return 0.0
+
+
+def connection(name, port, max_connections=4):
+    return f"""[[connection]]
+name = "{name}"
+host = "127.0.0.1"
+port = {port}
+tls = "none"
+max_connections = {max_connections}
+min_backoff_seconds = 1
+max_backoff_seconds = 1
+"""
+
+
 # 1 + 2 ---------------------------------------------------------------------------------
 
 def ceiling_and_single():
@@ -130,6 +181,43 @@ def postfix_reference():
     finally:
         relay.stop()
     return round(accepted), round(end_to_end)
+
+
+# 3: chain A -> B ------------------------------------------------------------------------
+
+def chain():
+    """smtp-source -> A (archive + forward) -> B (archive): msg/s from the first message
+    sent to the moment B has archived the last one."""
+    b = ConfigNode("chain-b", '[[route]]\nname = "ha"\nlisteners = ["ha"]\n')
+    a = ConfigNode("chain-a", connection("b", b.ha) + '[[route]]\nname = "journal"\nlisteners = ["journal"]\nforward = ["b"]\n')
+    count = MESSAGES // 2
+    start = time.time()
+    accepted = source_rate(a.port, count=count)
+    while b.metric("smtp_messages_received_total{listener=\"ha\"") < count:
+        time.sleep(0.05)
+    done = time.time()
+    a.stop(); b.stop()
+    return round(accepted), round(count / (done - start))
+
+
+# 4: catch-up ---------------------------------------------------------------------------
+
+def catch_up():
+    """A backlog queued while smtp-sink is down, then drained to it: msg/s from the
+    sink's start to an empty queue."""
+    count = 10000 if QUICK else 50000
+    sp = free_port()
+    a = ConfigNode("catch-up", connection("sink", sp) + '[[route]]\nname = "all"\nforward = ["sink"]\n')
+    source_rate(a.port, count=count)
+    while a.metric('forward_queue_depth{connection="sink"') < count:
+        time.sleep(0.2)
+    start = time.time()
+    sink(sp)
+    while a.metric('forward_queue_depth{connection="sink"') > 0:
+        time.sleep(0.02)
+    rate = count / (time.time() - start)
+    a.stop()
+    return count, round(rate)
 
 
 # 5: latency at half the maximum --------------------------------------------------------
@@ -336,8 +424,10 @@ def markdown(r):
              f"| 2 | single node, archive only, durable | {s} msg/s | {s / c:.2f} of (1) | >= 0.7 |",
              f"| 3 | Postfix relay (queue on disk) -> smtp-sink | {r['postfix_relay']['accepted']} msg/s accepted, "
              f"{r['postfix_relay']['end_to_end']} msg/s end to end | | |",
-             "| 3 | chain A -> B end to end | not measured: forward queue not built yet (issue 4) | | >= 3x Postfix |",
-             "| 4 | catch-up of 50,000 queued | not measured: forward queue not built yet (issue 4) | | >= 0.6 of (1) |"]
+             f"| 3 | chain A -> B end to end (A archives and forwards, B archives) | {r['chain']['end_to_end']} msg/s "
+             f"({r['chain']['accepted']} msg/s accepted by A) | {r['chain']['end_to_end'] / max(r['postfix_relay']['end_to_end'], 1):.1f}x Postfix end to end | >= 3x Postfix |",
+             f"| 4 | catch-up of {r['catch_up']['backlog']:,} queued, drained to smtp-sink | {r['catch_up']['rate']} msg/s | "
+             f"{r['catch_up']['rate'] / c:.2f} of (1) | >= 0.6 of (1) |"]
     l = r["latency"]
     lines.append(f"| 5 | latency final dot -> 250 at {l['offered_msgs_per_s']} msg/s offered | p50 {l['p50_ms']} ms, "
                  f"p99 {l['p99_ms']} ms, p99.9 {l['p999_ms']} ms; median fdatasync {l['fdatasync_median_ms']} ms | "
@@ -363,6 +453,10 @@ def main():
         results["ceiling"], results["single_node"] = ceiling, single
         accepted, end_to_end = postfix_reference()
         results["postfix_relay"] = {"accepted": accepted, "end_to_end": end_to_end}
+        chain_accepted, chain_end_to_end = chain()
+        results["chain"] = {"accepted": chain_accepted, "end_to_end": chain_end_to_end}
+        backlog, rate = catch_up()
+        results["catch_up"] = {"backlog": backlog, "rate": rate}
         results["latency"] = latency(single)
         results["memory"] = memory()
         results["storage"] = storage(single_stats)
@@ -383,4 +477,23 @@ def main():
     print(f"\nwritten: {OUT}/{date}.json, .md" + (", .png" if plotted else " (no matplotlib: no plot)"))
 
 
-main()
+def forwarding_only():
+    """`--forwarding`: only the chain and catch-up figures, with the ceiling they are
+    compared with (quick to re-run while working on the forward queue)."""
+    try:
+        sp = free_port()
+        sink(sp)
+        ceiling = round(statistics.median(source_rate(sp) for _ in range(ROUNDS)))
+        accepted, end_to_end = chain()
+        backlog, rate = catch_up()
+        print(f"ceiling {ceiling} msg/s; chain accepted {accepted}, end to end {end_to_end} msg/s; "
+              f"catch-up of {backlog}: {rate} msg/s = {rate / ceiling:.2f} of the ceiling")
+    finally:
+        for p in children:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        subprocess.run(["rm", "-rf", work])
+
+
+forwarding_only() if "--forwarding" in sys.argv else main()

@@ -40,6 +40,25 @@ final class QueueJournal: @unchecked Sendable {
     /// Reads the journal; with `repair`, a torn tail is copied aside and truncated.
     static func replay(layout: QueueLayout, repair: Bool) throws -> (JournalImage, JournalReplayReport, Int) {
         let bytes = try QueueFiles.readAll(layout.journalPath)
+        let (image, scanned, validLength) = scan(bytes)
+        var report = scanned
+        if let offset = report.truncatedAt, repair {
+            let broken = layout.journalPath + ".\(offset).broken"
+            try QueueFiles.writeAtomically(Array(bytes[offset...]), to: broken)
+            let fd = try QueueFiles.open(layout.journalPath, flags: O_WRONLY)
+            defer { Glibc.close(fd) }
+            guard ftruncate(fd, off_t(offset)) == 0, fsync(fd) == 0 else {
+                throw QueueIOError(operation: "ftruncate", path: layout.journalPath, code: errno)
+            }
+            report.brokenFile = broken
+        }
+        return (image, report, validLength)
+    }
+
+    /// Replays journal bytes in memory: the image, what was found, and where the valid
+    /// frames end (a torn tail starts there). Damage followed by valid frames is skipped
+    /// and reported. Pure; any bytes are safe (the queue-journal fuzz target feeds it).
+    static func scan(_ bytes: [UInt8]) -> (JournalImage, JournalReplayReport, Int) {
         var image = JournalImage()
         var report = JournalReplayReport()
         var offset = 0
@@ -57,16 +76,6 @@ final class QueueJournal: @unchecked Sendable {
                 }
                 report.truncatedAt = offset
                 report.bytesRemoved = bytes.count - offset
-                if repair {
-                    let broken = layout.journalPath + ".\(offset).broken"
-                    try QueueFiles.writeAtomically(Array(bytes[offset...]), to: broken)
-                    let fd = try QueueFiles.open(layout.journalPath, flags: O_WRONLY)
-                    defer { Glibc.close(fd) }
-                    guard ftruncate(fd, off_t(offset)) == 0, fsync(fd) == 0 else {
-                        throw QueueIOError(operation: "ftruncate", path: layout.journalPath, code: errno)
-                    }
-                    report.brokenFile = broken
-                }
                 return (image, report, offset)
             }
         }
@@ -140,5 +149,14 @@ final class QueueJournal: @unchecked Sendable {
     func close() {
         if descriptor >= 0 { Glibc.close(descriptor) }
         descriptor = -1
+    }
+}
+
+extension ForwardQueue {
+    /// Replays journal bytes without touching any file: the entries they leave queued and
+    /// what was found (for the queue-journal fuzz target and offline inspection).
+    public static func replayJournal(_ bytes: [UInt8]) -> (entries: [QueueEntry], report: JournalReplayReport) {
+        let (image, report, _) = QueueJournal.scan(bytes)
+        return (image.orderedEntries, report)
     }
 }
