@@ -18,7 +18,7 @@ public struct DeliveryMachine: Sendable {
         }
     }
 
-    private enum Expected: Equatable { case reset, mail, rcpt }
+    private enum Expected: String, Equatable { case reset = "RSET", mail = "MAIL", rcpt = "RCPT" }
 
     private enum State: Equatable {
         case greeting
@@ -46,6 +46,10 @@ public struct DeliveryMachine: Sendable {
 
     /// True between `sessionReady` and the next `begin`, or after a message finished.
     public var isReady: Bool { state == .ready }
+
+    /// True while the reply to the final dot is awaited: that wait is bounded by the data
+    /// timeout, not the command timeout (RFC 5321 §4.5.3.2.6).
+    public var awaitsEndOfDataReply: Bool { state == .dataEnd }
 
     public mutating func receive(_ reply: SMTPReply) -> [ClientAction] {
         if reply.code == 421 && state != .quitting {
@@ -81,11 +85,17 @@ public struct DeliveryMachine: Sendable {
         case .transaction(let queued, let outstanding, let failure):
             return transactionReplied(reply, queued: queued, outstanding: outstanding, failure: failure)
         case .data:
-            guard reply.code == 354 else { return messageDone(classify(reply, what: "DATA")) }
-            state = .dataEnd
-            return [.sendContent]
+            if reply.code == 354 {
+                state = .dataEnd
+                return [.sendContent]
+            }
+            // DATA is answered by 354 or a refusal (RFC 5321 §4.3.2); a 2xx here answers an
+            // earlier command, so the peer and this client are out of step.
+            guard (400..<600).contains(reply.code) else { return fail("unexpected reply to DATA: \(reply)") }
+            return messageDone(classify(reply, what: "DATA"))
         case .dataEnd:
             if (200..<300).contains(reply.code) { return messageDone(.delivered(reply)) }
+            guard isCompletion(reply) else { return fail("unexpected reply to the final dot: \(reply)") }
             return messageDone(classify(reply, what: "end of data"))
         case .quitting:
             state = .closed
@@ -182,6 +192,7 @@ public struct DeliveryMachine: Sendable {
 
     private mutating func transactionReplied(_ reply: SMTPReply, queued: [String], outstanding: [Expected], failure: DeliveryOutcome?) -> [ClientAction] {
         guard let expected = outstanding.first else { return fail("unexpected reply: \(reply)") }
+        guard isCompletion(reply) else { return fail("unexpected reply to \(expected.rawValue): \(reply)") }
         var failure = failure
         var queued = queued
         let positive = (200..<300).contains(reply.code)
@@ -209,6 +220,12 @@ public struct DeliveryMachine: Sendable {
     private mutating func messageDone(_ outcome: DeliveryOutcome) -> [ClientAction] {
         state = .ready
         return [.finished(outcome)]
+    }
+
+    /// 2yz, 4yz or 5yz: a reply that ends a command. A 1yz or 3yz where none was asked for
+    /// is a protocol error (RFC 5321 §4.2.1).
+    private func isCompletion(_ reply: SMTPReply) -> Bool {
+        (200..<300).contains(reply.code) || (400..<600).contains(reply.code)
     }
 
     private func classify(_ reply: SMTPReply, what: String) -> DeliveryOutcome {

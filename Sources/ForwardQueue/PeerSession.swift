@@ -55,7 +55,8 @@ final class PeerSession {
         defer { content = nil }
         try await step(machine.begin(envelope))
         while outcome == nil {
-            try await step(machine.receive(nextReply(timeout: settings.commandTimeout)))
+            let timeout = machine.awaitsEndOfDataReply ? settings.dataTimeout : settings.commandTimeout
+            try await step(machine.receive(nextReply(timeout: timeout)))
         }
         return outcome ?? .deferred("no outcome")
     }
@@ -72,6 +73,7 @@ final class PeerSession {
         for action in actions {
             switch action {
             case .send(let lines):
+                try requireNoUnansweredReply()
                 var out = channel.allocator.buffer(capacity: lines.reduce(0) { $0 + $1.utf8.count + 2 })
                 for line in lines {
                     out.writeString(line)
@@ -79,12 +81,14 @@ final class PeerSession {
                 }
                 try await write(out, timeout: settings.commandTimeout)
             case .startTLS:
+                try requireNoUnansweredReply()
                 try await startTLS()
                 try await step(machine.tlsEstablished())
             case .sessionReady:
                 break
             case .sendContent:
                 guard let content else { throw SessionFailure(reason: "354 without a message") }
+                try requireNoUnansweredReply()
                 try await write(content, timeout: settings.dataTimeout)
             case .finished(let result):
                 outcome = result
@@ -95,6 +99,17 @@ final class PeerSession {
                 }
             }
         }
+    }
+
+    /// The client sends only when every earlier command is answered, so reply bytes still
+    /// buffered then answer no command (RFC 5321 §4.2): the peer is out of step. The session
+    /// ends rather than take a stale 250 for the answer to a later command (a 250 sent with
+    /// the 354 would otherwise count as the final dot's, and the message would be lost).
+    /// A stale reply that arrives in a later read is caught by the machine (a 2xx to DATA).
+    private func requireNoUnansweredReply() throws(SessionFailure) {
+        guard buffer.readableBytes > 0 else { return }
+        let line = buffer.readableBytesView.prefix { $0 != 13 && $0 != 10 }.prefix(80).filter { (0x20..<0x7F).contains($0) }
+        throw SessionFailure(reason: "unexpected reply that answers no command: \(String(decoding: line, as: UTF8.self))")
     }
 
     private func nextReply(timeout: TimeInterval) async throws(SessionFailure) -> SMTPReply {

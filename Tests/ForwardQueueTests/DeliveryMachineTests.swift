@@ -123,6 +123,31 @@ let dialogs: [Dialog] = [
         (.reply(421, ["4.3.2 shutting down"]), [.finished(.deferred("peer closed the session: 421 4.3.2 shutting down")),
                                                  .close(failure: "peer closed the session: 421 4.3.2 shutting down")]),
     ]),
+    Dialog(name: "a stale 250 answers DATA: out of step, message deferred, session closed", script: [
+        (.reply(220, ["mx.peer.test"]), [.send(["EHLO node-a"])]),
+        (.reply(250, ehloFull), [.sessionReady(fullCapabilities)]),
+        (.begin(small), rcptPipelined),
+        (.reply(250, ["ok"]), []),
+        (.reply(250, ["ok"]), []),
+        (.reply(250, ["ok"]), [.send(["DATA"])]),
+        (.reply(250, ["ok"]), [.finished(.deferred("unexpected reply to DATA: 250 ok")), .close(failure: "unexpected reply to DATA: 250 ok")]),
+    ]),
+    Dialog(name: "354 to MAIL: out of step, message deferred, session closed", script: [
+        (.reply(220, ["old.peer.test"]), [.send(["EHLO node-a"])]),
+        (.reply(250, ["old.peer.test"]), [.sessionReady(PeerCapabilities(greetingName: "old.peer.test"))]),
+        (.begin(small), [.send(["MAIL FROM:<journal@example.test> SIZE=500"])]),
+        (.reply(354, ["go"]), [.finished(.deferred("unexpected reply to MAIL: 354 go")), .close(failure: "unexpected reply to MAIL: 354 go")]),
+    ]),
+    Dialog(name: "354 to the final dot: out of step, message deferred (not delivered), session closed", script: [
+        (.reply(220, ["mx.peer.test"]), [.send(["EHLO node-a"])]),
+        (.reply(250, ehloFull), [.sessionReady(fullCapabilities)]),
+        (.begin(small), rcptPipelined),
+        (.reply(250, ["ok"]), []),
+        (.reply(250, ["ok"]), []),
+        (.reply(250, ["ok"]), [.send(["DATA"])]),
+        (.reply(354, ["go"]), [.sendContent]),
+        (.reply(354, ["go"]), [.finished(.deferred("unexpected reply to the final dot: 354 go")), .close(failure: "unexpected reply to the final dot: 354 go")]),
+    ]),
     Dialog(name: "554 greeting: session failure", script: [
         (.reply(554, ["5.7.1 go away"]), [.close(failure: "peer refused the session: 554 5.7.1 go away")]),
     ]),
@@ -150,6 +175,21 @@ let dialogs: [Dialog] = [
             }
             #expect(actions == expected, "step \(index) (\(step))")
         }
+    }
+
+    /// Only the wait for the final dot's reply is bounded by the data timeout.
+    @Test func awaitsEndOfDataReplyOnlyAfterTheContent() {
+        var machine = DeliveryMachine(policy: .init(tls: .none, heloName: "node-a", nodeID: "node-a"))
+        var seen: [Bool] = []
+        _ = machine.receive(SMTPReply(220, nil, "mx.peer.test"))
+        _ = machine.receive(SMTPReply(250, nil, ehloFull))
+        _ = machine.begin(small)
+        for code in [250, 250, 250, 354, 250] {
+            seen.append(machine.awaitsEndOfDataReply)
+            _ = machine.receive(SMTPReply(code, nil, "ok"))
+        }
+        seen.append(machine.awaitsEndOfDataReply)
+        #expect(seen == [false, false, false, false, true, false])
     }
 
     @Test func capabilitiesAreReadFromTheEHLOReply() {
