@@ -64,6 +64,10 @@ enum JournalFrame {
         /// The bytes end before the frame does (a torn tail when nothing valid follows).
         case incomplete(String)
         case invalid(String)
+        /// Checksums and length hold but the payload cannot be read (an unknown kind from
+        /// a later version, or corruption that kept the CRC): not a torn write. Skipped and
+        /// reported; the frames after it count.
+        case unreadable(String, length: Int)
     }
 
     /// Decodes the frame at the start of `bytes`.
@@ -90,7 +94,11 @@ enum JournalFrame {
             }
             guard Int(storedLength) == length else { return .invalid("length trailer mismatch") }
             let payload = bytes[(start + headerSize)..<(start + headerSize + payloadLength)]
-            return .valid(try decodePayload(kind: kind, payload), length: length)
+            do {
+                return .valid(try decodePayload(kind: kind, payload), length: length)
+            } catch {
+                return .unreadable("\(error)", length: length)
+            }
         } catch {
             return .invalid("\(error)")
         }

@@ -68,6 +68,9 @@ final class QueueJournal: @unchecked Sendable {
                 image.apply(record)
                 report.records += 1
                 offset += length
+            case .unreadable(let reason, let length):
+                report.faults.append("journal offset \(offset): frame with valid checksums cannot be read: \(reason) (skipped)")
+                offset += length
             case .incomplete(let reason), .invalid(let reason):
                 if let next = nextValidFrame(bytes, after: offset) {
                     report.faults.append("journal offset \(offset): \(reason) (\(next - offset) bytes skipped)")

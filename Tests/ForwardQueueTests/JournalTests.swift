@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import ArchiveStore
 @testable import ForwardQueue
 
 @Suite struct JournalTests {
@@ -19,6 +20,28 @@ import Testing
         let bytes = JournalFrame.encode(record)
         #expect(bytes.count % 8 == 0)
         #expect(JournalFrame.decode(bytes[...]) == .valid(record, length: bytes.count))
+    }
+
+    /// A frame of a kind this version does not know, with correct checksums (found by
+    /// FuzzQueueJournal: such a frame at the end was cut off as a torn tail).
+    static func unknownKindFrame(_ kind: UInt16) -> [UInt8] {
+        var frame = JournalFrame.encode(.delivered(id: 99))
+        frame[6] = UInt8(kind & 0xFF)
+        frame[7] = UInt8(kind >> 8)
+        func put(_ value: UInt32, at offset: Int) { for i in 0..<4 { frame[offset + i] = UInt8(truncatingIfNeeded: value >> (8 * i)) } }
+        put(CRC32C.checksum(frame[0..<12]), at: 12)
+        put(CRC32C.checksum(frame[0..<(frame.count - 8)]), at: frame.count - 8)
+        return frame
+    }
+
+    @Test(arguments: [true, false])
+    func aReadableFrameOfUnknownKindIsAFaultNotATornTail(atTheEnd: Bool) {
+        let before = JournalFrame.encode(.enqueue(entry(1)))
+        let after = atTheEnd ? [] : JournalFrame.encode(.enqueue(entry(2)))
+        let (entries, report) = ForwardQueue.replayJournal(before + Self.unknownKindFrame(77) + after)
+        #expect(report.truncatedAt == nil)
+        #expect(report.faults.count == 1 && report.faults[0].contains("unknown record kind 77"), "\(report.faults)")
+        #expect(entries.map(\.id) == (atTheEnd ? [1] : [1, 2]))
     }
 
     @Test func everyTruncationOfTheTailIsCutAndAppendingResumes() throws {
