@@ -1,0 +1,81 @@
+import Foundation
+import Testing
+
+/// The forwarding side killed mid-delivery: a node with a queued backlog is SIGKILLed
+/// while it delivers to a real peer (aiosmtpd), restarted, and must still deliver every
+/// message it acknowledged (duplicates allowed: the peer's dedupe absorbs them).
+@Suite(.serialized) struct ForwardCrashTests {
+    static let peerScript = NodeTestSupport.packageRoot.appendingPathComponent("Tests/ForwardQueueTests/Scripts/recording_peer.py").path
+
+    static func files(_ directory: String, suffix: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(suffix) }.sorted()
+    }
+
+    @Test func sigkillDuringDeliveryLosesNoQueuedEntry() async throws {
+        let workspace = try NodeWorkspace()
+        defer { workspace.tearDown() }
+        let root = workspace.root
+        let a = try ChainNode(id: "crash-a", root: root)
+        let peerPort = try NodeTestSupport.freePort()
+        try a.writeConfig("""
+        [[connection]]
+        name = "peer"
+        host = "127.0.0.1"
+        port = \(peerPort)
+        tls = "none"
+        max_connections = 2
+        min_backoff_seconds = 1
+        max_backoff_seconds = 1
+
+        [[route]]
+        name = "all"
+        forward = ["peer"]
+        """)
+        var node = try await a.start(workspace.children)
+
+        // A backlog while the peer is down; the client keeps what got 250.
+        let acked = root + "/acked"
+        try FileManager.default.createDirectory(atPath: acked, withIntermediateDirectories: true)
+        let fill = try await NodeTestSupport.run(NodeTestSupport.python, [NodeTestSupport.clientScript, "fill", "\(a.journalPort)", acked, "400", "3000"], in: root)
+        #expect(fill.status == 0, "\(fill.stderr)")
+        let originals = try Self.files(acked, suffix: ".eml").map { try [UInt8](Data(contentsOf: URL(fileURLWithPath: acked + "/" + $0))) }
+        try #require(originals.count >= 390, "only \(originals.count) of 400 acknowledged")
+
+        // The peer comes up; A is killed once deliveries are under way, then restarted.
+        let received = root + "/peer"
+        try FileManager.default.createDirectory(atPath: received, withIntermediateDirectories: true)
+        _ = try workspace.children.launch("/usr/bin/python3", [Self.peerScript, "\(peerPort)", received, "--lifetime", "120"], log: root + "/peer.log")
+        let started = try await ChainNode.eventually(seconds: 20) { Self.files(received, suffix: ".eml").count >= 40 }
+        try #require(started, "the peer got nothing: \(NodeTestSupport.tail(a.log))")
+        kill(node.processIdentifier, SIGKILL)
+        _ = await node.waitForExit(timeout: .seconds(5))
+        let beforeRestart = Self.files(received, suffix: ".eml").count
+        #expect(beforeRestart < originals.count, "everything was delivered before the kill; the test proved nothing")
+        node = try await a.start(workspace.children)
+        let drained = try await ChainNode.eventually(seconds: 60) { try await a.queueDepth() == 0 }
+        #expect(drained, "the queue did not drain after the restart")
+
+        // Every acknowledged original reached the peer (after the trace and Received prefix).
+        var delivered: [String: Int] = [:]
+        for name in Self.files(received, suffix: ".eml") {
+            let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: received + "/" + name)))
+            guard let subject = Self.subject(bytes) else { continue }
+            delivered[subject, default: 0] += 1
+            let original = try [UInt8](Data(contentsOf: URL(fileURLWithPath: acked + "/" + subject + ".eml")))
+            #expect(bytes.count > original.count && Array(bytes.suffix(original.count)) == original,
+                    "\(name): not the acknowledged original after the trace prefix")
+        }
+        let missing = originals.compactMap(Self.subject).filter { delivered[$0] == nil }
+        #expect(missing.isEmpty, "\(missing.count) acknowledged messages never reached the peer")
+        let duplicates = delivered.values.filter { $0 > 1 }.count
+        print("forward crash: \(originals.count) acknowledged, \(beforeRestart) delivered before SIGKILL, \(duplicates) delivered twice")
+        await a.stop(node)
+    }
+
+    /// The `Subject:` value (fill's messages carry their file name there).
+    static func subject(_ bytes: [UInt8]) -> String? {
+        let text = String(decoding: bytes.prefix(4096), as: UTF8.self)
+        guard let line = text.split(separator: "\r\n").first(where: { $0.hasPrefix("Subject: ") }) else { return nil }
+        return String(line.dropFirst("Subject: ".count))
+    }
+}
