@@ -60,6 +60,23 @@ struct ChainNode {
         """
     }
 
+    /// The HA pair of examples/ha-pair: journal mail archived and forwarded to the peer's
+    /// HA listener, copies from the peer archived only.
+    static func configurePair(_ a: ChainNode, _ b: ChainNode, journalExtra: String = "") throws {
+        for (node, peer) in [(a, b), (b, a)] {
+            try node.writeConfig(peer.connection() + """
+            [[route]]
+            name = "journal"
+            listeners = ["journal"]
+            forward = ["\(peer.id)"]
+
+            [[route]]
+            name = "ha"
+            listeners = ["ha"]
+            """, journalExtra: journalExtra)
+        }
+    }
+
     func start(_ children: ChildProcesses) async throws -> Process {
         let process = try children.launch(binary, ["serve", "--config", configPath], log: log)
         let deadline = ContinuousClock.now + .seconds(20)

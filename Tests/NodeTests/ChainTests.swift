@@ -18,18 +18,7 @@ import Testing
         defer { workspace.tearDown() }
         let root = workspace.root
         let a = try ChainNode(id: "node-a", root: root), b = try ChainNode(id: "node-b", root: root)
-        for (node, peer) in [(a, b), (b, a)] {
-            try node.writeConfig(peer.connection() + """
-            [[route]]
-            name = "journal"
-            listeners = ["journal"]
-            forward = ["\(peer.id)"]
-
-            [[route]]
-            name = "ha"
-            listeners = ["ha"]
-            """)
-        }
+        try ChainNode.configurePair(a, b)
         let processA = try await a.start(workspace.children), processB = try await b.start(workspace.children)
 
         // The corpus into A; messages of our own into B, one with a forged trace naming B

@@ -49,18 +49,7 @@ import Testing
         defer { workspace.tearDown() }
         let root = workspace.root
         let a = try ChainNode(id: "edge-a", root: root), b = try ChainNode(id: "edge-b", root: root)
-        for (node, peer) in [(a, b), (b, a)] {
-            try node.writeConfig(peer.connection() + """
-            [[route]]
-            name = "journal"
-            listeners = ["journal"]
-            forward = ["\(peer.id)"]
-
-            [[route]]
-            name = "ha"
-            listeners = ["ha"]
-            """, journalExtra: "trusted_proxies = [\"127.0.0.1\"]")
-        }
+        try ChainNode.configurePair(a, b, journalExtra: "trusted_proxies = [\"127.0.0.1\"]")
         let processA = try await a.start(workspace.children)
         var processB = try await b.start(workspace.children)
         let port = try NodeTestSupport.freePort()
