@@ -26,7 +26,9 @@ enum ConfigurationCheck {
     }
 
     /// Reads, decodes and checks a file: the configuration to run, or every problem found.
-    static func load(path: String, environment: Environment = .system) -> Result<ValidatedConfiguration, ConfigurationProblems> {
+    /// `adjust` changes the decoded file before the checks (`serve`'s command-line flags).
+    static func load(path: String, environment: Environment = .system,
+                     adjust: (inout NodeConfiguration) -> Void = { _ in }) -> Result<ValidatedConfiguration, ConfigurationProblems> {
         let text: String
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
@@ -35,12 +37,14 @@ enum ConfigurationCheck {
             problems.error(path, "cannot read the file: \(error.localizedDescription)")
             return .failure(problems)
         }
-        return check(text: text, environment: environment)
+        return check(text: text, environment: environment, adjust: adjust)
     }
 
-    static func check(text: String, environment: Environment = .system) -> Result<ValidatedConfiguration, ConfigurationProblems> {
-        let (configuration, problems) = ConfigurationFile.decode(text)
-        guard let configuration else { return .failure(problems) }
+    static func check(text: String, environment: Environment = .system,
+                      adjust: (inout NodeConfiguration) -> Void = { _ in }) -> Result<ValidatedConfiguration, ConfigurationProblems> {
+        let (decoded, problems) = ConfigurationFile.decode(text)
+        guard var configuration = decoded else { return .failure(problems) }
+        adjust(&configuration)
         switch validate(configuration, environment: environment) {
         case .success(let validated) where problems.isEmpty:
             return .success(validated)

@@ -28,18 +28,7 @@ struct ConfigurationOverrides: Sendable {
 
     /// Reads, overrides and checks a file: what `serve` runs with, or every problem.
     func load(path: String) -> Result<ValidatedConfiguration, ConfigurationProblems> {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            var problems = ConfigurationProblems()
-            problems.error(path, "cannot read the file: \(error.localizedDescription)")
-            return .failure(problems)
-        }
-        let (decoded, problems) = ConfigurationFile.decode(text)
-        guard var configuration = decoded, problems.errors.isEmpty else { return .failure(problems) }
-        apply(to: &configuration)
-        return ConfigurationCheck.validate(configuration)
+        ConfigurationCheck.load(path: path) { apply(to: &$0) }
     }
 }
 

@@ -2,7 +2,6 @@ import Foundation
 import NIOCore
 import RouteEngine
 import SMTPListener
-import TOMLKit
 
 /// The node's configuration file (TOML), as documented key by key in docs/CONFIG.md.
 /// Every key is optional; what is missing takes the embedded default.
@@ -61,20 +60,6 @@ struct NodeConfiguration: Codable, Sendable {
         node: Node(id: nil, data_dir: "./data", admin: "127.0.0.1:8025"),
         listener: [Listener(name: "journal", address: "127.0.0.1:2525", allowed_clients: ["127.0.0.0/8", "::1"])],
         archive: Archive())
-
-    static func load(path: String) throws -> NodeConfiguration {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw ConfigurationError(path: path, problems: ["cannot read the file: \(error.localizedDescription)"])
-        }
-        do {
-            return try TOMLDecoder().decode(NodeConfiguration.self, from: text)
-        } catch {
-            throw ConfigurationError(path: path, problems: ["\(error)"])
-        }
-    }
 
     var nodeID: String { node?.id ?? ProcessInfo.processInfo.hostName }
     var maxHops: Int { node?.max_hops ?? RoutingTable.defaultMaxHops }
