@@ -72,9 +72,7 @@ public final class ForwardQueue: Sendable {
     /// loads every entry. Entries of connections not in `peers` are kept, not delivered.
     public static func open(dataDirectory: String, peers: [PeerSettings], archive: ArchiveStore?, nodeID: String,
                             options: ForwardQueueOptions = ForwardQueueOptions(), logger: Logger) async throws -> ForwardQueue {
-        let problems = peers.flatMap(\.problems)
-        guard problems.isEmpty else { throw ForwardQueueError.invalidSettings(problems) }
-        guard Set(peers.map(\.name)).count == peers.count else { throw ForwardQueueError.invalidSettings(["two connections share a name"]) }
+        try Self.validate(peers)
         let layout = QueueLayout(dataDirectory: dataDirectory)
         let (lock, journal, report) = try await NIOThreadPool.singleton.runIfActive {
             let lock = try QueueLock(layout: layout)
@@ -107,13 +105,17 @@ public final class ForwardQueue: Sendable {
                             options: options, writer: writer, book: book, lock: lock)
     }
 
+    private static func validate(_ peers: [PeerSettings]) throws {
+        let problems = peers.flatMap(\.problems)
+        guard problems.isEmpty else { throw ForwardQueueError.invalidSettings(problems) }
+        guard Set(peers.map(\.name)).count == peers.count else { throw ForwardQueueError.invalidSettings(["two connections share a name"]) }
+    }
+
     /// Applies the connections of a reloaded configuration: new ones start delivering,
     /// changed ones restart their sessions with the new settings, removed ones keep their
     /// entries (listed by `queue dump`, not delivered) until they are configured again.
     public func configure(peers: [PeerSettings]) throws {
-        let problems = peers.flatMap(\.problems)
-        guard problems.isEmpty else { throw ForwardQueueError.invalidSettings(problems) }
-        guard Set(peers.map(\.name)).count == peers.count else { throw ForwardQueueError.invalidSettings(["two connections share a name"]) }
+        try Self.validate(peers)
         book.withLock { book in
             book.configured = Set(peers.map(\.name))
             for settings in peers {
@@ -134,21 +136,15 @@ public final class ForwardQueue: Sendable {
     public func waitForDelivery(of ids: [UInt64], timeout: Duration) async -> Bool {
         guard !ids.isEmpty else { return false }
         let wanted = Set(ids)
-        let key: UInt64? = book.withLock { book in
-            let present = wanted.contains { id in book.peers.values.contains { $0.entries[id] != nil } }
-            guard present else { return nil }
-            book.nextWaiter += 1
-            return book.nextWaiter
-        }
-        guard let key else { return true }
         return await withCheckedContinuation { continuation in
-            let registered = book.withLock { book in
-                let stillPresent = wanted.contains { id in book.peers.values.contains { $0.entries[id] != nil } }
-                guard stillPresent else { return false }
-                book.waiters[key] = DeliveryWaiter(ids: wanted, continuation: continuation)
-                return true
+            let key: UInt64? = book.withLock { book in
+                let present = wanted.contains { id in book.peers.values.contains { $0.entries[id] != nil } }
+                guard present else { return nil }
+                book.nextWaiter += 1
+                book.waiters[book.nextWaiter] = DeliveryWaiter(ids: wanted, continuation: continuation)
+                return book.nextWaiter
             }
-            guard registered else { return continuation.resume(returning: true) }
+            guard let key else { return continuation.resume(returning: true) }
             Task {
                 try? await Task.sleep(for: timeout)
                 let waiter = self.book.withLock { $0.waiters.removeValue(forKey: key) }
