@@ -79,14 +79,7 @@ struct ChainNode {
 
     func start(_ children: ChildProcesses) async throws -> Process {
         let process = try children.launch(binary, ["serve", "--config", configPath], log: log)
-        let deadline = ContinuousClock.now + .seconds(20)
-        while !NodeTestSupport.canConnect(port: journalPort) || !NodeTestSupport.canConnect(port: haPort) {
-            guard process.isRunning else {
-                throw NodeTestError("\(id) exited with \(process.terminationStatus) before listening; log:\n\(NodeTestSupport.tail(log))")
-            }
-            guard ContinuousClock.now < deadline else { throw NodeTestError("\(id) is not listening after 20 s") }
-            try await Task.sleep(for: .milliseconds(25))
-        }
+        try await NodeTestSupport.waitUntilListening(process, ports: [journalPort, haPort], log: log)
         return process
     }
 

@@ -59,12 +59,7 @@ struct DiskFullTests {
         min_free_bytes = \(c.minimumFree)
         """.write(toFile: config, atomically: true, encoding: .utf8)
         let server = try children.launch(node.binary, ["serve", "--config", config], log: node.log)
-        let deadline = ContinuousClock.now + .seconds(20)
-        while !NodeTestSupport.canConnect(port: node.smtpPort) {
-            try #require(server.isRunning, "serve exited: \(NodeTestSupport.tail(node.log))")
-            try #require(ContinuousClock.now < deadline, "serve not listening: \(NodeTestSupport.tail(node.log))")
-            try await Task.sleep(for: .milliseconds(25))
-        }
+        try await NodeTestSupport.waitUntilListening(server, ports: [node.smtpPort], log: node.log)
 
         func fill(_ count: Int) async throws -> [Int] {
             let run = try await NodeTestSupport.run(NodeTestSupport.python, [

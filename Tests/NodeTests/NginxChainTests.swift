@@ -32,13 +32,7 @@ import Testing
         }
         """.write(toFile: dir + "/nginx.conf", atomically: true, encoding: .utf8)
         let process = try children.launch(nginx, ["-p", dir, "-c", dir + "/nginx.conf", "-g", "daemon off;"], log: dir + "/stderr.log")
-        let deadline = ContinuousClock.now + .seconds(10)
-        while !NodeTestSupport.canConnect(port: port) {
-            guard process.isRunning, ContinuousClock.now < deadline else {
-                throw NodeTestError("nginx did not start: \(NodeTestSupport.tail(dir + "/stderr.log")) \(NodeTestSupport.tail(dir + "/logs/error.log"))")
-            }
-            try await Task.sleep(for: .milliseconds(25))
-        }
+        try await NodeTestSupport.waitUntilListening(process, ports: [port], log: dir + "/stderr.log", seconds: 10)
         return process
     }
 

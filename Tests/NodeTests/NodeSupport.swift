@@ -53,6 +53,21 @@ enum NodeTestSupport {
     }
 
     /// Whether something accepts TCP connections on 127.0.0.1:`port`.
+    /// Waits until `process` listens on every port; throws with the log's tail when it
+    /// exits first or is not listening after `seconds`.
+    static func waitUntilListening(_ process: Process, ports: [Int], log: String, seconds: Int = 20) async throws {
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        while !ports.allSatisfy(canConnect(port:)) {
+            guard process.isRunning else {
+                throw NodeTestError("\(process.executableURL?.lastPathComponent ?? "child") exited with \(process.terminationStatus) before listening; log:\n\(tail(log))")
+            }
+            guard ContinuousClock.now < deadline else {
+                throw NodeTestError("nothing listens on \(ports) after \(seconds) s; log:\n\(tail(log))")
+            }
+            try await Task.sleep(for: .milliseconds(25))
+        }
+    }
+
     static func canConnect(port: Int) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return false }

@@ -26,16 +26,7 @@ struct NodeTests {
                 "serve", "--listen", "127.0.0.1:\(smtpPort)", "--admin", "127.0.0.1:\(adminPort)",
                 "--data-dir", dataDir, "--node-id", "node-test.example",
             ], log: log)
-            let deadline = ContinuousClock.now + .seconds(20)
-            while !NodeTestSupport.canConnect(port: smtpPort) {
-                guard process.isRunning else {
-                    throw NodeTestError("serve exited with \(process.terminationStatus) before listening; log:\n\(NodeTestSupport.tail(log))")
-                }
-                guard ContinuousClock.now < deadline else {
-                    throw NodeTestError("serve is not listening on \(smtpPort) after 20 s; log:\n\(NodeTestSupport.tail(log))")
-                }
-                try await Task.sleep(for: .milliseconds(25))
-            }
+            try await NodeTestSupport.waitUntilListening(process, ports: [smtpPort], log: log)
             return process
         }
 

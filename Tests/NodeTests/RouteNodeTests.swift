@@ -88,11 +88,7 @@ struct RouteNodeTests {
 
         try write(recipients: "\"@archive.example\"")
         let server = try children.launch(node.binary, ["serve", "--config", config], log: node.log)
-        let deadline = ContinuousClock.now + .seconds(20)
-        while !NodeTestSupport.canConnect(port: node.smtpPort) {
-            try #require(server.isRunning && ContinuousClock.now < deadline, "serve not listening: \(NodeTestSupport.tail(node.log))")
-            try await Task.sleep(for: .milliseconds(25))
-        }
+        try await NodeTestSupport.waitUntilListening(server, ports: [node.smtpPort], log: node.log)
         #expect(try await rcpt("j@archive.example") == "250 250")
         #expect(try await rcpt("j@other.example") == "550")
 
