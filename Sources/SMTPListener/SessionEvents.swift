@@ -33,7 +33,7 @@ final class SessionDeadline: Sendable {
 }
 
 /// Turns the channel's reads and events into `SessionInput`, and raises `.timeout` when the
-/// session's deadline passes. Sits just before the async channel's handlers.
+/// session's deadline passes. Sits just before the session's `SessionInbox`.
 final class SessionEventHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = SessionInput
@@ -84,10 +84,8 @@ final class SessionEventHandler: ChannelInboundHandler {
         }
     }
 
-    /// Events outside a read cycle need their own read-complete, or the async channel holds them back.
     private func deliver(_ input: SessionInput, context: ChannelHandlerContext) {
         context.fireChannelRead(wrapInboundOut(input))
-        context.fireChannelReadComplete()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {

@@ -4,11 +4,8 @@ import SMTPProtocol
 /// The byte side of one session: unconsumed input, replies not yet flushed, and the wait
 /// for more input under the session's deadline.
 final class SessionIO {
-    /// The client closed the connection or the channel failed.
-    struct ConnectionClosed: Error {}
-
-    private var inbound: NIOAsyncChannelInboundStream<SessionInput>.AsyncIterator
-    let outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
+    private let inbox: SessionInbox
+    let channel: any Channel
     let deadline: SessionDeadline
     /// Bytes read from the client and not yet consumed by a decoder.
     var input = ByteBuffer()
@@ -17,10 +14,10 @@ final class SessionIO {
     let sessionDeadline: NIODeadline
     let metrics: ListenerMetrics
 
-    init(inbound: NIOAsyncChannelInboundStream<SessionInput>, outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>,
-         deadline: SessionDeadline, sessionTimeout: TimeAmount, metrics: ListenerMetrics) {
-        self.inbound = inbound.makeAsyncIterator()
-        self.outbound = outbound
+    init(channel: any Channel, inbox: SessionInbox, deadline: SessionDeadline, sessionTimeout: TimeAmount,
+         metrics: ListenerMetrics) {
+        self.channel = channel
+        self.inbox = inbox
         self.deadline = deadline
         self.sessionDeadline = .now() + sessionTimeout
         self.metrics = metrics
@@ -33,21 +30,29 @@ final class SessionIO {
         }
     }
 
-    /// Writes every queued reply.
+    /// Writes every queued reply. Waits only when the client is not reading its replies
+    /// (the channel is not writable), so a client cannot make us buffer without bound.
     func flush() async throws {
         guard pendingReplies.readableBytes > 0 else { return }
         let out = pendingReplies
         pendingReplies = ByteBuffer()
-        try await outbound.write(out)
+        if channel.isWritable {
+            channel.writeAndFlush(out, promise: nil)
+        } else {
+            try await channel.writeAndFlush(out).get()
+        }
     }
 
     /// Flushes replies, then waits for the next input for at most `timeout` (and never past
     /// the whole-session limit). Returns nil when the connection is gone.
     func next(timeout: TimeAmount) async throws -> SessionInput? {
         try await flush()
+        if input.readableBytes == 0 {
+            input = ByteBuffer()  // an idle session does not keep its last read buffer alive
+        }
         deadline.wait(until: min(.now() + timeout, sessionDeadline))
         defer { deadline.busy() }
-        return try await inbound.next()
+        return await inbox.next()
     }
 
     /// Adds client bytes to the input, without a copy when nothing is left over.
