@@ -13,44 +13,6 @@ public struct ZstdError: Error, Equatable, Sendable {
     }
 }
 
-/// A compression context and its output scratch, kept for reuse: creating a `ZSTD_CCtx`
-/// and faulting in its tables for every message cost more CPU than compressing a 10 KB
-/// message (measured with perf under smtp-source).
-final class ZstdCompressionResources: @unchecked Sendable {
-    // Only ever used by one compressor at a time: the pool hands it out exclusively.
-    let context: OpaquePointer
-    var scratch: [UInt8]
-
-    init?() {
-        guard let context = ZSTD_createCCtx() else { return nil }
-        self.context = context
-        self.scratch = [UInt8](repeating: 0, count: ZSTD_CStreamOutSize())
-    }
-
-    deinit { ZSTD_freeCCtx(context) }
-
-    /// Contexts waiting for the next message; bounded so a burst does not pin memory.
-    /// (An NSLock rather than a `Mutex` global: ThreadSanitizer reports `withLock` on a
-    /// static `Mutex` as an access race, and a clean TSan run is worth more here.)
-    private static let poolLock = NSLock()
-    nonisolated(unsafe) private static var pool: [ZstdCompressionResources] = []
-    static let poolLimit = 64
-
-    static func take() -> ZstdCompressionResources? {
-        poolLock.lock()
-        let pooled = pool.popLast()
-        poolLock.unlock()
-        return pooled ?? ZstdCompressionResources()
-    }
-
-    static func give(_ resources: ZstdCompressionResources) {
-        ZSTD_CCtx_reset(resources.context, ZSTD_reset_session_and_parameters)
-        poolLock.lock()
-        if pool.count < poolLimit { pool.append(resources) }
-        poolLock.unlock()
-    }
-}
-
 /// Streaming zstd compression of one message into one frame, appended to a caller-owned
 /// buffer so the compressed bytes land directly in the record being built.
 ///
@@ -61,7 +23,7 @@ final class ZstdCompressor {
     private var context: OpaquePointer { resources.context }
 
     init(level: Int32, dictionary: ZstdDictionary? = nil) throws(ZstdError) {
-        guard let resources = ZstdCompressionResources.take() else { throw ZstdError(reason: "ZSTD_createCCtx failed") }
+        guard let resources = ZstdCompressionResources.pool.take() else { throw ZstdError(reason: "ZSTD_createCCtx failed") }
         self.resources = resources
         _ = try ZstdError.check(ZSTD_CCtx_setParameter(resources.context, ZSTD_c_compressionLevel, level))
         if let table = dictionary?.compressionTable {
@@ -71,7 +33,7 @@ final class ZstdCompressor {
         _ = try ZstdError.check(ZSTD_CCtx_setParameter(resources.context, ZSTD_c_checksumFlag, 1))
     }
 
-    deinit { ZstdCompressionResources.give(resources) }
+    deinit { ZstdCompressionResources.pool.give(resources) }
 
     func compress(_ input: UnsafeRawBufferPointer, into output: inout [UInt8]) throws(ZstdError) {
         try run(input, mode: ZSTD_e_continue, into: &output)
@@ -102,12 +64,24 @@ final class ZstdCompressor {
 
 /// Decompression of a stored body (one zstd frame).
 enum ZstdDecompressor {
+    /// Bodies up to this size are decompressed in one call straight into the result;
+    /// larger ones in chunks, so a corrupt size field cannot make us allocate it up front.
+    static let oneShotLimit = 32 << 20
+
     /// Decompresses `frame`; `expectedSize` bounds the output so a corrupt frame cannot
     /// balloon memory.
     static func decompress(_ frame: [UInt8], expectedSize: Int, dictionary: ZstdDictionary? = nil) throws(ZstdError) -> [UInt8] {
+        if expectedSize > 0 && expectedSize <= oneShotLimit {
+            let result = try frame.withUnsafeBytes { input in
+                Result { () throws(ZstdError) in try decompress(input, exactSize: expectedSize, dictionary: dictionary) }
+            }.get()
+            guard result.count == expectedSize else {
+                throw ZstdError(reason: "decompressed \(result.count) bytes, expected \(expectedSize)")
+            }
+            return result
+        }
         var result = [UInt8]()
-        // The size comes from the record; reserve only a sane amount up front.
-        result.reserveCapacity(min(expectedSize, 32 << 20))
+        result.reserveCapacity(min(expectedSize, oneShotLimit))
         try decompress(frame, limit: expectedSize, dictionary: dictionary) { chunk in result.append(contentsOf: chunk) }
         guard result.count == expectedSize else {
             throw ZstdError(reason: "decompressed \(result.count) bytes, expected \(expectedSize)")
@@ -115,16 +89,34 @@ enum ZstdDecompressor {
         return result
     }
 
+    /// One call into a buffer of `size` bytes: what a frame holds when it is all in memory
+    /// and its size is known. Returns fewer bytes when the frame holds fewer; more is an error.
+    static func decompress(_ input: UnsafeRawBufferPointer, exactSize size: Int, dictionary: ZstdDictionary?) throws(ZstdError) -> [UInt8] {
+        guard let resources = ZstdDecompressionResources.pool.take() else { throw ZstdError(reason: "ZSTD_createDCtx failed") }
+        defer { ZstdDecompressionResources.pool.give(resources) }
+        var code = 0
+        let output = [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+            if let table = dictionary?.decompressionTable {
+                code = ZSTD_decompress_usingDDict(resources.context, buffer.baseAddress, size, input.baseAddress, input.count, table)
+            } else {
+                code = ZSTD_decompressDCtx(resources.context, buffer.baseAddress, size, input.baseAddress, input.count)
+            }
+            count = ZSTD_isError(code) != 0 ? 0 : code
+        }
+        _ = try ZstdError.check(code)
+        return output
+    }
+
     /// Streams the decompressed bytes to `sink` in chunks.
     static func decompress(_ frame: [UInt8], limit: Int, dictionary: ZstdDictionary? = nil,
                            sink: (ArraySlice<UInt8>) throws -> Void) throws(ZstdError) {
-        guard let context = ZSTD_createDCtx() else { throw ZstdError(reason: "ZSTD_createDCtx failed") }
-        defer { ZSTD_freeDCtx(context) }
+        guard let resources = ZstdDecompressionResources.pool.take() else { throw ZstdError(reason: "ZSTD_createDCtx failed") }
+        defer { ZstdDecompressionResources.pool.give(resources) }
+        let context = resources.context
         if let dictionary {
             _ = try ZstdError.check(ZSTD_DCtx_refDDict(context, dictionary.decompressionTable))
         }
-        var scratch = [UInt8](repeating: 0, count: ZSTD_DStreamOutSize())
-        let capacity = scratch.count
+        let capacity = resources.scratch.count
         var total = 0
         var failure: ZstdError?
         frame.withUnsafeBytes { input in
@@ -133,7 +125,7 @@ enum ZstdDecompressor {
             while true {
                 var produced = 0
                 var code = 0
-                scratch.withUnsafeMutableBytes { out in
+                resources.scratch.withUnsafeMutableBytes { out in
                     var outBuffer = ZSTD_outBuffer(dst: out.baseAddress, size: capacity, pos: 0)
                     code = ZSTD_decompressStream(context, &outBuffer, &inBuffer)
                     produced = outBuffer.pos
@@ -148,7 +140,7 @@ enum ZstdDecompressor {
                     failure = ZstdError(reason: "decompressed size exceeds \(limit) bytes")
                     return
                 }
-                do { try sink(scratch[0..<produced]) } catch {
+                do { try sink(resources.scratch[0..<produced]) } catch {
                     failure = ZstdError(reason: "output failed: \(error)")
                     return
                 }

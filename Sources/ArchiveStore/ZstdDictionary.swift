@@ -79,8 +79,8 @@ final class DictionaryLease: Sendable {
 /// One-shot zstd for the small metadata section of a record, with the record's dictionary.
 enum ZstdSection {
     static func compress(_ input: [UInt8], dictionary: ZstdDictionary?, level: Int32) throws(ZstdError) -> [UInt8] {
-        guard let resources = ZstdCompressionResources.take() else { throw ZstdError(reason: "ZSTD_createCCtx failed") }
-        defer { ZstdCompressionResources.give(resources) }
+        guard let resources = ZstdCompressionResources.pool.take() else { throw ZstdError(reason: "ZSTD_createCCtx failed") }
+        defer { ZstdCompressionResources.pool.give(resources) }
         var output = [UInt8](repeating: 0, count: ZSTD_compressBound(input.count))
         let capacity = output.count
         let written = output.withUnsafeMutableBytes { out in
@@ -101,19 +101,10 @@ enum ZstdSection {
         guard size != ZSTD_CONTENTSIZE_ERROR, size != ZSTD_CONTENTSIZE_UNKNOWN, size <= UInt64(limit) else {
             throw ZstdError(reason: "metadata frame size unknown or over \(limit) bytes")
         }
-        guard let context = ZSTD_createDCtx() else { throw ZstdError(reason: "ZSTD_createDCtx failed") }
-        defer { ZSTD_freeDCtx(context) }
-        var output = [UInt8](repeating: 0, count: Int(size))
-        let capacity = output.count
-        let produced = output.withUnsafeMutableBytes { out in
-            frame.withUnsafeBytes { src in
-                if let dictionary {
-                    return ZSTD_decompress_usingDDict(context, out.baseAddress, capacity, src.baseAddress, src.count, dictionary.decompressionTable)
-                }
-                return ZSTD_decompressDCtx(context, out.baseAddress, capacity, src.baseAddress, src.count)
-            }
-        }
-        guard try ZstdError.check(produced) == capacity else { throw ZstdError(reason: "metadata frame shorter than its declared size") }
+        let output = try frame.withUnsafeBytes { input in
+            Result { () throws(ZstdError) in try ZstdDecompressor.decompress(input, exactSize: Int(size), dictionary: dictionary) }
+        }.get()
+        guard output.count == Int(size) else { throw ZstdError(reason: "metadata frame shorter than its declared size") }
         return output
     }
 }

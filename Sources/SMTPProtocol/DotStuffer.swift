@@ -12,50 +12,61 @@ public struct DotStuffer: Sendable {
 
     public init() {}
 
-    /// Appends the encoded form of `chunk` to `output`.
+    /// Appends the encoded form of `chunk` to `output`. Canonical lines are copied in
+    /// runs (CRLF included); only a leading dot, a bare CR or LF, and a CR at the end of
+    /// the chunk break a run.
     public mutating func encode(_ chunk: ByteBuffer, into output: inout ByteBuffer) {
         let cr = UInt8(ascii: "\r"), lf = UInt8(ascii: "\n"), dot = UInt8(ascii: ".")
-        output.reserveCapacity(minimumWritableBytes: chunk.readableBytes + 16)
+        output.reserveCapacity(minimumWritableBytes: chunk.readableBytes + chunk.readableBytes / 64 + 16)
         chunk.withUnsafeReadableBytes { bytes in
+            let count = bytes.count
+            var index = 0
             var runStart = 0
             func flushRun(to end: Int) {
                 if end > runStart {
                     output.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[runStart..<end]))
                 }
             }
-            for i in 0..<bytes.count {
-                let byte = bytes[i]
-                if pendingCR {
-                    pendingCR = false
-                    if byte == lf {
-                        // CR LF: the CR was held back; write the pair now.
-                        output.writeStaticString("\r\n")
-                        atLineStart = true
-                        runStart = i + 1
-                        continue
-                    }
-                    output.writeStaticString("\r\n")  // bare CR becomes CRLF
-                    atLineStart = true
-                }
-                if byte == cr {
-                    flushRun(to: i)
-                    pendingCR = true
-                    runStart = i + 1
-                } else if byte == lf {
-                    flushRun(to: i)
-                    output.writeStaticString("\r\n")  // bare LF becomes CRLF
-                    atLineStart = true
-                    runStart = i + 1
-                } else {
-                    if atLineStart && byte == dot {
-                        flushRun(to: i)
-                        output.writeInteger(dot)
-                        runStart = i
-                    }
-                    atLineStart = false
-                }
+            if pendingCR, count > 0 {
+                // The CR that ended the last chunk: CRLF if this one starts with LF, else bare.
+                pendingCR = false
+                output.writeStaticString("\r\n")
+                atLineStart = true
+                if bytes[0] == lf { index = 1 }
+                runStart = index
             }
-            flushRun(to: bytes.count)
+            while index < count {
+                if atLineStart {
+                    atLineStart = false
+                    if bytes[index] == dot {
+                        flushRun(to: index)
+                        output.writeInteger(dot)
+                        runStart = index
+                    }
+                }
+                while index < count && bytes[index] != cr && bytes[index] != lf { index += 1 }
+                guard index < count else { break }
+                if bytes[index] == lf {
+                    flushRun(to: index)
+                    output.writeStaticString("\r\n")  // bare LF becomes CRLF
+                    index += 1
+                    runStart = index
+                } else if index + 1 == count {
+                    flushRun(to: index)  // hold the CR back until the next chunk shows what follows
+                    pendingCR = true
+                    index += 1
+                    runStart = index
+                } else if bytes[index + 1] == lf {
+                    index += 2  // CRLF: stays in the run
+                } else {
+                    flushRun(to: index)
+                    output.writeStaticString("\r\n")  // bare CR becomes CRLF
+                    index += 1
+                    runStart = index
+                }
+                atLineStart = true
+            }
+            flushRun(to: count)
         }
     }
 

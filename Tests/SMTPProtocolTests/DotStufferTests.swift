@@ -45,4 +45,65 @@ struct DotStufferTests {
         #expect(decoded.rest.isEmpty)
         #expect(decoded.content == Array(content.utf8))
     }
+
+    /// The rule written the slow way: split into lines at CRLF, bare CR or bare LF, double a
+    /// leading dot, end every line with CRLF, then "." CRLF.
+    static func reference(_ input: [UInt8]) -> [UInt8] {
+        var lines: [[UInt8]] = [[]]
+        var index = 0
+        var endedWithBreak = false
+        while index < input.count {
+            let byte = input[index]
+            if byte == 13 || byte == 10 {
+                index += byte == 13 && index + 1 < input.count && input[index + 1] == 10 ? 2 : 1
+                lines.append([])
+                endedWithBreak = true
+            } else {
+                lines[lines.count - 1].append(byte)
+                endedWithBreak = false
+                index += 1
+            }
+        }
+        if endedWithBreak || input.isEmpty { lines.removeLast() }
+        var wire: [UInt8] = []
+        for line in lines {
+            if line.first == UInt8(ascii: ".") { wire.append(UInt8(ascii: ".")) }
+            wire += line + [13, 10]
+        }
+        return wire + Array(".\r\n".utf8)
+    }
+
+    /// Random content over the bytes that matter, cut into random chunks, against the
+    /// reference (a fixed seed, so a failure repeats).
+    @Test func randomContentInRandomChunksMatchesTheReference() {
+        var generator = SplitMix64(seed: 0x5EED_D07)
+        let alphabet: [UInt8] = Array("a.\r\n".utf8) + [0, 0xFF]
+        for round in 0..<2_000 {
+            let length = Int(generator.next() % 40)
+            let input = (0..<length).map { _ in alphabet[Int(generator.next() % UInt64(alphabet.count))] }
+            var chunks: [[UInt8]] = []
+            var start = 0
+            while start < input.count {
+                let end = min(input.count, start + 1 + Int(generator.next() % 6))
+                chunks.append(Array(input[start..<end]))
+                start = end
+            }
+            let expected = Self.reference(input)
+            #expect(stuff(chunks) == expected, "round \(round): \(input) in \(chunks.map(\.count))")
+            if stuff(chunks) != expected { return }
+        }
+    }
+}
+
+/// A small deterministic generator (SplitMix64) for reproducible random tests.
+struct SplitMix64: RandomNumberGenerator {
+    private var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
 }
