@@ -29,10 +29,16 @@ let package = Package(
             name: "SMTPProtocol",
             dependencies: [.product(name: "NIOCore", package: "swift-nio")]
         ),
+        // The NIO glue both kinds of session share: a task executor on a channel's event loop.
+        .target(
+            name: "SessionTransport",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")]
+        ),
         .target(
             name: "SMTPListener",
             dependencies: [
                 "SMTPProtocol",
+                "SessionTransport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -71,6 +77,7 @@ let package = Package(
             name: "ForwardQueue",
             dependencies: [
                 "SMTPProtocol",
+                "SessionTransport",
                 "ArchiveStore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

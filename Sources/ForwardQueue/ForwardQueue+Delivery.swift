@@ -3,6 +3,7 @@ import NIOCore
 import NIOPosix
 import NIOSSL
 import SMTPProtocol
+import SessionTransport
 
 extension ForwardQueue {
     /// Delivers until cancelled: per configured connection, `max_connections` workers that
@@ -98,39 +99,45 @@ extension ForwardQueue {
         return nil
     }
 
+    /// One of a connection's workers. It runs on one event loop, and its sessions' channels
+    /// live there too, so a reply resumes the worker on the thread that read it.
     private func worker(_ settings: PeerSettings, tls: NIOSSLContext?) async {
-        while !Task.isCancelled {
-            guard let first = await nextEntry(settings.name, connected: false, idle: nil) else { return }
-            await session(settings, tls: tls, first: first)
+        let executor = EventLoopTaskExecutor(MultiThreadedEventLoopGroup.singleton.next())
+        await withTaskExecutorPreference(executor) {
+            while !Task.isCancelled {
+                guard let first = await nextEntry(settings.name, connected: false, idle: nil) else { return }
+                await session(settings, tls: tls, first: first, on: executor.eventLoop)
+            }
         }
     }
 
     /// One connection: set up, deliver `first` and whatever is due next, QUIT when idle.
-    private func session(_ settings: PeerSettings, tls: NIOSSLContext?, first: QueueEntry) async {
+    private func session(_ settings: PeerSettings, tls: NIOSSLContext?, first: QueueEntry, on eventLoop: any EventLoop) async {
         var pending: QueueEntry? = first
         var connected = false
         do {
-            let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            let (channel, inbox) = try await ClientBootstrap(group: eventLoop)
                 .connectTimeout(.milliseconds(Int64(settings.connectTimeout * 1000)))
                 .connect(host: settings.host, port: settings.port) { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                        let inbox = ReplyInbox(eventLoop: channel.eventLoop)
+                        try channel.pipeline.syncOperations.addHandler(inbox)
+                        return (channel, inbox)
                     }
                 }
+            defer { channel.close(promise: nil) }
             connected = true
             let policy = DeliveryMachine.Policy(tls: settings.tls, heloName: settings.heloName ?? nodeID, nodeID: nodeID)
-            try await channel.executeThenClose { inbound, outbound in
-                let session = PeerSession(machine: DeliveryMachine(policy: policy), inbound: inbound, outbound: outbound,
-                                          channel: channel.channel, settings: settings, tlsContext: tls)
-                try await session.open()
-                peerUp(settings.name)
-                while let entry = pending {
-                    try await deliver(entry, over: session, settings: settings)
-                    pending = nil
-                    pending = await nextEntry(settings.name, connected: true, idle: settings.idleTimeout)
-                }
-                await session.quit()
+            let session = PeerSession(machine: DeliveryMachine(policy: policy), channel: channel, inbox: inbox,
+                                      settings: settings, tlsContext: tls)
+            try await session.open()
+            peerUp(settings.name)
+            while let entry = pending {
+                try await deliver(entry, over: session, settings: settings)
+                pending = nil
+                pending = await nextEntry(settings.name, connected: true, idle: settings.idleTimeout)
             }
+            await session.quit()
         } catch {
             let reason = (error as? SessionFailure)?.reason
                 ?? (connected ? "session failed: \(error)" : "cannot connect to \(settings.host):\(settings.port): \(error)")

@@ -13,11 +13,11 @@ struct SessionFailure: Error, CustomStringConvertible {
 }
 
 /// Drives one client connection with a `DeliveryMachine`: reads replies (with the
-/// command or data timeout), writes what the machine asks for, starts TLS. One task owns it.
+/// command or data timeout), writes what the machine asks for, starts TLS. One task owns
+/// it, running on the channel's event loop (the inbox and the unread-reply check rely on it).
 final class PeerSession {
     private var machine: DeliveryMachine
-    private var inbound: NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator
-    private let outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
+    private let inbox: ReplyInbox
     private let channel: any Channel
     private let settings: PeerSettings
     private let tlsContext: NIOSSLContext?
@@ -26,11 +26,9 @@ final class PeerSession {
     private var content: ByteBuffer?
     private var outcome: DeliveryOutcome?
 
-    init(machine: DeliveryMachine, inbound: NIOAsyncChannelInboundStream<ByteBuffer>, outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>,
-         channel: any Channel, settings: PeerSettings, tlsContext: NIOSSLContext?) {
+    init(machine: DeliveryMachine, channel: any Channel, inbox: ReplyInbox, settings: PeerSettings, tlsContext: NIOSSLContext?) {
         self.machine = machine
-        self.inbound = inbound.makeAsyncIterator()
-        self.outbound = outbound
+        self.inbox = inbox
         self.channel = channel
         self.settings = settings
         self.tlsContext = tlsContext
@@ -107,6 +105,7 @@ final class PeerSession {
     /// the 354 would otherwise count as the final dot's, and the message would be lost).
     /// A stale reply that arrives in a later read is caught by the machine (a 2xx to DATA).
     private func requireNoUnansweredReply() throws(SessionFailure) {
+        if var early = inbox.takeUnread() { buffer.writeBuffer(&early) }
         guard buffer.readableBytes > 0 else { return }
         let line = buffer.readableBytesView.prefix { $0 != 13 && $0 != 10 }.prefix(80).filter { (0x20..<0x7F).contains($0) }
         throw SessionFailure(reason: "unexpected reply that answers no command: \(String(decoding: line, as: UTF8.self))")
@@ -123,7 +122,7 @@ final class PeerSession {
             }
             let chunk: ByteBuffer?
             do {
-                chunk = try await inbound.next()
+                chunk = try await inbox.next()
             } catch {
                 throw SessionFailure(reason: watchdog.fired ? "timed out after \(Int(timeout)) s waiting for a reply" : "connection failed: \(error)")
             }
@@ -138,7 +137,13 @@ final class PeerSession {
         let watchdog = Watchdog(channel: channel, seconds: timeout)
         defer { watchdog.cancel() }
         do {
-            try await outbound.write(bytes)
+            if channel.isWritable {
+                // The common case: no suspension. A write that fails closes the channel,
+                // and the next reply read reports it.
+                channel.writeAndFlush(bytes, promise: nil)
+            } else {
+                try await channel.writeAndFlush(bytes).get()
+            }
         } catch {
             throw SessionFailure(reason: watchdog.fired ? "timed out after \(Int(timeout)) s writing" : "write failed: \(error)")
         }

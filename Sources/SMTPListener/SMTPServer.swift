@@ -3,6 +3,7 @@ import NIOCore
 import NIOPosix
 import NIOSSL
 import ServiceLifecycle
+import SessionTransport
 
 /// One SMTP listener as a swift-service-lifecycle `Service`: it accepts connections until
 /// graceful shutdown, then stops accepting, ends idle sessions with 421 4.3.2 and lets
