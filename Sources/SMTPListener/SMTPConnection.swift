@@ -134,7 +134,11 @@ final class SMTPConnection {
 
     // MARK: Commands
 
+    /// The command timeout runs from the moment we wait for a line, not from the last read:
+    /// a client that drips a byte now and then (slowloris) still has to finish each command
+    /// line within `command_timeout_seconds`.
     private func commandLoop() async throws {
+        var lineDeadline: NIODeadline?
         while machine.phase != .closed {
             if !sawFirstCommand, looksLikeProxyHeader(io.input) {
                 // A PROXY header from a peer that is not a trusted proxy: never believed.
@@ -143,10 +147,13 @@ final class SMTPConnection {
             }
             if let frame = lineDecoder.decode(&io.input) {
                 sawFirstCommand = true
+                lineDeadline = nil
                 guard try await handle(frame) else { return }
                 continue
             }
-            guard let event = try await io.next(timeout: limits.commandTimeout) else { return }
+            let limit = lineDeadline ?? .now() + limits.commandTimeout
+            lineDeadline = limit
+            guard let event = try await io.next(until: limit) else { return }
             guard try await handle(event) else { return }
         }
     }

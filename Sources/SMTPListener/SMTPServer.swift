@@ -41,7 +41,9 @@ public final class SMTPServer: Service, Sendable {
         let checkInterval = SessionEventHandler.checkInterval(for: configuration.limits)
         let implicitTLS = configuration.tlsMode == .implicit ? sslContext : nil
         let channel = try await ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 512)
+            // A burst of up to max_connections sessions waits in the kernel instead of being
+            // dropped (and retried by the clients seconds later); the kernel caps it at somaxconn.
+            .serverChannelOption(.backlog, value: Int32(clamping: max(512, configuration.maximumConnections)))
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             // Message content comes in tens of kilobytes: read it in few syscalls from the

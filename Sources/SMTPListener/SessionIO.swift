@@ -46,11 +46,18 @@ final class SessionIO {
     /// Flushes replies, then waits for the next input for at most `timeout` (and never past
     /// the whole-session limit). Returns nil when the connection is gone.
     func next(timeout: TimeAmount) async throws -> SessionInput? {
+        try await next(until: .now() + timeout)
+    }
+
+    /// Flushes replies, then waits for the next input until `limit` (and never past the
+    /// whole-session limit); a limit already past gives `.timeout` at once. Returns nil when
+    /// the connection is gone.
+    func next(until limit: NIODeadline) async throws -> SessionInput? {
         try await flush()
         if input.readableBytes == 0 {
             input = ByteBuffer()  // an idle session does not keep its last read buffer alive
         }
-        deadline.wait(until: min(.now() + timeout, sessionDeadline))
+        deadline.wait(until: min(limit, sessionDeadline))
         defer { deadline.busy() }
         return await inbox.next()
     }

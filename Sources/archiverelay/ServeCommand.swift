@@ -57,6 +57,7 @@ struct ServeCommand: AsyncParsableCommand {
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         var logger = Logger(label: "archiverelay")
         logger[metadataKey: "node"] = "\(ownID)"
+        OpenFileLimit.raise(forSessions: listeners.reduce(0) { $0 + $1.maximumConnections }, logger: logger)
 
         var options = ArchiveStoreOptions()
         if let archive = configuration.archive {

@@ -78,11 +78,12 @@ enum NodeTestSupport {
         }
     }
 
-    private static func loopback(port: Int) -> sockaddr_in {
+    /// An IPv4 loopback socket address (any of 127.0.0.0/8; all of it is this machine).
+    static func loopback(port: Int, host: String = "127.0.0.1") -> sockaddr_in {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = UInt16(port).bigEndian
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_addr.s_addr = inet_addr(host)
         return address
     }
 
