@@ -40,9 +40,9 @@ struct ExampleConfigurationTests {
         let a = try Self.load("ha-pair/node-a.toml")
         let b = try Self.load("ha-pair/node-b.toml")
         #expect(a.routing.traceTrustingListeners == ["ha"])
-        #expect(a.connections.map { "\($0.host):\($0.port)" } == ["10.0.0.12:2626"])
-        #expect(b.connections.map { "\($0.host):\($0.port)" } == ["10.0.0.11:2625"])
-        #expect(b.listeners.map(\.port) == [2526, 2626])
+        #expect(a.connections.map { "\($0.host):\($0.port)" } == ["127.0.0.1:12632"])
+        #expect(b.connections.map { "\($0.host):\($0.port)" } == ["127.0.0.1:12631"])
+        #expect(b.listeners.map(\.port) == [12532, 12632])
         let sender = ReversePath.null, recipient = ForwardPath.postmaster
         #expect(a.routing.route(listener: "journal", sender: sender, recipient: recipient)
             == .accepted(route: "journal", RouteAction(archive: true, forward: ["node-b"])))
