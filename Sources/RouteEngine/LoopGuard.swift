@@ -36,6 +36,34 @@ public enum LoopGuard {
     }
 }
 
+extension LoopGuard {
+    /// How many leading bytes of a message on a listener without `trust_trace` are kept
+    /// for `returningCopyPath`.
+    public static let returningCopyWindow = 64 * 1024
+
+    /// On a listener without `trust_trace` a trace is content, yet one shape of content
+    /// is this node's own copy coming back: a peer whose connection aims at this node's
+    /// journal listener (not its HA listener) hands on what it took there, this node's
+    /// copy (trace, relayed fields, original), behind its own trace and relayed fields.
+    /// When `leading` starts with such nested copies (each a well-formed trace with
+    /// `relayed` > 0, as every node prepends its Received field, followed by that many
+    /// bytes) and an inner one names this node, the paths, oldest first, are returned: the
+    /// copy has made its round. The outermost trace is never taken for this node's own
+    /// (a client may put any trace first), and a trace with no relayed fields was never
+    /// a node's copy, so a forged trace alone cannot stop forwarding here.
+    public static func returningCopyPath(_ leading: [UInt8], nodeID: NodeID) -> [NodeID]? {
+        var offset = 0
+        var path: [NodeID] = []
+        while offset < leading.count, case .found(let trace, let fieldLength) = LoopTraceParser.scan(leading[offset...]) {
+            path = trace.path + path
+            if offset > 0, trace.path.contains(nodeID) { return path }
+            guard trace.relayedHeaderLength > 0 else { return nil }
+            offset += fieldLength + trace.relayedHeaderLength
+        }
+        return nil
+    }
+}
+
 /// Whether a received message may be forwarded.
 public enum ForwardVerdict: Hashable, Sendable {
     /// Forward, with this trace as the copy's first header field.

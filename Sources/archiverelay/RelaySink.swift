@@ -22,6 +22,10 @@ struct RelaySink: MessageSink {
     var received = ReceivedFieldCounter()
     var draft: MessageDraft?
     var failed = false
+    /// The first bytes of a message that may be forwarded from a listener without
+    /// `trust_trace`: is it this node's copy coming back (`LoopGuard.returningCopyPath`)?
+    var leading: [UInt8] = []
+    let keepsLeading: Bool
 
     init(receiver: RelayReceiver, envelope: Envelope, routing: RoutingTable, plan: ForwardingPlan, stripper: TraceStripper) {
         self.receiver = receiver
@@ -29,12 +33,16 @@ struct RelaySink: MessageSink {
         self.routing = routing
         self.plan = plan
         self.stripper = stripper
+        keepsLeading = !plan.delivery.forward.isEmpty && !routing.trustsTrace(onListener: envelope.listener)
     }
 
     private var logger: Logger { receiver.logger }
 
     mutating func append(_ chunk: ByteBuffer) async throws {
         if failed { throw ArchiveStoreError.temporaryFailure(reason: "no record") }
+        if keepsLeading, leading.count < LoopGuard.returningCopyWindow {
+            leading.append(contentsOf: chunk.readableBytesView.prefix(LoopGuard.returningCopyWindow - leading.count))
+        }
         if stripper.isPassingThrough, draft != nil {
             if !received.headerSectionEnded { received.consume(chunk.readableBytesView) }
             try draft?.append(chunk)
@@ -172,9 +180,12 @@ struct RelaySink: MessageSink {
     /// message) and the trace the copies carry.
     private func loopCheck(_ connections: [String]) -> ([String], LoopTrace?) {
         let relayedLength = envelope.receivedHeader.utf8.count + stripper.relayedFields.count
-        let verdict = LoopGuard.verdict(scan: stripper.scan, trustedListener: routing.trustsTrace(onListener: envelope.listener),
+        var verdict = LoopGuard.verdict(scan: stripper.scan, trustedListener: routing.trustsTrace(onListener: envelope.listener),
                                         nodeID: routing.nodeID, receivedFields: received.count,
                                         maxHops: routing.maxHops, relayedHeaderLength: relayedLength)
+        if case .forward = verdict, let path = LoopGuard.returningCopyPath(leading, nodeID: routing.nodeID) {
+            verdict = .stop(.ownIDInPath(path))
+        }
         switch verdict {
         case .forward(let trace):
             return (connections, trace)
