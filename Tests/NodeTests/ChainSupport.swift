@@ -45,13 +45,13 @@ struct ChainNode {
         """.write(toFile: configPath, atomically: true, encoding: .utf8)
     }
 
-    /// A `[[connection]]` to this node's HA listener, with quick retries for tests.
-    func connection(name: String? = nil, extra: String = "") -> String {
+    /// A `[[connection]]` to this node's HA listener (or `port`), with quick retries for tests.
+    func connection(name: String? = nil, port: Int? = nil, extra: String = "") -> String {
         """
         [[connection]]
         name = "\(name ?? id)"
         host = "127.0.0.1"
-        port = \(haPort)
+        port = \(port ?? haPort)
         tls = "none"
         min_backoff_seconds = 1
         max_backoff_seconds = 1
@@ -63,8 +63,17 @@ struct ChainNode {
     /// The HA pair of examples/ha-pair: journal mail archived and forwarded to the peer's
     /// HA listener, copies from the peer archived only.
     static func configurePair(_ a: ChainNode, _ b: ChainNode, journalExtra: String = "") throws {
-        for (node, peer) in [(a, b), (b, a)] {
-            try node.writeConfig(peer.connection() + """
+        try configureChain([a, b], journalExtra: journalExtra)
+    }
+
+    /// Each node archives its journal mail and forwards it to the next node (the last to
+    /// the first) on the port `peerPort` picks: the HA listener, as it should be, or the
+    /// journal listener (the misconfiguration); copies arriving on the HA listener are
+    /// archived only.
+    static func configureChain(_ nodes: [ChainNode], peerPort: KeyPath<ChainNode, Int> = \.haPort, journalExtra: String = "") throws {
+        for (index, node) in nodes.enumerated() {
+            let peer = nodes[(index + 1) % nodes.count]
+            try node.writeConfig(peer.connection(port: peer[keyPath: peerPort]) + """
             [[route]]
             name = "journal"
             listeners = ["journal"]
