@@ -88,8 +88,8 @@ enum NodeTestSupport {
     }
 
     /// Runs a program to its end with stdout and stderr captured through files (no pipe
-    /// buffer limits), off the cooperative pool.
-    static func run(_ executable: String, _ arguments: [String], in directory: String) async throws
+    /// buffer limits), off the cooperative pool; `environment` is added to the test's own.
+    static func run(_ executable: String, _ arguments: [String], in directory: String, environment: [String: String] = [:]) async throws
         -> (status: Int32, stdout: [UInt8], stderr: String)
     {
         let tag = UUID().uuidString
@@ -106,6 +106,9 @@ enum NodeTestSupport {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: executable)
             process.arguments = arguments
+            if !environment.isEmpty {
+                process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+            }
             process.standardInput = FileHandle.nullDevice
             process.standardOutput = out
             process.standardError = err
