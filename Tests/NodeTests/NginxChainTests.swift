@@ -36,7 +36,21 @@ import Testing
         return process
     }
 
-    @Test func haPairBehindNginxKeepsEveryAcknowledgedMessageThroughANodeCrash() async throws {
+    static let floodScript = NodeTestSupport.packageRoot.appendingPathComponent("Tests/NodeTests/Scripts/journal_flood.py").path
+    static let messages = 5000, sessions = 8
+
+    /// The SHA-256 lines of the client's manifest (one per message that got 250).
+    static func acknowledged(_ manifest: String) -> [String] {
+        (try? String(contentsOfFile: manifest, encoding: .utf8))?.split(separator: "\n").map(String.init) ?? []
+    }
+
+    /// Polls until the client has `count` messages acknowledged (or has exited).
+    static func waitForAcknowledged(_ count: Int, manifest: String, client: Process) async throws {
+        while acknowledged(manifest).count < count, client.isRunning { try await Task.sleep(for: .milliseconds(20)) }
+    }
+
+    @Test(.timeLimit(.minutes(3)))
+    func haPairBehindNginxKeepsEveryAcknowledgedMessageThroughANodeCrash() async throws {
         try #require(FileManager.default.isExecutableFile(atPath: Self.nginx) && FileManager.default.fileExists(atPath: Self.streamModule),
                      "nginx with the stream module is needed (apt-get install nginx libnginx-mod-stream)")
         let workspace = try NodeWorkspace()
@@ -49,38 +63,37 @@ import Testing
         let port = try NodeTestSupport.freePort()
         _ = try await Self.startNginx(port: port, upstreams: [a.journalPort, b.journalPort], root: root, children: workspace.children)
 
-        var acknowledged: Set<String> = []
-        let own = root + "/own"
-        try FileManager.default.createDirectory(atPath: own, withIntermediateDirectories: true)
-        func send(_ name: String) async throws -> Int {
-            let path = try ChainTests.message(own, name)
-            let reply = try await ChainNode.send(path, port: port, root: root)
-            if reply.code == 250 {
-                let sums = try await NodeTestSupport.sha256sums(directory: own)
-                acknowledged.insert(try #require(sums[name + ".eml"]))
-            }
-            return reply.code
-        }
-        for n in 0..<20 { #expect(try await send("before-\(n)") == 250) }
-        // Both nodes took connections from nginx (round robin), through the PROXY header.
-        let direct = (try await a.metric("smtp_messages_received_total{listener=\"journal\""), try await b.metric("smtp_messages_received_total{listener=\"journal\""))
-        #expect(direct.0 > 0 && direct.1 > 0, "nginx did not balance: \(direct)")
+        // 5,000 distinct messages over 8 sessions through nginx, each retried until it gets 250.
+        let manifest = root + "/acknowledged.txt", clientLog = root + "/client.log"
+        let client = try workspace.children.launch(NodeTestSupport.python, [Self.floodScript, "\(port)", "\(Self.messages)", "\(Self.sessions)", manifest, "100"], log: clientLog)
 
-        // B dies without warning; nginx fails over to A; every 250 still counts.
+        // B dies without warning after a third; nginx fails over to A; B comes back after two thirds.
+        try await Self.waitForAcknowledged(Self.messages / 3, manifest: manifest, client: client)
+        let balanced = (try await a.metric("smtp_messages_received_total{listener=\"journal\""), try await b.metric("smtp_messages_received_total{listener=\"journal\""))
+        #expect(balanced.0 > 0 && balanced.1 > 0, "nginx did not balance: \(balanced)")
         kill(processB.processIdentifier, SIGKILL)
         _ = await processB.waitForExit(timeout: .seconds(5))
-        for n in 0..<20 { _ = try await send("during-\(n)") }
-        #expect(acknowledged.count >= 35, "too few messages acknowledged while one node was down: \(acknowledged.count)")
-
-        // B comes back and catches up from A's queue; A's copies of B's earlier messages were already there.
+        try await Self.waitForAcknowledged(2 * Self.messages / 3, manifest: manifest, client: client)
         processB = try await b.start(workspace.children)
+        #expect(await client.waitForExit(timeout: .seconds(110)))
+        #expect(client.terminationStatus == 0, "client: \(NodeTestSupport.tail(clientLog))")
+        let acknowledged = Self.acknowledged(manifest)
+        #expect(acknowledged.count == Self.messages && Set(acknowledged).count == Self.messages,
+                "\(acknowledged.count) acknowledged, \(Set(acknowledged).count) distinct: \(NodeTestSupport.tail(clientLog))")
+
+        // B catches up from A's queue (and A from B's, for what B took before it died).
+        let expected = Set(acknowledged)
         let complete = try await ChainNode.eventually(seconds: 60) {
             let (onA, onB) = (Set(try await a.archivedDigests().keys), Set(try await b.archivedDigests().keys))
-            return acknowledged.isSubset(of: onA) && acknowledged.isSubset(of: onB)
+            return onA == expected && onB == expected
         }
-        let (onA, onB) = (Set(try await a.archivedDigests().keys), Set(try await b.archivedDigests().keys))
-        #expect(complete, "acknowledged \(acknowledged.count): missing on A \(acknowledged.subtracting(onA).count), on B \(acknowledged.subtracting(onB).count)")
-        #expect(onA == onB)
+        let (onA, onB) = (try await a.archivedDigests(), try await b.archivedDigests())
+        #expect(complete, "acknowledged \(expected.count): missing on A \(expected.subtracting(onA.keys).count), on B \(expected.subtracting(onB.keys).count); not acknowledged on A \(Set(onA.keys).subtracting(expected).count), on B \(Set(onB.keys).subtracting(expected).count)")
+        #expect(onA.values.allSatisfy { $0 == 1 } && onB.values.allSatisfy { $0 == 1 }, "a message was stored twice")
+        let depths = (try await a.queueDepth(), try await b.queueDepth())
+        #expect(depths == (0, 0))
+        let (digestA, digestB) = (try await a.digest(), try await b.digest())
+        #expect(!digestA.isEmpty && digestA == digestB)
         await a.stop(processA)
         await b.stop(processB)
         for node in [a, b] {
