@@ -16,7 +16,9 @@ import Testing
         load_module \(streamModule);
         pid \(dir)/nginx.pid;
         error_log \(dir)/logs/error.log info;
-        worker_processes 1;
+        # One process, no workers: the SIGKILL that ends the test ends all of nginx (a
+        # killed master leaves its workers running, listening, for good).
+        master_process off;
         events { worker_connections 256; }
         stream {
             upstream journal {
