@@ -79,6 +79,7 @@ let package = Package(
                 "SMTPProtocol",
                 "SessionTransport",
                 "ArchiveStore",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

@@ -5,7 +5,7 @@ extension ForwardQueue {
     /// Every connection's summary and every entry, taken under one lock.
     public func snapshot() -> QueueSnapshot {
         let now = Date()
-        return book.withLock { book in
+        return book.withLockedValue { book in
             let names = book.peers.keys.sorted()
             return QueueSnapshot(
                 takenAt: now,
@@ -19,7 +19,7 @@ extension ForwardQueue {
     /// Returns how many entries were affected.
     @discardableResult
     public func retry(id: UInt64?) throws -> Int {
-        try book.withLock { book in
+        try book.withLockedValue { book in
             var count = 0
             for name in book.peers.keys {
                 let ids = id.map { [$0] } ?? book.peers[name].map { Array($0.entries.keys) } ?? []
@@ -32,7 +32,7 @@ extension ForwardQueue {
 
     /// Moves an entry to hold (durably).
     public func hold(id: UInt64) async throws {
-        let record = try book.withLock { book -> JournalRecord? in
+        let record = try book.withLockedValue { book -> JournalRecord? in
             guard let name = book.connection(of: id) else { throw ForwardQueueError.notFound(id: id) }
             return book.peers[name]?.hold(id, reason: "held by operator")
         }
@@ -42,7 +42,7 @@ extension ForwardQueue {
     /// Releases one held entry (nil: all held entries) for delivery (durably).
     @discardableResult
     public func release(id: UInt64?) async throws -> Int {
-        let records = try book.withLock { book -> [JournalRecord] in
+        let records = try book.withLockedValue { book -> [JournalRecord] in
             if let id {
                 guard let name = book.connection(of: id) else { throw ForwardQueueError.notFound(id: id) }
                 return book.peers[name]?.release(id).map { [$0] } ?? []
@@ -60,7 +60,7 @@ extension ForwardQueue {
 
     /// Deletes an entry for good (durably); its spool file goes when nothing references it.
     public func delete(id: UInt64) async throws {
-        try book.withLock { book in
+        try book.withLockedValue { book in
             guard let name = book.connection(of: id) else { throw ForwardQueueError.notFound(id: id) }
             book.peers[name]?.remove(id)
         }

@@ -22,7 +22,7 @@ extension ForwardQueue {
         var running: [String: (settings: PeerSettings, task: Task<Void, Never>)] = [:]
         var seen = -1
         while !Task.isCancelled {
-            let (generation, peers) = book.withLock { book in
+            let (generation, peers) = book.withLockedValue { book in
                 (book.generation, book.configured.compactMap { book.peers[$0]?.settings })
             }
             if generation != seen {
@@ -68,7 +68,7 @@ extension ForwardQueue {
     private func refreshMetrics() async {
         while !Task.isCancelled {
             let now = Date()
-            book.withLock { book in
+            book.withLockedValue { book in
                 for (name, queue) in book.peers { book.metrics[name]?.update(queue, now: now) }
             }
             try? await Task.sleep(for: .seconds(1))
@@ -81,7 +81,7 @@ extension ForwardQueue {
         while !Task.isCancelled {
             let now = Date()
             let observer = options.dispatchObserver
-            let claim = book.withLock { book in
+            let claim = book.withLockedValue { book in
                 let claim = book.peers[connection]?.claim(now: now, connected: connected) ?? .wait(until: nil)
                 if case .deliver(let entry) = claim { observer?(connection, entry) }
                 return claim
@@ -169,7 +169,7 @@ extension ForwardQueue {
     private func settle(_ entry: QueueEntry, _ connection: String, outcome: DeliveryOutcome, unreadable: Bool) {
         let now = Date()
         let jitter = options.jitter.next()
-        let record: JournalRecord? = book.withLock { book in
+        let record: JournalRecord? = book.withLockedValue { book in
             let metrics = book.metrics[connection]
             switch outcome {
             case .delivered:
@@ -192,7 +192,7 @@ extension ForwardQueue {
     }
 
     private func peerUp(_ connection: String) {
-        let wasDown = book.withLock { book in
+        let wasDown = book.withLockedValue { book in
             let before = book.peers[connection]?.peerState
             book.peers[connection]?.peerUp()
             return before == .down
@@ -203,7 +203,7 @@ extension ForwardQueue {
     private func sessionFailed(_ connection: String, entry: QueueEntry?, reason: String) {
         let now = Date()
         let jitter = options.jitter.next()
-        let (record, wasUp): (JournalRecord?, Bool) = book.withLock { book in
+        let (record, wasUp): (JournalRecord?, Bool) = book.withLockedValue { book in
             let before = book.peers[connection]?.peerState
             book.peers[connection]?.peerFailed(reason: reason, now: now, jitter: jitter)
             book.metrics[connection]?.attempt(.sessionFailed)

@@ -1,8 +1,8 @@
 import ArchiveStore
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import NIOPosix
-import Synchronization
 
 /// Tuning knobs of the queue that are not per peer.
 public struct ForwardQueueOptions: Sendable {
@@ -32,7 +32,9 @@ public final class ForwardQueue: Sendable {
     let logger: Logger
     let options: ForwardQueueOptions
     let writer: QueueWriter
-    let book: Mutex<QueueBook>
+    /// Under a pthread mutex (`NIOLockedValueBox`), not `Synchronization.Mutex`: ThreadSanitizer
+    /// cannot see the latter's futex and reports every `withLock` from two threads as a race.
+    let book: NIOLockedValueBox<QueueBook>
     private let lock: QueueLock
     let dictionaryCache = SegmentDictionaryCache()
 
@@ -64,7 +66,7 @@ public final class ForwardQueue: Sendable {
         self.logger = logger
         self.options = options
         self.writer = writer
-        self.book = Mutex(book)
+        self.book = NIOLockedValueBox(book)
         self.lock = lock
     }
 
@@ -116,7 +118,7 @@ public final class ForwardQueue: Sendable {
     /// entries (listed by `queue dump`, not delivered) until they are configured again.
     public func configure(peers: [PeerSettings]) throws {
         try Self.validate(peers)
-        book.withLock { book in
+        book.withLockedValue { book in
             book.configured = Set(peers.map(\.name))
             for settings in peers {
                 if book.peers[settings.name] == nil {
@@ -137,7 +139,7 @@ public final class ForwardQueue: Sendable {
         guard !ids.isEmpty else { return false }
         let wanted = Set(ids)
         return await withCheckedContinuation { continuation in
-            let key: UInt64? = book.withLock { book in
+            let key: UInt64? = book.withLockedValue { book in
                 let present = wanted.contains { id in book.peers.values.contains { $0.entries[id] != nil } }
                 guard present else { return nil }
                 book.nextWaiter += 1
@@ -147,7 +149,7 @@ public final class ForwardQueue: Sendable {
             guard let key else { return continuation.resume(returning: true) }
             Task {
                 try? await Task.sleep(for: timeout)
-                let waiter = self.book.withLock { $0.waiters.removeValue(forKey: key) }
+                let waiter = self.book.withLockedValue { $0.waiters.removeValue(forKey: key) }
                 waiter?.continuation.resume(returning: false)
             }
         }
@@ -167,7 +169,7 @@ public final class ForwardQueue: Sendable {
     /// connection that is not configured). The bounds are checked here, not in `enqueue`,
     /// so messages admitted at the same moment may overshoot them by that many.
     public func admit(connection: String, size: UInt64) -> Admission {
-        book.withLock { book in
+        book.withLockedValue { book in
             guard let queue = book.peers[connection], book.configured.contains(connection) else { return .full }
             let answer = queue.admit(size: size)
             if answer == .dropForward {
@@ -186,7 +188,7 @@ public final class ForwardQueue: Sendable {
     @discardableResult
     public func enqueue(_ items: [QueueItem]) async throws -> [UInt64] {
         let now = Date()
-        let entries: [QueueEntry] = try book.withLock { book in
+        let entries: [QueueEntry] = try book.withLockedValue { book in
             for item in items where book.peers[item.connection] == nil || !book.configured.contains(item.connection) {
                 throw ForwardQueueError.unknownConnection(item.connection)
             }
@@ -196,7 +198,7 @@ public final class ForwardQueue: Sendable {
             }
         }
         try await writer.commit(entries.map { .enqueue($0) })
-        book.withLock { book in
+        book.withLockedValue { book in
             for entry in entries { book.peers[entry.item.connection]?.add(entry) }
         }
         return entries.map(\.id)

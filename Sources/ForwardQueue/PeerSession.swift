@@ -1,10 +1,10 @@
 import Foundation
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import NIOSSL
 import NIOTLS
 import SMTPProtocol
-import Synchronization
 
 /// A session that failed: the connection is gone and the peer should be backed off.
 struct SessionFailure: Error, CustomStringConvertible {
@@ -107,8 +107,14 @@ final class PeerSession {
     private func requireNoUnansweredReply() throws(SessionFailure) {
         if var early = inbox.takeUnread() { buffer.writeBuffer(&early) }
         guard buffer.readableBytes > 0 else { return }
-        let line = buffer.readableBytesView.prefix { $0 != 13 && $0 != 10 }.prefix(80).filter { (0x20..<0x7F).contains($0) }
-        throw SessionFailure(reason: "unexpected reply that answers no command: \(String(decoding: line, as: UTF8.self))")
+        let bytes = buffer.readableBytesView.prefix { $0 != 13 && $0 != 10 }.prefix(80).filter { (0x20..<0x7F).contains($0) }
+        let line = String(decoding: bytes, as: UTF8.self)
+        if line.hasPrefix("421") {
+            // A server may say 421 at any moment before it closes (RFC 5321 §3.8): a peer
+            // shutting down, not a peer out of step.
+            throw SessionFailure(reason: "the peer closed the session: \(line)")
+        }
+        throw SessionFailure(reason: "unexpected reply that answers no command: \(line)")
     }
 
     private func nextReply(timeout: TimeInterval) async throws(SessionFailure) -> SMTPReply {
@@ -175,19 +181,19 @@ final class Watchdog: Sendable {
     private let flag: FiredFlag
 
     private final class FiredFlag: Sendable {
-        let value = Mutex(false)
+        let value = NIOLockedValueBox(false)
     }
 
     init(channel: any Channel, seconds: TimeInterval) {
         let flag = FiredFlag()
         self.flag = flag
         task = channel.eventLoop.scheduleTask(in: .milliseconds(Int64(max(0.001, seconds) * 1000))) {
-            flag.value.withLock { $0 = true }
+            flag.value.withLockedValue { $0 = true }
             channel.close(promise: nil)
         }
     }
 
-    var fired: Bool { flag.value.withLock { $0 } }
+    var fired: Bool { flag.value.withLockedValue { $0 } }
     func cancel() { task.cancel() }
 }
 
