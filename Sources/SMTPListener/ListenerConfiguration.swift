@@ -51,6 +51,9 @@ public struct ListenerConfiguration: Sendable {
     public var tlsMode: TLSMode = .none
     public var certificateFile: String?
     public var privateKeyFile: String?
+    /// Mutual TLS: when set, a client must present a certificate that this CA (PEM bundle)
+    /// signed, or the TLS handshake fails. For an HA listener that takes copies from peers.
+    public var clientCertificateAuthorityFile: String?
     /// Connections accepted at once on this listener; more get 421 4.7.0.
     public var maximumConnections = 1000
     /// Connections accepted at once from one client address (after PROXY); more get 421 4.7.0.

@@ -152,6 +152,12 @@ enum TLSContextFactory {
             let key = try NIOSSLPrivateKey(file: keyFile, format: .pem)
             var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
             tls.minimumTLSVersion = .tlsv12
+            if let authority = configuration.clientCertificateAuthorityFile {
+                // A server that verifies asks for the client's certificate and fails the
+                // handshake without one; host names do not apply to clients.
+                tls.certificateVerification = .noHostnameVerification
+                tls.trustRoots = .file(authority)
+            }
             return try NIOSSLContext(configuration: tls)
         } catch {
             throw ListenerError.tlsMaterial("\(certificateFile), \(keyFile): \(error)")

@@ -129,7 +129,7 @@ enum ConfigurationCheck {
         problems.duplicates(entries.enumerated().map { ($0, $1.name) }, table: "listener")
         for (index, entry) in entries.enumerated() {
             let at = NodeConfiguration.location("listener", index, entry.name)
-            for (key, path) in [("certificate_file", entry.certificate_file), ("key_file", entry.key_file)] {
+            for (key, path) in [("certificate_file", entry.certificate_file), ("key_file", entry.key_file), ("client_ca_file", entry.client_ca_file)] {
                 if let path, let why = environment.unreadable(path) { problems.error(at, "\(key) \(path): \(why)") }
             }
         }

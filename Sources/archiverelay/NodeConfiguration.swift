@@ -23,6 +23,8 @@ struct NodeConfiguration: Codable, Sendable {
         var tls: TLSMode?
         var certificate_file: String?
         var key_file: String?
+        /// Mutual TLS: clients must present a certificate this CA (PEM) signed.
+        var client_ca_file: String?
         var max_connections: Int?
         var max_connections_per_client: Int?
         var allowed_clients: [String]?
@@ -87,6 +89,11 @@ struct NodeConfiguration: Codable, Sendable {
             c.privateKeyFile = entry.key_file
             if c.tlsMode != .none, c.certificateFile == nil || c.privateKeyFile == nil {
                 problems.append("\(at): tls = \(c.tlsMode.rawValue) needs certificate_file and key_file")
+            }
+            c.clientCertificateAuthorityFile = entry.client_ca_file
+            if c.tlsMode != .starttlsRequired && c.tlsMode != .implicit && entry.client_ca_file != nil {
+                // With optional STARTTLS a client could skip TLS and with it the certificate.
+                problems.append("\(at): client_ca_file needs tls = \"starttls-required\" or \"implicit\"")
             }
             func positive(_ value: Int?, _ key: String, _ apply: (Int) -> Void) {
                 guard let value else { return }

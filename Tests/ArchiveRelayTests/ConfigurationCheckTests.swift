@@ -135,10 +135,21 @@ struct ConfigurationCheckTests {
             tls = "implicit"
             certificate_file = "/missing/cert.pem"
             key_file = "/missing/key.pem"
+            client_ca_file = "/missing/peers-ca.pem"
             """, ["listener[3] \"secure\": certificate_file /missing/cert.pem: does not exist",
                   "listener[3] \"secure\": key_file /missing/key.pem: does not exist",
+                  "listener[3] \"secure\": client_ca_file /missing/peers-ca.pem: does not exist",
                   "connection[2] \"tls-peer\": ca_file /missing/ca.pem: does not exist",
                   "connection[2] \"tls-peer\": certificate_file /missing/client.pem: does not exist"]),
+        ("client certificates with optional TLS", """
+            [[listener]]
+            name = "peers"
+            address = "127.0.0.1:2626"
+            tls = "starttls"
+            certificate_file = "/etc/archiverelay/cert.pem"
+            key_file = "/etc/archiverelay/key.pem"
+            client_ca_file = "/etc/archiverelay/peers-ca.pem"
+            """, ["listener[3] \"peers\": client_ca_file needs tls = \"starttls-required\" or \"implicit\""]),
         ("route values", """
             [[route]]
             name = "drop"

@@ -135,10 +135,15 @@ final class TestClient {
         do { return try await reply() == nil } catch { return true }
     }
 
-    /// Starts TLS on this connection (after the server's 220 to STARTTLS).
-    func startTLS() async throws {
+    /// Starts TLS on this connection (after the server's 220 to STARTTLS), presenting a
+    /// client certificate when `identity` (certificate and key PEM files) is given.
+    func startTLS(identity: (certificate: String, key: String)? = nil) async throws {
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.certificateVerification = .none
+        if let identity {
+            tls.certificateChain = try NIOSSLCertificate.fromPEMFile(identity.certificate).map { .certificate($0) }
+            tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: identity.key, format: .pem))
+        }
         let context = try NIOSSLContext(configuration: tls)
         let channel = self.channel.channel
         try await channel.eventLoop.submit {
