@@ -5,6 +5,7 @@ import Foundation
 import Logging
 import Metrics
 import Prometheus
+import RelayConfiguration
 import SMTPListener
 import ServiceLifecycle
 

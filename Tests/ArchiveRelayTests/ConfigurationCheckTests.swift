@@ -1,4 +1,4 @@
-@testable import archiverelay
+import RelayConfiguration
 import RouteEngine
 import Testing
 
