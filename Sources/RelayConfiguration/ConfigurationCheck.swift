@@ -126,6 +126,9 @@ public enum ConfigurationCheck {
             }
             _ = problems.positive(archive.segment_max_bytes, "segment_max_bytes", at: "archive", default: 1)
             _ = problems.positive(archive.segment_max_age_seconds, "segment_max_age_seconds", at: "archive", default: 1)
+            if let free = archive.min_free_bytes, free < 0 {
+                problems.error("archive", "min_free_bytes must be 0 or more, got \(free)")
+            }
         }
         return nodeID
     }

@@ -55,7 +55,8 @@ public struct NodeConfiguration: Codable, Sendable {
         public var compression_level: Int?
         public var segment_max_bytes: Int?
         public var segment_max_age_seconds: Int?
-        public var min_free_bytes: UInt64?
+        /// An `Int`, checked for 0 or more: TOMLKit traps on a negative value for a `UInt64`.
+        public var min_free_bytes: Int?
     }
 
     public var node: Node?
