@@ -24,7 +24,7 @@ test: deps-test
 
 fuzz: deps-test
 	cd Fuzz && $(SWIFT) build -c debug -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library
-	for t in FuzzCommandParser FuzzDataDecoder FuzzProxyHeader FuzzRecordCodec FuzzQueueJournal; do Fuzz/.build/debug/$$t -max_total_time=$(FUZZ_SECONDS) Fuzz/Corpus/$$t || exit 1; done
+	for t in FuzzCommandParser FuzzDataDecoder FuzzProxyHeader FuzzRecordCodec FuzzQueueJournal FuzzConfigDecoder; do Fuzz/.build/debug/$$t -max_total_time=$(FUZZ_SECONDS) Fuzz/Corpus/$$t || exit 1; done
 
 # The test suite under ThreadSanitizer and AddressSanitizer, each in its own build folder.
 # Slow (two full builds); run before resolving reliability work, not on every CI run.

@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "ArchiveStore", targets: ["ArchiveStore"]),
         .library(name: "RouteEngine", targets: ["RouteEngine"]),
         .library(name: "ForwardQueue", targets: ["ForwardQueue"]),
+        .library(name: "RelayConfiguration", targets: ["RelayConfiguration"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -88,6 +89,19 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
+        // The configuration file: TOML decoding, every check (problems with their places),
+        // the static loop check, and the listener, route and peer settings it turns into.
+        // A library so the fuzz package can link it.
+        .target(
+            name: "RelayConfiguration",
+            dependencies: [
+                "SMTPListener",
+                "RouteEngine",
+                "ForwardQueue",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ]
+        ),
         .executableTarget(
             name: "archiverelay",
             dependencies: [
@@ -95,6 +109,7 @@ let package = Package(
                 "ArchiveStore",
                 "RouteEngine",
                 "ForwardQueue",
+                "RelayConfiguration",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -103,7 +118,6 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "TOMLKit", package: "TOMLKit"),
             ]
         ),
         .testTarget(
@@ -144,10 +158,10 @@ let package = Package(
             ],
             exclude: ["Scripts"]
         ),
-        // The executable's configuration checks (imports the executable module with @testable).
+        // The configuration checks, against the examples and docs/CONFIG.md too.
         .testTarget(
             name: "ArchiveRelayTests",
-            dependencies: ["archiverelay", "RouteEngine", "SMTPProtocol"]
+            dependencies: ["RelayConfiguration", "RouteEngine", "SMTPProtocol"]
         ),
         // End-to-end: drives the built archiverelay binary as child processes.
         .testTarget(

@@ -1,6 +1,7 @@
 // swift-tools-version:5.3
-// libFuzzer targets for the protocol core (see Fuzz/README.md). A separate package because
-// fuzz entry points do not link as executable targets of a tools-version 6 manifest.
+// libFuzzer targets for the decoders of untrusted bytes (see Fuzz/README.md). A separate
+// package because fuzz entry points do not link as executable targets of a tools-version 6
+// manifest.
 import PackageDescription
 
 let package = Package(
@@ -23,6 +24,10 @@ let package = Package(
         .target(name: "FuzzProxyHeader", dependencies: [
             .product(name: "SMTPProtocol", package: "archiverelay"),
             .product(name: "NIOCore", package: "swift-nio"),
+        ]),
+        .target(name: "FuzzConfigDecoder", dependencies: [
+            .product(name: "RelayConfiguration", package: "archiverelay"),
+            .product(name: "ForwardQueue", package: "archiverelay"),
         ]),
     ]
 )

@@ -1,4 +1,5 @@
 import Foundation
+import RelayConfiguration
 
 #if canImport(Glibc)
 import Glibc

@@ -1,4 +1,5 @@
 import ArgumentParser
+import RelayConfiguration
 
 /// `archiverelay check-config FILE`: every problem of a configuration file, each with
 /// where it is; exit 0 and a summary when there is none.

@@ -2,6 +2,7 @@ import Dispatch
 import ForwardQueue
 import Foundation
 import Logging
+import RelayConfiguration
 
 /// The command-line flags of `serve` that override the file; applied again on reload.
 struct ConfigurationOverrides: Sendable {

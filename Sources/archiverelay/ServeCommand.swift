@@ -5,6 +5,7 @@ import Foundation
 import Logging
 import Metrics
 import Prometheus
+import RelayConfiguration
 import SMTPListener
 import ServiceLifecycle
 
@@ -64,7 +65,7 @@ struct ServeCommand: AsyncParsableCommand {
             if let v = archive.compression_level { options.compressionLevel = v }
             if let v = archive.segment_max_bytes { options.maxSegmentBytes = v }
             if let v = archive.segment_max_age_seconds { options.maxSegmentAge = TimeInterval(v) }
-            if let v = archive.min_free_bytes { options.minimumFreeBytes = v }
+            if let v = archive.min_free_bytes { options.minimumFreeBytes = UInt64(v) }
         }
         let store = try await ArchiveStore.open(dataDirectory: configuration.dataDirectory, options: options, logger: logger)
         let peers = validated.connections.map { PeerSettings($0, nodeID: ownID) }

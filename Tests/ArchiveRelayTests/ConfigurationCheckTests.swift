@@ -1,4 +1,4 @@
-@testable import archiverelay
+import RelayConfiguration
 import RouteEngine
 import Testing
 
@@ -196,6 +196,13 @@ struct ConfigurationCheckTests {
             compression_level = 22
             segment_max_bytes = 0
             """, ["archive: compression_level must be 1 to 19, got 22", "archive: segment_max_bytes must be greater than 0, got 0"]),
+        // TOMLKit traps on a negative integer read as UInt64 (check-config and SIGHUP died).
+        ("negative min_free_bytes", """
+            [[route]]
+            name = "r"
+            [archive]
+            min_free_bytes = -1
+            """, ["archive: min_free_bytes must be 0 or more, got -1"]),
         ("unknown keys", """
             [[route]]
             name = "r"

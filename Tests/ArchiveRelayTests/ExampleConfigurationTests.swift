@@ -1,5 +1,5 @@
-@testable import archiverelay
 import Foundation
+import RelayConfiguration
 import RouteEngine
 import SMTPProtocol
 import Testing

@@ -1,10 +1,10 @@
 /// Problems (the file cannot be used) and warnings (it can, but probably not as meant),
 /// each starting with where it is, e.g. `route[2] "ha": forward names unknown connection "b"`.
-struct ConfigurationProblems: Sendable, Equatable {
-    var errors: [String] = []
-    var warnings: [String] = []
+public struct ConfigurationProblems: Sendable, Equatable {
+    public var errors: [String] = []
+    public var warnings: [String] = []
 
-    var isEmpty: Bool { errors.isEmpty }
+    public var isEmpty: Bool { errors.isEmpty }
 
     mutating func error(_ at: String, _ text: String) { errors.append("\(at): \(text)") }
     mutating func warning(_ at: String, _ text: String) { warnings.append("\(at): \(text)") }

@@ -9,9 +9,13 @@ enum ConfigurationFile {
         var problems = ConfigurationProblems()
         let table: TOMLTable
         do {
-            table = try TOMLTable(string: text)
+            table = try parse(text)
         } catch let error as TOMLParseError {
             problems.error("line \(error.source.begin.line), column \(error.source.begin.column)", "not valid TOML: \(error.description)")
+            return (nil, problems)
+        } catch let finding as TOMLTextGuard.Finding {
+            let (line, column) = TOMLTextGuard.position(of: finding.offset, in: text)
+            problems.error("line \(line), column \(column)", "not valid TOML: \(finding.problem)")
             return (nil, problems)
         } catch {
             problems.error("file", "not valid TOML: \(error)")
@@ -37,6 +41,14 @@ enum ConfigurationFile {
             problems.error(describe(error))
         }
         return (configuration, problems)
+    }
+
+    /// The text as a TOML table. What TOMLKit must not be given (`TOMLTextGuard`) is thrown
+    /// as a finding, unless the text before it fails first, as the whole text would.
+    static func parse(_ text: String) throws -> TOMLTable {
+        guard let finding = TOMLTextGuard.firstFinding(text) else { return try TOMLTable(string: text) }
+        _ = try TOMLTable(string: String(decoding: text.utf8.prefix(finding.cleanEnd), as: UTF8.self))
+        throw finding
     }
 
     /// `route[2].forward` for a decoder's coding path (arrays counted from 1).

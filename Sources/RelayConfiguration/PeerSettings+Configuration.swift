@@ -3,7 +3,7 @@ import ForwardQueue
 extension PeerSettings {
     /// The queue's settings for a validated `[[connection]]`; `nodeID` is the EHLO name
     /// when the connection names none.
-    init(_ connection: ConnectionConfiguration, nodeID: String) {
+    public init(_ connection: ConnectionConfiguration, nodeID: String) {
         self.init(name: connection.name, host: connection.host, port: connection.port)
         tls = switch connection.tls {
         case .none: .none

@@ -1,6 +1,6 @@
 /// A validated `[[connection]]`: a peer this node forwards copies to, with every default
 /// filled in. Plain values; the forwarding queue maps them onto its own settings.
-struct ConnectionConfiguration: Hashable, Sendable {
+public struct ConnectionConfiguration: Hashable, Sendable {
     enum TLSPolicy: String, Hashable, Sendable, CaseIterable {
         /// Plain SMTP, even when the peer offers STARTTLS.
         case none
@@ -19,9 +19,9 @@ struct ConnectionConfiguration: Hashable, Sendable {
         case dropForward = "drop-forward"
     }
 
-    var name: String
-    var host: String
-    var port = 25
+    public var name: String
+    public var host: String
+    public var port = 25
     var tls = TLSPolicy.opportunistic
     var caFile: String?
     /// For SNI and certificate verification; nil means `host`.

@@ -5,21 +5,30 @@ import SMTPListener
 
 /// The node's configuration file (TOML), as documented key by key in docs/CONFIG.md.
 /// Every key is optional; what is missing takes the embedded default.
-struct NodeConfiguration: Codable, Sendable {
-    struct Node: Codable, Sendable {
+public struct NodeConfiguration: Codable, Sendable {
+    /// `[node]`: who this node is and where it keeps its data.
+    public struct Node: Codable, Sendable {
         /// Unique in a chain; the name in Received headers. Default: the host name.
-        var id: String?
-        var data_dir: String?
+        public var id: String?
+        public var data_dir: String?
         /// `HOST:PORT` of the admin HTTP endpoint (metrics, health). Keep it on loopback.
-        var admin: String?
+        public var admin: String?
         /// Forwarding stops when a copy would pass this many archiverelay nodes. Default 10.
-        var max_hops: Int?
+        public var max_hops: Int?
+
+        public init(id: String? = nil, data_dir: String? = nil, admin: String? = nil, max_hops: Int? = nil) {
+            self.id = id
+            self.data_dir = data_dir
+            self.admin = admin
+            self.max_hops = max_hops
+        }
     }
 
-    struct Listener: Codable, Sendable {
-        var name: String
+    /// One `[[listener]]`: an SMTP port and its limits.
+    public struct Listener: Codable, Sendable {
+        public var name: String
         /// `HOST:PORT`; IPv6 as `[::1]:2525`.
-        var address: String
+        public var address: String
         var tls: TLSMode?
         var certificate_file: String?
         var key_file: String?
@@ -43,30 +52,32 @@ struct NodeConfiguration: Codable, Sendable {
         var trust_trace: Bool?
     }
 
-    struct Archive: Codable, Sendable {
-        var compression_level: Int?
-        var segment_max_bytes: Int?
-        var segment_max_age_seconds: Int?
-        var min_free_bytes: UInt64?
+    /// `[archive]`: the segment files.
+    public struct Archive: Codable, Sendable {
+        public var compression_level: Int?
+        public var segment_max_bytes: Int?
+        public var segment_max_age_seconds: Int?
+        /// An `Int`, checked for 0 or more: TOMLKit traps on a negative value for a `UInt64`.
+        public var min_free_bytes: Int?
     }
 
-    var node: Node?
-    var listener: [Listener]?
-    var archive: Archive?
+    public var node: Node?
+    public var listener: [Listener]?
+    public var archive: Archive?
     var connection: [Connection]?
     var route: [Route]?
 
     /// The configuration a node runs with when it is given no file: one listener on
     /// 127.0.0.1:2525 for loopback clients, archive everything under ./data.
-    static let embeddedDefault = NodeConfiguration(
+    public static let embeddedDefault = NodeConfiguration(
         node: Node(id: nil, data_dir: "./data", admin: "127.0.0.1:8025"),
         listener: [Listener(name: "journal", address: "127.0.0.1:2525", allowed_clients: ["127.0.0.0/8", "::1"])],
         archive: Archive())
 
     var nodeID: String { node?.id ?? ProcessInfo.processInfo.hostName }
     var maxHops: Int { node?.max_hops ?? RoutingTable.defaultMaxHops }
-    var dataDirectory: String { node?.data_dir ?? "./data" }
-    var adminAddress: String { node?.admin ?? "127.0.0.1:8025" }
+    public var dataDirectory: String { node?.data_dir ?? "./data" }
+    public var adminAddress: String { node?.admin ?? "127.0.0.1:8025" }
 
     /// The listeners as the SMTP layer wants them, or every problem found on the way.
     func listenerConfigurations() throws -> [ListenerConfiguration] {
@@ -119,20 +130,33 @@ struct NodeConfiguration: Codable, Sendable {
     }
 }
 
-/// Every problem found in a configuration, each with where it is.
-struct ConfigurationError: Error, CustomStringConvertible {
-    var path: String?
-    var problems: [String]
+extension NodeConfiguration.Listener {
+    /// A `[[listener]]` with only its name and address; every limit takes its default.
+    public init(name: String, address: String) {
+        self.name = name
+        self.address = address
+    }
+}
 
-    var description: String {
+/// Every problem found in a configuration, each with where it is.
+public struct ConfigurationError: Error, CustomStringConvertible {
+    public var path: String?
+    public var problems: [String]
+
+    public init(path: String?, problems: [String]) {
+        self.path = path
+        self.problems = problems
+    }
+
+    public var description: String {
         let prefix = path.map { "\($0): " } ?? ""
         return problems.map { prefix + $0 }.joined(separator: "\n")
     }
 }
 
 /// `HOST:PORT` and `[IPv6]:PORT`.
-enum HostPort {
-    static func parse(_ text: String) -> (String, Int)? {
+public enum HostPort {
+    public static func parse(_ text: String) -> (String, Int)? {
         var host: Substring
         var portText: Substring
         if text.hasPrefix("[") {

@@ -4,31 +4,38 @@ import SMTPListener
 
 /// A configuration that passed every check: what a node runs with. A value, so a reload
 /// (SIGHUP) can build a new one beside the running one and swap it in only if it is good.
-struct ValidatedConfiguration: Sendable {
-    var configuration: NodeConfiguration
-    var listeners: [ListenerConfiguration]
-    var connections: [ConnectionConfiguration]
-    var routing: RoutingTable
-    var warnings: [String]
+public struct ValidatedConfiguration: Sendable {
+    public var configuration: NodeConfiguration
+    public var listeners: [ListenerConfiguration]
+    public var connections: [ConnectionConfiguration]
+    public var routing: RoutingTable
+    public var warnings: [String]
 }
 
 /// Every check `archiverelay check-config` makes, and `serve` (at start and on reload).
-enum ConfigurationCheck {
+public enum ConfigurationCheck {
     /// What the checks need from the machine, replaceable in tests.
-    struct Environment: Sendable {
-        var hostName: String
+    public struct Environment: Sendable {
+        public var hostName: String
         /// nil when the file can be read, else why not.
-        var unreadable: @Sendable (String) -> String?
+        public var unreadable: @Sendable (String) -> String?
 
-        static let system = Environment(hostName: ProcessInfo.processInfo.hostName) { path in
+        public init(hostName: String, unreadable: @escaping @Sendable (String) -> String?) {
+            self.hostName = hostName
+            self.unreadable = unreadable
+        }
+
+        /// This machine's host name; a file's readability as `access(2)` and `stat(2)` see it
+        /// (nothing is opened).
+        public static let system = Environment(hostName: ProcessInfo.processInfo.hostName) { path in
             FileManager.default.isReadableFile(atPath: path) ? nil : (FileManager.default.fileExists(atPath: path) ? "not readable" : "does not exist")
         }
     }
 
     /// Reads, decodes and checks a file: the configuration to run, or every problem found.
     /// `adjust` changes the decoded file before the checks (`serve`'s command-line flags).
-    static func load(path: String, environment: Environment = .system,
-                     adjust: (inout NodeConfiguration) -> Void = { _ in }) -> Result<ValidatedConfiguration, ConfigurationProblems> {
+    public static func load(path: String, environment: Environment = .system,
+                            adjust: (inout NodeConfiguration) -> Void = { _ in }) -> Result<ValidatedConfiguration, ConfigurationProblems> {
         let text: String
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
@@ -40,8 +47,8 @@ enum ConfigurationCheck {
         return check(text: text, environment: environment, adjust: adjust)
     }
 
-    static func check(text: String, environment: Environment = .system,
-                      adjust: (inout NodeConfiguration) -> Void = { _ in }) -> Result<ValidatedConfiguration, ConfigurationProblems> {
+    public static func check(text: String, environment: Environment = .system,
+                             adjust: (inout NodeConfiguration) -> Void = { _ in }) -> Result<ValidatedConfiguration, ConfigurationProblems> {
         let (decoded, problems) = ConfigurationFile.decode(text)
         guard var configuration = decoded else { return .failure(problems) }
         adjust(&configuration)
@@ -59,7 +66,7 @@ enum ConfigurationCheck {
         }
     }
 
-    static func validate(_ configuration: NodeConfiguration, environment: Environment = .system)
+    public static func validate(_ configuration: NodeConfiguration, environment: Environment = .system)
         -> Result<ValidatedConfiguration, ConfigurationProblems> {
         var problems = ConfigurationProblems()
         let nodeID = checkNode(configuration, hostName: environment.hostName, problems: &problems)
@@ -119,6 +126,9 @@ enum ConfigurationCheck {
             }
             _ = problems.positive(archive.segment_max_bytes, "segment_max_bytes", at: "archive", default: 1)
             _ = problems.positive(archive.segment_max_age_seconds, "segment_max_age_seconds", at: "archive", default: 1)
+            if let free = archive.min_free_bytes, free < 0 {
+                problems.error("archive", "min_free_bytes must be 0 or more, got \(free)")
+            }
         }
         return nodeID
     }
