@@ -1,5 +1,6 @@
-@testable import archiverelay
 import Foundation
+import RelayConfiguration
+import SMTPListener
 import Testing
 
 /// The example chains are wired as their comments say: every `[[connection]]` aims at the
