@@ -24,6 +24,22 @@ public struct ConfigurationProblems: Sendable, Equatable {
         return value
     }
 
+    /// The longest duration any `*_seconds` key takes: 30 days. Timers count nanoseconds
+    /// in 64 bits, so an unbounded value (say 10^16 s) would overflow the conversion and
+    /// stop the node; no mail timeout or backoff is meant to be longer than this.
+    public static let maximumSeconds = 30 * 86_400
+
+    /// `value` if it is given, above zero and at most `maximumSeconds` (a problem if it
+    /// is not), else `fallback`.
+    mutating func seconds(_ value: Int?, _ key: String, at: String, default fallback: Int) -> Int {
+        let checked = positive(value, key, at: at, default: fallback)
+        guard checked <= Self.maximumSeconds else {
+            error(at, "\(key) must be at most \(Self.maximumSeconds) (30 days), got \(checked)")
+            return fallback
+        }
+        return checked
+    }
+
     /// `value` if it is one of the enumeration's spellings (a problem if it is not), else `fallback`.
     mutating func choice<T: RawRepresentable & CaseIterable>(_ value: String?, _ key: String, at: String, default fallback: T) -> T
     where T.RawValue == String {

@@ -72,17 +72,17 @@ public struct ConnectionConfiguration: Hashable, Sendable {
         c.queueLimit = problems.positive(entry.queue_limit, "queue_limit", at: at, default: c.queueLimit)
         c.queueMaxBytes = Int64(problems.positive(entry.queue_max_bytes, "queue_max_bytes", at: at, default: Int(c.queueMaxBytes)))
         c.onFull = problems.choice(entry.on_full, "on_full", at: at, default: c.onFull)
-        c.minBackoffSeconds = problems.positive(entry.min_backoff_seconds, "min_backoff_seconds", at: at, default: c.minBackoffSeconds)
-        c.maxBackoffSeconds = problems.positive(entry.max_backoff_seconds, "max_backoff_seconds", at: at, default: c.maxBackoffSeconds)
+        c.minBackoffSeconds = problems.seconds(entry.min_backoff_seconds, "min_backoff_seconds", at: at, default: c.minBackoffSeconds)
+        c.maxBackoffSeconds = problems.seconds(entry.max_backoff_seconds, "max_backoff_seconds", at: at, default: c.maxBackoffSeconds)
         if c.minBackoffSeconds > c.maxBackoffSeconds {
             problems.error(at, "min_backoff_seconds (\(c.minBackoffSeconds)) is greater than max_backoff_seconds (\(c.maxBackoffSeconds))")
         }
         if let retries = entry.max_retries {
             if retries >= 0 { c.maxRetries = retries } else { problems.error(at, "max_retries must be 0 (for ever) or more, got \(retries)") }
         }
-        c.connectTimeoutSeconds = problems.positive(entry.connect_timeout_seconds, "connect_timeout_seconds", at: at, default: c.connectTimeoutSeconds)
-        c.commandTimeoutSeconds = problems.positive(entry.command_timeout_seconds, "command_timeout_seconds", at: at, default: c.commandTimeoutSeconds)
-        c.dataTimeoutSeconds = problems.positive(entry.data_timeout_seconds, "data_timeout_seconds", at: at, default: c.dataTimeoutSeconds)
+        c.connectTimeoutSeconds = problems.seconds(entry.connect_timeout_seconds, "connect_timeout_seconds", at: at, default: c.connectTimeoutSeconds)
+        c.commandTimeoutSeconds = problems.seconds(entry.command_timeout_seconds, "command_timeout_seconds", at: at, default: c.commandTimeoutSeconds)
+        c.dataTimeoutSeconds = problems.seconds(entry.data_timeout_seconds, "data_timeout_seconds", at: at, default: c.dataTimeoutSeconds)
         if let helo = entry.helo {
             if helo.isEmpty || helo.contains(where: { $0.isWhitespace || $0.isNewline }) {
                 problems.error(at, "helo must be a host name without white space, got \"\(helo)\"")

@@ -110,17 +110,22 @@ public struct NodeConfiguration: Codable, Sendable {
                 guard let value else { return }
                 if value <= 0 { problems.append("\(at): \(key) must be > 0") } else { apply(value) }
             }
+            func seconds(_ value: Int?, _ key: String, _ apply: (Int) -> Void) {
+                guard let value else { return }
+                let limit = ConfigurationProblems.maximumSeconds
+                if value > limit { problems.append("\(at): \(key) must be at most \(limit) (30 days), got \(value)") } else { positive(value, key, apply) }
+            }
             positive(entry.max_connections, "max_connections") { c.maximumConnections = $0 }
             positive(entry.max_connections_per_client, "max_connections_per_client") { c.maximumConnectionsPerClient = $0 }
             positive(entry.max_message_size, "max_message_size") { c.limits.maximumMessageSize = $0 }
             positive(entry.max_recipients, "max_recipients") { c.limits.maximumRecipients = $0 }
             positive(entry.max_command_line_length, "max_command_line_length") { c.limits.maximumCommandLineLength = max($0, 512) }
             positive(entry.max_text_line_length, "max_text_line_length") { c.limits.maximumTextLineLength = max($0, 1000) }
-            positive(entry.command_timeout_seconds, "command_timeout_seconds") { c.limits.commandTimeout = .seconds(Int64($0)) }
-            positive(entry.data_timeout_seconds, "data_timeout_seconds") { c.limits.dataTimeout = .seconds(Int64($0)) }
-            positive(entry.session_timeout_seconds, "session_timeout_seconds") { c.limits.sessionTimeout = .seconds(Int64($0)) }
+            seconds(entry.command_timeout_seconds, "command_timeout_seconds") { c.limits.commandTimeout = .seconds(Int64($0)) }
+            seconds(entry.data_timeout_seconds, "data_timeout_seconds") { c.limits.dataTimeout = .seconds(Int64($0)) }
+            seconds(entry.session_timeout_seconds, "session_timeout_seconds") { c.limits.sessionTimeout = .seconds(Int64($0)) }
             positive(entry.max_consecutive_errors, "max_consecutive_errors") { c.limits.maximumConsecutiveErrors = $0 }
-            positive(entry.shutdown_grace_seconds, "shutdown_grace_seconds") { c.shutdownGracePeriod = .seconds(Int64($0)) }
+            seconds(entry.shutdown_grace_seconds, "shutdown_grace_seconds") { c.shutdownGracePeriod = .seconds(Int64($0)) }
             c.bareLineEndings = entry.bare_line_endings ?? .reject
             result.append(c)
         }

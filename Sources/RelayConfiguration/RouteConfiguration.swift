@@ -34,7 +34,7 @@ enum RouteConfiguration {
         }
         var action = RouteAction(archive: entry.archive ?? true, forward: forward)
         action.ackAfterForward = problems.choice(entry.ack_after_forward, "ack_after_forward", at: at, default: action.ackAfterForward)
-        action.ackTimeoutSeconds = problems.positive(entry.ack_timeout_seconds, "ack_timeout_seconds", at: at, default: action.ackTimeoutSeconds)
+        action.ackTimeoutSeconds = problems.seconds(entry.ack_timeout_seconds, "ack_timeout_seconds", at: at, default: action.ackTimeoutSeconds)
         if !action.archive && action.forward.isEmpty {
             problems.error(at, "archive = false and no forward: every message it takes would be accepted and lost")
         }

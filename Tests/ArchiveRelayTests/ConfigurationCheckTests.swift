@@ -203,6 +203,20 @@ struct ConfigurationCheckTests {
             [archive]
             min_free_bytes = -1
             """, ["archive: min_free_bytes must be 0 or more, got -1"]),
+        ("durations beyond 30 days", """
+            command_timeout_seconds = 10000000000000000
+            max_backoff_seconds = 2592001
+            [[route]]
+            name = "r"
+            ack_timeout_seconds = 9223372036854775807
+            [[listener]]
+            name = "slow"
+            address = "127.0.0.1:2999"
+            session_timeout_seconds = 10000000000000000
+            """, ["listener[3] \"slow\": session_timeout_seconds must be at most 2592000 (30 days), got 10000000000000000",
+                  "connection[1] \"peer\": max_backoff_seconds must be at most 2592000 (30 days), got 2592001",
+                  "connection[1] \"peer\": command_timeout_seconds must be at most 2592000 (30 days), got 10000000000000000",
+                  "route[1] \"r\": ack_timeout_seconds must be at most 2592000 (30 days), got 9223372036854775807"]),
         ("unknown keys", """
             [[route]]
             name = "r"
