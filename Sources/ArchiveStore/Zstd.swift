@@ -28,6 +28,8 @@ final class ZstdCompressor {
         _ = try ZstdError.check(ZSTD_CCtx_setParameter(resources.context, ZSTD_c_compressionLevel, level))
         if let table = dictionary?.compressionTable {
             _ = try ZstdError.check(ZSTD_CCtx_refCDict(resources.context, table))
+            // The record header names the dictionary; the frame need not repeat it (4 bytes).
+            _ = try ZstdError.check(ZSTD_CCtx_setParameter(resources.context, ZSTD_c_dictIDFlag, 0))
         }
         // The checksum lets verify catch a corrupted body even before the SHA-256 check.
         _ = try ZstdError.check(ZSTD_CCtx_setParameter(resources.context, ZSTD_c_checksumFlag, 1))

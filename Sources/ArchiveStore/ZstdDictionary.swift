@@ -86,7 +86,14 @@ enum ZstdSection {
         let written = output.withUnsafeMutableBytes { out in
             input.withUnsafeBytes { src in
                 if let table = dictionary?.compressionTable {
-                    return ZSTD_compress_usingCDict(resources.context, out.baseAddress, capacity, src.baseAddress, src.count, table)
+                    // The frame keeps its content size (the reader bounds its allocation by
+                    // it) but not the dictionary id: the record header names the dictionary.
+                    let context = resources.context
+                    let referenced = ZSTD_CCtx_refCDict(context, table)
+                    guard ZSTD_isError(referenced) == 0 else { return referenced }
+                    let flagged = ZSTD_CCtx_setParameter(context, ZSTD_c_dictIDFlag, 0)
+                    guard ZSTD_isError(flagged) == 0 else { return flagged }
+                    return ZSTD_compress2(context, out.baseAddress, capacity, src.baseAddress, src.count)
                 }
                 return ZSTD_compressCCtx(resources.context, out.baseAddress, capacity, src.baseAddress, src.count, level)
             }
