@@ -39,7 +39,7 @@ import Testing
     }
 
     static let floodScript = NodeTestSupport.packageRoot.appendingPathComponent("Tests/NodeTests/Scripts/journal_flood.py").path
-    static let messages = 5000, sessions = 8
+    static let messages = 5000 * NodeTestSupport.soakFactor, sessions = 8
 
     /// The SHA-256 lines of the client's manifest (one per message that got 250).
     static func acknowledged(_ manifest: String) -> [String] {
@@ -51,7 +51,7 @@ import Testing
         while acknowledged(manifest).count < count, client.isRunning { try await Task.sleep(for: .milliseconds(20)) }
     }
 
-    @Test(.timeLimit(.minutes(4)))
+    @Test(.timeLimit(NodeTestSupport.soakMinutes(4)))
     func haPairBehindNginxKeepsEveryAcknowledgedMessageThroughANodeCrash() async throws {
         try #require(FileManager.default.isExecutableFile(atPath: Self.nginx) && FileManager.default.fileExists(atPath: Self.streamModule),
                      "nginx with the stream module is needed (apt-get install nginx libnginx-mod-stream)")
@@ -65,9 +65,9 @@ import Testing
         let port = try NodeTestSupport.freePort()
         _ = try await Self.startNginx(port: port, upstreams: [a.journalPort, b.journalPort], root: root, children: workspace.children)
 
-        // 5,000 distinct messages over 8 sessions through nginx, each retried until it gets 250.
+        // 5,000 (times the soak factor) distinct messages over 8 sessions through nginx, each retried until it gets 250.
         let manifest = root + "/acknowledged.txt", clientLog = root + "/client.log"
-        let client = try workspace.children.launch(NodeTestSupport.python, [Self.floodScript, "\(port)", "\(Self.messages)", "\(Self.sessions)", manifest, "120"], log: clientLog)
+        let client = try workspace.children.launch(NodeTestSupport.python, [Self.floodScript, "\(port)", "\(Self.messages)", "\(Self.sessions)", manifest, "\(120 * NodeTestSupport.soakFactor)"], log: clientLog)
 
         // B dies without warning after a third; nginx fails over to A; B comes back after two thirds.
         try await Self.waitForAcknowledged(Self.messages / 3, manifest: manifest, client: client)

@@ -20,6 +20,13 @@ enum NodeTestSupport {
         FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") ? "/usr/bin/python3" : "/usr/local/bin/python3"
     }
 
+    /// `make soak` sets ARCHIVERELAY_SOAK (default 1): the volume fault tests multiply
+    /// their kills and messages, and their time limits, by it.
+    static let soakFactor = max(1, ProcessInfo.processInfo.environment["ARCHIVERELAY_SOAK"].flatMap(Int.init) ?? 1)
+
+    /// A time limit of `minutes` for a normal run, scaled by `soakFactor` for a soak.
+    static func soakMinutes(_ minutes: Int) -> TimeLimitTrait.Duration { .minutes(minutes * soakFactor) }
+
     /// The built `archiverelay` executable (`swift build` / `swift test` put it in .build/debug).
     static func binary() throws -> String {
         let candidates = [
