@@ -46,13 +46,14 @@ soak: deps-test
 # Slow (two full builds); run before resolving reliability work, not on every CI run.
 # The volume tests (10,000-message drains, 5,000 messages through nginx, the 20-kill crash
 # loop) exceed their time limits at the sanitizers' 5-15x slowdown and are skipped; every
-# other test runs, and the nodes the node tests start are sanitized binaries too.
+# other test runs (the node suites with 4x their time limits), and the nodes the node
+# tests start are sanitized binaries too.
 SANITIZE_SKIP ?= backlogDrainsInOrderAfterThePeerComesUp|backlogDrainsIntoPostfixSmtpSinkOverFourConnections|acknowledgedMailSurvivesSigkill|haPairBehindNginxKeepsEveryAcknowledgedMessageThroughANodeCrash
 sanitize: deps-test
 	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
-	ARCHIVERELAY_BINARY=$(CURDIR)/.build-tsan/debug/archiverelay $(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan --skip '$(SANITIZE_SKIP)'
+	ARCHIVERELAY_TIME_SCALE=4 ARCHIVERELAY_BINARY=$(CURDIR)/.build-tsan/debug/archiverelay $(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan --skip '$(SANITIZE_SKIP)'
 	$(SWIFT) build --build-tests --sanitize=address --scratch-path .build-asan
-	LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan-suppressions.txt ARCHIVERELAY_BINARY=$(CURDIR)/.build-asan/debug/archiverelay $(SWIFT) test --skip-build --sanitize=address --scratch-path .build-asan --skip '$(SANITIZE_SKIP)'
+	ARCHIVERELAY_TIME_SCALE=4 LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan-suppressions.txt ARCHIVERELAY_BINARY=$(CURDIR)/.build-asan/debug/archiverelay $(SWIFT) test --skip-build --sanitize=address --scratch-path .build-asan --skip '$(SANITIZE_SKIP)'
 
 clean:
 	rm -rf .build .build-tsan .build-asan Fuzz/.build

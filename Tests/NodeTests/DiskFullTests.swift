@@ -8,7 +8,7 @@ import Glibc
 /// The archive on a small tmpfs made by the test (root only: mount). Filling it must give
 /// temporary refusals, never a crash, a torn record or a lost acknowledged message, and
 /// the node must accept again by itself once space is freed.
-@Suite(.serialized, .timeLimit(.minutes(3)), .enabled(if: getuid() == 0, "mounting a tmpfs needs root"))
+@Suite(.serialized, .timeLimit(NodeTestSupport.scaledMinutes(3)), .enabled(if: getuid() == 0, "mounting a tmpfs needs root"))
 struct DiskFullTests {
     struct Case: CustomTestStringConvertible, Sendable {
         let name: String

@@ -9,7 +9,7 @@ import Glibc
 /// status 0 and its OK line, and the `archive digest` lines it prints for its nodes must
 /// agree with each other and add up to every message it sent. The scripts use fixed
 /// loopback ports below the ephemeral range, so the suite runs them one at a time.
-@Suite(.serialized, .timeLimit(.minutes(3)))
+@Suite(.serialized, .timeLimit(NodeTestSupport.scaledMinutes(3)))
 struct ExampleScriptTests {
     struct Example: Sendable, CustomTestStringConvertible {
         let script: String

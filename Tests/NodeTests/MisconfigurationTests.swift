@@ -7,7 +7,7 @@ import Testing
 /// in one file shows the mistake. The copy must still stop after one round: back at the
 /// node it entered at, that node finds its own copy inside and stops it
 /// (`loops_detected_total{reason="loop"}`), well before the 50 Received fields would.
-@Suite(.serialized, .timeLimit(.minutes(2)))
+@Suite(.serialized, .timeLimit(NodeTestSupport.scaledMinutes(2)))
 struct MisconfigurationTests {
     static let messagesPerNode = 3
 

@@ -51,7 +51,7 @@ import Testing
         while acknowledged(manifest).count < count, client.isRunning { try await Task.sleep(for: .milliseconds(20)) }
     }
 
-    @Test(.timeLimit(NodeTestSupport.soakMinutes(4)))
+    @Test(.timeLimit(NodeTestSupport.scaledMinutes(4)))
     func haPairBehindNginxKeepsEveryAcknowledgedMessageThroughANodeCrash() async throws {
         try #require(FileManager.default.isExecutableFile(atPath: Self.nginx) && FileManager.default.fileExists(atPath: Self.streamModule),
                      "nginx with the stream module is needed (apt-get install nginx libnginx-mod-stream)")

@@ -24,8 +24,13 @@ enum NodeTestSupport {
     /// their kills and messages, and their time limits, by it.
     static let soakFactor = max(1, ProcessInfo.processInfo.environment["ARCHIVERELAY_SOAK"].flatMap(Int.init) ?? 1)
 
-    /// A time limit of `minutes` for a normal run, scaled by `soakFactor` for a soak.
-    static func soakMinutes(_ minutes: Int) -> TimeLimitTrait.Duration { .minutes(minutes * soakFactor) }
+    /// `make sanitize` sets ARCHIVERELAY_TIME_SCALE: the node tests run 5-15x slower
+    /// under a sanitizer (every CLI call they make is instrumented too). Default: the soak
+    /// factor.
+    static let timeScale = max(1, ProcessInfo.processInfo.environment["ARCHIVERELAY_TIME_SCALE"].flatMap(Int.init) ?? soakFactor)
+
+    /// A time limit of `minutes` for a normal run, scaled for a soak or a sanitizer run.
+    static func scaledMinutes(_ minutes: Int) -> TimeLimitTrait.Duration { .minutes(minutes * timeScale) }
 
     /// The built `archiverelay` executable (`swift build` / `swift test` put it in .build/debug).
     static func binary() throws -> String {
@@ -101,8 +106,8 @@ enum NodeTestSupport {
     {
         let tag = UUID().uuidString
         let outPath = directory + "/run-\(tag).out", errPath = directory + "/run-\(tag).err"
-        FileManager.default.createFile(atPath: outPath, contents: nil)
-        FileManager.default.createFile(atPath: errPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
         defer {
             try? FileManager.default.removeItem(atPath: outPath)
             try? FileManager.default.removeItem(atPath: errPath)
@@ -191,7 +196,7 @@ final class ChildProcesses: @unchecked Sendable {
     private var processes: [Process] = []
 
     func launch(_ executable: String, _ arguments: [String], log: String) throws -> Process {
-        if !FileManager.default.fileExists(atPath: log) { FileManager.default.createFile(atPath: log, contents: nil) }
+        if !FileManager.default.fileExists(atPath: log) { _ = FileManager.default.createFile(atPath: log, contents: nil) }
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
         handle.seekToEndOfFile()
         let process = Process()

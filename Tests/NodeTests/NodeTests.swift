@@ -11,7 +11,7 @@ import Darwin
 
 /// End-to-end tests against the real `archiverelay` binary: `serve` as a child process,
 /// a real SMTP client (Python's smtplib), and the `archive` CLI to read back.
-@Suite(.serialized, .timeLimit(NodeTestSupport.soakMinutes(3)))
+@Suite(.serialized, .timeLimit(NodeTestSupport.scaledMinutes(3)))
 struct NodeTests {
     /// A `serve` child on 127.0.0.1 with its own data directory and log file.
     struct Node {
@@ -101,7 +101,7 @@ struct NodeTests {
             server = try await node.start(children)
         }
         try await runPhase(after: before)
-        FileManager.default.createFile(atPath: stopFile, contents: nil)
+        _ = FileManager.default.createFile(atPath: stopFile, contents: nil)
         #expect(await client.waitForExit(timeout: .seconds(30)), "load client did not stop")
         let acked = Self.acknowledged(in: sent)
         phaseCounts.append(acked.count - before)

@@ -7,7 +7,7 @@ import Glibc
 
 /// Routes through the real binary: `check-config`, 550 5.7.1 for recipients no route takes,
 /// and `kill -HUP` swapping routes without a restart (and refusing a broken file).
-@Suite(.serialized, .timeLimit(.minutes(2)))
+@Suite(.serialized, .timeLimit(NodeTestSupport.scaledMinutes(2)))
 struct RouteNodeTests {
     @Test func examplesCheckClean() async throws {
         let workspace = try NodeWorkspace()

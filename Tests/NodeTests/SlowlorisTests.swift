@@ -9,7 +9,7 @@ import Glibc
 /// a whole line, must not keep a good client out, must not get past the per-client limit,
 /// and must be closed with 421 4.4.2 when the command timeout runs out (a timeout per
 /// line, so dripping bytes does not keep a session alive).
-@Suite(.serialized, .timeLimit(.minutes(3)))
+@Suite(.serialized, .timeLimit(NodeTestSupport.scaledMinutes(3)))
 struct SlowlorisTests {
     static let sources = (2...11).map { "127.0.0.\($0)" }  // 10 client addresses, 100 sessions each
     static let perClient = 100

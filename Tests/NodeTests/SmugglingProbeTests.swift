@@ -4,7 +4,7 @@ import Testing
 /// The probes of the public smtpsmug scanner, reimplemented (Scripts/smuggling_probes.py)
 /// and run against a live node: no malformed end-of-data sequence may end a message, and
 /// whatever is accepted is archived whole, as one message.
-@Suite(.serialized, .timeLimit(.minutes(2)))
+@Suite(.serialized, .timeLimit(NodeTestSupport.scaledMinutes(2)))
 struct SmugglingProbeTests {
     @Test func smtpsmugProbesFindNothing() async throws {
         let workspace = try NodeWorkspace()
