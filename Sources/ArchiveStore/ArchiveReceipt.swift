@@ -39,8 +39,9 @@ public struct RecoveryReport: Sendable {
         public var segment: String
         public var offset: Int
         public var bytesRemoved: Int
-        /// Where the removed bytes were saved.
-        public var brokenFile: String
+        /// Where the removed bytes were saved; nil when they were all zeros (the
+        /// writer's preallocated space), which hold nothing to save.
+        public var brokenFile: String?
     }
 
     public var segmentCount = 0

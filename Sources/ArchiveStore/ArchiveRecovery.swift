@@ -59,7 +59,8 @@ struct ArchiveRecovery {
             report.faults += outcome.damages.map { ArchiveFault(segment: segment.name, offset: $0.offset, reason: $0.reason) }
             if let torn = outcome.tornTail {
                 if isActive {
-                    try repairTornTail(segment, at: torn.offset)
+                    let zeros = try SegmentScanner.isZeroFilled(file, from: torn.offset, to: segment.fileSize)
+                    try repairTornTail(segment, at: torn.offset, zeros: zeros)
                     segments[position].fileSize = torn.offset
                 } else {
                     report.faults.append(ArchiveFault(segment: segment.name, offset: torn.offset, reason: "sealed segment: \(torn.reason)"))
@@ -109,20 +110,28 @@ struct ArchiveRecovery {
     }
 
     /// Copies the torn bytes aside (crash-safely), truncates the segment to the last valid
-    /// record and syncs it. Appending after garbage is never allowed.
-    private mutating func repairTornTail(_ segment: SegmentDescriptor, at offset: Int) throws {
+    /// record and syncs it. Appending after garbage is never allowed. A tail of zeros only
+    /// (`zeros`: the writer's preallocated space after a crash) is cut without a copy.
+    private mutating func repairTornTail(_ segment: SegmentDescriptor, at offset: Int, zeros: Bool) throws {
         let removed = segment.fileSize - offset
-        let source = try SystemFile.openReadOnly(segment.path)
-        let tail = try source.read(at: offset, count: removed)
-        source.close()
-        let brokenPath = segment.path + ".\(offset).broken"
-        try Durable.writeAtomically(tail, to: brokenPath)
+        var brokenPath: String?
+        if !zeros {
+            let source = try SystemFile.openReadOnly(segment.path)
+            let tail = try source.read(at: offset, count: removed)
+            source.close()
+            brokenPath = segment.path + ".\(offset).broken"
+            try Durable.writeAtomically(tail, to: brokenPath!)
+        }
         let file = try SystemFile.open(segment.path, flags: O_WRONLY)
         defer { file.close() }
         try file.truncate(to: offset)
         try file.sync()
         report.truncatedTails.append(.init(segment: segment.name, offset: offset, bytesRemoved: removed, brokenFile: brokenPath))
-        logger.warning("archive torn tail truncated", metadata: ["segment": "\(segment.name)", "offset": "\(offset)", "bytes": "\(removed)", "saved": "\(brokenPath)"])
+        if let brokenPath {
+            logger.warning("archive torn tail truncated", metadata: ["segment": "\(segment.name)", "offset": "\(offset)", "bytes": "\(removed)", "saved": "\(brokenPath)"])
+        } else {
+            logger.info("archive zero-filled tail cut (preallocated space)", metadata: ["segment": "\(segment.name)", "offset": "\(offset)", "bytes": "\(removed)"])
+        }
     }
 
     /// Opens the index and decides whether to trust it; rebuilds (from scratch, so the

@@ -39,6 +39,8 @@ extension ArchiveReader {
             if let torn = outcome.tornTail {
                 if segment.isSealed || position != segments.count - 1 {
                     report.faults.append(ArchiveFault(segment: segment.name, offset: torn.offset, reason: torn.reason))
+                } else if try SegmentScanner.isZeroFilled(file, from: torn.offset, to: segment.fileSize) {
+                    report.notes.append("\(segment.name): \(segment.fileSize - torn.offset) bytes preallocated after the last record")
                 } else {
                     report.notes.append("\(segment.name): incomplete tail at offset \(torn.offset) (in flight, or truncated at next open)")
                 }

@@ -34,20 +34,25 @@ final class CapacityMonitor: @unchecked Sendable {
     /// Takes bytes just written off the cached free space, so a burst between two probes
     /// (a second at 50 MB/s is more than a small margin) trips the threshold at once
     /// instead of writing on until the next probe. The next probe replaces the estimate.
+    /// An estimate that would cross the threshold is checked by a probe at once: records
+    /// written into the segment's preallocated zeros take no new space, so the estimate
+    /// overstates what they used.
     func consumed(_ bytes: Int) {
         guard bytes > 0 else { return }
         lock.lock()
-        let before = state
         switch state {
-        case .ok(let free), .low(let free):
+        case .ok(let free):
             let left = free == .max ? free : free - min(free, UInt64(bytes))
-            state = left < threshold ? .low(freeBytes: left) : .ok(freeBytes: left)
+            if left < threshold {
+                lock.unlock()
+                refreshIfDue(force: true)
+                return
+            }
+            state = .ok(freeBytes: left)
+        case .low(let free):
+            state = .low(freeBytes: free - min(free, UInt64(bytes)))
         }
-        let after = state
         lock.unlock()
-        if after.isLow && !before.isLow {
-            logger.error("archive volume low on space; refusing new mail", metadata: ["free_bytes": "\(after)", "threshold": "\(threshold)"])
-        }
     }
 
     /// Probes if the cached value is older than the recheck interval (or `force`).

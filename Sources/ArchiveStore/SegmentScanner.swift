@@ -76,6 +76,19 @@ enum SegmentScanner {
         return .valid(header, bytes[...])
     }
 
+    /// True when `[offset, end)` holds only zero bytes: the writer's preallocated space
+    /// after the last record (FORMAT.md, "Preallocated tail"), not a torn record.
+    static func isZeroFilled(_ file: SystemFile, from offset: Int, to end: Int) throws -> Bool {
+        let window = 1 << 20
+        var base = offset
+        while base < end {
+            let chunk = try file.read(at: base, count: min(window, end - base))
+            guard !chunk.isEmpty, chunk.allSatisfy({ $0 == 0 }) else { return false }
+            base += chunk.count
+        }
+        return true
+    }
+
     /// Looks for any valid record at an aligned offset after `offset`. Only runs when
     /// damage was found, so a linear search is acceptable.
     static func findValidRecord(_ file: SystemFile, after offset: Int, limit: Int) throws -> Int? {

@@ -64,6 +64,39 @@ import Testing
         }
     }
 
+    /// While the store runs, the active segment carries written zeros after its last
+    /// record (`SegmentWriter.preallocate`). A crash leaves them: the next open cuts them
+    /// without a `.broken` copy. A clean close leaves none.
+    @Test func preallocatedZerosAreCutAfterACrashAndTrimmedOnClose() async throws {
+        try await withTempDirectory { dir in
+            let store = try await openStore(dir)
+            var last = 0
+            for n in 0..<3 { last = try await commit(store, Corpus.synthetic(n, bodyLines: 40), n).offset }
+            let path = segmentPaths(dir)[0]
+            let live = readFile(path)
+            let recordsEnd = try RecordCodec.decodeHeader(live[last...]).recordLength + last
+            // Extended at the first sync, to 1 MiB past the records then.
+            #expect(live.count > recordsEnd + SegmentWriter.preallocation / 2)
+            #expect(live[recordsEnd...].allSatisfy { $0 == 0 })
+            // The file as a SIGKILL at this moment would leave it (no index: rebuilt).
+            let crashed = dir + "/crashed"
+            try FileManager.default.createDirectory(atPath: crashed + "/archive", withIntermediateDirectories: true)
+            try writeFile(crashed + "/archive/" + (path as NSString).lastPathComponent, live)
+            try await store.close()
+            #expect(readFile(path).count == recordsEnd)
+
+            let reopened = try await openStore(crashed)
+            let report = reopened.recoveryReport
+            try await reopened.close()
+            #expect(report.faults.isEmpty)
+            #expect(report.truncatedTails == [.init(segment: "00000001.seg", offset: recordsEnd,
+                                                    bytesRemoved: live.count - recordsEnd, brokenFile: nil)])
+            let names = try FileManager.default.contentsOfDirectory(atPath: crashed + "/archive")
+            #expect(!names.contains { $0.hasSuffix(".broken") })
+            try await appendAndVerify(crashed, expecting: 4)
+        }
+    }
+
     @Test func zeroedBlockInTheMiddleOfTheActiveSegmentIsAFaultNotATruncation() async throws {
         try await withTempDirectory { dir in
             let store = try await openStore(dir)

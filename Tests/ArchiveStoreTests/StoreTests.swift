@@ -121,13 +121,19 @@ import Testing
         }
     }
 
-    /// Between two probes the store counts what it writes: a burst trips the threshold at
-    /// once instead of at the next probe (the probe here never changes its answer).
+    /// Between two probes the store counts what it writes: a burst that would cross the
+    /// threshold makes it probe at once instead of at the next scheduled probe (an hour
+    /// away here). The probe is a disk of 100 MiB minus what the segment files take, their
+    /// preallocated zeros included.
     @Test func writesBetweenProbesCountAgainstFreeSpace() async throws {
         try await withTempDirectory { dir in
-            let disk = FakeDisk(free: 100 << 20)
+            let archive = dir + "/archive"
             var options = ArchiveStoreOptions()
-            options.freeSpaceProbe = disk.probe
+            options.freeSpaceProbe = { _ in
+                let names = ((try? FileManager.default.contentsOfDirectory(atPath: archive)) ?? []).filter { $0.hasSuffix(".seg") }
+                let used = names.compactMap { try? FileManager.default.attributesOfItem(atPath: archive + "/" + $0)[.size] as? UInt64 }
+                return (100 << 20) - used.reduce(0, +)
+            }
             options.minimumFreeBytes = (100 << 20) - 3000
             options.freeSpaceRecheckInterval = 3600
             let store = try await openStore(dir, options: options)
