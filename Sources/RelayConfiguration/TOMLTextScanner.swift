@@ -7,7 +7,9 @@
 /// - where an array expects a value, `}` or a non-ASCII line break (U+0085, U+2028,
 ///   U+2029): `parse_value`'s precondition;
 /// - a value like a date, a space and one digit, then the value's end (`2020-01-01 1`):
-///   the date-time look-ahead's precondition.
+///   the date-time look-ahead's precondition;
+/// - a value that is a date, `T` or `t`, then no digit (`1979-05-27T\u{1A}`): `parse_time`'s
+///   precondition.
 ///
 /// It follows TOML's lexical structure only as far as these need: strings (escapes,
 /// multi-line forms), comments, brackets, and whether a value is being read. Anything it
@@ -78,7 +80,7 @@ struct TOMLTextScanner {
                 token()
                 i += 1
             case ascii("0")...ascii("9") where (inValue || !open.isEmpty) && tokenStarts:
-                if let offset = dateThenLoneDigit() {
+                if let offset = dateThenLoneDigit() ?? dateThenTNoTime() {
                     return finding(at: offset, cleanEnd: statement, "Error while parsing value: expected a time after the date")
                 }
                 token()
@@ -140,6 +142,23 @@ struct TOMLTextScanner {
         let continues = (ascii("0")...ascii("9")).contains(after) || (ascii("a")...ascii("z")).contains(after | 0x20)
             || [ascii(":"), ascii("."), ascii("+"), ascii("-"), ascii("_")].contains(after)
         return continues ? nil : end + 2
+    }
+
+    /// At a digit starting a value (after `=`, or where an array expects a value; a bare
+    /// key in an inline table may look like this and be valid): if it is `YYYY-MM-DD`,
+    /// then `T` or `t`, then anything but a digit, the offset after the `T`.
+    private func dateThenTNoTime() -> Int? {
+        var before = i - 1
+        while before >= 0, bytes[before] == ascii(" ") || bytes[before] == ascii("\t") { before -= 1 }
+        guard before >= 0 else { return nil }
+        let valuePosition = bytes[before] == ascii("=")
+            || (open.last == ascii("[") && [ascii("["), ascii(",")].contains(bytes[before]))
+        guard valuePosition, i + 11 <= bytes.count else { return nil }
+        let digit = { (offset: Int) in (ascii("0")...ascii("9")).contains(self.bytes[offset]) }
+        let date = (0..<10).allSatisfy { k in [4, 7].contains(k) ? bytes[i + k] == ascii("-") : digit(i + k) }
+        guard date, bytes[i + 10] | 0x20 == ascii("t") else { return nil }
+        let after = i + 11
+        return after < bytes.count && digit(after) ? nil : after
     }
 
     /// The character starting at `offset`, escaped as Swift writes it (`\n` for a line feed).

@@ -38,6 +38,11 @@ struct ConfigurationFuzzRegressionTests {
         ("a = [2020-01-01 1]\n", "line 1, column 18: \(timeError)']'"),
         ("a = 2020-01-01 1\n", "line 1, column 17: \(timeError)'\\n'"),
         ("a = 2_020-01-01 1 # c\n", "line 1, column 18: \(timeError)' '"),
+        // The fuzzer's fourth (make soak, 2026-11-29), cut to its first line: a date, `T`,
+        // then no time, inside inline tables.
+        ("a = [[[[[[1]]]]]]\nb = { c = { d = 1979-05-27T\u{1A}\u{1A}07:32:00ddress = Z } }\n", "line 2, column 28: \(timeError)'\\u{1A}'"),
+        ("a = 1979-05-27t\n", "line 1, column 16: \(timeError)'\\n'"),
+        ("a = [1979-05-27T]\n", "line 1, column 17: \(timeError)']'"),
     ])
     func unreadableValueIsAProblem(text: String, expected: String) {
         #expect(ConfigurationCheckTests.errors(text) == [expected])
@@ -53,6 +58,7 @@ struct ConfigurationFuzzRegressionTests {
         "a = { b = [1, [2]] }\n[x] # [,]\n[[y]]\n",
         "a = [1, 2]\nb = [ # }\n  ]\nc = [\"}\", '}']\n",
         "a = 2020-01-01 10:00:00\nb = [2020-01-01, 1]\nc = 2020-01-01\n",
+        "a = 1979-05-27T07:32:00Z\nb = { 1979-05-27Tx = 1 }\nc = [1979-05-27t07:32:00]\n",
     ])
     func lookalikesAreNotProblems(text: String) {
         #expect(ConfigurationCheckTests.errors(text).filter { $0.contains("not valid TOML") } == [])
