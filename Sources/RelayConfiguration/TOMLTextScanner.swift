@@ -146,7 +146,8 @@ struct TOMLTextScanner {
 
     /// At a digit starting a value (after `=`, or where an array expects a value; a bare
     /// key in an inline table may look like this and be valid): if it is `YYYY-MM-DD`,
-    /// then `T` or `t`, then anything but a digit, the offset after the `T`.
+    /// then `T` or `t`, then anything but a digit, the offset after the `T` (of the `T`
+    /// when the text ends there).
     private func dateThenTNoTime() -> Int? {
         var before = i - 1
         while before >= 0, bytes[before] == ascii(" ") || bytes[before] == ascii("\t") { before -= 1 }
@@ -158,7 +159,8 @@ struct TOMLTextScanner {
         let date = (0..<10).allSatisfy { k in [4, 7].contains(k) ? bytes[i + k] == ascii("-") : digit(i + k) }
         guard date, bytes[i + 10] | 0x20 == ascii("t") else { return nil }
         let after = i + 11
-        return after < bytes.count && digit(after) ? nil : after
+        guard after < bytes.count else { return i + 10 }
+        return digit(after) ? nil : after
     }
 
     /// The character starting at `offset`, escaped as Swift writes it (`\n` for a line feed).

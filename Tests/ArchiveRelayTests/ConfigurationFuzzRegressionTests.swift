@@ -43,6 +43,9 @@ struct ConfigurationFuzzRegressionTests {
         ("a = [[[[[[1]]]]]]\nb = { c = { d = 1979-05-27T\u{1A}\u{1A}07:32:00ddress = Z } }\n", "line 2, column 28: \(timeError)'\\u{1A}'"),
         ("a = 1979-05-27t\n", "line 1, column 16: \(timeError)'\\n'"),
         ("a = [1979-05-27T]\n", "line 1, column 17: \(timeError)']'"),
+        // The fuzzer's fifth: the same, then NUL, where the text ends.
+        ("b = { d = 1979-05-27T\u{0}\u{0}~ }\n", "line 1, column 21: \(timeError)'T'"),
+        ("a = 1979-05-27T", "line 1, column 15: \(timeError)'T'"),
     ])
     func unreadableValueIsAProblem(text: String, expected: String) {
         #expect(ConfigurationCheckTests.errors(text) == [expected])
