@@ -54,10 +54,17 @@ public final class StoreFixture: @unchecked Sendable {
     }
 
     public func close() async throws {
+        defer { directory = nil }
         try await store?.close()
         store = nil
-        if let directory { try? FileManager.default.removeItem(atPath: directory) }
-        directory = nil
+        guard let directory else { return }
+        // The index's SQLite connection closes only when the last reference to the store
+        // goes, on whichever thread drops it; deleting its -wal and -shm files then fails a
+        // removal that listed them. Try again rather than leave 20 MB in /dev/shm.
+        for _ in 0..<50 where FileManager.default.fileExists(atPath: directory) {
+            try? FileManager.default.removeItem(atPath: directory)
+            try await Task.sleep(for: .milliseconds(20))
+        }
     }
 
     /// An envelope as the listener builds it: two recipients and one trace header.
