@@ -5,7 +5,7 @@ FUZZ_SECONDS ?= 20
 RUN_PACKAGES := libzstd-dev libsqlite3-dev pkg-config
 TEST_PACKAGES := $(RUN_PACKAGES) swaks libnet-ssleay-perl postfix python3 python3-aiosmtpd openssl nginx libnginx-mod-stream curl
 
-.PHONY: run test build deps-run deps-test fuzz soak sanitize clean
+.PHONY: run test build deps-run deps-test fuzz soak sanitize microbench clean
 
 deps-run:
 	@scripts/install-deps $(RUN_PACKAGES)
@@ -55,5 +55,10 @@ sanitize: deps-test
 	$(SWIFT) build --build-tests --sanitize=address --scratch-path .build-asan
 	ARCHIVERELAY_TIME_SCALE=4 LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan-suppressions.txt ARCHIVERELAY_BINARY=$(CURDIR)/.build-asan/debug/archiverelay $(SWIFT) test --skip-build --sanitize=address --scratch-path .build-asan --skip '$(SANITIZE_SKIP)'
 
+# The micro-benchmarks (package-benchmark, a package of their own: Benchmarks/README.md).
+# Release build of the Benchmarks package, then every benchmark; a few minutes on 2 cores.
+microbench: deps-run
+	cd Benchmarks && $(SWIFT) package benchmark
+
 clean:
-	rm -rf .build .build-tsan .build-asan Fuzz/.build
+	rm -rf .build .build-tsan .build-asan Fuzz/.build Benchmarks/.build
