@@ -119,8 +119,9 @@ struct ArchiveRecovery {
             let source = try SystemFile.openReadOnly(segment.path)
             let tail = try source.read(at: offset, count: removed)
             source.close()
-            brokenPath = segment.path + ".\(offset).broken"
-            try Durable.writeAtomically(tail, to: brokenPath!)
+            let path = segment.path + ".\(offset).broken"
+            try Durable.writeAtomically(tail, to: path)
+            brokenPath = path
         }
         let file = try SystemFile.open(segment.path, flags: O_WRONLY)
         defer { file.close() }

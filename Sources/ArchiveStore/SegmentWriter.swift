@@ -18,6 +18,8 @@ final class SegmentWriter {
     private(set) var durableSize: Int
     /// End of the file: records end at `size`, zeros written ahead of them fill the rest.
     private(set) var allocatedEnd: Int
+    /// After a failed extension of the zeros, the record size to reach before the next try.
+    private var retryPreallocationAt = 0
     private(set) var poisoned = false
     /// Dictionaries written at the start of this segment, the newest of them, and whether
     /// any message record follows them (after which no dictionary may be added).
@@ -115,7 +117,6 @@ final class SegmentWriter {
             retryPreallocationAt = size + Self.preallocation
         }
     }
-    private var retryPreallocationAt = 0
 
     /// Drops the preallocated zeros: the file ends at its last record again.
     private func trimPreallocation() throws {
