@@ -1,3 +1,5 @@
+import NIOCore
+
 /// Parses one command line (without its CRLF) into an `SMTPCommand` (RFC 5321 §4.1.1).
 ///
 /// Verbs are case-insensitive. Arguments are validated strictly enough that nothing the
@@ -10,6 +12,20 @@ public enum SMTPCommandParser {
 
     public static func parse<Bytes: Collection>(_ line: Bytes) -> Result<SMTPCommand, SMTPCommandError>
     where Bytes.Element == UInt8 {
+        if let parsed = line.withContiguousStorageIfAvailable({ parse(bytes: UnsafeRawBufferPointer($0)) }) {
+            return parsed
+        }
+        return Array(line).withUnsafeBytes { parse(bytes: $0) }
+    }
+
+    /// A line as it arrives: the checks run over contiguous bytes in this module, not
+    /// through a generic collection from the caller's (the generic path was half the cost
+    /// of parsing a command in the listener's profile).
+    public static func parse(_ line: ByteBuffer) -> Result<SMTPCommand, SMTPCommandError> {
+        line.withUnsafeReadableBytes { parse(bytes: $0) }
+    }
+
+    static func parse(bytes line: UnsafeRawBufferPointer) -> Result<SMTPCommand, SMTPCommandError> {
         // HT is allowed as white space; every other C0 control and DEL is refused (NUL smuggling).
         if line.contains(where: { ($0 < 0x20 && $0 != 0x09) || $0 == 0x7F }) {
             return .failure(.invalidCharacter)
