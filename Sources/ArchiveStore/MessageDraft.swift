@@ -49,8 +49,10 @@ public struct MessageDraft {
 
     /// Feeds raw bytes (tests and the spool use this).
     public mutating func append(bytes: some Collection<UInt8>) throws {
-        let array = Array(bytes)
-        try array.withUnsafeBytes { try append(raw: $0) }
+        // Contiguous bytes go straight in; copying through a generic collection from
+        // another module runs byte by byte.
+        if try bytes.withContiguousStorageIfAvailable({ try append(raw: UnsafeRawBufferPointer($0)) }) != nil { return }
+        try Array(bytes).withUnsafeBytes { try append(raw: $0) }
     }
 
     private mutating func append(raw: UnsafeRawBufferPointer) throws {

@@ -23,7 +23,17 @@ public struct ReceivedFieldCounter: Sendable {
     public init() {}
 
     public mutating func consume(_ bytes: some Sequence<UInt8>) {
+        // Contiguous bytes (every caller's case) are walked here, specialized; a generic
+        // sequence from another module is walked through its protocol, byte by byte.
+        if bytes.withContiguousStorageIfAvailable({ consume(buffer: $0) }) != nil { return }
         for byte in bytes {
+            if headerSectionEnded { return }
+            step(byte)
+        }
+    }
+
+    private mutating func consume(buffer: UnsafeBufferPointer<UInt8>) {
+        for byte in buffer {
             if headerSectionEnded { return }
             step(byte)
         }

@@ -42,9 +42,9 @@ public struct TraceStripper: Sendable {
     public mutating func consume(_ bytes: some Collection<UInt8>) -> [UInt8] {
         switch phase {
         case .passing:
-            return Array(bytes)
+            return Self.copy(bytes)
         case .scanning:
-            held.append(contentsOf: bytes)
+            held.append(contentsOf: Self.copy(bytes))
             let result = LoopTraceParser.scan(held)
             switch result {
             case .needsMoreBytes:
@@ -64,8 +64,15 @@ public struct TraceStripper: Sendable {
                 return strip(rest)
             }
         case .stripping:
-            return strip(Array(bytes))
+            return strip(Self.copy(bytes))
         }
+    }
+
+    /// A copy made here, with one memcpy when the caller's bytes are contiguous (a
+    /// `ByteBufferView`): `Array(bytes)` on a collection from another module copies
+    /// through its protocol, byte by byte.
+    private static func copy(_ bytes: some Collection<UInt8>) -> [UInt8] {
+        bytes.withContiguousStorageIfAvailable { Array($0) } ?? Array(bytes)
     }
 
     /// The message ended: returns what is left of the original.
