@@ -81,10 +81,12 @@ extension ArchiveJournal {
         do { try rotate(now: now) } catch { fail(error, now: now) }
     }
 
-    /// Final step of `close`: flush the index; the active segment stays unsealed and is
-    /// resumed by the next open.
+    /// Final step of `close`: flush and close the index (here, before `close` returns,
+    /// not whenever the last reference to the store goes away); the active segment stays
+    /// unsealed and is resumed by the next open.
     func shutdown() {
         flushIndex(force: true)
+        releaseIndex()
         writer?.close()
         writer = nil
     }

@@ -136,6 +136,13 @@ final class ArchiveJournal {
         }
     }
 
+    /// Drops the writer's index connection (its last reference), which closes the
+    /// SQLite database. Entries not yet inserted are replayed from the segments at the next
+    /// open (they lie after the index checkpoint).
+    func releaseIndex() {
+        index = nil
+    }
+
     /// Inserts the durable entries into the index once enough have gathered (or `force`).
     func flushIndex(force: Bool = false) {
         guard let index, let checkpoint = pendingCheckpoint, !unindexed.isEmpty else { return }

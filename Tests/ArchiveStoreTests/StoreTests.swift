@@ -150,6 +150,24 @@ import Testing
         }
     }
 
+    /// `close` closes the index database before it returns: no descriptor of this
+    /// process still points at `index.sqlite` (or its WAL) while the store object lives on.
+    @Test func closeClosesTheIndexDatabase() async throws {
+        try await withTempDirectory { dir in
+            let store = try await openStore(dir)
+            _ = try await commit(store, Corpus.messages[0], 0)
+            func indexDescriptors() -> [String] {
+                let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+                return fds.compactMap { try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/" + $0) }
+                    .filter { $0.hasPrefix(dir) && $0.contains("index.sqlite") }
+            }
+            #expect(!indexDescriptors().isEmpty, "the open store has its index open")
+            try await store.close()
+            #expect(indexDescriptors().isEmpty, "still open after close: \(indexDescriptors())")
+            withExtendedLifetime(store) {}
+        }
+    }
+
     @Test func secondOpenOfTheSameDirectoryIsRefused() async throws {
         try await withTempDirectory { dir in
             let store = try await openStore(dir)
