@@ -24,12 +24,9 @@ public struct ReceivedFieldCounter: Sendable {
 
     public mutating func consume(_ bytes: some Sequence<UInt8>) {
         // Contiguous bytes (every caller's case) are walked here, specialized; a generic
-        // sequence from another module is walked through its protocol, byte by byte.
+        // sequence from another module would be walked through its protocol, byte by byte.
         if bytes.withContiguousStorageIfAvailable({ consume(buffer: $0) }) != nil { return }
-        for byte in bytes {
-            if headerSectionEnded { return }
-            step(byte)
-        }
+        Array(bytes).withUnsafeBufferPointer { consume(buffer: $0) }
     }
 
     private mutating func consume(buffer: UnsafeBufferPointer<UInt8>) {

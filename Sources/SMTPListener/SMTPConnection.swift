@@ -183,7 +183,7 @@ final class SMTPConnection {
         case .line(_, bareLineFeed: true) where context.configuration.bareLineEndings == .reject:
             action = machine.bareLineFeedInCommand()
         case .line(let line, _):
-            action = machine.command(SMTPCommandParser.parse(line))
+            action = machine.command(SMTPCommandParser.parse(line.readableBytesView))
         }
         let keepGoing = try await perform(action)
         if machine.transaction == nil, chunkSink != nil {

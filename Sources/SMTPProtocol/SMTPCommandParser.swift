@@ -1,5 +1,3 @@
-import NIOCore
-
 /// Parses one command line (without its CRLF) into an `SMTPCommand` (RFC 5321 §4.1.1).
 ///
 /// Verbs are case-insensitive. Arguments are validated strictly enough that nothing the
@@ -10,19 +8,16 @@ public enum SMTPCommandParser {
     /// (cross-protocol attacks from browsers, RFC 5321 has no such verbs).
     static let httpVerbs: Set<String> = ["GET", "POST", "CONNECT", "HEAD", "PUT", "OPTIONS", "DELETE"]
 
+    /// The checks run over the line's contiguous bytes in this module (a `ByteBufferView`
+    /// has them), not through the caller's generic collection: walking it byte by byte
+    /// through the protocol was half the cost of parsing a command in the listener's
+    /// profile.
     public static func parse<Bytes: Collection>(_ line: Bytes) -> Result<SMTPCommand, SMTPCommandError>
     where Bytes.Element == UInt8 {
         if let parsed = line.withContiguousStorageIfAvailable({ parse(bytes: UnsafeRawBufferPointer($0)) }) {
             return parsed
         }
         return Array(line).withUnsafeBytes { parse(bytes: $0) }
-    }
-
-    /// A line as it arrives: the checks run over contiguous bytes in this module, not
-    /// through a generic collection from the caller's (the generic path was half the cost
-    /// of parsing a command in the listener's profile).
-    public static func parse(_ line: ByteBuffer) -> Result<SMTPCommand, SMTPCommandError> {
-        line.withUnsafeReadableBytes { parse(bytes: $0) }
     }
 
     static func parse(bytes line: UnsafeRawBufferPointer) -> Result<SMTPCommand, SMTPCommandError> {
