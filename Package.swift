@@ -120,6 +120,8 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
+        // Ports for the child-process servers of the test suites (Tests/Support/TestPorts).
+        .target(name: "TestPorts", path: "Tests/Support/TestPorts"),
         .testTarget(
             name: "SMTPProtocolTests",
             dependencies: [
@@ -153,6 +155,7 @@ let package = Package(
                 "ForwardQueue",
                 "ArchiveStore",
                 "SMTPProtocol",
+                "TestPorts",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -168,6 +171,7 @@ let package = Package(
             name: "NodeTests",
             dependencies: [
                 "SMTPProtocol",
+                "TestPorts",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],

@@ -113,6 +113,14 @@ final class ArchiveIndex {
         return index
     }
 
+    /// A second connection to an index another connection writes: the writer thread's
+    /// dedupe lookups, which WAL lets run while the index thread inserts.
+    static func openLookup(path: String) throws -> ArchiveIndex {
+        let connection = try SQLiteConnection(path: path, readOnly: false)
+        try connection.execute("PRAGMA query_only=1;")
+        return ArchiveIndex(connection: connection, path: path)
+    }
+
     static func openReadOnly(path: String) throws -> ArchiveIndex {
         guard FileManager.default.fileExists(atPath: path) else {
             throw SQLiteError(code: 14, message: "no index at \(path)")

@@ -76,7 +76,7 @@ extension ArchiveJournal {
 
     /// Seals a quiet segment once it is older than `maxSegmentAge`.
     func idleTick(now: Date) {
-        flushIndex(force: true)
+        flushIndexSoon()
         guard let active = writer, active.hasRecords, now.timeIntervalSince(active.createdAt) >= options.maxSegmentAge else { return }
         do { try rotate(now: now) } catch { fail(error, now: now) }
     }
@@ -85,8 +85,7 @@ extension ArchiveJournal {
     /// not whenever the last reference to the store goes away); the active segment stays
     /// unsealed and is resumed by the next open.
     func shutdown() {
-        flushIndex(force: true)
-        releaseIndex()
+        closeIndex()
         writer?.close()
         writer = nil
     }

@@ -1,15 +1,18 @@
 import Foundation
 import Logging
 
-/// The writer thread's state: the active segment, the chain head, the index and the
-/// dedupe view. Every method runs on the writer thread only, so nothing here locks;
+/// The writer thread's state: the active segment, the chain head, the hand-over to the
+/// index and the dedupe view. Every method runs on the writer thread only, so nothing here locks;
 /// dedupe of concurrent commits is correct because batches are processed one at a time.
 final class ArchiveJournal {
     let directory: String
     let options: ArchiveStoreOptions
     let logger: Logger
     let metrics: ArchiveMetrics
-    private var index: ArchiveIndex?
+    /// Inserts durable records into the index, on its own thread.
+    private let indexWriter: IndexWriter
+    /// The writer thread's read connection to the index, for dedupe lookups.
+    private var lookup: ArchiveIndex?
     var writer: SegmentWriter?
     /// A segment that hit an I/O error and still needs its sidecar seal before any new
     /// segment may be created (the chain must not skip it).
@@ -17,18 +20,6 @@ final class ArchiveJournal {
     /// Seal hash of the newest sealed segment: the next segment links to it.
     var chainHead: [UInt8]
     var nextSequence: UInt64
-    /// Durable records whose index insert failed; dedupe consults them first and the
-    /// insert is retried after the next batch.
-    private var unindexed: [ArchiveIndexEntry] = []
-    private var unindexedBySHA: [String: ArchiveIndexEntry] = [:]
-    private var pendingCheckpoint: IndexCheckpoint?
-    /// When the oldest entry of `unindexed` became durable.
-    private var unindexedSince: ContinuousClock.Instant?
-    /// Index inserts are batched up to this many entries or this age: one SQLite
-    /// transaction per group commit cost ~8% of a busy node's CPU, mostly in rewriting
-    /// the same B-tree pages. Dedupe never waits for the index (`unindexedBySHA`).
-    static let indexBatchEntries = 1024
-    static let indexBatchAge: Duration = .milliseconds(250)
 
     init(directory: String, options: ArchiveStoreOptions, logger: Logger, metrics: ArchiveMetrics,
          index: ArchiveIndex?, writer: SegmentWriter?, chainHead: [UInt8], nextSequence: UInt64) {
@@ -36,7 +27,14 @@ final class ArchiveJournal {
         self.options = options
         self.logger = logger
         self.metrics = metrics
-        self.index = index
+        self.indexWriter = IndexWriter(index: index, logger: logger)
+        if let index {
+            do {
+                lookup = try ArchiveIndex.openLookup(path: index.path)
+            } catch {
+                logger.error("archive index cannot be read; dedupe covers this run only", metadata: ["error": "\(error)"])
+            }
+        }
         self.writer = writer
         self.chainHead = chainHead
         self.nextSequence = nextSequence
@@ -101,7 +99,11 @@ final class ArchiveJournal {
                 metrics.bytesRaw.increment(by: Int64(entry.size))
                 metrics.bytesStored.increment(by: Int64(batch[i].storedSize))
             }
-            record(durable.map(\.1))
+            let entries = durable.map(\.1)
+            if let last = entries.last {
+                let checkpoint = IndexCheckpoint(segment: last.segment, offset: last.offset + last.storedSize)
+                indexWriter.add(entries, checkpoint: checkpoint)
+            }
         }
         return results.map { $0 ?? .failure(.temporaryFailure(reason: reason)) }
     }
@@ -112,9 +114,11 @@ final class ArchiveJournal {
     }
 
     private func existingEntry(sha: String) -> ArchiveIndexEntry? {
-        if let pending = unindexedBySHA[sha] { return pending }
+        // In this order: an entry leaves the writer's pending set only after its insert
+        // has committed.
+        if let pending = indexWriter.pendingEntry(sha256: sha) { return pending }
         do {
-            return try index?.entry(sha256: sha)
+            return try lookup?.entry(sha256: sha)
         } catch {
             // Storing a duplicate is harmless; refusing mail is not.
             logger.error("archive index lookup failed; storing without dedupe", metadata: ["error": "\(error)"])
@@ -122,38 +126,16 @@ final class ArchiveJournal {
         }
     }
 
-    /// Queues durable entries for the index. Dedupe sees them at once; the SQLite insert
-    /// happens in `flushIndex`, which the writer calls after it has resumed the batch's
-    /// callers, so the index (derived data) never delays a 250.
-    private func record(_ entries: [ArchiveIndexEntry]) {
-        if unindexed.isEmpty { unindexedSince = .now }
-        for e in entries where unindexedBySHA[e.sha256] == nil {
-            unindexed.append(e)
-            unindexedBySHA[e.sha256] = e
-        }
-        if let last = entries.last {
-            pendingCheckpoint = IndexCheckpoint(segment: last.segment, offset: last.offset + last.storedSize)
-        }
+    /// Asks for queued index entries to go in now (the node is idle).
+    func flushIndexSoon() {
+        indexWriter.flushSoon()
     }
 
-    /// Drops the writer's index connection (its last reference), which closes the
-    /// SQLite database. Entries not yet inserted are replayed from the segments at the next
-    /// open (they lie after the index checkpoint).
-    func releaseIndex() {
-        index = nil
-    }
-
-    /// Inserts the durable entries into the index once enough have gathered (or `force`).
-    func flushIndex(force: Bool = false) {
-        guard let index, let checkpoint = pendingCheckpoint, !unindexed.isEmpty else { return }
-        if !force, unindexed.count < Self.indexBatchEntries, let since = unindexedSince, .now - since < Self.indexBatchAge { return }
-        do {
-            try index.insert(unindexed, checkpoint: checkpoint)
-            unindexed.removeAll()
-            unindexedBySHA.removeAll()
-            pendingCheckpoint = nil
-        } catch {
-            logger.error("archive index update failed; will retry", metadata: ["error": "\(error)", "pending": "\(unindexed.count)"])
-        }
+    /// Inserts what is queued for the index and closes both of its connections before
+    /// returning. Entries not inserted are replayed from the segments at the next open
+    /// (they lie after the index checkpoint).
+    func closeIndex() {
+        lookup = nil  // first: the last connection to close checkpoints the WAL
+        indexWriter.close()
     }
 }

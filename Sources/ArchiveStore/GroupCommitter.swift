@@ -124,7 +124,6 @@ final class GroupCommitter: @unchecked Sendable {
                 metrics.appendLatency.recordElapsed(from: pending.enqueued, to: finished)
                 pending.continuation.resume(with: result.mapError { $0 as any Error })
             }
-            journal.flushIndex()
         }
     }
 }

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 
 /// Appends records to the active segment and seals it. Owned by the writer thread.
@@ -21,6 +22,11 @@ final class SegmentWriter {
     /// After a failed extension of the zeros, the record size to reach before the next try.
     private var retryPreallocationAt = 0
     private(set) var poisoned = false
+    /// SHA-256 and record count of the bytes appended so far, for the footer, so sealing
+    /// does not read the segment back (a 256 MiB segment held the writer thread, and
+    /// every commit behind it, for about a second). Nil for a segment resumed after a
+    /// restart: its seal hashes the file as recovery left it.
+    private var running: (hash: SHA256, records: UInt64)?
     /// Dictionaries written at the start of this segment, the newest of them, and whether
     /// any message record follows them (after which no dictionary may be added).
     var dictionaries = SegmentDictionaries()
@@ -30,7 +36,8 @@ final class SegmentWriter {
     var path: String { file.path }
     var hasRecords: Bool { size > SegmentHeader.size }
 
-    private init(directory: String, sequence: UInt64, createdAt: Date, previousSealHash: [UInt8], file: SystemFile, size: Int) {
+    private init(directory: String, sequence: UInt64, createdAt: Date, previousSealHash: [UInt8], file: SystemFile, size: Int,
+                 header: [UInt8]?) {
         self.directory = directory
         self.sequence = sequence
         self.createdAt = createdAt
@@ -39,6 +46,11 @@ final class SegmentWriter {
         self.size = size
         self.durableSize = size
         self.allocatedEnd = size
+        if let header {
+            var hash = SHA256()
+            hash.update(data: header)
+            running = (hash, 0)
+        }
     }
 
     /// Creates segment `sequence` crash-safely: header to a temp file, fsync, rename,
@@ -46,10 +58,11 @@ final class SegmentWriter {
     static func create(directory: String, sequence: UInt64, previousSealHash: [UInt8], now: Date) throws -> SegmentWriter {
         let header = SegmentHeader(sequence: sequence, createdAt: now, previousSealHash: previousSealHash)
         let path = directory + "/" + SegmentName.file(sequence)
-        try Durable.writeAtomically(header.encode(), to: path)
+        let encoded = header.encode()
+        try Durable.writeAtomically(encoded, to: path)
         let file = try SystemFile.open(path, flags: O_WRONLY)
         return SegmentWriter(directory: directory, sequence: sequence, createdAt: header.createdAt,
-                             previousSealHash: previousSealHash, file: file, size: SegmentHeader.size)
+                             previousSealHash: previousSealHash, file: file, size: SegmentHeader.size, header: encoded)
     }
 
     /// Reopens an unsealed segment whose valid records end at `validEnd` (recovery has
@@ -57,20 +70,27 @@ final class SegmentWriter {
     static func resume(directory: String, header: SegmentHeader, path: String, validEnd: Int) throws -> SegmentWriter {
         let file = try SystemFile.open(path, flags: O_WRONLY)
         return SegmentWriter(directory: directory, sequence: header.sequence, createdAt: header.createdAt,
-                             previousSealHash: header.previousSealHash, file: file, size: validEnd)
+                             previousSealHash: header.previousSealHash, file: file, size: validEnd, header: nil)
     }
 
     /// Writes one encoded record at the end; returns its offset.
     func append(_ record: [UInt8]) throws -> Int {
+        let offset = try write(record)
+        running?.hash.update(data: record)
+        running?.records += 1
+        return offset
+    }
+
+    private func write(_ bytes: [UInt8]) throws -> Int {
         guard !poisoned else { throw FileIOError(operation: "append", path: path, errno: EIO) }
         let offset = size
         do {
-            try file.write(record[...], at: offset)
+            try file.write(bytes[...], at: offset)
         } catch {
             poisoned = true
             throw error
         }
-        size += record.count
+        size += bytes.count
         return offset
     }
 
@@ -135,8 +155,14 @@ final class SegmentWriter {
     func seal(faults: (any ArchiveFaultInjector)?) throws -> SegmentFooter {
         try sync(faults: faults, extending: false)
         try trimPreallocation()
-        let footer = try SegmentCatalog.computeFooter(path: path, dataLength: size, previousSealHash: previousSealHash)
-        _ = try append(footer.encode())
+        let footer: SegmentFooter
+        if let running {
+            footer = SegmentFooter(recordCount: running.records, dataLength: UInt64(size),
+                                   segmentHash: Array(running.hash.finalize()), previousSealHash: previousSealHash)
+        } else {
+            footer = try SegmentCatalog.computeFooter(path: path, dataLength: size, previousSealHash: previousSealHash)
+        }
+        _ = try write(footer.encode())
         try sync(faults: faults, extending: false)
         file.close()
         return footer
@@ -145,7 +171,8 @@ final class SegmentWriter {
     /// Gives up on this file after an I/O error: the durable prefix is sealed by a
     /// sidecar `.seal` file (a new file, written crash-safely), so nothing is ever synced
     /// through this descriptor again and the hash chain continues. Bytes after
-    /// `durableSize` (the failed batch, never acknowledged) are outside the seal.
+    /// `durableSize` (the failed batch, never acknowledged) are outside the seal, which is
+    /// why it hashes the file rather than using `running`.
     func abandon() throws -> SegmentFooter {
         file.close()
         let footer = try SegmentCatalog.computeFooter(path: path, dataLength: durableSize, previousSealHash: previousSealHash)

@@ -1,5 +1,6 @@
 import ArchiveStore
 import Foundation
+import TestPorts
 import Testing
 @testable import ForwardQueue
 
@@ -15,20 +16,10 @@ struct LiveTestError: Error, CustomStringConvertible {
 enum Live {
     static let scripts = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Scripts").path
 
-    /// A TCP port on 127.0.0.1 that was free a moment ago (bind port 0, read it, close).
+    /// A TCP port on 127.0.0.1 for a child process's server (`TestPorts`).
     static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw LiveTestError("socket() failed") }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        guard bound else { throw LiveTestError("cannot bind 127.0.0.1:0") }
-        return Int(UInt16(bigEndian: address.sin_port))
+        guard let port = TestPorts.next() else { throw LiveTestError("no free port in \(TestPorts.self)") }
+        return port
     }
 
     /// Polls `condition` until it holds or `seconds` pass.
@@ -149,18 +140,7 @@ final class SinkPeer {
 }
 
 extension Live {
-    static func canConnect(port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-        }
-    }
+    static func canConnect(port: Int) -> Bool { TestPorts.canConnect(port: port) }
 }
 
 extension Live {

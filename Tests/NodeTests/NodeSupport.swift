@@ -1,4 +1,5 @@
 import Foundation
+import TestPorts
 import Testing
 
 #if canImport(Glibc)
@@ -50,18 +51,10 @@ enum NodeTestSupport {
         return dir.path
     }
 
-    /// A TCP port on 127.0.0.1 that was free a moment ago (bind port 0, read it, close).
+    /// A TCP port on 127.0.0.1 for a child process's server (`TestPorts`).
     static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw NodeTestError("socket() failed: errno \(errno)") }
-        defer { close(fd) }
-        var address = loopback(port: 0)
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        guard bound else { throw NodeTestError("cannot bind 127.0.0.1:0: errno \(errno)") }
-        return Int(UInt16(bigEndian: address.sin_port))
+        guard let port = TestPorts.next() else { throw NodeTestError("no free port in \(TestPorts.self)") }
+        return port
     }
 
     /// Whether something accepts TCP connections on 127.0.0.1:`port`.
@@ -80,24 +73,9 @@ enum NodeTestSupport {
         }
     }
 
-    static func canConnect(port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var address = loopback(port: port)
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-        }
-    }
+    static func canConnect(port: Int) -> Bool { TestPorts.canConnect(port: port) }
 
-    /// An IPv4 loopback socket address (any of 127.0.0.0/8; all of it is this machine).
-    static func loopback(port: Int, host: String = "127.0.0.1") -> sockaddr_in {
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = UInt16(port).bigEndian
-        address.sin_addr.s_addr = inet_addr(host)
-        return address
-    }
+    static func loopback(port: Int, host: String = "127.0.0.1") -> sockaddr_in { TestPorts.loopback(port: port, host: host) }
 
     /// Runs a program to its end with stdout and stderr captured through files (no pipe
     /// buffer limits), off the cooperative pool; `environment` is added to the test's own.
