@@ -44,6 +44,23 @@ private func waitForDictionary(_ store: ArchiveStore, otherThan previous: UInt32
 }
 
 @Suite struct DictionaryTests {
+    /// Below `exactTrainingLimit` of samples the dictionary comes from COVER, above it from
+    /// fastCOVER; either must shrink a message it never saw, and give it back exactly.
+    @Test(arguments: [120, 900])
+    func bothTrainersMakeDictionariesThatPay(sampleCount: Int) throws {
+        let samples = (0..<sampleCount).map { journalMessage($0) }
+        let sampleBytes = samples.reduce(0) { $0 + $1.count }
+        #expect((sampleBytes <= ZstdDictionary.exactTrainingLimit) == (sampleCount == 120))
+        let dictionary = try #require(ZstdDictionary.train(samples: samples, capacity: 32 << 10, compressionLevel: 3))
+        let message = journalMessage(5000)
+        var draft = try MessageDraft(envelope: envelope(1), dictionary: dictionary)
+        try draft.append(bytes: message)
+        let compact = try draft.finish()
+        let plain = try finished(message, envelope: envelope(1))
+        #expect(Double(compact.storedSize) < 0.8 * Double(plain.storedSize))
+        #expect(try RecordCodec.decodeStandalone(compact.standaloneRecordBytes[...]).original() == message)
+    }
+
     @Test func recordWithDictionaryNeedsItsDictionary() throws {
         let samples = (0..<200).map { journalMessage($0) }
         let dictionary = try #require(ZstdDictionary.train(samples: samples, capacity: 16 << 10, compressionLevel: 3))
