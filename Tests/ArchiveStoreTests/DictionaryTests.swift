@@ -26,6 +26,12 @@ private func journalMessage(_ n: Int) -> [UInt8] {
     return Array(text.utf8)
 }
 
+private func finished(_ message: [UInt8], dictionary: ZstdDictionary) throws -> FinishedMessage {
+    var draft = try MessageDraft(envelope: envelope(1), dictionary: dictionary)
+    try draft.append(bytes: message)
+    return try draft.finish()
+}
+
 private func commitThroughStore(_ store: ArchiveStore, _ bytes: [UInt8], _ n: Int) async throws -> ArchiveReceipt {
     var draft = try store.makeDraft(envelope: envelope(n))
     var buffer = ByteBufferAllocator().buffer(capacity: bytes.count)
@@ -53,9 +59,7 @@ private func waitForDictionary(_ store: ArchiveStore, otherThan previous: UInt32
         #expect((sampleBytes <= ZstdDictionary.exactTrainingLimit) == (sampleCount == 120))
         let dictionary = try #require(ZstdDictionary.train(samples: samples, capacity: 32 << 10, compressionLevel: 3))
         let message = journalMessage(5000)
-        var draft = try MessageDraft(envelope: envelope(1), dictionary: dictionary)
-        try draft.append(bytes: message)
-        let compact = try draft.finish()
+        let compact = try finished(message, dictionary: dictionary)
         let plain = try finished(message, envelope: envelope(1))
         #expect(Double(compact.storedSize) < 0.8 * Double(plain.storedSize))
         #expect(try RecordCodec.decodeStandalone(compact.standaloneRecordBytes[...]).original() == message)
@@ -65,9 +69,7 @@ private func waitForDictionary(_ store: ArchiveStore, otherThan previous: UInt32
         let samples = (0..<200).map { journalMessage($0) }
         let dictionary = try #require(ZstdDictionary.train(samples: samples, capacity: 16 << 10, compressionLevel: 3))
         let message = journalMessage(1000)
-        var withDictionary = try MessageDraft(envelope: envelope(1), dictionary: dictionary)
-        try withDictionary.append(bytes: message)
-        let compact = try withDictionary.finish()
+        let compact = try finished(message, dictionary: dictionary)
         let plain = try finished(message, envelope: envelope(1))
         #expect(compact.storedSize < plain.storedSize)
 
