@@ -2,7 +2,15 @@ import Metrics
 
 /// The store's metric objects, created once at open (never per message). Labels are
 /// stable: dashboards and alerts depend on them.
-struct ArchiveMetrics: Sendable {
+public struct ArchiveMetrics: Sendable {
+    /// Buckets of `archive_append_duration` (enqueue to durable, per message): 0.1 ms up
+    /// to 1 s. A healthy disk keeps nearly every append under a millisecond.
+    public static let appendDurationBuckets: [Duration] = [
+        .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2),
+        .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
+        .milliseconds(250), .milliseconds(500), .seconds(1),
+    ]
+
     let appendLatency: Metrics.Timer
     let batchSize: Recorder
     let messagesArchived: Counter

@@ -51,6 +51,11 @@ public final class ZstdDictionary: @unchecked Sendable, Equatable {
     /// every 256 MiB of traffic.
     static let exactTrainingLimit = 1 << 20
 
+    /// One COVER training at a time in the process: libzstd 1.5.4 (Debian 12) keeps
+    /// COVER's sort context in a global variable (later versions use qsort_r), and two
+    /// trainings at once (stores open side by side, as in the tests) crashed inside it.
+    private static let coverTraining = LockedValue(())
+
     /// Trains a dictionary of at most `capacity` bytes from message prefixes. Returns nil
     /// when zstd finds nothing worth keeping (too few or too random samples).
     static func train(samples: [[UInt8]], capacity: Int, compressionLevel: Int32) -> ZstdDictionary? {
@@ -70,8 +75,10 @@ public final class ZstdDictionary: @unchecked Sendable, Equatable {
                     parameters.steps = 8
                     parameters.nbThreads = 1
                     parameters.zParams.compressionLevel = compressionLevel
-                    return ZDICT_optimizeTrainFromBuffer_cover(out.baseAddress, capacity, input.baseAddress, sizes,
-                                                               UInt32(sizes.count), &parameters)
+                    return coverTraining.withLock { _ in
+                        ZDICT_optimizeTrainFromBuffer_cover(out.baseAddress, capacity, input.baseAddress, sizes,
+                                                            UInt32(sizes.count), &parameters)
+                    }
                 }
                 return ZDICT_trainFromBuffer(out.baseAddress, capacity, input.baseAddress, sizes, UInt32(sizes.count))
             }

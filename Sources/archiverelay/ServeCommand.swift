@@ -55,7 +55,11 @@ struct ServeCommand: AsyncParsableCommand {
             return handler
         }
         let registry = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        var factory = PrometheusMetricsFactory(registry: registry)
+        // A durable append takes a fraction of a millisecond; swift-prometheus's default
+        // buckets start at 5 ms and would put nearly every append in the first one.
+        factory.durationHistogramBuckets["archive_append_duration"] = ArchiveMetrics.appendDurationBuckets
+        MetricsSystem.bootstrap(factory)
         var logger = Logger(label: "archiverelay")
         logger[metadataKey: "node"] = "\(ownID)"
         OpenFileLimit.raise(forSessions: listeners.reduce(0) { $0 + $1.maximumConnections }, logger: logger)

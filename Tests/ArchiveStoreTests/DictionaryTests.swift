@@ -65,6 +65,29 @@ private func waitForDictionary(_ store: ArchiveStore, otherThan previous: UInt32
         #expect(try RecordCodec.decodeStandalone(compact.standaloneRecordBytes[...]).original() == message)
     }
 
+    /// COVER in libzstd 1.5.4 is not reentrant (a global sort context): trainings in
+    /// parallel must be serialized inside `ZstdDictionary.train`. Without that this test
+    /// crashed the test process in one run of three here.
+    @Test func coverTrainingsInParallel() throws {
+        let trained = LockedValue(0)
+        let threads = (0..<4).map { round in
+            Thread {
+                // Sample sets of different sizes: with equal ones a training that sorts
+                // with the other's context may stay in bounds and only train badly.
+                for size in [30, 240, 60, 120] {
+                    let samples = (0..<(size << (round % 2))).map { journalMessage($0 + 1000 * round) }
+                    if ZstdDictionary.train(samples: samples, capacity: 16 << 10, compressionLevel: 3) != nil {
+                        trained.withLock { $0 += 1 }
+                    }
+                }
+            }
+        }
+        threads.forEach { $0.start() }
+        let deadline = Date().addingTimeInterval(60)
+        while trained.withLock({ $0 }) < 16 && Date() < deadline { usleep(10_000) }
+        #expect(trained.withLock { $0 } == 16)
+    }
+
     @Test func recordWithDictionaryNeedsItsDictionary() throws {
         let samples = (0..<200).map { journalMessage($0) }
         let dictionary = try #require(ZstdDictionary.train(samples: samples, capacity: 16 << 10, compressionLevel: 3))
