@@ -81,9 +81,7 @@ final class DictionaryTrainer: Sendable {
             return s.samples
         }
         guard let job else { return }
-        let thread = Thread { [self] in train(job) }
-        thread.name = "archive-dictionary"
-        thread.start()
+        DedicatedThread.start(name: "archive-dict") { [self] in train(job) }
     }
 
     private func train(_ samples: [[UInt8]]) {

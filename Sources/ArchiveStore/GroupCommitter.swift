@@ -38,7 +38,7 @@ final class GroupCommitter: @unchecked Sendable {
     /// Starts the thread, runs `setup` on it (recovery), then serves the queue.
     func start(setup: @escaping @Sendable () throws -> (ArchiveJournal, RecoveryReport)) async throws -> RecoveryReport {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<RecoveryReport, any Error>) in
-            let thread = Thread { [self] in
+            DedicatedThread.start(name: "archive-writer") { [self] in
                 do {
                     let (journal, report) = try setup()
                     self.journal = journal
@@ -52,8 +52,6 @@ final class GroupCommitter: @unchecked Sendable {
                 }
                 run()
             }
-            thread.name = "archive-writer"
-            thread.start()
         }
     }
 

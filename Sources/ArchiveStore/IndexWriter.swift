@@ -49,9 +49,7 @@ final class IndexWriter: @unchecked Sendable {
         self.logger = logger
         self.hasThread = index != nil
         guard hasThread else { return }
-        let thread = Thread { [self] in run() }
-        thread.name = "archive-index"
-        thread.start()
+        DedicatedThread.start(name: "archive-index") { [self] in run() }
     }
 
     /// Hands over durable entries; `checkpoint` is where the segments are indexed up to
@@ -101,7 +99,7 @@ final class IndexWriter: @unchecked Sendable {
             condition.lock()
             while !queue.stopping && !dueLocked() {
                 if let since = queue.since {
-                    condition.wait(until: since.addingTimeInterval(Self.batchAge))
+                    _ = condition.wait(until: since.addingTimeInterval(Self.batchAge))
                 } else {
                     condition.wait()
                 }

@@ -1,3 +1,4 @@
+import ArchiveStore
 import Foundation
 import Logging
 
@@ -31,9 +32,7 @@ final class QueueWriter: @unchecked Sendable {
     init(journal: QueueJournal, logger: Logger) {
         self.journal = journal
         self.logger = logger
-        let thread = Thread { [self] in run() }
-        thread.name = "queue-writer"
-        thread.start()
+        DedicatedThread.start(name: "queue-writer") { [self] in run() }
     }
 
     /// Returns once `records` are durable.

@@ -168,6 +168,19 @@ import Testing
         }
     }
 
+    /// The writer and index threads carry their names in the kernel (`top -H`, `perf`).
+    @Test func dedicatedThreadsAreNamed() async throws {
+        try await withTempDirectory { dir in
+            let store = try await openStore(dir)
+            _ = try await commit(store, Corpus.messages[0], 0)
+            let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
+            let names = Set(tasks.compactMap { try? String(contentsOfFile: "/proc/self/task/\($0)/comm", encoding: .utf8) }
+                .map { $0.trimmingCharacters(in: .whitespacesAndNewlines) })
+            #expect(names.isSuperset(of: ["archive-writer", "archive-index"]), "\(names.sorted())")
+            try await store.close()
+        }
+    }
+
     @Test func secondOpenOfTheSameDirectoryIsRefused() async throws {
         try await withTempDirectory { dir in
             let store = try await openStore(dir)
