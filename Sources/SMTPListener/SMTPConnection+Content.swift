@@ -47,7 +47,7 @@ extension SMTPConnection {
                 do {
                     try await sink?.append(chunk)
                 } catch {
-                    logger.error("storing message content failed", metadata: ["error": "\(error)"])
+                    log(.error, "storing message content failed", metadata: ["error": "\(error)"])
                     refusal = Replies.transactionFailed
                     await abandon(&sink)
                 }
@@ -99,7 +99,7 @@ extension SMTPConnection {
     func finish(_ sink: inout (any MessageSink)?, refusal: SMTPReply?, envelope: Envelope) async -> StoreOutcome {
         if let refusal {
             await abandon(&sink)
-            logger.info("message refused", metadata: ["id": "\(envelope.transactionID)", "reply": "\(refusal)"])
+            log(.info, "message refused", metadata: ["id": "\(envelope.transactionID)", "reply": "\(refusal)"])
             return .refused(refusal)
         }
         guard var open = sink else { return .refused(Replies.transactionFailed) }
@@ -107,7 +107,7 @@ extension SMTPConnection {
         let outcome = await open.finish()
         if case .stored(let id) = outcome {
             context.metrics.messagesReceived.increment()
-            logger.info("message stored", metadata: ["id": "\(id)", "transaction": "\(envelope.transactionID)",
+            log(.info, "message stored", metadata: ["id": "\(id)", "transaction": "\(envelope.transactionID)",
                                                       "recipients": "\(envelope.recipients.count)"])
         }
         return outcome
