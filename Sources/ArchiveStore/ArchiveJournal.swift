@@ -2,8 +2,9 @@ import Foundation
 import Logging
 
 /// The writer thread's state: the active segment, the chain head, the hand-over to the
-/// index and the dedupe view. Every method runs on the writer thread only, so nothing here locks;
-/// dedupe of concurrent commits is correct because batches are processed one at a time.
+/// index and the dedupe view. Every method runs on the writer thread only, so nothing
+/// here locks; dedupe of concurrent commits is correct because batches are processed one
+/// at a time.
 final class ArchiveJournal {
     let directory: String
     let options: ArchiveStoreOptions

@@ -52,7 +52,12 @@ public final class ArchiveStore: Sendable {
                     directory: layout.archiveDirectory, options: options, logger: logger, metrics: metrics,
                     index: outcome.index, writer: outcome.writer, chainHead: outcome.chainHead, nextSequence: outcome.nextSequence
                 )
-                try journal.ensureWriter(now: Date())
+                do {
+                    try journal.ensureWriter(now: Date())
+                } catch {
+                    journal.closeIndex()  // stops the index thread, closes the database
+                    throw error
+                }
                 trainer.resume(with: outcome.dictionary)
                 capacity.refreshIfDue(force: true)
                 return (journal, recovery.report)
