@@ -49,10 +49,13 @@ public final class ArchiveReader {
     /// Whether list and lookups are served by the index (false: by a full scan).
     public var usesIndex: Bool { index != nil }
 
-    /// Messages matching `filter`, ordered by received-at then id.
+    /// Messages matching `filter`, ordered by received-at then id. The index is read now,
+    /// the tail was scanned at init: a record the node indexed in between is in both and
+    /// is listed once.
     public func list(_ filter: ArchiveFilter = ArchiveFilter()) throws -> [ArchiveIndexEntry] {
         let indexed = try index?.list(filter) ?? []
-        let rest = tail.filter(filter.matches)
+        let indexedDigests = Set(indexed.map(\.sha256))
+        let rest = tail.filter { filter.matches($0) && !indexedDigests.contains($0.sha256) }
         return (indexed + rest).sorted { ($0.receivedAt, $0.id) < ($1.receivedAt, $1.id) }
     }
 
