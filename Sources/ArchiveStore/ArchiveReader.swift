@@ -10,7 +10,8 @@ import Foundation
 public final class ArchiveReader {
     public let layout: ArchiveLayout
     private let index: ArchiveIndex?
-    /// Records not (yet) in the index, oldest first.
+    /// Records after the index's checkpoint when the reader opened, oldest first; the node
+    /// may have indexed some of them since (`list` lists each once).
     private let tail: [ArchiveIndexEntry]
     let segments: [SegmentDescriptor]
 
@@ -38,8 +39,9 @@ public final class ArchiveReader {
             _ = try SegmentScanner.scan(file, from: start, to: segment.recordsEnd, skipDamage: true) { offset, header, bytes, dictionaries in
                 guard header.kind == .message else { return }
                 let m = try RecordCodec.decodeMetadata(bytes, header: header, dictionaries: dictionaries)
+                // Whether the index has it too is settled by `list`, which must check
+                // anyway: the node may index a record after this scan.
                 guard seen.insert(m.sha256Hex).inserted else { return }
-                if index != nil, (try? index?.entry(sha256: m.sha256Hex)) != nil { return }
                 tail.append(ArchiveIndexEntry(metadata: m, segment: segment.sequence, offset: offset, storedSize: header.recordLength))
             }
         }
