@@ -122,10 +122,13 @@ let package = Package(
         ),
         // Ports for the child-process servers of the test suites (Tests/Support/TestPorts).
         .target(name: "TestPorts", path: "Tests/Support/TestPorts"),
+        // A seeded random number generator for reproducible random tests.
+        .target(name: "TestRandom", path: "Tests/Support/TestRandom"),
         .testTarget(
             name: "SMTPProtocolTests",
             dependencies: [
                 "SMTPProtocol",
+                "TestRandom",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),
             ]
@@ -147,7 +150,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ArchiveStoreTests",
-            dependencies: ["ArchiveStore"]
+            dependencies: ["ArchiveStore", "TestRandom"]
         ),
         .testTarget(
             name: "ForwardQueueTests",

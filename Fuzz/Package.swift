@@ -17,6 +17,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
         .target(name: "FuzzRecordCodec", dependencies: [.product(name: "ArchiveStore", package: "archiverelay")]),
+        .target(name: "FuzzBodyPacking", dependencies: [.product(name: "ArchiveStore", package: "archiverelay")]),
         .target(name: "FuzzQueueJournal", dependencies: [
             .product(name: "ForwardQueue", package: "archiverelay"),
             .product(name: "ArchiveStore", package: "archiverelay"),

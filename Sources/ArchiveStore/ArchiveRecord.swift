@@ -63,23 +63,43 @@ public struct ArchiveMetadata: Sendable, Equatable {
     public var sha256Hex: String { Hex.encode(sha256) }
 }
 
+/// What a record's body frame holds.
+public enum BodyFormat: Sendable, Equatable {
+    /// The original bytes (record versions 1 and 2).
+    case original
+    /// The original packed by `Base64Packer` (record version 3).
+    case packed
+}
+
 /// One archived message as stored: metadata plus the zstd-compressed original.
 public struct ArchiveRecord: Sendable, Equatable {
     public var metadata: ArchiveMetadata
-    /// The original message compressed as one zstd frame.
+    /// The original message, packed or not (`bodyFormat`), compressed as one zstd frame.
     public var compressedBody: [UInt8]
     /// The dictionary body and metadata were compressed with, from the record's segment.
     public var dictionary: ZstdDictionary?
+    public var bodyFormat: BodyFormat
 
-    public init(metadata: ArchiveMetadata, compressedBody: [UInt8], dictionary: ZstdDictionary? = nil) {
+    public init(metadata: ArchiveMetadata, compressedBody: [UInt8], dictionary: ZstdDictionary? = nil,
+                bodyFormat: BodyFormat) {
         self.metadata = metadata
         self.compressedBody = compressedBody
         self.dictionary = dictionary
+        self.bodyFormat = bodyFormat
     }
 
-    /// The original bytes, decompressed and checked against the stored SHA-256.
+    /// The original bytes, decompressed, unpacked and checked against the stored SHA-256.
     public func original() throws -> [UInt8] {
-        let bytes = try ZstdDecompressor.decompress(compressedBody, expectedSize: Int(metadata.originalSize), dictionary: dictionary)
+        let size = Int(metadata.originalSize)
+        let bytes: [UInt8]
+        switch bodyFormat {
+        case .original:
+            bytes = try ZstdDecompressor.decompress(compressedBody, expectedSize: size, dictionary: dictionary)
+        case .packed:
+            let packed = try ZstdDecompressor.decompress(compressedBody, atMost: Base64Unpacker.capacity(forOriginalSize: size),
+                                                         dictionary: dictionary)
+            bytes = try packed.withUnsafeBytes { try Base64Unpacker.unpack($0, originalSize: size) }
+        }
         guard Array(SHA256.hash(data: bytes)) == metadata.sha256 else { throw RecordCodecError.digestMismatch }
         return bytes
     }

@@ -4,7 +4,7 @@ import Logging
 /// Trains the archive's zstd dictionary from the node's own recent traffic and hands the
 /// newest one to new drafts.
 ///
-/// Schedule: samples (each message's first `sampleLimit` bytes, and its encoded metadata,
+/// Schedule: samples (each packed message's first `sampleLimit` bytes, and its encoded metadata,
 /// which the dictionary also compresses) are collected from the start; a dictionary is
 /// trained when they reach 256 KiB, again at 2 MiB and at 8 MiB,
 /// so a new node benefits within its first few dozen messages and then settles on a

@@ -4,10 +4,11 @@ import NIOCore
 
 /// A message being received, fed chunk by chunk as it arrives from the network.
 ///
-/// Each chunk is hashed (SHA-256) and zstd-compressed immediately, so the raw message is
-/// never held whole: memory per draft is the compressed output plus zstd's window. The
-/// compressed bytes are written straight into the record buffer that the writer will
-/// append, so finishing copies nothing.
+/// Each chunk is hashed (SHA-256), packed (`Base64Packer`: base64 lines stored as the
+/// bytes they encode) and zstd-compressed as it arrives, so the raw message is never held
+/// whole: memory per draft is the compressed output, zstd's window and at most
+/// `packedSlice` bytes of packed input. The compressed bytes are written straight into the
+/// record buffer that the writer will append, so finishing copies nothing.
 ///
 /// A draft owns a compression context: do not copy it and keep using both copies.
 public struct MessageDraft {
@@ -19,8 +20,15 @@ public struct MessageDraft {
     private let level: Int32
     private let lease: DictionaryLease?
     private var dictionary: ZstdDictionary? { lease?.dictionary }
+    /// Packed bytes are handed to zstd in pieces of about this size.
+    static let packedSlice = 32 * 1024
+
     private let compressor: ZstdCompressor
-    /// The message's first bytes, kept only while the store collects dictionary samples.
+    private var packer = Base64Packer()
+    /// Packed bytes not yet compressed.
+    private var packed: [UInt8] = []
+    /// The packed message's first bytes (what the compressor sees, so what a dictionary
+    /// must be trained on), kept only while the store collects dictionary samples.
     private var sample: [UInt8] = []
     private let sampleLimit: Int
     private var hasher = SHA256()
@@ -31,7 +39,7 @@ public struct MessageDraft {
     /// - Parameters:
     ///   - compressionLevel: zstd level (1…19; 3 is zstd's default trade-off).
     ///   - dictionary: compress against this dictionary (the store's current one).
-    ///   - sampleLimit: keep up to this many leading bytes as a dictionary training sample.
+    ///   - sampleLimit: keep up to this many leading packed bytes as a dictionary training sample.
     public init(envelope: ArchiveEnvelope, compressionLevel: Int = 3, dictionary: ZstdDictionary? = nil, sampleLimit: Int = 0) throws {
         self.envelope = envelope
         self.level = Int32(compressionLevel)
@@ -59,14 +67,28 @@ public struct MessageDraft {
         hasher.update(bufferPointer: raw)
         size += UInt64(raw.count)
         headerScan.feed(raw)
-        if sample.count < sampleLimit {
-            sample.append(contentsOf: raw.prefix(sampleLimit - sample.count))
+        var offset = 0
+        while offset < raw.count {
+            let slice = UnsafeRawBufferPointer(rebasing: raw[offset..<min(raw.count, offset + Self.packedSlice)])
+            packer.pack(slice, into: &packed)
+            offset += slice.count
+            if packed.count >= Self.packedSlice { try compressPacked() }
         }
-        try compressor.compress(raw, into: &record)
+    }
+
+    private mutating func compressPacked(last: Bool = false) throws {
+        if last { packer.finish(into: &packed) }
+        packer.closeToken(in: &packed)
+        if sample.count < sampleLimit {
+            sample.append(contentsOf: packed.prefix(sampleLimit - sample.count))
+        }
+        try compressor.compress(packed, into: &record)
+        packed.removeAll(keepingCapacity: true)
     }
 
     /// Completes the message: ends the zstd frame, fixes the digest and encodes the record.
     public consuming func finish() throws -> FinishedMessage {
+        try compressPacked(last: true)
         try compressor.finish(into: &record)
         let digest = Array(hasher.finalize())
         let fields = headerScan.fields()

@@ -34,7 +34,8 @@ public enum RecordKind: UInt16, Sendable {
 public struct RecordHeader: Sendable, Equatable {
     public var bodyLength: Int
     public var metadataLength: Int
-    /// 1: metadata in clear, no dictionary; 2: metadata is a zstd frame.
+    /// 1: metadata in clear, no dictionary; 2: metadata is a zstd frame; 3: as 2, and a
+    /// message's body frame holds the packed message (`Base64Packer`).
     public var version: UInt16 = RecordCodec.version
     public var kind: RecordKind = .message
     /// The dictionary the body and metadata were compressed with (0 = none); for a
@@ -53,8 +54,11 @@ public struct RecordHeader: Sendable, Equatable {
 public enum RecordCodec {
     /// "ARCR" in file order.
     public static let magic: UInt32 = 0x5243_5241
-    /// Version written; version 1 records (clear metadata) are still read.
-    public static let version: UInt16 = 2
+    /// Version written for message records; versions 1 (clear metadata) and 2 (body not
+    /// packed) are still read.
+    public static let version: UInt16 = 3
+    /// Version written for dictionary records, unchanged since dictionaries came.
+    static let dictionaryVersion: UInt16 = 2
     /// Decompressed metadata larger than this is refused as corrupt (1,000 recipients of
     /// 256 bytes and the trace headers fit many times over).
     static let maxMetadataLength = 16 << 20
@@ -83,19 +87,26 @@ public enum RecordCodec {
     /// compressing the metadata with the body's dictionary.
     public static func seal(_ buffer: inout [UInt8], metadata: ArchiveMetadata,
                             dictionary: ZstdDictionary? = nil, level: Int32 = 3) throws(ZstdError) {
+        try seal(&buffer, metadata: metadata, bodyFormat: .packed, dictionary: dictionary, level: level)
+    }
+
+    static func seal(_ buffer: inout [UInt8], metadata: ArchiveMetadata, bodyFormat: BodyFormat,
+                     dictionary: ZstdDictionary?, level: Int32) throws(ZstdError) {
         let section = try ZstdSection.compress(encodeMetadata(metadata), dictionary: dictionary, level: level)
-        finish(&buffer, kind: .message, metadataSection: section, dictionaryID: dictionary?.id ?? 0)
+        finish(&buffer, version: bodyFormat == .packed ? version : 2, kind: .message,
+               metadataSection: section, dictionaryID: dictionary?.id ?? 0)
     }
 
     /// A dictionary record: written before the first message record that uses it.
     public static func encodeDictionary(_ dictionary: ZstdDictionary) -> [UInt8] {
         var buffer = beginRecord(reservingBody: dictionary.bytes.count)
         buffer.append(contentsOf: dictionary.bytes)
-        finish(&buffer, kind: .dictionary, metadataSection: [], dictionaryID: dictionary.id)
+        finish(&buffer, version: dictionaryVersion, kind: .dictionary, metadataSection: [], dictionaryID: dictionary.id)
         return buffer
     }
 
-    private static func finish(_ buffer: inout [UInt8], kind: RecordKind, metadataSection: [UInt8], dictionaryID: UInt32) {
+    private static func finish(_ buffer: inout [UInt8], version: UInt16, kind: RecordKind,
+                               metadataSection: [UInt8], dictionaryID: UInt32) {
         let bodyLength = buffer.count - headerSize
         buffer.append(contentsOf: metadataSection)
         buffer.padTo(alignment: alignment)
@@ -115,7 +126,7 @@ public enum RecordCodec {
     public static func encode(_ record: ArchiveRecord, level: Int32 = 3) throws(ZstdError) -> [UInt8] {
         var buffer = beginRecord(reservingBody: record.compressedBody.count)
         buffer.append(contentsOf: record.compressedBody)
-        try seal(&buffer, metadata: record.metadata, dictionary: record.dictionary, level: level)
+        try seal(&buffer, metadata: record.metadata, bodyFormat: record.bodyFormat, dictionary: record.dictionary, level: level)
         return buffer
     }
 
@@ -162,7 +173,7 @@ public enum RecordCodec {
         let start = bytes.startIndex
         guard CRC32C.checksum(bytes[start..<start + 16]) == storedCRC else { throw .headerChecksumMismatch }
         // Version is checked after the CRC so random bytes report as corruption.
-        guard version == 1 || version == Self.version, let kind = RecordKind(rawValue: kindCode) else {
+        guard (1...Self.version).contains(version), let kind = RecordKind(rawValue: kindCode) else {
             throw .unsupportedVersion(version)
         }
         let dictionaryID = try reader.read(UInt32.self)
@@ -197,7 +208,8 @@ public enum RecordCodec {
         let bodyStart = bytes.startIndex + headerSize
         let body = Array(bytes[bodyStart..<(bodyStart + header.bodyLength)])
         let metadata = try decodeMetadata(bytes, header: header, dictionaries: dictionaries)
-        return ArchiveRecord(metadata: metadata, compressedBody: body, dictionary: try dictionaries.resolve(header.dictionaryID))
+        return ArchiveRecord(metadata: metadata, compressedBody: body, dictionary: try dictionaries.resolve(header.dictionaryID),
+                             bodyFormat: header.version >= 3 ? .packed : .original)
     }
 
     /// Decodes only the metadata of a message record already checked with `validate`.

@@ -41,6 +41,10 @@ final class ZstdCompressor {
         try run(input, mode: ZSTD_e_continue, into: &output)
     }
 
+    func compress(_ input: [UInt8], into output: inout [UInt8]) throws(ZstdError) {
+        try input.withUnsafeBytes { raw in Result { () throws(ZstdError) in try compress(raw, into: &output) } }.get()
+    }
+
     func finish(into output: inout [UInt8]) throws(ZstdError) {
         try run(UnsafeRawBufferPointer(start: nil, count: 0), mode: ZSTD_e_end, into: &output)
     }
@@ -88,6 +92,19 @@ enum ZstdDecompressor {
         guard result.count == expectedSize else {
             throw ZstdError(reason: "decompressed \(result.count) bytes, expected \(expectedSize)")
         }
+        return result
+    }
+
+    /// Decompresses a frame of unknown size, at most `limit` bytes (more is an error).
+    static func decompress(_ frame: [UInt8], atMost limit: Int, dictionary: ZstdDictionary? = nil) throws(ZstdError) -> [UInt8] {
+        if limit <= oneShotLimit {
+            return try frame.withUnsafeBytes { input in
+                Result { () throws(ZstdError) in try decompress(input, exactSize: limit, dictionary: dictionary) }
+            }.get()
+        }
+        var result = [UInt8]()
+        result.reserveCapacity(oneShotLimit)
+        try decompress(frame, limit: limit, dictionary: dictionary) { chunk in result.append(contentsOf: chunk) }
         return result
     }
 

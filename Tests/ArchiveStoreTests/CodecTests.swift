@@ -97,7 +97,7 @@ import Testing
         let message = try finished(Array("Subject: x\r\n\r\nbody\r\n".utf8), envelope: envelope(1))
         var metadata = message.metadata
         metadata.originalSize = 1 << 63
-        let bytes = try RecordCodec.encode(ArchiveRecord(metadata: metadata, compressedBody: [0x28, 0xB5, 0x2F, 0xFD]))
+        let bytes = try RecordCodec.encode(ArchiveRecord(metadata: metadata, compressedBody: [0x28, 0xB5, 0x2F, 0xFD], bodyFormat: .packed))
         #expect(throws: RecordCodecError.implausibleLength(1 << 63)) { try RecordCodec.decode(bytes[...]) }
     }
 }
