@@ -18,7 +18,7 @@ public struct DeliveryMachine: Sendable {
         }
     }
 
-    private enum Expected: String, Equatable { case reset = "RSET", mail = "MAIL", rcpt = "RCPT" }
+    private enum Expected: String, Equatable { case reset = "RSET", mail = "MAIL", rcpt = "RCPT", lastChunk = "BDAT" }
 
     private enum State: Equatable {
         case greeting
@@ -41,15 +41,25 @@ public struct DeliveryMachine: Sendable {
     public private(set) var capabilities: PeerCapabilities?
     public private(set) var isSecure = false
     private var needsReset = false
+    /// Size of the message whose `BDAT … LAST` follows the RCPT replies (several recipients).
+    private var pendingChunkSize: UInt64?
 
     public init(policy: Policy) { self.policy = policy }
 
     /// True between `sessionReady` and the next `begin`, or after a message finished.
     public var isReady: Bool { state == .ready }
 
-    /// True while the reply to the final dot is awaited: that wait is bounded by the data
-    /// timeout, not the command timeout (RFC 5321 §4.5.3.2.6).
-    public var awaitsEndOfDataReply: Bool { state == .dataEnd }
+    /// True while the reply to the final dot (or the last BDAT chunk) is awaited: that wait
+    /// is bounded by the data timeout, not the command timeout (RFC 5321 §4.5.3.2.6).
+    public var awaitsEndOfDataReply: Bool {
+        if case .transaction(_, let outstanding, _) = state { return outstanding.first == .lastChunk }
+        return state == .dataEnd
+    }
+
+    /// Messages go as one `BDAT … LAST` chunk, exactly as stored, not dot-stuffed after DATA:
+    /// the peer offers CHUNKING (RFC 3030) and PIPELINING (RFC 2920). The caller prepares the
+    /// content for `sendWithContent` (as is) or `sendContent` (dot-stuffed) accordingly.
+    public var sendsChunks: Bool { capabilities.map { $0.chunking && $0.pipelining } ?? false }
 
     public mutating func receive(_ reply: SMTPReply) -> [ClientAction] {
         if reply.code == 421 && state != .quitting {
@@ -121,6 +131,7 @@ public struct DeliveryMachine: Sendable {
         if capabilities.eightBitMIME { mail += " BODY=8BITMIME" }
         let international = ([envelope.sender] + envelope.recipients).contains { !$0.utf8.allSatisfy { $0 < 0x80 } }
         if international && capabilities.smtpUTF8 { mail += " SMTPUTF8" }
+        pendingChunkSize = nil
         var lines = needsReset ? ["RSET"] : []
         var expected: [Expected] = needsReset ? [.reset] : []
         lines.append(mail)
@@ -130,7 +141,18 @@ public struct DeliveryMachine: Sendable {
             expected.append(.rcpt)
         }
         needsReset = true
+        if sendsChunks && envelope.recipients.count == 1 {
+            // One round trip: with a single recipient the peer either takes the chunk for
+            // it or, MAIL or RCPT having failed, reads and refuses it (RFC 3030 §2).
+            lines.append("BDAT \(envelope.size) LAST")
+            expected.append(.lastChunk)
+            state = .transaction(queued: [], outstanding: expected, failure: nil)
+            return [.sendWithContent(lines)]
+        }
         if capabilities.pipelining {
+            // Several recipients: the chunk waits for their replies, so a message is never
+            // taken for some of them and retried for all.
+            pendingChunkSize = sendsChunks ? envelope.size : nil
             state = .transaction(queued: [], outstanding: expected, failure: nil)
             return [.send(lines)]
         }
@@ -197,6 +219,11 @@ public struct DeliveryMachine: Sendable {
         var queued = queued
         let positive = (200..<300).contains(reply.code)
         if expected == .reset && !positive { return fail("RSET refused: \(reply)") }
+        if expected == .lastChunk {
+            // After a failed MAIL or RCPT the peer discarded the chunk; that failure decides.
+            if let failure { return messageDone(failure) }
+            return messageDone(positive ? .delivered(reply) : classify(reply, what: "BDAT"))
+        }
         if !positive && failure == nil {
             failure = classify(reply, what: expected == .mail ? "MAIL" : "RCPT")
             queued = []  // without PIPELINING nothing more is sent for this message
@@ -213,12 +240,18 @@ public struct DeliveryMachine: Sendable {
             return actions
         }
         if let failure { return messageDone(failure) }
+        if let size = pendingChunkSize {
+            pendingChunkSize = nil
+            state = .transaction(queued: [], outstanding: [.lastChunk], failure: nil)
+            return [.sendWithContent(["BDAT \(size) LAST"])]
+        }
         state = .data
         return [.send(["DATA"])]
     }
 
     private mutating func messageDone(_ outcome: DeliveryOutcome) -> [ClientAction] {
         state = .ready
+        pendingChunkSize = nil
         return [.finished(outcome)]
     }
 

@@ -154,12 +154,19 @@ extension ForwardQueue {
             settle(entry, settings.name, outcome: .rejected("cannot read the message (\(entry.item.reference)): \(error)"), unreadable: true)
             return
         }
-        var stuffer = DotStuffer()
         var content = ByteBuffer()
-        content.reserveCapacity(entry.item.prefix.count + original.count + original.count / 50 + 8)
-        stuffer.encode(ByteBuffer(bytes: entry.item.prefix), into: &content)
-        stuffer.encode(ByteBuffer(bytes: original), into: &content)
-        stuffer.finish(into: &content)
+        if session.sendsChunks {
+            // BDAT: the bytes as they are, no dot-stuffing on either side.
+            content.reserveCapacity(entry.item.prefix.count + original.count)
+            content.writeBytes(entry.item.prefix)
+            content.writeBytes(original)
+        } else {
+            var stuffer = DotStuffer()
+            content.reserveCapacity(entry.item.prefix.count + original.count + original.count / 50 + 8)
+            stuffer.encode(ByteBuffer(bytes: entry.item.prefix), into: &content)
+            stuffer.encode(ByteBuffer(bytes: original), into: &content)
+            stuffer.finish(into: &content)
+        }
         let envelope = DeliveryEnvelope(sender: entry.item.sender, recipients: entry.item.recipients,
                                         size: UInt64(entry.item.prefix.count + original.count))
         let outcome = try await session.deliver(envelope, content: content)

@@ -9,6 +9,7 @@ public struct PeerCapabilities: Sendable, Equatable {
     public var startTLS = false          // RFC 3207
     public var eightBitMIME = false      // RFC 6152
     public var smtpUTF8 = false          // RFC 6531
+    public var chunking = false          // RFC 3030 (BDAT)
     /// SIZE (RFC 1870); nil when not announced or announced without a limit (0).
     public var sizeLimit: UInt64?
 
@@ -26,6 +27,7 @@ public struct PeerCapabilities: Sendable, Equatable {
             case "STARTTLS": startTLS = true
             case "8BITMIME": eightBitMIME = true
             case "SMTPUTF8": smtpUTF8 = true
+            case "CHUNKING": chunking = true
             case "SIZE":
                 if words.count > 1, let limit = UInt64(words[1]), limit > 0 { sizeLimit = limit }
             default: break
@@ -68,6 +70,9 @@ public enum ClientAction: Sendable, Equatable {
     case sessionReady(PeerCapabilities)
     /// Write the dot-stuffed content and the final dot.
     case sendContent
+    /// Write these command lines (CRLF added), the last of them `BDAT <size> LAST`, then
+    /// the content exactly as it is, all in one flush.
+    case sendWithContent([String])
     /// The current message is done; the session can take the next one.
     case finished(DeliveryOutcome)
     /// Close the connection: `nil` after a normal QUIT, otherwise why the session failed

@@ -37,6 +37,8 @@ final class PeerSession {
 
     var capabilities: PeerCapabilities? { machine.capabilities }
     var isSecure: Bool { machine.isSecure }
+    /// Content goes as one BDAT chunk, as it is; otherwise dot-stuffed after DATA.
+    var sendsChunks: Bool { machine.sendsChunks }
 
     /// Greeting, EHLO (or HELO), STARTTLS: returns when the session can carry messages.
     func open() async throws(SessionFailure) {
@@ -46,10 +48,11 @@ final class PeerSession {
     }
 
     /// Sends one message; the outcome is the peer's answer. Throws when the session broke
-    /// (the message then counts as deferred).
-    func deliver(_ envelope: DeliveryEnvelope, content stuffed: ByteBuffer) async throws(SessionFailure) -> DeliveryOutcome {
+    /// (the message then counts as deferred). `content` is dot-stuffed with its final dot,
+    /// or, when `sendsChunks`, the bytes as they are.
+    func deliver(_ envelope: DeliveryEnvelope, content message: ByteBuffer) async throws(SessionFailure) -> DeliveryOutcome {
         outcome = nil
-        content = stuffed
+        content = message
         defer { content = nil }
         try await step(machine.begin(envelope))
         while outcome == nil {
@@ -88,6 +91,16 @@ final class PeerSession {
                 guard let content else { throw SessionFailure(reason: "354 without a message") }
                 try requireNoUnansweredReply()
                 try await write(content, timeout: settings.dataTimeout)
+            case .sendWithContent(let lines):
+                guard var content else { throw SessionFailure(reason: "BDAT without a message") }
+                try requireNoUnansweredReply()
+                var out = channel.allocator.buffer(capacity: lines.reduce(content.readableBytes) { $0 + $1.utf8.count + 2 })
+                for line in lines {
+                    out.writeString(line)
+                    out.writeStaticString("\r\n")
+                }
+                out.writeBuffer(&content)
+                try await write(out, timeout: settings.dataTimeout)
             case .finished(let result):
                 outcome = result
             case .close(let failure):

@@ -36,6 +36,15 @@ var fullCapabilities: PeerCapabilities {
     c.eightBitMIME = true
     return c
 }
+let single = DeliveryEnvelope(sender: "journal@example.test", recipients: ["a@example.test"], size: 500)
+let ehloChunking = ["mx.peer.test hello", "PIPELINING", "CHUNKING", "SIZE 1000"]
+var chunkingCapabilities: PeerCapabilities {
+    var c = PeerCapabilities(greetingName: "mx.peer.test")
+    c.pipelining = true
+    c.chunking = true
+    c.sizeLimit = 1000
+    return c
+}
 let rcptPipelined: [ClientAction] = [.send(["MAIL FROM:<journal@example.test> SIZE=500 BODY=8BITMIME", "RCPT TO:<a@example.test>", "RCPT TO:<b@example.test>"])]
 
 let dialogs: [Dialog] = [
@@ -148,6 +157,51 @@ let dialogs: [Dialog] = [
         (.reply(354, ["go"]), [.sendContent]),
         (.reply(354, ["go"]), [.finished(.deferred("unexpected reply to the final dot: 354 go")), .close(failure: "unexpected reply to the final dot: 354 go")]),
     ]),
+    Dialog(name: "CHUNKING, one recipient: MAIL, RCPT, BDAT LAST and the content in one write; RSET before the next", script: [
+        (.reply(220, ["mx.peer.test"]), [.send(["EHLO node-a"])]),
+        (.reply(250, ehloChunking), [.sessionReady(chunkingCapabilities)]),
+        (.begin(single), [.sendWithContent(["MAIL FROM:<journal@example.test> SIZE=500", "RCPT TO:<a@example.test>", "BDAT 500 LAST"])]),
+        (.reply(250, ["ok"]), []),
+        (.reply(250, ["ok"]), []),
+        (.reply(250, ["queued"]), [.finished(.delivered(SMTPReply(250, nil, "queued")))]),
+        (.begin(single), [.sendWithContent(["RSET", "MAIL FROM:<journal@example.test> SIZE=500", "RCPT TO:<a@example.test>", "BDAT 500 LAST"])]),
+        (.reply(250, ["reset"]), []),
+        (.reply(250, ["ok"]), []),
+        (.reply(250, ["ok"]), []),
+        (.reply(451, ["4.3.0 try later"]), [.finished(.deferred("BDAT: 451 4.3.0 try later"))]),
+    ]),
+    Dialog(name: "CHUNKING, one recipient refused: the peer refuses the chunk too; the RCPT reply decides", script: [
+        (.reply(220, ["mx.peer.test"]), [.send(["EHLO node-a"])]),
+        (.reply(250, ehloChunking), [.sessionReady(chunkingCapabilities)]),
+        (.begin(single), [.sendWithContent(["MAIL FROM:<journal@example.test> SIZE=500", "RCPT TO:<a@example.test>", "BDAT 500 LAST"])]),
+        (.reply(250, ["ok"]), []),
+        (.reply(452, ["4.3.1 queue full"]), []),
+        (.reply(554, ["5.5.1 no valid recipients"]), [.finished(.deferred("RCPT: 452 4.3.1 queue full"))]),
+    ]),
+    Dialog(name: "CHUNKING, several recipients: BDAT only after every RCPT is accepted", script: [
+        (.reply(220, ["mx.peer.test"]), [.send(["EHLO node-a"])]),
+        (.reply(250, ehloChunking), [.sessionReady(chunkingCapabilities)]),
+        (.begin(small), [.send(["MAIL FROM:<journal@example.test> SIZE=500", "RCPT TO:<a@example.test>", "RCPT TO:<b@example.test>"])]),
+        (.reply(250, ["ok"]), []),
+        (.reply(250, ["ok"]), []),
+        (.reply(250, ["ok"]), [.sendWithContent(["BDAT 500 LAST"])]),
+        (.reply(250, ["queued"]), [.finished(.delivered(SMTPReply(250, nil, "queued")))]),
+        (.begin(small), [.send(["RSET", "MAIL FROM:<journal@example.test> SIZE=500", "RCPT TO:<a@example.test>", "RCPT TO:<b@example.test>"])]),
+        (.reply(250, ["reset"]), []),
+        (.reply(250, ["ok"]), []),
+        (.reply(452, ["4.5.3 too many recipients"]), []),
+        (.reply(250, ["ok"]), [.finished(.deferred("RCPT: 452 4.5.3 too many recipients"))]),
+        (.begin(single), [.sendWithContent(["RSET", "MAIL FROM:<journal@example.test> SIZE=500", "RCPT TO:<a@example.test>", "BDAT 500 LAST"])]),
+    ]),
+    Dialog(name: "CHUNKING without PIPELINING: DATA, one command at a time", script: [
+        (.reply(220, ["mx.peer.test"]), [.send(["EHLO node-a"])]),
+        (.reply(250, ["mx.peer.test", "CHUNKING"]), [.sessionReady({ var c = PeerCapabilities(greetingName: "mx.peer.test"); c.chunking = true; return c }())]),
+        (.begin(single), [.send(["MAIL FROM:<journal@example.test> SIZE=500"])]),
+        (.reply(250, ["ok"]), [.send(["RCPT TO:<a@example.test>"])]),
+        (.reply(250, ["ok"]), [.send(["DATA"])]),
+        (.reply(354, ["go"]), [.sendContent]),
+        (.reply(250, ["ok"]), [.finished(.delivered(SMTPReply(250, nil, "ok")))]),
+    ]),
     Dialog(name: "554 greeting: session failure", script: [
         (.reply(554, ["5.7.1 go away"]), [.close(failure: "peer refused the session: 554 5.7.1 go away")]),
     ]),
@@ -192,10 +246,27 @@ let dialogs: [Dialog] = [
         #expect(seen == [false, false, false, false, true, false])
     }
 
+    /// With BDAT the data timeout bounds the wait for the chunk's reply, after MAIL's and RCPT's.
+    @Test func awaitsTheLastChunksReplyWithTheDataTimeout() {
+        var machine = DeliveryMachine(policy: .init(tls: .none, heloName: "node-a", nodeID: "node-a"))
+        _ = machine.receive(SMTPReply(220, nil, "mx.peer.test"))
+        _ = machine.receive(SMTPReply(250, nil, ehloChunking))
+        #expect(machine.sendsChunks)
+        _ = machine.begin(single)
+        var seen: [Bool] = []
+        for _ in 0..<3 {
+            seen.append(machine.awaitsEndOfDataReply)
+            _ = machine.receive(SMTPReply(250, nil, "ok"))
+        }
+        seen.append(machine.awaitsEndOfDataReply)
+        #expect(seen == [false, false, true, false])
+    }
+
     @Test func capabilitiesAreReadFromTheEHLOReply() {
-        let reply = SMTPReply(250, nil, ["mx.peer.test greets you", "pipelining", "SIZE 0", "STARTTLS", "SMTPUTF8"])
+        let reply = SMTPReply(250, nil, ["mx.peer.test greets you", "pipelining", "SIZE 0", "STARTTLS", "SMTPUTF8", "Chunking"])
         var expected = PeerCapabilities(greetingName: "mx.peer.test")
         expected.pipelining = true
+        expected.chunking = true
         expected.startTLS = true
         expected.smtpUTF8 = true
         #expect(PeerCapabilities(ehloReply: reply) == expected)
