@@ -10,7 +10,8 @@ struct ListenerMetrics: Sendable {
     let messagesReceived: Counter
     let bytesReceived: Counter
     let timeouts: Counter
-    private let replies: [String: Counter]
+    /// By reply class: 2xx, 3xx, 4xx, 5xx.
+    private let replies: [Counter]
 
     init(listener: String) {
         let dims = [("listener", listener)]
@@ -25,14 +26,14 @@ struct ListenerMetrics: Sendable {
         messagesReceived = Counter(label: "smtp_messages_received_total", dimensions: dims)
         bytesReceived = Counter(label: "smtp_message_bytes_received_total", dimensions: dims)
         timeouts = Counter(label: "smtp_timeouts_total", dimensions: dims)
-        var replies: [String: Counter] = [:]
-        for klass in ["2xx", "3xx", "4xx", "5xx"] {
-            replies[klass] = Counter(label: "smtp_replies_total", dimensions: dims + [("class", klass)])
+        replies = (2...5).map { digit in
+            Counter(label: "smtp_replies_total", dimensions: dims + [("class", "\(digit)xx")])
         }
-        self.replies = replies
     }
 
-    func countReply(_ classLabel: String) {
-        replies[classLabel]?.increment()
+    /// Counts a reply by its class (one lookup per reply, no label string built).
+    func countReply(code: Int) {
+        let index = code / 100 - 2
+        if replies.indices.contains(index) { replies[index].increment() }
     }
 }

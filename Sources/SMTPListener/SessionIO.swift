@@ -26,7 +26,7 @@ final class SessionIO {
     func queue(_ replies: [SMTPReply]) {
         for reply in replies {
             reply.write(to: &pendingReplies)
-            metrics.countReply(reply.classLabel)
+            metrics.countReply(code: reply.code)
         }
     }
 

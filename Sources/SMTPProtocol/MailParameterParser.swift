@@ -4,17 +4,17 @@ enum MailParameterParser {
     static func parseMail(_ text: Substring) throws(SMTPCommandError) -> MailParameters {
         var parameters = MailParameters()
         var seen = Set<String>()
-        for word in text.split(separator: " ", omittingEmptySubsequences: true) {
+        for word in text.spaceSeparatedWords() {
             let (keyword, value) = split(word)
             guard seen.insert(keyword).inserted else { throw .syntax("duplicate parameter \(keyword)") }
             switch keyword {
             case "SIZE":
-                guard let value, !value.isEmpty, value.count <= 18, value.allSatisfy(\.isASCIIDigit),
+                guard let value, value.utf8.count <= 18, value.isASCIIDigits,
                       let size = Int(value)
                 else { throw .syntax("SIZE needs a number") }
                 parameters.declaredSize = size
             case "BODY":
-                guard let value, let body = BodyType(rawValue: value.uppercased()) else {
+                guard let value, let body = BodyType(rawValue: value.asciiUppercased) else {
                     throw .syntax("BODY must be 7BIT, 8BITMIME or BINARYMIME")
                 }
                 parameters.body = body
@@ -29,14 +29,14 @@ enum MailParameterParser {
     }
 
     static func parseRcpt(_ text: Substring) throws(SMTPCommandError) -> RecipientParameters {
-        if let word = text.split(separator: " ", omittingEmptySubsequences: true).first {
+        if let word = text.spaceSeparatedWords().first {
             throw .unsupportedParameter(split(word).keyword)
         }
         return RecipientParameters()
     }
 
     static func split(_ word: Substring) -> (keyword: String, value: Substring?) {
-        guard let eq = word.firstIndex(of: "=") else { return (word.uppercased(), nil) }
-        return (word[..<eq].uppercased(), word[word.index(after: eq)...])
+        guard let eq = word.utf8.firstIndex(of: UInt8(ascii: "=")) else { return (word.asciiUppercased, nil) }
+        return (word[..<eq].asciiUppercased, word[word.utf8.index(after: eq)...])
     }
 }

@@ -32,9 +32,9 @@ public enum SMTPCommandParser {
     }
 
     static func parse(text: String) -> Result<SMTPCommand, SMTPCommandError> {
-        let verbEnd = text.firstIndex(of: " ") ?? text.endIndex
-        let verb = text[..<verbEnd].uppercased()
-        let rest = verbEnd == text.endIndex ? Substring("") : text[text.index(after: verbEnd)...]
+        let verbEnd = text.utf8.firstIndex(of: 0x20) ?? text.endIndex
+        let verb = text[..<verbEnd].asciiUppercased
+        let rest = verbEnd == text.endIndex ? Substring("") : text[text.utf8.index(after: verbEnd)...]
         let argument = rest.trimmingSpaces()
 
         switch verb {
@@ -64,7 +64,7 @@ public enum SMTPCommandParser {
             return .success(.help(argument.isEmpty ? nil : String(argument)))
         default:
             if httpVerbs.contains(verb), verbEnd != text.endIndex { return .failure(.httpRequest) }
-            return .failure(.unrecognized(verb: verb))
+            return .failure(.unrecognized(verb: text[..<verbEnd].uppercased()))
         }
     }
 
@@ -101,36 +101,15 @@ public enum SMTPCommandParser {
     }
 
     static func parseBdat(_ argument: Substring) -> Result<SMTPCommand, SMTPCommandError> {
-        let words = argument.split(separator: " ")
+        let words = argument.spaceSeparatedWords()
         guard (1...2).contains(words.count),
-              words[0].count <= 18, words[0].allSatisfy(\.isASCIIDigit),
+              words[0].utf8.count <= 18, words[0].isASCIIDigits,
               let size = Int(words[0])
         else { return .failure(.syntax("expected BDAT <chunk-size> [LAST]")) }
         if words.count == 2 {
-            guard words[1].uppercased() == "LAST" else { return .failure(.syntax("expected BDAT <chunk-size> [LAST]")) }
+            guard words[1].equals(asciiCaseInsensitive: "LAST") else { return .failure(.syntax("expected BDAT <chunk-size> [LAST]")) }
             return .success(.bdat(size: size, last: true))
         }
         return .success(.bdat(size: size, last: false))
-    }
-}
-
-extension Character {
-    var isASCIIDigit: Bool { ("0"..."9").contains(self) }
-}
-
-extension Substring {
-    func trimmingLeadingSpaces() -> Substring {
-        drop(while: { $0 == " " || $0 == "\t" })
-    }
-
-    func trimmingSpaces() -> Substring {
-        var s = trimmingLeadingSpaces()
-        while let last = s.last, last == " " || last == "\t" { s = s.dropLast() }
-        return s
-    }
-
-    func droppingPrefix(caseInsensitive prefix: String) -> Substring? {
-        guard count >= prefix.count, self.prefix(prefix.count).uppercased() == prefix else { return nil }
-        return dropFirst(prefix.count)
     }
 }

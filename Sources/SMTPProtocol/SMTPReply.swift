@@ -25,8 +25,6 @@ public struct SMTPReply: Hashable, Sendable, Error, CustomStringConvertible {
     /// 5yz replies: the client must not repeat the command as it is.
     public var isPermanent: Bool { code >= 500 }
 
-    /// The reply class digit as a metric label: "2xx", "3xx", "4xx" or "5xx".
-    public var classLabel: String { "\(code / 100)xx" }
 
     public var description: String {
         lines.map { line in
@@ -37,17 +35,36 @@ public struct SMTPReply: Hashable, Sendable, Error, CustomStringConvertible {
     /// Writes the reply in wire form, CRLF after every line.
     public func write(to buffer: inout ByteBuffer) {
         for (index, line) in lines.enumerated() {
-            buffer.writeString(String(code))
+            writeNumber(code, to: &buffer)
             buffer.writeInteger(index == lines.count - 1 ? UInt8(ascii: " ") : UInt8(ascii: "-"))
             if let enhancedCode {
-                buffer.writeString(enhancedCode.description)
+                writeNumber(enhancedCode.statusClass, to: &buffer)
+                buffer.writeInteger(UInt8(ascii: "."))
+                writeNumber(enhancedCode.subject, to: &buffer)
+                buffer.writeInteger(UInt8(ascii: "."))
+                writeNumber(enhancedCode.detail, to: &buffer)
                 if !line.isEmpty { buffer.writeInteger(UInt8(ascii: " ")) }
             }
             // A reply line must not carry CR or LF of its own: that would forge further replies.
-            for byte in line.utf8 {
-                buffer.writeInteger(byte == UInt8(ascii: "\r") || byte == UInt8(ascii: "\n") ? UInt8(ascii: " ") : byte)
+            let start = buffer.writerIndex
+            let written = buffer.writeString(line)
+            if line.utf8.contains(where: { $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\n") }) {
+                for offset in start..<(start + written) {
+                    let byte = buffer.getInteger(at: offset, as: UInt8.self)
+                    if byte == UInt8(ascii: "\r") || byte == UInt8(ascii: "\n") { buffer.setInteger(UInt8(ascii: " "), at: offset) }
+                }
             }
             buffer.writeStaticString("\r\n")
         }
+    }
+
+    /// Decimal digits of a small non-negative number (codes are 0…999), without a String.
+    private func writeNumber(_ value: Int, to buffer: inout ByteBuffer) {
+        guard value >= 10 else {
+            buffer.writeInteger(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: max(0, value)))
+            return
+        }
+        writeNumber(value / 10, to: &buffer)
+        buffer.writeInteger(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: value % 10))
     }
 }
