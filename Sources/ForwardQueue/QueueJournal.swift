@@ -25,6 +25,8 @@ final class QueueJournal: @unchecked Sendable {
     private var descriptor: Int32 = -1
     private(set) var size = 0
     private(set) var image: JournalImage
+    /// Records written since the last sync, not yet in `image`.
+    private var unsynced: [JournalRecord] = []
     /// Compaction runs when the file is larger than this and mostly dead.
     let compactionThreshold: Int
 
@@ -113,15 +115,34 @@ final class QueueJournal: @unchecked Sendable {
 
     /// Writes and syncs `records` as one batch, then applies them to the image. Returns
     /// the spool files that became unreferenced (already deleted).
-    func commit(_ records: [JournalRecord]) throws -> [String] {
-        guard !records.isEmpty else { return [] }
-        var bytes: [UInt8] = []
-        for record in records { bytes += JournalFrame.encode(record) }
-        try QueueFiles.write(descriptor, bytes, at: size, path: layout.journalPath)
+    /// Appends `records`. With `sync` they, and every record written before them, are
+    /// durable on return. Without it they wait for the next synced commit: only then do
+    /// they enter the image (which compaction writes out: only what is durable) and are
+    /// the spool files they free deleted, so a crash never leaves a live entry whose spool
+    /// file is gone. Returns the spool files deleted.
+    @discardableResult
+    func commit(_ records: [JournalRecord], sync: Bool = true) throws -> [String] {
+        if !records.isEmpty {
+            var bytes: [UInt8] = []
+            for record in records { bytes += JournalFrame.encode(record) }
+            try QueueFiles.write(descriptor, bytes, at: size, path: layout.journalPath)
+            size += bytes.count
+            unsynced += records
+        }
+        return sync ? try self.sync() : []
+    }
+
+    /// Records were written that no sync has covered yet.
+    var needsSync: Bool { !unsynced.isEmpty }
+
+    /// Makes every record written durable and applies them to the image.
+    @discardableResult
+    func sync() throws -> [String] {
+        guard !unsynced.isEmpty else { return [] }
         try QueueFiles.dataSync(descriptor, path: layout.journalPath)
-        size += bytes.count
         var freed: [String] = []
-        for record in records { freed += image.apply(record) }
+        for record in unsynced { freed += image.apply(record) }
+        unsynced.removeAll()
         for name in freed { QueueFiles.unlinkIfPresent(layout.spoolPath(name)) }
         return freed
     }
@@ -138,6 +159,9 @@ final class QueueJournal: @unchecked Sendable {
         if descriptor >= 0 { Glibc.close(descriptor) }
         descriptor = try QueueFiles.open(layout.journalPath, flags: O_WRONLY)
         size = bytes.count
+        // Written but never synced: not in the new file (a delivery recorded there is
+        // made again, which the peer's dedupe absorbs).
+        unsynced.removeAll()
     }
 
     /// Spool files of messages whose entries are all gone (or that never got one because
@@ -150,6 +174,7 @@ final class QueueJournal: @unchecked Sendable {
     }
 
     func close() {
+        if descriptor >= 0 { _ = try? sync() }
         if descriptor >= 0 { Glibc.close(descriptor) }
         descriptor = -1
     }

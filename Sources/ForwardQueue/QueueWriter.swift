@@ -28,6 +28,8 @@ final class QueueWriter: @unchecked Sendable {
     private var closeWaiters: [CheckedContinuation<Void, Never>] = []
     private let journal: QueueJournal
     private let logger: Logger
+    /// How long records written without a sync wait, at most, when nothing else comes.
+    static let idleSyncDelay: TimeInterval = 1
 
     init(journal: QueueJournal, logger: Logger) {
         self.journal = journal
@@ -89,7 +91,26 @@ final class QueueWriter: @unchecked Sendable {
     private func run() {
         while true {
             condition.lock()
-            while pending.isEmpty && !closing { condition.wait() }
+            while pending.isEmpty && !closing {
+                guard journal.needsSync else {
+                    condition.wait()
+                    continue
+                }
+                // Deliveries written without a sync: made durable once the queue is idle
+                // for a moment, so their spool files do not wait for the next message.
+                if !condition.wait(until: Date(timeIntervalSinceNow: Self.idleSyncDelay)) && pending.isEmpty {
+                    condition.unlock()
+                    do { try journal.sync() } catch {
+                        // Never fsync the same file again after a failure: rewrite it from
+                        // the durable state (those deliveries are then made again).
+                        logger.error("queue journal sync failed; rewriting it from the last durable state", metadata: ["error": "\(error)"])
+                        do { try journal.compact() } catch {
+                            logger.critical("queue journal rewrite failed", metadata: ["error": "\(error)"])
+                        }
+                    }
+                    condition.lock()
+                }
+            }
             let batch = pending
             pending.removeAll(keepingCapacity: true)
             let stopping = closing && batch.isEmpty
@@ -138,7 +159,10 @@ final class QueueWriter: @unchecked Sendable {
         }
         if let spoolFailure { logger.error("queue spool write failed", metadata: ["error": "\(spoolFailure)"]) }
         do {
-            _ = try journal.commit(records)
+            // Records that only were posted (deliveries, after the peer's 250) need no
+            // fdatasync of their own: the next commit someone waits for makes them durable,
+            // and a crash before it only means those messages are delivered again.
+            try journal.commit(records, sync: !waiting.isEmpty)
             for c in waiting { c.resume() }
         } catch {
             logger.error("queue journal write failed; rewriting it from the last durable state", metadata: ["error": "\(error)"])
@@ -149,7 +173,10 @@ final class QueueWriter: @unchecked Sendable {
             return
         }
         if journal.isMostlyDead {
-            do { try journal.compact() } catch {
+            do {
+                try journal.sync()
+                try journal.compact()
+            } catch {
                 logger.error("queue journal compaction failed", metadata: ["error": "\(error)"])
             }
         }

@@ -138,6 +138,54 @@ import ArchiveStore
         }
     }
 
+    /// Deliveries are written without a sync of their own: they count (in the image, and
+    /// for deleting spool files) only once a later sync covers them, and a rewrite after a
+    /// failure keeps the entry they would have removed (it is delivered again).
+    @Test func unsyncedDeliveriesCountOnlyOnceSynced() throws {
+        try withTempLayout { layout in
+            try writeJournal(layout, [])
+            let (journal, _) = try QueueJournal.open(layout: layout, compactionThreshold: 1 << 30)
+            try writeBytes(layout.spoolPath("m1.rec"), [1, 2, 3])
+            try writeBytes(layout.spoolPath("m2.rec"), [4, 5, 6])
+            var a = entry(1), b = entry(2)
+            a.item.reference = .spool("m1.rec")
+            b.item.reference = .spool("m2.rec")
+            try journal.commit([.enqueue(a), .enqueue(b)])
+            #expect(!journal.needsSync)
+
+            #expect(try journal.commit([.delivered(id: 1)], sync: false).isEmpty)
+            #expect(journal.needsSync)
+            #expect(journal.image.entries[1] != nil)
+            #expect(FileManager.default.fileExists(atPath: layout.spoolPath("m1.rec")))
+            #expect(try journal.sync() == ["m1.rec"])
+            #expect(!journal.needsSync && journal.image.entries[1] == nil)
+            #expect(!FileManager.default.fileExists(atPath: layout.spoolPath("m1.rec")))
+
+            // Not synced, then the file is rewritten (as after a failed write): entry 2 stays.
+            try journal.commit([.delivered(id: 2)], sync: false)
+            try journal.compact()
+            #expect(!journal.needsSync)
+            journal.close()
+            let (image, _, _) = try QueueJournal.replay(layout: layout, repair: false)
+            #expect(image.orderedEntries.map(\.id) == [2])
+            #expect(FileManager.default.fileExists(atPath: layout.spoolPath("m2.rec")))
+        }
+    }
+
+    /// A delivery written without a sync is in the file at once (replay after a restart
+    /// without a crash sees it; only a crash before the next sync can lose it).
+    @Test func deliveriesWrittenWithoutASyncAreInTheFile() throws {
+        try withTempLayout { layout in
+            try writeJournal(layout, [])
+            let (journal, _) = try QueueJournal.open(layout: layout, compactionThreshold: 1 << 30)
+            try journal.commit([.enqueue(entry(1)), .enqueue(entry(2))])
+            try journal.commit([.delivered(id: 1)], sync: false)
+            journal.close()
+            let (image, _, _) = try QueueJournal.replay(layout: layout, repair: false)
+            #expect(image.orderedEntries.map(\.id) == [2])
+        }
+    }
+
     @Test func garbageNeverTraps() {
         var bytes = JournalFrame.encode(.enqueue(entry(1)))
         for i in 0..<bytes.count {
