@@ -15,8 +15,10 @@ enum ReceivedHeader {
         let tlsComment = tls.map { " (\($0))" } ?? ""
         // HELO text is client-supplied; it was parsed free of control octets, but is folded
         // into a comment-safe form so it cannot close the comment or add fields.
-        let safeHelo = helo.map { "()\\\r\n".contains($0) ? "_" : $0 }
-        return "Received: from \(String(safeHelo)) ([\(clientIP)])\r\n"
+        let unsafe = helo.utf8.contains { $0 == UInt8(ascii: "(") || $0 == UInt8(ascii: ")") || $0 == UInt8(ascii: "\\") || $0 == 0x0D || $0 == 0x0A }
+        let safeHelo = unsafe
+            ? String(helo.map { "()\\\r\n".contains($0) ? "_" : $0 }) : helo
+        return "Received: from \(safeHelo) ([\(clientIP)])\r\n"
             + "\tby \(node) (archiverelay) with \(protocolName)\(tlsComment) id \(id);\r\n"
             + "\t\(rfc5322Date(date))\r\n"
     }
