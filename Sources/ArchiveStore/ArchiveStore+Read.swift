@@ -60,6 +60,15 @@ public final class SegmentDictionaryCache: Sendable {
 }
 
 extension FinishedMessage {
+    /// The message as its stored record decodes: `original()` gives back the bytes
+    /// (decompressed, unpacked, checked against the SHA-256) as a read of the store would.
+    /// Holds the dictionary, not this message's claim on the writer (it does not delay
+    /// the writer's dictionary bookkeeping). The forward queue keeps recent ones in memory.
+    public var record: ArchiveRecord {
+        let body = Array(encodedRecord[RecordCodec.headerSize..<(RecordCodec.headerSize + compressedSize)])
+        return ArchiveRecord(metadata: metadata, compressedBody: body, dictionary: dictionary, bodyFormat: .packed)
+    }
+
     /// The message as a self-contained run of records: the dictionary record it was
     /// compressed with (if any), then the message record. The forward queue's spool
     /// stores messages it does not archive this way, in the archive's record format.

@@ -149,7 +149,11 @@ extension ForwardQueue {
     private func deliver(_ entry: QueueEntry, over session: PeerSession, settings: PeerSettings) async throws {
         let original: [UInt8]
         do {
-            original = try await loadOriginal(entry.item.reference)
+            if let message = recent.message(for: entry.id), let bytes = try? message.original() {
+                original = bytes
+            } else {
+                original = try await loadOriginal(entry.item.reference)
+            }
         } catch {
             settle(entry, settings.name, outcome: .rejected("cannot read the message (\(entry.item.reference)): \(error)"), unreadable: true)
             return
@@ -174,6 +178,7 @@ extension ForwardQueue {
     }
 
     private func settle(_ entry: QueueEntry, _ connection: String, outcome: DeliveryOutcome, unreadable: Bool) {
+        if case .deferred = outcome {} else { recent.forget(entry.id) }
         let now = Date()
         let jitter = options.jitter.next()
         let record: JournalRecord? = book.withLockedValue { book in

@@ -12,6 +12,9 @@ public struct ForwardQueueOptions: Sendable {
     public var jitter: any JitterSource = RandomJitter()
     /// How often idle delivery workers look for due entries.
     public var pollInterval: TimeInterval = 0.02
+    /// Bytes of recently queued records kept in memory for delivery (`RecentMessages`);
+    /// 0 reads every copy from disk.
+    public var recentMessageBudget = 16 << 20
     /// Called (under the queue's lock, so keep it short) with the connection and id of
     /// every entry handed to a session, in dispatch order: tests check FIFO dispatch.
     public var dispatchObserver: (@Sendable (String, QueueEntry) -> Void)?
@@ -37,6 +40,7 @@ public final class ForwardQueue: Sendable {
     let book: NIOLockedValueBox<QueueBook>
     private let lock: QueueLock
     let dictionaryCache = SegmentDictionaryCache()
+    let recent: RecentMessages
 
     /// The in-memory queues, guarded by `book`.
     struct QueueBook {
@@ -68,6 +72,7 @@ public final class ForwardQueue: Sendable {
         self.writer = writer
         self.book = NIOLockedValueBox(book)
         self.lock = lock
+        self.recent = RecentMessages(budget: options.recentMessageBudget)
     }
 
     /// Takes `queue/LOCK`, replays the journal (a torn tail is cut and saved aside) and
@@ -184,9 +189,10 @@ public final class ForwardQueue: Sendable {
         }
     }
 
-    /// Queues `items` and returns their ids once they are durable.
+    /// Queues `items` and returns their ids once they are durable. `message`, the message
+    /// they forward, is kept in memory for a while so its delivery need not read it back.
     @discardableResult
-    public func enqueue(_ items: [QueueItem]) async throws -> [UInt64] {
+    public func enqueue(_ items: [QueueItem], message: ArchiveRecord? = nil) async throws -> [UInt64] {
         let now = Date()
         let entries: [QueueEntry] = try book.withLockedValue { book in
             for item in items where book.peers[item.connection] == nil || !book.configured.contains(item.connection) {
@@ -198,6 +204,8 @@ public final class ForwardQueue: Sendable {
             }
         }
         try await writer.commit(entries.map { .enqueue($0) })
+        // Before the entries become visible to the delivery workers.
+        if let message { recent.keep(message, for: entries.map(\.id)) }
         book.withLockedValue { book in
             for entry in entries { book.peers[entry.item.connection]?.add(entry) }
         }

@@ -160,7 +160,7 @@ struct RelaySink: MessageSink {
         }
         let entries: [UInt64]
         do {
-            entries = try await receiver.queue.enqueue(items)
+            entries = try await receiver.queue.enqueue(items, message: message.record)
         } catch {
             logger.error("forward queue write failed; the sender will retry", metadata: ["error": "\(error)", "id": "\(id)"])
             return .refused(RelayReceiver.temporaryFailure)

@@ -111,6 +111,42 @@ import Testing
         }
     }
 
+    /// A copy queued with its message in memory is delivered from there: its spool file
+    /// does not exist, yet the peer gets it byte for byte. With the memory budget at 0 the
+    /// same entry can only be read from disk, and is held as unreadable.
+    @Test(arguments: [true, false])
+    func recentCopiesAreDeliveredFromMemory(inMemory: Bool) async throws {
+        try await withDataDirectory { dir in
+            let port = try Live.freePort()
+            let peer = try RecordingPeer(port: port, directory: dir + "/peer")
+            defer { peer.stop() }
+            try await peer.waitReady()
+            var options = ForwardQueueOptions()
+            options.recentMessageBudget = inMemory ? 1 << 20 : 0
+            let queue = try await ForwardQueue.open(dataDirectory: dir, peers: [settings(port: port, connections: 1)], archive: nil,
+                                                    nodeID: "node-a", options: options, logger: quietLogger)
+            let attachment = Data((0..<3000).map { UInt8(truncatingIfNeeded: $0 &* 7) }).base64EncodedString(options: .lineLength76Characters)
+            let bytes = Array("Subject: in memory\r\nContent-Transfer-Encoding: base64\r\n\r\n\(attachment)\r\n".utf8)
+            var draft = try MessageDraft(envelope: ArchiveEnvelope(receivedAt: Date(), listener: "l", clientAddress: "c", helo: "h", tls: nil,
+                                                                   sender: "s@example.test", recipients: ["r@example.test"]))
+            try draft.append(bytes: bytes)
+            let message = try draft.finish()
+            let item = QueueItem(connection: "peer-a", reference: .spool("missing.rec"), size: UInt64(bytes.count),
+                                 sender: "s@example.test", recipients: ["r@example.test"])
+            try await whileDelivering(queue) {
+                try await queue.enqueue([item], message: message.record)
+                if inMemory {
+                    #expect(await Live.waitUntil(seconds: 20) { peer.messages().count == 1 })
+                    #expect(peer.messages() == [bytes])
+                    #expect(await Live.waitUntil(seconds: 5) { queue.recent.count == 0 }, "forgotten after the 250")
+                } else {
+                    #expect(await Live.waitUntil(seconds: 20) { queue.snapshot().connections.first?.held == 1 })
+                    #expect(peer.messages().isEmpty)
+                }
+            }
+        }
+    }
+
     /// A peer that greets with this node's id is never delivered to.
     @Test func loopGuardKeepsMessagesQueued() async throws {
         try await withDataDirectory { dir in

@@ -1,3 +1,4 @@
+import ArchiveStore
 import Foundation
 import Testing
 @testable import ForwardQueue
@@ -156,5 +157,35 @@ import Testing
                 _ = try await ForwardQueue.open(dataDirectory: dir, peers: [bad], archive: nil, nodeID: "n", logger: quietLogger)
             }
         }
+    }
+}
+
+@Suite struct RecentMessagesTests {
+    func record(_ n: Int, size: Int) -> ArchiveRecord {
+        let envelope = ArchiveEnvelope(receivedAt: Date(), listener: "l", clientAddress: "c", helo: "h", tls: nil,
+                                       sender: "s@example.test", recipients: ["r@example.test"])
+        return ArchiveRecord(metadata: ArchiveMetadata(id: "m\(n)", envelope: envelope, originalSize: 100, sha256: [],
+                                                       messageID: nil, subject: nil),
+                             compressedBody: [UInt8](repeating: UInt8(n), count: size), bodyFormat: .packed)
+    }
+
+    /// Oldest out first once the budget is passed; settled entries leave at once; large
+    /// originals are never kept.
+    @Test func keepsTheNewestWithinTheBudget() {
+        let recent = RecentMessages(budget: 2500)
+        recent.keep(record(1, size: 1000), for: [1])
+        recent.keep(record(2, size: 1000), for: [2])
+        #expect(recent.count == 2)
+        recent.keep(record(3, size: 1000), for: [3])
+        #expect(recent.message(for: 1) == nil)
+        #expect(recent.message(for: 2)?.metadata.id == "m2" && recent.message(for: 3)?.metadata.id == "m3")
+        recent.forget(2)
+        recent.keep(record(4, size: 1000), for: [4])
+        #expect(recent.message(for: 3) != nil && recent.message(for: 4) != nil)
+        var large = record(5, size: 10)
+        large.metadata.originalSize = RecentMessages.largestOriginal + 1
+        recent.keep(large, for: [5])
+        #expect(recent.message(for: 5) == nil)
+        #expect(RecentMessages(budget: 0).count == 0)
     }
 }
