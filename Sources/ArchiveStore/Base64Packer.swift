@@ -113,8 +113,7 @@ struct Base64Packer {
     /// A cheap first look: could this line (with its LF) continue or start a block?
     private func isCandidate(_ line: UnsafeRawBufferPointer) -> Bool {
         let content = line.count - 2
-        guard content >= 4, line[content] == 0x0D else { return false }
-        guard content % 4 == 0 else { return false }
+        guard content >= 4, content % 4 == 0, line[content] == 0x0D else { return false }
         if blockLineLength != 0 && content <= blockLineLength { return true }
         return content >= Self.minimumLineLength && content <= Self.maximumLineLength
     }
