@@ -68,7 +68,7 @@ private func waitForDictionary(_ store: ArchiveStore, otherThan previous: UInt32
     /// COVER in libzstd 1.5.4 is not reentrant (a global sort context): trainings in
     /// parallel must be serialized inside `ZstdDictionary.train`. Without that this test
     /// crashed the test process in one run of three here.
-    @Test func coverTrainingsInParallel() throws {
+    @Test func coverTrainingsInParallel() async throws {
         let trained = LockedValue(0)
         let threads = (0..<4).map { round in
             Thread {
@@ -83,8 +83,10 @@ private func waitForDictionary(_ store: ArchiveStore, otherThan previous: UInt32
             }
         }
         threads.forEach { $0.start() }
+        // Polled with Task.sleep: a blocked test would hold one of the few threads of Swift's
+        // cooperative pool (one per core), and every other async test waits meanwhile.
         let deadline = Date().addingTimeInterval(60)
-        while trained.withLock({ $0 }) < 16 && Date() < deadline { usleep(10_000) }
+        while trained.withLock({ $0 }) < 16 && Date() < deadline { try await Task.sleep(for: .milliseconds(10)) }
         #expect(trained.withLock { $0 } == 16)
     }
 
