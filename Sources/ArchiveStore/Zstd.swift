@@ -77,18 +77,7 @@ enum ZstdDecompressor {
     /// Decompresses `frame`; `expectedSize` bounds the output so a corrupt frame cannot
     /// balloon memory.
     static func decompress(_ frame: [UInt8], expectedSize: Int, dictionary: ZstdDictionary? = nil) throws(ZstdError) -> [UInt8] {
-        if expectedSize > 0 && expectedSize <= oneShotLimit {
-            let result = try frame.withUnsafeBytes { input in
-                Result { () throws(ZstdError) in try decompress(input, exactSize: expectedSize, dictionary: dictionary) }
-            }.get()
-            guard result.count == expectedSize else {
-                throw ZstdError(reason: "decompressed \(result.count) bytes, expected \(expectedSize)")
-            }
-            return result
-        }
-        var result = [UInt8]()
-        result.reserveCapacity(min(expectedSize, oneShotLimit))
-        try decompress(frame, limit: expectedSize, dictionary: dictionary) { chunk in result.append(contentsOf: chunk) }
+        let result = try decompress(frame, atMost: expectedSize, dictionary: dictionary)
         guard result.count == expectedSize else {
             throw ZstdError(reason: "decompressed \(result.count) bytes, expected \(expectedSize)")
         }
@@ -97,13 +86,13 @@ enum ZstdDecompressor {
 
     /// Decompresses a frame of unknown size, at most `limit` bytes (more is an error).
     static func decompress(_ frame: [UInt8], atMost limit: Int, dictionary: ZstdDictionary? = nil) throws(ZstdError) -> [UInt8] {
-        if limit <= oneShotLimit {
+        if limit > 0 && limit <= oneShotLimit {
             return try frame.withUnsafeBytes { input in
                 Result { () throws(ZstdError) in try decompress(input, exactSize: limit, dictionary: dictionary) }
             }.get()
         }
         var result = [UInt8]()
-        result.reserveCapacity(oneShotLimit)
+        result.reserveCapacity(min(limit, oneShotLimit))
         try decompress(frame, limit: limit, dictionary: dictionary) { chunk in result.append(contentsOf: chunk) }
         return result
     }

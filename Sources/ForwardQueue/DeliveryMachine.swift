@@ -131,7 +131,6 @@ public struct DeliveryMachine: Sendable {
         if capabilities.eightBitMIME { mail += " BODY=8BITMIME" }
         let international = ([envelope.sender] + envelope.recipients).contains { !$0.utf8.allSatisfy { $0 < 0x80 } }
         if international && capabilities.smtpUTF8 { mail += " SMTPUTF8" }
-        pendingChunkSize = nil
         var lines = needsReset ? ["RSET"] : []
         var expected: [Expected] = needsReset ? [.reset] : []
         lines.append(mail)

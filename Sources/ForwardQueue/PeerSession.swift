@@ -70,17 +70,22 @@ final class PeerSession {
         } catch {}
     }
 
+    /// Command lines, CRLF after each, in a buffer with room for `extra` more bytes.
+    private func commands(_ lines: [String], followedBy extra: Int = 0) -> ByteBuffer {
+        var out = channel.allocator.buffer(capacity: lines.reduce(extra) { $0 + $1.utf8.count + 2 })
+        for line in lines {
+            out.writeString(line)
+            out.writeStaticString("\r\n")
+        }
+        return out
+    }
+
     private func step(_ actions: [ClientAction]) async throws(SessionFailure) {
         for action in actions {
             switch action {
             case .send(let lines):
                 try requireNoUnansweredReply()
-                var out = channel.allocator.buffer(capacity: lines.reduce(0) { $0 + $1.utf8.count + 2 })
-                for line in lines {
-                    out.writeString(line)
-                    out.writeStaticString("\r\n")
-                }
-                try await write(out, timeout: settings.commandTimeout)
+                try await write(commands(lines), timeout: settings.commandTimeout)
             case .startTLS:
                 try requireNoUnansweredReply()
                 try await startTLS()
@@ -94,11 +99,7 @@ final class PeerSession {
             case .sendWithContent(let lines):
                 guard var content else { throw SessionFailure(reason: "BDAT without a message") }
                 try requireNoUnansweredReply()
-                var out = channel.allocator.buffer(capacity: lines.reduce(content.readableBytes) { $0 + $1.utf8.count + 2 })
-                for line in lines {
-                    out.writeString(line)
-                    out.writeStaticString("\r\n")
-                }
+                var out = commands(lines, followedBy: content.readableBytes)
                 out.writeBuffer(&content)
                 try await write(out, timeout: settings.dataTimeout)
             case .finished(let result):

@@ -25,7 +25,6 @@ public struct SMTPReply: Hashable, Sendable, Error, CustomStringConvertible {
     /// 5yz replies: the client must not repeat the command as it is.
     public var isPermanent: Bool { code >= 500 }
 
-
     public var description: String {
         lines.map { line in
             enhancedCode.map { "\(code) \($0) \(line)" } ?? "\(code) \(line)"
@@ -46,13 +45,11 @@ public struct SMTPReply: Hashable, Sendable, Error, CustomStringConvertible {
                 if !line.isEmpty { buffer.writeInteger(UInt8(ascii: " ")) }
             }
             // A reply line must not carry CR or LF of its own: that would forge further replies.
-            let start = buffer.writerIndex
-            let written = buffer.writeString(line)
-            if line.utf8.contains(where: { $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\n") }) {
-                for offset in start..<(start + written) {
-                    let byte = buffer.getInteger(at: offset, as: UInt8.self)
-                    if byte == UInt8(ascii: "\r") || byte == UInt8(ascii: "\n") { buffer.setInteger(UInt8(ascii: " "), at: offset) }
-                }
+            let isLineBreak = { (byte: UInt8) in byte == UInt8(ascii: "\r") || byte == UInt8(ascii: "\n") }
+            if line.utf8.contains(where: isLineBreak) {
+                buffer.writeBytes(line.utf8.map { isLineBreak($0) ? UInt8(ascii: " ") : $0 })
+            } else {
+                buffer.writeString(line)
             }
             buffer.writeStaticString("\r\n")
         }
