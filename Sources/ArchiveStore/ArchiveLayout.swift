@@ -11,26 +11,31 @@ public struct ArchiveLayout: Sendable {
     var lockPath: String { archiveDirectory + "/LOCK" }
 }
 
-/// An exclusive advisory lock on the archive directory, held for the store's lifetime so
-/// two writers (two nodes, or `reindex` while serving) never share a data directory.
-final class DirectoryLock: @unchecked Sendable {
+/// An exclusive advisory `flock` on a directory's `LOCK` file, held for a writer's
+/// lifetime so two writers (two nodes, or `reindex` while serving) never share a data
+/// directory. The archive and the forward queue each take one.
+public final class DirectoryLock: @unchecked Sendable {
     private let file: SystemFile
 
-    /// Takes the lock, waiting up to `patience` for it: a lock we released a moment ago can
-    /// still be held by a child process between its fork and exec (the descriptor is
-    /// close-on-exec, but the lock belongs to the shared open file description until
-    /// then), which a test suite spawning processes in parallel did hit.
-    init(path: String, patience: Duration = .seconds(2)) throws {
+    private init(file: SystemFile) { self.file = file }
+
+    /// Takes the lock, waiting up to `patience` for it; nil when another holder keeps it
+    /// that long. A lock released a moment ago can still be held by a child process
+    /// between its fork and exec (the descriptor is close-on-exec, but the lock belongs to
+    /// the open file description the child shares until then), which a test suite
+    /// spawning processes in parallel did hit.
+    public static func take(path: String, patience: Duration = .seconds(2)) throws -> DirectoryLock? {
         let file = try SystemFile.open(path, flags: O_RDWR | O_CREAT)
         let deadline = ContinuousClock.now + patience
         while flock(file.descriptor, LOCK_EX | LOCK_NB) != 0 {
             guard errno == EWOULDBLOCK || errno == EINTR, ContinuousClock.now < deadline else {
-                throw ArchiveStoreError.locked(path: path)
+                file.close()
+                return nil
             }
             usleep(10_000)
         }
-        self.file = file
+        return DirectoryLock(file: file)
     }
 
-    func release() { file.close() }
+    public func release() { file.close() }
 }

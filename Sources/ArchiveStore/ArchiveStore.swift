@@ -43,7 +43,7 @@ public final class ArchiveStore: Sendable {
         let trainer = DictionaryTrainer(options: options, logger: logger)
         let report = try await committer.start {
             try FileManager.default.createDirectory(atPath: layout.archiveDirectory, withIntermediateDirectories: true)
-            let lock = try DirectoryLock(path: layout.lockPath)
+            guard let lock = try DirectoryLock.take(path: layout.lockPath) else { throw ArchiveStoreError.locked(path: layout.lockPath) }
             lockBox.set(lock)
             do {
                 var recovery = ArchiveRecovery(layout: layout, options: options, logger: logger)

@@ -80,7 +80,7 @@ extension ArchiveReader {
         guard FileManager.default.fileExists(atPath: layout.archiveDirectory) else {
             throw ArchiveStoreError.notFound("no archive in \(dataDirectory)")
         }
-        let lock = try DirectoryLock(path: layout.lockPath)
+        guard let lock = try DirectoryLock.take(path: layout.lockPath) else { throw ArchiveStoreError.locked(path: layout.lockPath) }
         defer { lock.release() }
         let segments = try SegmentCatalog.load(directory: layout.archiveDirectory)
         let index = try IndexAudit.recreate(path: layout.indexPath)

@@ -71,7 +71,7 @@ extension ForwardQueue {
     /// while no node runs. Takes the lock for the duration of the read.
     public static func readSnapshot(dataDirectory: String) throws -> QueueSnapshot {
         let layout = QueueLayout(dataDirectory: dataDirectory)
-        let lock = try QueueLock(layout: layout)
+        let lock = try layout.takeLock()
         defer { lock.release() }
         let (image, report, _) = try QueueJournal.replay(layout: layout, repair: false)
         var peers: [String: PeerQueue] = [:]

@@ -38,7 +38,7 @@ public final class ForwardQueue: Sendable {
     /// Under a pthread mutex (`NIOLockedValueBox`), not `Synchronization.Mutex`: ThreadSanitizer
     /// cannot see the latter's futex and reports every `withLock` from two threads as a race.
     let book: NIOLockedValueBox<QueueBook>
-    private let lock: QueueLock
+    private let lock: DirectoryLock
     let dictionaryCache = SegmentDictionaryCache()
     let recent: RecentMessages
 
@@ -62,7 +62,7 @@ public final class ForwardQueue: Sendable {
     }
 
     private init(layout: QueueLayout, nodeID: String, report: JournalReplayReport, archive: ArchiveStore?, logger: Logger,
-                 options: ForwardQueueOptions, writer: QueueWriter, book: QueueBook, lock: QueueLock) {
+                 options: ForwardQueueOptions, writer: QueueWriter, book: QueueBook, lock: DirectoryLock) {
         self.layout = layout
         self.nodeID = nodeID
         self.replayReport = report
@@ -82,7 +82,7 @@ public final class ForwardQueue: Sendable {
         try Self.validate(peers)
         let layout = QueueLayout(dataDirectory: dataDirectory)
         let (lock, journal, report) = try await NIOThreadPool.singleton.runIfActive {
-            let lock = try QueueLock(layout: layout)
+            let lock = try layout.takeLock()
             let (journal, report) = try QueueJournal.open(layout: layout, compactionThreshold: options.compactionThreshold)
             return (lock, journal, report)
         }

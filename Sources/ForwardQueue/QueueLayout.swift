@@ -1,3 +1,4 @@
+import ArchiveStore
 import Foundation
 
 #if canImport(Glibc)
@@ -21,28 +22,14 @@ public struct QueueLayout: Sendable {
     func spoolPath(_ name: String) -> String { spoolDirectory + "/" + name }
 }
 
-/// The exclusive `flock` on `queue/LOCK`: held by the running node, and by the offline
-/// CLI for as long as it reads or changes the queue.
-public final class QueueLock: @unchecked Sendable {
-    private var descriptor: Int32
-
-    /// Takes the lock or throws `ForwardQueueError.locked`.
-    public init(layout: QueueLayout) throws {
-        try FileManager.default.createDirectory(atPath: layout.queueDirectory, withIntermediateDirectories: true)
-        let fd = open(layout.lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o640)
-        guard fd >= 0 else { throw QueueIOError(operation: "open", path: layout.lockPath, code: errno) }
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
-            close(fd)
-            throw ForwardQueueError.locked(path: layout.lockPath)
-        }
-        descriptor = fd
-    }
-
-    deinit { release() }
-
-    public func release() {
-        if descriptor >= 0 { close(descriptor) }
-        descriptor = -1
+extension QueueLayout {
+    /// Takes the exclusive lock on `queue/LOCK`, held by the running node and by the
+    /// offline CLI for as long as it reads or changes the queue; throws
+    /// `ForwardQueueError.locked` when another holder keeps it.
+    func takeLock() throws -> DirectoryLock {
+        try FileManager.default.createDirectory(atPath: queueDirectory, withIntermediateDirectories: true)
+        guard let lock = try DirectoryLock.take(path: lockPath) else { throw ForwardQueueError.locked(path: lockPath) }
+        return lock
     }
 }
 

@@ -190,4 +190,21 @@ import Testing
             #expect(try ArchiveReader.reindex(dataDirectory: dir) == 0)
         }
     }
+
+    /// A holder that lets go within the patience (as a child between fork and exec does)
+    /// does not make the taker fail; one that keeps the lock does.
+    @Test(arguments: [(heldFor: 0.1, expectTaken: true), (heldFor: 1.5, expectTaken: false)])
+    func lockWaitsOutABriefHolder(_ row: (heldFor: Double, expectTaken: Bool)) async throws {
+        try await withTempDirectory { dir in
+            let path = dir + "/LOCK"
+            let other = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o640)
+            #expect(other >= 0 && flock(other, LOCK_EX | LOCK_NB) == 0)
+            let holder = Thread { Thread.sleep(forTimeInterval: row.heldFor); close(other) }
+            holder.start()
+            let lock = try DirectoryLock.take(path: path, patience: .milliseconds(500))
+            #expect((lock != nil) == row.expectTaken)
+            lock?.release()
+            while !holder.isFinished { try await Task.sleep(for: .milliseconds(20)) }
+        }
+    }
 }

@@ -64,12 +64,20 @@ final class FaultyPeer {
         return offending.sorted()
     }
 
-    /// Stops the peer; its open connections close with the process.
+    /// Stops the peer; its open connections close with the process. Blocking, for `defer`.
     func stop() {
         FileManager.default.createFile(atPath: directory + "/STOP", contents: nil)
         let deadline = Date().addingTimeInterval(10)
         while process.isRunning && Date() < deadline { usleep(20_000) }
         if process.isRunning { process.terminate() }
+    }
+
+    /// Stops the peer and waits for it without holding a cooperative pool thread.
+    func stopAndWait() async {
+        FileManager.default.createFile(atPath: directory + "/STOP", contents: nil)
+        let deadline = ContinuousClock.now + .seconds(10)
+        while process.isRunning && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
+        stop()
     }
 }
 

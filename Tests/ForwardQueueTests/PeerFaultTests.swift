@@ -111,7 +111,7 @@ import Testing
                 #expect((snapshot.entries.first?.attempts ?? 0) >= 2)
                 #expect(snapshot.entries.first?.lastError != nil)
                 #expect(faulty.messages().isEmpty)
-                faulty.stop()
+                await faulty.stopAndWait()
                 try await drainIntoGoodPeer(queue, backlog, port: port, directory: dir + "/good")
             }
             try await store.close()
@@ -150,7 +150,7 @@ import Testing
                 #expect(summary?.depth == 4)
                 #expect(summary?.peerState == .down)
                 #expect(summary?.lastError?.contains("421") == true)
-                faulty.stop()
+                await faulty.stopAndWait()
                 try await drainIntoGoodPeer(queue, backlog, port: port, directory: dir + "/good")
             }
             try await store.close()
@@ -188,7 +188,7 @@ import Testing
                 }
                 let snapshot = queue.snapshot()
                 #expect(snapshot.connections.first?.depth == 2)
-                faulty.stop()
+                await faulty.stopAndWait()
                 try await drainIntoGoodPeer(queue, backlog, port: port, directory: dir + "/good")
             }
             try await store.close()
@@ -238,7 +238,7 @@ import Testing
                 #expect(lastError.contains("unexpected reply"), "the protocol error was not detected: \(lastError)")
                 let sessions = Set(faulty.events().map(\.connection)).count
                 print("\(fault): \(sessions) sessions, \(faulty.messages().count) of 4 stored by the faulty peer; last error: \(lastError)")
-                faulty.stop()
+                await faulty.stopAndWait()
                 try await drainIntoGoodPeer(queue, backlog, port: port, directory: dir + "/good", faulty: faulty)
             }
             try await store.close()

@@ -14,7 +14,7 @@ struct MutualTLSTests {
 
     @Test(arguments: Presented.allCases)
     func onlyAClientCertificateFromTheCAGetsThrough(_ presented: Presented) async throws {
-        let pki = try TestPKI()
+        let pki = try await TestPKI.make()
         defer { pki.remove() }
         let identity: (certificate: String, key: String)? = switch presented {
         case .signedByTheCA: (pki.clientCertificate, pki.clientKey)
@@ -54,19 +54,22 @@ struct TestPKI {
     var strangerCertificate: String { directory + "/stranger.pem" }
     var strangerKey: String { directory + "/stranger.key" }
 
-    init() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("mtls-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    static func make() async throws -> TestPKI {
+        let pki = TestPKI(directory: FileManager.default.temporaryDirectory.appendingPathComponent("mtls-\(UUID().uuidString)").path)
+        try FileManager.default.createDirectory(atPath: pki.directory, withIntermediateDirectories: true)
         let days = ["-days", "2"]
-        try Self.openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-subj", "/CN=archiverelay test CA"] + days, in: directory)
-        try Self.openssl(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "client.key", "-out", "client.csr", "-subj", "/CN=node-b"], in: directory)
-        try Self.openssl(["x509", "-req", "-in", "client.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "client.pem"] + days, in: directory)
-        try Self.openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "stranger.key", "-out", "stranger.pem", "-subj", "/CN=node-b"] + days, in: directory)
+        try await openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-subj", "/CN=archiverelay test CA"] + days, in: pki.directory)
+        try await openssl(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "client.key", "-out", "client.csr", "-subj", "/CN=node-b"], in: pki.directory)
+        try await openssl(["x509", "-req", "-in", "client.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "client.pem"] + days, in: pki.directory)
+        try await openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "stranger.key", "-out", "stranger.pem", "-subj", "/CN=node-b"] + days, in: pki.directory)
+        return pki
     }
 
     func remove() { try? FileManager.default.removeItem(atPath: directory) }
 
-    static func openssl(_ arguments: [String], in directory: String) throws {
+    /// Runs openssl and waits for it by polling: a blocking wait would hold one of the
+    /// cooperative pool's threads (two on the CI machine) for the whole key generation.
+    static func openssl(_ arguments: [String], in directory: String) async throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
         process.arguments = arguments
@@ -74,7 +77,7 @@ struct TestPKI {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
-        process.waitUntilExit()
+        while process.isRunning { try await Task.sleep(for: .milliseconds(10)) }
         guard process.terminationStatus == 0 else {
             throw TestPKIError(description: "openssl \(arguments.prefix(2).joined(separator: " ")) exited with \(process.terminationStatus)")
         }
