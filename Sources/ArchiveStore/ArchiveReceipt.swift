@@ -11,6 +11,11 @@ public struct ArchiveReceipt: Sendable, Equatable {
     public var offset: Int
     /// How many commits shared the fdatasync that made this one durable (1 for duplicates).
     public var batchSize: Int
+    /// What the commit observer returned for the record's forwarding promise (the forward
+    /// queue's entry ids); empty without a promise, for a duplicate, or with no observer.
+    public var forwardEntries: [UInt64] = []
+
+    public var position: ArchivePosition { ArchivePosition(segment: segment, offset: offset) }
 }
 
 /// A problem found in the archive, named by segment file and byte offset.

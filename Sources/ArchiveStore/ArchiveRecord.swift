@@ -50,14 +50,18 @@ public struct ArchiveMetadata: Sendable, Equatable {
     public var messageID: String?
     /// The `Subject` header field body (unfolded, not MIME-decoded), if present.
     public var subject: String?
+    /// The copies the node promised to forward when it archived the message, if any.
+    public var forwarding: ForwardingPromise?
 
-    public init(id: String, envelope: ArchiveEnvelope, originalSize: UInt64, sha256: [UInt8], messageID: String?, subject: String?) {
+    public init(id: String, envelope: ArchiveEnvelope, originalSize: UInt64, sha256: [UInt8], messageID: String?, subject: String?,
+                forwarding: ForwardingPromise? = nil) {
         self.id = id
         self.envelope = envelope
         self.originalSize = originalSize
         self.sha256 = sha256
         self.messageID = messageID
         self.subject = subject
+        self.forwarding = forwarding
     }
 
     public var sha256Hex: String { Hex.encode(sha256) }

@@ -93,6 +93,17 @@ public final class ArchiveStore: Sendable {
         }
     }
 
+    /// Sets (or with nil, removes) the observer told of every durable batch before its
+    /// committers resume (`ArchiveCommitObserver`).
+    public func observeCommits(_ observer: (any ArchiveCommitObserver)?) {
+        committer.observer.withLock { $0 = observer }
+    }
+
+    /// Removes `observer` if it is the one set (a later one stays).
+    public func stopObservingCommits(_ observer: any ArchiveCommitObserver) {
+        committer.observer.withLock { if $0 === observer { $0 = nil } }
+    }
+
     /// The id of the dictionary new messages are compressed with; nil until one is trained.
     public var compressionDictionaryID: UInt32? { trainer.draftParameters().dictionary?.id }
 

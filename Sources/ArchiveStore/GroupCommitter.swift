@@ -28,6 +28,8 @@ final class GroupCommitter: @unchecked Sendable {
     let recentFault = LockedValue<(Date, String)?>(nil)
     private let metrics: ArchiveMetrics
     private let tick: TimeInterval
+    /// Told of every durable batch before its committers resume (the forward queue).
+    let observer = LockedValue<(any ArchiveCommitObserver)?>(nil)
 
     init(capacity: CapacityMonitor, metrics: ArchiveMetrics, tick: TimeInterval) {
         self.capacity = capacity
@@ -111,7 +113,8 @@ final class GroupCommitter: @unchecked Sendable {
                 journal.idleTick(now: now)
                 continue
             }
-            let results = journal.process(batch.map(\.message), now: now)
+            var results = journal.process(batch.map(\.message), now: now)
+            tellObserver(batch, &results)
             capacity.consumed(batch.reduce(0) { $0 + $1.message.storedSize })
             for case .failure(let error) in results {
                 recentFault.withLock { $0 = (now, "\(error)") }
@@ -121,6 +124,35 @@ final class GroupCommitter: @unchecked Sendable {
             for (pending, result) in zip(batch, results) {
                 metrics.appendLatency.recordElapsed(from: pending.enqueued, to: finished)
                 pending.continuation.resume(with: result.mapError { $0 as any Error })
+            }
+        }
+    }
+}
+
+extension GroupCommitter {
+    /// Hands the batch's new records to the observer, in append order, and puts what it
+    /// returns for each promise into that record's receipt.
+    private func tellObserver(_ batch: [Pending], _ results: inout [Result<ArchiveReceipt, ArchiveStoreError>]) {
+        guard let observer = observer.withLock({ $0 }) else { return }
+        var last: ArchivePosition?
+        var forwarded: [ArchivedForwarding] = []
+        var owners: [Int] = []
+        for (i, result) in results.enumerated() {
+            guard case .success(let receipt) = result, !receipt.isDuplicate else { continue }
+            last = max(last ?? receipt.position, receipt.position)
+            let message = batch[i].message
+            guard message.metadata.forwarding != nil else { continue }
+            forwarded.append(ArchivedForwarding(position: receipt.position, metadata: message.metadata, record: message.record))
+            owners.append(i)
+        }
+        guard let last else { return }
+        let order = forwarded.indices.sorted { forwarded[$0].position < forwarded[$1].position }
+        let entries = observer.archived(order.map { forwarded[$0] }, through: last)
+        for (k, index) in order.enumerated() where k < entries.count {
+            let i = owners[index]
+            if case .success(var receipt) = results[i] {
+                receipt.forwardEntries = entries[k]
+                results[i] = .success(receipt)
             }
         }
     }

@@ -86,8 +86,12 @@ public struct MessageDraft {
         packed.removeAll(keepingCapacity: true)
     }
 
-    /// Completes the message: ends the zstd frame, fixes the digest and encodes the record.
-    public consuming func finish() throws -> FinishedMessage {
+    /// Bytes of the original appended so far.
+    public var originalSize: UInt64 { size }
+
+    /// Completes the message: ends the zstd frame, fixes the digest and encodes the record,
+    /// with the forwarding promise, if any, in its metadata.
+    public consuming func finish(forwarding: ForwardingPromise? = nil) throws -> FinishedMessage {
         try compressPacked(last: true)
         try compressor.finish(into: &record)
         let digest = Array(hasher.finalize())
@@ -98,7 +102,8 @@ public struct MessageDraft {
             originalSize: size,
             sha256: digest,
             messageID: fields.messageID,
-            subject: fields.subject
+            subject: fields.subject,
+            forwarding: forwarding
         )
         let compressedSize = record.count - RecordCodec.headerSize
         try RecordCodec.seal(&record, metadata: metadata, dictionary: dictionary, level: level)

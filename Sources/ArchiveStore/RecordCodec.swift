@@ -146,6 +146,18 @@ public enum RecordCodec {
         appendOptional(m.messageID, to: &out)
         appendOptional(m.subject, to: &out)
         out.appendString(m.envelope.traceHeaders)
+        if let promise = m.forwarding {
+            // Optional trailing field: records without a promise end before it.
+            out.append(1)
+            out.appendLE(UInt32(promise.prefix.count))
+            out.append(contentsOf: promise.prefix)
+            out.appendLE(UInt32(promise.copies.count))
+            for copy in promise.copies {
+                out.appendString(copy.connection)
+                out.appendLE(UInt32(copy.recipients.count))
+                for recipient in copy.recipients { out.appendString(recipient) }
+            }
+        }
         return out
     }
 
@@ -229,7 +241,8 @@ public enum RecordCodec {
         return try decodeMetadataFields(clear[...])
     }
 
-    private static func decodeMetadataFields(_ section: ArraySlice<UInt8>) throws(RecordCodecError) -> ArchiveMetadata {
+    /// The metadata fields as `encodeMetadata` wrote them, without framing or compression.
+    static func decodeMetadataFields(_ section: ArraySlice<UInt8>) throws(RecordCodecError) -> ArchiveMetadata {
         var r = ByteReader(section)
         let id = try r.readString()
         let receivedAtMillis = try r.read(Int64.self)
@@ -251,12 +264,35 @@ public enum RecordCodec {
         let messageID = try readOptional(&r)
         let subject = try readOptional(&r)
         let traceHeaders = try r.readString()
+        let forwarding = r.remaining > 0 ? try readPromise(&r) : nil
         let envelope = ArchiveEnvelope(
             receivedAt: Date(timeIntervalSince1970: Double(receivedAtMillis) / 1000),
             listener: listener, clientAddress: clientAddress, helo: helo, tls: tls,
             sender: sender, recipients: recipients, traceHeaders: traceHeaders, suggestedID: nil
         )
-        return ArchiveMetadata(id: id, envelope: envelope, originalSize: originalSize, sha256: sha256, messageID: messageID, subject: subject)
+        return ArchiveMetadata(id: id, envelope: envelope, originalSize: originalSize, sha256: sha256, messageID: messageID, subject: subject,
+                               forwarding: forwarding)
+    }
+
+    private static func readPromise(_ r: inout ByteReader) throws(RecordCodecError) -> ForwardingPromise {
+        guard try r.read(UInt8.self) == 1 else { throw .truncatedMetadata }
+        let prefixLength = Int(try r.read(UInt32.self))
+        guard prefixLength <= r.remaining else { throw .truncatedMetadata }
+        let prefix = try r.readBytes(prefixLength)
+        // Each copy takes at least 8 bytes, each recipient at least 4: bound the loops.
+        let copyCount = Int(try r.read(UInt32.self))
+        guard copyCount <= r.remaining / 8 else { throw .truncatedMetadata }
+        var copies: [ForwardingPromise.Copy] = []
+        for _ in 0..<copyCount {
+            let connection = try r.readString()
+            let count = Int(try r.read(UInt32.self))
+            guard count <= r.remaining / 4 else { throw .truncatedMetadata }
+            var recipients: [String] = []
+            for _ in 0..<count { recipients.append(try r.readString()) }
+            copies.append(ForwardingPromise.Copy(connection: connection, recipients: recipients))
+        }
+        guard r.remaining == 0 else { throw .truncatedMetadata }
+        return ForwardingPromise(prefix: prefix, copies: copies)
     }
 
     private static func readOptional(_ r: inout ByteReader) throws(RecordCodecError) -> String? {

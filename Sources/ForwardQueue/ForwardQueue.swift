@@ -26,7 +26,9 @@ public struct ForwardQueueOptions: Sendable {
 ///
 /// An entry references the archived record (or a spool record for a message that is not
 /// archived). `enqueue` returns once the entries are durable (group-committed journal);
-/// an entry leaves after the peer's 250 to the final dot. Format: docs/FORMAT.md.
+/// entries for a promise in an archive record come from `archived` (the archive's commit
+/// observer) and need no sync of their own. An entry leaves after the peer's 250 to the
+/// final dot. Format: docs/FORMAT.md.
 public final class ForwardQueue: Sendable {
     public let layout: QueueLayout
     public let nodeID: String
@@ -54,6 +56,8 @@ public final class ForwardQueue: Sendable {
         /// `waitForDelivery` callers, resumed by the first delivery of one of their ids.
         var waiters: [UInt64: DeliveryWaiter] = [:]
         var nextWaiter: UInt64 = 0
+        /// When `archived` last posted an `archivedThrough` for a batch without promises.
+        var archivedThroughPostedAt: Date?
     }
 
     struct DeliveryWaiter {
@@ -84,6 +88,7 @@ public final class ForwardQueue: Sendable {
         let (lock, journal, report) = try await NIOThreadPool.singleton.runIfActive {
             let lock = try layout.takeLock()
             let (journal, report) = try QueueJournal.open(layout: layout, compactionThreshold: options.compactionThreshold)
+            if let archive { try Self.takeMissedPromises(from: archive, into: journal, logger: logger) }
             return (lock, journal, report)
         }
         var book = QueueBook()
@@ -108,8 +113,10 @@ public final class ForwardQueue: Sendable {
             logger.warning("queue entries for connections not configured are kept, not delivered", metadata: ["connections": "\(unconfigured.sorted())"])
         }
         let writer = QueueWriter(journal: journal, logger: logger)
-        return ForwardQueue(layout: layout, nodeID: nodeID, report: report, archive: archive, logger: logger,
-                            options: options, writer: writer, book: book, lock: lock)
+        let queue = ForwardQueue(layout: layout, nodeID: nodeID, report: report, archive: archive, logger: logger,
+                                 options: options, writer: writer, book: book, lock: lock)
+        archive?.observeCommits(queue)
+        return queue
     }
 
     private static func validate(_ peers: [PeerSettings]) throws {
@@ -242,6 +249,7 @@ public final class ForwardQueue: Sendable {
     /// Writes what is pending, closes the journal and releases the lock. Call after `run`
     /// has returned.
     public func close() async {
+        archive?.stopObservingCommits(self)
         await writer.close()
         lock.release()
     }

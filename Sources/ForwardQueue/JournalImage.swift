@@ -1,3 +1,5 @@
+import ArchiveStore
+
 /// The queue as the journal on disk says it is: live entries (waiting or held), the next
 /// id, and which spool files live entries still reference. Built by replay, kept current
 /// by the writer thread after each sync, and written out whole by compaction.
@@ -7,6 +9,8 @@ struct JournalImage: Sendable {
     private(set) var spoolReferences: [String: Int] = [:]
     /// Bytes a compacted journal would take (live enqueue and held frames).
     private(set) var liveBytes = 0
+    /// The latest `archivedThrough`: archive records with promises up to here are queued.
+    private(set) var archivedThrough: ArchivePosition?
 
     /// Applies one durable record; returns spool files no live entry references any more.
     @discardableResult
@@ -14,6 +18,8 @@ struct JournalImage: Sendable {
         switch record {
         case .sequence(let next):
             nextID = max(nextID, next)
+        case .archivedThrough(let position):
+            archivedThrough = max(archivedThrough ?? position, position)
         case .enqueue(let entry):
             guard entries[entry.id] == nil else { return [] }
             entries[entry.id] = entry
@@ -52,7 +58,8 @@ struct JournalImage: Sendable {
     /// The live entries in FIFO (id) order.
     var orderedEntries: [QueueEntry] { entries.values.sorted { $0.id < $1.id } }
 
-    /// The records of a compacted journal: the sequence, then every live entry in order.
+    /// The records of a compacted journal: the sequence, then every live entry in order,
+    /// then how far the archive's promises are queued.
     var compactedRecords: [JournalRecord] {
         var out: [JournalRecord] = [.sequence(nextID: nextID)]
         for entry in orderedEntries {
@@ -62,6 +69,7 @@ struct JournalImage: Sendable {
             out.append(.enqueue(clean))
             if entry.isHeld { out.append(.held(id: entry.id, reason: entry.lastError ?? "")) }
         }
+        if let archivedThrough { out.append(.archivedThrough(archivedThrough)) }
         return out
     }
 }

@@ -13,6 +13,10 @@ enum JournalRecord: Equatable, Sendable {
     case held(id: UInt64, reason: String)
     case released(id: UInt64)
     case deleted(id: UInt64)
+    /// Every archive record up to this one that carries a forwarding promise has its
+    /// entries earlier in the journal (they were written in archive order). After a crash
+    /// the queue takes the promises of the records after it from the archive.
+    case archivedThrough(ArchivePosition)
 
     var kind: UInt16 {
         switch self {
@@ -22,6 +26,7 @@ enum JournalRecord: Equatable, Sendable {
         case .held: return 4
         case .released: return 5
         case .deleted: return 6
+        case .archivedThrough: return 7
         }
     }
 }
@@ -108,6 +113,9 @@ enum JournalFrame {
         var w = FrameWriter()
         switch record {
         case .sequence(let next): w.u64(next)
+        case .archivedThrough(let position):
+            w.u64(position.segment)
+            w.u64(UInt64(position.offset))
         case .delivered(let id), .released(let id), .deleted(let id): w.u64(id)
         case .held(let id, let reason):
             w.u64(id)
@@ -144,6 +152,11 @@ enum JournalFrame {
         case 4: record = .held(id: try r.integer(UInt64.self), reason: try r.string())
         case 5: record = .released(id: try r.integer(UInt64.self))
         case 6: record = .deleted(id: try r.integer(UInt64.self))
+        case 7:
+            let segment = try r.integer(UInt64.self)
+            let offset = try r.integer(UInt64.self)
+            guard offset <= UInt64(Int.max) else { throw FrameDecodingError(reason: "offset out of range") }
+            record = .archivedThrough(ArchivePosition(segment: segment, offset: Int(offset)))
         default: throw FrameDecodingError(reason: "unknown record kind \(kind)")
         }
         guard r.isAtEnd else { throw FrameDecodingError(reason: "\(r.remaining) stray bytes after the record") }

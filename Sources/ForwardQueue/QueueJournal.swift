@@ -151,16 +151,23 @@ final class QueueJournal: @unchecked Sendable {
     var isMostlyDead: Bool { size > compactionThreshold && image.liveBytes * 4 < size }
 
     /// Rewrites the journal from the image: temp file, fsync, rename, fsync directory.
-    /// Also the way out after a failed write: the new file holds only what was durable.
+    /// Also the way out after a failed write. Records written but never synced: entries
+    /// and `archivedThrough` are kept (an entry may stand for a promise in the archive
+    /// that a later `archivedThrough` would otherwise pass over); removals are dropped (a
+    /// delivery recorded there is made again, which the peer's dedupe absorbs).
     func compact() throws {
+        for record in unsynced {
+            switch record {
+            case .enqueue, .archivedThrough, .sequence: image.apply(record)
+            case .delivered, .held, .released, .deleted: continue
+            }
+        }
         var bytes: [UInt8] = []
         for record in image.compactedRecords { bytes += JournalFrame.encode(record) }
         try QueueFiles.writeAtomically(bytes, to: layout.journalPath)
         if descriptor >= 0 { Glibc.close(descriptor) }
         descriptor = try QueueFiles.open(layout.journalPath, flags: O_WRONLY)
         size = bytes.count
-        // Written but never synced: not in the new file (a delivery recorded there is
-        // made again, which the peer's dedupe absorbs).
         unsynced.removeAll()
     }
 

@@ -23,13 +23,23 @@ final class QueueWriter: @unchecked Sendable {
 
     private let condition = NSCondition()
     private var pending: [Work] = []
+    /// Someone waits on pending work (a commit or a spool file): write it at once.
+    private var urgent = false
+    /// When the oldest posted record still pending arrived.
+    private var postedSince: Date?
+    /// When the oldest record written without a sync was written (writer thread only).
+    private var unsyncedSince: Date?
     private var closing = false
     private var closed = false
     private var closeWaiters: [CheckedContinuation<Void, Never>] = []
     private let journal: QueueJournal
     private let logger: Logger
-    /// How long records written without a sync wait, at most, when nothing else comes.
-    static let idleSyncDelay: TimeInterval = 1
+    /// How long records written without a sync wait, at most, for a sync.
+    static let syncDelay: TimeInterval = 1
+    /// Posted records are written together, this long after the first of them at most
+    /// (or once this many are pending): posting wakes no thread.
+    static let postDelay: TimeInterval = 0.05
+    static let postBatch = 256
 
     init(journal: QueueJournal, logger: Logger) {
         self.journal = journal
@@ -44,8 +54,9 @@ final class QueueWriter: @unchecked Sendable {
         }
     }
 
-    /// Queues records for the next batch without waiting (removals after a 250: a crash
-    /// before the sync only means the message is delivered again).
+    /// Queues records for a later write, without waiting and without waking the writer.
+    /// For records a crash may lose: removals after a 250 (the message is delivered
+    /// again), and entries of promises the archive keeps (taken from it at the next start).
     func post(_ records: [JournalRecord]) {
         submit(.records(records, nil))
     }
@@ -68,7 +79,13 @@ final class QueueWriter: @unchecked Sendable {
             return
         }
         pending.append(work)
-        condition.signal()
+        if case .records(_, nil) = work {
+            if postedSince == nil { postedSince = Date() }
+            if pending.count >= Self.postBatch { condition.signal() }
+        } else {
+            urgent = true
+            condition.signal()
+        }
         condition.unlock()
     }
 
@@ -91,28 +108,11 @@ final class QueueWriter: @unchecked Sendable {
     private func run() {
         while true {
             condition.lock()
-            while pending.isEmpty && !closing {
-                guard journal.needsSync else {
-                    condition.wait()
-                    continue
-                }
-                // Deliveries written without a sync: made durable once the queue is idle
-                // for a moment, so their spool files do not wait for the next message.
-                if !condition.wait(until: Date(timeIntervalSinceNow: Self.idleSyncDelay)) && pending.isEmpty {
-                    condition.unlock()
-                    do { try journal.sync() } catch {
-                        // Never fsync the same file again after a failure: rewrite it from
-                        // the durable state (those deliveries are then made again).
-                        logger.error("queue journal sync failed; rewriting it from the last durable state", metadata: ["error": "\(error)"])
-                        do { try journal.compact() } catch {
-                            logger.critical("queue journal rewrite failed", metadata: ["error": "\(error)"])
-                        }
-                    }
-                    condition.lock()
-                }
-            }
+            waitForWork()
             let batch = pending
             pending.removeAll(keepingCapacity: true)
+            urgent = false
+            postedSince = nil
             let stopping = closing && batch.isEmpty
             condition.unlock()
             if stopping {
@@ -125,7 +125,41 @@ final class QueueWriter: @unchecked Sendable {
                 for waiter in waiters { waiter.resume() }
                 return
             }
-            process(batch)
+            if !batch.isEmpty { process(batch) }
+            if let since = unsyncedSince, Date().timeIntervalSince(since) >= Self.syncDelay { syncWritten() }
+        }
+    }
+
+    /// Waits, with `condition` locked, until there is work to do: urgent work, posted
+    /// records that have waited `postDelay` (or are many), written records that have
+    /// waited `syncDelay` for a sync, or closing.
+    private func waitForWork() {
+        while !closing && !urgent {
+            let now = Date()
+            var wake: Date?
+            if let since = postedSince {
+                let due = since.addingTimeInterval(Self.postDelay)
+                if due <= now || pending.count >= Self.postBatch { return }
+                wake = due
+            }
+            if let since = unsyncedSince {
+                let due = since.addingTimeInterval(Self.syncDelay)
+                if due <= now { return }
+                wake = min(wake ?? due, due)
+            }
+            if let wake { _ = condition.wait(until: wake) } else { condition.wait() }
+        }
+    }
+
+    /// Syncs records written without one.
+    private func syncWritten() {
+        unsyncedSince = nil
+        do { try journal.sync() } catch {
+            // Never fsync the same file again after a failure: rewrite it.
+            logger.error("queue journal sync failed; rewriting it", metadata: ["error": "\(error)"])
+            do { try journal.compact() } catch {
+                logger.critical("queue journal rewrite failed", metadata: ["error": "\(error)"])
+            }
         }
     }
 
@@ -163,10 +197,16 @@ final class QueueWriter: @unchecked Sendable {
             // fdatasync of their own: the next commit someone waits for makes them durable,
             // and a crash before it only means those messages are delivered again.
             try journal.commit(records, sync: !waiting.isEmpty)
+            if !journal.needsSync {
+                unsyncedSince = nil
+            } else if unsyncedSince == nil {
+                unsyncedSince = Date()
+            }
             for c in waiting { c.resume() }
         } catch {
-            logger.error("queue journal write failed; rewriting it from the last durable state", metadata: ["error": "\(error)"])
+            logger.error("queue journal write failed; rewriting it", metadata: ["error": "\(error)"])
             for c in waiting { c.resume(throwing: error) }
+            unsyncedSince = nil
             do { try journal.compact() } catch {
                 logger.critical("queue journal rewrite failed", metadata: ["error": "\(error)"])
             }
@@ -176,6 +216,7 @@ final class QueueWriter: @unchecked Sendable {
             do {
                 try journal.sync()
                 try journal.compact()
+                unsyncedSince = nil
             } catch {
                 logger.error("queue journal compaction failed", metadata: ["error": "\(error)"])
             }

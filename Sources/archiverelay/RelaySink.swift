@@ -86,14 +86,26 @@ struct RelaySink: MessageSink {
         }
         guard !failed, let open = draft else { return .refused(RelayReceiver.temporaryFailure) }
         draft = nil
+        let forwarding: Forwarding
+        switch decideForwarding(size: open.originalSize) {
+        case .refuse(let reply): return .refused(reply)
+        case .forward(let decided): forwarding = decided
+        }
         let message: FinishedMessage
         do {
-            message = try open.finish()
+            message = try open.finish(forwarding: forwarding.promise)
         } catch {
             logger.error("cannot finish the archive record", metadata: ["error": "\(error)"])
             return .refused(RelayReceiver.temporaryFailure)
         }
-        return await deliver(message)
+        if forwarding.admitted.isEmpty && !plan.delivery.archive {
+            // Stopped as a loop and nothing archives it here: accepted, so the sender
+            // does not retry for ever, and not kept (it has passed this node before).
+            logger.warning("loop stopped a message no route here archives; accepted without keeping it",
+                           metadata: ["id": "\(envelope.transactionID)"])
+            return .stored(id: message.id)
+        }
+        return await keep(message, forwarding)
     }
 
     mutating func abandon() async {
@@ -102,42 +114,64 @@ struct RelaySink: MessageSink {
 
     // MARK: The final dot
 
-    private func deliver(_ message: FinishedMessage) async -> StoreOutcome {
-        var connections = plan.delivery.forward
-        var trace: LoopTrace?
-        if !connections.isEmpty {
-            (connections, trace) = loopCheck(connections)
-            if connections.isEmpty && !plan.delivery.archive {
-                // Stopped as a loop and nothing archives it here: accepted, so the sender
-                // does not retry for ever, and not kept (it has passed this node before).
-                logger.warning("loop stopped a message no route here archives; accepted without keeping it",
-                               metadata: ["id": "\(envelope.transactionID)"])
-                return .stored(id: message.id)
-            }
-        }
-        // Admission first: a full queue that tempfails refuses the whole message before
-        // anything is written; `drop-forward` archives without that peer's copy.
+    /// Where the copies go: the admitted connections and, when the message is archived,
+    /// the promise its record carries.
+    private struct Forwarding {
+        var admitted: [String] = []
+        var prefix: [UInt8] = []
+        var promise: ForwardingPromise?
+    }
+
+    private enum ForwardingDecision {
+        case forward(Forwarding)
+        case refuse(SMTPReply)
+    }
+
+    /// The loop guard, then the queue admission, before anything is written: a full
+    /// queue that tempfails refuses the whole message; `drop-forward` keeps it without
+    /// that peer's copy.
+    private func decideForwarding(size: UInt64) -> ForwardingDecision {
+        guard !plan.delivery.forward.isEmpty else { return .forward(Forwarding()) }
+        let (connections, trace) = loopCheck(plan.delivery.forward)
+        guard let trace, !connections.isEmpty else { return .forward(Forwarding()) }
         var admitted: [String] = []
         for connection in connections {
-            switch receiver.queue.admit(connection: connection, size: message.originalSize) {
+            switch receiver.queue.admit(connection: connection, size: size) {
             case .accept: admitted.append(connection)
-            case .full: return .refused(RelayReceiver.queueFull)
+            case .full: return .refuse(RelayReceiver.queueFull)
             case .dropForward: continue
             }
         }
-        guard plan.delivery.archive || !admitted.isEmpty else {
-            // Every forward was dropped (`drop-forward`) and no route archives: refusing is
-            // the only way not to lose it.
-            return .refused(RelayReceiver.queueFull)
+        // Every forward was dropped (`drop-forward`) and no route archives: refusing is
+        // the only way not to lose it.
+        guard plan.delivery.archive || !admitted.isEmpty else { return .refuse(RelayReceiver.queueFull) }
+        var decided = Forwarding(admitted: admitted)
+        decided.prefix = trace.headerFieldBytes + Array(envelope.receivedHeader.utf8) + Array(stripper.relayedFields)
+        if plan.delivery.archive && !admitted.isEmpty {
+            decided.promise = ForwardingPromise(prefix: decided.prefix, copies: admitted.map {
+                ForwardingPromise.Copy(connection: $0, recipients: plan.recipientsByConnection[$0] ?? [])
+            })
         }
+        return .forward(decided)
+    }
 
-        let reference: MessageReference
+    /// Archives (or spools) the message and queues its copies; the reply waits for both
+    /// to be durable.
+    private func keep(_ message: FinishedMessage, _ forwarding: Forwarding) async -> StoreOutcome {
+        var entries: [UInt64] = []
+        var reference: MessageReference
+        var promiseKept = false
         let id: String
         do {
             if plan.delivery.archive {
                 let receipt = try await receiver.store.commit(message)
                 reference = .archive(segment: receipt.segment, offset: receipt.offset)
                 id = receipt.id
+                // A new record holds the promise: the queue's entries for it came with the
+                // commit (or, if the queue was closing, come from the archive at the next
+                // start). A duplicate wrote nothing, so it is queued below.
+                promiseKept = message.metadata.forwarding != nil && !receipt.isDuplicate
+                entries = receipt.forwardEntries
             } else {
                 reference = try await receiver.queue.spool(message)
                 id = message.id
@@ -148,22 +182,22 @@ struct RelaySink: MessageSink {
             logger.error("archive commit failed", metadata: ["error": "\(error)"])
             return .refused(RelayReceiver.temporaryFailure)
         }
-        guard let trace, !admitted.isEmpty else { return .stored(id: id) }
+        guard !forwarding.admitted.isEmpty else { return .stored(id: id) }
 
-        // Queued even when the archive found the message already stored: the sender may be
-        // retrying after a 4xx that came after the archive commit, and the copy is owed.
-        let prefix = trace.headerFieldBytes + Array(envelope.receivedHeader.utf8) + Array(stripper.relayedFields)
-        let items = admitted.map { connection in
-            QueueItem(connection: connection, reference: reference, size: message.originalSize,
-                      sender: envelope.sender.description, recipients: plan.recipientsByConnection[connection] ?? [],
-                      prefix: prefix)
-        }
-        let entries: [UInt64]
-        do {
-            entries = try await receiver.queue.enqueue(items, message: message.record)
-        } catch {
-            logger.error("forward queue write failed; the sender will retry", metadata: ["error": "\(error)", "id": "\(id)"])
-            return .refused(RelayReceiver.temporaryFailure)
+        if !promiseKept {
+            // Queued even when the archive found the message already stored: the sender may
+            // be retrying after a 4xx that came after the archive commit, and the copy is owed.
+            let items = forwarding.admitted.map { connection in
+                QueueItem(connection: connection, reference: reference, size: message.originalSize,
+                          sender: envelope.sender.description, recipients: plan.recipientsByConnection[connection] ?? [],
+                          prefix: forwarding.prefix)
+            }
+            do {
+                entries = try await receiver.queue.enqueue(items, message: message.record)
+            } catch {
+                logger.error("forward queue write failed; the sender will retry", metadata: ["error": "\(error)", "id": "\(id)"])
+                return .refused(RelayReceiver.temporaryFailure)
+            }
         }
         if plan.delivery.ackAfterForward == .afterOnePeer {
             let accepted = await receiver.queue.waitForDelivery(of: entries, timeout: .seconds(plan.delivery.ackTimeoutSeconds))

@@ -73,6 +73,35 @@ import Testing
         }
     }
 
+    /// A forwarding promise rides in the metadata and comes back whole; a record without
+    /// one (every record before promises existed) decodes with none; a promise cut short
+    /// or followed by stray bytes is an error, never a trap or a wrong promise.
+    @Test func forwardingPromiseRoundTrip() throws {
+        let promise = ForwardingPromise(prefix: Array("X-Archiverelay-Trace: a\r\nReceived: by a\r\n".utf8), copies: [
+            .init(connection: "peer-a", recipients: ["x@example.test"]),
+            .init(connection: "peer-b", recipients: []),
+            .init(connection: "peer-c", recipients: ["y@example.test", "z@example.test"]),
+        ])
+        var draft = try MessageDraft(envelope: envelope(1))
+        try draft.append(bytes: Array("Subject: hi\r\n\r\nbody\r\n".utf8))
+        #expect(draft.originalSize == 21)
+        let message = try draft.finish(forwarding: promise)
+        let record = try RecordCodec.decode(message.encodedRecord[...])
+        #expect(record.metadata.forwarding == promise)
+        #expect(try RecordCodec.encode(record) == message.encodedRecord)
+        #expect(try RecordCodec.decode(try finished(Array("Subject: x\r\n\r\n".utf8), envelope: envelope(1)).encodedRecord[...]).metadata.forwarding == nil)
+
+        let fields = RecordCodec.encodeMetadata(record.metadata)
+        let withoutPromise = RecordCodec.encodeMetadata(ArchiveMetadata(
+            id: record.metadata.id, envelope: record.metadata.envelope, originalSize: 21, sha256: record.metadata.sha256,
+            messageID: nil, subject: "hi"))
+        for length in withoutPromise.count + 1..<fields.count {
+            #expect(throws: RecordCodecError.self) { try RecordCodec.decodeMetadataFields(fields[..<length]) }
+        }
+        #expect(throws: RecordCodecError.self) { try RecordCodec.decodeMetadataFields((fields + [0])[...]) }
+        #expect(try RecordCodec.decodeMetadataFields(fields[...]).forwarding == promise)
+    }
+
     @Test func idsAreSortableAndUnique() {
         let early = ArchiveID.make(at: Date(timeIntervalSince1970: 1_000))
         let late = ArchiveID.make(at: Date(timeIntervalSince1970: 2_000))

@@ -172,6 +172,27 @@ import ArchiveStore
         }
     }
 
+    /// A rewrite after a failure keeps what was written without a sync and is owed anyway
+    /// (entries, which may stand for promises in the archive, and `archivedThrough`, which
+    /// would otherwise move back), and drops unsynced removals (delivered again). Then
+    /// `archivedThrough` survives compaction.
+    @Test func compactionKeepsUnsyncedEntriesAndArchivedThrough() throws {
+        try withTempLayout { layout in
+            try writeJournal(layout, [])
+            let (journal, _) = try QueueJournal.open(layout: layout, compactionThreshold: 1 << 30)
+            let through = ArchivePosition(segment: 3, offset: 4096)
+            try journal.commit([.enqueue(entry(1)), .archivedThrough(ArchivePosition(segment: 3, offset: 72))])
+            try journal.commit([.enqueue(entry(2)), .archivedThrough(through), .delivered(id: 1)], sync: false)
+            try journal.compact()
+            #expect(!journal.needsSync)
+            journal.close()
+            let (image, _, _) = try QueueJournal.replay(layout: layout, repair: false)
+            #expect(image.orderedEntries.map(\.id) == [1, 2])
+            #expect(image.archivedThrough == through)
+            #expect(image.compactedRecords.last == .archivedThrough(through))
+        }
+    }
+
     /// A delivery written without a sync is in the file at once (replay after a restart
     /// without a crash sees it; only a crash before the next sync can lose it).
     @Test func deliveriesWrittenWithoutASyncAreInTheFile() throws {

@@ -1,0 +1,43 @@
+extension ArchiveStore {
+    /// The message records after `position` that carry a forwarding promise, in append
+    /// order. The forward queue calls it at open, before anything is committed, for the
+    /// promises its journal may have lost in a crash. Reads from `position` on; damage
+    /// ends the scan of a segment (`archive verify` names it).
+    public func forwardings(after position: ArchivePosition) throws -> [ArchivedForwarding] {
+        var records: [ArchivedForwarding] = []
+        let segments = try SegmentCatalog.load(directory: layout.archiveDirectory)
+        for segment in segments where segment.sequence >= position.segment {
+            // In the position's own segment, from the record there (it is skipped below).
+            let start = segment.sequence == position.segment ? max(SegmentHeader.size, position.offset) : SegmentHeader.size
+            try scanMessages(segment, from: start) { here, header, bytes, dictionaries in
+                guard here > position else { return }
+                let metadata = try RecordCodec.decodeMetadata(bytes, header: header, dictionaries: dictionaries)
+                guard metadata.forwarding != nil else { return }
+                records.append(ArchivedForwarding(position: here, metadata: metadata, record: nil))
+            }
+        }
+        return records
+    }
+
+    /// The position of the archive's last message record; nil when it holds none. Reads
+    /// the newest segment that has one.
+    public func lastMessagePosition() throws -> ArchivePosition? {
+        for segment in try SegmentCatalog.load(directory: layout.archiveDirectory).reversed() {
+            var last: ArchivePosition?
+            try scanMessages(segment, from: SegmentHeader.size) { here, _, _, _ in last = here }
+            if let last { return last }
+        }
+        return nil
+    }
+
+    private func scanMessages(_ segment: SegmentDescriptor, from start: Int,
+                              _ visit: (ArchivePosition, RecordHeader, ArraySlice<UInt8>, SegmentDictionaries) throws -> Void) throws {
+        guard case .success = segment.header else { return }
+        let file = try SystemFile.openReadOnly(segment.path)
+        defer { file.close() }
+        _ = try SegmentScanner.scan(file, from: start, to: segment.recordsEnd, skipDamage: false) { offset, header, bytes, dictionaries in
+            guard header.kind == .message else { return }
+            try visit(ArchivePosition(segment: segment.sequence, offset: offset), header, bytes, dictionaries)
+        }
+    }
+}
