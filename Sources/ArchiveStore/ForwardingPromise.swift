@@ -50,8 +50,6 @@ public struct ArchivedForwarding: Sendable {
     public var metadata: ArchiveMetadata
     /// The record itself, for delivery from memory; nil when read back from a segment.
     public var record: ArchiveRecord?
-
-    public var promise: ForwardingPromise { metadata.forwarding ?? ForwardingPromise(prefix: [], copies: []) }
 }
 
 /// Learns of every batch of records the moment it is durable, on the archive's writer

@@ -146,12 +146,11 @@ extension GroupCommitter {
             owners.append(i)
         }
         guard let last else { return }
-        let order = forwarded.indices.sorted { forwarded[$0].position < forwarded[$1].position }
-        let entries = observer.archived(order.map { forwarded[$0] }, through: last)
-        for (k, index) in order.enumerated() where k < entries.count {
-            let i = owners[index]
+        // Batch order is append order (`ArchiveJournal.process` appends in it).
+        let entries = observer.archived(forwarded, through: last)
+        for (i, ids) in zip(owners, entries) {
             if case .success(var receipt) = results[i] {
-                receipt.forwardEntries = entries[k]
+                receipt.forwardEntries = ids
                 results[i] = .success(receipt)
             }
         }

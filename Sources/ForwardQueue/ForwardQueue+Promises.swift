@@ -43,7 +43,7 @@ extension ForwardQueue: ArchiveCommitObserver {
 
     /// The queue items a promise stands for, one per connection.
     static func items(for message: ArchivedForwarding) -> [QueueItem] {
-        let promise = message.promise
+        guard let promise = message.metadata.forwarding else { return [] }
         let reference = MessageReference.archive(segment: message.position.segment, offset: message.position.offset)
         return promise.copies.map { copy in
             QueueItem(connection: copy.connection, reference: reference, size: message.metadata.originalSize,

@@ -88,8 +88,16 @@ struct RelaySink: MessageSink {
         draft = nil
         let forwarding: Forwarding
         switch decideForwarding(size: open.originalSize) {
-        case .refuse(let reply): return .refused(reply)
-        case .forward(let decided): forwarding = decided
+        case .forward(let decided):
+            forwarding = decided
+        case .refuse(let reply):
+            return .refused(reply)
+        case .acceptWithoutKeeping:
+            // Stopped as a loop and nothing archives it here: accepted, so the sender
+            // does not retry for ever, and not kept (it has passed this node before).
+            logger.warning("loop stopped a message no route here archives; accepted without keeping it",
+                           metadata: ["id": "\(envelope.transactionID)"])
+            return .stored(id: envelope.transactionID)
         }
         let message: FinishedMessage
         do {
@@ -97,13 +105,6 @@ struct RelaySink: MessageSink {
         } catch {
             logger.error("cannot finish the archive record", metadata: ["error": "\(error)"])
             return .refused(RelayReceiver.temporaryFailure)
-        }
-        if forwarding.admitted.isEmpty && !plan.delivery.archive {
-            // Stopped as a loop and nothing archives it here: accepted, so the sender
-            // does not retry for ever, and not kept (it has passed this node before).
-            logger.warning("loop stopped a message no route here archives; accepted without keeping it",
-                           metadata: ["id": "\(envelope.transactionID)"])
-            return .stored(id: message.id)
         }
         return await keep(message, forwarding)
     }
@@ -125,6 +126,8 @@ struct RelaySink: MessageSink {
     private enum ForwardingDecision {
         case forward(Forwarding)
         case refuse(SMTPReply)
+        /// A loop stopped it and no route here archives it.
+        case acceptWithoutKeeping
     }
 
     /// The loop guard, then the queue admission, before anything is written: a full
@@ -133,7 +136,9 @@ struct RelaySink: MessageSink {
     private func decideForwarding(size: UInt64) -> ForwardingDecision {
         guard !plan.delivery.forward.isEmpty else { return .forward(Forwarding()) }
         let (connections, trace) = loopCheck(plan.delivery.forward)
-        guard let trace, !connections.isEmpty else { return .forward(Forwarding()) }
+        guard let trace, !connections.isEmpty else {
+            return plan.delivery.archive ? .forward(Forwarding()) : .acceptWithoutKeeping
+        }
         var admitted: [String] = []
         for connection in connections {
             switch receiver.queue.admit(connection: connection, size: size) {
