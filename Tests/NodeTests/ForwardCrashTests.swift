@@ -72,6 +72,60 @@ import Testing
         await a.stop(node)
     }
 
+    /// A machine crash that kept every queue entry written since the start off the disk:
+    /// the journal is put back as the node's start left it (synced) after a SIGKILL. The
+    /// forwarding promises in the archive records must bring every acknowledged message
+    /// to the peer after the restart (docs/ARCHITECTURE.md, "One fdatasync per forwarded
+    /// message"); without them the peer would get none.
+    @Test func entriesAPowerLossKeptOffTheDiskComeBackFromTheArchive() async throws {
+        let workspace = try NodeWorkspace()
+        defer { workspace.tearDown() }
+        let root = workspace.root
+        let a = try ChainNode(id: "power-a", root: root)
+        let peerPort = try NodeTestSupport.freePort()
+        try a.writeConfig("""
+        [[connection]]
+        name = "peer"
+        host = "127.0.0.1"
+        port = \(peerPort)
+        tls = "none"
+        min_backoff_seconds = 1
+        max_backoff_seconds = 1
+
+        [[route]]
+        name = "all"
+        forward = ["peer"]
+        """)
+        var node = try await a.start(workspace.children)
+        let journal = a.dataDir + "/queue/journal"
+        let atStart = try Data(contentsOf: URL(fileURLWithPath: journal))
+
+        let acked = root + "/acked"
+        try FileManager.default.createDirectory(atPath: acked, withIntermediateDirectories: true)
+        let fill = try await NodeTestSupport.run(NodeTestSupport.python, [NodeTestSupport.clientScript, "fill", "\(a.journalPort)", acked, "60", "2000"], in: root)
+        #expect(fill.status == 0, "\(fill.stderr)")
+        let subjects = try Self.files(acked, suffix: ".eml").map { try [UInt8](Data(contentsOf: URL(fileURLWithPath: acked + "/" + $0))) }.compactMap(Self.subject)
+        try #require(subjects.count >= 55, "only \(subjects.count) of 60 acknowledged")
+        kill(node.processIdentifier, SIGKILL)
+        _ = await node.waitForExit(timeout: .seconds(5))
+        try atStart.write(to: URL(fileURLWithPath: journal))
+
+        let received = root + "/peer"
+        try FileManager.default.createDirectory(atPath: received, withIntermediateDirectories: true)
+        _ = try workspace.children.launch("/usr/bin/python3", [Self.peerScript, "\(peerPort)", received, "--lifetime", "120"], log: root + "/peer.log")
+        node = try await a.start(workspace.children)
+        let arrived = try await ChainNode.eventually(seconds: 60) {
+            Set(Self.files(received, suffix: ".eml").compactMap { name in
+                (try? Data(contentsOf: URL(fileURLWithPath: received + "/" + name))).flatMap { Self.subject([UInt8]($0)) }
+            }).isSuperset(of: subjects)
+        }
+        #expect(arrived, "\(Self.files(received, suffix: ".eml").count) of \(subjects.count) reached the peer: \(NodeTestSupport.tail(a.log))")
+        #expect(NodeTestSupport.tail(a.log, bytes: 100_000).contains("took promises a crash kept out of its journal"))
+        let drained = try await ChainNode.eventually(seconds: 30) { try await a.queueDepth() == 0 }
+        #expect(drained, "the queue did not drain after the restart")
+        await a.stop(node)
+    }
+
     /// The `Subject:` value (fill's messages carry their file name there).
     static func subject(_ bytes: [UInt8]) -> String? {
         let text = String(decoding: bytes.prefix(4096), as: UTF8.self)
