@@ -1,22 +1,29 @@
 extension ArchiveStore {
     /// The message records after `position` that carry a forwarding promise, in append
     /// order. The forward queue calls it at open, before anything is committed, for the
-    /// promises its journal may have lost in a crash. Reads from `position` on; damage
-    /// ends the scan of a segment (`archive verify` names it).
-    public func forwardings(after position: ArchivePosition) throws -> [ArchivedForwarding] {
+    /// promises its journal may have lost in a crash. Reads from `position` on; damage is
+    /// stepped over to the next intact record (`archive verify` names it).
+    /// A record whose checksums hold but whose metadata cannot be read is named in `faults`
+    /// and passed over: the node still starts.
+    public func forwardings(after position: ArchivePosition) throws -> (records: [ArchivedForwarding], faults: [String]) {
         var records: [ArchivedForwarding] = []
+        var faults: [String] = []
         let segments = try SegmentCatalog.load(directory: layout.archiveDirectory)
         for segment in segments where segment.sequence >= position.segment {
             // In the position's own segment, from the record there (it is skipped below).
             let start = segment.sequence == position.segment ? max(SegmentHeader.size, position.offset) : SegmentHeader.size
             try scanMessages(segment, from: start) { here, header, bytes, dictionaries in
                 guard here > position else { return }
-                let metadata = try RecordCodec.decodeMetadata(bytes, header: header, dictionaries: dictionaries)
-                guard metadata.forwarding != nil else { return }
-                records.append(ArchivedForwarding(position: here, metadata: metadata, record: nil))
+                do {
+                    let metadata = try RecordCodec.decodeMetadata(bytes, header: header, dictionaries: dictionaries)
+                    guard metadata.forwarding != nil else { return }
+                    records.append(ArchivedForwarding(position: here, metadata: metadata, record: nil))
+                } catch {
+                    faults.append("\(here): \(error)")
+                }
             }
         }
-        return records
+        return (records, faults)
     }
 
     /// The position of the archive's last message record; nil when it holds none. Reads
@@ -35,7 +42,7 @@ extension ArchiveStore {
         guard case .success = segment.header else { return }
         let file = try SystemFile.openReadOnly(segment.path)
         defer { file.close() }
-        _ = try SegmentScanner.scan(file, from: start, to: segment.recordsEnd, skipDamage: false) { offset, header, bytes, dictionaries in
+        _ = try SegmentScanner.scan(file, from: start, to: segment.recordsEnd, skipDamage: true) { offset, header, bytes, dictionaries in
             guard header.kind == .message else { return }
             try visit(ArchivePosition(segment: segment.sequence, offset: offset), header, bytes, dictionaries)
         }

@@ -73,7 +73,10 @@ extension ForwardQueue: ArchiveCommitObserver {
             try journal.commit([.archivedThrough(last ?? ArchivePosition(segment: 0, offset: 0))])
             return
         }
-        let found = try archive.forwardings(after: through)
+        let (found, faults) = try archive.forwardings(after: through)
+        for fault in faults {
+            logger.error("archive record unreadable: a forwarding promise it may hold is not queued", metadata: ["record": "\(fault)"])
+        }
         guard !found.isEmpty else { return }
         let now = Date()
         var nextID = journal.image.nextID
