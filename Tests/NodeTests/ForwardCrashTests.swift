@@ -7,17 +7,12 @@ import Testing
 @Suite(.serialized) struct ForwardCrashTests {
     static let peerScript = NodeTestSupport.packageRoot.appendingPathComponent("Tests/ForwardQueueTests/Scripts/recording_peer.py").path
 
-    static func files(_ directory: String, suffix: String) -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(suffix) }.sorted()
-    }
-
-    @Test func sigkillDuringDeliveryLosesNoQueuedEntry() async throws {
-        let workspace = try NodeWorkspace()
-        defer { workspace.tearDown() }
-        let root = workspace.root
-        let a = try ChainNode(id: "crash-a", root: root)
+    /// A node whose one route archives and forwards everything to a peer on a free port
+    /// (nothing listens there yet), two sessions at most, retried every second.
+    static func forwardingNode(_ id: String, root: String) throws -> (ChainNode, peerPort: Int) {
+        let node = try ChainNode(id: id, root: root)
         let peerPort = try NodeTestSupport.freePort()
-        try a.writeConfig("""
+        try node.writeConfig("""
         [[connection]]
         name = "peer"
         host = "127.0.0.1"
@@ -31,6 +26,18 @@ import Testing
         name = "all"
         forward = ["peer"]
         """)
+        return (node, peerPort)
+    }
+
+    static func files(_ directory: String, suffix: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(suffix) }.sorted()
+    }
+
+    @Test func sigkillDuringDeliveryLosesNoQueuedEntry() async throws {
+        let workspace = try NodeWorkspace()
+        defer { workspace.tearDown() }
+        let root = workspace.root
+        let (a, peerPort) = try Self.forwardingNode("crash-a", root: root)
         var node = try await a.start(workspace.children)
 
         // A backlog while the peer is down; the client keeps what got 250.
@@ -81,21 +88,7 @@ import Testing
         let workspace = try NodeWorkspace()
         defer { workspace.tearDown() }
         let root = workspace.root
-        let a = try ChainNode(id: "power-a", root: root)
-        let peerPort = try NodeTestSupport.freePort()
-        try a.writeConfig("""
-        [[connection]]
-        name = "peer"
-        host = "127.0.0.1"
-        port = \(peerPort)
-        tls = "none"
-        min_backoff_seconds = 1
-        max_backoff_seconds = 1
-
-        [[route]]
-        name = "all"
-        forward = ["peer"]
-        """)
+        let (a, peerPort) = try Self.forwardingNode("power-a", root: root)
         var node = try await a.start(workspace.children)
         let journal = a.dataDir + "/queue/journal"
         let atStart = try Data(contentsOf: URL(fileURLWithPath: journal))
