@@ -2,9 +2,9 @@ extension ArchiveStore {
     /// The message records after `position` that carry a forwarding promise, in append
     /// order. The forward queue calls it at open, before anything is committed, for the
     /// promises its journal may have lost in a crash. Reads from `position` on; damage is
-    /// stepped over to the next intact record (`archive verify` names it).
-    /// A record whose checksums hold but whose metadata cannot be read is named in `faults`
-    /// and passed over: the node still starts.
+    /// stepped over to the next intact record (`archive verify` names it), and a record
+    /// whose checksums hold but whose metadata cannot be read is named in `faults` and
+    /// passed over, so the node still starts.
     public func forwardings(after position: ArchivePosition) throws -> (records: [ArchivedForwarding], faults: [String]) {
         var records: [ArchivedForwarding] = []
         var faults: [String] = []

@@ -164,7 +164,7 @@ struct RelaySink: MessageSink {
     /// to be durable.
     private func keep(_ message: FinishedMessage, _ forwarding: Forwarding) async -> StoreOutcome {
         var entries: [UInt64] = []
-        var reference: MessageReference
+        let reference: MessageReference
         var promiseKept = false
         let id: String
         do {
