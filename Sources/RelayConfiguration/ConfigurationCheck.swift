@@ -117,6 +117,10 @@ public enum ConfigurationCheck {
         if let hops = configuration.node?.max_hops, !(1...100).contains(hops) {
             problems.error("node", "max_hops must be 1 to 100, got \(hops)")
         }
+        if let threads = configuration.node?.event_loop_threads, !NodeConfiguration.eventLoopThreadRange.contains(threads) {
+            let range = NodeConfiguration.eventLoopThreadRange
+            problems.error("node", "event_loop_threads must be \(range.lowerBound) to \(range.upperBound), got \(threads)")
+        }
         if HostPort.parse(configuration.adminAddress) == nil {
             problems.error("node", "admin must be HOST:PORT, got \(configuration.adminAddress)")
         }

@@ -15,12 +15,16 @@ public struct NodeConfiguration: Codable, Sendable {
         public var admin: String?
         /// Forwarding stops when a copy would pass this many archiverelay nodes. Default 10.
         public var max_hops: Int?
+        /// Threads that run the sessions (SwiftNIO event loops). Default: one per core.
+        public var event_loop_threads: Int?
 
-        public init(id: String? = nil, data_dir: String? = nil, admin: String? = nil, max_hops: Int? = nil) {
+        public init(id: String? = nil, data_dir: String? = nil, admin: String? = nil, max_hops: Int? = nil,
+                    event_loop_threads: Int? = nil) {
             self.id = id
             self.data_dir = data_dir
             self.admin = admin
             self.max_hops = max_hops
+            self.event_loop_threads = event_loop_threads
         }
     }
 
@@ -76,6 +80,14 @@ public struct NodeConfiguration: Codable, Sendable {
 
     var nodeID: String { node?.id ?? ProcessInfo.processInfo.hostName }
     var maxHops: Int { node?.max_hops ?? RoutingTable.defaultMaxHops }
+
+    /// The node's event loop threads: every session, forwarding client and the admin
+    /// endpoint run on them. Default: one per core (SwiftNIO's own default). On a machine
+    /// the node shares with its clients, one fewer does better (docs/CONFIG.md).
+    public var eventLoopThreads: Int { node?.event_loop_threads ?? System.coreCount }
+
+    /// The range `event_loop_threads` is checked against.
+    static let eventLoopThreadRange = 1...256
     public var dataDirectory: String { node?.data_dir ?? "./data" }
     public var adminAddress: String { node?.admin ?? "127.0.0.1:8025" }
 

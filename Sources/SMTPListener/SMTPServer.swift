@@ -12,16 +12,10 @@ public final class SMTPServer: Service, Sendable {
     public let configuration: ListenerConfiguration
     /// The address actually bound (with the real port when the configuration asked for 0).
     public let localAddress: SocketAddress
-    private let serverChannel: NIOAsyncChannel<AcceptedConnection, Never>
+    private let serverChannel: any Channel
     private let context: SMTPConnection.Context
     private let registry: ConnectionRegistry
-
-    struct AcceptedConnection: Sendable {
-        let channel: any Channel
-        let inbox: SessionInbox
-        let deadline: SessionDeadline
-        let expectsProxyHeader: Bool
-    }
+    private let launcher: SessionLauncher
 
     /// Binds the listener's socket. Serving starts with `run()`.
     public static func bind(
@@ -40,6 +34,10 @@ public final class SMTPServer: Service, Sendable {
         let trusted = configuration.trustedProxies
         let checkInterval = SessionEventHandler.checkInterval(for: configuration.limits)
         let implicitTLS = configuration.tlsMode == .implicit ? sslContext : nil
+        let limits = configuration.limits
+        let launcher = SessionLauncher { connection in
+            await serve(connection, context: context, limits: limits)
+        }
         let channel = try await ServerBootstrap(group: group)
             // A burst of up to max_connections sessions waits in the kernel instead of being
             // dropped (and retried by the clients seconds later); the kernel caps it at somaxconn.
@@ -50,7 +48,7 @@ public final class SMTPServer: Service, Sendable {
             // first message of a connection on (NIO's default starts at 2 KiB).
             .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(
                 minimum: 1024, initial: 16 * 1024, maximum: 256 * 1024))
-            .bind(host: configuration.host, port: configuration.port) { channel in
+            .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
                     let proxied = channel.remoteAddress.map { address in trusted.contains { $0.contains(address) } } ?? false
@@ -59,69 +57,70 @@ public final class SMTPServer: Service, Sendable {
                     let deadline = SessionDeadline()
                     try sync.addHandler(SessionEventHandler(deadline: deadline, checkInterval: checkInterval))
                     let inbox = SessionInbox(eventLoop: channel.eventLoop)
+                    let connection = SessionLauncher.Connection(channel: channel, inbox: inbox, deadline: deadline,
+                                                                expectsProxyHeader: proxied)
+                    try sync.addHandler(SessionLauncher.Handler(launcher: launcher, connection: connection))
                     try sync.addHandler(inbox)
-                    return AcceptedConnection(channel: channel, inbox: inbox, deadline: deadline, expectsProxyHeader: proxied)
                 }
             }
-        guard let localAddress = channel.channel.localAddress else {
+            .bind(host: configuration.host, port: configuration.port).get()
+        guard let localAddress = channel.localAddress else {
             throw ListenerError.bindFailed(configuration.host, configuration.port)
         }
         logger.info("listening", metadata: ["address": "\(localAddress)", "tls": "\(configuration.tlsMode.rawValue)"])
         return SMTPServer(configuration: configuration, localAddress: localAddress, serverChannel: channel,
-                          context: context, registry: registry)
+                          context: context, registry: registry, launcher: launcher)
     }
 
-    private init(configuration: ListenerConfiguration, localAddress: SocketAddress,
-                 serverChannel: NIOAsyncChannel<AcceptedConnection, Never>, context: SMTPConnection.Context,
-                 registry: ConnectionRegistry) {
+    private init(configuration: ListenerConfiguration, localAddress: SocketAddress, serverChannel: any Channel,
+                 context: SMTPConnection.Context, registry: ConnectionRegistry, launcher: SessionLauncher) {
         self.configuration = configuration
         self.localAddress = localAddress
         self.serverChannel = serverChannel
         self.context = context
         self.registry = registry
+        self.launcher = launcher
     }
 
     /// Sessions open now (admitted and not yet ended).
     public var openSessions: Int { registry.count }
 
+    /// Serves until the listening socket is closed (graceful shutdown, or cancellation),
+    /// then returns once the last session has ended. Sessions run from the moment of
+    /// `bind`, each as its own task on its connection's event loop (`SessionLauncher`).
     public func run() async throws {
-        // The accept loop runs on the listening socket's event loop, each session on its own
-        // connection's: no connection passes through Swift's global executor threads.
-        let acceptLoop = EventLoopTaskExecutor(serverChannel.channel.eventLoop)
+        let serverChannel = self.serverChannel
         try await withGracefulShutdownHandler {
-            try await withTaskExecutorPreference(acceptLoop) {
-                try await withThrowingDiscardingTaskGroup { group in
-                    try await serverChannel.executeThenClose { inbound in
-                        for try await accepted in inbound {
-                            let executor = EventLoopTaskExecutor(accepted.channel.eventLoop)
-                            group.addTask(executorPreference: executor) { await self.serve(accepted) }
-                        }
-                    }
-                }
+            try await withTaskCancellationHandler {
+                try await serverChannel.closeFuture.get()
+            } onCancel: {
+                serverChannel.close(promise: nil)
             }
         } onGracefulShutdown: {
             self.shutdown()
         }
+        await launcher.allEnded()
         context.logger.info("listener stopped")
     }
 
-    private func serve(_ accepted: AcceptedConnection) async {
-        let io = SessionIO(channel: accepted.channel, inbox: accepted.inbox, deadline: accepted.deadline,
-                           sessionTimeout: configuration.limits.sessionTimeout, metrics: context.metrics)
-        let connection = SMTPConnection(context: context, channel: accepted.channel, io: io)
-        await connection.run(expectProxyHeader: accepted.expectsProxyHeader)
-        accepted.channel.close(promise: nil)
+    private static func serve(_ connection: SessionLauncher.Connection, context: SMTPConnection.Context,
+                              limits: SessionLimits) async {
+        let io = SessionIO(channel: connection.channel, inbox: connection.inbox, deadline: connection.deadline,
+                           sessionTimeout: limits.sessionTimeout, metrics: context.metrics)
+        let session = SMTPConnection(context: context, channel: connection.channel, io: io)
+        await session.run(expectProxyHeader: connection.expectsProxyHeader)
+        connection.channel.close(promise: nil)
     }
 
     /// Stops accepting, tells every session, and closes what is left after the grace period.
     public func shutdown() {
         context.logger.info("shutting down", metadata: ["open_sessions": "\(registry.count)"])
-        serverChannel.channel.close(promise: nil)
+        serverChannel.close(promise: nil)
         for channel in registry.beginShutdown() {
             channel.pipeline.fireUserInboundEventTriggered(SessionShutdownEvent())
         }
         let registry = self.registry
-        serverChannel.channel.eventLoop.scheduleTask(in: configuration.shutdownGracePeriod) {
+        serverChannel.eventLoop.scheduleTask(in: configuration.shutdownGracePeriod) {
             for channel in registry.openChannels { channel.close(promise: nil) }
         }
     }

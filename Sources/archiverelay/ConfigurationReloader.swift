@@ -81,7 +81,7 @@ final class ConfigurationReloader: @unchecked Sendable {
             routing.nodeID = node.routing.nodeID
             node.replace(routing: routing)
             if Self.restartOnly(validated) != startFingerprint {
-                logger.warning("reload: listener, archive, node id or admin changes need a restart; routes and connections were applied",
+                logger.warning("reload: listener, archive, node id, admin or event loop thread changes need a restart; routes and connections were applied",
                                metadata: ["file": "\(path)"])
             }
             logger.notice("configuration reloaded", metadata: [
@@ -93,7 +93,7 @@ final class ConfigurationReloader: @unchecked Sendable {
     /// What only a restart applies, as text to compare.
     private static func restartOnly(_ validated: ValidatedConfiguration) -> String {
         let c = validated.configuration
-        return "\(validated.listeners.map { "\($0.name)=\($0.host):\($0.port)" })|\(c.dataDirectory)|\(c.adminAddress)|\(validated.routing.nodeID)|"
+        return "\(validated.listeners.map { "\($0.name)=\($0.host):\($0.port)" })|\(c.dataDirectory)|\(c.adminAddress)|\(validated.routing.nodeID)|\(c.eventLoopThreads)|"
             + "\(c.archive.map { "\($0.compression_level ?? 0),\($0.segment_max_bytes ?? 0),\($0.segment_max_age_seconds ?? 0),\($0.min_free_bytes ?? 0)" } ?? "")"
     }
 }

@@ -4,6 +4,7 @@ import ForwardQueue
 import Foundation
 import Logging
 import Metrics
+import NIOCore
 import Prometheus
 import RelayConfiguration
 import SMTPListener
@@ -41,6 +42,8 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError(ConfigurationError(path: config, problems: problems.errors).description)
         }
         let configuration = validated.configuration
+        // Before anything touches the event loop group: NIO sizes it on first use.
+        NIOSingletons.groupLoopCountSuggestion = configuration.eventLoopThreads
         let listeners = validated.listeners
         let ownID = validated.routing.nodeID.value
         let node = NodeState(routing: validated.routing)
@@ -62,6 +65,7 @@ struct ServeCommand: AsyncParsableCommand {
         MetricsSystem.bootstrap(factory)
         var logger = Logger(label: "archiverelay")
         logger[metadataKey: "node"] = "\(ownID)"
+        logger.info("starting", metadata: ["event_loop_threads": "\(configuration.eventLoopThreads)"])
         OpenFileLimit.raise(forSessions: listeners.reduce(0) { $0 + $1.maximumConnections }, logger: logger)
 
         var options = ArchiveStoreOptions()

@@ -261,6 +261,13 @@ struct ConfigurationCheckTests {
         #expect(Self.errors(text) == ["node: max_hops must be 1 to 100, got 0"])
     }
 
+    @Test(arguments: [(0, false), (1, true), (256, true), (257, false), (-3, false)])
+    func eventLoopThreadsAreBounded(threads: Int, accepted: Bool) {
+        let text = Self.base.replacingOccurrences(of: "id = \"node-a\"", with: "id = \"node-a\"\nevent_loop_threads = \(threads)")
+        let expected = accepted ? [] : ["node: event_loop_threads must be 1 to 256, got \(threads)"]
+        #expect(Self.errors(text) == expected)
+    }
+
     static let warningCases: [(String, [String])] = [
         ("""
             [[connection]]

@@ -23,13 +23,15 @@ struct ChainNode {
         adminPort = try NodeTestSupport.freePort()
     }
 
-    /// The `[node]` table and both listeners; `extra` adds connections and routes.
-    func writeConfig(_ extra: String, journalExtra: String = "") throws {
+    /// The `[node]` table (plus `nodeExtra`) and both listeners; `extra` adds connections
+    /// and routes.
+    func writeConfig(_ extra: String, journalExtra: String = "", nodeExtra: String = "") throws {
         try """
         [node]
         id = "\(id)"
         data_dir = "\(dataDir)"
         admin = "127.0.0.1:\(adminPort)"
+        \(nodeExtra)
 
         [[listener]]
         name = "journal"
