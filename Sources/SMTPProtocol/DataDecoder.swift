@@ -74,6 +74,16 @@ public struct DataDecoder: Sendable {
         }
     }
 
+    /// A word with the high bit set in each byte that is CR or LF, counting from the least
+    /// significant byte (the first in memory), exact up to and including the first such
+    /// byte; bytes after it may be marked too (the subtraction's borrow), so only the
+    /// lowest mark is to be used.
+    static func lineEndings(in word: UInt64) -> UInt64 {
+        let ones: UInt64 = 0x0101_0101_0101_0101, highBits: UInt64 = 0x8080_8080_8080_8080
+        let cr = word ^ 0x0D0D_0D0D_0D0D_0D0D, lf = word ^ 0x0A0A_0A0A_0A0A_0A0A
+        return (((cr &- ones) & ~cr) | ((lf &- ones) & ~lf)) & highBits
+    }
+
     /// Scans from the start of `bytes`, updating line state for every byte it passes.
     private mutating func scan(_ bytes: UnsafeRawBufferPointer) -> Step {
         let cr = UInt8(ascii: "\r"), lf = UInt8(ascii: "\n"), dot = UInt8(ascii: ".")
@@ -129,9 +139,20 @@ public struct DataDecoder: Sendable {
                 return .emitCRLFLine(dot: false, consume: 1)
             }
             // Line content: run to the next CR or LF with the state in registers, not
-            // updated per byte (this loop sees every byte of every message).
+            // updated per byte (this loop sees every byte of every message), eight bytes
+            // at a time while eight remain.
             var end = i + 1
             while end < n {
+                if n - end >= 8 {
+                    let word = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: end, as: UInt64.self))
+                    let hits = Self.lineEndings(in: word)
+                    if hits == 0 {
+                        end += 8
+                        continue
+                    }
+                    end += hits.trailingZeroBitCount >> 3
+                    break
+                }
                 let b = bytes[end]
                 if b == cr || b == lf { break }
                 end += 1

@@ -58,6 +58,24 @@ struct DataDecoderTests {
         #expect(isCanonical(result.content))
     }
 
+    /// The scan looks at eight bytes at a time: a line ending must be found at every
+    /// offset in a word, after bytes that differ from CR or LF in a single bit or that have
+    /// the high bit set.
+    @Test(arguments: ["\r\n", "\n", "\r"])
+    func lineEndingsAreFoundAtEveryOffsetOfAWord(ending: String) {
+        let fillers: [UInt8] = [0x41, 0x0B, 0x0C, 0x0E, 0x09, 0x8A, 0x8D, 0x01, 0x00, 0xFF]
+        for filler in fillers {
+            for length in 1..<24 {
+                let line = [UInt8](repeating: filler, count: length)
+                let next = [UInt8](repeating: 0x42, count: 17)
+                let result = decodeData(line + Array(ending.utf8) + next + Array("\r\n.\r\n".utf8))
+                let expected = line + Array("\r\n".utf8) + next + Array("\r\n".utf8)
+                #expect(result.content == expected && result.ended && result.bare == (ending != "\r\n"),
+                        "filler \(filler), line of \(length)")
+            }
+        }
+    }
+
     @Test func flagsOverlongLines() {
         #expect(decodeData(Array("12345\r\n.\r\n".utf8), lineLimit: 5).long == false)
         #expect(decodeData(Array("123456\r\n.\r\n".utf8), lineLimit: 5).long == true)
