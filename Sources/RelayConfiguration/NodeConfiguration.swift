@@ -88,6 +88,7 @@ public struct NodeConfiguration: Codable, Sendable {
 
     /// The range `event_loop_threads` is checked against.
     static let eventLoopThreadRange = 1...256
+
     public var dataDirectory: String { node?.data_dir ?? "./data" }
     public var adminAddress: String { node?.admin ?? "127.0.0.1:8025" }
 

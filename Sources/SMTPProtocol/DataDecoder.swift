@@ -77,7 +77,7 @@ public struct DataDecoder: Sendable {
     /// A word with the high bit set in each byte that is CR or LF, counting from the least
     /// significant byte (the first in memory), exact up to and including the first such
     /// byte; bytes after it may be marked too (the subtraction's borrow), so only the
-    /// lowest mark is to be used.
+    /// lowest mark, which is always exact, is to be used.
     static func lineEndings(in word: UInt64) -> UInt64 {
         let ones: UInt64 = 0x0101_0101_0101_0101, highBits: UInt64 = 0x8080_8080_8080_8080
         let cr = word ^ 0x0D0D_0D0D_0D0D_0D0D, lf = word ^ 0x0A0A_0A0A_0A0A_0A0A
