@@ -1,3 +1,5 @@
+import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import SMTPListener
 import SMTPProtocol
@@ -239,6 +241,34 @@ struct LiveSessionTests {
             let reply = try #require(try await client.reply())
             #expect(reply.code == 421 && reply.enhancedCode == EnhancedStatusCode(4, 3, 2))
         }
+    }
+
+    /// `run()` returns once the listening socket is closed *and* the last session has
+    /// ended, so `serve` closes the archive only after every transaction it let finish.
+    @Test func runReturnsAfterTheLastSession() async throws {
+        let configuration = ListenerConfiguration(
+            name: "test", host: "127.0.0.1", port: 0, allowedClients: [ClientNetwork("127.0.0.0/8")!])
+        let receiver = CollectingReceiver()
+        let server = try await SMTPServer.bind(
+            configuration: configuration, hostname: "test.example", receiver: receiver,
+            logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let returned = NIOLockedValueBox(false)
+        let running = Task {
+            try await server.run()
+            returned.withLockedValue { $0 = true }
+        }
+        defer { running.cancel() }
+        let client = try await TestClient(server)
+        try await client.send("EHLO c\r\n" + envelope() + "DATA\r\npart one\r\n")
+        #expect(try await client.codes(5) == [220, 250, 250, 250, 354])
+        server.shutdown()
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(returned.withLockedValue { $0 } == false, "run() returned while a session was open")
+        try await client.send(".\r\n")
+        #expect(try await client.codes(2) == [250, 421])
+        try await running.value
+        #expect(returned.withLockedValue { $0 })
+        #expect(receiver.received.count == 1)
     }
 
     @Test func shutdownLetsATransactionFinish() async throws {
