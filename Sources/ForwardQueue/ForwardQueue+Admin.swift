@@ -75,11 +75,7 @@ extension ForwardQueue {
         defer { lock.release() }
         let (image, report, _) = try QueueJournal.replay(layout: layout, repair: false)
         var peers: [String: PeerQueue] = [:]
-        for entry in image.orderedEntries {
-            let name = entry.item.connection
-            if peers[name] == nil { peers[name] = PeerQueue(settings: PeerSettings(name: name, host: "")) }
-            peers[name]?.add(entry)
-        }
+        for entry in image.orderedEntries { peers.add(entry) }
         let now = Date()
         var faults = report.faults
         if let offset = report.truncatedAt { faults.append("torn tail at journal offset \(offset) (\(report.bytesRemoved) bytes; cut when the node next starts)") }

@@ -41,26 +41,20 @@ extension ForwardQueue: ArchiveCommitObserver {
         return ids
     }
 
-    /// The queue items a promise stands for, one per connection.
+    /// The queue items an archived message's promise stands for, one per connection.
     static func items(for message: ArchivedForwarding) -> [QueueItem] {
-        guard let promise = message.metadata.forwarding else { return [] }
         let reference = MessageReference.archive(segment: message.position.segment, offset: message.position.offset)
-        return promise.copies.map { copy in
-            QueueItem(connection: copy.connection, reference: reference, size: message.metadata.originalSize,
-                      sender: message.metadata.envelope.sender, recipients: copy.recipients, prefix: promise.prefix)
-        }
+        return message.metadata.forwarding?.queueItems(
+            reference: reference, size: message.metadata.originalSize, sender: message.metadata.envelope.sender) ?? []
     }
 
     /// Adds an entry to its connection's queue; a connection no longer configured (the
     /// configuration changed since the message was admitted) keeps it, undelivered.
     static func add(_ entry: QueueEntry, to book: inout QueueBook, logger: Logger) {
+        guard book.peers.add(entry) else { return }
         let name = entry.item.connection
-        if book.peers[name] == nil {
-            logger.warning("queue entry for a connection not configured is kept, not delivered", metadata: ["connection": "\(name)", "id": "\(entry.id)"])
-            book.peers[name] = PeerQueue(settings: PeerSettings(name: name, host: ""))
-            book.metrics[name] = QueueMetrics(connection: name)
-        }
-        book.peers[name]?.add(entry)
+        logger.warning("queue entry for a connection not configured is kept, not delivered", metadata: ["connection": "\(name)", "id": "\(entry.id)"])
+        book.metrics[name] = QueueMetrics(connection: name)
     }
 
     /// At open, before anything is committed: queues (durably) the promises of the archive
@@ -91,5 +85,17 @@ extension ForwardQueue: ArchiveCommitObserver {
         try journal.commit(records)
         logger.warning("forward queue took promises a crash kept out of its journal from the archive",
                        metadata: ["messages": "\(found.count)", "entries": "\(records.count - 1)", "after": "\(through)"])
+    }
+}
+
+extension ForwardingPromise {
+    /// The queue items these copies stand for, one per connection, of the message stored
+    /// at `reference`: what `archived` queues for a record's promise, and what a node
+    /// queues itself for copies no new record carries (a duplicate, a spooled message).
+    public func queueItems(reference: MessageReference, size: UInt64, sender: String) -> [QueueItem] {
+        copies.map { copy in
+            QueueItem(connection: copy.connection, reference: reference, size: size, sender: sender,
+                      recipients: copy.recipients, prefix: prefix)
+        }
     }
 }

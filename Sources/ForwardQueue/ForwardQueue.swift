@@ -96,11 +96,7 @@ public final class ForwardQueue: Sendable {
             book.peers[settings.name] = PeerQueue(settings: settings)
             book.configured.insert(settings.name)
         }
-        for entry in journal.image.orderedEntries {
-            let name = entry.item.connection
-            if book.peers[name] == nil { book.peers[name] = PeerQueue(settings: PeerSettings(name: name, host: "")) }
-            book.peers[name]?.add(entry)
-        }
+        for entry in journal.image.orderedEntries { book.peers.add(entry) }
         for name in book.peers.keys { book.metrics[name] = QueueMetrics(connection: name) }
         book.nextID = journal.image.nextID
         book.faults = report.faults

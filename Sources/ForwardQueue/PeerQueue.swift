@@ -9,6 +9,20 @@ public enum PeerState: String, Sendable, Codable, Equatable {
     case down
 }
 
+extension [String: PeerQueue] {
+    /// Adds `entry` to its connection's queue. A connection not configured (any more) gets
+    /// a queue without settings that keeps its entries, undelivered; returns true when
+    /// this made one.
+    @discardableResult
+    mutating func add(_ entry: QueueEntry) -> Bool {
+        let name = entry.item.connection
+        let unconfigured = self[name] == nil
+        if unconfigured { self[name] = PeerQueue(settings: PeerSettings(name: name, host: "")) }
+        self[name]?.add(entry)
+        return unconfigured
+    }
+}
+
 /// The in-memory queue of one peer: its entries in FIFO (id) order, what is being
 /// delivered, the retry state of each entry and of the peer. Pure: the caller passes the
 /// time and the jitter, and writes the journal records it gets back.

@@ -115,12 +115,12 @@ struct RelaySink: MessageSink {
 
     // MARK: The final dot
 
-    /// Where the copies go: the admitted connections and, when the message is archived,
-    /// the promise its record carries.
+    /// The copies owed to the admitted connections (nil when none) and whether the
+    /// message's archive record carries them as its promise.
     private struct Forwarding {
-        var admitted: [String] = []
-        var prefix: [UInt8] = []
-        var promise: ForwardingPromise?
+        var owed: ForwardingPromise?
+        var inRecord = false
+        var promise: ForwardingPromise? { inRecord ? owed : nil }
     }
 
     private enum ForwardingDecision {
@@ -150,14 +150,12 @@ struct RelaySink: MessageSink {
         // Every forward was dropped (`drop-forward`) and no route archives: refusing is
         // the only way not to lose it.
         guard plan.delivery.archive || !admitted.isEmpty else { return .refuse(RelayReceiver.queueFull) }
-        var decided = Forwarding(admitted: admitted)
-        decided.prefix = trace.headerFieldBytes + Array(envelope.receivedHeader.utf8) + Array(stripper.relayedFields)
-        if plan.delivery.archive && !admitted.isEmpty {
-            decided.promise = ForwardingPromise(prefix: decided.prefix, copies: admitted.map {
-                ForwardingPromise.Copy(connection: $0, recipients: plan.recipientsByConnection[$0] ?? [])
-            })
-        }
-        return .forward(decided)
+        guard !admitted.isEmpty else { return .forward(Forwarding()) }
+        let prefix = trace.headerFieldBytes + Array(envelope.receivedHeader.utf8) + Array(stripper.relayedFields)
+        let owed = ForwardingPromise(prefix: prefix, copies: admitted.map {
+            ForwardingPromise.Copy(connection: $0, recipients: plan.recipientsByConnection[$0] ?? [])
+        })
+        return .forward(Forwarding(owed: owed, inRecord: plan.delivery.archive))
     }
 
     /// Archives (or spools) the message and queues its copies; the reply waits for both
@@ -187,16 +185,12 @@ struct RelaySink: MessageSink {
             logger.error("archive commit failed", metadata: ["error": "\(error)"])
             return .refused(RelayReceiver.temporaryFailure)
         }
-        guard !forwarding.admitted.isEmpty else { return .stored(id: id) }
+        guard let owed = forwarding.owed else { return .stored(id: id) }
 
         if !promiseKept {
             // Queued even when the archive found the message already stored: the sender may
             // be retrying after a 4xx that came after the archive commit, and the copy is owed.
-            let items = forwarding.admitted.map { connection in
-                QueueItem(connection: connection, reference: reference, size: message.originalSize,
-                          sender: envelope.sender.description, recipients: plan.recipientsByConnection[connection] ?? [],
-                          prefix: forwarding.prefix)
-            }
+            let items = owed.queueItems(reference: reference, size: message.originalSize, sender: envelope.sender.description)
             do {
                 entries = try await receiver.queue.enqueue(items, message: message.record)
             } catch {
