@@ -11,6 +11,10 @@ extension ArchiveJournal {
 
     /// Makes sure a healthy active segment exists, finishing an earlier failure first.
     func ensureWriter(now: Date) throws {
+        if failedWriter == nil, let active = writer, active.poisoned {  // failed while idle
+            writer = nil
+            failedWriter = active
+        }
         if let failed = failedWriter {
             chainHead = try failed.abandon().sealHash
             failedWriter = nil
@@ -71,6 +75,25 @@ extension ArchiveJournal {
             try ensureWriter(now: now)
         } catch {
             logger.error("archive cannot open a new segment; commits fail until it can", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Whether the active segment wants zeros written ahead while nothing waits.
+    var wantsPreallocation: Bool { writer?.wantsPreallocation ?? false }
+
+    /// One step of zeros ahead of the active segment's records (`SegmentWriter.preallocateAhead`).
+    /// A failed sync poisons the segment, which stops further steps; the next commit
+    /// abandons it (`ensureWriter`) and goes to a fresh one. Failing over here instead
+    /// would let a disk whose syncs always fail make segment after segment while idle.
+    func preallocateAhead() {
+        guard let active = writer else { return }
+        do {
+            try active.preallocateAhead(faults: options.faultInjector)
+        } catch {
+            metrics.fsyncErrors.increment()
+            logger.error("archive sync of preallocated zeros failed; the next commit opens a new segment", metadata: [
+                "error": "\(error)", "segment": "\(active.sequence)",
+            ])
         }
     }
 

@@ -6,6 +6,13 @@ import Metrics
 public protocol ArchiveFaultInjector: Sendable {
     /// Called on the writer thread just before the group commit's fdatasync.
     func beforeSync() throws
+    /// Called on the writer thread just before the fdatasync of zeros written ahead while
+    /// idle (`SegmentWriter.preallocateAhead`).
+    func beforeIdleSync() throws
+}
+
+extension ArchiveFaultInjector {
+    public func beforeIdleSync() throws {}
 }
 
 /// Whether the archive volume has room; `/readyz` and `MAIL FROM` consult this.

@@ -7,9 +7,8 @@ extension Array where Element == UInt8 {
 
     /// A length-prefixed (u32) UTF-8 string.
     mutating func appendString(_ string: String) {
-        let utf8 = Array(string.utf8)
-        appendLE(UInt32(utf8.count))
-        append(contentsOf: utf8)
+        appendLE(UInt32(string.utf8.count))
+        append(contentsOf: string.utf8)
     }
 
     mutating func storeLE<T: FixedWidthInteger>(_ value: T, at offset: Int) {

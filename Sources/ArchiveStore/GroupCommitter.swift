@@ -90,6 +90,14 @@ final class GroupCommitter: @unchecked Sendable {
         while true {
             condition.lock()
             while queue.isEmpty && !closing {
+                // Nothing to commit: the moment to write zeros ahead of the records,
+                // a step at a time, looking at the queue between steps.
+                if journal.wantsPreallocation {
+                    condition.unlock()
+                    journal.preallocateAhead()
+                    condition.lock()
+                    continue
+                }
                 if !condition.wait(until: Date(timeIntervalSinceNow: tick)) { break }
             }
             let batch = queue

@@ -64,6 +64,13 @@ public struct MessageDraft {
     }
 
     private mutating func append(raw: UnsafeRawBufferPointer) throws {
+        if packed.capacity == 0 {
+            // Sized from the first chunk (most messages arrive in one or two), instead of
+            // growing both arrays by doubling from nothing: packing never grows the input
+            // by more than its tags, and zstd output stays well under half of mail text.
+            packed.reserveCapacity(min(raw.count + raw.count / 16 + 64, Self.packedSlice + 4096))
+            record.reserveCapacity(record.count + raw.count / 2 + 512)
+        }
         hasher.update(bufferPointer: raw)
         size += UInt64(raw.count)
         headerScan.feed(raw)

@@ -132,6 +132,10 @@ public enum RecordCodec {
 
     static func encodeMetadata(_ m: ArchiveMetadata) -> [UInt8] {
         var out = [UInt8]()
+        // Fixed fields and short strings fit in 1 KiB; reserving once saves the array's
+        // regrowth, several copies per message.
+        out.reserveCapacity(1024 + m.envelope.traceHeaders.utf8.count + m.envelope.recipients.count * 64
+                            + (m.forwarding?.prefix.count ?? 0))
         out.appendString(m.id)
         out.appendLE(Int64((m.envelope.receivedAt.timeIntervalSince1970 * 1000).rounded()))
         out.appendString(m.envelope.listener)

@@ -12,26 +12,66 @@ enum ReceivedHeader {
 
     static func make(helo: String, clientIP: String, node: String, protocolName: String,
                      tls: String?, id: String, date: Date) -> String {
-        let tlsComment = tls.map { " (\($0))" } ?? ""
         // HELO text is client-supplied; it was parsed free of control octets, but is folded
         // into a comment-safe form so it cannot close the comment or add fields.
         let unsafe = helo.utf8.contains { $0 == UInt8(ascii: "(") || $0 == UInt8(ascii: ")") || $0 == UInt8(ascii: "\\") || $0 == 0x0D || $0 == 0x0A }
         let safeHelo = unsafe
             ? String(helo.map { "()\\\r\n".contains($0) ? "_" : $0 }) : helo
-        return "Received: from \(safeHelo) ([\(clientIP)])\r\n"
-            + "\tby \(node) (archiverelay) with \(protocolName)\(tlsComment) id \(id);\r\n"
-            + "\t\(rfc5322Date(date))\r\n"
+        // Appended into one reserved string: this runs once per message.
+        var header = String()
+        header.reserveCapacity(160 + safeHelo.utf8.count + node.utf8.count)
+        header += "Received: from "
+        header += safeHelo
+        header += " (["
+        header += clientIP
+        header += "])\r\n\tby "
+        header += node
+        header += " (archiverelay) with "
+        header += protocolName
+        if let tls {
+            header += " ("
+            header += tls
+            header += ")"
+        }
+        header += " id "
+        header += id
+        header += ";\r\n\t"
+        appendRFC5322Date(date, to: &header)
+        header += "\r\n"
+        return header
     }
+
+    private static let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+    private static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
     /// RFC 5322 §3.3 date-time in UTC: `Sun, 22 Nov 2026 08:10:00 +0000`.
     static func rfc5322Date(_ date: Date) -> String {
+        var text = String()
+        appendRFC5322Date(date, to: &text)
+        return text
+    }
+
+    static func appendRFC5322Date(_ date: Date, to text: inout String) {
         var time = time_t(date.timeIntervalSince1970.rounded(.down))
         var parts = tm()
         gmtime_r(&time, &parts)
-        let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
-        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-        func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
-        return "\(days[Int(parts.tm_wday)]), \(parts.tm_mday) \(months[Int(parts.tm_mon)]) \(parts.tm_year + 1900) "
-            + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)) +0000"
+        func two(_ v: Int32) {
+            if v < 10 { text += "0" }
+            text += String(v)
+        }
+        text += days[Int(parts.tm_wday)]
+        text += ", "
+        text += String(parts.tm_mday)
+        text += " "
+        text += months[Int(parts.tm_mon)]
+        text += " "
+        text += String(parts.tm_year + 1900)
+        text += " "
+        two(parts.tm_hour)
+        text += ":"
+        two(parts.tm_min)
+        text += ":"
+        two(parts.tm_sec)
+        text += " +0000"
     }
 }

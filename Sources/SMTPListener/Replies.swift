@@ -1,7 +1,15 @@
 import SMTPProtocol
 
-/// The replies the listener sends for its own reasons, in one place so their codes stay consistent.
+/// The replies the listener sends for its own reasons, in one place so their codes stay
+/// consistent. Fixed replies are constants: a reply built per command costs an allocation
+/// for its lines.
 enum Replies {
+    static let ok = SMTPReply(250, EnhancedStatusCode(2, 0, 0), "Ok")
+    static let senderOk = SMTPReply(250, EnhancedStatusCode(2, 1, 0), "Ok")
+    static let recipientOk = SMTPReply(250, EnhancedStatusCode(2, 1, 5), "Ok")
+    static let startMailInput = SMTPReply(354, nil, "End data with <CR><LF>.<CR><LF>")
+    static let bye = SMTPReply(221, EnhancedStatusCode(2, 0, 0), "Bye")
+
     static func badSequence(_ why: String) -> SMTPReply {
         SMTPReply(503, EnhancedStatusCode(5, 5, 1), "Bad sequence of commands: \(why)")
     }

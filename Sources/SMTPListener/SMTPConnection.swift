@@ -15,6 +15,21 @@ final class SMTPConnection {
         let registry: ConnectionRegistry
         let metrics: ListenerMetrics
         let logger: Logger
+        /// What every session's machine is configured with, built once per listener.
+        let machine: SessionMachine.Configuration
+
+        init(configuration: ListenerConfiguration, hostname: String, receiver: any MessageReceiver,
+             sslContext: NIOSSLContext?, registry: ConnectionRegistry, metrics: ListenerMetrics, logger: Logger) {
+            self.configuration = configuration
+            self.hostname = hostname
+            self.receiver = receiver
+            self.sslContext = sslContext
+            self.registry = registry
+            self.metrics = metrics
+            self.logger = logger
+            self.machine = SessionMachine.Configuration(
+                hostname: hostname, limits: configuration.limits, tlsMode: configuration.tlsMode)
+        }
     }
 
     let context: Context
@@ -54,9 +69,7 @@ final class SMTPConnection {
         self.clientAddress = channel.remoteAddress
         self.clientIP = channel.remoteAddress?.ipAddress ?? "unknown"
         self.lineDecoder = CommandLineDecoder(maximumLineLength: context.configuration.limits.maximumCommandLineLength)
-        let machineConfiguration = SessionMachine.Configuration(
-            hostname: context.hostname, limits: context.configuration.limits, tlsMode: context.configuration.tlsMode)
-        self.machine = SessionMachine(configuration: machineConfiguration, receiver: context.receiver,
+        self.machine = SessionMachine(configuration: context.machine, receiver: context.receiver,
                                       listener: context.configuration.name, clientIP: clientIP, tls: nil)
     }
 

@@ -43,13 +43,17 @@ public final class SMTPServer: Service, Sendable {
             // dropped (and retried by the clients seconds later); the kernel caps it at somaxconn.
             .serverChannelOption(.backlog, value: Int32(clamping: max(512, configuration.maximumConnections)))
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            // Message content comes in tens of kilobytes: read it in few syscalls from the
-            // first message of a connection on (NIO's default starts at 2 KiB).
-            .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(
-                minimum: 1024, initial: 16 * 1024, maximum: 256 * 1024))
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    // Child options are set here, synchronously: as `childChannelOption`s
+                    // NIO applies them through a chain of futures, a dozen allocations per
+                    // connection.
+                    if let options = channel.syncOptions {
+                        try options.setOption(.socketOption(.tcp_nodelay), value: 1)
+                        // Message content comes in tens of kilobytes: read it in few syscalls
+                        // from the first message of a connection on (NIO's default starts at 2 KiB).
+                        try options.setOption(.recvAllocator, value: Self.receiveAllocator)
+                    }
                     let sync = channel.pipeline.syncOperations
                     let proxied = channel.remoteAddress.map { address in trusted.contains { $0.contains(address) } } ?? false
                     if proxied { try sync.addHandler(ProxyProtocolHandler()) }
@@ -71,6 +75,8 @@ public final class SMTPServer: Service, Sendable {
         return SMTPServer(configuration: configuration, localAddress: localAddress, serverChannel: channel,
                           context: context, registry: registry, launcher: launcher)
     }
+
+    private static let receiveAllocator = AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 16 * 1024, maximum: 256 * 1024)
 
     private init(configuration: ListenerConfiguration, localAddress: SocketAddress, serverChannel: any Channel,
                  context: SMTPConnection.Context, registry: ConnectionRegistry, launcher: SessionLauncher) {

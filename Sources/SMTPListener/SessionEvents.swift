@@ -32,11 +32,13 @@ final class SessionDeadline: Sendable {
     var current: NIODeadline { value.withLockedValue { $0 } }
 }
 
-/// Turns the channel's reads and events into `SessionInput`, and raises `.timeout` when the
-/// session's deadline passes. Sits just before the session's `SessionInbox`.
+/// Turns the connection's own events (PROXY header, TLS handshake, shutdown) into
+/// `SessionInput` user events, and raises `.timeout` when the session's deadline passes.
+/// Client bytes pass through untouched: a `ByteBuffer` travels the pipeline inline, while
+/// an enum carrying it would be boxed, one allocation per read. Sits just before the
+/// session's `SessionInbox`, which takes both.
 final class SessionEventHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
-    typealias InboundOut = SessionInput
 
     /// How late a timeout may fire at most when the deadline moved while the timer slept:
     /// a tenth of the shortest timeout, between 100 ms and 30 s. Idle sessions thus wake
@@ -65,10 +67,6 @@ final class SessionEventHandler: ChannelInboundHandler {
         timer = nil
     }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        context.fireChannelRead(wrapInboundOut(.bytes(unwrapInboundIn(data))))
-    }
-
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         switch event {
         case let proxy as ProxyHeader:
@@ -85,7 +83,7 @@ final class SessionEventHandler: ChannelInboundHandler {
     }
 
     private func deliver(_ input: SessionInput, context: ChannelHandlerContext) {
-        context.fireChannelRead(wrapInboundOut(input))
+        context.fireUserInboundEventTriggered(input)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {

@@ -10,7 +10,7 @@ final class SessionIO {
     /// Bytes read from the client and not yet consumed by a decoder.
     var input = ByteBuffer()
     /// Replies waiting to be written: pipelined commands get their replies in one write.
-    var pendingReplies = ByteBuffer()
+    var pendingReplies = ByteBuffer()  // allocated by the first reply, then reused
     let sessionDeadline: NIODeadline
     let metrics: ListenerMetrics
 
@@ -32,15 +32,18 @@ final class SessionIO {
 
     /// Writes every queued reply. Waits only when the client is not reading its replies
     /// (the channel is not writable), so a client cannot make us buffer without bound.
+    ///
+    /// The buffer is kept for the next replies: once the socket has taken the bytes, NIO
+    /// lets go of it and `clear()` reuses its storage (a write still pending makes `clear()`
+    /// copy instead, which is just as correct).
     func flush() async throws {
         guard pendingReplies.readableBytes > 0 else { return }
-        let out = pendingReplies
-        pendingReplies = ByteBuffer()
         if channel.isWritable {
-            channel.writeAndFlush(out, promise: nil)
+            channel.writeAndFlush(pendingReplies, promise: nil)
         } else {
-            try await channel.writeAndFlush(out).get()
+            try await channel.writeAndFlush(pendingReplies).get()
         }
+        pendingReplies.clear()
     }
 
     /// Flushes replies, then waits for the next input for at most `timeout` (and never past

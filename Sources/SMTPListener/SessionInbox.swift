@@ -14,7 +14,7 @@ import NIOCore
 /// `@unchecked Sendable`: its state is touched on the channel's event loop only (`next()`
 /// hops there when called from elsewhere).
 final class SessionInbox: ChannelDuplexHandler, @unchecked Sendable {
-    typealias InboundIn = SessionInput
+    typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
@@ -76,7 +76,19 @@ final class SessionInbox: ChannelDuplexHandler, @unchecked Sendable {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let input = unwrapInboundIn(data)
+        receive(.bytes(unwrapInboundIn(data)))
+    }
+
+    /// The connection's own events, raised by `SessionEventHandler`.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let input = event as? SessionInput {
+            receive(input)
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    private func receive(_ input: SessionInput) {
         if let reader {
             self.reader = nil
             reader.resume(returning: input)

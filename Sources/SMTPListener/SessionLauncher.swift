@@ -70,7 +70,7 @@ final class SessionLauncher: Sendable {
     /// The pipeline's hook: starts the session when the channel becomes active, then leaves
     /// the pipeline.
     final class Handler: ChannelInboundHandler, RemovableChannelHandler {
-        typealias InboundIn = SessionInput
+        typealias InboundIn = ByteBuffer
 
         private let launcher: SessionLauncher
         private var connection: Connection?

@@ -9,6 +9,16 @@ struct SessionMachine {
         var hostname: String
         var limits: SessionLimits
         var tlsMode: TLSMode
+        /// Built once per listener, not per connection.
+        let greeting: SMTPReply
+
+        init(hostname: String, limits: SessionLimits, tlsMode: TLSMode) {
+            self.hostname = hostname
+            self.limits = limits
+            self.tlsMode = tlsMode
+            // RFC 2034: no enhanced code before EHLO has negotiated them.
+            self.greeting = SMTPReply(220, nil, "\(hostname) ESMTP archiverelay")
+        }
     }
 
     /// The open mail transaction: MAIL FROM given, recipients gathered.
@@ -58,8 +68,7 @@ struct SessionMachine {
     // MARK: Events
 
     func greeting() -> SessionAction {
-        // RFC 2034: no enhanced code before EHLO has negotiated them.
-        .reply(SMTPReply(220, nil, "\(configuration.hostname) ESMTP archiverelay"))
+        .reply(configuration.greeting)
     }
 
     mutating func command(_ parsed: Result<SMTPCommand, SMTPCommandError>) -> SessionAction {
@@ -173,12 +182,12 @@ struct SessionMachine {
             return SessionAction(replies: [], next: .receiveChunk(size: size, last: last))
         case .rset:
             transaction = nil
-            return accept(SMTPReply(250, EnhancedStatusCode(2, 0, 0), "Ok"))
+            return accept(Replies.ok)
         case .noop:
-            return accept(SMTPReply(250, EnhancedStatusCode(2, 0, 0), "Ok"))
+            return accept(Replies.ok)
         case .quit:
             phase = .closed
-            return SessionAction(replies: [SMTPReply(221, EnhancedStatusCode(2, 0, 0), "Bye")], next: .close)
+            return SessionAction(replies: [Replies.bye], next: .close)
         case .vrfy:
             // RFC 5321 §3.5.3: 252 when the server will not verify but would accept mail.
             return accept(SMTPReply(252, EnhancedStatusCode(2, 5, 0), "Cannot VRFY user, but will accept message"))
@@ -227,7 +236,7 @@ struct SessionMachine {
             return refuse(refusal)
         }
         transaction = Transaction(sender: sender, parameters: parameters)
-        return accept(SMTPReply(250, EnhancedStatusCode(2, 1, 0), "Ok"))
+        return accept(Replies.senderOk)
     }
 
     private mutating func rcpt(_ recipient: ForwardPath) -> SessionAction {
@@ -243,7 +252,7 @@ struct SessionMachine {
         }
         t.recipients.append(recipient)
         transaction = t
-        return accept(SMTPReply(250, EnhancedStatusCode(2, 1, 5), "Ok"))
+        return accept(Replies.recipientOk)
     }
 
     private mutating func data() -> SessionAction {
@@ -258,7 +267,7 @@ struct SessionMachine {
         }
         phase = .receivingData
         consecutiveErrors = 0
-        return SessionAction(replies: [SMTPReply(354, nil, "End data with <CR><LF>.<CR><LF>")], next: .receiveData)
+        return SessionAction(replies: [Replies.startMailInput], next: .receiveData)
     }
 
     private mutating func startTLS() -> SessionAction {

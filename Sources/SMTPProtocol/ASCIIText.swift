@@ -6,7 +6,17 @@
 extension Substring {
     /// The text with ASCII letters upper-cased; other bytes as they are.
     var asciiUppercased: String {
-        String(decoding: utf8.map { (0x61...0x7A).contains($0) ? $0 - 0x20 : $0 }, as: UTF8.self)
+        // Written into the string's own storage: a verb (up to 15 bytes) then needs no
+        // allocation at all, where mapping to an array first took one per command.
+        let utf8 = self.utf8
+        return String(unsafeUninitializedCapacity: utf8.count) { out in
+            var count = 0
+            for byte in utf8 {
+                out[count] = (0x61...0x7A).contains(byte) ? byte - 0x20 : byte
+                count += 1
+            }
+            return count
+        }
     }
 
     /// True if the text is `word` (upper-case ASCII), ignoring ASCII case.

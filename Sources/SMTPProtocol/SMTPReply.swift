@@ -34,15 +34,25 @@ public struct SMTPReply: Hashable, Sendable, Error, CustomStringConvertible {
     /// Writes the reply in wire form, CRLF after every line.
     public func write(to buffer: inout ByteBuffer) {
         for (index, line) in lines.enumerated() {
-            writeNumber(code, to: &buffer)
-            buffer.writeInteger(index == lines.count - 1 ? UInt8(ascii: " ") : UInt8(ascii: "-"))
-            if let enhancedCode {
-                writeNumber(enhancedCode.statusClass, to: &buffer)
-                buffer.writeInteger(UInt8(ascii: "."))
-                writeNumber(enhancedCode.subject, to: &buffer)
-                buffer.writeInteger(UInt8(ascii: "."))
-                writeNumber(enhancedCode.detail, to: &buffer)
-                if !line.isEmpty { buffer.writeInteger(UInt8(ascii: " ")) }
+            let separator = index == lines.count - 1 ? UInt8(ascii: " ") : UInt8(ascii: "-")
+            // The code and enhanced code go straight into the buffer's memory: written a
+            // byte at a time they were most of the cost of queueing a reply.
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: Self.maximumPrefixLength) { out in
+                var count = Self.put(code, into: out, at: 0)
+                out[count] = separator
+                count += 1
+                if let enhancedCode {
+                    count = Self.put(enhancedCode.statusClass, into: out, at: count)
+                    out[count] = UInt8(ascii: ".")
+                    count = Self.put(enhancedCode.subject, into: out, at: count + 1)
+                    out[count] = UInt8(ascii: ".")
+                    count = Self.put(enhancedCode.detail, into: out, at: count + 1)
+                    if !line.isEmpty {
+                        out[count] = UInt8(ascii: " ")
+                        count += 1
+                    }
+                }
+                return count
             }
             // A reply line must not carry CR or LF of its own: that would forge further replies.
             let isLineBreak = { (byte: UInt8) in byte == UInt8(ascii: "\r") || byte == UInt8(ascii: "\n") }
@@ -55,13 +65,26 @@ public struct SMTPReply: Hashable, Sendable, Error, CustomStringConvertible {
         }
     }
 
-    /// Decimal digits of a small non-negative number (codes are 0…999), without a String.
-    private func writeNumber(_ value: Int, to buffer: inout ByteBuffer) {
-        guard value >= 10 else {
-            buffer.writeInteger(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: max(0, value)))
-            return
+    /// Code, separator, enhanced code and space: four numbers of at most 19 digits each
+    /// (an `Int`), three separators and a space.
+    private static let maximumPrefixLength = 4 * 19 + 4
+
+    /// Writes the decimal digits of `value` (negative values as 0) at `offset`; returns the
+    /// offset after them.
+    private static func put(_ value: Int, into out: UnsafeMutableRawBufferPointer, at offset: Int) -> Int {
+        var value = max(0, value)
+        var digits = 1
+        var rest = value / 10
+        while rest > 0 {
+            digits += 1
+            rest /= 10
         }
-        writeNumber(value / 10, to: &buffer)
-        buffer.writeInteger(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: value % 10))
+        var position = offset + digits
+        repeat {
+            position -= 1
+            out[position] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: value % 10)
+            value /= 10
+        } while value > 0
+        return offset + digits
     }
 }

@@ -65,8 +65,8 @@ import Testing
     }
 
     /// While the store runs, the active segment carries written zeros after its last
-    /// record (`SegmentWriter.preallocate`). A crash leaves them: the next open cuts them
-    /// without a `.broken` copy. A clean close leaves none.
+    /// record (`SegmentWriter.preallocateAhead`). A crash leaves them: the next open cuts
+    /// them without a `.broken` copy. A clean close leaves none.
     @Test func preallocatedZerosAreCutAfterACrashAndTrimmedOnClose() async throws {
         try await withTempDirectory { dir in
             let store = try await openStore(dir)
@@ -75,7 +75,7 @@ import Testing
             let path = segmentPaths(dir)[0]
             let live = readFile(path)
             let recordsEnd = try RecordCodec.decodeHeader(live[last...]).recordLength + last
-            // Extended at the first sync, to 1 MiB past the records then.
+            // Written ahead while the writer was idle, up to 1 MiB past the records.
             #expect(live.count > recordsEnd + SegmentWriter.preallocation / 2)
             #expect(live[recordsEnd...].allSatisfy { $0 == 0 })
             // The file as a SIGKILL at this moment would leave it (no index: rebuilt).

@@ -9,6 +9,9 @@ struct ReplyTests {
         (SMTPReply(250, nil, ["mx greets you", "PIPELINING", "SIZE 10"]), "250-mx greets you\r\n250-PIPELINING\r\n250 SIZE 10\r\n"),
         (SMTPReply(451, EnhancedStatusCode(4, 3, 0), ["a", "b"]), "451-4.3.0 a\r\n451 4.3.0 b\r\n"),
         (SMTPReply(550, EnhancedStatusCode(5, 7, 1), "evil\r\n250 ok"), "550 5.7.1 evil  250 ok\r\n"),
+        (SMTPReply(554, EnhancedStatusCode(5, 7, 26), "multi-digit detail"), "554 5.7.26 multi-digit detail\r\n"),
+        (SMTPReply(452, EnhancedStatusCode(4, 100, 999), "widest parts"), "452 4.100.999 widest parts\r\n"),
+        (SMTPReply(250, EnhancedStatusCode(2, 0, 0), ""), "250 2.0.0\r\n"),
     ]
 
     @Test(arguments: encodings)
