@@ -32,10 +32,10 @@ public final class SMTPServer: Service, Sendable {
             configuration: configuration, hostname: hostname, receiver: receiver, sslContext: sslContext,
             registry: registry, metrics: ListenerMetrics(listener: configuration.name), logger: logger)
         let trusted = configuration.trustedProxies
-        let checkInterval = SessionEventHandler.checkInterval(for: configuration.limits)
+        let checkInterval = SessionInbox.checkInterval(for: configuration.limits)
         let implicitTLS = configuration.tlsMode == .implicit ? sslContext : nil
         let limits = configuration.limits
-        let launcher = SessionLauncher { connection in
+        let launcher = SessionLauncher(group: group) { connection in
             await serve(connection, context: context, limits: limits)
         }
         let channel = try await ServerBootstrap(group: group)
@@ -58,13 +58,8 @@ public final class SMTPServer: Service, Sendable {
                     let proxied = channel.remoteAddress.map { address in trusted.contains { $0.contains(address) } } ?? false
                     if proxied { try sync.addHandler(ProxyProtocolHandler()) }
                     if let implicitTLS { try sync.addHandler(NIOSSLServerHandler(context: implicitTLS)) }
-                    let deadline = SessionDeadline()
-                    try sync.addHandler(SessionEventHandler(deadline: deadline, checkInterval: checkInterval))
-                    let inbox = SessionInbox(eventLoop: channel.eventLoop)
-                    let connection = SessionLauncher.Connection(channel: channel, inbox: inbox, deadline: deadline,
-                                                                expectsProxyHeader: proxied)
-                    try sync.addHandler(SessionLauncher.Handler(launcher: launcher, connection: connection))
-                    try sync.addHandler(inbox)
+                    try sync.addHandler(SessionInbox(eventLoop: channel.eventLoop, launcher: launcher,
+                                                     expectsProxyHeader: proxied, checkInterval: checkInterval))
                 }
             }
             .bind(host: configuration.host, port: configuration.port).get()
@@ -111,7 +106,7 @@ public final class SMTPServer: Service, Sendable {
 
     private static func serve(_ connection: SessionLauncher.Connection, context: SMTPConnection.Context,
                               limits: SessionLimits) async {
-        let io = SessionIO(channel: connection.channel, inbox: connection.inbox, deadline: connection.deadline,
+        let io = SessionIO(channel: connection.channel, inbox: connection.inbox, deadline: connection.inbox.deadline,
                            sessionTimeout: limits.sessionTimeout, metrics: context.metrics)
         let session = SMTPConnection(context: context, channel: connection.channel, io: io)
         await session.run(expectProxyHeader: connection.expectsProxyHeader)

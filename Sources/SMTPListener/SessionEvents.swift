@@ -1,7 +1,5 @@
 import NIOConcurrencyHelpers
 import NIOCore
-import NIOSSL
-import NIOTLS
 import SMTPProtocol
 
 /// Everything a session reads, in the order it happened: the client's bytes and the
@@ -30,95 +28,6 @@ final class SessionDeadline: Sendable {
     /// The session is working (storing a message); the client is not to blame for the wait.
     func busy() { value.withLockedValue { $0 = .distantFuture } }
     var current: NIODeadline { value.withLockedValue { $0 } }
-}
-
-/// Turns the connection's own events (PROXY header, TLS handshake, shutdown) into
-/// `SessionInput` user events, and raises `.timeout` when the session's deadline passes.
-/// Client bytes pass through untouched: a `ByteBuffer` travels the pipeline inline, while
-/// an enum carrying it would be boxed, one allocation per read. Sits just before the
-/// session's `SessionInbox`, which takes both.
-final class SessionEventHandler: ChannelInboundHandler {
-    typealias InboundIn = ByteBuffer
-
-    /// How late a timeout may fire at most when the deadline moved while the timer slept:
-    /// a tenth of the shortest timeout, between 100 ms and 30 s. Idle sessions thus wake
-    /// rarely (every 30 s with the 5-minute defaults), not once per command.
-    static func checkInterval(for limits: SessionLimits) -> TimeAmount {
-        let shortest = min(limits.commandTimeout, limits.dataTimeout)
-        return min(max(.nanoseconds(shortest.nanoseconds / 10), .milliseconds(100)), .seconds(30))
-    }
-
-    private let deadline: SessionDeadline
-    private let checkInterval: TimeAmount
-    private var timer: Scheduled<Void>?
-    private var timedOut = false
-
-    init(deadline: SessionDeadline, checkInterval: TimeAmount) {
-        self.deadline = deadline
-        self.checkInterval = checkInterval
-    }
-
-    func handlerAdded(context: ChannelHandlerContext) {
-        schedule(context: context)
-    }
-
-    func handlerRemoved(context: ChannelHandlerContext) {
-        timer?.cancel()
-        timer = nil
-    }
-
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        switch event {
-        case let proxy as ProxyHeader:
-            deliver(.proxyHeader(proxy), context: context)
-        case let tlsEvent as TLSUserEvent:
-            guard case .handshakeCompleted = tlsEvent else { return context.fireUserInboundEventTriggered(event) }
-            let version = (try? context.pipeline.syncOperations.nioSSL_tlsVersion()).flatMap { $0 }
-            deliver(.tlsEstablished(version.map(Self.describe) ?? "TLS"), context: context)
-        case is SessionShutdownEvent:
-            deliver(.shutdown, context: context)
-        default:
-            context.fireUserInboundEventTriggered(event)
-        }
-    }
-
-    private func deliver(_ input: SessionInput, context: ChannelHandlerContext) {
-        context.fireUserInboundEventTriggered(input)
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: Error) {
-        // TLS failures, resets: nothing more can be said on this connection.
-        context.close(promise: nil)
-    }
-
-    private func schedule(context: ChannelHandlerContext) {
-        let now = NIODeadline.now()
-        let due = min(deadline.current, now + checkInterval)
-        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        timer = context.eventLoop.scheduleTask(deadline: due) {
-            let (handler, context) = loopBound.value
-            handler.check(context: context)
-        }
-    }
-
-    private func check(context: ChannelHandlerContext) {
-        guard !timedOut, context.channel.isActive else { return }
-        if NIODeadline.now() >= deadline.current {
-            timedOut = true
-            deliver(.timeout, context: context)
-            return
-        }
-        schedule(context: context)
-    }
-
-    static func describe(_ version: TLSVersion) -> String {
-        switch version {
-        case .tlsv1: return "TLSv1"
-        case .tlsv11: return "TLSv1.1"
-        case .tlsv12: return "TLSv1.2"
-        case .tlsv13: return "TLSv1.3"
-        }
-    }
 }
 
 /// Reads the PROXY protocol header that a trusted load balancer sends first, announces it as

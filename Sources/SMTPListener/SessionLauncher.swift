@@ -6,10 +6,9 @@ import SessionTransport
 /// channel's own event loop, and keeps count of the tasks so the listener can wait for the
 /// last one at shutdown.
 ///
-/// The listener's channel initializer puts one `SessionLauncher.Handler` in each session's
-/// pipeline. Starting from `channelActive` (not from the initializer) matters: NIO
-/// registers an accepted channel in a task it queues after the initializer, and the
-/// session's greeting must not be written before that.
+/// Each session's `SessionInbox` calls `start` from `channelActive` (not from the channel
+/// initializer: NIO registers an accepted channel in a task it queues after the
+/// initializer, and the session's greeting must not be written before that).
 ///
 /// It replaces an accept loop that read `NIOAsyncChannel`'s stream of connections and added
 /// a child task per connection: under `smtp-source` load (a connection per message) that
@@ -24,21 +23,28 @@ final class SessionLauncher: Sendable {
     private let state = NIOLockedValueBox(State())
     private let session: @Sendable (SessionLauncher.Connection) async -> Void
 
-    /// What a session needs of its connection, made by the channel initializer.
+    /// One task executor per event loop of the group, made once: a session's task prefers
+    /// its channel's.
+    private let executors: [ObjectIdentifier: EventLoopTaskExecutor]
+
+    /// What a session needs of its connection.
     struct Connection: Sendable {
         let channel: any Channel
         let inbox: SessionInbox
-        let deadline: SessionDeadline
         let expectsProxyHeader: Bool
     }
 
-    init(session: @escaping @Sendable (SessionLauncher.Connection) async -> Void) {
+    init(group: any EventLoopGroup, session: @escaping @Sendable (SessionLauncher.Connection) async -> Void) {
         self.session = session
+        var executors: [ObjectIdentifier: EventLoopTaskExecutor] = [:]
+        for loop in group.makeIterator() { executors[ObjectIdentifier(loop)] = EventLoopTaskExecutor(loop) }
+        self.executors = executors
     }
 
-    fileprivate func start(_ connection: Connection) {
+    func start(_ connection: Connection) {
         state.withLockedValue { $0.running += 1 }
-        let executor = EventLoopTaskExecutor(connection.channel.eventLoop)
+        let loop = connection.channel.eventLoop
+        let executor = executors[ObjectIdentifier(loop)] ?? EventLoopTaskExecutor(loop)
         Task(executorPreference: executor) {
             await self.session(connection)
             self.ended()
@@ -64,29 +70,6 @@ final class SessionLauncher: Sendable {
                 return false
             }
             if done { continuation.resume() }
-        }
-    }
-
-    /// The pipeline's hook: starts the session when the channel becomes active, then leaves
-    /// the pipeline.
-    final class Handler: ChannelInboundHandler, RemovableChannelHandler {
-        typealias InboundIn = ByteBuffer
-
-        private let launcher: SessionLauncher
-        private var connection: Connection?
-
-        init(launcher: SessionLauncher, connection: Connection) {
-            self.launcher = launcher
-            self.connection = connection
-        }
-
-        func channelActive(context: ChannelHandlerContext) {
-            if let connection {
-                self.connection = nil
-                launcher.start(connection)
-            }
-            context.fireChannelActive()
-            context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
         }
     }
 }

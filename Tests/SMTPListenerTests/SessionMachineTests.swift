@@ -122,6 +122,6 @@ struct SessionMachineTests {
         var limits = SessionLimits()
         limits.commandTimeout = .milliseconds(command)
         limits.dataTimeout = .milliseconds(data)
-        #expect(SessionEventHandler.checkInterval(for: limits) == .milliseconds(expected))
+        #expect(SessionInbox.checkInterval(for: limits) == .milliseconds(expected))
     }
 }
