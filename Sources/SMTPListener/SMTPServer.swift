@@ -45,14 +45,13 @@ public final class SMTPServer: Service, Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    // Child options are set here, synchronously: as `childChannelOption`s
-                    // NIO applies them through a chain of futures, a dozen allocations per
-                    // connection.
-                    if let options = channel.syncOptions {
-                        try options.setOption(.socketOption(.tcp_nodelay), value: 1)
-                        // Message content comes in tens of kilobytes: read it in few syscalls
-                        // from the first message of a connection on (NIO's default starts at 2 KiB).
-                        try options.setOption(.recvAllocator, value: Self.receiveAllocator)
+                    do {
+                        if let options = channel.syncOptions { try configureAccepted(options) }
+                    } catch {
+                        // NIO closes the connection before any greeting: say why.
+                        context.logger.error("cannot set up an accepted connection", metadata: [
+                            "client": "\(channel.remoteAddress.map { "\($0)" } ?? "unknown")", "error": "\(error)"])
+                        throw error
                     }
                     let sync = channel.pipeline.syncOperations
                     let proxied = channel.remoteAddress.map { address in trusted.contains { $0.contains(address) } } ?? false
@@ -72,6 +71,20 @@ public final class SMTPServer: Service, Sendable {
     }
 
     private static let receiveAllocator = AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 16 * 1024, maximum: 256 * 1024)
+
+    /// The options of an accepted connection, set synchronously in the child initializer
+    /// (as `childChannelOption`s NIO applies them through a chain of futures, a dozen
+    /// allocations per connection). Every one of them must be settable by an unprivileged
+    /// user: a failure closes the connection before its greeting.
+    static func configureAccepted(_ options: some NIOSynchronousChannelOptions) throws {
+        // Replies are small and each is awaited by the client: no Nagle delay. (A TCP
+        // option: at `SOL_SOCKET` level the same number is SO_DEBUG, which needs
+        // CAP_NET_ADMIN.)
+        try options.setOption(.tcpOption(.tcp_nodelay), value: 1)
+        // Message content comes in tens of kilobytes: read it in few syscalls from the
+        // first message of a connection on (NIO's default starts at 2 KiB).
+        try options.setOption(.recvAllocator, value: receiveAllocator)
+    }
 
     private init(configuration: ListenerConfiguration, localAddress: SocketAddress, serverChannel: any Channel,
                  context: SMTPConnection.Context, registry: ConnectionRegistry, launcher: SessionLauncher) {
