@@ -150,7 +150,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ArchiveStoreTests",
-            dependencies: ["ArchiveStore", "TestRandom"]
+            dependencies: ["ArchiveStore", "TestRandom", .product(name: "NIOPosix", package: "swift-nio")]
         ),
         .testTarget(
             name: "ForwardQueueTests",

@@ -11,7 +11,7 @@ public final class ArchiveStore: Sendable {
     public let options: ArchiveStoreOptions
     /// What open found and repaired.
     public let recoveryReport: RecoveryReport
-    private let committer: GroupCommitter
+    let committer: GroupCommitter
     private let capacityMonitor: CapacityMonitor
     private let lock: DirectoryLock
     private let trainer: DictionaryTrainer
@@ -83,13 +83,16 @@ public final class ArchiveStore: Sendable {
     /// Makes `message` durable (or finds it already archived). Throws
     /// `insufficientStorage` when the volume is low and `temporaryFailure` when the
     /// write or sync failed; in both cases nothing was acknowledged.
-    public func commit(_ message: FinishedMessage) async throws -> ArchiveReceipt {
+    ///
+    /// `wake` says when the writer thread learns of the message: at once, or, from a
+    /// session on an event loop, at the end of the loop's current tick (`CommitWake`).
+    public func commit(_ message: FinishedMessage, wake: CommitWake = .now) async throws -> ArchiveReceipt {
         if case .low(let free) = capacityMonitor.current {
             throw ArchiveStoreError.insufficientStorage(freeBytes: free)
         }
         trainer.offer(message)
         return try await withCheckedThrowingContinuation { continuation in
-            committer.enqueue(message, continuation)
+            committer.enqueue(message, continuation, wake: wake)
         }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Metrics
+import NIOCore
 
 /// The dedicated writer thread. Callers enqueue finished messages and suspend; the thread
 /// takes everything pending, writes it, fdatasyncs once and resumes them all, so
@@ -21,6 +22,8 @@ final class GroupCommitter: @unchecked Sendable {
     private var closing = false
     private var closed = false
     private var closeWaiters: [CheckedContinuation<Void, Never>] = []
+    /// Event loops with a wake scheduled (`CommitWake.afterTick`).
+    private var loopsToWake: [ObjectIdentifier] = []
 
     private var journal: ArchiveJournal?
     private let capacity: CapacityMonitor
@@ -57,7 +60,7 @@ final class GroupCommitter: @unchecked Sendable {
         }
     }
 
-    func enqueue(_ message: FinishedMessage, _ continuation: CheckedContinuation<ArchiveReceipt, any Error>) {
+    func enqueue(_ message: FinishedMessage, _ continuation: CheckedContinuation<ArchiveReceipt, any Error>, wake: CommitWake) {
         condition.lock()
         guard !closing && !closed else {
             condition.unlock()
@@ -65,6 +68,33 @@ final class GroupCommitter: @unchecked Sendable {
             return
         }
         queue.append(Pending(message: message, continuation: continuation, enqueued: .now))
+        switch wake {
+        case .now:
+            condition.signal()
+            condition.unlock()
+        case .afterTick(let loop):
+            // One wake per loop and tick, however many of its sessions finish a message
+            // in it. Should the wake never run (a loop shutting down), the writer's
+            // `tick` timeout still finds the message.
+            let id = ObjectIdentifier(loop)
+            let first = !loopsToWake.contains(id)
+            if first { loopsToWake.append(id) }
+            condition.unlock()
+            if first { loop.execute { self.wake(after: id) } }
+        }
+    }
+
+    /// Messages waiting for the writer.
+    var queuedCount: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return queue.count
+    }
+
+    /// The end of a tick whose messages were enqueued with `.afterTick`.
+    private func wake(after loop: ObjectIdentifier) {
+        condition.lock()
+        loopsToWake.removeAll { $0 == loop }
         condition.signal()
         condition.unlock()
     }

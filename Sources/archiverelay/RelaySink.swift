@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import Metrics
 import NIOCore
+import NIOPosix
 import RouteEngine
 import SMTPListener
 import SMTPProtocol
@@ -167,7 +168,8 @@ struct RelaySink: MessageSink {
         let id: String
         do {
             if plan.delivery.archive {
-                let receipt = try await receiver.store.commit(message)
+                let receipt = try await receiver.store.commit(
+                    message, wake: MultiThreadedEventLoopGroup.currentEventLoop.map { .afterTick(of: $0) } ?? .now)
                 reference = .archive(segment: receipt.segment, offset: receipt.offset)
                 id = receipt.id
                 // A new record holds the promise: the queue's entries for it came with the
