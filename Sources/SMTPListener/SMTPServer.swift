@@ -38,7 +38,7 @@ public final class SMTPServer: Service, Sendable {
         let launcher = SessionLauncher(group: group) { connection in
             await serve(connection, context: context, limits: limits)
         }
-        let channel = try await ServerBootstrap(group: group)
+        let bootstrap = ServerBootstrap(group: group)
             // A burst of up to max_connections sessions waits in the kernel instead of being
             // dropped (and retried by the clients seconds later); the kernel caps it at somaxconn.
             .serverChannelOption(.backlog, value: Int32(clamping: max(512, configuration.maximumConnections)))
@@ -61,7 +61,13 @@ public final class SMTPServer: Service, Sendable {
                                                      expectsProxyHeader: proxied, checkInterval: checkInterval))
                 }
             }
-            .bind(host: configuration.host, port: configuration.port).get()
+        let channel: any Channel
+        do {
+            channel = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()
+        } catch {
+            throw ListenFailure(what: "listener \"\(configuration.name)\"", host: configuration.host,
+                                port: configuration.port, underlying: error)
+        }
         guard let localAddress = channel.localAddress else {
             throw ListenerError.bindFailed(configuration.host, configuration.port)
         }

@@ -6,6 +6,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import Prometheus
+import SMTPListener
 import ServiceLifecycle
 
 /// The admin HTTP endpoint (loopback by default): `/metrics` in Prometheus text format,
@@ -39,7 +40,7 @@ final class AdminServer: Service, Sendable {
                 return (.notFound, "text/plain", "not found\n")
             }
         }
-        channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -47,7 +48,11 @@ final class AdminServer: Service, Sendable {
                     try channel.pipeline.syncOperations.addHandler(AdminHTTPHandler(respond: respond))
                 }
             }
-            .bind(host: host, port: port).get()
+        do {
+            channel = try await bootstrap.bind(host: host, port: port).get()
+        } catch {
+            throw ListenFailure(what: "admin endpoint", host: host, port: port, underlying: error)
+        }
         logger.info("admin endpoint listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
     }
 

@@ -75,6 +75,7 @@ struct ServeCommand: AsyncParsableCommand {
             if let v = archive.segment_max_age_seconds { options.maxSegmentAge = TimeInterval(v) }
             if let v = archive.min_free_bytes { options.minimumFreeBytes = UInt64(v) }
         }
+        try DataDirectory.prepare(configuration.dataDirectory)
         let store = try await ArchiveStore.open(dataDirectory: configuration.dataDirectory, options: options, logger: logger)
         let peers = validated.connections.map { PeerSettings($0, nodeID: ownID) }
         let queue = try await ForwardQueue.open(dataDirectory: configuration.dataDirectory, peers: peers, archive: store,

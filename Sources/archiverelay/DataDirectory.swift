@@ -1,0 +1,35 @@
+import Foundation
+
+/// The node's data directory, created if missing and checked to be writable by this
+/// process before the archive and the queue open it: a directory owned by another user
+/// is reported as that, not as the first file some component failed to create.
+enum DataDirectory {
+    struct Problem: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    static func prepare(_ path: String) throws {
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            throw Problem(description: "cannot create the data directory \(path): \(reason(error))")
+        }
+        guard access(path, W_OK | X_OK) == 0 else {
+            let why = String(cString: strerror(errno))
+            throw Problem(description: "the data directory \(path) is not writable by this user (uid \(geteuid())): \(why); "
+                + "it should belong to the user the node runs as")
+        }
+    }
+
+    /// The system's words for a Foundation file error (`Permission denied`), else its description.
+    private static func reason(_ error: any Error) -> String {
+        if let posix = (error as? CocoaError)?.underlying as? POSIXError {
+            return String(cString: strerror(posix.code.rawValue))
+        }
+        let underlying = (error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError
+        if let underlying, underlying.domain == NSPOSIXErrorDomain {
+            return String(cString: strerror(Int32(underlying.code)))
+        }
+        return "\(error)"
+    }
+}
