@@ -61,9 +61,12 @@ class Node:
     def __init__(self, name):
         self.data = os.path.join(work, name)
         self.port = free_port()
+        os.makedirs(work, exist_ok=True)
+        self.log = os.path.join(work, name + ".log")
         self.proc = subprocess.Popen([binary, "serve", "--listen", f"127.0.0.1:{self.port}",
                                       "--admin", f"127.0.0.1:{free_port()}", "--data-dir", self.data,
-                                      "--node-id", name, "--log-level", "warning"])
+                                      "--node-id", name, "--log-level", "info"],
+                                     stdout=subprocess.DEVNULL, stderr=open(self.log, "wb"))
         for _ in range(200):
             try:
                 socket.create_connection(("127.0.0.1", self.port), 0.2).close(); return
@@ -76,7 +79,20 @@ class Node:
             for m in batch:
                 s.sendmail("corpus@example.com", ["journal@archive.example"], m)
         if settle:
-            time.sleep(1.0)  # a dictionary training started by the last messages finishes
+            self.await_training()
+
+    def await_training(self, seconds=120):
+        # Half the corpus makes one training (its samples pass 256 KiB once). It runs at
+        # niceness 10, so on a busy machine it can take seconds: until 2026-11-30 a fixed
+        # 1 s sleep stood here, and one run measured part of the second half without the
+        # dictionary (0.394 against 0.391).
+        deadline = time.time() + seconds
+        while time.time() < deadline:
+            text = open(self.log, "rb").read()
+            if b"compression dictionary trained" in text or b"dictionary not trained" in text:
+                return
+            time.sleep(0.05)
+        raise SystemExit("no dictionary training finished within %d s" % seconds)
 
     def stop(self):
         self.proc.terminate(); self.proc.wait(30)
