@@ -26,10 +26,6 @@ enum DataDirectory {
         if let posix = (error as? CocoaError)?.underlying as? POSIXError {
             return String(cString: strerror(posix.code.rawValue))
         }
-        let underlying = (error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError
-        if let underlying, underlying.domain == NSPOSIXErrorDomain {
-            return String(cString: strerror(Int32(underlying.code)))
-        }
         return "\(error)"
     }
 }

@@ -70,17 +70,23 @@ struct StartupErrorTests {
         #expect(result.line.contains("listener \"journal\" cannot listen on 127.0.0.1:25: Permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE"), "\(result.line)")
     }
 
-    @Test func aDataDirectoryOfAnotherUserIsNamed() async throws {
+    /// A data directory the node's user may not write, and one it may not create (its
+    /// parent is read-only).
+    @Test(arguments: [true, false])
+    func aDataDirectoryTheNodeCannotWriteIsNamed(exists: Bool) async throws {
         let workspace = try NodeWorkspace()
         defer { workspace.tearDown() }
-        let data = workspace.root + "/data"
-        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
-        #expect(chmod(data, 0o555) == 0)  // nobody's, or the test user's: not writable either way
+        let parent = workspace.root + "/parent", data = parent + "/data"
+        try FileManager.default.createDirectory(atPath: exists ? data : parent, withIntermediateDirectories: true)
+        // Owned by root (or by the test's user): read-only either way.
+        #expect(chmod(exists ? data : parent, 0o555) == 0)
         let (smtp, admin) = (try NodeTestSupport.freePort(), try NodeTestSupport.freePort())
         let result = try await Self.start(["--listen", "127.0.0.1:\(smtp)", "--admin", "127.0.0.1:\(admin)", "--data-dir", data],
                                           in: workspace.root, unprivileged: true)
         #expect(result.status != 0)
-        #expect(result.line.contains("the data directory \(data) is not writable by this user"), "\(result.line)")
+        let expected = exists ? "the data directory \(data) is not writable by this user"
+                              : "cannot create the data directory \(data): Permission denied"
+        #expect(result.line.contains(expected), "\(result.line)")
         #expect(!FileManager.default.fileExists(atPath: data + "/archive"))
     }
 }
