@@ -54,26 +54,9 @@ struct PreallocationTests {
         }
     }
 
-    /// Fails the syncs of idle preallocation while armed; counts them.
-    final class IdleSyncFault: ArchiveFaultInjector, @unchecked Sendable {
-        private let lock = NSLock()
-        private var armed = false
-        private var count = 0
-        struct Injected: Error {}
-        func arm(_ on: Bool) { lock.withLock { armed = on } }
-        var calls: Int { lock.withLock { count } }
-        func beforeSync() throws {}
-        func beforeIdleSync() throws {
-            try lock.withLock {
-                count += 1
-                if armed { throw Injected() }
-            }
-        }
-    }
-
     @Test func aFailedIdleSyncLosesNothingAndTheNextCommitMovesOn() async throws {
         try await withTempDirectory { dir in
-            let fault = IdleSyncFault()
+            let fault = SyncFault(.idle)
             var options = ArchiveStoreOptions()
             options.faultInjector = fault
             let store = try await openStore(dir, options: options)

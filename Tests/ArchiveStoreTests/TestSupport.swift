@@ -77,15 +77,26 @@ func segmentPaths(_ dir: String) -> [String] {
 func readFile(_ path: String) -> [UInt8] { FileManager.default.contents(atPath: path).map { [UInt8]($0) } ?? [] }
 func writeFile(_ path: String, _ bytes: [UInt8]) throws { try Data(bytes).write(to: URL(fileURLWithPath: path)) }
 
-/// Fails every sync while armed; counts calls.
+/// Fails the syncs of one kind while armed, the group commit's (`beforeSync`) or those of
+/// the zeros written ahead while idle (`beforeIdleSync`); counts the calls of that kind.
 final class SyncFault: ArchiveFaultInjector, @unchecked Sendable {
+    enum Kind { case commit, idle }
+    private let kind: Kind
     private let lock = NSLock()
     private var armed = false
-    func arm(_ on: Bool) { lock.lock(); armed = on; lock.unlock() }
+    private var count = 0
     struct Injected: Error {}
-    func beforeSync() throws {
-        lock.lock(); defer { lock.unlock() }
-        if armed { throw Injected() }
+    init(_ kind: Kind = .commit) { self.kind = kind }
+    func arm(_ on: Bool) { lock.withLock { armed = on } }
+    var calls: Int { lock.withLock { count } }
+    func beforeSync() throws { try check(.commit) }
+    func beforeIdleSync() throws { try check(.idle) }
+    private func check(_ called: Kind) throws {
+        guard called == kind else { return }
+        try lock.withLock {
+            count += 1
+            if armed { throw Injected() }
+        }
     }
 }
 

@@ -34,6 +34,16 @@ enum NodeTestSupport {
     static func scaledMinutes(_ minutes: Int) -> TimeLimitTrait.Duration { .minutes(minutes * timeScale) }
 
     /// The built `archiverelay` executable (`swift build` / `swift test` put it in .build/debug).
+    /// The unprivileged user that tests run the node as when they run as root.
+    static let nobody: uid_t = 65534
+
+    /// `executable arguments` as a command run by `nobody` when the tests run as root
+    /// (`setpriv` execs it: same PID), else unchanged (already unprivileged).
+    static func asNobody(_ executable: String, _ arguments: [String]) -> (executable: String, arguments: [String]) {
+        guard geteuid() == 0 else { return (executable, arguments) }
+        return ("/usr/bin/setpriv", ["--reuid=\(nobody)", "--regid=\(nobody)", "--clear-groups", executable] + arguments)
+    }
+
     static func binary() throws -> String {
         let candidates = [
             ProcessInfo.processInfo.environment["ARCHIVERELAY_BINARY"],

@@ -27,9 +27,8 @@ struct StartupErrorTests {
     /// tests run as root and `unprivileged` is set.
     static func start(_ arguments: [String], in root: String, unprivileged: Bool = false) async throws -> (status: Int32, line: String) {
         let binary = try NodeTestSupport.binary()
-        let run = unprivileged && geteuid() == 0
-            ? try await NodeTestSupport.run("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", binary, "serve"] + arguments, in: root)
-            : try await NodeTestSupport.run(binary, ["serve"] + arguments, in: root)
+        let command = unprivileged ? NodeTestSupport.asNobody(binary, ["serve"] + arguments) : (binary, ["serve"] + arguments)
+        let run = try await NodeTestSupport.run(command.0, command.1, in: root)
         let line = run.stderr.split(separator: "\n").last.map(String.init) ?? ""
         return (run.status, line)
     }

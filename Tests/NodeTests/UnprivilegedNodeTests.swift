@@ -6,8 +6,6 @@ import Testing
 /// options nobody else may (SO_DEBUG, set by mistake for TCP_NODELAY, closed every
 /// connection of a node run by any other user before its greeting).
 @Suite(.serialized) struct UnprivilegedNodeTests {
-    static let nobody: uid_t = 65534
-
     /// The real UID of a running process, from `/proc`.
     static func uid(of pid: Int32) throws -> uid_t? {
         let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
@@ -21,22 +19,16 @@ import Testing
         defer { workspace.tearDown() }
         let node = try ChainNode(id: "unprivileged", root: workspace.root)
         try node.writeConfig("")
-        let process: Process
         if geteuid() == 0 {
-            // Hand the workspace to nobody and start the node as nobody (setpriv execs it:
-            // same PID).
+            // Hand the workspace to nobody.
             for path in [workspace.root, node.configPath] {
-                #expect(chown(path, Self.nobody, Self.nobody) == 0)
+                #expect(chown(path, NodeTestSupport.nobody, NodeTestSupport.nobody) == 0)
             }
             #expect(chmod(workspace.root, 0o755) == 0)
-            process = try workspace.children.launch(
-                "/usr/bin/setpriv",
-                ["--reuid=\(Self.nobody)", "--regid=\(Self.nobody)", "--clear-groups", node.binary, "serve", "--config", node.configPath],
-                log: node.log)
-            try await NodeTestSupport.waitUntilListening(process, ports: [node.journalPort, node.haPort], log: node.log)
-        } else {
-            process = try await node.start(workspace.children)
         }
+        let command = NodeTestSupport.asNobody(node.binary, ["serve", "--config", node.configPath])
+        let process = try workspace.children.launch(command.executable, command.arguments, log: node.log)
+        try await NodeTestSupport.waitUntilListening(process, ports: [node.journalPort, node.haPort], log: node.log)
         // The test proves nothing if the node kept root's privileges.
         let uid = try #require(try Self.uid(of: process.processIdentifier))
         #expect(uid != 0, "the node runs as root; log:\n\(NodeTestSupport.tail(node.log))")
