@@ -17,7 +17,10 @@ segment headers and footers: everything the archive keeps except the derived ind
 
 Usage: corpus_ratio.py BINARY CORPUS_DIR WORK_DIR   -> prints JSON {"cold": r, "steady": r}
 """
-import json, os, random, smtplib, socket, subprocess, sys, time
+import json, os, random, smtplib, subprocess, sys, time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from loopback import free_port, wait_port  # noqa: E402
 
 binary, corpus, work = sys.argv[1:4]
 
@@ -32,9 +35,6 @@ def messages():
         out.append(data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"))
     random.Random(7).shuffle(out)
     return out
-
-def free_port():
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close(); return port
 
 def listing(data_dir):
     out = subprocess.run([binary, "archive", "list", "--json", "--data-dir", data_dir], capture_output=True, check=True).stdout
@@ -67,12 +67,10 @@ class Node:
                                       "--admin", f"127.0.0.1:{free_port()}", "--data-dir", self.data,
                                       "--node-id", name, "--log-level", "info"],
                                      stdout=subprocess.DEVNULL, stderr=open(self.log, "wb"))
-        for _ in range(200):
-            try:
-                socket.create_connection(("127.0.0.1", self.port), 0.2).close(); return
-            except OSError:
-                time.sleep(0.05)
-        raise SystemExit("node did not start")
+        try:
+            wait_port(self.port)
+        except RuntimeError:
+            raise SystemExit("node did not start")
 
     def send(self, batch, settle=True):
         with smtplib.SMTP("127.0.0.1", self.port) as s:

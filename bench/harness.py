@@ -18,6 +18,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from loopback import free_port, wait_port  # noqa: E402
 from postfix_relay import PostfixRelay  # noqa: E402
 
 BINARY, OUT = sys.argv[1], sys.argv[2]
@@ -30,25 +31,6 @@ SOURCE, SINK = "/usr/sbin/smtp-source", "/usr/sbin/smtp-sink"
 work = tempfile.mkdtemp(prefix="archiverelay-bench-")
 os.chmod(work, 0o755)  # Postfix's own processes (user postfix) work inside it
 children = []
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def wait_port(port, timeout=20):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on {port}")
 
 
 def spawn(args, **kw):

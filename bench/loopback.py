@@ -1,0 +1,22 @@
+"""Loopback helpers shared by the benchmark scripts: they bind 127.0.0.1 only."""
+import socket
+import time
+
+
+def free_port():
+    """A port nothing listens on now (the kernel's choice for port 0)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, timeout=20):
+    """Returns once something accepts connections on 127.0.0.1:port."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on {port}")
