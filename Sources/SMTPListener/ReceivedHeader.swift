@@ -23,7 +23,7 @@ enum ReceivedHeader {
         header += "Received: from "
         header += safeHelo
         header += " (["
-        header += clientIP
+        appendAddressLiteral(clientIP, to: &header)
         header += "])\r\n\tby "
         header += node
         header += " (archiverelay) with "
@@ -39,6 +39,23 @@ enum ReceivedHeader {
         appendRFC5322Date(date, to: &header)
         header += "\r\n"
         return header
+    }
+
+    /// The client's address as RFC 5321 §4.1.3 writes it between the brackets: IPv4
+    /// dotted, IPv6 behind the `IPv6:` tag. A dual-stack listener (`[::]`) sees IPv4
+    /// clients as IPv4-mapped IPv6 (`::ffff:192.0.2.1`); they are shown as the IPv4
+    /// address they are, as Postfix does.
+    static func appendAddressLiteral(_ ip: String, to text: inout String) {
+        let mapped = "::ffff:"
+        if ip.utf8.count > mapped.utf8.count, ip.lowercased().hasPrefix(mapped) {
+            let rest = ip.dropFirst(mapped.count)
+            if !rest.contains(":") {
+                text += rest
+                return
+            }
+        }
+        if ip.contains(":") { text += "IPv6:" }
+        text += ip
     }
 
     private static let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
