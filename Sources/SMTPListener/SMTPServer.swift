@@ -71,7 +71,7 @@ public final class SMTPServer: Service, Sendable {
         guard let localAddress = channel.localAddress else {
             throw ListenerError.bindFailed(configuration.host, configuration.port)
         }
-        logger.info("listening", metadata: ["address": "\(localAddress)", "tls": "\(configuration.tlsMode.rawValue)"])
+        logger.info("listening", metadata: ["address": "\(localAddress.hostAndPort)", "tls": "\(configuration.tlsMode.rawValue)"])
         return SMTPServer(configuration: configuration, localAddress: localAddress, serverChannel: channel,
                           context: context, registry: registry, launcher: launcher)
     }

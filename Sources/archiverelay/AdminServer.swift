@@ -53,7 +53,7 @@ final class AdminServer: Service, Sendable {
         } catch {
             throw ListenFailure(what: "admin endpoint", host: host, port: port, underlying: error)
         }
-        logger.info("admin endpoint listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
+        logger.info("admin endpoint listening", metadata: ["address": "\(channel.localAddress?.hostAndPort ?? "?")"])
     }
 
     func run() async throws {

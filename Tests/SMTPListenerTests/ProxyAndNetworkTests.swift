@@ -77,3 +77,15 @@ struct ClientNetworkTests {
         #expect(ClientNetwork(text) == nil)
     }
 }
+
+struct SocketAddressTextTests {
+    /// Logged listener addresses read as the configuration writes them.
+    @Test(arguments: [
+        ("127.0.0.1", 2525, "127.0.0.1:2525"),
+        ("::1", 25, "[::1]:25"),
+        ("2001:db8::25", 587, "[2001:db8::25]:587"),
+    ])
+    func hostAndPort(ip: String, port: Int, text: String) throws {
+        #expect(try SocketAddress(ipAddress: ip, port: port).hostAndPort == text)
+    }
+}
