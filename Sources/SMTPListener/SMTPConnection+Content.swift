@@ -32,7 +32,8 @@ extension SMTPConnection {
         while true {
             while let frame = decoder.decode(&io.input) {
                 guard case .content(let chunk) = frame else {
-                    return try await perform(machine.dataFinished(await finish(&sink, refusal: refusal, envelope: envelope)))
+                    let outcome = await finish(&sink, refusal: refusal, envelope: envelope, size: decoder.contentLength)
+                    return try await perform(machine.dataFinished(outcome))
                 }
                 if refusal == nil {
                     if decoder.contentLength > limits.maximumMessageSize {
@@ -96,7 +97,9 @@ extension SMTPConnection {
         }
     }
 
-    func finish(_ sink: inout (any MessageSink)?, refusal: SMTPReply?, envelope: Envelope) async -> StoreOutcome {
+    /// Ends the message: the sink's verdict (a refusal abandons it). `size` is its content
+    /// in octets as the client sent it, dot-stuffing removed, for the byte counter.
+    func finish(_ sink: inout (any MessageSink)?, refusal: SMTPReply?, envelope: Envelope, size: Int) async -> StoreOutcome {
         if let refusal {
             await abandon(&sink)
             log(.info, "message refused", metadata: ["id": "\(envelope.transactionID)", "reply": "\(refusal)"])
@@ -107,6 +110,7 @@ extension SMTPConnection {
         let outcome = await open.finish()
         if case .stored(let id) = outcome {
             context.metrics.messagesReceived.increment()
+            context.metrics.bytesReceived.increment(by: Int64(size))
             log(.info, "message stored", metadata: ["id": "\(id)", "transaction": "\(envelope.transactionID)",
                                                       "recipients": "\(envelope.recipients.count)"])
         }
@@ -158,7 +162,8 @@ extension SMTPConnection {
                 outcome = .refused(failure)
                 await abandon(&chunkSink)
             } else if let envelope = chunkEnvelope {
-                outcome = await finish(&chunkSink, refusal: nil, envelope: envelope)
+                outcome = await finish(&chunkSink, refusal: nil, envelope: envelope,
+                                       size: machine.transaction?.chunkedSize ?? 0)
             }
             chunkEnvelope = nil
         }

@@ -126,11 +126,16 @@ struct ChainNode {
 
     /// The value of a Prometheus sample line starting with `prefix`, 0 when absent.
     func metric(_ prefix: String) async throws -> Double {
+        let line = try await metricsText().split(separator: "\n").first { $0.hasPrefix(prefix) }
+        return line.flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0
+    }
+
+    /// The admin endpoint's `/metrics`, Prometheus text.
+    func metricsText() async throws -> String {
         let fetch = "import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode())"
         let run = try await NodeTestSupport.run(NodeTestSupport.python, ["-c", fetch, "http://127.0.0.1:\(adminPort)/metrics"], in: root)
-        let text = String(decoding: run.stdout, as: UTF8.self)
-        let line = text.split(separator: "\n").first { $0.hasPrefix(prefix) }
-        return line.flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0
+        guard run.status == 0 else { throw NodeTestError("GET /metrics failed: \(run.stderr)") }
+        return String(decoding: run.stdout, as: UTF8.self)
     }
 
     /// Sends one message file to a port; the reply code, seconds from the data to the reply, and the id.
