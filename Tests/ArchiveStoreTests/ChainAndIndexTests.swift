@@ -30,6 +30,33 @@ import Testing
         }
     }
 
+    /// `segment_max_age_seconds`: a quiet node still seals its segment once it is older
+    /// than the limit (at the writer's idle tick, with no commit to trigger it), so a
+    /// day's archive becomes immutable and hash-chained; the next message opens a new one.
+    @Test func aQuietSegmentIsSealedOnceItIsOlderThanTheLimit() async throws {
+        try await withTempDirectory { dir in
+            var options = ArchiveStoreOptions()
+            options.maxSegmentAge = 0.4
+            options.freeSpaceRecheckInterval = 0.05  // the writer's idle tick
+            let store = try await openStore(dir, options: options)
+            let first = try await commit(store, Corpus.messages[0], 0)
+            #expect(try SegmentCatalog.load(directory: dir + "/archive").first?.footer == nil, "sealed before its age")
+            let deadline = ContinuousClock.now + .seconds(5)
+            var sealed = false
+            while !sealed, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(50))
+                sealed = try SegmentCatalog.load(directory: dir + "/archive").first?.footer != nil
+            }
+            #expect(sealed, "the quiet segment was not sealed within 5 s of a 0.4 s limit")
+            let second = try await commit(store, Corpus.messages[1], 1)
+            #expect(second.segment > first.segment)
+            try await store.close()
+            let report = try ArchiveReader(dataDirectory: dir).verify()
+            #expect(report.isClean, "\(report.faults)")
+            #expect(report.records == 2)
+        }
+    }
+
     /// A writer hashes and counts what it appends, so sealing never reads the segment
     /// back; a segment resumed after a restart is hashed from the file instead. Both must
     /// seal exactly what a reader of the file computes.
