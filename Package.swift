@@ -167,7 +167,8 @@ let package = Package(
         // The configuration checks, against the examples and docs/CONFIG.md too.
         .testTarget(
             name: "ArchiveRelayTests",
-            dependencies: ["RelayConfiguration", "RouteEngine", "SMTPProtocol"]
+            dependencies: ["ForwardQueue", "RelayConfiguration", "RouteEngine", "SMTPListener", "SMTPProtocol",
+                           .product(name: "NIOCore", package: "swift-nio")]
         ),
         // End-to-end: drives the built archiverelay binary as child processes.
         .testTarget(

@@ -1,5 +1,8 @@
+import ForwardQueue
+import NIOCore
 import RelayConfiguration
 import RouteEngine
+import SMTPListener
 import Testing
 
 struct ConfigurationCheckTests {
@@ -254,6 +257,103 @@ struct ConfigurationCheckTests {
             return
         }
         #expect(problems.errors.first == expected)
+    }
+
+    /// Every `[[listener]]` key lands in the field the listener reads (CONFIG.md's table),
+    /// each set to a value of its own so that two keys crossed would show.
+    @Test func everyListenerKeyReachesTheListener() throws {
+        let text = """
+            [[listener]]
+            name = "journal"
+            address = "[::1]:2525"
+            allowed_clients = ["192.0.2.0/24"]
+            trusted_proxies = ["198.51.100.7"]
+            max_connections = 7
+            max_connections_per_client = 3
+            max_message_size = 1234567
+            max_recipients = 55
+            max_command_line_length = 600
+            max_text_line_length = 2000
+            command_timeout_seconds = 11
+            data_timeout_seconds = 12
+            session_timeout_seconds = 13
+            max_consecutive_errors = 4
+            bare_line_endings = "normalize"
+            shutdown_grace_seconds = 14
+            trust_trace = true
+            """
+        let validated = try ConfigurationCheck.check(text: text, environment: Self.environment).get()
+        let listener = try #require(validated.listeners.first)
+        #expect(listener.host == "::1" && listener.port == 2525)
+        #expect(listener.allowedClients.map(\.description) == ["192.0.2.0/24"])
+        #expect(try listener.trustedProxies.first?.contains(SocketAddress(ipAddress: "198.51.100.7", port: 1)) == true)
+        #expect(listener.maximumConnections == 7)
+        #expect(listener.maximumConnectionsPerClient == 3)
+        #expect(listener.limits.maximumMessageSize == 1_234_567)
+        #expect(listener.limits.maximumRecipients == 55)
+        #expect(listener.limits.maximumCommandLineLength == 600)
+        #expect(listener.limits.maximumTextLineLength == 2000)
+        #expect(listener.limits.commandTimeout == .seconds(11))
+        #expect(listener.limits.dataTimeout == .seconds(12))
+        #expect(listener.limits.sessionTimeout == .seconds(13))
+        #expect(listener.limits.maximumConsecutiveErrors == 4)
+        #expect(listener.bareLineEndings == .normalize)
+        #expect(listener.shutdownGracePeriod == .seconds(14))
+        #expect(validated.routing.trustsTrace(onListener: "journal"))
+    }
+
+    /// Every `[[connection]]` key lands in the forward queue's `PeerSettings`, each with a
+    /// value of its own.
+    @Test func everyConnectionKeyReachesThePeerSettings() throws {
+        let text = """
+            [node]
+            id = "node-a"
+
+            [[listener]]
+            name = "journal"
+            address = "127.0.0.1:2525"
+
+            [[connection]]
+            name = "peer"
+            host = "10.0.0.12"
+            port = 2626
+            tls = "required"
+            ca_file = "/etc/ssl/peer-ca.pem"
+            server_name = "archive-b.example"
+            certificate_file = "/etc/ssl/node-a.pem"
+            key_file = "/etc/ssl/node-a.key"
+            max_connections = 9
+            queue_limit = 777
+            queue_max_bytes = 123456789
+            on_full = "drop-forward"
+            min_backoff_seconds = 2
+            max_backoff_seconds = 40
+            max_retries = 6
+            connect_timeout_seconds = 21
+            command_timeout_seconds = 22
+            data_timeout_seconds = 23
+            helo = "relay-a.example"
+
+            [[route]]
+            name = "all"
+            forward = ["peer"]
+            """
+        let validated = try ConfigurationCheck.check(text: text, environment: Self.environment).get()
+        let peer = PeerSettings(try #require(validated.connections.first), nodeID: "node-a")
+        #expect(peer.name == "peer" && peer.host == "10.0.0.12" && peer.port == 2626)
+        #expect(peer.tls == .required)
+        #expect(peer.caFile == "/etc/ssl/peer-ca.pem")
+        #expect(peer.serverName == "archive-b.example")
+        #expect(peer.clientCertificateFile == "/etc/ssl/node-a.pem" && peer.clientKeyFile == "/etc/ssl/node-a.key")
+        #expect(peer.maxConnections == 9)
+        #expect(peer.queueLimit == 777)
+        #expect(peer.queueMaxBytes == 123_456_789)
+        #expect(peer.onFull == .dropForward)
+        #expect(peer.minBackoff == 2 && peer.maxBackoff == 40)
+        #expect(peer.maxRetries == 6)
+        #expect(peer.connectTimeout == 21 && peer.commandTimeout == 22 && peer.dataTimeout == 23)
+        #expect(peer.heloName == "relay-a.example")
+        #expect(peer.problems.isEmpty, "\(peer.problems)")
     }
 
     @Test func maxHopsMustBePositive() {
