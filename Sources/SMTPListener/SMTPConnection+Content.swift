@@ -112,6 +112,7 @@ extension SMTPConnection {
             context.metrics.messagesReceived.increment()
             context.metrics.bytesReceived.increment(by: Int64(size))
             log(.info, "message stored", metadata: ["id": "\(id)", "transaction": "\(envelope.transactionID)",
+                                                      "from": "<\(envelope.sender)>", "size": "\(size)",
                                                       "recipients": "\(envelope.recipients.count)"])
         }
         return outcome
