@@ -67,11 +67,16 @@ public enum Mbox {
         return out
     }
 
+    /// The From_ line's time, asctime(3) in UTC as RFC 4155 has it: `Mon Nov  2 09:05:07 2026`
+    /// (the day of the month padded with a space to two characters).
     static func asctime(_ date: Date) -> String {
-        let f = DateFormatter()
-        f.locale = Locale(identifier: "en_US_POSIX")
-        f.timeZone = TimeZone(identifier: "UTC")
-        f.dateFormat = "EEE MMM d HH:mm:ss yyyy"
-        return f.string(from: date)
+        var time = time_t(date.timeIntervalSince1970.rounded(.down))
+        var parts = tm()
+        gmtime_r(&time, &parts)
+        func two(_ value: Int32, pad: String) -> String { value < 10 ? pad + String(value) : String(value) }
+        let day = "SunMonTueWedThuFriSat".dropFirst(3 * Int(parts.tm_wday)).prefix(3)
+        let month = "JanFebMarAprMayJunJulAugSepOctNovDec".dropFirst(3 * Int(parts.tm_mon)).prefix(3)
+        return "\(day) \(month) \(two(parts.tm_mday, pad: " ")) \(two(parts.tm_hour, pad: "0")):"
+            + "\(two(parts.tm_min, pad: "0")):\(two(parts.tm_sec, pad: "0")) \(parts.tm_year + 1900)"
     }
 }
