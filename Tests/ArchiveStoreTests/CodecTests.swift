@@ -39,6 +39,24 @@ import Testing
         #expect(record.metadata.envelope.traceHeaders.hasPrefix("Received:"))
     }
 
+    /// A message that fits one packed slice is compressed in one call (zstd knows its size);
+    /// a larger one in pieces. Both frames decode to the original, around the boundary too.
+    @Test(arguments: [0, 1, 500, MessageDraft.packedSlice - 200, MessageDraft.packedSlice + 10, 3 * MessageDraft.packedSlice])
+    func bodiesOnBothSidesOfTheSliceRoundTrip(bodySize: Int) throws {
+        var body = [UInt8]()
+        for i in 0..<bodySize {
+            switch i % 80 {
+            case 78: body.append(13)
+            case 79: body.append(10)
+            default: body.append(UInt8(97 + (i * 7 + i / 13) % 26))
+            }
+        }
+        let original = Array("Subject: size \(bodySize)\r\n\r\n".utf8) + body
+        let message = try finished(original, envelope: envelope(3), chunkSize: 16 * 1024)
+        let record = try RecordCodec.decode(message.encodedRecord[...])
+        #expect(try record.original() == original)
+    }
+
     @Test func oneShotEncodeRoundTrip() throws {
         var draft = try MessageDraft(envelope: envelope(1))
         try draft.append(bytes: Array("Subject: hi\r\n\r\nbody\r\n".utf8))
