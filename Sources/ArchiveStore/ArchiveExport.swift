@@ -74,9 +74,10 @@ public enum Mbox {
         var parts = tm()
         gmtime_r(&time, &parts)
         func two(_ value: Int32, pad: String) -> String { value < 10 ? pad + String(value) : String(value) }
-        let day = "SunMonTueWedThuFriSat".dropFirst(3 * Int(parts.tm_wday)).prefix(3)
-        let month = "JanFebMarAprMayJunJulAugSepOctNovDec".dropFirst(3 * Int(parts.tm_mon)).prefix(3)
-        return "\(day) \(month) \(two(parts.tm_mday, pad: " ")) \(two(parts.tm_hour, pad: "0")):"
-            + "\(two(parts.tm_min, pad: "0")):\(two(parts.tm_sec, pad: "0")) \(parts.tm_year + 1900)"
+        return "\(days[Int(parts.tm_wday)]) \(months[Int(parts.tm_mon)]) \(two(parts.tm_mday, pad: " ")) "
+            + "\(two(parts.tm_hour, pad: "0")):\(two(parts.tm_min, pad: "0")):\(two(parts.tm_sec, pad: "0")) \(parts.tm_year + 1900)"
     }
+
+    private static let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+    private static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 }

@@ -53,8 +53,8 @@ final class ZstdCompressor {
 
     /// The whole frame in one call, for a message whose input is all here before any of
     /// it was compressed (most mail). zstd then knows the size and picks the parameters of
-    /// its table for that size: smaller match tables for small messages, 3 us less for a
-    /// 10 KB message with a dictionary (`RecordEncoding` micro-benchmark, 47 -> 44 us).
+    /// its table for that size: smaller match tables for small messages, 2-3 us less for a
+    /// 10 KB message with a dictionary (`RecordEncoding` micro-benchmark, 47 -> 44-45 us).
     func compressWhole(_ input: [UInt8], into output: inout [UInt8]) throws(ZstdError) {
         try input.withUnsafeBytes { raw in
             Result { () throws(ZstdError) in try run(raw, mode: ZSTD_e_end, into: &output) }

@@ -46,6 +46,10 @@ enum ReceivedHeader {
     /// clients as IPv4-mapped IPv6 (`::ffff:192.0.2.1`); they are shown as the IPv4
     /// address they are, as Postfix does.
     static func appendAddressLiteral(_ ip: String, to text: inout String) {
+        guard ip.utf8.contains(UInt8(ascii: ":")) else {
+            text += ip  // IPv4, the common case: nothing to look at
+            return
+        }
         let mapped = "::ffff:"
         if ip.utf8.count > mapped.utf8.count, ip.lowercased().hasPrefix(mapped) {
             let rest = ip.dropFirst(mapped.count)
@@ -54,7 +58,7 @@ enum ReceivedHeader {
                 return
             }
         }
-        if ip.contains(":") { text += "IPv6:" }
+        text += "IPv6:"
         text += ip
     }
 
