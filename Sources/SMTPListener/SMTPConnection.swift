@@ -11,7 +11,8 @@ final class SMTPConnection {
         let configuration: ListenerConfiguration
         let hostname: String
         let receiver: any MessageReceiver
-        let sslContext: NIOSSLContext?
+        /// nil on a listener without TLS.
+        let tls: ListenerTLS?
         let registry: ConnectionRegistry
         let metrics: ListenerMetrics
         let logger: Logger
@@ -19,11 +20,11 @@ final class SMTPConnection {
         let machine: SessionMachine.Configuration
 
         init(configuration: ListenerConfiguration, hostname: String, receiver: any MessageReceiver,
-             sslContext: NIOSSLContext?, registry: ConnectionRegistry, metrics: ListenerMetrics, logger: Logger) {
+             tls: ListenerTLS?, registry: ConnectionRegistry, metrics: ListenerMetrics, logger: Logger) {
             self.configuration = configuration
             self.hostname = hostname
             self.receiver = receiver
-            self.sslContext = sslContext
+            self.tls = tls
             self.registry = registry
             self.metrics = metrics
             self.logger = logger
@@ -260,7 +261,7 @@ final class SMTPConnection {
     /// RFC 3207 §4.2 and CVE-2011-0411: bytes the client sent after STARTTLS in the same
     /// plaintext are an injection attempt. They are not executed: the connection is closed.
     private func startTLS() async throws -> Bool {
-        guard let sslContext = context.sslContext else { return false }
+        guard let sslContext = context.tls?.context else { return false }
         let replies = io.pendingReplies
         io.pendingReplies = ByteBuffer()
         let channel = self.channel

@@ -22,18 +22,18 @@ public final class SMTPServer: Service, Sendable {
         configuration: ListenerConfiguration, hostname: String, receiver: any MessageReceiver,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger
     ) async throws -> SMTPServer {
-        let sslContext = try TLSContextFactory.makeServerContext(configuration)
+        let tls = try TLSContextFactory.makeServerContext(configuration).map(ListenerTLS.init)
         let registry = ConnectionRegistry(
             maximumConnections: configuration.maximumConnections,
             maximumPerClient: configuration.maximumConnectionsPerClient)
         var logger = logger
         logger[metadataKey: "listener"] = "\(configuration.name)"
         let context = SMTPConnection.Context(
-            configuration: configuration, hostname: hostname, receiver: receiver, sslContext: sslContext,
+            configuration: configuration, hostname: hostname, receiver: receiver, tls: tls,
             registry: registry, metrics: ListenerMetrics(listener: configuration.name), logger: logger)
         let trusted = configuration.trustedProxies
         let checkInterval = SessionInbox.checkInterval(for: configuration.limits)
-        let implicitTLS = configuration.tlsMode == .implicit ? sslContext : nil
+        let implicitTLS = configuration.tlsMode == .implicit ? tls : nil
         let limits = configuration.limits
         let launcher = SessionLauncher(group: group) { connection in
             await serve(connection, context: context, limits: limits)
@@ -56,7 +56,7 @@ public final class SMTPServer: Service, Sendable {
                     let sync = channel.pipeline.syncOperations
                     let proxied = channel.remoteAddress.map { address in trusted.contains { $0.contains(address) } } ?? false
                     if proxied { try sync.addHandler(ProxyProtocolHandler()) }
-                    if let implicitTLS { try sync.addHandler(NIOSSLServerHandler(context: implicitTLS)) }
+                    if let implicitTLS { try sync.addHandler(NIOSSLServerHandler(context: implicitTLS.context)) }
                     try sync.addHandler(SessionInbox(eventLoop: channel.eventLoop, launcher: launcher,
                                                      expectsProxyHeader: proxied, checkInterval: checkInterval))
                 }
@@ -104,6 +104,16 @@ public final class SMTPServer: Service, Sendable {
 
     /// Sessions open now (admitted and not yet ended).
     public var openSessions: Int { registry.count }
+
+    /// Reads the certificate and key files again (`kill -HUP` after a renewal): sessions
+    /// that start TLS from now on present the new certificate. Files that do not load
+    /// leave the current certificate in place and throw why. False for a listener without
+    /// TLS.
+    public func reloadCertificate() throws -> Bool {
+        guard let tls = context.tls, let fresh = try TLSContextFactory.makeServerContext(configuration) else { return false }
+        tls.replace(with: fresh)
+        return true
+    }
 
     /// Serves until the listening socket is closed (graceful shutdown, or cancellation),
     /// then returns once the last session has ended. Sessions run from the moment of

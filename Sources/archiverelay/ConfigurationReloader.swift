@@ -2,7 +2,9 @@ import Dispatch
 import ForwardQueue
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import RelayConfiguration
+import SMTPListener
 
 /// The command-line flags of `serve` that override the file; applied again on reload.
 struct ConfigurationOverrides: Sendable {
@@ -34,9 +36,10 @@ struct ConfigurationOverrides: Sendable {
 }
 
 /// `kill -HUP`: re-reads the configuration file and swaps in its routes and connections,
-/// without touching sessions. A file that does not check keeps the running configuration,
-/// and the log says why. Listeners, the archive, the node id and the admin address are
-/// read at start only; a reload that changes them applies the rest and says so.
+/// without touching sessions, and reads every TLS listener's certificate and key files
+/// again (a renewed certificate). A file that does not check keeps the running
+/// configuration, and the log says why. Listeners, the archive, the node id and the admin
+/// address are read at start only; a reload that changes them applies the rest and says so.
 final class ConfigurationReloader: @unchecked Sendable {
     private let path: String
     private let overrides: ConfigurationOverrides
@@ -45,6 +48,8 @@ final class ConfigurationReloader: @unchecked Sendable {
     private let logger: Logger
     private let startFingerprint: String
     private var source: (any DispatchSourceSignal)?
+    /// The running listeners, once bound (`attach`); read on the signal handler's queue.
+    private let listeners = NIOLockedValueBox<[SMTPServer]>([])
 
     init(path: String, overrides: ConfigurationOverrides, running: ValidatedConfiguration, node: NodeState,
          queue: ForwardQueue, logger: Logger) {
@@ -62,6 +67,11 @@ final class ConfigurationReloader: @unchecked Sendable {
         source.setEventHandler { [self] in reload() }
         source.resume()
         self.source = source
+    }
+
+    /// The listeners whose certificates a reload reads again.
+    func attach(_ servers: [SMTPServer]) {
+        listeners.withLockedValue { $0 = servers }
     }
 
     func reload() {
@@ -84,16 +94,36 @@ final class ConfigurationReloader: @unchecked Sendable {
                 logger.warning("reload: listener, archive, node id, admin or event loop thread changes need a restart; routes and connections were applied",
                                metadata: ["file": "\(path)"])
             }
+            reloadCertificates()
             logger.notice("configuration reloaded", metadata: [
                 "file": "\(path)", "routes": "\(routing.routes.map(\.name))", "connections": "\(validated.connections.map(\.name))",
             ])
         }
     }
 
+    /// Each TLS listener's certificate and key, read again; a pair that does not load
+    /// leaves that listener's current certificate in place.
+    private func reloadCertificates() {
+        for server in listeners.withLockedValue({ $0 }) {
+            let name = server.configuration.name
+            do {
+                if try server.reloadCertificate() {
+                    logger.notice("TLS certificate reloaded", metadata: ["listener": "\(name)",
+                                                                         "file": "\(server.configuration.certificateFile ?? "")"])
+                }
+            } catch {
+                logger.error("TLS certificate not reloaded; the listener keeps the one it has",
+                             metadata: ["listener": "\(name)", "error": "\(error)"])
+            }
+        }
+    }
+
     /// What only a restart applies, as text to compare.
     private static func restartOnly(_ validated: ValidatedConfiguration) -> String {
         let c = validated.configuration
-        return "\(validated.listeners.map { "\($0.name)=\($0.host):\($0.port)" })|\(c.dataDirectory)|\(c.adminAddress)|\(validated.routing.nodeID)|\(c.eventLoopThreads)|"
+        // A listener's TLS files are read again on reload, at the paths it started with.
+        return "\(validated.listeners.map { "\($0.name)=\($0.host):\($0.port),\($0.tlsMode),\($0.certificateFile ?? ""),\($0.privateKeyFile ?? "")" })|\(c.dataDirectory)|\(c.adminAddress)|\(validated.routing.nodeID)|\(c.eventLoopThreads)|"
             + "\(c.archive.map { "\($0.compression_level ?? 0),\($0.segment_max_bytes ?? 0),\($0.segment_max_age_seconds ?? 0),\($0.min_free_bytes ?? 0)" } ?? "")"
     }
 }
+

@@ -85,10 +85,13 @@ struct ServeCommand: AsyncParsableCommand {
         reload?.start()
 
         var services: [any Service] = []
+        var servers: [SMTPServer] = []
         for listener in listeners {
-            services.append(try await SMTPServer.bind(configuration: listener, hostname: ownID,
-                                                      receiver: receiver, logger: logger))
+            servers.append(try await SMTPServer.bind(configuration: listener, hostname: ownID,
+                                                     receiver: receiver, logger: logger))
         }
+        reload?.attach(servers)
+        services += servers as [any Service]
         services.append(ForwardQueueService(queue: queue))
         services.append(try await AdminServer(host: adminHost, port: adminPort, registry: registry, store: store, queue: queue, logger: logger))
 
