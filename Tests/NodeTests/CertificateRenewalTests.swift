@@ -26,22 +26,14 @@ import Testing
         defer { workspace.tearDown() }
         let root = workspace.root
         for name in ["first", "renewed"] {
-            let run = try await NodeTestSupport.run("/usr/bin/openssl", [
-                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=\(name).archive.test",
-                "-keyout", "\(root)/\(name).key", "-out", "\(root)/\(name).pem",
-            ], in: root)
-            try #require(run.status == 0, "openssl: \(run.stderr)")
+            _ = try await ChainNode.selfSignedCertificate("\(name).archive.test", file: name, root: root)
         }
         let certificate = root + "/cert.pem", key = root + "/key.pem"
         try FileManager.default.copyItem(atPath: root + "/first.pem", toPath: certificate)
         try FileManager.default.copyItem(atPath: root + "/first.key", toPath: key)
 
         let node = try ChainNode(id: "renewal", root: root)
-        try node.writeConfig("", journalExtra: """
-            tls = "starttls"
-            certificate_file = "\(certificate)"
-            key_file = "\(key)"
-            """)
+        try node.writeConfig("", journalExtra: ChainNode.startTLS(certificate: certificate, key: key))
         let process = try await node.start(workspace.children)
         func presented(_ pem: String) async throws -> String {
             let run = try await NodeTestSupport.run(NodeTestSupport.python, ["-c", Self.probe, "\(node.journalPort)", pem], in: root)

@@ -47,6 +47,26 @@ struct ChainNode {
         """.write(toFile: configPath, atomically: true, encoding: .utf8)
     }
 
+    /// A self-signed certificate for `name` made by Debian's openssl in `root`: the PEM
+    /// paths `<root>/<file>.pem` and `<root>/<file>.key`.
+    static func selfSignedCertificate(_ name: String, file: String, root: String) async throws -> (certificate: String, key: String) {
+        let certificate = "\(root)/\(file).pem", key = "\(root)/\(file).key"
+        let run = try await NodeTestSupport.run("/usr/bin/openssl", [
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=\(name)", "-keyout", key, "-out", certificate,
+        ], in: root)
+        guard run.status == 0 else { throw NodeTestError("openssl: \(run.stderr)") }
+        return (certificate, key)
+    }
+
+    /// The journal listener's lines for STARTTLS with these files (`writeConfig`'s `journalExtra`).
+    static func startTLS(certificate: String, key: String) -> String {
+        """
+        tls = "starttls"
+        certificate_file = "\(certificate)"
+        key_file = "\(key)"
+        """
+    }
+
     /// A `[[connection]]` to this node's HA listener (or `port`), with quick retries for tests.
     func connection(name: String? = nil, port: Int? = nil, extra: String = "") -> String {
         """

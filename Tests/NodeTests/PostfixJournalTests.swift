@@ -41,19 +41,9 @@ import Testing
         let workspace = try NodeWorkspace()
         defer { workspace.tearDown() }
         let root = workspace.root
-        let certificate = root + "/cert.pem", key = root + "/key.pem"
-        let openssl = try await NodeTestSupport.run("/usr/bin/openssl", [
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=archive.test",
-            "-keyout", key, "-out", certificate,
-        ], in: root)
-        try #require(openssl.status == 0, "openssl: \(openssl.stderr)")
-
+        let tls = try await ChainNode.selfSignedCertificate("archive.test", file: "cert", root: root)
         let node = try ChainNode(id: "archive", root: root)
-        try node.writeConfig("", journalExtra: """
-            tls = "starttls"
-            certificate_file = "\(certificate)"
-            key_file = "\(key)"
-            """)
+        try node.writeConfig("", journalExtra: ChainNode.startTLS(certificate: tls.certificate, key: tls.key))
         let process = try await node.start(workspace.children)
         let sinkPort = try NodeTestSupport.freePort(), relayPort = try NodeTestSupport.freePort()
         _ = try workspace.children.launch("/usr/sbin/smtp-sink", ["-u", "nobody", "127.0.0.1:\(sinkPort)", "100"],
