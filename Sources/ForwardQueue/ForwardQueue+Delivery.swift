@@ -21,14 +21,18 @@ extension ForwardQueue {
     private func superviseWorkers() async {
         var running: [String: (settings: PeerSettings, task: Task<Void, Never>)] = [:]
         var seen = -1
+        var seenEpoch = 0
         while !Task.isCancelled {
-            let (generation, peers) = book.withLockedValue { book in
-                (book.generation, book.configured.compactMap { book.peers[$0]?.settings })
+            let (generation, epoch, peers) = book.withLockedValue { book in
+                (book.generation, book.certificateEpoch, book.configured.compactMap { book.peers[$0]?.settings })
             }
             if generation != seen {
                 seen = generation
+                let rereadFiles = epoch != seenEpoch
+                seenEpoch = epoch
                 let wanted = Dictionary(uniqueKeysWithValues: peers.map { ($0.name, $0) })
-                for (name, worker) in running where wanted[name] != worker.settings {
+                for (name, worker) in running
+                where wanted[name] != worker.settings || (rereadFiles && rereadsTLSFiles(worker.settings)) {
                     worker.task.cancel()
                     running[name] = nil
                 }
@@ -40,6 +44,21 @@ extension ForwardQueue {
         }
         for worker in running.values { worker.task.cancel() }
         for worker in running.values { await worker.task.value }
+    }
+
+    /// Whether a certificate reload restarts this connection's workers: only when it reads
+    /// TLS files, and only when they load now (else it keeps the context it has).
+    private func rereadsTLSFiles(_ settings: PeerSettings) -> Bool {
+        guard settings.tls != .none, settings.caFile != nil || settings.clientCertificateFile != nil else { return false }
+        do {
+            _ = try Self.makeTLSContext(settings)
+            logger.notice("forward: TLS files read again", metadata: ["connection": "\(settings.name)"])
+            return true
+        } catch {
+            logger.error("forward: TLS files not reloaded; the connection keeps the ones it has",
+                         metadata: ["connection": "\(settings.name)", "error": "\(error)"])
+            return false
+        }
     }
 
     /// The workers of one connection, until cancelled. A TLS set-up that fails (a bad

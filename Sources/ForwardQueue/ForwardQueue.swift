@@ -53,6 +53,8 @@ public final class ForwardQueue: Sendable {
         var faults: [String] = []
         /// Bumped by `configure`; the delivery supervisor restarts workers when it moves.
         var generation = 0
+        /// Bumped by `reloadCertificates`: connections that read TLS files read them again.
+        var certificateEpoch = 0
         /// `waitForDelivery` callers, resumed by the first delivery of one of their ids.
         var waiters: [UInt64: DeliveryWaiter] = [:]
         var nextWaiter: UInt64 = 0
@@ -136,6 +138,17 @@ public final class ForwardQueue: Sendable {
                     book.peers[settings.name]?.reconfigure(settings)
                 }
             }
+            book.generation += 1
+        }
+    }
+
+    /// Reads the TLS files of every connection that has some (`ca_file`, a client
+    /// certificate and key) again, for `kill -HUP` after a renewal: its workers restart with
+    /// a context made from the new files, unless they do not load, in which case the
+    /// connection keeps the context it has (and the log says why).
+    public func reloadCertificates() {
+        book.withLockedValue { book in
+            book.certificateEpoch += 1
             book.generation += 1
         }
     }

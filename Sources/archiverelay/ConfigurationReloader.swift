@@ -36,7 +36,7 @@ struct ConfigurationOverrides: Sendable {
 }
 
 /// `kill -HUP`: re-reads the configuration file and swaps in its routes and connections,
-/// without touching sessions, and reads every TLS listener's certificate and key files
+/// without touching sessions, and reads the TLS files of every listener and connection
 /// again (a renewed certificate). A file that does not check keeps the running
 /// configuration, and the log says why. Listeners, the archive, the node id and the admin
 /// address are read at start only; a reload that changes them applies the rest and says so.
@@ -95,6 +95,7 @@ final class ConfigurationReloader: @unchecked Sendable {
                                metadata: ["file": "\(path)"])
             }
             reloadCertificates()
+            queue.reloadCertificates()
             logger.notice("configuration reloaded", metadata: [
                 "file": "\(path)", "routes": "\(routing.routes.map(\.name))", "connections": "\(validated.connections.map(\.name))",
             ])

@@ -46,4 +46,51 @@ import Testing
     @Test func requiredTLSRefusesAPeerWithAnUntrustedCertificate() async throws {
         try await run(serverName: "localhost", trustTestCA: false, expectDelivery: false)
     }
+
+    /// `kill -HUP` after a CA renewal: the connection's `ca_file` is read again. Before the
+    /// reload the file trusts another CA and every handshake fails; the file is rewritten
+    /// with the peer's CA, which changes nothing until `reloadCertificates()`, after which
+    /// the backlog is delivered.
+    @Test func aRenewedCAFileIsReadOnReload() async throws {
+        try await withDataDirectory { dir in
+            let tls = try Live.writeTestCertificate(to: dir + "/tls")
+            let other = Process()
+            other.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+            other.arguments = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=another CA",
+                               "-keyout", dir + "/other.key", "-out", dir + "/other.pem"]
+            other.standardOutput = FileHandle.nullDevice
+            other.standardError = FileHandle.nullDevice
+            try other.run()
+            other.waitUntilExit()
+            try #require(other.terminationStatus == 0)
+            let caFile = dir + "/ca.pem"
+            try FileManager.default.copyItem(atPath: dir + "/other.pem", toPath: caFile)
+
+            let port = try Live.freePort()
+            let peer = try RecordingPeer(port: port, directory: dir + "/peer", tls: tls)
+            defer { peer.stop() }
+            try await peer.waitReady()
+            let store = try await ArchiveStore.open(dataDirectory: dir, logger: quietLogger)
+            let messages = try await Live.archive(store, count: 3, tag: "ca-renewal")
+            var settings = PeerSettings(name: "peer-tls", host: "127.0.0.1", port: port)
+            settings.tls = .required
+            settings.caFile = caFile
+            settings.serverName = "localhost"
+            settings.minBackoff = 0.3
+            settings.maxBackoff = 0.6
+            let queue = try await ForwardQueue.open(dataDirectory: dir, peers: [settings], archive: store, nodeID: "node-a", logger: quietLogger)
+            try await whileDelivering(queue) {
+                try await queue.enqueue(messages.map { QueueItem(connection: "peer-tls", reference: $0.0, size: UInt64($0.1.count), sender: "s@example.test", recipients: ["r@example.test"]) })
+                #expect(await Live.waitUntil(seconds: 10) { queue.snapshot().connections.first?.lastError?.contains("TLS handshake failed") == true })
+                try FileManager.default.removeItem(atPath: caFile)
+                try FileManager.default.copyItem(atPath: tls.certificate, toPath: caFile)
+                try await Task.sleep(for: .seconds(1.5))  // several retries with the old trust store
+                #expect(queue.snapshot().connections.first?.depth == 3, "delivered before the reload")
+                queue.reloadCertificates()
+                #expect(await Live.waitUntil(seconds: 20) { queue.snapshot().connections.first?.depth == 0 })
+                #expect(Set(peer.messages()) == Set(messages.map(\.1)))
+            }
+            try await store.close()
+        }
+    }
 }
