@@ -8,7 +8,11 @@ import Testing
 /// (The test certificate also names 127.0.0.1, which NIOSSL accepts for a connection to
 /// that address whatever the server name, so the refusal case uses the trust store.)
 @Suite(.serialized) struct TLSDeliveryTests {
-    func run(serverName: String, trustTestCA: Bool, expectDelivery: Bool) async throws {
+    /// An aiosmtpd peer requiring STARTTLS with the test certificate, `count` archived
+    /// messages queued for it over `tls = "required"`, and `body` while the queue delivers.
+    /// `caFile` gets the test certificate's path and returns the connection's `ca_file`.
+    func withTLSPeer(serverName: String, count: Int, caFile: (String, String) throws -> String?,
+                     _ body: (ForwardQueue, RecordingPeer, [[UInt8]]) async throws -> Void) async throws {
         try await withDataDirectory { dir in
             let tls = try Live.writeTestCertificate(to: dir + "/tls")
             let port = try Live.freePort()
@@ -16,26 +20,32 @@ import Testing
             defer { peer.stop() }
             try await peer.waitReady()
             let store = try await ArchiveStore.open(dataDirectory: dir, logger: quietLogger)
-            let messages = try await Live.archive(store, count: 5, tag: "tls")
+            let messages = try await Live.archive(store, count: count, tag: "tls")
             var settings = PeerSettings(name: "peer-tls", host: "127.0.0.1", port: port)
             settings.tls = .required
-            settings.caFile = trustTestCA ? tls.certificate : nil
+            settings.caFile = try caFile(tls.certificate, dir)
             settings.serverName = serverName
             settings.minBackoff = 0.3
             settings.maxBackoff = 0.6
             let queue = try await ForwardQueue.open(dataDirectory: dir, peers: [settings], archive: store, nodeID: "node-a", logger: quietLogger)
             try await whileDelivering(queue) {
                 try await queue.enqueue(messages.map { QueueItem(connection: "peer-tls", reference: $0.0, size: UInt64($0.1.count), sender: "s@example.test", recipients: ["r@example.test"]) })
-                if expectDelivery {
-                    #expect(await Live.waitUntil(seconds: 20) { queue.snapshot().connections.first?.depth == 0 })
-                    #expect(Set(peer.messages()) == Set(messages.map(\.1)))
-                } else {
-                    #expect(await Live.waitUntil(seconds: 10) { queue.snapshot().connections.first?.lastError?.contains("TLS handshake failed") == true })
-                    #expect(queue.snapshot().connections.first?.depth == 5)
-                    #expect(peer.messages().isEmpty)
-                }
+                try await body(queue, peer, messages.map(\.1))
             }
             try await store.close()
+        }
+    }
+
+    func run(serverName: String, trustTestCA: Bool, expectDelivery: Bool) async throws {
+        try await withTLSPeer(serverName: serverName, count: 5, caFile: { certificate, _ in trustTestCA ? certificate : nil }) { queue, peer, messages in
+            if expectDelivery {
+                #expect(await Live.waitUntil(seconds: 20) { queue.snapshot().connections.first?.depth == 0 })
+                #expect(Set(peer.messages()) == Set(messages))
+            } else {
+                #expect(await Live.waitUntil(seconds: 10) { queue.snapshot().connections.first?.lastError?.contains("TLS handshake failed") == true })
+                #expect(queue.snapshot().connections.first?.depth == 5)
+                #expect(peer.messages().isEmpty)
+            }
         }
     }
 
@@ -52,45 +62,29 @@ import Testing
     /// with the peer's CA, which changes nothing until `reloadCertificates()`, after which
     /// the backlog is delivered.
     @Test func aRenewedCAFileIsReadOnReload() async throws {
-        try await withDataDirectory { dir in
-            let tls = try Live.writeTestCertificate(to: dir + "/tls")
+        var peerCA = "", caFile = ""
+        try await withTLSPeer(serverName: "localhost", count: 3, caFile: { certificate, dir in
+            peerCA = certificate
+            caFile = dir + "/ca.pem"
             let other = Process()
             other.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
             other.arguments = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=another CA",
-                               "-keyout", dir + "/other.key", "-out", dir + "/other.pem"]
+                               "-keyout", dir + "/other.key", "-out", caFile]
             other.standardOutput = FileHandle.nullDevice
             other.standardError = FileHandle.nullDevice
             try other.run()
             other.waitUntilExit()
-            try #require(other.terminationStatus == 0)
-            let caFile = dir + "/ca.pem"
-            try FileManager.default.copyItem(atPath: dir + "/other.pem", toPath: caFile)
-
-            let port = try Live.freePort()
-            let peer = try RecordingPeer(port: port, directory: dir + "/peer", tls: tls)
-            defer { peer.stop() }
-            try await peer.waitReady()
-            let store = try await ArchiveStore.open(dataDirectory: dir, logger: quietLogger)
-            let messages = try await Live.archive(store, count: 3, tag: "ca-renewal")
-            var settings = PeerSettings(name: "peer-tls", host: "127.0.0.1", port: port)
-            settings.tls = .required
-            settings.caFile = caFile
-            settings.serverName = "localhost"
-            settings.minBackoff = 0.3
-            settings.maxBackoff = 0.6
-            let queue = try await ForwardQueue.open(dataDirectory: dir, peers: [settings], archive: store, nodeID: "node-a", logger: quietLogger)
-            try await whileDelivering(queue) {
-                try await queue.enqueue(messages.map { QueueItem(connection: "peer-tls", reference: $0.0, size: UInt64($0.1.count), sender: "s@example.test", recipients: ["r@example.test"]) })
-                #expect(await Live.waitUntil(seconds: 10) { queue.snapshot().connections.first?.lastError?.contains("TLS handshake failed") == true })
-                try FileManager.default.removeItem(atPath: caFile)
-                try FileManager.default.copyItem(atPath: tls.certificate, toPath: caFile)
-                try await Task.sleep(for: .seconds(1.5))  // several retries with the old trust store
-                #expect(queue.snapshot().connections.first?.depth == 3, "delivered before the reload")
-                queue.reloadCertificates()
-                #expect(await Live.waitUntil(seconds: 20) { queue.snapshot().connections.first?.depth == 0 })
-                #expect(Set(peer.messages()) == Set(messages.map(\.1)))
-            }
-            try await store.close()
+            guard other.terminationStatus == 0 else { throw CocoaError(.fileWriteUnknown) }
+            return caFile
+        }) { queue, peer, messages in
+            #expect(await Live.waitUntil(seconds: 10) { queue.snapshot().connections.first?.lastError?.contains("TLS handshake failed") == true })
+            try FileManager.default.removeItem(atPath: caFile)
+            try FileManager.default.copyItem(atPath: peerCA, toPath: caFile)
+            try await Task.sleep(for: .seconds(1.5))  // several retries with the old trust store
+            #expect(queue.snapshot().connections.first?.depth == 3, "delivered before the reload")
+            queue.reloadCertificates()
+            #expect(await Live.waitUntil(seconds: 20) { queue.snapshot().connections.first?.depth == 0 })
+            #expect(Set(peer.messages()) == Set(messages))
         }
     }
 }
