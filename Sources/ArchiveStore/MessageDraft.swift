@@ -35,10 +35,9 @@ public struct MessageDraft {
     private var record: [UInt8]
     private var size: UInt64 = 0
     private var headerScan = HeaderSectionScanner(limit: headerScanLimit)
-    /// Part of the message went to zstd before its end (it was larger than `packedSlice`).
+    /// Part of the message went to zstd before its end (it was larger than `packedSlice`);
+    /// otherwise the frame is made, whole, by the last `compressPacked`.
     private var compressing = false
-    /// The frame was made in one call and is complete.
-    private var wholeFrame = false
 
     /// - Parameters:
     ///   - compressionLevel: zstd level (1…19; 3 is zstd's default trade-off).
@@ -95,7 +94,6 @@ public struct MessageDraft {
         }
         if last && !compressing {
             try compressor.compressWhole(packed, into: &record)
-            wholeFrame = true
         } else {
             try compressor.compress(packed, into: &record)
             compressing = true
@@ -110,7 +108,7 @@ public struct MessageDraft {
     /// with the forwarding promise, if any, in its metadata.
     public consuming func finish(forwarding: ForwardingPromise? = nil) throws -> FinishedMessage {
         try compressPacked(last: true)
-        if !wholeFrame { try compressor.finish(into: &record) }
+        if compressing { try compressor.finish(into: &record) }
         let digest = Array(hasher.finalize())
         let fields = headerScan.fields()
         let metadata = ArchiveMetadata(

@@ -50,7 +50,7 @@ public final class SMTPServer: Service, Sendable {
                     } catch {
                         // NIO closes the connection before any greeting: say why.
                         context.logger.error("cannot set up an accepted connection", metadata: [
-                            "client": "\(channel.remoteAddress.map { "\($0)" } ?? "unknown")", "error": "\(error)"])
+                            "client": "\(channel.remoteAddress?.hostAndPort ?? "unknown")", "error": "\(error)"])
                         throw error
                     }
                     let sync = channel.pipeline.syncOperations
