@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "RouteEngine", targets: ["RouteEngine"]),
         .library(name: "ForwardQueue", targets: ["ForwardQueue"]),
         .library(name: "RelayConfiguration", targets: ["RelayConfiguration"]),
+        .library(name: "AdminEndpoint", targets: ["AdminEndpoint"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -102,6 +103,19 @@ let package = Package(
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ]
         ),
+        // The admin HTTP endpoint's server: request parsing, the access policy and the
+        // limits; the routes are the executable's. A library so the fuzz package can link it.
+        .target(
+            name: "AdminEndpoint",
+            dependencies: [
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
         .executableTarget(
             name: "archiverelay",
             dependencies: [
@@ -110,6 +124,7 @@ let package = Package(
                 "RouteEngine",
                 "ForwardQueue",
                 "RelayConfiguration",
+                "AdminEndpoint",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -170,6 +185,16 @@ let package = Package(
             name: "ArchiveRelayTests",
             dependencies: ["ForwardQueue", "RelayConfiguration", "RouteEngine", "SMTPListener", "SMTPProtocol",
                            .product(name: "NIOCore", package: "swift-nio")]
+        ),
+        .testTarget(
+            name: "AdminEndpointTests",
+            dependencies: [
+                "AdminEndpoint",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         // End-to-end: drives the built archiverelay binary as child processes.
         .testTarget(

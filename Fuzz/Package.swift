@@ -26,6 +26,12 @@ let package = Package(
             .product(name: "SMTPProtocol", package: "archiverelay"),
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
+        .target(name: "FuzzAdminRequest", dependencies: [
+            .product(name: "AdminEndpoint", package: "archiverelay"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
         .target(name: "FuzzConfigDecoder", dependencies: [
             .product(name: "RelayConfiguration", package: "archiverelay"),
             .product(name: "ForwardQueue", package: "archiverelay"),

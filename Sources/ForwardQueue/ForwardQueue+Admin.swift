@@ -3,27 +3,33 @@ import Foundation
 /// The operator's view and commands (`archiverelay queue …`, the admin endpoint).
 extension ForwardQueue {
     /// Every connection's summary and every entry, taken under one lock.
-    public func snapshot() -> QueueSnapshot {
+    /// Entries with ids above `after`, at most `limit` of them (`nextAfter` says where the
+    /// next page starts), and every connection's summary.
+    public func snapshot(after: UInt64 = 0, limit: Int = .max) -> QueueSnapshot {
         let now = Date()
         return book.withLockedValue { book in
             let names = book.peers.keys.sorted()
+            var entries = names.flatMap { book.peers[$0]?.entrySnapshots(now: now, after: after) ?? [] }.sorted { $0.id < $1.id }
+            let more = entries.count > limit
+            if more { entries.removeLast(entries.count - limit) }
             return QueueSnapshot(
                 takenAt: now,
                 connections: names.compactMap { book.peers[$0]?.summary(now: now, configured: book.configured.contains($0)) },
-                entries: names.flatMap { book.peers[$0]?.entrySnapshots(now: now) ?? [] }.sorted { $0.id < $1.id },
-                faults: book.faults)
+                entries: entries,
+                faults: book.faults,
+                nextAfter: more ? entries.last?.id : nil)
         }
     }
 
     /// Makes an entry (nil: every waiting entry) due now and probes a down peer now.
     /// Returns how many entries were affected.
     @discardableResult
-    public func retry(id: UInt64?) throws -> Int {
+    public func retry(id: UInt64?, now: Date = Date()) throws -> Int {
         try book.withLockedValue { book in
             var count = 0
             for name in book.peers.keys {
                 let ids = id.map { [$0] } ?? book.peers[name].map { Array($0.entries.keys) } ?? []
-                for candidate in ids where book.peers[name]?.retryNow(candidate) == true { count += 1 }
+                for candidate in ids where book.peers[name]?.retryNow(candidate, now: now) == true { count += 1 }
             }
             if let id, count == 0 { throw ForwardQueueError.notFound(id: id) }
             return count
@@ -84,7 +90,7 @@ extension ForwardQueue {
             takenAt: now,
             connections: names.compactMap { peers[$0]?.summary(now: now, configured: false) },
             entries: names.flatMap { peers[$0]?.entrySnapshots(now: now) ?? [] }.sorted { $0.id < $1.id },
-            faults: faults)
+            faults: faults, nextAfter: nil)
     }
 }
 

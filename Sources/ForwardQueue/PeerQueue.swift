@@ -38,6 +38,8 @@ struct PeerQueue {
     private(set) var peerState = PeerState.unknown
     private(set) var peerFailures = 0
     private(set) var nextProbe: Date?
+    /// When a session last failed: an operator's retry probes no sooner than `min_backoff` after.
+    private(set) var lastFailureAt: Date?
     private(set) var lastPeerError: String?
     /// A probe session is under way while the peer is down: no other session starts.
     private(set) var probing = false
@@ -119,6 +121,7 @@ struct PeerQueue {
         inFlight.remove(id)
         guard var entry = entries[id] else { return nil }
         entry.attempts += 1
+        entry.lastAttemptAt = now
         entry.lastError = reason
         if entry.isHeld {  // held by an operator while in flight
             entries[id] = entry
@@ -164,12 +167,17 @@ struct PeerQueue {
         return .released(id: id)
     }
 
-    /// Makes a waiting entry due now (and the peer probed now if it is down).
-    mutating func retryNow(_ id: UInt64) -> Bool {
+    /// Makes a waiting entry due now (and the peer probed now if it is down), but never
+    /// sooner than `min_backoff` after the entry's last attempt or the peer's last failure:
+    /// retries sent in a loop must not become a connection flood against the peer.
+    mutating func retryNow(_ id: UInt64, now: Date) -> Bool {
         guard var entry = entries[id], !entry.isHeld else { return false }
-        entry.nextAttempt = nil
+        entry.nextAttempt = entry.lastAttemptAt.map { max(now, $0.addingTimeInterval(settings.minBackoff)) }
         entries[id] = entry
-        if peerState == .down { nextProbe = nil }
+        if peerState == .down, let scheduled = nextProbe {
+            let floor = lastFailureAt.map { max(now, $0.addingTimeInterval(settings.minBackoff)) } ?? now
+            nextProbe = min(scheduled, floor)
+        }
         return true
     }
 
@@ -196,6 +204,7 @@ struct PeerQueue {
         }
         peerState = .down
         peerFailures += 1
+        lastFailureAt = now
         lastPeerError = reason
         probing = false
         nextProbe = now.addingTimeInterval(backoff.delay(afterFailures: peerFailures, jitter: jitter))

@@ -48,6 +48,8 @@ public struct QueueEntry: Sendable, Equatable {
     public var isHeld = false
     public var attempts = 0
     public var nextAttempt: Date?
+    /// When the last delivery attempt ended: an operator's retry waits `min_backoff` from it.
+    public var lastAttemptAt: Date?
     public var lastError: String?
 
     public init(id: UInt64, item: QueueItem, enqueuedAt: Date) {

@@ -41,6 +41,8 @@ public struct QueueSnapshot: Sendable, Codable, Equatable {
     public var entries: [Entry]
     /// Damage found in the journal at open (reported, not repaired).
     public var faults: [String]
+    /// Set when entries above the last one were left for the next page (`GET /queue?after=`).
+    public var nextAfter: UInt64?
 
     /// Only the entries (and summaries) of `connection`, only held entries if `heldOnly`.
     public func filtered(connection: String?, heldOnly: Bool) -> QueueSnapshot {
@@ -59,8 +61,8 @@ extension PeerQueue {
             peerState: peerState, nextProbe: nextProbe, lastError: lastPeerError, dropped: droppedWhenFull)
     }
 
-    func entrySnapshots(now: Date) -> [QueueSnapshot.Entry] {
-        entries.values.sorted { $0.id < $1.id }.map { e in
+    func entrySnapshots(now: Date, after: UInt64 = 0) -> [QueueSnapshot.Entry] {
+        entries.values.filter { $0.id > after }.sorted { $0.id < $1.id }.map { e in
             QueueSnapshot.Entry(
                 id: e.id, connection: e.item.connection, size: e.item.size, attempts: e.attempts, nextAttempt: e.nextAttempt,
                 enqueuedAt: e.enqueuedAt, ageSeconds: now.timeIntervalSince(e.enqueuedAt), held: e.isHeld,

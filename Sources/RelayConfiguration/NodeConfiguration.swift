@@ -13,6 +13,9 @@ public struct NodeConfiguration: Codable, Sendable {
         public var data_dir: String?
         /// `HOST:PORT` of the admin HTTP endpoint (metrics, health). Keep it on loopback.
         public var admin: String?
+        /// Host names (besides IP addresses and `localhost`) the admin endpoint answers to:
+        /// a request naming another host is refused (DNS rebinding).
+        public var admin_hosts: [String]?
         /// Forwarding stops when a copy would pass this many archiverelay nodes. Default 10.
         public var max_hops: Int?
         /// Threads that run the sessions (SwiftNIO event loops). Default: one per core.
@@ -91,6 +94,7 @@ public struct NodeConfiguration: Codable, Sendable {
 
     public var dataDirectory: String { node?.data_dir ?? "./data" }
     public var adminAddress: String { node?.admin ?? "127.0.0.1:8025" }
+    public var adminHostNames: [String] { node?.admin_hosts ?? [] }
 
     /// The listeners as the SMTP layer wants them, or every problem found on the way.
     func listenerConfigurations() throws -> [ListenerConfiguration] {

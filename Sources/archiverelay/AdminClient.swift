@@ -1,3 +1,4 @@
+import AdminEndpoint
 import Foundation
 import RelayConfiguration
 
@@ -40,7 +41,9 @@ struct AdminClient {
             if errno == ECONNREFUSED { return .unreachable }
             throw QueueCLIError("cannot reach the admin endpoint \(host):\(port): \(String(cString: strerror(errno)))")
         }
-        let text = Array("\(method) \(path) HTTP/1.0\r\nHost: \(host)\r\nContent-Length: 0\r\n\r\n".utf8)
+        // The change header: the admin endpoint refuses changes without it (AdminAccessPolicy).
+        let hostField = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        let text = Array("\(method) \(path) HTTP/1.0\r\nHost: \(hostField)\r\n\(AdminAccessPolicy.changeHeader): 1\r\nContent-Length: 0\r\n\r\n".utf8)
         guard text.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, 0) }) == text.count else {
             throw QueueCLIError("cannot send to the admin endpoint")
         }

@@ -11,17 +11,29 @@ struct QueueTarget: ParsableArguments {
     @Option(help: "The running node's admin address, HOST:PORT.")
     var admin: String = "127.0.0.1:8025"
 
+    /// The whole queue: the node's pages (`GET /queue?after=`) joined, or the files.
     func snapshot() async throws -> QueueSnapshot {
-        switch try AdminClient(address: admin).request("GET", "/queue") {
-        case .answered(200, let body):
-            return try QueueJSON.decoder().decode(QueueSnapshot.self, from: Data(body.utf8))
-        case .answered(let status, let body):
-            throw QueueCLIError("the node at \(admin) answered \(status): \(body.trimmingCharacters(in: .whitespacesAndNewlines))")
-        case .unreachable:
-            do {
-                return try ForwardQueue.readSnapshot(dataDirectory: dataDirectory)
-            } catch ForwardQueueError.locked {
-                throw QueueCLIError("the queue in \(dataDirectory) is locked by a running node, but nothing answers on --admin \(admin)")
+        var whole: QueueSnapshot?
+        var after: UInt64 = 0
+        while true {
+            switch try AdminClient(address: admin).request("GET", "/queue?after=\(after)") {
+            case .answered(200, let body):
+                let page = try QueueJSON.decoder().decode(QueueSnapshot.self, from: Data(body.utf8))
+                if whole == nil { whole = page } else { whole?.entries += page.entries }
+                guard let next = page.nextAfter, next > after else {
+                    whole?.nextAfter = nil
+                    return whole ?? page
+                }
+                after = next
+            case .answered(let status, let body):
+                throw QueueCLIError("the node at \(admin) answered \(status): \(body.trimmingCharacters(in: .whitespacesAndNewlines))")
+            case .unreachable:
+                guard whole == nil else { throw QueueCLIError("the node at \(admin) stopped answering while the queue was read") }
+                do {
+                    return try ForwardQueue.readSnapshot(dataDirectory: dataDirectory)
+                } catch ForwardQueueError.locked {
+                    throw QueueCLIError("the queue in \(dataDirectory) is locked by a running node, but nothing answers on --admin \(admin)")
+                }
             }
         }
     }

@@ -93,7 +93,7 @@ struct ServeCommand: AsyncParsableCommand {
         reload?.attach(servers)
         services += servers as [any Service]
         services.append(ForwardQueueService(queue: queue))
-        services.append(try await AdminServer(host: adminHost, port: adminPort, registry: registry, store: store, queue: queue, logger: logger))
+        services.append(try await AdminServer(host: adminHost, port: adminPort, allowedHostNames: configuration.adminHostNames, registry: registry, store: store, queue: queue, logger: logger))
 
         let group = ServiceGroup(configuration: .init(
             services: services.map { .init(service: $0) },
