@@ -166,7 +166,8 @@ let package = Package(
         ),
         .testTarget(
             name: "ArchiveStoreTests",
-            dependencies: ["ArchiveStore", "TestRandom", .product(name: "NIOPosix", package: "swift-nio")]
+            dependencies: ["ArchiveStore", "TestRandom", .product(name: "NIOPosix", package: "swift-nio"),
+                           .product(name: "MetricsTestKit", package: "swift-metrics")]
         ),
         .testTarget(
             name: "ForwardQueueTests",

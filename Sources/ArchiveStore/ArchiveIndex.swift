@@ -191,15 +191,33 @@ final class ArchiveIndex {
     private func entries(_ stmt: SQLiteConnection.Statement, _ values: [SQLiteConnection.Statement.Value]) throws -> [ArchiveIndexEntry] {
         try stmt.bind(values)
         var result: [ArchiveIndexEntry] = []
-        while try stmt.step() {
-            result.append(ArchiveIndexEntry(
-                id: stmt.text(0) ?? "", sha256: stmt.text(1) ?? "", messageID: stmt.text(2),
-                receivedAt: Date(timeIntervalSince1970: Double(stmt.int(3)) / 1000), sender: stmt.text(4) ?? "",
-                recipients: (stmt.text(5) ?? "").split(separator: "\n").map(String.init), subject: stmt.text(6),
-                size: UInt64(stmt.int(7)), storedSize: Int(stmt.int(8)), segment: UInt64(stmt.int(9)), offset: Int(stmt.int(10))
-            ))
-        }
+        while try stmt.step() { result.append(Self.entry(stmt)) }
         return result
+    }
+
+    /// The row `stmt` is on, its `columns` starting at column `first`.
+    static func entry(_ stmt: SQLiteConnection.Statement, from first: Int32 = 0) -> ArchiveIndexEntry {
+        ArchiveIndexEntry(
+            id: stmt.text(first) ?? "", sha256: stmt.text(first + 1) ?? "", messageID: stmt.text(first + 2),
+            receivedAt: Date(timeIntervalSince1970: Double(stmt.int(first + 3)) / 1000), sender: stmt.text(first + 4) ?? "",
+            recipients: (stmt.text(first + 5) ?? "").split(separator: "\n").map(String.init), subject: stmt.text(first + 6),
+            size: UInt64(stmt.int(first + 7)), storedSize: Int(stmt.int(first + 8)), segment: UInt64(stmt.int(first + 9)),
+            offset: Int(stmt.int(first + 10))
+        )
+    }
+
+    /// `entry` as its row gives it back: text is bound as a C string, so it ends at a NUL
+    /// (a Subject may hold one), and the recipients are one newline-joined column.
+    static func storedForm(_ entry: ArchiveIndexEntry) -> ArchiveIndexEntry {
+        func stored(_ text: String) -> String { text.firstIndex(of: "\0").map { String(text[..<$0]) } ?? text }
+        var row = entry
+        row.id = stored(entry.id)
+        row.sha256 = stored(entry.sha256)
+        row.messageID = entry.messageID.map(stored)
+        row.sender = stored(entry.sender)
+        row.recipients = stored(entry.recipients.joined(separator: "\n")).split(separator: "\n").map(String.init)
+        row.subject = entry.subject.map(stored)
+        return row
     }
 
     func entry(sha256 hex: String) throws -> ArchiveIndexEntry? {

@@ -14,6 +14,7 @@ final class ArchiveJournal {
     private let indexWriter: IndexWriter
     /// The writer thread's read connection to the index, for dedupe lookups.
     private var lookup: ArchiveIndex?
+    private let indexHealth: IndexHealth
     var writer: SegmentWriter?
     /// A segment that hit an I/O error and still needs its sidecar seal before any new
     /// segment may be created (the chain must not skip it).
@@ -22,19 +23,23 @@ final class ArchiveJournal {
     var chainHead: [UInt8]
     var nextSequence: UInt64
 
-    init(directory: String, options: ArchiveStoreOptions, logger: Logger, metrics: ArchiveMetrics,
+    init(directory: String, options: ArchiveStoreOptions, logger: Logger, metrics: ArchiveMetrics, indexHealth: IndexHealth,
          index: ArchiveIndex?, writer: SegmentWriter?, chainHead: [UInt8], nextSequence: UInt64) {
         self.directory = directory
         self.options = options
         self.logger = logger
         self.metrics = metrics
-        self.indexWriter = IndexWriter(index: index, logger: logger)
+        self.indexHealth = indexHealth
+        self.indexWriter = IndexWriter(index: index, logger: logger, health: indexHealth)
         if let index {
             do {
                 lookup = try ArchiveIndex.openLookup(path: index.path)
             } catch {
+                indexHealth.unavailable("index cannot be read (dedupe covers this run only): \(error)")
                 logger.error("archive index cannot be read; dedupe covers this run only", metadata: ["error": "\(error)"])
             }
+        } else {
+            indexHealth.unavailable("no index: it could not be created at open (dedupe covers this run only)")
         }
         self.writer = writer
         self.chainHead = chainHead
@@ -121,7 +126,8 @@ final class ArchiveJournal {
         do {
             return try lookup?.entry(sha256: sha)
         } catch {
-            // Storing a duplicate is harmless; refusing mail is not.
+            // Storing a duplicate is harmless; refusing mail is not. /readyz says so.
+            indexHealth.lookupFailed(error)
             logger.error("archive index lookup failed; storing without dedupe", metadata: ["error": "\(error)"])
             return nil
         }

@@ -7,7 +7,9 @@ public struct ArchiveLayout: Sendable {
     public init(dataDirectory: String) { self.dataDirectory = dataDirectory }
 
     public var archiveDirectory: String { dataDirectory + "/archive" }
-    public var indexPath: String { archiveDirectory + "/index.sqlite" }
+    public var indexPath: String { archiveDirectory + "/" + Self.indexFileName }
+    /// The index's file name, also how faults of the index are named.
+    static let indexFileName = "index.sqlite"
     var lockPath: String { archiveDirectory + "/LOCK" }
 }
 

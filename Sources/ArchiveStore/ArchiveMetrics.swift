@@ -18,6 +18,9 @@ public struct ArchiveMetrics: Sendable {
     let bytesRaw: Counter
     let bytesStored: Counter
     let fsyncErrors: Counter
+    /// Failed index lookups and inserts (`IndexHealth`): messages were stored without dedupe
+    /// or are missing from `list` until the index catches up or is rebuilt.
+    let indexFaults: Counter
     let freeBytes: Gauge
 
     init(factory: (any MetricsFactory)?) {
@@ -29,6 +32,7 @@ public struct ArchiveMetrics: Sendable {
         bytesRaw = Counter(label: "archive_bytes_raw_total", factory: f)
         bytesStored = Counter(label: "archive_bytes_stored_total", factory: f)
         fsyncErrors = Counter(label: "archive_fsync_errors_total", factory: f)
+        indexFaults = Counter(label: "archive_index_faults_total", factory: f)
         freeBytes = Gauge(label: "archive_free_bytes", factory: f)
     }
 }

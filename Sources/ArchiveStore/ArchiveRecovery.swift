@@ -163,7 +163,7 @@ struct ArchiveRecovery {
             return (try IndexAudit.recreate(path: path), nil)
         } catch {
             // The archive still works without the index (dedupe then only covers this run).
-            report.faults.append(ArchiveFault(segment: "index.sqlite", offset: nil, reason: "cannot create index: \(error)"))
+            report.faults.append(ArchiveFault(segment: ArchiveLayout.indexFileName, offset: nil, reason: "cannot create index: \(error)"))
             return (nil, nil)
         }
     }

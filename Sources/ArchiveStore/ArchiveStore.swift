@@ -13,14 +13,16 @@ public final class ArchiveStore: Sendable {
     public let recoveryReport: RecoveryReport
     let committer: GroupCommitter
     private let capacityMonitor: CapacityMonitor
+    private let indexHealth: IndexHealth
     private let lock: DirectoryLock
     private let trainer: DictionaryTrainer
     /// Dictionaries of segments read by location (`readOriginal`).
     let dictionaryCache = SegmentDictionaryCache()
 
-    private init(layout: ArchiveLayout, options: ArchiveStoreOptions, report: RecoveryReport,
-                 committer: GroupCommitter, capacity: CapacityMonitor, lock: DirectoryLock, trainer: DictionaryTrainer) {
+    private init(layout: ArchiveLayout, options: ArchiveStoreOptions, report: RecoveryReport, committer: GroupCommitter,
+                 capacity: CapacityMonitor, indexHealth: IndexHealth, lock: DirectoryLock, trainer: DictionaryTrainer) {
         self.trainer = trainer
+        self.indexHealth = indexHealth
         self.layout = layout
         self.options = options
         self.recoveryReport = report
@@ -39,6 +41,7 @@ public final class ArchiveStore: Sendable {
         let capacity = CapacityMonitor(path: layout.archiveDirectory, options: options, logger: logger, metrics: metrics)
         let tick = max(0.005, min(1, options.freeSpaceRecheckInterval))
         let committer = GroupCommitter(capacity: capacity, metrics: metrics, tick: tick)
+        let indexHealth = IndexHealth(counter: metrics.indexFaults)
         let lockBox = LockBox()
         let trainer = DictionaryTrainer(options: options, logger: logger)
         let report = try await committer.start {
@@ -50,7 +53,7 @@ public final class ArchiveStore: Sendable {
                 let outcome = try recovery.run(now: Date())
                 let journal = ArchiveJournal(
                     directory: layout.archiveDirectory, options: options, logger: logger, metrics: metrics,
-                    index: outcome.index, writer: outcome.writer, chainHead: outcome.chainHead, nextSequence: outcome.nextSequence
+                    indexHealth: indexHealth, index: outcome.index, writer: outcome.writer, chainHead: outcome.chainHead, nextSequence: outcome.nextSequence
                 )
                 do {
                     try journal.ensureWriter(now: Date())
@@ -70,7 +73,8 @@ public final class ArchiveStore: Sendable {
             logger.error("archive fault found at open", metadata: ["fault": "\(fault)"])
         }
         guard let lock = lockBox.get() else { throw ArchiveStoreError.unrecoverable("lock not taken") }
-        return ArchiveStore(layout: layout, options: options, report: report, committer: committer, capacity: capacity, lock: lock, trainer: trainer)
+        return ArchiveStore(layout: layout, options: options, report: report, committer: committer, capacity: capacity,
+                            indexHealth: indexHealth, lock: lock, trainer: trainer)
     }
 
     /// A draft for the next message; feed it chunks as they arrive, then `finish()` it.
@@ -120,6 +124,11 @@ public final class ArchiveStore: Sendable {
         guard let (at, reason) = committer.recentFault.withLock({ $0 }), Date().timeIntervalSince(at) < window else { return nil }
         return reason
     }
+
+    /// Why the index cannot be trusted now (a failed lookup or insert, or no index), or nil.
+    /// Messages are still archived, but duplicates are stored again and `list` may miss
+    /// some until it is repaired (restart, or `archive reindex`); `/readyz` reports it.
+    public func indexFault() -> String? { indexHealth.fault }
 
     /// Completes queued commits, closes the files and releases the directory lock. The
     /// active segment stays open-ended and is resumed by the next `open`.

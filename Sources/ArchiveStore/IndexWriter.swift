@@ -40,13 +40,15 @@ final class IndexWriter: @unchecked Sendable {
     /// Touched only by the indexing thread once it runs.
     private var index: ArchiveIndex?
     private let logger: Logger
+    private let health: IndexHealth
     private let hasThread: Bool
 
     /// `index` nil: the archive runs without one (it could not be created); entries then
     /// stay in `pending`, so dedupe still covers this run.
-    init(index: ArchiveIndex?, logger: Logger) {
+    init(index: ArchiveIndex?, logger: Logger, health: IndexHealth = IndexHealth()) {
         self.index = index
         self.logger = logger
+        self.health = health
         self.hasThread = index != nil
         guard hasThread else { return }
         DedicatedThread.start(name: "archive-index") { [self] in run() }
@@ -145,8 +147,10 @@ final class IndexWriter: @unchecked Sendable {
         guard let index, let checkpoint, !batch.isEmpty else { return true }
         do {
             try index.insert(batch, checkpoint: checkpoint)
+            health.updated()
             return true
         } catch {
+            health.updateFailed(error)
             logger.error("archive index update failed; will retry", metadata: ["error": "\(error)", "pending": "\(batch.count)"])
             return false
         }

@@ -121,7 +121,13 @@ public enum ConfigurationCheck {
             let range = NodeConfiguration.eventLoopThreadRange
             problems.error("node", "event_loop_threads must be \(range.lowerBound) to \(range.upperBound), got \(threads)")
         }
-        if HostPort.parse(configuration.adminAddress) == nil {
+        if let admin = HostPort.parse(configuration.adminAddress) {
+            if !HostPort.isLoopback(admin.0) {
+                problems.warning("node", "admin \(configuration.adminAddress) is not a loopback address, and the admin endpoint has no "
+                    + "authentication: whoever reaches it reads /metrics and can hold, release or delete queued copies (/queue); "
+                    + "bind it to 127.0.0.1 or [::1], or put it behind a proxy that authenticates")
+            }
+        } else {
             problems.error("node", "admin must be HOST:PORT, got \(configuration.adminAddress)")
         }
         if let archive = configuration.archive {
@@ -146,6 +152,7 @@ public enum ConfigurationCheck {
             for (key, path) in [("certificate_file", entry.certificate_file), ("key_file", entry.key_file), ("client_ca_file", entry.client_ca_file)] {
                 if let path, let why = environment.unreadable(path) { problems.error(at, "\(key) \(path): \(why)") }
             }
+            warnOfEveryAddress(entry, at: at, problems: &problems)
         }
         do {
             return try configuration.listenerConfigurations()
@@ -155,6 +162,19 @@ public enum ConfigurationCheck {
             problems.errors.append("listener: \(error)")
         }
         return []
+    }
+
+    /// A network of every address (`0.0.0.0/0`, `::/0`) in a listener's allowlist or proxy
+    /// list: legal, and almost never meant.
+    private static func warnOfEveryAddress(_ entry: NodeConfiguration.Listener, at: String, problems: inout ConfigurationProblems) {
+        for text in entry.allowed_clients ?? [] where ClientNetwork(text)?.prefixLength == 0 {
+            problems.warning(at, "allowed_clients \"\(text)\" admits every address: anyone who reaches the port has mail archived "
+                + "(and forwarded where routes say); list the networks of the servers that journal here")
+        }
+        for text in entry.trusted_proxies ?? [] where ClientNetwork(text)?.prefixLength == 0 {
+            problems.warning(at, "trusted_proxies \"\(text)\" trusts every peer's PROXY header: any client can claim any address "
+                + "and so pass allowed_clients; list only the proxies' own addresses")
+        }
     }
 }
 

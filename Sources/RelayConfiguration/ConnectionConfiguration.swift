@@ -68,6 +68,9 @@ public struct ConnectionConfiguration: Hashable, Sendable {
         if c.tls == .opportunistic, c.caFile != nil {
             problems.warning(at, "ca_file is not used with tls = \"opportunistic\" (certificates are not verified); use \"required\"")
         }
+        if c.tls != .required, entry.tls == nil || entry.tls == c.tls.rawValue, !host.isEmpty, !HostPort.isLoopback(host) {
+            problems.warning(at, Self.unverifiedLinkWarning(c.tls, explicit: entry.tls != nil, host: host))
+        }
         c.maxConnections = problems.positive(entry.max_connections, "max_connections", at: at, default: c.maxConnections)
         c.queueLimit = problems.positive(entry.queue_limit, "queue_limit", at: at, default: c.queueLimit)
         c.queueMaxBytes = Int64(problems.positive(entry.queue_max_bytes, "queue_max_bytes", at: at, default: Int(c.queueMaxBytes)))
@@ -91,6 +94,17 @@ public struct ConnectionConfiguration: Hashable, Sendable {
             }
         }
         return (problems.isEmpty ? c : nil, problems)
+    }
+
+    /// Why a link that leaves the machine wants `required`: without a verified certificate,
+    /// whoever sits between the nodes gets the copies (issue 22, finding 10).
+    static func unverifiedLinkWarning(_ tls: TLSPolicy, explicit: Bool, host: String) -> String {
+        let setting = "tls = \"\(tls.rawValue)\"" + (explicit ? "" : " (the default)")
+        let exposure = tls == .none
+            ? "copies cross the network in clear text, so anyone on the path can"
+            : "the peer's certificate is not verified, so anyone on the path can strip STARTTLS or present any certificate,"
+        return "\(setting) to \(host), which is not loopback: \(exposure) read or alter the copies, "
+            + "or answer 250 so they leave the queue undelivered; use tls = \"required\" (with ca_file for a private CA)"
     }
 
     /// Files the connection reads at start: CA, client certificate and key.

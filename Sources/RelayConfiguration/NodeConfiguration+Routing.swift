@@ -1,3 +1,5 @@
+import SMTPListener
+
 /// The `[[connection]]` and `[[route]]` tables (docs/CONFIG.md). Enumerations are read as
 /// strings and checked afterwards, so one bad value does not hide the other problems.
 extension NodeConfiguration {
@@ -66,8 +68,13 @@ extension HostPort {
         ["0.0.0.0", "::", "*", "0:0:0:0:0:0:0:0"].contains(host)
     }
 
+    /// `localhost`, or an address literal in 127.0.0.0/8 or ::1 (any spelling, IPv4-mapped
+    /// too). A host name is not resolved: only these never leave the machine.
     static func isLoopback(_ host: String) -> Bool {
-        let h = host.lowercased()
-        return h == "localhost" || h == "::1" || h.hasPrefix("127.") || h == "0:0:0:0:0:0:0:1"
+        if host.lowercased() == "localhost" { return true }
+        guard let octets = ClientNetwork.parseAddress(host) else { return false }
+        return loopbackNetworks.contains { $0.contains(octets) }
     }
+
+    private static let loopbackNetworks = ["127.0.0.0/8", "::1"].compactMap(ClientNetwork.init)
 }

@@ -136,7 +136,12 @@ public struct NodeConfiguration: Codable, Sendable {
             positive(entry.max_connections_per_client, "max_connections_per_client") { c.maximumConnectionsPerClient = $0 }
             positive(entry.max_message_size, "max_message_size") { c.limits.maximumMessageSize = $0 }
             positive(entry.max_recipients, "max_recipients") { c.limits.maximumRecipients = $0 }
-            positive(entry.max_command_line_length, "max_command_line_length") { c.limits.maximumCommandLineLength = max($0, 512) }
+            if let length = entry.max_command_line_length, length > SessionLimits.largestCommandLineLength {
+                // A session buffers a command line whole: an unbounded value bounds nothing.
+                problems.append("\(at): max_command_line_length must be at most \(SessionLimits.largestCommandLineLength), got \(length)")
+            } else {
+                positive(entry.max_command_line_length, "max_command_line_length") { c.limits.maximumCommandLineLength = max($0, 512) }
+            }
             positive(entry.max_text_line_length, "max_text_line_length") { c.limits.maximumTextLineLength = max($0, 1000) }
             seconds(entry.command_timeout_seconds, "command_timeout_seconds") { c.limits.commandTimeout = .seconds(Int64($0)) }
             seconds(entry.data_timeout_seconds, "data_timeout_seconds") { c.limits.dataTimeout = .seconds(Int64($0)) }

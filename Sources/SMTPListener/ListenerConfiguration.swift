@@ -28,6 +28,8 @@ public struct SessionLimits: Sendable, Hashable {
     public var maximumMessageSize = SMTPDefaults.maximumMessageSize
     public var maximumRecipients = SMTPDefaults.maximumRecipients
     public var maximumCommandLineLength = SMTPDefaults.maximumCommandLineLength
+    /// What a configuration may set `maximumCommandLineLength` to (`SMTPDefaults`).
+    public static let largestCommandLineLength = SMTPDefaults.largestCommandLineLength
     public var maximumTextLineLength = SMTPDefaults.maximumTextLineLength
     /// Time allowed for each command line to arrive (RFC 5321 §4.5.3.2.7 asks for at least 5 minutes).
     public var commandTimeout = TimeAmount.minutes(5)

@@ -168,28 +168,3 @@ public enum ListenerError: Error, CustomStringConvertible {
         }
     }
 }
-
-/// Builds the listener's TLS context from its certificate and key files.
-enum TLSContextFactory {
-    static func makeServerContext(_ configuration: ListenerConfiguration) throws -> NIOSSLContext? {
-        guard configuration.tlsMode != .none else { return nil }
-        guard let certificateFile = configuration.certificateFile, let keyFile = configuration.privateKeyFile else {
-            throw ListenerError.tlsMaterial("listener \(configuration.name) needs certificate_file and key_file for TLS")
-        }
-        do {
-            let chain = try NIOSSLCertificate.fromPEMFile(certificateFile).map { NIOSSLCertificateSource.certificate($0) }
-            let key = try NIOSSLPrivateKey(file: keyFile, format: .pem)
-            var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
-            tls.minimumTLSVersion = .tlsv12
-            if let authority = configuration.clientCertificateAuthorityFile {
-                // A server that verifies asks for the client's certificate and fails the
-                // handshake without one; host names do not apply to clients.
-                tls.certificateVerification = .noHostnameVerification
-                tls.trustRoots = .file(authority)
-            }
-            return try NIOSSLContext(configuration: tls)
-        } catch {
-            throw ListenerError.tlsMaterial("\(certificateFile), \(keyFile): \(error)")
-        }
-    }
-}

@@ -3,6 +3,10 @@ public enum SMTPDefaults {
     /// RFC 5321 §4.5.3.1.4 sets 512 octets for a command line, but extensions (SIZE, BODY,
     /// SMTPUTF8 addresses) make real lines longer; Postfix's `line_length_limit` is 2048.
     public static let maximumCommandLineLength = 2048
+    /// The most `max_command_line_length` may be set to: a session holds a command line
+    /// whole until its CRLF, so the limit is memory per connection (times its listener's
+    /// `max_connections`). 64 KiB is 32 times the default, beyond any extension's needs.
+    public static let largestCommandLineLength = 65_536
     /// RFC 5321 §4.5.3.1.6 sets 1000 octets for a text line; real senders (HTML mailers,
     /// journal reports) exceed it, and an archive that refuses their mail loses it. Lines
     /// are streamed, so this bounds no memory; it only refuses clearly broken input.

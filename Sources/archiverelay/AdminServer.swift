@@ -10,7 +10,8 @@ import SMTPListener
 import ServiceLifecycle
 
 /// The admin HTTP endpoint (loopback by default): `/metrics` in Prometheus text format,
-/// `/healthz` (the process serves), `/readyz` (the archive is writable and has room), and
+/// `/healthz` (the process serves), `/readyz` (the archive is writable, has room and its
+/// index is sound), and
 /// the forward queue: `GET /queue`, `POST /queue/{retry,hold,release,delete}?id=N|all=1`.
 /// Who may ask, and how much a client can make it hold: `AdminEndpoint`.
 final class AdminServer: Service, Sendable {
@@ -37,6 +38,9 @@ final class AdminServer: Service, Sendable {
                 }
                 if let fault = store.recentWriteFault() {
                     return .text(.serviceUnavailable, "not ready: archive write failed in the last 5 minutes: \(fault)\n")
+                }
+                if let fault = store.indexFault() {
+                    return .text(.serviceUnavailable, "not ready: archive index: \(fault)\n")
                 }
                 return .text(.ok, "ready\n")
             default:

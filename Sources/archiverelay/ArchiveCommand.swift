@@ -140,8 +140,12 @@ extension ArchiveCommand {
             try reportingErrors {
                 let report = try ArchiveReader(dataDirectory: data.dataDirectory).verify()
                 for note in report.notes { writeStdout("note: \(note)\n") }
-                for fault in report.faults { FileHandle.standardError.write(Data("FAULT \(fault)\n".utf8)) }
-                writeStdout("\(report.segments) segments, \(report.records) records, \(report.faults.count) faults\n")
+                for fault in report.faults + report.indexFaults { FileHandle.standardError.write(Data("FAULT \(fault)\n".utf8)) }
+                if !report.indexFaults.isEmpty {
+                    // The index is derived: rebuilding it from the segments loses nothing.
+                    FileHandle.standardError.write(Data("the index does not match the segments: stop the node and run `archiverelay archive reindex --data-dir \(data.dataDirectory)`\n".utf8))
+                }
+                writeStdout("\(report.segments) segments, \(report.records) records, \(report.faults.count + report.indexFaults.count) faults\n")
                 clean = report.isClean
             }
             if !clean { throw ExitCode(2) }

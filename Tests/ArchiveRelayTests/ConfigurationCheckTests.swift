@@ -220,6 +220,12 @@ struct ConfigurationCheckTests {
                   "connection[1] \"peer\": max_backoff_seconds must be at most 2592000 (30 days), got 2592001",
                   "connection[1] \"peer\": command_timeout_seconds must be at most 2592000 (30 days), got 10000000000000000",
                   "route[1] \"r\": ack_timeout_seconds must be at most 2592000 (30 days), got 9223372036854775807"]),
+        ("command line length beyond the ceiling", """
+            [[listener]]
+            name = "wide"
+            address = "127.0.0.1:2999"
+            max_command_line_length = 100000000000
+            """, ["listener[3] \"wide\": max_command_line_length must be at most 65536, got 100000000000"]),
         ("unknown keys", """
             [[route]]
             name = "r"
@@ -368,6 +374,12 @@ struct ConfigurationCheckTests {
         #expect(Self.errors(text) == expected)
     }
 
+    /// What every case of `warningCases` gets for `base`'s connection: forwarding off the
+    /// machine without a verified certificate (issue 22, finding 10).
+    static let unverifiedPeer = "connection[1] \"peer\": tls = \"opportunistic\" (the default) to 10.0.0.12, which is not loopback: "
+        + "the peer's certificate is not verified, so anyone on the path can strip STARTTLS or present any certificate, "
+        + "read or alter the copies, or answer 250 so they leave the queue undelivered; use tls = \"required\" (with ca_file for a private CA)"
+
     static let warningCases: [(String, [String])] = [
         ("""
             [[connection]]
@@ -386,13 +398,93 @@ struct ConfigurationCheckTests {
             listeners = ["ha"]
             ack_after_forward = "one"
             """, [
+                unverifiedPeer,
                 "connection[2] \"myself\": ca_file, server_name and certificate_file have no effect with tls = \"none\"",
                 "route[1] \"journal\": forward names connection \"myself\" twice",
                 "route[2] \"ha\": ack_after_forward = \"one\" has no effect without forward",
                 "route[1] \"journal\": connection \"myself\" (localhost:2625) is this node's own listener[2] \"ha\": this node archives its own copy a second time",
             ]),
-        ("", ["connection: connections are configured but no route forwards to them (without [[route]] nothing is forwarded)"]),
+        ("", [unverifiedPeer, "connection: connections are configured but no route forwards to them (without [[route]] nothing is forwarded)"]),
+        // Only `required` verifies the peer; loopback never leaves the machine.
+        ("""
+            [[connection]]
+            name = "plain"
+            host = "archive-b.example.com"
+            tls = "none"
+            [[connection]]
+            name = "unverified"
+            host = "2001:db8::12"
+            tls = "opportunistic"
+            [[connection]]
+            name = "verified"
+            host = "10.0.0.13"
+            tls = "required"
+            [[connection]]
+            name = "local"
+            host = "::1"
+            port = 2700
+            tls = "none"
+            [[connection]]
+            name = "local-name"
+            host = "localhost"
+            port = 2701
+            [[route]]
+            name = "all"
+            forward = ["peer", "plain", "unverified", "verified", "local", "local-name"]
+            """, [
+                unverifiedPeer,
+                "connection[2] \"plain\": tls = \"none\" to archive-b.example.com, which is not loopback: copies cross the network "
+                    + "in clear text, so anyone on the path can read or alter the copies, or answer 250 so they leave the queue "
+                    + "undelivered; use tls = \"required\" (with ca_file for a private CA)",
+                "connection[3] \"unverified\": tls = \"opportunistic\" to 2001:db8::12, which is not loopback: the peer's certificate "
+                    + "is not verified, so anyone on the path can strip STARTTLS or present any certificate, read or alter the copies, "
+                    + "or answer 250 so they leave the queue undelivered; use tls = \"required\" (with ca_file for a private CA)",
+            ]),
+        ("""
+            [[listener]]
+            name = "open"
+            address = "127.0.0.1:2700"
+            allowed_clients = ["0.0.0.0/0", "10.0.0.0/8", "::/0"]
+            trusted_proxies = ["192.0.2.5", "0.0.0.0/0"]
+            [[route]]
+            name = "r"
+            forward = ["peer"]
+            """, [
+                "listener[3] \"open\": allowed_clients \"0.0.0.0/0\" admits every address: anyone who reaches the port has mail "
+                    + "archived (and forwarded where routes say); list the networks of the servers that journal here",
+                "listener[3] \"open\": allowed_clients \"::/0\" admits every address: anyone who reaches the port has mail "
+                    + "archived (and forwarded where routes say); list the networks of the servers that journal here",
+                "listener[3] \"open\": trusted_proxies \"0.0.0.0/0\" trusts every peer's PROXY header: any client can claim any "
+                    + "address and so pass allowed_clients; list only the proxies' own addresses",
+                unverifiedPeer,
+            ]),
     ]
+
+    /// The admin endpoint has no authentication: anywhere but loopback it is a warning.
+    @Test(arguments: [("0.0.0.0:8025", true), ("192.0.2.1:8025", true), ("[::]:8025", true), ("127.0.0.1:8025", false),
+                      ("127.1.2.3:8025", false), ("[::1]:8025", false), ("localhost:8025", false)])
+    func adminOffLoopbackIsAWarning(admin: String, warned: Bool) {
+        let text = Self.base.replacingOccurrences(of: "id = \"node-a\"", with: "id = \"node-a\"\nadmin = \"\(admin)\"")
+            + "[[route]]\nname = \"r\"\nforward = [\"peer\"]\n"
+        let expected = warned ? ["node: admin \(admin) is not a loopback address, and the admin endpoint has no authentication: "
+            + "whoever reaches it reads /metrics and can hold, release or delete queued copies (/queue); "
+            + "bind it to 127.0.0.1 or [::1], or put it behind a proxy that authenticates"] : []
+        #expect(Self.errors(text) == [])
+        #expect(Self.warnings(text) == expected + [Self.unverifiedPeer])
+    }
+
+    /// A session buffers a command line whole, so its limit has a ceiling.
+    @Test(arguments: [("65536", nil), ("65537", "must be at most 65536, got 65537"),
+                      ("1e11", "not of the expected type")])
+    func commandLineLengthIsBounded(value: String, problem: String?) {
+        let text = Self.base + "[[listener]]\nname = \"wide\"\naddress = \"127.0.0.1:2999\"\nmax_command_line_length = \(value)\n"
+        let errors = Self.errors(text)
+        if let problem {
+            #expect(errors.count == 1 && errors.allSatisfy { $0.contains(problem) }, "\(errors)")
+        } else {
+            #expect(errors == [])
+        }
+    }
 
     @Test(arguments: warningCases)
     func warningsDoNotFailTheCheck(addition: String, expected: [String]) {

@@ -3,16 +3,6 @@ import Testing
 @testable import ArchiveStore
 
 @Suite struct ChainAndIndexTests {
-    private func rotatedArchive(_ dir: String) async throws -> [ArchiveReceipt] {
-        var options = ArchiveStoreOptions()
-        options.maxSegmentBytes = 8 << 10
-        let store = try await openStore(dir, options: options)
-        var receipts: [ArchiveReceipt] = []
-        for n in 0..<20 { receipts.append(try await commit(store, Corpus.messages[n], n)) }
-        try await store.close()
-        return receipts
-    }
-
     @Test func segmentsRotateBySizeAndFormAVerifiedChain() async throws {
         try await withTempDirectory { dir in
             let receipts = try await rotatedArchive(dir)

@@ -68,6 +68,17 @@ func commit(_ store: ArchiveStore, _ bytes: [UInt8], _ n: Int = 0) async throws 
     try await store.commit(finished(bytes, envelope: envelope(n)))
 }
 
+/// Twenty messages over several segments of 8 KiB, the store closed (everything indexed).
+func rotatedArchive(_ dir: String) async throws -> [ArchiveReceipt] {
+    var options = ArchiveStoreOptions()
+    options.maxSegmentBytes = 8 << 10
+    let store = try await openStore(dir, options: options)
+    var receipts: [ArchiveReceipt] = []
+    for n in 0..<20 { receipts.append(try await commit(store, Corpus.messages[n], n)) }
+    try await store.close()
+    return receipts
+}
+
 func segmentPaths(_ dir: String) -> [String] {
     let archive = dir + "/archive"
     return ((try? FileManager.default.contentsOfDirectory(atPath: archive)) ?? [])

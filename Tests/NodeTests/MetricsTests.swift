@@ -31,7 +31,7 @@ import Testing
         "smtp_messages_received_total", "smtp_message_bytes_received_total", "smtp_replies_total",
         "smtp_timeouts_total", "archive_messages_archived_total", "archive_duplicates_total",
         "archive_bytes_raw_total", "archive_bytes_stored_total", "archive_fsync_errors_total",
-        "archive_free_bytes", "archive_append_duration", "archive_group_commit_batch_size",
+        "archive_free_bytes", "archive_append_duration", "archive_group_commit_batch_size", "archive_index_faults_total",
     ]
 
     @Test(.timeLimit(.minutes(2)))

@@ -1,4 +1,5 @@
 import NIOCore
+import NIOSSL
 import SMTPListener
 import SMTPProtocol
 import Testing
@@ -63,6 +64,35 @@ struct TLSAndProxyTests {
             try await client.send("x\r\n.\r\n")
             #expect(try await client.codes(1) == [250])
             #expect(receiver.received.first?.envelope.tls != nil)
+        }
+    }
+
+    /// A client offering only `suite` (TLS 1.2), or TLS 1.3 for nil. Static-RSA key exchange
+    /// (no forward secrecy) and CBC with SHA-1 must fail the handshake; ECDHE with an AEAD
+    /// cipher and TLS 1.3 get through (issue 22, finding 10).
+    @Test(arguments: [
+        (NIOTLSCipher.TLS_RSA_WITH_AES_128_CBC_SHA, false), (.TLS_RSA_WITH_AES_256_GCM_SHA384, false),
+        (.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA, false), (.TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA, false),
+        (.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, true), (.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256, true),
+        (nil, true),
+    ] as [(NIOTLSCipher?, Bool)])
+    func onlyForwardSecretAEADSuitesAreAccepted(suite: NIOTLSCipher?, accepted: Bool) async throws {
+        try await withListener(tls(.starttls)) { server, _ in
+            let client = try await TestClient(server)
+            try await client.send("EHLO c\r\nSTARTTLS\r\n")
+            #expect(try await client.codes(3) == [220, 250, 220])
+            try await client.startTLS { tls in
+                if let suite {
+                    tls.maximumTLSVersion = .tlsv12
+                    tls.cipherSuiteValues = [suite]
+                } else {
+                    tls.minimumTLSVersion = .tlsv13
+                }
+            }
+            try? await client.send("EHLO c\r\n")
+            let reply = try? await client.reply()
+            #expect((reply?.code == 250) == accepted, "\(suite.map { "suite \($0.rawValue)" } ?? "TLS 1.3"): \(String(describing: reply))")
+            await client.close()
         }
     }
 

@@ -136,10 +136,13 @@ final class TestClient {
     }
 
     /// Starts TLS on this connection (after the server's 220 to STARTTLS), presenting a
-    /// client certificate when `identity` (certificate and key PEM files) is given.
-    func startTLS(identity: (certificate: String, key: String)? = nil) async throws {
+    /// client certificate when `identity` (certificate and key PEM files) is given;
+    /// `adjust` narrows what the client offers (versions, cipher suites).
+    func startTLS(identity: (certificate: String, key: String)? = nil,
+                  adjust: (inout TLSConfiguration) -> Void = { _ in }) async throws {
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.certificateVerification = .none
+        adjust(&tls)
         if let identity {
             tls.certificateChain = try NIOSSLCertificate.fromPEMFile(identity.certificate).map { .certificate($0) }
             tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: identity.key, format: .pem))
