@@ -72,7 +72,7 @@ let package = Package(
         ),
         .target(
             name: "RouteEngine",
-            dependencies: ["SMTPProtocol"]
+            dependencies: ["SMTPProtocol", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(
             name: "ForwardQueue",
@@ -147,7 +147,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RouteEngineTests",
-            dependencies: ["RouteEngine", "SMTPProtocol"]
+            dependencies: ["RouteEngine", "SMTPProtocol", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .testTarget(
             name: "ArchiveStoreTests",
@@ -175,6 +175,7 @@ let package = Package(
         .testTarget(
             name: "NodeTests",
             dependencies: [
+                "RouteEngine",
                 "SMTPProtocol",
                 "TestPorts",
                 .product(name: "NIOCore", package: "swift-nio"),
