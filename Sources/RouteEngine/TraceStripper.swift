@@ -48,6 +48,22 @@ public struct TraceStripper: Sendable {
         }
     }
 
+    /// Why a trace at the top was kept as content on a listener with the chain's key (a
+    /// peer with another key or none, or a forgery); nil when there was none or it verified.
+    public var unverifiedTrace: String? {
+        guard case .byKey = trust, case .entering = standing, let scan, scan != .absent else { return nil }
+        if case .malformed(let reason) = scan { return reason }
+        return "the message ends inside its first header field"
+    }
+
+    /// With the chain's key, whether the stripped trace was signed for another original
+    /// than the one whose SHA-256 is `digest` (known only at the end): a real trace lifted
+    /// onto another message, or a copy damaged on the way.
+    public func strippedTraceIsForAnotherOriginal(than digest: [UInt8]) -> Bool {
+        guard case .byKey = trust, case .inChain(let trace) = standing else { return false }
+        return trace.originalDigest != digest
+    }
+
     /// True once every further byte is content: the caller may pass chunks on unchanged.
     public var isPassingThrough: Bool {
         if case .passing = phase { return true }

@@ -76,14 +76,13 @@ struct RelaySink: MessageSink {
         try draft?.append(bytes: content)
     }
 
-    /// A `trust_trace` listener with the chain's key took a trace it does not verify as
-    /// content: a peer with another key (or none), or a forgery. Said once per message.
+    /// A `trust_trace` listener with the chain's key kept a trace it does not verify as
+    /// content: said once per message, so a peer with another key shows.
     private func noteUnverifiedTrace() {
-        guard case .byKey = routing.traceTrust(onListener: envelope.listener), case .entering = stripper.standing,
-              let scan = stripper.scan, scan != .absent else { return }
+        guard let reason = stripper.unverifiedTrace else { return }
         Counter(label: "unverified_traces_total", dimensions: [("listener", envelope.listener)]).increment()
         logger.warning("trace not verified with the chain's trace key; kept as content",
-                       metadata: ["id": "\(envelope.transactionID)", "listener": "\(envelope.listener)", "scan": "\(scan)"])
+                       metadata: ["id": "\(envelope.transactionID)", "listener": "\(envelope.listener)", "reason": "\(reason)"])
     }
 
     private func archiveEnvelope() -> ArchiveEnvelope {
@@ -102,7 +101,7 @@ struct RelaySink: MessageSink {
         guard !failed, let open = draft else { return .refused(RelayReceiver.temporaryFailure) }
         draft = nil
         let digest = open.originalDigest
-        if routing.traceKey != nil, case .inChain(let trace) = stripper.standing, trace.originalDigest != digest {
+        if stripper.strippedTraceIsForAnotherOriginal(than: digest) {
             logger.warning("a signed trace on another original than it was signed for; refused",
                            metadata: ["id": "\(envelope.transactionID)", "listener": "\(envelope.listener)"])
             return .refused(RelayReceiver.traceMismatch)

@@ -108,6 +108,31 @@ struct TraceStripperTests {
         #expect(stripper.standing == standing)
     }
 
+    /// With the chain's key: a trace kept as content says why (for the log and
+    /// `unverified_traces_total`), and a stripped one is checked against the original's
+    /// digest at the end.
+    @Test func withTheChainKeyTheStripperSaysWhatItDidNotTrust() {
+        let key = TraceFixtures.chainKey
+        func stripped(_ message: String, _ trust: TraceTrust) -> TraceStripper {
+            var stripper = TraceStripper(trust: trust)
+            _ = stripper.consume(Array(message.utf8)) + stripper.finish()
+            return stripper
+        }
+        #expect(stripped(Self.trace + Self.relayed + Self.original, .byKey(key)).unverifiedTrace == "not signed with this chain's trace key")
+        #expect(stripped("X-Archiverelay-Trace: hops=x\r\n" + Self.original, .byKey(key)).unverifiedTrace
+            == "hops must be a number of at least 1")
+        #expect(stripped(Self.original, .byKey(key)).unverifiedTrace == nil)
+        #expect(stripped(Self.signed + Self.relayed + Self.original, .byKey(key)).unverifiedTrace == nil)
+        #expect(stripped(Self.trace + Self.relayed + Self.original, .byListener).unverifiedTrace == nil)
+
+        let signed = stripped(Self.signed + Self.relayed + Self.original, .byKey(key))
+        #expect(!signed.strippedTraceIsForAnotherOriginal(than: TraceFixtures.digest(Self.original)))
+        #expect(signed.strippedTraceIsForAnotherOriginal(than: TraceFixtures.digest("another original")))
+        // Without the key nothing was signed, so there is nothing to hold the digest to.
+        let byListener = stripped(Self.signed + Self.relayed + Self.original, .byListener)
+        #expect(!byListener.strippedTraceIsForAnotherOriginal(than: TraceFixtures.digest("another original")))
+    }
+
     @Test func relayedFieldsFollowTheTrace() {
         var stripper = TraceStripper(trust: .byListener)
         let out = stripper.consume(Array((Self.trace + Self.relayed + Self.original).utf8)) + stripper.finish()
