@@ -73,7 +73,7 @@ let package = Package(
         ),
         .target(
             name: "RouteEngine",
-            dependencies: ["SMTPProtocol"]
+            dependencies: ["SMTPProtocol", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(
             name: "ForwardQueue",
@@ -162,7 +162,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RouteEngineTests",
-            dependencies: ["RouteEngine", "SMTPProtocol"]
+            dependencies: ["RouteEngine", "SMTPProtocol", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .testTarget(
             name: "ArchiveStoreTests",
@@ -201,6 +201,7 @@ let package = Package(
         .testTarget(
             name: "NodeTests",
             dependencies: [
+                "RouteEngine",
                 "SMTPProtocol",
                 "TestPorts",
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -104,6 +104,9 @@ public struct MessageDraft {
     /// Bytes of the original appended so far.
     public var originalSize: UInt64 { size }
 
+    /// The SHA-256 of the original appended so far (what `finish` records once it is whole).
+    public var originalDigest: [UInt8] { Array(hasher.finalize()) }
+
     /// Completes the message: ends the zstd frame, fixes the digest and encodes the record,
     /// with the forwarding promise, if any, in its metadata.
     public consuming func finish(forwarding: ForwardingPromise? = nil) throws -> FinishedMessage {

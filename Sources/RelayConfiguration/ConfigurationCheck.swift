@@ -19,16 +19,24 @@ public enum ConfigurationCheck {
         public var hostName: String
         /// nil when the file can be read, else why not.
         public var unreadable: @Sendable (String) -> String?
+        /// A small file's text (`trace_key_file`), nil when it cannot be read.
+        public var contents: @Sendable (String) -> String?
 
-        public init(hostName: String, unreadable: @escaping @Sendable (String) -> String?) {
+        public init(hostName: String, unreadable: @escaping @Sendable (String) -> String?,
+                    contents: @escaping @Sendable (String) -> String? = Environment.readText) {
             self.hostName = hostName
             self.unreadable = unreadable
+            self.contents = contents
         }
 
         /// This machine's host name; a file's readability as `access(2)` and `stat(2)` see it
         /// (nothing is opened).
         public static let system = Environment(hostName: ProcessInfo.processInfo.hostName) { path in
             FileManager.default.isReadableFile(atPath: path) ? nil : (FileManager.default.fileExists(atPath: path) ? "not readable" : "does not exist")
+        }
+
+        @Sendable public static func readText(_ path: String) -> String? {
+            try? String(contentsOfFile: path, encoding: .utf8)
         }
     }
 
@@ -99,10 +107,13 @@ public enum ConfigurationCheck {
         if !connections.isEmpty, (configuration.route ?? []).isEmpty {
             problems.warning("connection", "connections are configured but no route forwards to them (without [[route]] nothing is forwarded)")
         }
+        let trusting = Set((configuration.listener ?? []).filter { $0.trust_trace ?? false }.map(\.name))
+        let traceKey = TraceKeyCheck.check(configuration.node, chained: !connections.isEmpty || !trusting.isEmpty,
+                                           environment: environment, problems: &problems)
 
         guard problems.isEmpty, let nodeID else { return .failure(problems) }
-        let trusting = Set((configuration.listener ?? []).filter { $0.trust_trace ?? false }.map(\.name))
-        let routing = RoutingTable(nodeID: nodeID, routes: routes, traceTrustingListeners: trusting, maxHops: configuration.maxHops)
+        let routing = RoutingTable(nodeID: nodeID, routes: routes, traceTrustingListeners: trusting, maxHops: configuration.maxHops,
+                                   traceKey: traceKey)
         return .success(ValidatedConfiguration(configuration: configuration, listeners: listeners, connections: connections,
                                                routing: routing, warnings: problems.warnings))
     }

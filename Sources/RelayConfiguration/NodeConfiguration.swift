@@ -20,6 +20,10 @@ public struct NodeConfiguration: Codable, Sendable {
         public var max_hops: Int?
         /// Threads that run the sessions (SwiftNIO event loops). Default: one per core.
         public var event_loop_threads: Int?
+        /// The chain's trace key as hex digits, the same on every node of the chain
+        /// (`TraceKey`); or `trace_key_file`, a file holding them. Default: none.
+        public var trace_secret: String?
+        public var trace_key_file: String?
 
         public init(id: String? = nil, data_dir: String? = nil, admin: String? = nil, max_hops: Int? = nil,
                     event_loop_threads: Int? = nil) {

@@ -1,6 +1,7 @@
-/// The trace a forwarded copy carries as its very first header field:
+/// The trace a forwarded copy carries as its very first header field (folded here):
 ///
-///     X-Archiverelay-Trace: hops=2; path=node-a,node-b; relayed=312
+///     X-Archiverelay-Trace: hops=2; path=node-a,node-b; relayed=312;
+///      sha256=<64 hex digits>; mac=<64 hex digits>
 ///
 /// - `hops`: how many archiverelay nodes forwarded the copy; equals the path's length.
 /// - `path`: their ids, oldest first (see `NodeID` for the charset).
@@ -8,6 +9,9 @@
 ///   one and were prepended by the nodes of the path (their Received fields). The
 ///   original message starts after them, so a receiving node that strips this field and
 ///   those bytes stores exactly what the first node stored.
+/// - `sha256`: the SHA-256 of that original (what the writing node archived).
+/// - `mac`: HMAC-SHA256 with the writing node's `TraceKey` over the other parameters and
+///   the relayed fields; only a trace whose mac verifies counts as one the chain wrote.
 ///
 /// Parameters are separated by `;`, white space around them is ignored, unknown
 /// parameters are ignored (later versions may add some), the field may be folded
@@ -19,15 +23,22 @@ public struct LoopTrace: Hashable, Sendable, CustomStringConvertible {
 
     public var path: [NodeID]
     public var relayedHeaderLength: Int
+    /// `sha256`: the digest of the original this trace travels with; nil when not given.
+    public var originalDigest: [UInt8]?
+    /// `mac`: set by `TraceKey.sign`; nil on an unsigned trace.
+    public var authenticationCode: [UInt8]?
 
-    public init(path: [NodeID], relayedHeaderLength: Int = 0) {
+    public init(path: [NodeID], relayedHeaderLength: Int = 0, originalDigest: [UInt8]? = nil, authenticationCode: [UInt8]? = nil) {
         self.path = path
         self.relayedHeaderLength = relayedHeaderLength
+        self.originalDigest = originalDigest
+        self.authenticationCode = authenticationCode
     }
 
     public var hops: Int { path.count }
 
-    /// The trace this node puts on the copies it forwards: the path with this node added.
+    /// The trace this node puts on the copies it forwards: the path with this node added,
+    /// unsigned (`TraceKey.sign` adds the digest and the mac once the original is known).
     public func forwarded(by node: NodeID, relayedHeaderLength: Int) -> LoopTrace {
         LoopTrace(path: path + [node], relayedHeaderLength: relayedHeaderLength)
     }
@@ -42,16 +53,24 @@ public struct LoopTrace: Hashable, Sendable, CustomStringConvertible {
             }
             lines[lines.count - 1] += piece
         }
-        if relayedHeaderLength > 0 {
-            let piece = "; relayed=\(relayedHeaderLength)"
-            if lines[lines.count - 1].utf8.count + piece.utf8.count > 78 {
+        for parameter in trailingParameters {
+            if lines[lines.count - 1].utf8.count + parameter.utf8.count + 2 > 78 {
                 lines[lines.count - 1] += ";"
-                lines.append(" relayed=\(relayedHeaderLength)")
+                lines.append(" " + parameter)
             } else {
-                lines[lines.count - 1] += piece
+                lines[lines.count - 1] += "; " + parameter
             }
         }
         return lines.joined(separator: "\r\n") + "\r\n"
+    }
+
+    /// The parameters after the path, as written.
+    private var trailingParameters: [String] {
+        var parameters: [String] = []
+        if relayedHeaderLength > 0 { parameters.append("relayed=\(relayedHeaderLength)") }
+        if let originalDigest { parameters.append("sha256=" + Hex.encode(originalDigest)) }
+        if let authenticationCode { parameters.append("mac=" + Hex.encode(authenticationCode)) }
+        return parameters
     }
 
     public var headerFieldBytes: [UInt8] { Array(headerField.utf8) }

@@ -81,7 +81,27 @@ public enum LoopTraceParser {
             guard let n = Int(relayedText), n >= 0 else { return .malformed("relayed must be a byte count") }
             relayed = n
         }
-        return .found(LoopTrace(path: path, relayedHeaderLength: relayed), fieldLength: fieldLength)
+        var trace = LoopTrace(path: path, relayedHeaderLength: relayed)
+        do {
+            trace.originalDigest = try hexParameter(parameters, "sha256", byteCount: TraceKey.digestLength)
+            trace.authenticationCode = try hexParameter(parameters, "mac", byteCount: TraceKey.codeLength)
+        } catch {
+            return .malformed(error.reason)
+        }
+        return .found(trace, fieldLength: fieldLength)
+    }
+
+    private struct BadParameter: Error {
+        var reason: String
+    }
+
+    /// The bytes of a hex parameter of exactly `byteCount` bytes; nil when it is absent.
+    private static func hexParameter(_ parameters: [String: Substring], _ key: String, byteCount: Int) throws(BadParameter) -> [UInt8]? {
+        guard let text = parameters[key] else { return nil }
+        guard let bytes = Hex.decode(text), bytes.count == byteCount else {
+            throw BadParameter(reason: "\(key) must be \(2 * byteCount) hex digits")
+        }
+        return bytes
     }
 
     static func lowercased(_ byte: UInt8) -> UInt8 {

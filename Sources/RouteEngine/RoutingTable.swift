@@ -9,15 +9,18 @@ public struct RoutingTable: Hashable, Sendable {
     /// Listeners whose incoming trace headers are honoured (`trust_trace = true`).
     public var traceTrustingListeners: Set<String>
     public var maxHops: Int
+    /// The chain's key (`[node] trace_secret` or `trace_key_file`); nil when none is set.
+    public var traceKey: TraceKey?
 
     public static let defaultMaxHops = 10
 
     public init(nodeID: NodeID, routes: [Route] = [], traceTrustingListeners: Set<String> = [],
-                maxHops: Int = RoutingTable.defaultMaxHops) {
+                maxHops: Int = RoutingTable.defaultMaxHops, traceKey: TraceKey? = nil) {
         self.nodeID = nodeID
         self.routes = routes
         self.traceTrustingListeners = traceTrustingListeners
         self.maxHops = maxHops
+        self.traceKey = traceKey
     }
 
     /// The reply to a RCPT no route takes.
@@ -35,6 +38,13 @@ public struct RoutingTable: Hashable, Sendable {
 
     public func trustsTrace(onListener listener: String) -> Bool {
         traceTrustingListeners.contains(listener)
+    }
+
+    /// How `listener` treats a trace: content, or honoured by the listener's allowlist
+    /// (no chain key) or by the chain key.
+    public func traceTrust(onListener listener: String) -> TraceTrust {
+        guard trustsTrace(onListener: listener) else { return .untrusted }
+        return traceKey.map { .byKey($0) } ?? .byListener
     }
 }
 

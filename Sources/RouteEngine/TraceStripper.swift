@@ -4,8 +4,9 @@
 ///
 /// Only a listener with `trust_trace` strips anything; elsewhere every byte is the
 /// client's content and passes through. When the trace cannot be read, or names more
-/// relayed bytes than there are, or they do not end at a line end, nothing is stripped:
-/// the bytes are kept as content and `scan` says why (`LoopGuard` then stops forwarding).
+/// relayed bytes than there are, or they do not end at a line end, or (with the chain's
+/// key) its mac does not verify, nothing is stripped: the bytes are kept as content and
+/// `scan` says why (`standing` says what that means for `LoopGuard`).
 public struct TraceStripper: Sendable {
     /// More relayed bytes than this (50 Received fields of 20 KiB) is not a real path.
     public static let maximumRelayedLength = 1 << 20
@@ -16,6 +17,7 @@ public struct TraceStripper: Sendable {
         case passing
     }
 
+    private let trust: TraceTrust
     private var phase: Phase
     private var held: [UInt8] = []
     /// What the leading bytes said; nil from a listener that does not trust traces.
@@ -25,8 +27,41 @@ public struct TraceStripper: Sendable {
     /// Where the relayed fields start in `prepended`.
     public private(set) var traceFieldLength = 0
 
-    public init(trusted: Bool) {
-        phase = trusted ? .scanning : .passing
+    public init(trust: TraceTrust) {
+        self.trust = trust
+        if case .untrusted = trust { phase = .passing } else { phase = .scanning }
+    }
+
+    /// What the leading bytes count for; final once `isPassingThrough`.
+    public var standing: TraceStanding {
+        switch (trust, scan) {
+        case (.untrusted, _), (_, nil), (_, .absent?):
+            return .entering
+        case (_, .found(let trace, _)?):
+            return .inChain(trace)  // kept only when stripped: read, and verified if a key is set
+        case (.byListener, .malformed(let reason)?):
+            return .unreadable(reason)
+        case (.byListener, .needsMoreBytes?):
+            return .unreadable("the message ends inside its first header field")
+        case (.byKey, _):
+            return .entering  // not signed by the chain: content, like any client's
+        }
+    }
+
+    /// Why a trace at the top was kept as content on a listener with the chain's key (a
+    /// peer with another key or none, or a forgery); nil when there was none or it verified.
+    public var unverifiedTrace: String? {
+        guard case .byKey = trust, case .entering = standing, let scan, scan != .absent else { return nil }
+        if case .malformed(let reason) = scan { return reason }
+        return "the message ends inside its first header field"
+    }
+
+    /// With the chain's key, whether the stripped trace was signed for another original
+    /// than the one whose SHA-256 is `digest` (known only at the end): a real trace lifted
+    /// onto another message, or a copy damaged on the way.
+    public func strippedTraceIsForAnotherOriginal(than digest: [UInt8]) -> Bool {
+        guard case .byKey = trust, case .inChain(let trace) = standing else { return false }
+        return trace.originalDigest != digest
     }
 
     /// True once every further byte is content: the caller may pass chunks on unchanged.
@@ -101,6 +136,9 @@ public struct TraceStripper: Sendable {
         let rest = Array(bytes[take...])
         if prepended.count > traceFieldLength, !prepended.hasCRLFSuffix {
             return revert(because: "relayed does not end at a line end", rest: rest)
+        }
+        if case .byKey(let key) = trust, case .found(let trace, _)? = scan, !key.authenticates(trace, relayedFields: relayedFields) {
+            return revert(because: "not signed with this chain's trace key", rest: rest)
         }
         phase = .passing
         return rest

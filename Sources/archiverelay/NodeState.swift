@@ -6,6 +6,10 @@ import RouteEngine
 final class NodeState: @unchecked Sendable {
     private let lock = NSLock()
     private var current: RoutingTable
+    /// Signs this node's traces when the configuration gives no chain key: enough for the
+    /// node to know its own copy coming back (`ReturningCopyDetector`), not for peers to
+    /// verify. Made at start; a copy signed before a restart makes one more round.
+    let ownTraceKey = TraceKey.random()
 
     init(routing: RoutingTable) { current = routing }
 

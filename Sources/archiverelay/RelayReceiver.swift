@@ -18,6 +18,10 @@ struct RelayReceiver: MessageReceiver {
     static let insufficientStorage = SMTPReply(452, EnhancedStatusCode(4, 3, 1), "Insufficient system storage")
     static let queueFull = SMTPReply(452, EnhancedStatusCode(4, 3, 1), "Forward queue full, try again later")
     static let temporaryFailure = SMTPReply(451, EnhancedStatusCode(4, 3, 0), "Temporary failure storing the message, try again")
+    /// A trace the chain signed, on another original than the one it was signed for: a
+    /// lifted trace, or a copy damaged on the way. Temporary, so a peer's copy is retried
+    /// rather than dropped.
+    static let traceMismatch = SMTPReply(451, EnhancedStatusCode(4, 7, 0), "Trace header was signed for another message")
 
     func vetSender(_ sender: ReversePath, parameters: MailParameters, session: SessionSnapshot) -> SMTPReply? {
         store.capacity.isLow ? Self.insufficientStorage : nil
@@ -42,9 +46,9 @@ struct RelayReceiver: MessageReceiver {
         // The plan at DATA time: a reload between RCPT and DATA counts from here on.
         let routing = node.routing
         let forwarding = ForwardingPlan(routing: routing, envelope: envelope)
-        let trusted = routing.trustsTrace(onListener: envelope.listener)
         return RelaySink(receiver: self, envelope: envelope, routing: routing, plan: forwarding,
-                         stripper: TraceStripper(trusted: trusted))
+                         stripper: TraceStripper(trust: routing.traceTrust(onListener: envelope.listener)),
+                         traceKey: routing.traceKey ?? node.ownTraceKey)
     }
 }
 

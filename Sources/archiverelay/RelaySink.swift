@@ -20,32 +20,33 @@ struct RelaySink: MessageSink {
     let routing: RoutingTable
     let plan: ForwardingPlan
     var stripper: TraceStripper
+    /// Signs the trace of the copies (the chain's key, or this node's own).
+    let traceKey: TraceKey
     var received = ReceivedFieldCounter()
     var draft: MessageDraft?
     var failed = false
-    /// The first bytes of a message that may be forwarded from a listener without
-    /// `trust_trace`: is it this node's copy coming back (`LoopGuard.returningCopyPath`)?
-    var leading: [UInt8] = []
-    let keepsLeading: Bool
+    /// For a message that may be forwarded and whose leading bytes are content: is it
+    /// this node's copy coming back inside a peer's?
+    var detector: ReturningCopyDetector?
 
-    init(receiver: RelayReceiver, envelope: Envelope, routing: RoutingTable, plan: ForwardingPlan, stripper: TraceStripper) {
+    init(receiver: RelayReceiver, envelope: Envelope, routing: RoutingTable, plan: ForwardingPlan, stripper: TraceStripper,
+         traceKey: TraceKey) {
         self.receiver = receiver
         self.envelope = envelope
         self.routing = routing
         self.plan = plan
         self.stripper = stripper
-        keepsLeading = !plan.delivery.forward.isEmpty && !routing.trustsTrace(onListener: envelope.listener)
+        self.traceKey = traceKey
+        if !plan.delivery.forward.isEmpty { detector = ReturningCopyDetector(nodeID: routing.nodeID, key: traceKey) }
     }
 
     private var logger: Logger { receiver.logger }
 
     mutating func append(_ chunk: ByteBuffer) async throws {
         if failed { throw ArchiveStoreError.temporaryFailure(reason: "no record") }
-        if keepsLeading, leading.count < LoopGuard.returningCopyWindow {
-            leading.append(contentsOf: chunk.readableBytesView.prefix(LoopGuard.returningCopyWindow - leading.count))
-        }
         if stripper.isPassingThrough, draft != nil {
             if !received.headerSectionEnded { received.consume(chunk.readableBytesView) }
+            detector?.consume(chunk.readableBytesView)
             try draft?.append(chunk)
             return
         }
@@ -58,6 +59,8 @@ struct RelaySink: MessageSink {
     private mutating func feed(_ content: [UInt8]) throws {
         guard stripper.isPassingThrough else { return }  // still deciding; the stripper holds the bytes
         if draft == nil {
+            if case .inChain = stripper.standing { detector = nil }  // a stripped copy: its trace decides
+            noteUnverifiedTrace()
             received.consume(stripper.relayedFields)
             do {
                 draft = try receiver.store.makeDraft(envelope: archiveEnvelope())
@@ -69,7 +72,17 @@ struct RelaySink: MessageSink {
         }
         guard !content.isEmpty else { return }
         if !received.headerSectionEnded { received.consume(content) }
+        detector?.consume(content)
         try draft?.append(bytes: content)
+    }
+
+    /// A `trust_trace` listener with the chain's key kept a trace it does not verify as
+    /// content: said once per message, so a peer with another key shows.
+    private func noteUnverifiedTrace() {
+        guard let reason = stripper.unverifiedTrace else { return }
+        Counter(label: "unverified_traces_total", dimensions: [("listener", envelope.listener)]).increment()
+        logger.warning("trace not verified with the chain's trace key; kept as content",
+                       metadata: ["id": "\(envelope.transactionID)", "listener": "\(envelope.listener)", "reason": "\(reason)"])
     }
 
     private func archiveEnvelope() -> ArchiveEnvelope {
@@ -87,8 +100,14 @@ struct RelaySink: MessageSink {
         }
         guard !failed, let open = draft else { return .refused(RelayReceiver.temporaryFailure) }
         draft = nil
+        let digest = open.originalDigest
+        if stripper.strippedTraceIsForAnotherOriginal(than: digest) {
+            logger.warning("a signed trace on another original than it was signed for; refused",
+                           metadata: ["id": "\(envelope.transactionID)", "listener": "\(envelope.listener)"])
+            return .refused(RelayReceiver.traceMismatch)
+        }
         let forwarding: Forwarding
-        switch decideForwarding(size: open.originalSize) {
+        switch decideForwarding(size: open.originalSize, digest: digest, returningCopy: detector?.finish()) {
         case .forward(let decided):
             forwarding = decided
         case .refuse(let reply):
@@ -134,9 +153,9 @@ struct RelaySink: MessageSink {
     /// The loop guard, then the queue admission, before anything is written: a full
     /// queue that tempfails refuses the whole message; `drop-forward` keeps it without
     /// that peer's copy.
-    private func decideForwarding(size: UInt64) -> ForwardingDecision {
+    private func decideForwarding(size: UInt64, digest: [UInt8], returningCopy: [NodeID]?) -> ForwardingDecision {
         guard !plan.delivery.forward.isEmpty else { return .forward(Forwarding()) }
-        let (connections, trace) = loopCheck(plan.delivery.forward)
+        let (connections, trace) = loopCheck(plan.delivery.forward, returningCopy: returningCopy)
         guard let trace, !connections.isEmpty else {
             return plan.delivery.archive ? .forward(Forwarding()) : .acceptWithoutKeeping
         }
@@ -152,7 +171,8 @@ struct RelaySink: MessageSink {
         // the only way not to lose it.
         guard plan.delivery.archive || !admitted.isEmpty else { return .refuse(RelayReceiver.queueFull) }
         guard !admitted.isEmpty else { return .forward(Forwarding()) }
-        let prefix = trace.headerFieldBytes + Array(envelope.receivedHeader.utf8) + Array(stripper.relayedFields)
+        let relayed = Array(envelope.receivedHeader.utf8) + Array(stripper.relayedFields)
+        let prefix = traceKey.sign(trace, originalDigest: digest, relayedFields: relayed).headerFieldBytes + relayed
         let owed = ForwardingPromise(prefix: prefix, copies: admitted.map {
             ForwardingPromise.Copy(connection: $0, recipients: plan.recipientsByConnection[$0] ?? [])
         })
@@ -213,14 +233,10 @@ struct RelaySink: MessageSink {
 
     /// The loop guard's verdict: the connections to forward to (none when it stops the
     /// message) and the trace the copies carry.
-    private func loopCheck(_ connections: [String]) -> ([String], LoopTrace?) {
+    private func loopCheck(_ connections: [String], returningCopy: [NodeID]?) -> ([String], LoopTrace?) {
         let relayedLength = envelope.receivedHeader.utf8.count + stripper.relayedFields.count
-        var verdict = LoopGuard.verdict(scan: stripper.scan, trustedListener: routing.trustsTrace(onListener: envelope.listener),
-                                        nodeID: routing.nodeID, receivedFields: received.count,
-                                        maxHops: routing.maxHops, relayedHeaderLength: relayedLength)
-        if case .forward = verdict, let path = LoopGuard.returningCopyPath(leading, nodeID: routing.nodeID) {
-            verdict = .stop(.ownIDInPath(path))
-        }
+        let verdict = LoopGuard.verdict(standing: stripper.standing, returningCopy: returningCopy, nodeID: routing.nodeID,
+                                        receivedFields: received.count, maxHops: routing.maxHops, relayedHeaderLength: relayedLength)
         switch verdict {
         case .forward(let trace):
             return (connections, trace)

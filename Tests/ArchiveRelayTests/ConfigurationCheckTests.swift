@@ -10,6 +10,7 @@ struct ConfigurationCheckTests {
         path.hasPrefix("/missing/") ? "does not exist" : nil
     }
 
+    static let secret = String(repeating: "3c", count: 32)
     static let base = """
         [node]
         id = "node-a"
@@ -362,6 +363,57 @@ struct ConfigurationCheckTests {
         #expect(peer.problems.isEmpty, "\(peer.problems)")
     }
 
+    /// `trace_secret` / `trace_key_file`: the chain's key in the routing table, or the
+    /// problem with it; without one a node in a chain is warned.
+    static let traceKeyCases: [(String, [String])] = [
+        ("trace_secret = \"\(secret)\"", []),
+        ("trace_secret = \"\(String(repeating: "3C", count: 40))\"", []),
+        ("trace_key_file = \"/etc/archiverelay/trace.key\"", []),
+        ("trace_secret = \"\(String(repeating: "3c", count: 31))\"",
+         ["node: trace_secret must be at least 64 hex digits (32 bytes); \(TraceKeyCheckText.howToMake)"]),
+        ("trace_secret = \"correct horse battery staple correct horse battery staple\"",
+         ["node: trace_secret must be at least 64 hex digits (32 bytes); \(TraceKeyCheckText.howToMake)"]),
+        ("trace_key_file = \"/missing/trace.key\"", ["node: trace_key_file /missing/trace.key: does not exist"]),
+        ("trace_key_file = \"/etc/archiverelay/short.key\"",
+         ["node: trace_key_file /etc/archiverelay/short.key must hold at least 64 hex digits (32 bytes); \(TraceKeyCheckText.howToMake)"]),
+        ("trace_secret = \"\(secret)\"\ntrace_key_file = \"/etc/archiverelay/trace.key\"",
+         ["node: set trace_secret or trace_key_file, not both"]),
+    ]
+
+    static let keyFiles = ConfigurationCheck.Environment(hostName: "build-host", unreadable: environment.unreadable) { path in
+        path.hasSuffix("short.key") ? "abcdef\n" : secret + "\n"
+    }
+
+    @Test(arguments: traceKeyCases)
+    func traceKeyIsChecked(line: String, expected: [String]) throws {
+        let text = Self.base.replacingOccurrences(of: "id = \"node-a\"", with: "id = \"node-a\"\n" + line)
+        switch ConfigurationCheck.check(text: text, environment: Self.keyFiles) {
+        case .success(let validated):
+            #expect(expected == [])
+            #expect(validated.routing.traceKey?.scope == .chain)
+            #expect(validated.routing.traceTrust(onListener: "ha") == .byKey(try #require(validated.routing.traceKey)))
+        case .failure(let problems):
+            #expect(problems.errors == expected)
+        }
+    }
+
+    /// A node that forwards or takes copies without a chain key is warned (and told how to
+    /// make one); a node alone is not.
+    static let noTraceKey = "node: no trace_secret or trace_key_file: peers cannot verify this node's traces, so a trust_trace listener "
+        + "honours any trace its allowed clients send; \(TraceKeyCheckText.howToMake) (docs/CONFIG.md)"
+
+    @Test func aChainedNodeWithoutATraceKeyIsWarned() throws {
+        let warning = Self.noTraceKey
+        let unkeyed = Self.base
+        let route = "[[route]]\nname = \"all\"\nforward = [\"peer\"]\n"
+        #expect(Self.warnings(unkeyed + route) == [Self.unverifiedPeer, warning])
+        let validated = try ConfigurationCheck.check(text: unkeyed + route, environment: Self.environment).get()
+        #expect(validated.routing.traceKey == nil && validated.routing.traceTrust(onListener: "ha") == .byListener)
+        #expect(validated.routing.traceTrust(onListener: "journal") == .untrusted)
+        let alone = "[node]\nid = \"solo\"\n[[listener]]\nname = \"journal\"\naddress = \"127.0.0.1:2525\"\n"
+        #expect(Self.warnings(alone) == [])
+    }
+
     @Test func maxHopsMustBePositive() {
         let text = Self.base.replacingOccurrences(of: "id = \"node-a\"", with: "id = \"node-a\"\nmax_hops = 0")
         #expect(Self.errors(text) == ["node: max_hops must be 1 to 100, got 0"])
@@ -403,8 +455,9 @@ struct ConfigurationCheckTests {
                 "route[1] \"journal\": forward names connection \"myself\" twice",
                 "route[2] \"ha\": ack_after_forward = \"one\" has no effect without forward",
                 "route[1] \"journal\": connection \"myself\" (localhost:2625) is this node's own listener[2] \"ha\": this node archives its own copy a second time",
+                noTraceKey,
             ]),
-        ("", [unverifiedPeer, "connection: connections are configured but no route forwards to them (without [[route]] nothing is forwarded)"]),
+        ("", [unverifiedPeer, "connection: connections are configured but no route forwards to them (without [[route]] nothing is forwarded)", noTraceKey]),
         // Only `required` verifies the peer; loopback never leaves the machine.
         ("""
             [[connection]]
@@ -439,6 +492,7 @@ struct ConfigurationCheckTests {
                 "connection[3] \"unverified\": tls = \"opportunistic\" to 2001:db8::12, which is not loopback: the peer's certificate "
                     + "is not verified, so anyone on the path can strip STARTTLS or present any certificate, read or alter the copies, "
                     + "or answer 250 so they leave the queue undelivered; use tls = \"required\" (with ca_file for a private CA)",
+                noTraceKey,
             ]),
         ("""
             [[listener]]
@@ -457,6 +511,7 @@ struct ConfigurationCheckTests {
                 "listener[3] \"open\": trusted_proxies \"0.0.0.0/0\" trusts every peer's PROXY header: any client can claim any "
                     + "address and so pass allowed_clients; list only the proxies' own addresses",
                 unverifiedPeer,
+                noTraceKey,
             ]),
     ]
 
@@ -470,7 +525,7 @@ struct ConfigurationCheckTests {
             + "whoever reaches it reads /metrics and can hold, release or delete queued copies (/queue); "
             + "bind it to 127.0.0.1 or [::1], or put it behind a proxy that authenticates"] : []
         #expect(Self.errors(text) == [])
-        #expect(Self.warnings(text) == expected + [Self.unverifiedPeer])
+        #expect(Self.warnings(text) == expected + [Self.unverifiedPeer, Self.noTraceKey])
     }
 
     /// A session buffers a command line whole, so its limit has a ceiling.
@@ -491,4 +546,9 @@ struct ConfigurationCheckTests {
         #expect(Self.errors(Self.base + addition) == [])
         #expect(Self.warnings(Self.base + addition) == expected)
     }
+}
+
+/// The advice every trace key message ends with.
+enum TraceKeyCheckText {
+    static let howToMake = "make one with `openssl rand -hex 32` and give every node of the chain the same"
 }

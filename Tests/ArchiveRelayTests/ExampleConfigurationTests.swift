@@ -51,11 +51,13 @@ struct ExampleConfigurationTests {
     }
 
     /// The ring's loop is stopped by the trace: following the copy node to node with the
-    /// three example files brings it back to node-a, which archives and stops.
+    /// three example files (each node signing with its key, the next stripping only what
+    /// its key verifies) brings it back to node-a, which archives and stops.
     @Test func ringCopyStopsWhenItComesBack() throws {
         let nodes = try ["a", "b", "c"].map { try Self.load("ring-3/node-\($0).toml") }
         let next = ["node-a": 1, "node-b": 2, "node-c": 0]
-        var current = 0, listener = "journal", scan: LoopTraceScan? = nil
+        let original = Array("Subject: ring\r\n\r\nbody\r\n".utf8)
+        var current = 0, listener = "journal", message = original
         var visited: [String] = []
         for _ in 0..<10 {
             let node = nodes[current].routing
@@ -65,13 +67,16 @@ struct ExampleConfigurationTests {
                 return
             }
             #expect(action.archive)
-            let verdict = LoopGuard.verdict(scan: scan, trustedListener: node.trustsTrace(onListener: listener),
-                                            nodeID: node.nodeID, receivedFields: visited.count, maxHops: node.maxHops)
+            var stripper = TraceStripper(trust: node.traceTrust(onListener: listener))
+            #expect(stripper.consume(message) + stripper.finish() == original, "\(node.nodeID) did not strip the trace")
+            let verdict = LoopGuard.verdict(standing: stripper.standing, nodeID: node.nodeID, receivedFields: visited.count, maxHops: node.maxHops)
             guard case .forward(let trace) = verdict else {
                 #expect(verdict.isLoop)
                 break
             }
-            scan = LoopTraceParser.scan(Array((trace.headerField + "\r\n").utf8))
+            // The stripper checks the mac; the digest is compared with the original at the final dot.
+            let key = try #require(node.traceKey, "\(node.nodeID) has no trace key")
+            message = key.sign(trace, originalDigest: [UInt8](repeating: 0, count: 32), relayedFields: []).headerFieldBytes + original
             current = next[node.nodeID.value]!
             listener = "ha"
         }
@@ -100,7 +105,9 @@ struct DocumentedConfigurationTests {
 
     @Test(arguments: blocks)
     func documentedExamplePassesTheCheck(text: String) {
-        let environment = ConfigurationCheck.Environment(hostName: "build-host") { _ in nil }
+        // Every file the example names reads; its trace_key_file holds a key.
+        let environment = ConfigurationCheck.Environment(hostName: "build-host", unreadable: { _ in nil },
+                                                         contents: { _ in String(repeating: "ab", count: 32) })
         switch ConfigurationCheck.check(text: text, environment: environment) {
         case .success(let validated): #expect(validated.warnings == [])
         case .failure(let problems): Issue.record("\(problems.errors + problems.warnings)")

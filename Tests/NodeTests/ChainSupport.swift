@@ -23,14 +23,18 @@ struct ChainNode {
         adminPort = try NodeTestSupport.freePort()
     }
 
-    /// The `[node]` table (plus `nodeExtra`) and both listeners; `extra` adds connections
-    /// and routes.
-    func writeConfig(_ extra: String, journalExtra: String = "", nodeExtra: String = "") throws {
+    /// The chain's trace key in the tests' configurations (`[node] trace_secret`).
+    static let traceSecret = String(repeating: "c0", count: 32)
+
+    /// The `[node]` table (plus `nodeExtra`, and the chain's `trace_secret` when `keyed`)
+    /// and both listeners; `extra` adds connections and routes.
+    func writeConfig(_ extra: String, journalExtra: String = "", nodeExtra: String = "", keyed: Bool = true) throws {
         try """
         [node]
         id = "\(id)"
         data_dir = "\(dataDir)"
         admin = "127.0.0.1:\(adminPort)"
+        \(keyed ? "trace_secret = \"\(Self.traceSecret)\"" : "")
         \(nodeExtra)
 
         [[listener]]
@@ -91,8 +95,9 @@ struct ChainNode {
     /// Each node archives its journal mail and forwards it to the next node (the last to
     /// the first) on the port `peerPort` picks: the HA listener, as it should be, or the
     /// journal listener (the misconfiguration); copies arriving on the HA listener are
-    /// archived only.
-    static func configureChain(_ nodes: [ChainNode], peerPort: KeyPath<ChainNode, Int> = \.haPort, journalExtra: String = "") throws {
+    /// archived only. Every node has the tests' trace key unless `keyed` is false.
+    static func configureChain(_ nodes: [ChainNode], peerPort: KeyPath<ChainNode, Int> = \.haPort, journalExtra: String = "",
+                               keyed: Bool = true) throws {
         for (index, node) in nodes.enumerated() {
             let peer = nodes[(index + 1) % nodes.count]
             try node.writeConfig(peer.connection(port: peer[keyPath: peerPort]) + """
@@ -104,7 +109,7 @@ struct ChainNode {
             [[route]]
             name = "ha"
             listeners = ["ha"]
-            """, journalExtra: journalExtra)
+            """, journalExtra: journalExtra, keyed: keyed)
         }
     }
 

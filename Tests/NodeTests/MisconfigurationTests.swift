@@ -6,19 +6,22 @@ import Testing
 /// stripped, so the peer stores a different SHA-256 and forwards it again), and nothing
 /// in one file shows the mistake. The copy must still stop after one round: back at the
 /// node it entered at, that node finds its own copy inside and stops it
-/// (`loops_detected_total{reason="loop"}`), well before the 50 Received fields would.
+/// (`loops_detected_total{reason="loop"}`), well before the 50 Received fields would. It
+/// knows its copy by the trace it signed: with the chain's key, or without one with the
+/// key it made at start.
 @Suite(.serialized, .timeLimit(NodeTestSupport.scaledMinutes(2)))
 struct MisconfigurationTests {
     static let messagesPerNode = 3
 
-    /// A pair that forwards to each other's journal port, and a ring of three that does.
-    @Test(arguments: [2, 3])
-    func forwardingToThePeersJournalPortStopsAfterOneRound(nodeCount: Int) async throws {
+    /// A pair that forwards to each other's journal port, and a ring of three that does,
+    /// with and without a chain key.
+    @Test(arguments: [2, 3], [true, false])
+    func forwardingToThePeersJournalPortStopsAfterOneRound(nodeCount: Int, keyed: Bool) async throws {
         let workspace = try NodeWorkspace()
         defer { workspace.tearDown() }
         let root = workspace.root
         let nodes = try (0..<nodeCount).map { try ChainNode(id: "journal-port-\($0)", root: root) }
-        try ChainNode.configureChain(nodes, peerPort: \.journalPort)
+        try ChainNode.configureChain(nodes, peerPort: \.journalPort, keyed: keyed)
         var processes: [Process] = []
         for node in nodes { processes.append(try await node.start(workspace.children)) }
 

@@ -26,10 +26,11 @@ public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     return 0
 }
 
-/// Paths under /missing do not exist; every other path reads.
-private let environment = ConfigurationCheck.Environment(hostName: "fuzz-host") { path in
+/// Paths under /missing do not exist; every other path reads, and a key file holds a key
+/// (no file is opened).
+private let environment = ConfigurationCheck.Environment(hostName: "fuzz-host", unreadable: { path in
     path.hasPrefix("/missing") ? "does not exist" : nil
-}
+}, contents: { _ in String(repeating: "ab", count: 32) })
 
 /// TOMLKit frees nothing its parser allocates (the C++ table, the error text, the error slot;
 /// LebJe/TOMLKit#26), so LeakSanitizer would stop at the first input. Only leaks whose
