@@ -188,4 +188,15 @@ struct OperatorSafetyTests {
         #expect(run.status == 64 && run.stderr.contains("--log-level must be one of trace, debug"), "\(run.stderr)")
         #expect(!FileManager.default.fileExists(atPath: node.dataDir), "refused before anything was created")
     }
+
+    /// check-config quotes the file's values in its problems: escaped too.
+    @Test func checkConfigEscapesWhatItQuotes() async throws {
+        let workspace = try NodeWorkspace()
+        defer { workspace.tearDown() }
+        let config = workspace.root + "/hostile.toml"
+        try "[node]\nid = \"a\\u001b]0;owned\\u0007\"\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let run = try await NodeTestSupport.run(workspace.node.binary, ["check-config", config], in: workspace.root)
+        let text = String(decoding: run.stdout, as: UTF8.self)
+        #expect(run.status == 1 && text.contains("a\\x1b]0;owned\\x07") && !text.contains("\u{1B}"), "\(text.debugDescription)")
+    }
 }
