@@ -116,9 +116,13 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
+        // What the operator tools print and parse, kept out of the executable so its tests
+        // can reach it: terminal-safe text and the command-line time forms.
+        .target(name: "OperatorText"),
         .executableTarget(
             name: "archiverelay",
             dependencies: [
+                "OperatorText",
                 "SMTPListener",
                 "ArchiveStore",
                 "RouteEngine",
@@ -184,7 +188,7 @@ let package = Package(
         // The configuration checks, against the examples and docs/CONFIG.md too.
         .testTarget(
             name: "ArchiveRelayTests",
-            dependencies: ["ForwardQueue", "RelayConfiguration", "RouteEngine", "SMTPListener", "SMTPProtocol",
+            dependencies: ["ForwardQueue", "OperatorText", "RelayConfiguration", "RouteEngine", "SMTPListener", "SMTPProtocol",
                            .product(name: "NIOCore", package: "swift-nio")]
         ),
         .testTarget(

@@ -10,25 +10,32 @@ public enum ExportFormat: String, Sendable, CaseIterable {
 }
 
 extension ArchiveReader {
-    /// Writes the matching messages to `path`; returns how many were exported.
-    public func export(_ filter: ArchiveFilter, format: ExportFormat, to path: String) throws -> Int {
+    /// Writes the matching messages to `path`; returns how many were exported. An export
+    /// never writes inside the data directory and never through a symlink, and replaces an
+    /// existing file (by rename, leaving its old inode untouched) only with `overwrite`:
+    /// it is a read-only command, run against a live archive.
+    public func export(_ filter: ArchiveFilter, format: ExportFormat, to path: String, overwrite: Bool = false) throws -> Int {
+        try ExportDestination.refuseInside(dataDirectory: layout.dataDirectory, path)
+        if format == .mbox, !overwrite, ExportDestination.exists(path) { throw ExportRefusal.exists(path: path) }
         let entries = try list(filter)
         switch format {
         case .eml:
-            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-            for entry in entries {
-                try Durable.writeAtomically(try original(entry), to: path + "/" + entry.id + ".eml")
+            try FilePermissions.createDirectories(path)
+            let files = entries.map { path + "/" + $0.id + ".eml" }
+            if !overwrite, let taken = files.first(where: ExportDestination.exists) { throw ExportRefusal.exists(path: taken) }
+            for (entry, file) in zip(entries, files) {
+                let bytes = try original(entry)
+                try ExportDestination.write(to: file, overwrite: overwrite) { try $0.write(bytes[...], at: 0) }
             }
         case .mbox:
-            let file = try SystemFile.open(path, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o644)
-            defer { file.close() }
-            var offset = 0
-            for entry in entries {
-                let chunk = Mbox.entry(from: entry, original: try original(entry))
-                try file.write(chunk[...], at: offset)
-                offset += chunk.count
+            try ExportDestination.write(to: path, overwrite: overwrite) { file in
+                var offset = 0
+                for entry in entries {
+                    let chunk = Mbox.entry(from: entry, original: try original(entry))
+                    try file.write(chunk[...], at: offset)
+                    offset += chunk.count
+                }
             }
-            try file.sync()
         }
         return entries.count
     }

@@ -62,6 +62,8 @@ public final class ArchiveReader {
     }
 
     /// Finds a message by archive id, `sha256:HEX`, or Message-ID (with or without `<>`).
+    /// A Message-ID is not unique (a resent message, a careless sender): when several
+    /// messages carry it, throws `ambiguous` with their ids rather than pick one.
     public func lookup(_ key: String) throws -> ArchiveIndexEntry {
         if key.lowercased().hasPrefix("sha256:") {
             let hex = String(key.dropFirst(7)).lowercased()
@@ -71,8 +73,10 @@ public final class ArchiveReader {
             if let e = try index?.entry(sha256: hex) ?? tail.first(where: { $0.sha256 == hex }) { return e }
         } else if let e = try entry(id: key) ?? entry(id: key.uppercased()) {
             return e
-        } else if let e = try list(ArchiveFilter(messageID: key)).first {
-            return e
+        } else {
+            let matches = try list(ArchiveFilter(messageID: key))
+            if matches.count > 1 { throw ArchiveStoreError.ambiguous(key: key, ids: matches.map(\.id)) }
+            if let e = matches.first { return e }
         }
         throw ArchiveStoreError.notFound(key)
     }

@@ -30,7 +30,7 @@ struct ArchiveRecovery {
 
     mutating func run(now: Date) throws -> Outcome {
         let dir = layout.archiveDirectory
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try FilePermissions.createDirectories(dir)
         try Durable.syncDirectory(layout.dataDirectory)
         for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] where name.hasSuffix(".tmp") {
             try Durable.unlinkIfPresent(dir + "/" + name)  // an interrupted create or seal

@@ -45,7 +45,7 @@ public final class ArchiveStore: Sendable {
         let lockBox = LockBox()
         let trainer = DictionaryTrainer(options: options, logger: logger)
         let report = try await committer.start {
-            try FileManager.default.createDirectory(atPath: layout.archiveDirectory, withIntermediateDirectories: true)
+            try FilePermissions.createDirectories(layout.archiveDirectory)
             guard let lock = try DirectoryLock.take(path: layout.lockPath) else { throw ArchiveStoreError.locked(path: layout.lockPath) }
             lockBox.set(lock)
             do {

@@ -10,6 +10,9 @@ public enum ArchiveStoreError: Error, Equatable, Sendable {
     case locked(path: String)
     /// No record matches the lookup.
     case notFound(String)
+    /// More than one record matches the lookup (a Message-ID two messages share): the
+    /// archive ids of all of them, to pick one by.
+    case ambiguous(key: String, ids: [String])
     /// The store was closed.
     case closed
     /// Opening found damage it must not repair silently (see the recovery report).

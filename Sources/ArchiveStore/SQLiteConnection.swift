@@ -23,6 +23,7 @@ final class SQLiteConnection {
     private static let statementCacheLimit = 32
 
     init(path: String, readOnly: Bool) throws(SQLiteError) {
+        if !readOnly { try Self.createPrivately(path) }
         var db: OpaquePointer?
         let flags = readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
         let rc = sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_NOMUTEX, nil)
@@ -33,6 +34,19 @@ final class SQLiteConnection {
         }
         handle = db
         sqlite3_busy_timeout(db, 5000)
+    }
+
+    /// Creates the database file with `FilePermissions.file` unless it exists: SQLite
+    /// would create it 0644 less the umask, and gives its -wal and -shm the mode of the
+    /// database file.
+    private static func createPrivately(_ path: String) throws(SQLiteError) {
+        do {
+            try SystemFile.open(path, flags: O_WRONLY | O_CREAT | O_EXCL).close()
+        } catch where error.errno == EEXIST {
+            return
+        } catch {
+            throw SQLiteError(code: SQLITE_CANTOPEN, message: "\(error)")
+        }
     }
 
     deinit {

@@ -13,8 +13,11 @@ final class SystemFile {
 
     deinit { if descriptor >= 0 { Glibc.close(descriptor) } }
 
-    static func open(_ path: String, flags: Int32, mode: mode_t = 0o640) throws(FileIOError) -> SystemFile {
-        let fd = Glibc.open(path, flags | O_CLOEXEC, mode)
+    /// A create never goes through a symlink at `path` (O_NOFOLLOW): a link planted there
+    /// must not redirect archive bytes into another file.
+    static func open(_ path: String, flags: Int32, mode: mode_t = FilePermissions.file) throws(FileIOError) -> SystemFile {
+        let noFollow = flags & O_CREAT != 0 ? O_NOFOLLOW : 0
+        let fd = Glibc.open(path, flags | noFollow | O_CLOEXEC, mode)
         guard fd >= 0 else { throw FileIOError(operation: "open", path: path, errno: errno) }
         return SystemFile(path: path, descriptor: fd)
     }
@@ -101,19 +104,40 @@ enum Durable {
     }
 
     /// Writes `bytes` to `path` atomically: temp file, fsync, rename, fsync directory.
-    static func writeAtomically(_ bytes: [UInt8], to path: String) throws(FileIOError) {
+    static func writeAtomically(_ bytes: [UInt8], to path: String) throws {
+        try writeAtomically(to: path) { file in try file.write(bytes[...], at: 0) }
+    }
+
+    /// Fills a new temp file with `body`, then fsync, rename over `path`, fsync directory.
+    /// A leftover temp file (an earlier failed attempt, or a planted link) is removed and
+    /// the temp created exclusively, so the bytes go into a file of our own; the rename
+    /// replaces whatever is at `path` without writing through it.
+    static func writeAtomically(to path: String, _ body: (SystemFile) throws -> Void) throws {
         let temp = path + ".tmp"
-        let file = try SystemFile.open(temp, flags: O_WRONLY | O_CREAT | O_TRUNC)
-        try file.write(bytes[...], at: 0)
-        try file.sync()
-        file.close()
-        try rename(temp, to: path)
+        try unlinkIfPresent(temp)
+        let file = try SystemFile.open(temp, flags: O_WRONLY | O_CREAT | O_EXCL)
+        do {
+            try body(file)
+            try file.sync()
+            file.close()
+            try rename(temp, to: path)
+        } catch {
+            file.close()
+            try? unlinkIfPresent(temp)
+            throw error
+        }
     }
 
     /// rename(2) then fsync of the destination directory.
     static func rename(_ from: String, to: String) throws(FileIOError) {
         guard Glibc.rename(from, to) == 0 else { throw FileIOError(operation: "rename", path: from, errno: errno) }
-        try syncDirectory((to as NSString).deletingLastPathComponent)
+        try syncParentDirectory(of: to)
+    }
+
+    /// fsync of the directory holding `path` (the current one for a bare name).
+    static func syncParentDirectory(of path: String) throws(FileIOError) {
+        let directory = (path as NSString).deletingLastPathComponent
+        try syncDirectory(directory.isEmpty ? "." : directory)
     }
 
     static func unlinkIfPresent(_ path: String) throws(FileIOError) {

@@ -1,3 +1,4 @@
+import ArchiveStore
 import Foundation
 
 #if canImport(Glibc)
@@ -102,7 +103,7 @@ final class QueueJournal: @unchecked Sendable {
 
     /// Replays (repairing a torn tail) and opens the journal for appending.
     static func open(layout: QueueLayout, compactionThreshold: Int) throws -> (QueueJournal, JournalReplayReport) {
-        try FileManager.default.createDirectory(atPath: layout.spoolDirectory, withIntermediateDirectories: true)
+        try FilePermissions.createDirectories(layout.spoolDirectory)
         QueueFiles.unlinkIfPresent(layout.journalPath + ".tmp")
         let (image, report, size) = try replay(layout: layout, repair: true)
         let journal = QueueJournal(layout: layout, image: image, size: size, compactionThreshold: compactionThreshold)

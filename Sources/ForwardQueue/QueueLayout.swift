@@ -27,7 +27,7 @@ extension QueueLayout {
     /// offline CLI for as long as it reads or changes the queue; throws
     /// `ForwardQueueError.locked` when another holder keeps it.
     func takeLock() throws -> DirectoryLock {
-        try FileManager.default.createDirectory(atPath: queueDirectory, withIntermediateDirectories: true)
+        try FilePermissions.createDirectories(queueDirectory)
         guard let lock = try DirectoryLock.take(path: lockPath) else { throw ForwardQueueError.locked(path: lockPath) }
         return lock
     }
@@ -44,8 +44,11 @@ public struct QueueIOError: Error, Equatable, Sendable, CustomStringConvertible 
 
 /// The few syscalls the journal and spool need, as throwing functions.
 enum QueueFiles {
+    /// As `SystemFile.open`: mode `FilePermissions.file`, and a create never goes through
+    /// a symlink (the spool and the journal hold envelopes).
     static func open(_ path: String, flags: Int32) throws(QueueIOError) -> Int32 {
-        let fd = Glibc.open(path, flags | O_CLOEXEC, 0o640)
+        let noFollow = flags & O_CREAT != 0 ? O_NOFOLLOW : 0
+        let fd = Glibc.open(path, flags | noFollow | O_CLOEXEC, FilePermissions.file)
         guard fd >= 0 else { throw QueueIOError(operation: "open", path: path, code: errno) }
         return fd
     }
@@ -78,10 +81,12 @@ enum QueueFiles {
         guard fsync(fd) == 0 else { throw QueueIOError(operation: "fsync", path: path, code: errno) }
     }
 
-    /// Temp file, fsync, rename, fsync directory.
+    /// Temp file, fsync, rename, fsync directory. The temp file is created exclusively
+    /// after removing a leftover one (never written through a planted link).
     static func writeAtomically(_ bytes: [UInt8], to path: String) throws(QueueIOError) {
         let temp = path + ".tmp"
-        let fd = try open(temp, flags: O_WRONLY | O_CREAT | O_TRUNC)
+        unlinkIfPresent(temp)
+        let fd = try open(temp, flags: O_WRONLY | O_CREAT | O_EXCL)
         defer { close(fd) }
         try write(fd, bytes, at: 0, path: temp)
         guard fsync(fd) == 0 else { throw QueueIOError(operation: "fsync", path: temp, code: errno) }

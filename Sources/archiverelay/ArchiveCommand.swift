@@ -1,6 +1,7 @@
 import ArchiveStore
 import ArgumentParser
 import Foundation
+import OperatorText
 
 /// `archiverelay archive …`: the archive operator tools. All but `reindex` are read-only
 /// and safe to run while a node is serving from the same data directory.
@@ -18,38 +19,26 @@ struct DataDirectoryOption: ParsableArguments {
     var dataDirectory: String = "./data"
 }
 
-/// Filters shared by list and export. Times are ISO 8601 (`2024-05-01T12:00:00Z`) or a
-/// UTC day (`2024-05-01`).
+/// Filters shared by list and export. Times are `CommandLineTime`'s two forms.
 struct FilterOptions: ParsableArguments {
-    @Option(help: "Only messages received at or after this time.") var since: String?
+    @Option(help: "Only messages received at or after this time (\(CommandLineTime.forms)).") var since: String?
     @Option(help: "Only messages received before this time.") var until: String?
     @Option(help: "Envelope sender (exact, case-insensitive).") var sender: String?
     @Option(help: "Envelope recipient (exact, case-insensitive).") var recipient: String?
     @Option(name: .customLong("message-id"), help: "Message-ID header (with or without <>).") var messageID: String?
 
     func filter() throws -> ArchiveFilter {
-        ArchiveFilter(since: try since.map(CLITime.parse), until: try until.map(CLITime.parse),
+        ArchiveFilter(since: try since.map(commandLineTime), until: try until.map(commandLineTime),
                       sender: sender, recipient: recipient, messageID: messageID)
     }
 }
 
-enum CLITime {
-    static func parse(_ text: String) throws -> Date {
-        let full = ISO8601DateFormatter()
-        if let date = full.date(from: text) { return date }
-        let fractional = ISO8601DateFormatter()
-        fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let date = fractional.date(from: text) { return date }
-        let day = ISO8601DateFormatter()
-        day.formatOptions = [.withFullDate]
-        if let date = day.date(from: text) { return date }
-        throw ValidationError("'\(text)' is not an ISO 8601 time (2024-05-01T12:00:00Z) or day (2024-05-01)")
-    }
-
-    static func format(_ date: Date) -> String {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return f.string(from: date)
+/// A `--since`/`--until` value, or a usage error naming the accepted forms.
+func commandLineTime(_ text: String) throws -> Date {
+    do {
+        return try CommandLineTime.parse(text)
+    } catch {
+        throw ValidationError(error.description)
     }
 }
 
@@ -62,7 +51,7 @@ func reportingErrors(_ body: () throws -> Void) throws {
     } catch let error as ExitCode {
         throw error
     } catch {
-        FileHandle.standardError.write(Data("archiverelay: \(describe(error))\n".utf8))
+        writeStderr("archiverelay: \(describe(error))\n")
         throw ExitCode.failure
     }
 }
@@ -72,11 +61,22 @@ func describe(_ error: any Error) -> String {
     case ArchiveStoreError.notFound(let what): return "not found: \(what)"
     case ArchiveStoreError.locked(let path): return "the archive is in use by a running node (lock \(path)); stop it first"
     case ArchiveStoreError.unrecoverable(let what): return "damaged record: \(what)"
+    case ArchiveStoreError.ambiguous(let key, let ids):
+        return "\(ids.count) messages have the Message-ID \(key): \(ids.joined(separator: ", ")); get one by its archive id"
+    case ExportRefusal.insideDataDirectory(let path, let dataDirectory):
+        return "will not export to \(path): it is inside the data directory \(dataDirectory)"
+    case ExportRefusal.exists(let path): return "\(path) exists; add --force to replace it"
     default: return "\(error)"
     }
 }
 
-func writeStdout(_ text: String) { FileHandle.standardOutput.write(Data(text.utf8)) }
+/// Human-readable output: every interpolated value is escaped (`TerminalText`).
+func writeStdout(_ text: TerminalText) { FileHandle.standardOutput.write(Data(text.description.utf8)) }
+
+func writeStderr(_ text: TerminalText) { FileHandle.standardError.write(Data(text.description.utf8)) }
+
+/// One line of JSON output, DEL and C1 escaped too (`TerminalText.escapeJSON`).
+func writeJSONLine(_ json: String) { FileHandle.standardOutput.write(Data((TerminalText.escapeJSON(json) + "\n").utf8)) }
 
 extension ArchiveCommand {
     struct List: AsyncParsableCommand {
@@ -90,9 +90,9 @@ extension ArchiveCommand {
                 let entries = try ArchiveReader(dataDirectory: data.dataDirectory).list(try filters.filter())
                 for e in entries {
                     if json {
-                        writeStdout(try JSONLine.entry(e) + "\n")
+                        writeJSONLine(try JSONLine.entry(e))
                     } else {
-                        writeStdout("\(e.id)  \(CLITime.format(e.receivedAt))  \(e.sender.isEmpty ? "<>" : e.sender)  \(e.size)  \(e.messageID ?? "-")\n")
+                        writeStdout("\(e.id)  \(CommandLineTime.format(e.receivedAt))  \(e.sender.isEmpty ? "<>" : e.sender)  \(e.size)  \(e.messageID ?? "-")\n")
                     }
                 }
             }
@@ -100,12 +100,20 @@ extension ArchiveCommand {
     }
 
     struct Get: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Write the exact original bytes of one message to stdout.")
+        static let configuration = CommandConfiguration(
+            abstract: "Write the exact original bytes of one message to stdout.",
+            discussion: "Not to a terminal unless --raw: the bytes are the sender's, escape sequences included. Redirect to a file or pipe to less."
+        )
         @OptionGroup var data: DataDirectoryOption
         @Argument(help: "An archive id, a Message-ID, or sha256:HEX.") var key: String
+        @Flag(help: "Write the bytes even when stdout is a terminal.") var raw = false
 
         func run() async throws {
             try reportingErrors {
+                guard raw || isatty(STDOUT_FILENO) == 0 else {
+                    writeStderr("archiverelay: stdout is a terminal and a message may hold escape sequences that drive it; redirect it (> file, | less) or add --raw\n")
+                    throw ExitCode.failure
+                }
                 let reader = try ArchiveReader(dataDirectory: data.dataDirectory)
                 let bytes = try reader.original(reader.lookup(key))
                 FileHandle.standardOutput.write(Data(bytes))
@@ -117,16 +125,19 @@ extension ArchiveCommand {
         static let configuration = CommandConfiguration(abstract: "Export messages as an mboxrd file or a directory of .eml files.")
         @OptionGroup var data: DataDirectoryOption
         @Option(help: "mbox or eml.") var format: String
-        @Option(help: "Output file (mbox) or directory (eml).") var out: String
+        @Option(help: "Output file (mbox) or directory (eml), outside the data directory.") var out: String
+        @Flag(help: "Replace files that exist (by rename: a symlink there is replaced, never written through).") var force = false
         @OptionGroup var filters: FilterOptions
 
         func run() async throws {
             guard let exportFormat = ExportFormat(rawValue: format) else {
                 throw ValidationError("--format must be mbox or eml")
             }
+            FilePermissions.restrictProcessUmask()
             try reportingErrors {
-                let count = try ArchiveReader(dataDirectory: data.dataDirectory).export(try filters.filter(), format: exportFormat, to: out)
-                FileHandle.standardError.write(Data("exported \(count) messages to \(out)\n".utf8))
+                let count = try ArchiveReader(dataDirectory: data.dataDirectory).export(try filters.filter(), format: exportFormat,
+                                                                                        to: out, overwrite: force)
+                writeStderr("exported \(count) messages to \(out)\n")
             }
         }
     }
@@ -140,10 +151,10 @@ extension ArchiveCommand {
             try reportingErrors {
                 let report = try ArchiveReader(dataDirectory: data.dataDirectory).verify()
                 for note in report.notes { writeStdout("note: \(note)\n") }
-                for fault in report.faults + report.indexFaults { FileHandle.standardError.write(Data("FAULT \(fault)\n".utf8)) }
+                for fault in report.faults + report.indexFaults { writeStderr("FAULT \(fault)\n") }
                 if !report.indexFaults.isEmpty {
                     // The index is derived: rebuilding it from the segments loses nothing.
-                    FileHandle.standardError.write(Data("the index does not match the segments: stop the node and run `archiverelay archive reindex --data-dir \(data.dataDirectory)`\n".utf8))
+                    writeStderr("the index does not match the segments: stop the node and run `archiverelay archive reindex --data-dir \(data.dataDirectory)`\n")
                 }
                 writeStdout("\(report.segments) segments, \(report.records) records, \(report.faults.count + report.indexFaults.count) faults\n")
                 clean = report.isClean
@@ -161,7 +172,7 @@ extension ArchiveCommand {
             try reportingErrors {
                 let s = try ArchiveReader(dataDirectory: data.dataDirectory).stats()
                 if json {
-                    writeStdout(try JSONLine.stats(s) + "\n")
+                    writeJSONLine(try JSONLine.stats(s))
                 } else {
                     writeStdout("""
                         messages: \(s.messages)
@@ -169,8 +180,8 @@ extension ArchiveCommand {
                         stored bytes: \(s.storedBytes)
                         ratio: \(String(format: "%.3f", s.ratio))
                         segments: \(s.segments)
-                        oldest: \(s.oldest.map(CLITime.format) ?? "-")
-                        newest: \(s.newest.map(CLITime.format) ?? "-")
+                        oldest: \(s.oldest.map(CommandLineTime.format) ?? "-")
+                        newest: \(s.newest.map(CommandLineTime.format) ?? "-")
 
                         """)
                 }
@@ -183,6 +194,7 @@ extension ArchiveCommand {
         @OptionGroup var data: DataDirectoryOption
 
         func run() async throws {
+            FilePermissions.restrictProcessUmask()
             try reportingErrors {
                 let count = try ArchiveReader.reindex(dataDirectory: data.dataDirectory)
                 writeStdout("indexed \(count) messages\n")
@@ -195,12 +207,12 @@ extension ArchiveCommand {
             abstract: "Per UTC day: message count and SHA-256 over the sorted message digests (compare nodes line by line)."
         )
         @OptionGroup var data: DataDirectoryOption
-        @Option(help: "Only messages received at or after this time.") var since: String?
+        @Option(help: "Only messages received at or after this time (\(CommandLineTime.forms)).") var since: String?
         @Option(help: "Only messages received before this time.") var until: String?
 
         func run() async throws {
             try reportingErrors {
-                let filter = ArchiveFilter(since: try since.map(CLITime.parse), until: try until.map(CLITime.parse))
+                let filter = ArchiveFilter(since: try since.map(commandLineTime), until: try until.map(commandLineTime))
                 for day in try ArchiveReader(dataDirectory: data.dataDirectory).digest(filter) {
                     writeStdout("\(day.day) \(day.messages) \(day.sha256)\n")
                 }
@@ -213,7 +225,7 @@ extension ArchiveCommand {
 enum JSONLine {
     static func entry(_ e: ArchiveIndexEntry) throws -> String {
         try encode([
-            "id": e.id, "sha256": e.sha256, "message_id": e.messageID ?? NSNull(), "received_at": CLITime.format(e.receivedAt),
+            "id": e.id, "sha256": e.sha256, "message_id": e.messageID ?? NSNull(), "received_at": CommandLineTime.format(e.receivedAt),
             "sender": e.sender, "recipients": e.recipients, "subject": e.subject ?? NSNull(), "size": e.size,
             "stored_size": e.storedSize, "segment": e.segment, "offset": e.offset,
         ])
@@ -222,7 +234,7 @@ enum JSONLine {
     static func stats(_ s: ArchiveStats) throws -> String {
         try encode([
             "messages": s.messages, "raw_bytes": s.rawBytes, "stored_bytes": s.storedBytes, "ratio": s.ratio,
-            "segments": s.segments, "oldest": s.oldest.map(CLITime.format) ?? NSNull(), "newest": s.newest.map(CLITime.format) ?? NSNull(),
+            "segments": s.segments, "oldest": s.oldest.map(CommandLineTime.format) ?? NSNull(), "newest": s.newest.map(CommandLineTime.format) ?? NSNull(),
         ])
     }
 

@@ -1,8 +1,10 @@
 import ArgumentParser
+import OperatorText
 import RelayConfiguration
 
 /// `archiverelay check-config FILE`: every problem of a configuration file, each with
-/// where it is; exit 0 and a summary when there is none.
+/// where it is; exit 0 and a summary when there is none. Problems quote the file's values,
+/// so they are escaped for the terminal.
 struct CheckConfigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check-config",
@@ -15,12 +17,12 @@ struct CheckConfigCommand: ParsableCommand {
     func run() throws {
         switch ConfigurationCheck.load(path: file) {
         case .success(let validated):
-            for warning in validated.warnings { print("warning: \(warning)") }
-            print(Self.summary(validated, file: file))
+            for warning in validated.warnings { writeStdout("warning: \(warning)\n") }
+            writeStdout("\(Self.summary(validated, file: file))\n")
         case .failure(let problems):
-            for warning in problems.warnings { print("warning: \(warning)") }
-            for error in problems.errors { print("error: \(error)") }
-            print("\(file): \(problems.errors.count) problem\(problems.errors.count == 1 ? "" : "s")")
+            for warning in problems.warnings { writeStdout("warning: \(warning)\n") }
+            for error in problems.errors { writeStdout("error: \(error)\n") }
+            writeStdout("\(file): \(problems.errors.count) problem\(problems.errors.count == 1 ? "" : "s")\n")
             throw ExitCode.failure
         }
     }

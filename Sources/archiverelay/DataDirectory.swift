@@ -1,3 +1,4 @@
+import ArchiveStore
 import Foundation
 
 /// The node's data directory, created if missing and checked to be writable by this
@@ -10,22 +11,14 @@ enum DataDirectory {
 
     static func prepare(_ path: String) throws {
         do {
-            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+            try FilePermissions.createDirectories(path)
         } catch {
-            throw Problem(description: "cannot create the data directory \(path): \(reason(error))")
+            throw Problem(description: "cannot create the data directory \(path): \(String(cString: strerror(error.errno)))")
         }
         guard access(path, W_OK | X_OK) == 0 else {
             let why = String(cString: strerror(errno))
             throw Problem(description: "the data directory \(path) is not writable by this user (uid \(geteuid())): \(why); "
                 + "it should belong to the user the node runs as")
         }
-    }
-
-    /// The system's words for a Foundation file error (`Permission denied`), else its description.
-    private static func reason(_ error: any Error) -> String {
-        if let posix = (error as? CocoaError)?.underlying as? POSIXError {
-            return String(cString: strerror(posix.code.rawValue))
-        }
-        return "\(error)"
     }
 }

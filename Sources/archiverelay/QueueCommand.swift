@@ -2,6 +2,7 @@ import ArgumentParser
 import ForwardQueue
 import Foundation
 import Logging
+import OperatorText
 
 /// `archiverelay queue …`: inspect and steer the forward queue. While the node runs these
 /// act through its admin endpoint; when nothing answers there and the queue's lock is
@@ -22,7 +23,11 @@ struct QueueCommand: AsyncParsableCommand {
 
         func run() async throws {
             let snapshot = try await target.snapshot().filtered(connection: connection, heldOnly: held)
-            writeStdout(json ? try QueueFormat.jsonLines(snapshot) : QueueFormat.text(snapshot))
+            if json {
+                for line in try QueueFormat.jsonLines(snapshot) { writeJSONLine(line) }
+            } else {
+                writeStdout(QueueFormat.text(snapshot))
+            }
         }
     }
 
@@ -48,7 +53,7 @@ struct QueueCommand: AsyncParsableCommand {
         func run() async throws {
             let selector = try QueueSelector(id: id, all: all)
             try await target.change("retry", selector) { _ in
-                "the node is stopped: every entry is due when it starts\n"
+                "the node is stopped: every entry is due when it starts"
             }
         }
     }
@@ -61,7 +66,7 @@ struct QueueCommand: AsyncParsableCommand {
         func run() async throws {
             try await target.change("hold", .one(id)) { queue in
                 try await queue.hold(id: id)
-                return "entry \(id) held\n"
+                return "entry \(id) held"
             }
         }
     }
@@ -75,7 +80,7 @@ struct QueueCommand: AsyncParsableCommand {
         func run() async throws {
             let selector = try QueueSelector(id: id, all: all)
             try await target.change("release", selector) { queue in
-                "\(try await queue.release(id: selector.id)) entries released\n"
+                "\(try await queue.release(id: selector.id)) entries released"
             }
         }
     }
@@ -93,7 +98,7 @@ struct QueueCommand: AsyncParsableCommand {
         func run() async throws {
             try await target.change("delete", .one(id)) { queue in
                 try await queue.delete(id: id)
-                return "entry \(id) deleted\n"
+                return "entry \(id) deleted"
             }
         }
     }
@@ -116,7 +121,9 @@ enum QueueSelector {
     var query: String { id.map { "id=\($0)" } ?? "all=1" }
 }
 
+/// A queue command's failure. Its text may quote a peer's or the node's answer, so it is
+/// escaped for the terminal.
 struct QueueCLIError: Error, CustomStringConvertible {
     var description: String
-    init(_ text: String) { description = text }
+    init(_ text: String) { description = TerminalText.escape(text) }
 }

@@ -1,7 +1,9 @@
+import ArchiveStore
 import ArgumentParser
 import ForwardQueue
 import Foundation
 import Logging
+import OperatorText
 
 /// Where `queue` subcommands act: the running node's admin endpoint, or (when nothing
 /// answers there and the queue lock is free) the files in the data directory.
@@ -38,14 +40,16 @@ struct QueueTarget: ParsableArguments {
         }
     }
 
-    /// Sends `POST /queue/<operation>` to the node, or runs `offline` on the locked queue.
+    /// Sends `POST /queue/<operation>` to the node, or runs `offline` on the locked queue;
+    /// prints the answer (`offline`'s is one line).
     func change(_ operation: String, _ selector: QueueSelector, offline: (ForwardQueue) async throws -> String) async throws {
         switch try AdminClient(address: admin).request("POST", "/queue/\(operation)?\(selector.query)") {
         case .answered(200, let body):
-            writeStdout(body)
+            writeStdout(TerminalText(lines: body))
         case .answered(let status, let body):
             throw QueueCLIError("the node at \(admin) answered \(status): \(body.trimmingCharacters(in: .whitespacesAndNewlines))")
         case .unreachable:
+            FilePermissions.restrictProcessUmask()
             var logger = Logger(label: "archiverelay.queue")
             logger.logLevel = .error
             let queue: ForwardQueue
@@ -57,7 +61,7 @@ struct QueueTarget: ParsableArguments {
             do {
                 let answer = try await offline(queue)
                 await queue.close()
-                writeStdout(answer)
+                writeStdout("\(answer)\n")
             } catch {
                 await queue.close()
                 throw QueueCLIError("\(error)")

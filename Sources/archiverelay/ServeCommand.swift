@@ -5,6 +5,7 @@ import Foundation
 import Logging
 import Metrics
 import NIOCore
+import OperatorText
 import Prometheus
 import RelayConfiguration
 import SMTPListener
@@ -25,7 +26,16 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("node-id"), help: "This node's id (overrides the configuration).") var nodeID: String?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.") var logLevel: String = "info"
 
+    func validate() throws {
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            let levels = Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")
+            throw ValidationError("--log-level must be one of \(levels), got '\(TerminalText.escape(logLevel))'")
+        }
+    }
+
     func run() async throws {
+        // Before anything is created: the archive and the queue hold every envelope.
+        FilePermissions.restrictProcessUmask()
         let overrides = ConfigurationOverrides(dataDir: dataDir, admin: admin, nodeID: nodeID, listen: listen)
         let checked: Result<ValidatedConfiguration, ConfigurationProblems>
         if let config {
@@ -39,7 +49,7 @@ struct ServeCommand: AsyncParsableCommand {
         switch checked {
         case .success(let v): validated = v
         case .failure(let problems):
-            throw ValidationError(ConfigurationError(path: config, problems: problems.errors).description)
+            throw ValidationError(TerminalText(lines: ConfigurationError(path: config, problems: problems.errors).description).description)
         }
         let configuration = validated.configuration
         // Before anything touches the event loop group: NIO sizes it on first use.
@@ -48,10 +58,10 @@ struct ServeCommand: AsyncParsableCommand {
         let ownID = validated.routing.nodeID.value
         let node = NodeState(routing: validated.routing)
         guard let (adminHost, adminPort) = HostPort.parse(configuration.adminAddress) else {
-            throw ValidationError("admin address must be HOST:PORT, got \(configuration.adminAddress)")
+            throw ValidationError("admin address must be HOST:PORT, got \(TerminalText.escape(configuration.adminAddress))")
         }
 
-        let level = Logger.Level(rawValue: logLevel) ?? .info
+        let level = Logger.Level(rawValue: logLevel) ?? .info  // validate() refused anything else
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level

@@ -24,15 +24,7 @@ import Testing
         let node = try ChainNode(id: "export", root: root)
         try node.writeConfig("")
         let process = try await node.start(workspace.children)
-        let send = """
-            import smtplib, sys
-            with smtplib.SMTP("127.0.0.1", int(sys.argv[1])) as s:
-                for sender, text in zip(sys.argv[2::2], sys.argv[3::2]):
-                    s.sendmail(sender, ["journal@archive.example"], text.encode())
-            """
-        let sent = try await NodeTestSupport.run(NodeTestSupport.python,
-                                                 ["-c", send, "\(node.journalPort)"] + Self.messages.flatMap { [$0.sender, $0.text] }, in: root)
-        try #require(sent.status == 0, "\(sent.stderr)")
+        try await NodeTestSupport.sendMail(Self.messages, port: node.journalPort, root: root)
         await node.stop(process)
 
         var archived: [String: [UInt8]] = [:]  // id → bytes from `archive get`
