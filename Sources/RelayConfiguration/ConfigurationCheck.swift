@@ -141,6 +141,10 @@ public enum ConfigurationCheck {
         } else {
             problems.error("node", "admin must be HOST:PORT, got \(configuration.adminAddress)")
         }
+        // The admin endpoint compares the Host header's name with these (no port, no brackets).
+        for name in configuration.adminHostNames where !Self.isHostName(name) {
+            problems.error("node", "admin_hosts: \(name.debugDescription) is not a host name (letters, digits, - and . only; no port)")
+        }
         if let archive = configuration.archive {
             if let level = archive.compression_level, !(1...19).contains(level) {
                 problems.error("archive", "compression_level must be 1 to 19, got \(level)")
@@ -152,6 +156,14 @@ public enum ConfigurationCheck {
             }
         }
         return nodeID
+    }
+
+    static func isHostName(_ name: String) -> Bool {
+        let labels = name.split(separator: ".", omittingEmptySubsequences: false)
+        return !name.isEmpty && name.utf8.count <= 253 && labels.allSatisfy { label in
+            !label.isEmpty && label.utf8.count <= 63 && label.first != "-" && label.last != "-"
+                && label.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
+        }
     }
 
     private static func checkListeners(_ configuration: NodeConfiguration, environment: Environment,

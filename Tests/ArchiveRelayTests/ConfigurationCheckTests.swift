@@ -419,6 +419,17 @@ struct ConfigurationCheckTests {
         #expect(Self.errors(text) == ["node: max_hops must be 1 to 100, got 0"])
     }
 
+    /// `admin_hosts` are compared with the Host header's name: a port, brackets or an empty
+    /// name would never match and would hide a typo.
+    @Test(arguments: [("archive.example.com", true), ("a-1.localdomain", true), ("ARCHIVE", true), ("", false),
+                      ("archive.example.com:8025", false), ("[::1]", false), ("-bad.example", false), ("a..b", false),
+                      ("a b", false), ("é.example", false)])
+    func adminHostsAreHostNames(name: String, valid: Bool) {
+        let text = Self.base.replacingOccurrences(of: "id = \"node-a\"", with: "id = \"node-a\"\nadmin_hosts = [\"\(name)\"]")
+        let expected = valid ? [] : ["node: admin_hosts: \(name.debugDescription) is not a host name (letters, digits, - and . only; no port)"]
+        #expect(Self.errors(text) == expected)
+    }
+
     @Test(arguments: [(0, false), (1, true), (256, true), (257, false), (-3, false)])
     func eventLoopThreadsAreBounded(threads: Int, accepted: Bool) {
         let text = Self.base.replacingOccurrences(of: "id = \"node-a\"", with: "id = \"node-a\"\nevent_loop_threads = \(threads)")
