@@ -19,6 +19,12 @@ public struct ArchiveMetrics: Sendable {
     let bytesStored: Counter
     let fsyncErrors: Counter
     let freeBytes: Gauge
+    /// Memory held by the records of messages in flight (`InflightBudget`), its highest
+    /// value since start, the bytes spilled to files, and the drafts that spilled.
+    let inflightBytes: Gauge
+    let inflightPeak: Gauge
+    let inflightSpilledBytes: Gauge
+    let draftSpills: Counter
 
     init(factory: (any MetricsFactory)?) {
         let f = factory ?? MetricsSystem.factory
@@ -30,5 +36,9 @@ public struct ArchiveMetrics: Sendable {
         bytesStored = Counter(label: "archive_bytes_stored_total", factory: f)
         fsyncErrors = Counter(label: "archive_fsync_errors_total", factory: f)
         freeBytes = Gauge(label: "archive_free_bytes", factory: f)
+        inflightBytes = Gauge(label: "archive_inflight_bytes", factory: f)
+        inflightPeak = Gauge(label: "archive_inflight_peak_bytes", factory: f)
+        inflightSpilledBytes = Gauge(label: "archive_inflight_spilled_bytes", factory: f)
+        draftSpills = Counter(label: "archive_draft_spills_total", factory: f)
     }
 }

@@ -15,12 +15,15 @@ public final class ArchiveStore: Sendable {
     private let capacityMonitor: CapacityMonitor
     private let lock: DirectoryLock
     private let trainer: DictionaryTrainer
+    /// The memory drafts and uncommitted messages hold, node-wide.
+    public let inflight: InflightBudget
     /// Dictionaries of segments read by location (`readOriginal`).
     let dictionaryCache = SegmentDictionaryCache()
 
-    private init(layout: ArchiveLayout, options: ArchiveStoreOptions, report: RecoveryReport,
-                 committer: GroupCommitter, capacity: CapacityMonitor, lock: DirectoryLock, trainer: DictionaryTrainer) {
+    private init(layout: ArchiveLayout, options: ArchiveStoreOptions, report: RecoveryReport, committer: GroupCommitter,
+                 capacity: CapacityMonitor, lock: DirectoryLock, trainer: DictionaryTrainer, inflight: InflightBudget) {
         self.trainer = trainer
+        self.inflight = inflight
         self.layout = layout
         self.options = options
         self.recoveryReport = report
@@ -41,11 +44,13 @@ public final class ArchiveStore: Sendable {
         let committer = GroupCommitter(capacity: capacity, metrics: metrics, tick: tick)
         let lockBox = LockBox()
         let trainer = DictionaryTrainer(options: options, logger: logger)
+        let inflight = InflightBudget(limit: options.maxInflightBytes, spillDirectory: layout.draftsDirectory, metrics: metrics)
         let report = try await committer.start {
             try FileManager.default.createDirectory(atPath: layout.archiveDirectory, withIntermediateDirectories: true)
             guard let lock = try DirectoryLock.take(path: layout.lockPath) else { throw ArchiveStoreError.locked(path: layout.lockPath) }
             lockBox.set(lock)
             do {
+                try InflightBudget.prepareSpillDirectory(layout.draftsDirectory)
                 var recovery = ArchiveRecovery(layout: layout, options: options, logger: logger)
                 let outcome = try recovery.run(now: Date())
                 let journal = ArchiveJournal(
@@ -70,14 +75,15 @@ public final class ArchiveStore: Sendable {
             logger.error("archive fault found at open", metadata: ["fault": "\(fault)"])
         }
         guard let lock = lockBox.get() else { throw ArchiveStoreError.unrecoverable("lock not taken") }
-        return ArchiveStore(layout: layout, options: options, report: report, committer: committer, capacity: capacity, lock: lock, trainer: trainer)
+        return ArchiveStore(layout: layout, options: options, report: report, committer: committer, capacity: capacity, lock: lock,
+                            trainer: trainer, inflight: inflight)
     }
 
     /// A draft for the next message; feed it chunks as they arrive, then `finish()` it.
     public func makeDraft(envelope: ArchiveEnvelope) throws -> MessageDraft {
         let (dictionary, sampleLimit) = trainer.draftParameters()
         return try MessageDraft(envelope: envelope, compressionLevel: options.compressionLevel,
-                                dictionary: dictionary, sampleLimit: sampleLimit)
+                                dictionary: dictionary, sampleLimit: sampleLimit, budget: inflight)
     }
 
     /// Makes `message` durable (or finds it already archived). Throws
