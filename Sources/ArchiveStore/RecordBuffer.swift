@@ -16,8 +16,9 @@ final class RecordBuffer: @unchecked Sendable {
     /// little beside its bytes, small enough that a record's last block, charged whole
     /// however little of it is used, wastes little of the budget.
     static let largestBlock = 256 << 10
-    /// The first block's least size; most mail fits its record in the first block.
-    static let smallestBlock = 512
+    /// The first block's least size: the record of most mail fits in it, so the writer
+    /// appends it with one write, even when the message's first chunk was short.
+    static let smallestBlock = 4 << 10
 
     private let budget: InflightBudget
     private(set) var blocks: [[UInt8]] = []

@@ -61,7 +61,7 @@ import Testing
     /// A record spilled at any point (before its header, inside the body, inside the
     /// metadata) is the record it would have been in memory: same checksums, same
     /// original, and the spool's copy written a block at a time decodes too.
-    @Test(arguments: [0, 512, 1_500, 40_000, 100_000])
+    @Test(arguments: [0, 5_000, 13_000, 40_000, 100_000])
     func aRecordSpilledAnywhereDecodes(limit: Int) async throws {
         try await withTempDirectory { dir in
             let spill = dir + "/drafts"
