@@ -553,6 +553,15 @@ def markdown(r):
     return "\n".join(lines)
 
 
+def clean_up():
+    """Kills what the run started and removes its work directory."""
+    for p in children:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    subprocess.run(["rm", "-rf", work])
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H%M")
@@ -571,11 +580,7 @@ def main():
         results["storage"] = storage(single_stats)
         results["scaling"] = scaling()
     finally:
-        for p in children:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-        subprocess.run(["rm", "-rf", work])
+        clean_up()
     with open(os.path.join(OUT, f"{date}.json"), "w") as f:
         json.dump(results, f, indent=2)
     table = markdown(results)
@@ -598,11 +603,7 @@ def forwarding_only():
         print(f"ceiling {ceiling} msg/s; chain accepted {accepted}, end to end {end_to_end} msg/s; "
               f"catch-up of {backlog}: {rate} msg/s = {rate / ceiling:.2f} of the ceiling")
     finally:
-        for p in children:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-        subprocess.run(["rm", "-rf", work])
+        clean_up()
 
 
 def memory_only():
@@ -613,11 +614,7 @@ def memory_only():
         print(memory_row(m))
         print(random_memory_row(r))
     finally:
-        for p in children:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-        subprocess.run(["rm", "-rf", work])
+        clean_up()
 
 
 if "--forwarding" in sys.argv:
