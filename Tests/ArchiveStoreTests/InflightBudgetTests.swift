@@ -112,6 +112,16 @@ import Testing
         }
     }
 
+    /// A draft that can neither have memory nor a spill file fails (the session answers
+    /// 451 4.3.0) instead of holding the bytes anyway or losing them.
+    @Test func aDraftThatCannotSpillFails() async throws {
+        try await withTempDirectory { dir in
+            let budget = InflightBudget(limit: 0, spillDirectory: dir + "/missing", metrics: nil)
+            #expect(throws: FileIOError.self) { try finished(Corpus.synthetic(1), envelope: envelope(1), budget: budget) }
+            #expect(budget.usage == InflightBudget.Usage())
+        }
+    }
+
     /// The checksum of a record whose body was checksummed before its header existed.
     @Test func checksumsCombine() {
         let bytes = randomBytes(5_000, seed: 11)
