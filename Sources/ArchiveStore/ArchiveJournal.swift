@@ -76,7 +76,7 @@ final class ArchiveJournal {
                     unsynced.removeAll()
                 }
                 guard let target = writer else { throw ArchiveStoreError.temporaryFailure(reason: "no active segment") }
-                let offset = try target.append(message.encodedRecord)
+                let offset = try target.append(message.encoded)
                 target.hasMessages = true
                 unsynced.append((i, ArchiveIndexEntry(metadata: message.metadata, segment: target.sequence,
                                                       offset: offset, storedSize: message.storedSize)))

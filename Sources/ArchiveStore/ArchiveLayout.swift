@@ -11,6 +11,9 @@ public struct ArchiveLayout: Sendable {
     /// The index's file name, also how faults of the index are named.
     static let indexFileName = "index.sqlite"
     var lockPath: String { archiveDirectory + "/LOCK" }
+    /// Spill files of drafts past the memory budget (`InflightBudget`): beside the
+    /// archive, not in it, so nothing that lists segments ever meets one.
+    public var draftsDirectory: String { dataDirectory + "/drafts" }
 }
 
 /// An exclusive advisory `flock` on a directory's `LOCK` file, held for a writer's

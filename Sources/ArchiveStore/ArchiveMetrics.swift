@@ -22,6 +22,12 @@ public struct ArchiveMetrics: Sendable {
     /// or are missing from `list` until the index catches up or is rebuilt.
     let indexFaults: Counter
     let freeBytes: Gauge
+    /// Memory held by the records of messages in flight (`InflightBudget`), its highest
+    /// value since start, the bytes spilled to files, and the drafts that spilled.
+    let inflightBytes: Gauge
+    let inflightPeak: Gauge
+    let inflightSpilledBytes: Gauge
+    let draftSpills: Counter
 
     init(factory: (any MetricsFactory)?) {
         let f = factory ?? MetricsSystem.factory
@@ -34,5 +40,9 @@ public struct ArchiveMetrics: Sendable {
         fsyncErrors = Counter(label: "archive_fsync_errors_total", factory: f)
         indexFaults = Counter(label: "archive_index_faults_total", factory: f)
         freeBytes = Gauge(label: "archive_free_bytes", factory: f)
+        inflightBytes = Gauge(label: "archive_inflight_bytes", factory: f)
+        inflightPeak = Gauge(label: "archive_inflight_peak_bytes", factory: f)
+        inflightSpilledBytes = Gauge(label: "archive_inflight_spilled_bytes", factory: f)
+        draftSpills = Counter(label: "archive_draft_spills_total", factory: f)
     }
 }

@@ -17,7 +17,7 @@ extension ArchiveStore {
                 do {
                     let metadata = try RecordCodec.decodeMetadata(bytes, header: header, dictionaries: dictionaries)
                     guard metadata.forwarding != nil else { return }
-                    records.append(ArchivedForwarding(position: here, metadata: metadata, record: nil))
+                    records.append(ArchivedForwarding(position: here, metadata: metadata, message: nil))
                 } catch {
                     faults.append("\(here): \(error)")
                 }

@@ -62,10 +62,11 @@ public final class SegmentDictionaryCache: Sendable {
 extension FinishedMessage {
     /// The message as its stored record decodes: `original()` gives back the bytes
     /// (decompressed, unpacked, checked against the SHA-256) as a read of the store would.
-    /// Holds the dictionary, not this message's claim on the writer (it does not delay
-    /// the writer's dictionary bookkeeping). The forward queue keeps recent ones in memory.
-    public var record: ArchiveRecord {
-        let body = Array(encodedRecord[RecordCodec.headerSize..<(RecordCodec.headerSize + compressedSize)])
+    /// A copy of the body, for the forward queue's recent messages (small ones only); nil
+    /// if a spilled body cannot be read back. Holds the dictionary, not this message's
+    /// claim on the writer (it does not delay the writer's dictionary bookkeeping).
+    public var record: ArchiveRecord? {
+        guard let body = try? encoded.bytes(RecordCodec.headerSize..<(RecordCodec.headerSize + compressedSize)) else { return nil }
         return ArchiveRecord(metadata: metadata, compressedBody: body, dictionary: dictionary, bodyFormat: .packed)
     }
 
@@ -73,8 +74,26 @@ extension FinishedMessage {
     /// compressed with (if any), then the message record. The forward queue's spool
     /// stores messages it does not archive this way, in the archive's record format.
     public var standaloneRecordBytes: [UInt8] {
-        guard let dictionary else { return encodedRecord }
-        return RecordCodec.encodeDictionary(dictionary) + encodedRecord
+        get throws {
+            var bytes = dictionary.map(RecordCodec.encodeDictionary) ?? []
+            try encoded.forEachPiece { bytes.append(contentsOf: $0) }
+            return bytes
+        }
+    }
+
+    /// Writes `standaloneRecordBytes` to the file open as `descriptor` from offset 0, a
+    /// block at a time: the spool's copy of a large message is never whole in memory.
+    public func writeStandaloneRecord(descriptor: Int32, path: String) throws {
+        var offset = 0
+        if let dictionary {
+            let record = RecordCodec.encodeDictionary(dictionary)
+            try record.withUnsafeBytes { try SystemFile.write($0, to: descriptor, at: offset, path: path) }
+            offset += record.count
+        }
+        try encoded.forEachPiece { piece in
+            try SystemFile.write(piece, to: descriptor, at: offset, path: path)
+            offset += piece.count
+        }
     }
 }
 

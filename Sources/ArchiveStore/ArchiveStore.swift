@@ -16,13 +16,17 @@ public final class ArchiveStore: Sendable {
     private let indexHealth: IndexHealth
     private let lock: DirectoryLock
     private let trainer: DictionaryTrainer
+    /// The memory drafts and uncommitted messages hold, node-wide.
+    public let inflight: InflightBudget
     /// Dictionaries of segments read by location (`readOriginal`).
     let dictionaryCache = SegmentDictionaryCache()
 
     private init(layout: ArchiveLayout, options: ArchiveStoreOptions, report: RecoveryReport, committer: GroupCommitter,
-                 capacity: CapacityMonitor, indexHealth: IndexHealth, lock: DirectoryLock, trainer: DictionaryTrainer) {
+                 capacity: CapacityMonitor, indexHealth: IndexHealth, lock: DirectoryLock, trainer: DictionaryTrainer,
+                 inflight: InflightBudget) {
         self.trainer = trainer
         self.indexHealth = indexHealth
+        self.inflight = inflight
         self.layout = layout
         self.options = options
         self.recoveryReport = report
@@ -44,11 +48,13 @@ public final class ArchiveStore: Sendable {
         let indexHealth = IndexHealth(counter: metrics.indexFaults)
         let lockBox = LockBox()
         let trainer = DictionaryTrainer(options: options, logger: logger)
+        let inflight = InflightBudget(limit: options.maxInflightBytes, spillDirectory: layout.draftsDirectory, metrics: metrics)
         let report = try await committer.start {
             try FilePermissions.createDirectories(layout.archiveDirectory)
             guard let lock = try DirectoryLock.take(path: layout.lockPath) else { throw ArchiveStoreError.locked(path: layout.lockPath) }
             lockBox.set(lock)
             do {
+                try InflightBudget.prepareSpillDirectory(layout.draftsDirectory)
                 var recovery = ArchiveRecovery(layout: layout, options: options, logger: logger)
                 let outcome = try recovery.run(now: Date())
                 let journal = ArchiveJournal(
@@ -74,14 +80,14 @@ public final class ArchiveStore: Sendable {
         }
         guard let lock = lockBox.get() else { throw ArchiveStoreError.unrecoverable("lock not taken") }
         return ArchiveStore(layout: layout, options: options, report: report, committer: committer, capacity: capacity,
-                            indexHealth: indexHealth, lock: lock, trainer: trainer)
+                            indexHealth: indexHealth, lock: lock, trainer: trainer, inflight: inflight)
     }
 
     /// A draft for the next message; feed it chunks as they arrive, then `finish()` it.
     public func makeDraft(envelope: ArchiveEnvelope) throws -> MessageDraft {
         let (dictionary, sampleLimit) = trainer.draftParameters()
         return try MessageDraft(envelope: envelope, compressionLevel: options.compressionLevel,
-                                dictionary: dictionary, sampleLimit: sampleLimit)
+                                dictionary: dictionary, sampleLimit: sampleLimit, budget: inflight)
     }
 
     /// Makes `message` durable (or finds it already archived). Throws

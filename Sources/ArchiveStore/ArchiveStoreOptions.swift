@@ -39,6 +39,9 @@ public struct ArchiveStoreOptions: Sendable {
     /// 1 GiB is twice the worst case in flight (20 sessions × 25 MB) plus room for the
     /// index and its WAL, so a node stops accepting well before writes would fail.
     public var minimumFreeBytes: UInt64 = 1 << 30
+    /// Memory the records of messages in flight may hold together; past it drafts spill
+    /// to files in the data directory (`InflightBudget`). 0 spills every draft.
+    public var maxInflightBytes: Int = InflightBudget.defaultLimit
     /// How often free space is re-probed (statvfs); between probes the cached value is
     /// used, so commits never cost an extra syscall.
     public var freeSpaceRecheckInterval: TimeInterval = 1

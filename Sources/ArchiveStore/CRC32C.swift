@@ -11,6 +11,9 @@ public struct CRC32C: Sendable {
 
     public init() {}
 
+    /// Goes on from a finished checksum (`value`), as if its bytes had been fed.
+    init(continuing value: UInt32) { state = value ^ 0xFFFF_FFFF }
+
     /// The checksum of everything fed so far.
     public var value: UInt32 { state ^ 0xFFFF_FFFF }
 
@@ -60,6 +63,56 @@ public struct CRC32C: Sendable {
         }
         state = crc
     }
+}
+
+extension CRC32C {
+    /// The checksum of `a` followed by `b`, from the checksum of each and the length of `b`
+    /// (zlib's `crc32_combine`): a record's body is checksummed as it is compressed, before
+    /// the header in front of it is known.
+    static func combine(_ a: UInt32, _ b: UInt32, lengthOfB length: Int) -> UInt32 {
+        multiply(shift(byBytes: length), a) ^ b
+    }
+
+    /// x^(8n) modulo the polynomial: what appending n zero bytes multiplies a checksum by.
+    private static func shift(byBytes n: Int) -> UInt32 {
+        var power: UInt32 = 1 << 31  // x^0
+        var n = n
+        var k = 3  // a byte is x^8 = x^(2^3)
+        while n > 0 {
+            if n & 1 == 1 { power = multiply(powersOfTwo[k & 31], power) }
+            n >>= 1
+            k += 1
+        }
+        return power
+    }
+
+    /// Multiplication of two polynomials modulo the (reflected) CRC polynomial.
+    private static func multiply(_ a: UInt32, _ b: UInt32) -> UInt32 {
+        var mask: UInt32 = 1 << 31
+        var b = b
+        var product: UInt32 = 0
+        while mask != 0 {
+            if a & mask != 0 {
+                product ^= b
+                if a & (mask - 1) == 0 { break }
+            }
+            mask >>= 1
+            b = b & 1 != 0 ? (b >> 1) ^ CRC32CTables.polynomial : b >> 1
+        }
+        return product
+    }
+
+    /// x^(2^k) modulo the polynomial, k = 0...31.
+    private static let powersOfTwo: [UInt32] = {
+        var table = [UInt32](repeating: 0, count: 32)
+        var p: UInt32 = 1 << 30  // x^1
+        table[0] = p
+        for k in 1..<32 {
+            p = multiply(p, p)
+            table[k] = p
+        }
+        return table
+    }()
 }
 
 /// The eight 256-entry lookup tables, built once per process.

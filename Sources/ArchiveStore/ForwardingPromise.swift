@@ -48,8 +48,9 @@ public struct ArchivedForwarding: Sendable {
     public var position: ArchivePosition
     /// Its metadata; `forwarding` is set.
     public var metadata: ArchiveMetadata
-    /// The record itself, for delivery from memory; nil when read back from a segment.
-    public var record: ArchiveRecord?
+    /// The message as committed, for delivery from memory; nil when read back from a
+    /// segment. Its body is copied out (`record`) only for what the queue keeps in memory.
+    public var message: FinishedMessage?
 }
 
 /// Learns of every batch of records the moment it is durable, on the archive's writer

@@ -180,7 +180,7 @@ extension GroupCommitter {
             last = max(last ?? receipt.position, receipt.position)
             let message = batch[i].message
             guard message.metadata.forwarding != nil else { continue }
-            forwarded.append(ArchivedForwarding(position: receipt.position, metadata: message.metadata, record: message.record))
+            forwarded.append(ArchivedForwarding(position: receipt.position, metadata: message.metadata, message: message))
             owners.append(i)
         }
         guard let last else { return }

@@ -8,7 +8,8 @@ import NIOCore
 /// bytes they encode) and zstd-compressed as it arrives, so the raw message is never held
 /// whole: memory per draft is the compressed output, zstd's window and at most
 /// `packedSlice` bytes of packed input. The compressed bytes are written straight into the
-/// record buffer that the writer will append, so finishing copies nothing.
+/// record (`RecordBuffer`) that the writer will append, so finishing copies nothing; past
+/// the node's `InflightBudget` they go to a spill file instead of memory.
 ///
 /// A draft owns a compression context: do not copy it and keep using both copies.
 public struct MessageDraft {
@@ -32,7 +33,7 @@ public struct MessageDraft {
     private var sample: [UInt8] = []
     private let sampleLimit: Int
     private var hasher = SHA256()
-    private var record: [UInt8]
+    private let record: RecordBuffer
     private var size: UInt64 = 0
     private var headerScan = HeaderSectionScanner(limit: headerScanLimit)
     /// Part of the message went to zstd before its end (it was larger than `packedSlice`);
@@ -43,13 +44,15 @@ public struct MessageDraft {
     ///   - compressionLevel: zstd level (1…19; 3 is zstd's default trade-off).
     ///   - dictionary: compress against this dictionary (the store's current one).
     ///   - sampleLimit: keep up to this many leading packed bytes as a dictionary training sample.
-    public init(envelope: ArchiveEnvelope, compressionLevel: Int = 3, dictionary: ZstdDictionary? = nil, sampleLimit: Int = 0) throws {
+    ///   - budget: the memory the record may take (the store's); by default memory without a limit.
+    public init(envelope: ArchiveEnvelope, compressionLevel: Int = 3, dictionary: ZstdDictionary? = nil, sampleLimit: Int = 0,
+                budget: InflightBudget? = nil) throws {
         self.envelope = envelope
         self.level = Int32(compressionLevel)
         self.lease = dictionary.map(DictionaryLease.init)
         self.sampleLimit = sampleLimit
         self.compressor = try ZstdCompressor(level: level, dictionary: dictionary)
-        self.record = RecordCodec.beginRecord()
+        self.record = RecordBuffer(budget: budget ?? .unlimited)
     }
 
     /// Feeds the next chunk of the original message (exactly as received, after SMTP
@@ -69,10 +72,10 @@ public struct MessageDraft {
     private mutating func append(raw: UnsafeRawBufferPointer) throws {
         if packed.capacity == 0 {
             // Sized from the first chunk (most messages arrive in one or two), instead of
-            // growing both arrays by doubling from nothing: packing never grows the input
-            // by more than its tags, and zstd output stays well under half of mail text.
+            // growing both from nothing: packing never grows the input by more than its
+            // tags, and zstd output stays well under half of mail text.
             packed.reserveCapacity(min(raw.count + raw.count / 16 + 64, Self.packedSlice + 4096))
-            record.reserveCapacity(record.count + raw.count / 2 + 512)
+            record.expect(RecordCodec.headerSize + raw.count / 2 + 512)
         }
         hasher.update(bufferPointer: raw)
         size += UInt64(raw.count)
@@ -93,9 +96,9 @@ public struct MessageDraft {
             sample.append(contentsOf: packed.prefix(sampleLimit - sample.count))
         }
         if last && !compressing {
-            try compressor.compressWhole(packed, into: &record)
+            try compressor.compressWhole(packed, into: record)
         } else {
-            try compressor.compress(packed, into: &record)
+            try compressor.compress(packed, into: record)
             compressing = true
         }
         packed.removeAll(keepingCapacity: true)
@@ -111,7 +114,7 @@ public struct MessageDraft {
     /// with the forwarding promise, if any, in its metadata.
     public consuming func finish(forwarding: ForwardingPromise? = nil) throws -> FinishedMessage {
         try compressPacked(last: true)
-        if compressing { try compressor.finish(into: &record) }
+        if compressing { try compressor.finish(into: record) }
         let digest = Array(hasher.finalize())
         let fields = headerScan.fields()
         let metadata = ArchiveMetadata(
@@ -124,8 +127,8 @@ public struct MessageDraft {
             forwarding: forwarding
         )
         let compressedSize = record.count - RecordCodec.headerSize
-        try RecordCodec.seal(&record, metadata: metadata, dictionary: dictionary, level: level)
-        return FinishedMessage(metadata: metadata, compressedSize: compressedSize, encodedRecord: record,
+        try RecordCodec.seal(record, metadata: metadata, dictionary: dictionary, level: level)
+        return FinishedMessage(metadata: metadata, compressedSize: compressedSize, encoded: record,
                                lease: lease, sample: sample)
     }
 }
@@ -135,8 +138,9 @@ public struct FinishedMessage: Sendable {
     public let metadata: ArchiveMetadata
     /// Size of the zstd body alone.
     public let compressedSize: Int
-    /// The complete record bytes as they will be appended to a segment.
-    let encodedRecord: [UInt8]
+    /// The complete record as it will be appended to a segment: in memory, or partly in
+    /// its spill file. Released (memory and file) with the last copy of the message.
+    let encoded: RecordBuffer
     /// The dictionary the record needs in its segment (written there before it).
     let lease: DictionaryLease?
     var dictionary: ZstdDictionary? { lease?.dictionary }
@@ -149,5 +153,10 @@ public struct FinishedMessage: Sendable {
     public var messageID: String? { metadata.messageID }
     public var subject: String? { metadata.subject }
     /// On-disk size of the record.
-    public var storedSize: Int { encodedRecord.count }
+    public var storedSize: Int { encoded.count }
+
+    /// The record's bytes in one array (a copy; reads the spill file if there is one).
+    var encodedRecord: [UInt8] {
+        get throws { try encoded.bytes(0..<encoded.count) }
+    }
 }

@@ -75,19 +75,12 @@ public enum RecordCodec {
 
     // MARK: Encoding
 
-    /// Starts a record buffer with space for the header so a compressor can append the
-    /// body in place; `seal(_:metadata:)` completes it. This avoids copying the body.
-    public static func beginRecord(reservingBody capacity: Int = 0) -> [UInt8] {
+    /// Starts a record buffer with space for the header so the body can be appended in
+    /// place; `finish` completes it.
+    static func beginRecord(reservingBody capacity: Int = 0) -> [UInt8] {
         var buffer = [UInt8](repeating: 0, count: headerSize)
         buffer.reserveCapacity(headerSize + capacity + 512)
         return buffer
-    }
-
-    /// Completes a buffer from `beginRecord` whose bytes after the header are the body,
-    /// compressing the metadata with the body's dictionary.
-    public static func seal(_ buffer: inout [UInt8], metadata: ArchiveMetadata,
-                            dictionary: ZstdDictionary? = nil, level: Int32 = 3) throws(ZstdError) {
-        try seal(&buffer, metadata: metadata, bodyFormat: .packed, dictionary: dictionary, level: level)
     }
 
     static func seal(_ buffer: inout [UInt8], metadata: ArchiveMetadata, bodyFormat: BodyFormat,
@@ -95,6 +88,40 @@ public enum RecordCodec {
         let section = try ZstdSection.compress(encodeMetadata(metadata), dictionary: dictionary, level: level)
         finish(&buffer, version: bodyFormat == .packed ? version : 2, kind: .message,
                metadataSection: section, dictionaryID: dictionary?.id ?? 0)
+    }
+
+    /// Completes a draft's record, whose bytes after the header are the packed body:
+    /// metadata (compressed with the body's dictionary), padding, header, trailer. The
+    /// checksum comes from the one the record kept of its bytes, so a spilled record is
+    /// not read back.
+    static func seal(_ record: RecordBuffer, metadata: ArchiveMetadata, dictionary: ZstdDictionary?, level: Int32) throws {
+        let section = try ZstdSection.compress(encodeMetadata(metadata), dictionary: dictionary, level: level)
+        let bodyLength = record.count - headerSize
+        var tail = section
+        tail.append(contentsOf: repeatElement(0, count: align(record.count + tail.count) - record.count - tail.count))
+        try record.append(tail)
+        let header = header(version: version, kind: .message, bodyLength: bodyLength, metadataLength: section.count,
+                            dictionaryID: dictionary?.id ?? 0)
+        try record.setHeader(header)
+        let crc = CRC32C.combine(CRC32C.checksum(header), record.afterHeader.value, lengthOfB: record.count - headerSize)
+        var trailer: [UInt8] = []
+        trailer.appendLE(crc)
+        trailer.appendLE(UInt32(record.count + trailerSize))
+        try record.append(trailer)
+    }
+
+    /// The 24-byte record header (docs/FORMAT.md, "Record").
+    static func header(version: UInt16, kind: RecordKind, bodyLength: Int, metadataLength: Int, dictionaryID: UInt32) -> [UInt8] {
+        var header: [UInt8] = []
+        header.reserveCapacity(headerSize)
+        header.appendLE(magic)
+        header.appendLE(version)
+        header.appendLE(kind.rawValue)
+        header.appendLE(UInt32(bodyLength))
+        header.appendLE(UInt32(metadataLength))
+        header.appendLE(CRC32C.checksum(header))
+        header.appendLE(dictionaryID)
+        return header
     }
 
     /// A dictionary record: written before the first message record that uses it.
@@ -110,13 +137,8 @@ public enum RecordCodec {
         let bodyLength = buffer.count - headerSize
         buffer.append(contentsOf: metadataSection)
         buffer.padTo(alignment: alignment)
-        buffer.storeLE(magic, at: 0)
-        buffer.storeLE(version, at: 4)
-        buffer.storeLE(kind.rawValue, at: 6)
-        buffer.storeLE(UInt32(bodyLength), at: 8)
-        buffer.storeLE(UInt32(metadataSection.count), at: 12)
-        buffer.storeLE(CRC32C.checksum(buffer[0..<16]), at: 16)
-        buffer.storeLE(dictionaryID, at: 20)
+        buffer.replaceSubrange(0..<headerSize, with: header(version: version, kind: kind, bodyLength: bodyLength,
+                                                           metadataLength: metadataSection.count, dictionaryID: dictionaryID))
         let crc = CRC32C.checksum(buffer)
         buffer.appendLE(crc)
         buffer.appendLE(UInt32(buffer.count + 4))

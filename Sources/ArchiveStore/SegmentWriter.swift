@@ -75,22 +75,38 @@ final class SegmentWriter {
 
     /// Writes one encoded record at the end; returns its offset.
     func append(_ record: [UInt8]) throws -> Int {
-        let offset = try write(record)
-        running?.hash.update(data: record)
+        let offset = try record.withUnsafeBytes { try write($0) }
         running?.records += 1
         return offset
     }
 
-    private func write(_ bytes: [UInt8]) throws -> Int {
+    /// Writes a draft's record at the end, straight from its blocks and spill file;
+    /// returns its offset. A failure part way (a write, or a read of the spill file)
+    /// poisons the writer like any failed write: the record's first bytes may be written.
+    func append(_ record: RecordBuffer) throws -> Int {
+        let offset = size
+        do {
+            try record.forEachPiece { try write($0) }
+        } catch {
+            poisoned = true
+            throw error
+        }
+        running?.records += 1
+        return offset
+    }
+
+    @discardableResult
+    private func write(_ bytes: UnsafeRawBufferPointer) throws -> Int {
         guard !poisoned else { throw FileIOError(operation: "append", path: path, errno: EIO) }
         let offset = size
         do {
-            try file.write(bytes[...], at: offset)
+            try file.write(bytes, at: offset)
         } catch {
             poisoned = true
             throw error
         }
         size += bytes.count
+        running?.hash.update(bufferPointer: bytes)
         return offset
     }
 
@@ -185,7 +201,7 @@ final class SegmentWriter {
         } else {
             footer = try SegmentCatalog.computeFooter(path: path, dataLength: size, previousSealHash: previousSealHash)
         }
-        _ = try write(footer.encode())
+        _ = try footer.encode().withUnsafeBytes { try write($0) }
         try sync(faults: faults, extending: false)
         file.close()
         return footer

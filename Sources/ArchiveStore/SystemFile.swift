@@ -39,21 +39,38 @@ final class SystemFile {
 
     /// Writes all of `bytes` at `offset`, looping over short writes and EINTR.
     func write(_ bytes: ArraySlice<UInt8>, at offset: Int) throws(FileIOError) {
-        var failure: FileIOError?
-        bytes.withUnsafeBytes { raw in
-            guard let base = raw.baseAddress else { return }
-            var done = 0
-            while done < raw.count {
-                let n = pwrite(descriptor, base + done, raw.count - done, off_t(offset + done))
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    failure = FileIOError(operation: "pwrite", path: path, errno: errno)
-                    return
-                }
-                done += n
+        try bytes.withUnsafeBytes { raw in Result { () throws(FileIOError) in try write(raw, at: offset) } }.get()
+    }
+
+    func write(_ raw: UnsafeRawBufferPointer, at offset: Int) throws(FileIOError) {
+        try Self.write(raw, to: descriptor, at: offset, path: path)
+    }
+
+    /// The same on a descriptor someone else owns.
+    static func write(_ raw: UnsafeRawBufferPointer, to descriptor: Int32, at offset: Int, path: String) throws(FileIOError) {
+        guard let base = raw.baseAddress else { return }
+        var done = 0
+        while done < raw.count {
+            let n = pwrite(descriptor, base + done, raw.count - done, off_t(offset + done))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw FileIOError(operation: "pwrite", path: path, errno: errno)
             }
+            done += n
         }
-        if let failure { throw failure }
+    }
+
+    /// Fills `buffer` from `offset`; a file that ends before it is an error (`EIO`): the
+    /// caller knows how many bytes it wrote there.
+    func readExactly(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws(FileIOError) {
+        guard let base = buffer.baseAddress else { return }
+        var done = 0
+        while done < buffer.count {
+            let n = pread(descriptor, base + done, buffer.count - done, off_t(offset + done))
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { throw FileIOError(operation: "pread", path: path, errno: n < 0 ? errno : EIO) }
+            done += n
+        }
     }
 
     /// Reads up to `count` bytes at `offset`; fewer only at end of file.

@@ -39,29 +39,29 @@ final class ZstdCompressor {
 
     deinit { ZstdCompressionResources.pool.give(resources) }
 
-    func compress(_ input: UnsafeRawBufferPointer, into output: inout [UInt8]) throws(ZstdError) {
-        try run(input, mode: ZSTD_e_continue, into: &output)
+    func compress(_ input: UnsafeRawBufferPointer, into output: RecordBuffer) throws {
+        try run(input, mode: ZSTD_e_continue, into: output)
     }
 
-    func compress(_ input: [UInt8], into output: inout [UInt8]) throws(ZstdError) {
-        try input.withUnsafeBytes { raw in Result { () throws(ZstdError) in try compress(raw, into: &output) } }.get()
+    func compress(_ input: [UInt8], into output: RecordBuffer) throws {
+        try input.withUnsafeBytes { try compress($0, into: output) }
     }
 
-    func finish(into output: inout [UInt8]) throws(ZstdError) {
-        try run(UnsafeRawBufferPointer(start: nil, count: 0), mode: ZSTD_e_end, into: &output)
+    func finish(into output: RecordBuffer) throws {
+        try run(UnsafeRawBufferPointer(start: nil, count: 0), mode: ZSTD_e_end, into: output)
     }
 
     /// The whole frame in one call, for a message whose input is all here before any of
     /// it was compressed (most mail). zstd then knows the size and picks the parameters of
     /// its table for that size: smaller match tables for small messages, 2-3 us less for a
     /// 10 KB message with a dictionary (`RecordEncoding` micro-benchmark, 47 -> 44-45 us).
-    func compressWhole(_ input: [UInt8], into output: inout [UInt8]) throws(ZstdError) {
-        try input.withUnsafeBytes { raw in
-            Result { () throws(ZstdError) in try run(raw, mode: ZSTD_e_end, into: &output) }
-        }.get()
+    func compressWhole(_ input: [UInt8], into output: RecordBuffer) throws {
+        try input.withUnsafeBytes { try run($0, mode: ZSTD_e_end, into: output) }
     }
 
-    private func run(_ input: UnsafeRawBufferPointer, mode: ZSTD_EndDirective, into output: inout [UInt8]) throws(ZstdError) {
+    /// Output goes from zstd's scratch buffer straight into the record (its blocks or its
+    /// spill file), a scratch buffer's worth at a time.
+    private func run(_ input: UnsafeRawBufferPointer, mode: ZSTD_EndDirective, into output: RecordBuffer) throws {
         var inBuffer = ZSTD_inBuffer(src: input.baseAddress, size: input.count, pos: 0)
         let capacity = resources.scratch.count
         while true {
@@ -73,7 +73,7 @@ final class ZstdCompressor {
                 produced = outBuffer.pos
             }
             let remaining = try ZstdError.check(code)
-            output.append(contentsOf: resources.scratch[0..<produced])
+            try resources.scratch.withUnsafeBytes { try output.append(UnsafeRawBufferPointer(rebasing: $0[..<produced])) }
             let done = mode == ZSTD_e_end ? remaining == 0 : inBuffer.pos == inBuffer.size
             if done { return }
         }

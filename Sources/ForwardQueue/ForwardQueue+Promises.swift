@@ -33,7 +33,7 @@ extension ForwardQueue: ArchiveCommitObserver {
         // always follows its entry's.
         writer.post(entries.map { .enqueue($0) } + [.archivedThrough(last)])
         for (message, entryIDs) in zip(forwarded, ids) {
-            if let record = message.record { recent.keep(record, for: entryIDs) }
+            if let finished = message.message { recent.keep(finished, for: entryIDs) }
         }
         book.withLockedValue { book in
             for entry in entries { Self.add(entry, to: &book, logger: logger) }

@@ -208,7 +208,7 @@ public final class ForwardQueue: Sendable {
     /// Queues `items` and returns their ids once they are durable. `message`, the message
     /// they forward, is kept in memory for a while so its delivery need not read it back.
     @discardableResult
-    public func enqueue(_ items: [QueueItem], message: ArchiveRecord? = nil) async throws -> [UInt64] {
+    public func enqueue(_ items: [QueueItem], message: FinishedMessage? = nil) async throws -> [UInt64] {
         let now = Date()
         let entries: [QueueEntry] = try book.withLockedValue { book in
             for item in items where book.peers[item.connection] == nil || !book.configured.contains(item.connection) {
@@ -232,7 +232,7 @@ public final class ForwardQueue: Sendable {
     /// durably; the reference goes into the `QueueItem`s of its peers.
     public func spool(_ message: FinishedMessage) async throws -> MessageReference {
         let name = "\(message.id)-\(UUID().uuidString.prefix(8).lowercased()).rec"
-        try await writer.writeSpool(name: name, bytes: message.standaloneRecordBytes)
+        try await writer.writeSpool(name: name, message: message)
         return .spool(name)
     }
 

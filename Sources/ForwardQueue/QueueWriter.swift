@@ -18,7 +18,7 @@ import Darwin
 final class QueueWriter: @unchecked Sendable {
     private enum Work {
         case records([JournalRecord], CheckedContinuation<Void, any Error>?)
-        case spool(name: String, bytes: [UInt8], CheckedContinuation<Void, any Error>)
+        case spool(name: String, message: FinishedMessage, CheckedContinuation<Void, any Error>)
     }
 
     private let condition = NSCondition()
@@ -62,9 +62,9 @@ final class QueueWriter: @unchecked Sendable {
     }
 
     /// Writes a spool file and syncs it and its directory.
-    func writeSpool(name: String, bytes: [UInt8]) async throws {
+    func writeSpool(name: String, message: FinishedMessage) async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            submit(.spool(name: name, bytes: bytes, continuation))
+            submit(.spool(name: name, message: message, continuation))
         }
     }
 
@@ -170,9 +170,9 @@ final class QueueWriter: @unchecked Sendable {
         var waiting: [CheckedContinuation<Void, any Error>] = []
         for work in batch {
             switch work {
-            case .spool(let name, let bytes, let continuation):
+            case .spool(let name, let message, let continuation):
                 do {
-                    try writeSpoolFile(name: name, bytes: bytes)
+                    try writeSpoolFile(name: name, message: message)
                     spooled.append(continuation)
                 } catch {
                     continuation.resume(throwing: error)
@@ -223,11 +223,11 @@ final class QueueWriter: @unchecked Sendable {
         }
     }
 
-    private func writeSpoolFile(name: String, bytes: [UInt8]) throws {
+    private func writeSpoolFile(name: String, message: FinishedMessage) throws {
         let path = journal.layout.spoolPath(name)
         let fd = try QueueFiles.open(path, flags: O_WRONLY | O_CREAT | O_TRUNC)
         defer { Glibc.close(fd) }
-        try QueueFiles.write(fd, bytes, at: 0, path: path)
+        try message.writeStandaloneRecord(descriptor: fd, path: path)
         try QueueFiles.dataSync(fd, path: path)
     }
 }

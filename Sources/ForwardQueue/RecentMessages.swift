@@ -22,6 +22,13 @@ final class RecentMessages: Sendable {
 
     init(budget: Int) { self.budget = budget }
 
+    /// Keeps a committed message for `ids` if it is small enough; the body of a larger one
+    /// is not even copied out of its record.
+    func keep(_ message: FinishedMessage, for ids: [UInt64]) {
+        guard message.originalSize <= Self.largestOriginal, budget > 0, let record = message.record else { return }
+        keep(record, for: ids)
+    }
+
     /// Keeps `message` for the entries `ids` (one per peer it is queued for).
     func keep(_ message: ArchiveRecord, for ids: [UInt64]) {
         guard message.metadata.originalSize <= Self.largestOriginal, budget > 0 else { return }

@@ -154,6 +154,9 @@ public enum ConfigurationCheck {
             if let free = archive.min_free_bytes, free < 0 {
                 problems.error("archive", "min_free_bytes must be 0 or more, got \(free)")
             }
+            if let inflight = archive.inflight_max_bytes, inflight < 0 {
+                problems.error("archive", "inflight_max_bytes must be 0 or more, got \(inflight)")
+            }
         }
         return nodeID
     }

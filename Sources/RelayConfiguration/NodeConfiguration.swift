@@ -70,6 +70,8 @@ public struct NodeConfiguration: Codable, Sendable {
         public var segment_max_age_seconds: Int?
         /// An `Int`, checked for 0 or more: TOMLKit traps on a negative value for a `UInt64`.
         public var min_free_bytes: Int?
+        /// Memory the records of messages in flight may hold together (0 or more).
+        public var inflight_max_bytes: Int?
     }
 
     public var node: Node?

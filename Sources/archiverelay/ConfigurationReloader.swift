@@ -124,7 +124,7 @@ final class ConfigurationReloader: @unchecked Sendable {
         let c = validated.configuration
         // A listener's TLS files are read again on reload, at the paths it started with.
         return "\(validated.listeners.map { "\($0.name)=\($0.host):\($0.port),\($0.tlsMode),\($0.certificateFile ?? ""),\($0.privateKeyFile ?? "")" })|\(c.dataDirectory)|\(c.adminAddress)|\(validated.routing.nodeID)|\(c.eventLoopThreads)|"
-            + "\(c.archive.map { "\($0.compression_level ?? 0),\($0.segment_max_bytes ?? 0),\($0.segment_max_age_seconds ?? 0),\($0.min_free_bytes ?? 0)" } ?? "")"
+            + "\(c.archive.map { "\($0.compression_level ?? 0),\($0.segment_max_bytes ?? 0),\($0.segment_max_age_seconds ?? 0),\($0.min_free_bytes ?? 0),\($0.inflight_max_bytes ?? -1)" } ?? "")"
     }
 }
 

@@ -121,12 +121,12 @@ struct RelaySink: MessageSink {
         }
         let message: FinishedMessage
         do {
-            message = try open.finish(forwarding: forwarding.promise)
+            message = try (consume open).finish(forwarding: forwarding.promise)
         } catch {
             logger.error("cannot finish the archive record", metadata: ["error": "\(error)"])
             return .refused(RelayReceiver.temporaryFailure)
         }
-        return await keep(message, forwarding)
+        return await keep(consume message, forwarding)
     }
 
     mutating func abandon() async {
@@ -179,9 +179,37 @@ struct RelaySink: MessageSink {
         return .forward(Forwarding(owed: owed, inRecord: plan.delivery.archive))
     }
 
+    /// What `store` did.
+    private enum Kept {
+        /// Durable; `entries` are the queue entries of its copies, nil when none are owed.
+        case stored(id: String, entries: [UInt64]?)
+        case refused(SMTPReply)
+    }
+
+    /// Stores the message, then, for `ack_after_forward = "one"`, waits for a peer. The
+    /// message (its record's memory or spill file) is let go before that wait.
+    private func keep(_ message: consuming FinishedMessage, _ forwarding: Forwarding) async -> StoreOutcome {
+        switch await store(consume message, forwarding) {
+        case .refused(let reply):
+            return .refused(reply)
+        case .stored(let id, nil):
+            return .stored(id: id)
+        case .stored(let id, let entries?):
+            if plan.delivery.ackAfterForward == .afterOnePeer {
+                let accepted = await receiver.queue.waitForDelivery(of: entries, timeout: .seconds(plan.delivery.ackTimeoutSeconds))
+                if !accepted {
+                    Counter(label: "forward_ack_timeouts_total").increment()
+                    logger.notice("no peer accepted the copy within ack_timeout_seconds; the queue delivers it",
+                                  metadata: ["id": "\(id)", "timeout": "\(plan.delivery.ackTimeoutSeconds)"])
+                }
+            }
+            return .stored(id: id)
+        }
+    }
+
     /// Archives (or spools) the message and queues its copies; the reply waits for both
     /// to be durable.
-    private func keep(_ message: FinishedMessage, _ forwarding: Forwarding) async -> StoreOutcome {
+    private func store(_ message: FinishedMessage, _ forwarding: Forwarding) async -> Kept {
         var entries: [UInt64] = []
         let reference: MessageReference
         var promiseKept = false
@@ -207,28 +235,20 @@ struct RelaySink: MessageSink {
             logger.error("archive commit failed", metadata: ["error": "\(error)"])
             return .refused(RelayReceiver.temporaryFailure)
         }
-        guard let owed = forwarding.owed else { return .stored(id: id) }
+        guard let owed = forwarding.owed else { return .stored(id: id, entries: nil) }
 
         if !promiseKept {
             // Queued even when the archive found the message already stored: the sender may
             // be retrying after a 4xx that came after the archive commit, and the copy is owed.
             let items = owed.queueItems(reference: reference, size: message.originalSize, sender: envelope.sender.description)
             do {
-                entries = try await receiver.queue.enqueue(items, message: message.record)
+                entries = try await receiver.queue.enqueue(items, message: message)
             } catch {
                 logger.error("forward queue write failed; the sender will retry", metadata: ["error": "\(error)", "id": "\(id)"])
                 return .refused(RelayReceiver.temporaryFailure)
             }
         }
-        if plan.delivery.ackAfterForward == .afterOnePeer {
-            let accepted = await receiver.queue.waitForDelivery(of: entries, timeout: .seconds(plan.delivery.ackTimeoutSeconds))
-            if !accepted {
-                Counter(label: "forward_ack_timeouts_total").increment()
-                logger.notice("no peer accepted the copy within ack_timeout_seconds; the queue delivers it",
-                              metadata: ["id": "\(id)", "timeout": "\(plan.delivery.ackTimeoutSeconds)"])
-            }
-        }
-        return .stored(id: id)
+        return .stored(id: id, entries: entries)
     }
 
     /// The loop guard's verdict: the connections to forward to (none when it stops the

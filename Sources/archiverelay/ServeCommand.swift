@@ -84,6 +84,7 @@ struct ServeCommand: AsyncParsableCommand {
             if let v = archive.segment_max_bytes { options.maxSegmentBytes = v }
             if let v = archive.segment_max_age_seconds { options.maxSegmentAge = TimeInterval(v) }
             if let v = archive.min_free_bytes { options.minimumFreeBytes = UInt64(v) }
+            if let v = archive.inflight_max_bytes { options.maxInflightBytes = v }
         }
         try DataDirectory.prepare(configuration.dataDirectory)
         let store = try await ArchiveStore.open(dataDirectory: configuration.dataDirectory, options: options, logger: logger)

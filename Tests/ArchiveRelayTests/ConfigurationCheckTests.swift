@@ -207,6 +207,12 @@ struct ConfigurationCheckTests {
             [archive]
             min_free_bytes = -1
             """, ["archive: min_free_bytes must be 0 or more, got -1"]),
+        ("negative inflight_max_bytes", """
+            [[route]]
+            name = "r"
+            [archive]
+            inflight_max_bytes = -1
+            """, ["archive: inflight_max_bytes must be 0 or more, got -1"]),
         ("durations beyond 30 days", """
             command_timeout_seconds = 10000000000000000
             max_backoff_seconds = 2592001

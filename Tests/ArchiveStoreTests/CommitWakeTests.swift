@@ -41,7 +41,7 @@ struct CommitWakeTests {
             }
             // All of them queued, and the writer left asleep: it would have taken the
             // first alone (the others queue behind its sync).
-            let queued = try await PreallocationTests.eventually { store.committer.queuedCount == count || tally.value > 0 }
+            let queued = try await eventually { store.committer.queuedCount == count || tally.value > 0 }
             #expect(queued)
             guard tally.value == 0 else {
                 for try await _ in tasks {}

@@ -112,8 +112,8 @@ private func waitForDictionary(_ store: ArchiveStore, otherThan previous: UInt32
         #expect(throws: RecordCodecError.notAMessage) { try RecordCodec.decode(dictionaryRecord[...], dictionaries: dictionaries) }
 
         // The spool's self-contained form carries its dictionary; a cut or appended byte fails.
-        let standalone = compact.standaloneRecordBytes
-        #expect(standalone.count == dictionaryRecord.count + compact.encodedRecord.count)
+        let standalone = try compact.standaloneRecordBytes
+        #expect(try standalone.count == dictionaryRecord.count + compact.encodedRecord.count)
         #expect(try RecordCodec.decodeStandalone(standalone[...]).original() == message)
         #expect(try RecordCodec.decodeStandalone(plain.standaloneRecordBytes[...]).original() == message)
         #expect(throws: (any Error).self) { try RecordCodec.decodeStandalone(standalone.dropLast(8)) }

@@ -39,11 +39,6 @@ private func base64Lines(_ bytes: [UInt8], width: Int) -> [String] {
     }
 }
 
-private func bytes(_ count: Int, seed: UInt64) -> [UInt8] {
-    var rng = SplitMix64(seed: seed)
-    return (0..<count).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
-}
-
 @Suite struct Base64PackingTests {
     static let header = ["From: a@example.test", "Subject: packing", "Content-Transfer-Encoding: base64", ""]
 
@@ -51,19 +46,19 @@ private func bytes(_ count: Int, seed: UInt64) -> [UInt8] {
     static let cases: [(String, [UInt8], Int)] = [
         ("empty", [], 0),
         ("text only", lines(header + ["Hello,", "a plain text body.", "--", "x"]), 0),
-        ("76-wide block, one = of padding", lines(header + base64Lines(bytes(2000, seed: 1), width: 76) + ["--b--"]), 400),
-        ("76-wide block, == of padding", lines(header + base64Lines(bytes(2001, seed: 2), width: 76)), 400),
-        ("block ends on a full line", lines(header + base64Lines(bytes(57 * 30, seed: 3), width: 76) + ["", "tail"]), 400),
-        ("padded last line as wide as the block", lines(base64Lines(bytes(57 * 10 - 1, seed: 4), width: 76) + ["x"]), 100),
-        ("two blocks of one width, back to back", lines(base64Lines(bytes(1000, seed: 5), width: 64) + base64Lines(bytes(999, seed: 6), width: 64)), 300),
-        ("two blocks of different widths", lines(base64Lines(bytes(900, seed: 7), width: 76) + base64Lines(bytes(900, seed: 8), width: 60)), 300),
-        ("widest block (996)", lines(base64Lines(bytes(5000, seed: 9), width: 996)), 900),
-        ("padding bits not zero: last line left as text", lines(base64Lines(bytes(570, seed: 14), width: 76) + ["QR=="]), 100),
+        ("76-wide block, one = of padding", lines(header + base64Lines(randomBytes(2000, seed: 1), width: 76) + ["--b--"]), 400),
+        ("76-wide block, == of padding", lines(header + base64Lines(randomBytes(2001, seed: 2), width: 76)), 400),
+        ("block ends on a full line", lines(header + base64Lines(randomBytes(57 * 30, seed: 3), width: 76) + ["", "tail"]), 400),
+        ("padded last line as wide as the block", lines(base64Lines(randomBytes(57 * 10 - 1, seed: 4), width: 76) + ["x"]), 100),
+        ("two blocks of one width, back to back", lines(base64Lines(randomBytes(1000, seed: 5), width: 64) + base64Lines(randomBytes(999, seed: 6), width: 64)), 300),
+        ("two blocks of different widths", lines(base64Lines(randomBytes(900, seed: 7), width: 76) + base64Lines(randomBytes(900, seed: 8), width: 60)), 300),
+        ("widest block (996)", lines(base64Lines(randomBytes(5000, seed: 9), width: 996)), 900),
+        ("padding bits not zero: last line left as text", lines(base64Lines(randomBytes(570, seed: 14), width: 76) + ["QR=="]), 100),
         ("= inside a line: left as text", lines([String(repeating: "QUJD", count: 5) + "=" + String(repeating: "QUJD", count: 5) + "AAA"]), 0),
         ("hex digest line: packed, still exact", lines([String(repeating: "0123456789abcdef", count: 4)]), 0),
-        ("bare LF lines: left as text", Array((base64Lines(bytes(600, seed: 10), width: 76).joined(separator: "\n") + "\n").utf8), 0),
-        ("no final line break", lines(base64Lines(bytes(600, seed: 11), width: 76)) + Array("QUJD".utf8), 100),
-        ("line longer than any base64 line", lines([String(repeating: "QUJD", count: 300)] + base64Lines(bytes(600, seed: 12), width: 76)), 100),
+        ("bare LF lines: left as text", Array((base64Lines(randomBytes(600, seed: 10), width: 76).joined(separator: "\n") + "\n").utf8), 0),
+        ("no final line break", lines(base64Lines(randomBytes(600, seed: 11), width: 76)) + Array("QUJD".utf8), 100),
+        ("line longer than any base64 line", lines([String(repeating: "QUJD", count: 300)] + base64Lines(randomBytes(600, seed: 12), width: 76)), 100),
         ("short lines of base64 alphabet", lines(Array(repeating: "QUJD", count: 50)), 0),
         ("CR alone inside a line", lines([String(repeating: "QUJD", count: 10) + "\r" + String(repeating: "QUJD", count: 10)]), 0),
     ]
@@ -92,7 +87,7 @@ private func bytes(_ count: Int, seed: UInt64) -> [UInt8] {
             for _ in 0..<Int.random(in: 1...8, using: &rng) {
                 if Bool.random(using: &rng) {
                     let width = 4 * Int.random(in: 1...249, using: &rng)
-                    text += base64Lines(bytes(Int.random(in: 1...3000, using: &rng), seed: rng.next()), width: width)
+                    text += base64Lines(randomBytes(Int.random(in: 1...3000, using: &rng), seed: rng.next()), width: width)
                 } else {
                     text += (0..<Int.random(in: 0...5, using: &rng)).map { _ in
                         String(repeating: ["QUJD", "a b ", "==", "x"].randomElement(using: &rng)!, count: Int.random(in: 0...60, using: &rng))
@@ -152,7 +147,7 @@ private func bytes(_ count: Int, seed: UInt64) -> [UInt8] {
         let text = Array(Corpus.messages.prefix(3).joined())
         let original = lines(Self.header + base64Lines(text, width: 76))
         let message = try finished(original, envelope: envelope(1))
-        #expect(message.encodedRecord[4] == 3)
+        #expect(try message.encodedRecord[4] == 3)
         let packed = try RecordCodec.decode(message.encodedRecord[...])
         #expect(packed.bodyFormat == .packed)
         #expect(try packed.original() == original)

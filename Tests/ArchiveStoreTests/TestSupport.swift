@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 @testable import ArchiveStore
+import TestRandom
 
 /// A fresh temporary data directory, removed when the test's closure returns.
 func withTempDirectory<T>(_ body: (String) async throws -> T) async throws -> T {
@@ -36,6 +37,12 @@ enum Corpus {
     }
 }
 
+/// `count` reproducible random (incompressible) bytes.
+func randomBytes(_ count: Int, seed: UInt64) -> [UInt8] {
+    var rng = SplitMix64(seed: seed)
+    return (0..<count).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+}
+
 func envelope(_ n: Int = 0, at date: Date? = nil) -> ArchiveEnvelope {
     ArchiveEnvelope(
         receivedAt: date ?? Date(timeIntervalSince1970: 1_700_000_000 + Double(n) * 60), listener: "journal", clientAddress: "192.0.2.\(n % 250):2525", helo: "mx.example.test",
@@ -46,8 +53,9 @@ func envelope(_ n: Int = 0, at date: Date? = nil) -> ArchiveEnvelope {
 }
 
 /// Feeds `bytes` to a draft in chunks of `chunkSize`, as the listener would.
-func finished(_ bytes: [UInt8], envelope env: ArchiveEnvelope, chunkSize: Int = 1000, level: Int = 3) throws -> FinishedMessage {
-    var draft = try MessageDraft(envelope: env, compressionLevel: level)
+func finished(_ bytes: [UInt8], envelope env: ArchiveEnvelope, chunkSize: Int = 1000, level: Int = 3,
+              budget: InflightBudget? = nil) throws -> FinishedMessage {
+    var draft = try MessageDraft(envelope: env, compressionLevel: level, budget: budget)
     var start = 0
     while start < bytes.count {
         let end = min(bytes.count, start + chunkSize)
@@ -57,6 +65,15 @@ func finished(_ bytes: [UInt8], envelope env: ArchiveEnvelope, chunkSize: Int = 
         start = end
     }
     return try draft.finish()
+}
+
+/// Polls `condition` for up to `seconds`.
+func eventually(within seconds: Int = 10, _ condition: () -> Bool) async throws -> Bool {
+    for _ in 0..<(seconds * 20) {
+        if condition() { return true }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    return condition()
 }
 
 func openStore(_ dir: String, options: ArchiveStoreOptions = ArchiveStoreOptions()) async throws -> ArchiveStore {

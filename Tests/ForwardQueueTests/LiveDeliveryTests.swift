@@ -134,7 +134,7 @@ import Testing
             let item = QueueItem(connection: "peer-a", reference: .spool("missing.rec"), size: UInt64(bytes.count),
                                  sender: "s@example.test", recipients: ["r@example.test"])
             try await whileDelivering(queue) {
-                try await queue.enqueue([item], message: message.record)
+                try await queue.enqueue([item], message: message)
                 if inMemory {
                     #expect(await Live.waitUntil(seconds: 20) { peer.messages().count == 1 })
                     #expect(peer.messages() == [bytes])

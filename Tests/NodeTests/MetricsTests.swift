@@ -32,6 +32,7 @@ import Testing
         "smtp_timeouts_total", "archive_messages_archived_total", "archive_duplicates_total",
         "archive_bytes_raw_total", "archive_bytes_stored_total", "archive_fsync_errors_total",
         "archive_free_bytes", "archive_append_duration", "archive_group_commit_batch_size", "archive_index_faults_total",
+        "archive_inflight_bytes", "archive_inflight_peak_bytes", "archive_inflight_spilled_bytes", "archive_draft_spills_total",
     ]
 
     @Test(.timeLimit(.minutes(2)))
