@@ -17,7 +17,7 @@ extension ArchiveReader {
         case .eml:
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
             for entry in entries {
-                try Durable.writeAtomically(try original(entry), to: path + "/" + entry.id + ".eml")
+                try Durable.writeAtomically(try original(entry), to: path + "/" + entry.id + ".eml", faults: nil)
             }
         case .mbox:
             let file = try SystemFile.open(path, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o644)

@@ -5,18 +5,22 @@ import Foundation
 final class SystemFile {
     let path: String
     private(set) var descriptor: Int32
+    /// Told of every sync of this file (tests; nil in production).
+    private let faults: (any ArchiveFaultInjector)?
 
-    private init(path: String, descriptor: Int32) {
+    private init(path: String, descriptor: Int32, faults: (any ArchiveFaultInjector)?) {
         self.path = path
         self.descriptor = descriptor
+        self.faults = faults
     }
 
     deinit { if descriptor >= 0 { Glibc.close(descriptor) } }
 
-    static func open(_ path: String, flags: Int32, mode: mode_t = 0o640) throws(FileIOError) -> SystemFile {
+    static func open(_ path: String, flags: Int32, mode: mode_t = 0o640,
+                     faults: (any ArchiveFaultInjector)? = nil) throws(FileIOError) -> SystemFile {
         let fd = Glibc.open(path, flags | O_CLOEXEC, mode)
         guard fd >= 0 else { throw FileIOError(operation: "open", path: path, errno: errno) }
-        return SystemFile(path: path, descriptor: fd)
+        return SystemFile(path: path, descriptor: fd, faults: faults)
     }
 
     static func openReadOnly(_ path: String) throws(FileIOError) -> SystemFile {
@@ -77,10 +81,12 @@ final class SystemFile {
     }
 
     func dataSync() throws(FileIOError) {
+        if let faults { try FileIOError.injected("fdatasync", path) { try faults.beforeFileSync(descriptor: descriptor, path: path) } }
         guard fdatasync(descriptor) == 0 else { throw FileIOError(operation: "fdatasync", path: path, errno: errno) }
     }
 
     func sync() throws(FileIOError) {
+        if let faults { try FileIOError.injected("fsync", path) { try faults.beforeFileSync(descriptor: descriptor, path: path) } }
         guard fsync(descriptor) == 0 else { throw FileIOError(operation: "fsync", path: path, errno: errno) }
     }
 
@@ -91,34 +97,46 @@ final class SystemFile {
     }
 }
 
-/// Crash-safe file system steps shared by the writer, recovery and reindex.
+/// Crash-safe file system steps shared by the writer, recovery and reindex. `faults` is
+/// the store's test hook (nil in production), told of each sync and removal.
 enum Durable {
     /// fsync a directory so a create, rename or unlink in it survives a crash.
-    static func syncDirectory(_ path: String) throws(FileIOError) {
+    static func syncDirectory(_ path: String, faults: (any ArchiveFaultInjector)?) throws(FileIOError) {
+        if let faults { try FileIOError.injected("fsync", path) { try faults.beforeDirectorySync(path: path) } }
         let dir = try SystemFile.open(path, flags: O_RDONLY | O_DIRECTORY)
         defer { dir.close() }
         try dir.sync()
     }
 
     /// Writes `bytes` to `path` atomically: temp file, fsync, rename, fsync directory.
-    static func writeAtomically(_ bytes: [UInt8], to path: String) throws(FileIOError) {
+    static func writeAtomically(_ bytes: [UInt8], to path: String, faults: (any ArchiveFaultInjector)?) throws(FileIOError) {
         let temp = path + ".tmp"
-        let file = try SystemFile.open(temp, flags: O_WRONLY | O_CREAT | O_TRUNC)
+        let file = try SystemFile.open(temp, flags: O_WRONLY | O_CREAT | O_TRUNC, faults: faults)
         try file.write(bytes[...], at: 0)
         try file.sync()
         file.close()
-        try rename(temp, to: path)
+        try rename(temp, to: path, faults: faults)
     }
 
     /// rename(2) then fsync of the destination directory.
-    static func rename(_ from: String, to: String) throws(FileIOError) {
+    static func rename(_ from: String, to: String, faults: (any ArchiveFaultInjector)?) throws(FileIOError) {
+        faults?.beforeRemoving(path: to)
         guard Glibc.rename(from, to) == 0 else { throw FileIOError(operation: "rename", path: from, errno: errno) }
-        try syncDirectory((to as NSString).deletingLastPathComponent)
+        try syncDirectory((to as NSString).deletingLastPathComponent, faults: faults)
     }
 
-    static func unlinkIfPresent(_ path: String) throws(FileIOError) {
+    static func unlinkIfPresent(_ path: String, faults: (any ArchiveFaultInjector)?) throws(FileIOError) {
+        faults?.beforeRemoving(path: path)
         if Glibc.unlink(path) != 0 && errno != ENOENT {
             throw FileIOError(operation: "unlink", path: path, errno: errno)
         }
+    }
+}
+
+extension FileIOError {
+    /// Runs a test hook (`ArchiveFaultInjector`); what it throws becomes the error (EIO)
+    /// of the call it precedes, as if that call had failed.
+    static func injected(_ operation: String, _ path: String, _ hook: () throws -> Void) throws(FileIOError) {
+        do { try hook() } catch { throw FileIOError(operation: operation, path: path, errno: EIO) }
     }
 }
