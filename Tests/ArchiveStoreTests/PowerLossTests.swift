@@ -11,6 +11,9 @@ import Testing
 /// recovery and verify clean.
 @Suite struct PowerLossTests {
     enum CutPoint: String, CaseIterable, CustomTestStringConvertible, Sendable {
+        /// Right after the directory sync that made the first segment's name durable, in
+        /// the first open (before any message).
+        case freshArchive
         /// At a group commit of several messages at once.
         case batch
         /// At the first record of a segment that a rotation created: the seal of the old
@@ -37,8 +40,9 @@ import Testing
         let store: ArchiveStore
         let trigger: PowerCutAtAcknowledgment
 
-        init(_ directory: String, maxSegmentBytes: Int) async throws {
+        init(_ directory: String, maxSegmentBytes: Int, cutAfterSyncOf path: String? = nil) async throws {
             disk = try PowerLossDisk(root: directory)
+            if let path { disk.cut(afterSyncOf: path) }
             var options = ArchiveStoreOptions()
             options.faultInjector = disk
             options.maxSegmentBytes = maxSegmentBytes
@@ -58,7 +62,7 @@ import Testing
             try FileManager.default.createDirectory(atPath: first, withIntermediateDirectories: false)
             let maxSegmentBytes = cut == .segmentRoll ? Self.smallSegment : ArchiveStoreOptions().maxSegmentBytes
 
-            let life = try await Life(first, maxSegmentBytes: maxSegmentBytes)
+            let life = try await Life(first, maxSegmentBytes: maxSegmentBytes, cutAfterSyncOf: cut == .freshArchive ? first + "/archive" : nil)
             var acknowledged = try await Self.run(cut, life, savedIndex: base + "/index")
             #expect(!life.disk.isPowered, "the power was never cut")
             try await life.store.close()
@@ -92,8 +96,11 @@ import Testing
     /// acknowledged.
     static func run(_ cut: CutPoint, _ life: Life, savedIndex: String) async throws -> [Acknowledged] {
         let store = life.store
+        if cut == .freshArchive { return [] }  // cut at open
         var acknowledged = try await commit(store, 0, 4)
         switch cut {
+        case .freshArchive:
+            break
         case .batch:
             life.trigger.arm()
             acknowledged += await commitAtOnce(store, 4..<12)
@@ -134,14 +141,14 @@ import Testing
         let store = try await openStore(directory)
         #expect(store.recoveryReport.faults.isEmpty, "\(store.recoveryReport.faults)")
         for message in acknowledged {
-            let stored = try? store.readOriginal(segment: message.receipt.segment, offset: message.receipt.offset)
-            #expect(stored == message.original, "message \(message.receipt.id) at \(message.receipt.position) lost")
+            let kept = (try? store.readOriginal(segment: message.receipt.segment, offset: message.receipt.offset)) == message.original
+            #expect(kept, "message \(message.receipt.id) at \(message.receipt.position) lost")
         }
         try await store.close()
         let reader = try ArchiveReader(dataDirectory: directory)
         for message in acknowledged {
-            let stored = try? reader.original(reader.lookup(message.receipt.id))
-            #expect(stored == message.original, "message \(message.receipt.id) not found by its id")
+            let found = (try? reader.original(reader.lookup(message.receipt.id))) == message.original
+            #expect(found, "message \(message.receipt.id) not found by its id")
         }
         let report = try reader.verify()
         #expect(report.isClean, "\(report.faults)")

@@ -47,6 +47,8 @@ public final class PowerLossDisk: ArchiveFaultInjector, @unchecked Sendable {
     private var listings: [Int: [String: Node]] = [:]
     private var rootIdentity = 0
     private var powered = true
+    /// Cut the power right after the next sync of this path.
+    private var cutAfter: String?
     private var commitSyncsToFail = 0
 
     /// Everything under `root` as it is now counts as durable (the test made it, or it is
@@ -58,6 +60,10 @@ public final class PowerLossDisk: ArchiveFaultInjector, @unchecked Sendable {
 
     /// Turns the power off.
     public func cut() { lock.withLock { powered = false } }
+
+    /// Turns the power off right after the next sync of `path` (a file or a directory),
+    /// in the middle of whatever step of the store made it.
+    public func cut(afterSyncOf path: String) { lock.withLock { cutAfter = path } }
 
     public var isPowered: Bool { lock.withLock { powered } }
 
@@ -79,6 +85,7 @@ public final class PowerLossDisk: ArchiveFaultInjector, @unchecked Sendable {
             guard fstat(descriptor, &info) == 0 else { return }
             // The descriptor may be write-only: read the same file through /proc.
             contents[identity(info.st_ino)] = Self.read("/proc/self/fd/\(descriptor)")
+            if path == cutAfter { powered = false }
         }
     }
 
@@ -88,6 +95,7 @@ public final class PowerLossDisk: ArchiveFaultInjector, @unchecked Sendable {
             var info = stat()
             guard stat(path, &info) == 0 else { return }
             listings[identity(info.st_ino)] = list(path)
+            if path == cutAfter { powered = false }
         }
     }
 
