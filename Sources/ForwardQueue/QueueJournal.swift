@@ -109,13 +109,21 @@ final class QueueJournal: @unchecked Sendable {
     /// Replays (repairing a torn tail) and opens the journal for appending.
     static func open(layout: QueueLayout, compactionThreshold: Int,
                      faults: (any ArchiveFaultInjector)? = nil) throws -> (QueueJournal, JournalReplayReport) {
+        let spoolExisted = FileManager.default.fileExists(atPath: layout.spoolDirectory)
         try FileManager.default.createDirectory(atPath: layout.spoolDirectory, withIntermediateDirectories: true)
         QueueFiles.unlinkIfPresent(layout.journalPath + ".tmp", faults: faults)
         let (image, report, size) = try replay(layout: layout, repair: true, faults: faults)
         let journal = QueueJournal(layout: layout, image: image, size: size, compactionThreshold: compactionThreshold, faults: faults)
         let existed = FileManager.default.fileExists(atPath: layout.journalPath)
         journal.descriptor = try QueueFiles.open(layout.journalPath, flags: O_WRONLY | O_CREAT)
-        if !existed { try QueueFiles.syncDirectory(layout.queueDirectory, faults: faults) }
+        // New names (the journal, `spool/`, and `queue/` itself, which `takeLock` made)
+        // survive a power loss only once their directory is synced: without the data
+        // directory's sync, the first start's queue could vanish, and with it the
+        // `archivedThrough` from which the archive's promises are taken again.
+        if !existed || !spoolExisted {
+            try QueueFiles.syncDirectory(layout.queueDirectory, faults: faults)
+            try QueueFiles.syncDirectory(layout.dataDirectory, faults: faults)
+        }
         journal.removeOrphanSpoolFiles()
         return (journal, report)
     }
