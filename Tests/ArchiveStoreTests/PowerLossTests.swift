@@ -65,6 +65,7 @@ import Testing
             let life = try await Life(first, maxSegmentBytes: maxSegmentBytes, cutAfterSyncOf: cut == .freshArchive ? first + "/archive" : nil)
             var acknowledged = try await Self.run(cut, life, savedIndex: base + "/index")
             #expect(!life.disk.isPowered, "the power was never cut")
+            #expect(life.disk.problems.isEmpty, "\(life.disk.problems)")
             try await life.store.close()
             try life.disk.restore(to: second)
             if cut == .indexCheckpoint {
@@ -85,6 +86,7 @@ import Testing
             again.trigger.arm()
             acknowledged += try await Self.commit(again.store, 102, 103)
             #expect(!again.disk.isPowered, "the power was never cut")
+            #expect(again.disk.problems.isEmpty, "\(again.disk.problems)")
             try await again.store.close()
             try again.disk.restore(to: third)
 
@@ -113,7 +115,7 @@ import Testing
             #expect(acknowledged.last?.receipt.segment == 3, "the cut was not at the first record of segment 3")
         case .indexCheckpoint:
             let newest = try #require(acknowledged.last?.receipt)
-            let indexed = try await eventually(seconds: 60) {
+            let indexed = try await PreallocationTests.eventually(seconds: 60) {
                 ((try? ArchiveIndex.openReadOnly(path: store.layout.indexPath).entry(id: newest.id)) ?? nil) != nil
             }
             try #require(indexed, "the index never took the first messages")
@@ -179,14 +181,5 @@ import Testing
             for await message in group { if let message { acknowledged.append(message) } }
             return acknowledged
         }
-    }
-
-    static func eventually(seconds: Double, _ condition: () -> Bool) async throws -> Bool {
-        let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
-        while ContinuousClock.now < deadline {
-            if condition() { return true }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        return condition()
     }
 }

@@ -16,9 +16,9 @@ struct PreallocationTests {
         return Array("Message-ID: <big-\(n)@example.test>\r\nSubject: big \(n)\r\nContent-Transfer-Encoding: base64\r\n\r\n\(body)\r\n".utf8)
     }
 
-    /// Polls `condition` for up to 10 s.
-    static func eventually(_ condition: () -> Bool) async throws -> Bool {
-        for _ in 0..<200 {
+    /// Polls `condition` every 50 ms for up to `seconds`.
+    static func eventually(seconds: Int = 10, _ condition: () -> Bool) async throws -> Bool {
+        for _ in 0..<(seconds * 20) {
             if condition() { return true }
             try await Task.sleep(for: .milliseconds(50))
         }

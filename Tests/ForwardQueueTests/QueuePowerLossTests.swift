@@ -56,6 +56,7 @@ import Testing
             store.observeCommits(trigger)
             let owed = try await Self.run(cut, store: store, queue: queue, disk: disk, trigger: trigger)
             #expect(!disk.isPowered, "the power was never cut")
+            #expect(disk.problems.isEmpty, "\(disk.problems)")
             await queue.close()
             try await store.close()
             try disk.restore(to: second)

@@ -50,6 +50,8 @@ public final class PowerLossDisk: ArchiveFaultInjector, @unchecked Sendable {
     /// Cut the power right after the next sync of this path.
     private var cutAfter: String?
     private var commitSyncsToFail = 0
+    /// What the model failed to observe (a file it could not read): a test must see none.
+    private var failures: [String] = []
 
     /// Everything under `root` as it is now counts as durable (the test made it, or it is
     /// what `restore` wrote).
@@ -67,6 +69,9 @@ public final class PowerLossDisk: ArchiveFaultInjector, @unchecked Sendable {
 
     public var isPowered: Bool { lock.withLock { powered } }
 
+    /// Syncs the model could not follow; empty, or what it holds is not what a power loss keeps.
+    public var problems: [String] { lock.withLock { failures } }
+
     /// Makes the next `count` group-commit syncs fail (an I/O error, not a power loss).
     public func failCommitSyncs(_ count: Int) { lock.withLock { commitSyncsToFail = count } }
 
@@ -82,9 +87,13 @@ public final class PowerLossDisk: ArchiveFaultInjector, @unchecked Sendable {
         try lock.withLock {
             guard powered else { throw PowerOff() }
             var info = stat()
-            guard fstat(descriptor, &info) == 0 else { return }
-            // The descriptor may be write-only: read the same file through /proc.
-            contents[identity(info.st_ino)] = Self.read("/proc/self/fd/\(descriptor)")
+            do {
+                guard fstat(descriptor, &info) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+                // The descriptor may be write-only: read the same file through /proc.
+                contents[identity(info.st_ino)] = try Self.read("/proc/self/fd/\(descriptor)")
+            } catch {
+                failures.append("sync of \(path): \(error)")
+            }
             if path == cutAfter { powered = false }
         }
     }
@@ -93,7 +102,10 @@ public final class PowerLossDisk: ArchiveFaultInjector, @unchecked Sendable {
         try lock.withLock {
             guard powered else { throw PowerOff() }
             var info = stat()
-            guard stat(path, &info) == 0 else { return }
+            guard stat(path, &info) == 0 else {
+                failures.append("sync of folder \(path): stat failed, errno \(errno)")
+                return
+            }
             listings[identity(info.st_ino)] = list(path)
             if path == cutAfter { powered = false }
         }
@@ -140,9 +152,14 @@ public final class PowerLossDisk: ArchiveFaultInjector, @unchecked Sendable {
     /// The entries of a live directory, untracked files left out.
     private func list(_ path: String) -> [String: Node] {
         var entries: [String: Node] = [:]
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [] where !Self.untracked.contains(name) {
+        let names: [String]
+        do { names = try FileManager.default.contentsOfDirectory(atPath: path) } catch {
+            failures.append("listing \(path): \(error)")
+            return [:]
+        }
+        for name in names where !Self.untracked.contains(name) {
             var info = stat()
-            guard lstat(path + "/" + name, &info) == 0 else { continue }
+            guard lstat(path + "/" + name, &info) == 0 else { continue }  // removed meanwhile
             entries[name] = Node(id: identity(info.st_ino), isDirectory: (info.st_mode & S_IFMT) == S_IFDIR)
         }
         return entries
@@ -156,12 +173,26 @@ public final class PowerLossDisk: ArchiveFaultInjector, @unchecked Sendable {
         let entries = list(path)
         listings[id] = entries
         for (name, node) in entries {
-            if node.isDirectory { _ = try snapshot(directory: path + "/" + name) } else { contents[node.id] = Self.read(path + "/" + name) }
+            if node.isDirectory { _ = try snapshot(directory: path + "/" + name) } else { contents[node.id] = try Self.read(path + "/" + name) }
         }
         return id
     }
 
-    private static func read(_ path: String) -> [UInt8] {
-        FileManager.default.contents(atPath: path).map { [UInt8]($0) } ?? []
+    /// The whole file, with read(2) to its end.
+    private static func read(_ path: String) throws -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if count == 0 { return bytes }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
+            }
+            bytes += chunk[0..<count]
+        }
     }
 }
