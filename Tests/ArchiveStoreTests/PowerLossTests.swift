@@ -128,7 +128,12 @@ import Testing
             acknowledged += try await commit(store, 6, 7)
         case .sidecarSeal:
             life.disk.failCommitSyncs(1)
-            #expect(await commitOrNil(store, 4) == nil, "a commit whose sync failed was acknowledged")
+            let refused = message(4)
+            #expect(await commitOrNil(store, 4, refused) == nil, "a commit whose sync failed was acknowledged")
+            // The client's retry: stored anew, not taken for a duplicate of the failed write.
+            let retried = try #require(await commitOrNil(store, 4, refused), "the retry was refused")
+            #expect(!retried.receipt.isDuplicate, "the retry was taken for a duplicate of a write that failed")
+            acknowledged += [retried]
             acknowledged += try await commit(store, 5, 6)
             #expect(acknowledged.last?.receipt.segment == 2, "no new segment after the failed sync")
             life.trigger.arm()
@@ -158,8 +163,8 @@ import Testing
 
     static func message(_ n: Int) -> [UInt8] { Corpus.synthetic(n, bodyLines: 40) }
 
-    static func commitOrNil(_ store: ArchiveStore, _ n: Int) async -> Acknowledged? {
-        let original = message(n)
+    static func commitOrNil(_ store: ArchiveStore, _ n: Int, _ bytes: [UInt8]? = nil) async -> Acknowledged? {
+        let original = bytes ?? message(n)
         guard let receipt = try? await store.commit(finished(original, envelope: envelope(n))) else { return nil }
         return Acknowledged(receipt: receipt, original: original)
     }
