@@ -40,12 +40,7 @@ struct SyncOrderTests {
         [archive]
         segment_max_bytes = \(Self.segmentBytes)
 
-        [[connection]]
-        name = "peer"
-        host = "127.0.0.1"
-        port = \(peerPort)
-        tls = "none"
-
+        \(node.connection(name: "peer", port: peerPort))
         [[route]]
         name = "journal"
         listeners = ["journal"]
