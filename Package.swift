@@ -144,6 +144,8 @@ let package = Package(
         .target(name: "TestPorts", path: "Tests/Support/TestPorts"),
         // A seeded random number generator for reproducible random tests.
         .target(name: "TestRandom", path: "Tests/Support/TestRandom"),
+        // A disk that loses every write no sync covered, for the power-loss tables.
+        .target(name: "TestPowerLoss", dependencies: ["ArchiveStore"], path: "Tests/Support/PowerLoss"),
         .testTarget(
             name: "SMTPProtocolTests",
             dependencies: [
@@ -170,7 +172,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ArchiveStoreTests",
-            dependencies: ["ArchiveStore", "TestRandom", .product(name: "NIOPosix", package: "swift-nio"),
+            dependencies: ["ArchiveStore", "TestPowerLoss", "TestRandom", .product(name: "NIOPosix", package: "swift-nio"),
                            .product(name: "MetricsTestKit", package: "swift-metrics")]
         ),
         .testTarget(
@@ -180,6 +182,7 @@ let package = Package(
                 "ArchiveStore",
                 "SMTPProtocol",
                 "TestPorts",
+                "TestPowerLoss",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],

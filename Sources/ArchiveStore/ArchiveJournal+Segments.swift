@@ -21,7 +21,8 @@ extension ArchiveJournal {
             logger.warning("archive segment sealed by sidecar after I/O error", metadata: ["segment": "\(failed.sequence)", "durable_bytes": "\(failed.durableSize)"])
         }
         if writer == nil {
-            writer = try SegmentWriter.create(directory: directory, sequence: nextSequence, previousSealHash: chainHead, now: now)
+            writer = try SegmentWriter.create(directory: directory, sequence: nextSequence, previousSealHash: chainHead, now: now,
+                                              faults: options.faultInjector)
             nextSequence += 1
         }
     }
@@ -53,7 +54,7 @@ extension ArchiveJournal {
     /// Seals the active segment and opens the next one.
     func rotate(now: Date) throws {
         guard let active = writer else { return }
-        let footer = try active.seal(faults: options.faultInjector)
+        let footer = try active.seal()
         chainHead = footer.sealHash
         writer = nil
         logger.info("archive segment sealed", metadata: ["segment": "\(active.sequence)", "records": "\(footer.recordCount)"])
@@ -88,7 +89,7 @@ extension ArchiveJournal {
     func preallocateAhead() {
         guard let active = writer else { return }
         do {
-            try active.preallocateAhead(faults: options.faultInjector)
+            try active.preallocateAhead()
         } catch {
             metrics.fsyncErrors.increment()
             logger.error("archive sync of preallocated zeros failed; the next commit opens a new segment", metadata: [

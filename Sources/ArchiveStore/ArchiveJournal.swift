@@ -81,7 +81,7 @@ final class ArchiveJournal {
                 unsynced.append((i, ArchiveIndexEntry(metadata: message.metadata, segment: target.sequence,
                                                       offset: offset, storedSize: message.storedSize)))
             }
-            if !unsynced.isEmpty { try writer?.sync(faults: options.faultInjector) }
+            if !unsynced.isEmpty { try writer?.sync() }
             durable += unsynced
             unsynced.removeAll()
         } catch {

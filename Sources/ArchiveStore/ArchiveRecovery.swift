@@ -31,9 +31,9 @@ struct ArchiveRecovery {
     mutating func run(now: Date) throws -> Outcome {
         let dir = layout.archiveDirectory
         try FilePermissions.createDirectories(dir)
-        try Durable.syncDirectory(layout.dataDirectory)
+        try Durable.syncDirectory(layout.dataDirectory, faults: options.faultInjector)
         for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] where name.hasSuffix(".tmp") {
-            try Durable.unlinkIfPresent(dir + "/" + name)  // an interrupted create or seal
+            try Durable.unlinkIfPresent(dir + "/" + name, faults: options.faultInjector)  // an interrupted create or seal
         }
         var segments = try SegmentCatalog.load(directory: dir)
         report.segmentCount = segments.count
@@ -73,7 +73,8 @@ struct ArchiveRecovery {
         let chainHead = lastSealed?.footer?.sealHash ?? [UInt8](repeating: 0, count: 32)
         let level = Int32(options.compressionLevel)
         if let last = segments.last, !last.isSealed, case .success(let header) = last.header {
-            let writer = try SegmentWriter.resume(directory: dir, header: header, path: last.path, validEnd: last.fileSize)
+            let writer = try SegmentWriter.resume(directory: dir, header: header, path: last.path, validEnd: last.fileSize,
+                                                  faults: options.faultInjector)
             let file = try SystemFile.openReadOnly(last.path)
             defer { file.close() }
             let (dictionaries, newest, end) = try SegmentDictionaries.load(file, limit: last.fileSize, compressionLevel: level)
@@ -120,10 +121,10 @@ struct ArchiveRecovery {
             let tail = try source.read(at: offset, count: removed)
             source.close()
             let path = segment.path + ".\(offset).broken"
-            try Durable.writeAtomically(tail, to: path)
+            try Durable.writeAtomically(tail, to: path, faults: options.faultInjector)
             brokenPath = path
         }
-        let file = try SystemFile.open(segment.path, flags: O_WRONLY)
+        let file = try SystemFile.open(segment.path, flags: O_WRONLY, faults: options.faultInjector)
         defer { file.close() }
         try file.truncate(to: offset)
         try file.sync()

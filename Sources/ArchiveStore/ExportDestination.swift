@@ -38,7 +38,7 @@ enum ExportDestination {
     /// temp file is renamed over whatever is there, which replaces a symlink instead of
     /// writing through it. A failed export removes what it created.
     static func write(to path: String, overwrite: Bool, _ body: (SystemFile) throws -> Void) throws {
-        if overwrite { return try Durable.writeAtomically(to: path, body) }
+        if overwrite { return try Durable.writeAtomically(to: path, faults: nil, body) }
         let file: SystemFile
         do {
             file = try SystemFile.open(path, flags: O_WRONLY | O_CREAT | O_EXCL)
@@ -49,10 +49,10 @@ enum ExportDestination {
             try body(file)
             try file.sync()
             file.close()
-            try Durable.syncParentDirectory(of: path)
+            try Durable.syncParentDirectory(of: path, faults: nil)
         } catch {
             file.close()
-            try? Durable.unlinkIfPresent(path)
+            try? Durable.unlinkIfPresent(path, faults: nil)
             throw error
         }
     }

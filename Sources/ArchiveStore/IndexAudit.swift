@@ -36,9 +36,9 @@ enum IndexAudit {
     /// go first: an old WAL must never be replayed into a new database, while an old
     /// database without its WAL is merely an older consistent snapshot.
     static func recreate(path: String) throws -> ArchiveIndex {
-        try Durable.unlinkIfPresent(path + "-wal")
-        try Durable.unlinkIfPresent(path + "-shm")
-        try Durable.unlinkIfPresent(path)
+        try Durable.unlinkIfPresent(path + "-wal", faults: nil)
+        try Durable.unlinkIfPresent(path + "-shm", faults: nil)
+        try Durable.unlinkIfPresent(path, faults: nil)
         return try ArchiveIndex.openWritable(path: path)
     }
 }

@@ -97,7 +97,7 @@ public final class InflightBudget: Sendable {
         guard lstat(path, &info) == 0 else { throw FileIOError(operation: "lstat", path: path, errno: errno) }
         guard info.st_mode & S_IFMT == S_IFDIR else { throw FileIOError(operation: "mkdir", path: path, errno: ENOTDIR) }
         for name in try FileManager.default.contentsOfDirectory(atPath: path) where name.hasPrefix("draft-") {
-            try Durable.unlinkIfPresent(path + "/" + name)
+            try Durable.unlinkIfPresent(path + "/" + name, faults: nil)
         }
     }
 }

@@ -13,6 +13,8 @@ final class SegmentWriter {
     let createdAt: Date
     let previousSealHash: [UInt8]
     private let file: SystemFile
+    /// The store's test hook (nil in production).
+    private let faults: (any ArchiveFaultInjector)?
     /// End of the bytes written so far.
     private(set) var size: Int
     /// End of the bytes covered by the last successful sync.
@@ -37,8 +39,9 @@ final class SegmentWriter {
     var hasRecords: Bool { size > SegmentHeader.size }
 
     private init(directory: String, sequence: UInt64, createdAt: Date, previousSealHash: [UInt8], file: SystemFile, size: Int,
-                 header: [UInt8]?) {
+                 header: [UInt8]?, faults: (any ArchiveFaultInjector)?) {
         self.directory = directory
+        self.faults = faults
         self.sequence = sequence
         self.createdAt = createdAt
         self.previousSealHash = previousSealHash
@@ -55,22 +58,24 @@ final class SegmentWriter {
 
     /// Creates segment `sequence` crash-safely: header to a temp file, fsync, rename,
     /// fsync the directory. A crash leaves either no segment or a complete header.
-    static func create(directory: String, sequence: UInt64, previousSealHash: [UInt8], now: Date) throws -> SegmentWriter {
+    static func create(directory: String, sequence: UInt64, previousSealHash: [UInt8], now: Date,
+                       faults: (any ArchiveFaultInjector)?) throws -> SegmentWriter {
         let header = SegmentHeader(sequence: sequence, createdAt: now, previousSealHash: previousSealHash)
         let path = directory + "/" + SegmentName.file(sequence)
         let encoded = header.encode()
-        try Durable.writeAtomically(encoded, to: path)
-        let file = try SystemFile.open(path, flags: O_WRONLY)
-        return SegmentWriter(directory: directory, sequence: sequence, createdAt: header.createdAt,
-                             previousSealHash: previousSealHash, file: file, size: SegmentHeader.size, header: encoded)
+        try Durable.writeAtomically(encoded, to: path, faults: faults)
+        let file = try SystemFile.open(path, flags: O_WRONLY, faults: faults)
+        return SegmentWriter(directory: directory, sequence: sequence, createdAt: header.createdAt, previousSealHash: previousSealHash,
+                             file: file, size: SegmentHeader.size, header: encoded, faults: faults)
     }
 
     /// Reopens an unsealed segment whose valid records end at `validEnd` (recovery has
     /// already truncated anything after it).
-    static func resume(directory: String, header: SegmentHeader, path: String, validEnd: Int) throws -> SegmentWriter {
-        let file = try SystemFile.open(path, flags: O_WRONLY)
+    static func resume(directory: String, header: SegmentHeader, path: String, validEnd: Int,
+                       faults: (any ArchiveFaultInjector)?) throws -> SegmentWriter {
+        let file = try SystemFile.open(path, flags: O_WRONLY, faults: faults)
         return SegmentWriter(directory: directory, sequence: header.sequence, createdAt: header.createdAt,
-                             previousSealHash: header.previousSealHash, file: file, size: validEnd, header: nil)
+                             previousSealHash: header.previousSealHash, file: file, size: validEnd, header: nil, faults: faults)
     }
 
     /// Writes one encoded record at the end; returns its offset.
@@ -113,11 +118,11 @@ final class SegmentWriter {
     /// fdatasync: makes every appended record durable. fdatasync also flushes a change
     /// of the file's size, so fsync is not needed here; the preallocated zeros make such a
     /// change rare.
-    func sync(faults: (any ArchiveFaultInjector)?, extending: Bool = true) throws {
+    func sync(extending: Bool = true, idle: Bool = false) throws {
         guard !poisoned else { throw FileIOError(operation: "fdatasync", path: path, errno: EIO) }
         if extending, allocatedEnd - size < Self.preallocationStep / 4 { preallocate(to: size + Self.preallocation) }
         do {
-            try faults?.beforeSync()
+            if idle { try faults?.beforeIdleSync() } else { try faults?.beforeSync() }
             try file.dataSync()
         } catch {
             poisoned = true
@@ -147,10 +152,10 @@ final class SegmentWriter {
     /// commit extends the zeros itself only when idle moments did not keep up (under a
     /// load that never lets the queue empty) and fewer than a quarter step remain.
     /// A failed sync poisons the writer like any other.
-    func preallocateAhead(faults: (any ArchiveFaultInjector)?) throws {
+    func preallocateAhead() throws {
         guard wantsPreallocation else { return }
         preallocate(to: min(max(size, allocatedEnd) + Self.preallocationStep, size + Self.preallocation))
-        try sync(faults: faults.map(IdleSyncFaults.init), extending: false)
+        try sync(extending: false, idle: true)
     }
 
     /// Keeps zeros written after the records up to `end`, so that nearly every
@@ -191,8 +196,8 @@ final class SegmentWriter {
 
     /// Appends the footer right after the last record and syncs; the segment is immutable
     /// afterwards.
-    func seal(faults: (any ArchiveFaultInjector)?) throws -> SegmentFooter {
-        try sync(faults: faults, extending: false)
+    func seal() throws -> SegmentFooter {
+        try sync(extending: false)
         try trimPreallocation()
         let footer: SegmentFooter
         if let running {
@@ -202,7 +207,7 @@ final class SegmentWriter {
             footer = try SegmentCatalog.computeFooter(path: path, dataLength: size, previousSealHash: previousSealHash)
         }
         _ = try footer.encode().withUnsafeBytes { try write($0) }
-        try sync(faults: faults, extending: false)
+        try sync(extending: false)
         file.close()
         return footer
     }
@@ -215,7 +220,7 @@ final class SegmentWriter {
     func abandon() throws -> SegmentFooter {
         file.close()
         let footer = try SegmentCatalog.computeFooter(path: path, dataLength: durableSize, previousSealHash: previousSealHash)
-        try Durable.writeAtomically(footer.encode(), to: directory + "/" + SegmentName.seal(sequence))
+        try Durable.writeAtomically(footer.encode(), to: directory + "/" + SegmentName.seal(sequence), faults: faults)
         return footer
     }
 
@@ -227,10 +232,4 @@ final class SegmentWriter {
         }
         file.close()
     }
-}
-
-/// Presents the injector's idle-sync hook as the sync hook `sync` asks.
-private struct IdleSyncFaults: ArchiveFaultInjector {
-    let faults: any ArchiveFaultInjector
-    func beforeSync() throws { try faults.beforeIdleSync() }
 }

@@ -5,21 +5,25 @@ import Foundation
 final class SystemFile {
     let path: String
     private(set) var descriptor: Int32
+    /// Told of every sync of this file (tests; nil in production).
+    private let faults: (any ArchiveFaultInjector)?
 
-    private init(path: String, descriptor: Int32) {
+    private init(path: String, descriptor: Int32, faults: (any ArchiveFaultInjector)?) {
         self.path = path
         self.descriptor = descriptor
+        self.faults = faults
     }
 
     deinit { if descriptor >= 0 { Glibc.close(descriptor) } }
 
     /// A create never goes through a symlink at `path` (O_NOFOLLOW): a link planted there
     /// must not redirect archive bytes into another file.
-    static func open(_ path: String, flags: Int32, mode: mode_t = FilePermissions.file) throws(FileIOError) -> SystemFile {
+    static func open(_ path: String, flags: Int32, mode: mode_t = FilePermissions.file,
+                     faults: (any ArchiveFaultInjector)? = nil) throws(FileIOError) -> SystemFile {
         let noFollow = flags & O_CREAT != 0 ? O_NOFOLLOW : 0
         let fd = Glibc.open(path, flags | noFollow | O_CLOEXEC, mode)
         guard fd >= 0 else { throw FileIOError(operation: "open", path: path, errno: errno) }
-        return SystemFile(path: path, descriptor: fd)
+        return SystemFile(path: path, descriptor: fd, faults: faults)
     }
 
     static func openReadOnly(_ path: String) throws(FileIOError) -> SystemFile {
@@ -97,10 +101,12 @@ final class SystemFile {
     }
 
     func dataSync() throws(FileIOError) {
+        if let faults { try FileIOError.injected("fdatasync", path) { try faults.beforeFileSync(descriptor: descriptor, path: path) } }
         guard fdatasync(descriptor) == 0 else { throw FileIOError(operation: "fdatasync", path: path, errno: errno) }
     }
 
     func sync() throws(FileIOError) {
+        if let faults { try FileIOError.injected("fsync", path) { try faults.beforeFileSync(descriptor: descriptor, path: path) } }
         guard fsync(descriptor) == 0 else { throw FileIOError(operation: "fsync", path: path, errno: errno) }
     }
 
@@ -111,55 +117,67 @@ final class SystemFile {
     }
 }
 
-/// Crash-safe file system steps shared by the writer, recovery and reindex.
+/// Crash-safe file system steps shared by the writer, recovery and reindex. `faults` is
+/// the store's test hook (nil in production), told of each sync and removal.
 enum Durable {
     /// fsync a directory so a create, rename or unlink in it survives a crash.
-    static func syncDirectory(_ path: String) throws(FileIOError) {
+    static func syncDirectory(_ path: String, faults: (any ArchiveFaultInjector)?) throws(FileIOError) {
+        if let faults { try FileIOError.injected("fsync", path) { try faults.beforeDirectorySync(path: path) } }
         let dir = try SystemFile.open(path, flags: O_RDONLY | O_DIRECTORY)
         defer { dir.close() }
         try dir.sync()
     }
 
     /// Writes `bytes` to `path` atomically: temp file, fsync, rename, fsync directory.
-    static func writeAtomically(_ bytes: [UInt8], to path: String) throws {
-        try writeAtomically(to: path) { file in try file.write(bytes[...], at: 0) }
+    static func writeAtomically(_ bytes: [UInt8], to path: String, faults: (any ArchiveFaultInjector)?) throws {
+        try writeAtomically(to: path, faults: faults) { file in try file.write(bytes[...], at: 0) }
     }
 
     /// Fills a new temp file with `body`, then fsync, rename over `path`, fsync directory.
     /// A leftover temp file (an earlier failed attempt, or a planted link) is removed and
     /// the temp created exclusively, so the bytes go into a file of our own; the rename
     /// replaces whatever is at `path` without writing through it.
-    static func writeAtomically(to path: String, _ body: (SystemFile) throws -> Void) throws {
+    static func writeAtomically(to path: String, faults: (any ArchiveFaultInjector)?, _ body: (SystemFile) throws -> Void) throws {
         let temp = path + ".tmp"
-        try unlinkIfPresent(temp)
-        let file = try SystemFile.open(temp, flags: O_WRONLY | O_CREAT | O_EXCL)
+        try unlinkIfPresent(temp, faults: faults)
+        let file = try SystemFile.open(temp, flags: O_WRONLY | O_CREAT | O_EXCL, faults: faults)
         do {
             try body(file)
             try file.sync()
             file.close()
-            try rename(temp, to: path)
+            try rename(temp, to: path, faults: faults)
         } catch {
             file.close()
-            try? unlinkIfPresent(temp)
+            try? unlinkIfPresent(temp, faults: faults)
             throw error
         }
     }
 
     /// rename(2) then fsync of the destination directory.
-    static func rename(_ from: String, to: String) throws(FileIOError) {
+    static func rename(_ from: String, to: String, faults: (any ArchiveFaultInjector)?) throws(FileIOError) {
+        faults?.beforeRemoving(path: to)
         guard Glibc.rename(from, to) == 0 else { throw FileIOError(operation: "rename", path: from, errno: errno) }
-        try syncParentDirectory(of: to)
+        try syncParentDirectory(of: to, faults: faults)
     }
 
     /// fsync of the directory holding `path` (the current one for a bare name).
-    static func syncParentDirectory(of path: String) throws(FileIOError) {
+    static func syncParentDirectory(of path: String, faults: (any ArchiveFaultInjector)?) throws(FileIOError) {
         let directory = (path as NSString).deletingLastPathComponent
-        try syncDirectory(directory.isEmpty ? "." : directory)
+        try syncDirectory(directory.isEmpty ? "." : directory, faults: faults)
     }
 
-    static func unlinkIfPresent(_ path: String) throws(FileIOError) {
+    static func unlinkIfPresent(_ path: String, faults: (any ArchiveFaultInjector)?) throws(FileIOError) {
+        faults?.beforeRemoving(path: path)
         if Glibc.unlink(path) != 0 && errno != ENOENT {
             throw FileIOError(operation: "unlink", path: path, errno: errno)
         }
+    }
+}
+
+extension FileIOError {
+    /// Runs a test hook (`ArchiveFaultInjector`); what it throws becomes the error (EIO)
+    /// of the call it precedes, as if that call had failed.
+    static func injected(_ operation: String, _ path: String, _ hook: () throws -> Void) throws(FileIOError) {
+        do { try hook() } catch { throw FileIOError(operation: operation, path: path, errno: EIO) }
     }
 }

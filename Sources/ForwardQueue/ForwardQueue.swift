@@ -18,6 +18,9 @@ public struct ForwardQueueOptions: Sendable {
     /// Called (under the queue's lock, so keep it short) with the connection and id of
     /// every entry handed to a session, in dispatch order: tests check FIFO dispatch.
     public var dispatchObserver: (@Sendable (String, QueueEntry) -> Void)?
+    /// Test hook told of every sync and removal of the queue's files (the archive's
+    /// `ArchiveFaultInjector`); nil in production.
+    public var faultInjector: (any ArchiveFaultInjector)?
 
     public init() {}
 }
@@ -89,7 +92,8 @@ public final class ForwardQueue: Sendable {
         let layout = QueueLayout(dataDirectory: dataDirectory)
         let (lock, journal, report) = try await NIOThreadPool.singleton.runIfActive {
             let lock = try layout.takeLock()
-            let (journal, report) = try QueueJournal.open(layout: layout, compactionThreshold: options.compactionThreshold)
+            let (journal, report) = try QueueJournal.open(layout: layout, compactionThreshold: options.compactionThreshold,
+                                                          faults: options.faultInjector)
             if let archive { try Self.takeMissedPromises(from: archive, into: journal, logger: logger) }
             return (lock, journal, report)
         }

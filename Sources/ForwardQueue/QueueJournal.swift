@@ -30,29 +30,34 @@ final class QueueJournal: @unchecked Sendable {
     private var unsynced: [JournalRecord] = []
     /// Compaction runs when the file is larger than this and mostly dead.
     let compactionThreshold: Int
+    /// The queue's test hook (nil in production).
+    let faults: (any ArchiveFaultInjector)?
 
-    private init(layout: QueueLayout, image: JournalImage, size: Int, compactionThreshold: Int) {
+    private init(layout: QueueLayout, image: JournalImage, size: Int, compactionThreshold: Int, faults: (any ArchiveFaultInjector)?) {
         self.layout = layout
         self.image = image
         self.size = size
         self.compactionThreshold = compactionThreshold
+        self.faults = faults
     }
 
     deinit { if descriptor >= 0 { Glibc.close(descriptor) } }
 
     /// Reads the journal; with `repair`, a torn tail is copied aside and truncated.
-    static func replay(layout: QueueLayout, repair: Bool) throws -> (JournalImage, JournalReplayReport, Int) {
+    static func replay(layout: QueueLayout, repair: Bool,
+                       faults: (any ArchiveFaultInjector)? = nil) throws -> (JournalImage, JournalReplayReport, Int) {
         let bytes = try QueueFiles.readAll(layout.journalPath)
         let (image, scanned, validLength) = scan(bytes)
         var report = scanned
         if let offset = report.truncatedAt, repair {
             let broken = layout.journalPath + ".\(offset).broken"
-            try QueueFiles.writeAtomically(Array(bytes[offset...]), to: broken)
+            try QueueFiles.writeAtomically(Array(bytes[offset...]), to: broken, faults: faults)
             let fd = try QueueFiles.open(layout.journalPath, flags: O_WRONLY)
             defer { Glibc.close(fd) }
-            guard ftruncate(fd, off_t(offset)) == 0, fsync(fd) == 0 else {
+            guard ftruncate(fd, off_t(offset)) == 0 else {
                 throw QueueIOError(operation: "ftruncate", path: layout.journalPath, code: errno)
             }
+            try QueueFiles.sync(fd, path: layout.journalPath, faults: faults)
             report.brokenFile = broken
         }
         return (image, report, validLength)
@@ -102,14 +107,23 @@ final class QueueJournal: @unchecked Sendable {
     }
 
     /// Replays (repairing a torn tail) and opens the journal for appending.
-    static func open(layout: QueueLayout, compactionThreshold: Int) throws -> (QueueJournal, JournalReplayReport) {
+    static func open(layout: QueueLayout, compactionThreshold: Int,
+                     faults: (any ArchiveFaultInjector)? = nil) throws -> (QueueJournal, JournalReplayReport) {
+        let spoolExisted = FileManager.default.fileExists(atPath: layout.spoolDirectory)
         try FilePermissions.createDirectories(layout.spoolDirectory)
-        QueueFiles.unlinkIfPresent(layout.journalPath + ".tmp")
-        let (image, report, size) = try replay(layout: layout, repair: true)
-        let journal = QueueJournal(layout: layout, image: image, size: size, compactionThreshold: compactionThreshold)
+        QueueFiles.unlinkIfPresent(layout.journalPath + ".tmp", faults: faults)
+        let (image, report, size) = try replay(layout: layout, repair: true, faults: faults)
+        let journal = QueueJournal(layout: layout, image: image, size: size, compactionThreshold: compactionThreshold, faults: faults)
         let existed = FileManager.default.fileExists(atPath: layout.journalPath)
         journal.descriptor = try QueueFiles.open(layout.journalPath, flags: O_WRONLY | O_CREAT)
-        if !existed { try QueueFiles.syncDirectory(layout.queueDirectory) }
+        // New names (the journal, `spool/`, and `queue/` itself, which `takeLock` made)
+        // survive a power loss only once their directory is synced: without the data
+        // directory's sync, the first start's queue could vanish, and with it the
+        // `archivedThrough` from which the archive's promises are taken again.
+        if !existed || !spoolExisted {
+            try QueueFiles.syncDirectory(layout.queueDirectory, faults: faults)
+            try QueueFiles.syncDirectory(layout.dataDirectory, faults: faults)
+        }
         journal.removeOrphanSpoolFiles()
         return (journal, report)
     }
@@ -140,11 +154,11 @@ final class QueueJournal: @unchecked Sendable {
     @discardableResult
     func sync() throws -> [String] {
         guard !unsynced.isEmpty else { return [] }
-        try QueueFiles.dataSync(descriptor, path: layout.journalPath)
+        try QueueFiles.dataSync(descriptor, path: layout.journalPath, faults: faults)
         var freed: [String] = []
         for record in unsynced { freed += image.apply(record) }
         unsynced.removeAll()
-        for name in freed { QueueFiles.unlinkIfPresent(layout.spoolPath(name)) }
+        for name in freed { QueueFiles.unlinkIfPresent(layout.spoolPath(name), faults: faults) }
         return freed
     }
 
@@ -165,7 +179,7 @@ final class QueueJournal: @unchecked Sendable {
         }
         var bytes: [UInt8] = []
         for record in image.compactedRecords { bytes += JournalFrame.encode(record) }
-        try QueueFiles.writeAtomically(bytes, to: layout.journalPath)
+        try QueueFiles.writeAtomically(bytes, to: layout.journalPath, faults: faults)
         if descriptor >= 0 { Glibc.close(descriptor) }
         descriptor = try QueueFiles.open(layout.journalPath, flags: O_WRONLY)
         size = bytes.count
@@ -177,7 +191,7 @@ final class QueueJournal: @unchecked Sendable {
     private func removeOrphanSpoolFiles() {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: layout.spoolDirectory)) ?? []
         for name in names where image.spoolReferences[name] == nil {
-            QueueFiles.unlinkIfPresent(layout.spoolPath(name))
+            QueueFiles.unlinkIfPresent(layout.spoolPath(name), faults: faults)
         }
     }
 

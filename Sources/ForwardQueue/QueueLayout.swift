@@ -42,7 +42,9 @@ public struct QueueIOError: Error, Equatable, Sendable, CustomStringConvertible 
     public var description: String { "\(operation)(\(path)): \(String(cString: strerror(code)))" }
 }
 
-/// The few syscalls the journal and spool need, as throwing functions.
+/// The few syscalls the journal and spool need, as throwing functions. `faults` is the
+/// queue's test hook (`ForwardQueueOptions.faultInjector`, nil in production), told of
+/// each sync and removal; what it throws fails the call like an EIO.
 enum QueueFiles {
     /// As `SystemFile.open`: mode `FilePermissions.file`, and a create never goes through
     /// a symlink (the spool and the journal hold envelopes).
@@ -71,11 +73,18 @@ enum QueueFiles {
         if let failure { throw failure }
     }
 
-    static func dataSync(_ fd: Int32, path: String) throws(QueueIOError) {
+    static func dataSync(_ fd: Int32, path: String, faults: (any ArchiveFaultInjector)?) throws(QueueIOError) {
+        try injected("fdatasync", path) { try faults?.beforeFileSync(descriptor: fd, path: path) }
         guard fdatasync(fd) == 0 else { throw QueueIOError(operation: "fdatasync", path: path, code: errno) }
     }
 
-    static func syncDirectory(_ path: String) throws(QueueIOError) {
+    static func sync(_ fd: Int32, path: String, faults: (any ArchiveFaultInjector)?) throws(QueueIOError) {
+        try injected("fsync", path) { try faults?.beforeFileSync(descriptor: fd, path: path) }
+        guard fsync(fd) == 0 else { throw QueueIOError(operation: "fsync", path: path, code: errno) }
+    }
+
+    static func syncDirectory(_ path: String, faults: (any ArchiveFaultInjector)?) throws(QueueIOError) {
+        try injected("fsync", path) { try faults?.beforeDirectorySync(path: path) }
         let fd = try open(path, flags: O_RDONLY | O_DIRECTORY)
         defer { close(fd) }
         guard fsync(fd) == 0 else { throw QueueIOError(operation: "fsync", path: path, code: errno) }
@@ -83,15 +92,20 @@ enum QueueFiles {
 
     /// Temp file, fsync, rename, fsync directory. The temp file is created exclusively
     /// after removing a leftover one (never written through a planted link).
-    static func writeAtomically(_ bytes: [UInt8], to path: String) throws(QueueIOError) {
+    static func writeAtomically(_ bytes: [UInt8], to path: String, faults: (any ArchiveFaultInjector)?) throws(QueueIOError) {
         let temp = path + ".tmp"
-        unlinkIfPresent(temp)
+        unlinkIfPresent(temp, faults: faults)
         let fd = try open(temp, flags: O_WRONLY | O_CREAT | O_EXCL)
         defer { close(fd) }
         try write(fd, bytes, at: 0, path: temp)
-        guard fsync(fd) == 0 else { throw QueueIOError(operation: "fsync", path: temp, code: errno) }
+        try sync(fd, path: temp, faults: faults)
+        faults?.beforeRemoving(path: path)
         guard rename(temp, path) == 0 else { throw QueueIOError(operation: "rename", path: temp, code: errno) }
-        try syncDirectory((path as NSString).deletingLastPathComponent)
+        try syncDirectory((path as NSString).deletingLastPathComponent, faults: faults)
+    }
+
+    private static func injected(_ operation: String, _ path: String, _ hook: () throws -> Void) throws(QueueIOError) {
+        do { try hook() } catch { throw QueueIOError(operation: operation, path: path, code: EIO) }
     }
 
     /// The whole file, or nothing if it does not exist. Plain read(2): Foundation's
@@ -121,7 +135,8 @@ enum QueueFiles {
         }
     }
 
-    static func unlinkIfPresent(_ path: String) {
+    static func unlinkIfPresent(_ path: String, faults: (any ArchiveFaultInjector)?) {
+        faults?.beforeRemoving(path: path)
         _ = unlink(path)
     }
 }

@@ -185,7 +185,7 @@ final class QueueWriter: @unchecked Sendable {
         }
         if !spooled.isEmpty {
             do {
-                try QueueFiles.syncDirectory(journal.layout.spoolDirectory)
+                try QueueFiles.syncDirectory(journal.layout.spoolDirectory, faults: journal.faults)
                 for c in spooled { c.resume() }
             } catch {
                 for c in spooled { c.resume(throwing: error) }
@@ -228,6 +228,6 @@ final class QueueWriter: @unchecked Sendable {
         let fd = try QueueFiles.open(path, flags: O_WRONLY | O_CREAT | O_TRUNC)
         defer { Glibc.close(fd) }
         try message.writeStandaloneRecord(descriptor: fd, path: path)
-        try QueueFiles.dataSync(fd, path: path)
+        try QueueFiles.dataSync(fd, path: path, faults: journal.faults)
     }
 }

@@ -61,7 +61,7 @@ struct FilePermissionsTests {
             let victim = dir + "/victim", path = dir + "/000001.seg"
             try writeFile(victim, Array("keep".utf8))
             #expect(symlink(victim, path + ".tmp") == 0)
-            try Durable.writeAtomically(Array("header".utf8), to: path)
+            try Durable.writeAtomically(Array("header".utf8), to: path, faults: nil)
             #expect(readFile(victim) == Array("keep".utf8))
             #expect(readFile(path) == Array("header".utf8))
             #expect(Self.modes(under: path)[path].map { $0 & 0o027 } == 0)

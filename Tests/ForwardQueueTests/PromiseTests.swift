@@ -17,15 +17,18 @@ import Testing
         ])
     }
 
+    static let envelope = ArchiveEnvelope(receivedAt: Date(), listener: "journal", clientAddress: "127.0.0.1:1", helo: "h",
+                                          tls: nil, sender: "journal@example.test", recipients: ["audit@example.test"])
+
+    static func original(_ n: Int) -> [UInt8] { Array("Subject: \(n)\r\n\r\npromised \(n)\r\n".utf8) }
+
     /// Commits `count` messages, each promising a copy to both peers, one at a time (so
     /// their records are in order n); returns the receipts.
     static func commit(_ count: Int, to store: ArchiveStore, from first: Int = 0) async throws -> [ArchiveReceipt] {
         var receipts: [ArchiveReceipt] = []
         for n in first..<(first + count) {
-            let envelope = ArchiveEnvelope(receivedAt: Date(), listener: "journal", clientAddress: "127.0.0.1:1", helo: "h",
-                                           tls: nil, sender: "journal@example.test", recipients: ["audit@example.test"])
             var draft = try store.makeDraft(envelope: envelope)
-            try draft.append(bytes: Array("Subject: \(n)\r\n\r\npromised \(n)\r\n".utf8))
+            try draft.append(bytes: original(n))
             receipts.append(try await store.commit(try draft.finish(forwarding: promise(n))))
         }
         return receipts
@@ -34,10 +37,12 @@ import Testing
     /// The queue's entries: (archive position, connection, recipients, prefix), sorted.
     static func entries(_ queue: ForwardQueue) -> [String] {
         queue.book.withLockedValue { book in
-            book.peers.values.flatMap { $0.entries.values }.map { entry in
-                "\(entry.item.reference) \(entry.item.connection) \(entry.item.recipients) \(String(decoding: entry.item.prefix, as: UTF8.self))"
-            }
+            book.peers.values.flatMap { $0.entries.values }.map { line($0.item) }
         }.sorted()
+    }
+
+    static func line(_ item: QueueItem) -> String {
+        "\(item.reference) \(item.connection) \(item.recipients) \(String(decoding: item.prefix, as: UTF8.self))"
     }
 
     static func expected(_ receipts: [ArchiveReceipt]) -> [String] {

@@ -143,17 +143,27 @@ enum NodeTestSupport {
         return sums
     }
 
-    /// `archive list --json` parsed: id → (sha256, size).
-    static func archiveList(binary: String, dataDir: String, scratch: String) async throws -> [String: (sha256: String, size: Int)] {
+    /// One message of `archive list --json`.
+    struct ListedMessage {
+        var sha256: String
+        var size: Int
+        /// Where its record is: segment sequence and byte offset.
+        var segment: UInt64
+        var offset: Int
+    }
+
+    /// `archive list --json` parsed: id → its listing.
+    static func archiveList(binary: String, dataDir: String, scratch: String) async throws -> [String: ListedMessage] {
         let run = try await run(binary, ["archive", "list", "--json", "--data-dir", dataDir], in: scratch)
         guard run.status == 0 else { throw NodeTestError("archive list failed (\(run.status)): \(run.stderr)") }
-        var entries: [String: (sha256: String, size: Int)] = [:]
+        var entries: [String: ListedMessage] = [:]
         for line in run.stdout.split(separator: UInt8(ascii: "\n")) where !line.isEmpty {
             guard let object = try JSONSerialization.jsonObject(with: Data(line)) as? [String: Any],
                   let id = object["id"] as? String, let sha = object["sha256"] as? String,
-                  let size = (object["size"] as? NSNumber)?.intValue
+                  let size = (object["size"] as? NSNumber)?.intValue,
+                  let segment = (object["segment"] as? NSNumber)?.uint64Value, let offset = (object["offset"] as? NSNumber)?.intValue
             else { throw NodeTestError("unexpected list line: \(String(decoding: line, as: UTF8.self))") }
-            entries[id] = (sha, size)
+            entries[id] = ListedMessage(sha256: sha, size: size, segment: segment, offset: offset)
         }
         return entries
     }
