@@ -16,15 +16,6 @@ struct PreallocationTests {
         return Array("Message-ID: <big-\(n)@example.test>\r\nSubject: big \(n)\r\nContent-Transfer-Encoding: base64\r\n\r\n\(body)\r\n".utf8)
     }
 
-    /// Polls `condition` for up to `seconds`.
-    static func eventually(within seconds: Int = 10, _ condition: () -> Bool) async throws -> Bool {
-        for _ in 0..<(seconds * 20) {
-            if condition() { return true }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        return condition()
-    }
-
     /// Where the record behind `receipt` ends in its segment file.
     static func recordsEnd(_ path: String, after receipt: ArchiveReceipt) throws -> Int {
         let bytes = readFile(path)
@@ -37,14 +28,14 @@ struct PreallocationTests {
             let path = segmentPaths(dir)[0]
             let window = SegmentWriter.preallocation - SegmentWriter.preallocationStep
             // A new segment gets its zeros before its first commit.
-            let prepared = try await Self.eventually { readFile(path).count - SegmentHeader.size > window }
+            let prepared = try await eventually { readFile(path).count - SegmentHeader.size > window }
             #expect(prepared)
             // This message uses up more than a step of them, and a commit adds none while
             // more than a quarter step remains: what follows is the idle writer's doing.
             let receipt = try await commit(store, Self.incompressible(1, bytes: 300_000), 1)
             let end = try Self.recordsEnd(path, after: receipt)
             #expect(end - receipt.offset > SegmentWriter.preallocationStep)
-            let toppedUp = try await Self.eventually { readFile(path).count - end > window }
+            let toppedUp = try await eventually { readFile(path).count - end > window }
             #expect(toppedUp, "zeros after the records: \(readFile(path).count - end)")
             let live = readFile(path)
             #expect(live.count <= end + SegmentWriter.preallocation)
@@ -57,21 +48,25 @@ struct PreallocationTests {
     @Test func aFailedIdleSyncLosesNothingAndTheNextCommitMovesOn() async throws {
         try await withTempDirectory { dir in
             let fault = SyncFault(.idle)
+            let wakes = WriterWakes()
             var options = ArchiveStoreOptions()
             options.faultInjector = fault
+            options.freeSpaceProbe = wakes.probe
+            options.freeSpaceRecheckInterval = 0.05  // the writer's idle tick
             let store = try await openStore(dir, options: options)
             let messages = [Self.incompressible(1, bytes: 300_000), Self.incompressible(2, bytes: 300_000)]
             let first = try await commit(store, messages[0], 1)
-            // Idle steps after the open and after that commit; then the next one fails.
-            try await Task.sleep(for: .milliseconds(300))
+            // Idle steps after the open and after that commit, all done once the writer
+            // wakes idle; then the next one fails.
+            #expect(try await wakes.next())
             let before = fault.calls
             fault.arm(true)
             let second = try await commit(store, messages[1], 2)
-            let failed = try await Self.eventually { fault.calls > before }
+            let failed = try await eventually { fault.calls > before }
             #expect(failed)
             // The failed segment is poisoned: no retries while idle (a disk whose syncs
-            // always fail must not make segment after segment).
-            try await Task.sleep(for: .milliseconds(300))
+            // always fail must not make segment after segment). Each idle wake would retry.
+            for _ in 0..<3 { #expect(try await wakes.next()) }
             #expect(fault.calls == before + 1)
             fault.arm(false)
             let third = try await commit(store, Corpus.messages[0], 3)
