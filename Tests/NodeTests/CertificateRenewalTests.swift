@@ -49,7 +49,7 @@ import Testing
         #expect(try await presented(root + "/first.pem") == "same", "the new files took effect before the HUP")
 
         process.sendSignal(SIGHUP)
-        let logged = try await ChainNode.eventually(seconds: 10) {
+        let logged = try await ChainNode.eventually {
             NodeTestSupport.tail(node.log, bytes: 20000).contains("TLS certificate reloaded")
         }
         #expect(logged, "log:\n\(NodeTestSupport.tail(node.log))")

@@ -160,7 +160,7 @@ struct OperatorSafetyTests {
 
         let target = ["--data-dir", node.dataDir, "--admin", "127.0.0.1:\(node.adminPort)"]
         var failedEntry: Int?  // an entry whose last error is the peer's greeting
-        #expect(try await ChainNode.eventually(seconds: 60) {
+        #expect(try await ChainNode.eventually {
             let dump = try await NodeTestSupport.run(node.binary, ["queue", "dump", "--json"] + target, in: root)
             failedEntry = dump.stdout.split(separator: UInt8(ascii: "\n")).lazy
                 .compactMap { try? JSONSerialization.jsonObject(with: Data($0)) as? [String: Any] }
@@ -182,7 +182,7 @@ struct OperatorSafetyTests {
         defer { workspace.tearDown() }
         let node = workspace.node
         let run = try await NodeTestSupport.run("/usr/bin/timeout", [
-            "20", node.binary, "serve", "--log-level", "bogus", "--listen", "127.0.0.1:\(node.smtpPort)",
+            "\(NodeTestSupport.patience)", node.binary, "serve", "--log-level", "bogus", "--listen", "127.0.0.1:\(node.smtpPort)",
             "--admin", "127.0.0.1:\(node.adminPort)", "--data-dir", node.dataDir,
         ], in: workspace.root)
         #expect(run.status == 64 && run.stderr.contains("--log-level must be one of trace, debug"), "\(run.stderr)")
