@@ -20,7 +20,7 @@ import Testing
     print("same" if der == expected else "different", hashlib.sha256(der).hexdigest())
     """#
 
-    @Test(.timeLimit(.minutes(2)))
+    @Test(.timeLimit(NodeTestSupport.scaledMinutes(2)))
     func hupPresentsTheRenewedCertificate() async throws {
         let workspace = try NodeWorkspace()
         defer { workspace.tearDown() }

@@ -34,7 +34,7 @@ import Testing
         "archive_free_bytes", "archive_append_duration", "archive_group_commit_batch_size", "archive_index_faults_total",
     ]
 
-    @Test(.timeLimit(.minutes(2)))
+    @Test(.timeLimit(NodeTestSupport.scaledMinutes(2)))
     func documentedMetricsAreExportedAndCountTheMail() async throws {
         let workspace = try NodeWorkspace()
         defer { workspace.tearDown() }

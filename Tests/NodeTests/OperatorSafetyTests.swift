@@ -18,7 +18,7 @@ extension NodeTestSupport {
 /// What the operator sees and what the node leaves on disk, through the real binary: a
 /// data directory no other user can read even under umask 000, control characters from
 /// mail and peers escaped, ambiguous lookups and malformed times refused.
-@Suite(.timeLimit(.minutes(3)))
+@Suite(.timeLimit(NodeTestSupport.scaledMinutes(3)))
 struct OperatorSafetyTests {
     /// Every path under `root` whose permission bits give the group write or others anything.
     static func openToOthers(under root: String) -> [String] {
