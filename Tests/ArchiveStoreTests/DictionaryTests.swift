@@ -40,17 +40,23 @@ private func commitThroughStore(_ store: ArchiveStore, _ bytes: [UInt8], _ n: In
     return try await store.commit(draft.finish())
 }
 
+/// Seconds a store's training may wait: it runs at niceness 10 while the parallel suite
+/// keeps both CPUs busy, and behind `coverTrainingsInParallel`'s sixteen (one COVER
+/// training at a time in the process), about a minute of CPU on an idle machine.
+private let trainingPatience = 600
+
 private func waitForDictionary(_ store: ArchiveStore, otherThan previous: UInt32? = nil) async throws -> UInt32 {
-    // Up to 30 s: training runs at niceness 10, and the parallel suite keeps the CPUs busy.
-    for _ in 0..<3000 {
-        if let id = store.compressionDictionaryID, id != previous { return id }
-        try await Task.sleep(for: .milliseconds(10))
+    var trained: UInt32?
+    let found = try await eventually(within: trainingPatience) {
+        trained = store.compressionDictionaryID.flatMap { $0 == previous ? nil : $0 }
+        return trained != nil
     }
-    Issue.record("no dictionary was trained")
-    return 0
+    if !found { Issue.record("no dictionary was trained") }
+    return trained ?? 0
 }
 
-@Suite struct DictionaryTests {
+/// Longer than `trainingPatience`: only a hang reaches it.
+@Suite(.timeLimit(.minutes(15))) struct DictionaryTests {
     /// Below `exactTrainingLimit` of samples the dictionary comes from COVER, above it from
     /// fastCOVER; either must shrink a message it never saw, and give it back exactly.
     @Test(arguments: [120, 900])
@@ -84,10 +90,11 @@ private func waitForDictionary(_ store: ArchiveStore, otherThan previous: UInt32
             }
         }
         threads.forEach { $0.start() }
-        // Polled with Task.sleep: a blocked test would hold one of the few threads of Swift's
-        // cooperative pool (one per core), and every other async test waits meanwhile.
-        let deadline = Date().addingTimeInterval(60)
-        while trained.withLock({ $0 }) < 16 && Date() < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        // Until every thread has finished, however long the shared machine takes (the
+        // suite's time limit stops a hang). Polled with Task.sleep: a blocked test would
+        // hold one of the few threads of Swift's cooperative pool (one per core), and every
+        // other async test waits meanwhile.
+        while !threads.allSatisfy(\.isFinished) { try await Task.sleep(for: .milliseconds(10)) }
         #expect(trained.withLock { $0 } == 16)
     }
 

@@ -13,14 +13,6 @@ import Testing
                           segment: 1, offset: 64 + 80 * n)
     }
 
-    private func waitUntil(_ condition: () throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(10)
-        while try !condition() {
-            guard ContinuousClock.now < deadline else { Issue.record("timed out"); return }
-            try await Task.sleep(for: .milliseconds(5))
-        }
-    }
-
     @Test func entriesArePendingUntilCommittedThenInTheIndex() async throws {
         try await withTempDirectory { dir in
             let path = dir + "/index.sqlite"
@@ -35,7 +27,7 @@ import Testing
                 #expect((pending ?? indexed) == e)
             }
             writer.flushSoon()
-            try await waitUntil { entries.allSatisfy { writer.pendingEntry(sha256: $0.sha256) == nil } }
+            #expect(try await eventually { entries.allSatisfy { writer.pendingEntry(sha256: $0.sha256) == nil } })
             for e in entries { #expect(try lookup.entry(sha256: e.sha256) == e) }
             #expect(try lookup.checkpoint() == IndexCheckpoint(segment: 1, offset: 304))
             writer.close()

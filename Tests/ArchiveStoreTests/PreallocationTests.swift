@@ -48,21 +48,26 @@ struct PreallocationTests {
     @Test func aFailedIdleSyncLosesNothingAndTheNextCommitMovesOn() async throws {
         try await withTempDirectory { dir in
             let fault = SyncFault(.idle)
+            let wakes = WriterWakes()
             var options = ArchiveStoreOptions()
             options.faultInjector = fault
+            options.freeSpaceProbe = wakes.probe
+            options.freeSpaceRecheckInterval = 0.05  // the writer's idle tick
             let store = try await openStore(dir, options: options)
             let messages = [Self.incompressible(1, bytes: 300_000), Self.incompressible(2, bytes: 300_000)]
             let first = try await commit(store, messages[0], 1)
-            // Idle steps after the open and after that commit; then the next one fails.
-            try await Task.sleep(for: .milliseconds(300))
+            // Idle steps after the open and after that commit, all done once the writer
+            // wakes idle; then the next one fails.
+            #expect(try await wakes.next())
             let before = fault.calls
             fault.arm(true)
             let second = try await commit(store, messages[1], 2)
             let failed = try await eventually { fault.calls > before }
             #expect(failed)
             // The failed segment is poisoned: no retries while idle (a disk whose syncs
-            // always fail must not make segment after segment).
-            try await Task.sleep(for: .milliseconds(300))
+            // always fail must not make segment after segment), over three idle wakes.
+            let later = wakes.seen + 3
+            #expect(try await eventually { wakes.seen >= later || fault.calls > before + 1 })
             #expect(fault.calls == before + 1)
             fault.arm(false)
             let third = try await commit(store, Corpus.messages[0], 3)

@@ -67,15 +67,6 @@ func finished(_ bytes: [UInt8], envelope env: ArchiveEnvelope, chunkSize: Int = 
     return try draft.finish()
 }
 
-/// Polls `condition` for up to `seconds`.
-func eventually(within seconds: Int = 10, _ condition: () -> Bool) async throws -> Bool {
-    for _ in 0..<(seconds * 20) {
-        if condition() { return true }
-        try await Task.sleep(for: .milliseconds(50))
-    }
-    return condition()
-}
-
 func openStore(_ dir: String, options: ArchiveStoreOptions = ArchiveStoreOptions()) async throws -> ArchiveStore {
     try await ArchiveStore.open(dataDirectory: dir, options: options, logger: testLogger)
 }
@@ -100,6 +91,38 @@ func segmentPaths(_ dir: String) -> [String] {
     let archive = dir + "/archive"
     return ((try? FileManager.default.contentsOfDirectory(atPath: archive)) ?? [])
         .filter { $0.hasSuffix(".seg") }.sorted().map { archive + "/" + $0 }
+}
+
+/// Seconds a wait gives a condition that holds within milliseconds on an idle machine: CI
+/// runs the whole suite in parallel on two shared cores, where a thread can wait seconds
+/// for its turn. A wait checks the outcome; only a hang may take this long.
+let patience = 60
+
+/// Polls `condition` until it holds or `seconds` pass; whether it held.
+func eventually(within seconds: Int = patience, _ condition: () -> Bool) async throws -> Bool {
+    let deadline = ContinuousClock.now + .seconds(seconds)
+    while ContinuousClock.now < deadline {
+        if condition() { return true }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    return condition()
+}
+
+/// A free-space probe (`ArchiveStoreOptions.freeSpaceProbe`) reporting plenty of space,
+/// counting the writer thread's wakes: it probes each time it wakes, at most once per
+/// `freeSpaceRecheckInterval`. With nothing queued it wakes only at its idle timeout, once
+/// it has no zeros left to write ahead, so a probe that begins after a commit returned
+/// shows the idle writer has settled (and its next idle timeout is a full tick away).
+final class WriterWakes: Sendable {
+    private let count = LockedValue(0)
+    var probe: @Sendable (String) throws -> UInt64 { { [count] _ in count.withLock { $0 += 1 }; return 1 << 40 } }
+    var seen: Int { count.withLock { $0 } }
+
+    /// Waits for a probe that begins after this call; whether one came.
+    func next() async throws -> Bool {
+        let before = seen
+        return try await eventually { self.seen > before }
+    }
 }
 
 func readFile(_ path: String) -> [UInt8] { FileManager.default.contents(atPath: path).map { [UInt8]($0) } ?? [] }

@@ -26,7 +26,7 @@ final class FaultyPeer {
         self.port = port
         self.directory = directory
         process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = [Live.scripts + "/faulty_peer.py", "\(port)", directory, mode, "--lifetime", "120"] + arguments
+        process.arguments = [Live.scripts + "/faulty_peer.py", "\(port)", directory, mode, "--lifetime", "\(Live.serverLifetime)"] + arguments
         process.standardError = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
         process.standardInput = FileHandle.nullDevice
@@ -34,7 +34,7 @@ final class FaultyPeer {
     }
 
     func waitReady() async throws {
-        guard await Live.waitUntil(seconds: 20, { FileManager.default.fileExists(atPath: directory + "/READY") }) else {
+        guard await Live.waitUntil({ FileManager.default.fileExists(atPath: directory + "/READY") }) else {
             throw LiveTestError("the faulty peer did not start")
         }
     }
@@ -116,7 +116,7 @@ struct Backlog {
 
     /// Waits until the queue is empty, checking at every poll that nothing left it unstored.
     /// Returns whether it drained and every index ever seen lost.
-    func drain(_ queue: ForwardQueue, seconds: Double, stored: () -> [[UInt8]]) async -> (drained: Bool, lost: Set<Int>) {
+    func drain(_ queue: ForwardQueue, seconds: Double = Live.patience, stored: () -> [[UInt8]]) async -> (drained: Bool, lost: Set<Int>) {
         var lost = Set<Int>()
         let drained = await Live.waitUntil(seconds: seconds) {
             lost.formUnion(self.lost(queue, stored: stored))
@@ -127,7 +127,7 @@ struct Backlog {
     }
 
     /// Like `Live.waitUntil`, checking for lost messages at every poll as well.
-    func watch(_ queue: ForwardQueue, seconds: Double, stored: () -> [[UInt8]], until condition: () -> Bool) async -> (met: Bool, lost: Set<Int>) {
+    func watch(_ queue: ForwardQueue, seconds: Double = Live.patience, stored: () -> [[UInt8]], until condition: () -> Bool) async -> (met: Bool, lost: Set<Int>) {
         var lost = Set<Int>()
         let met = await Live.waitUntil(seconds: seconds) {
             lost.formUnion(self.lost(queue, stored: stored))

@@ -6,7 +6,11 @@ import Testing
 
 /// Delivery to real SMTP servers on 127.0.0.1: aiosmtpd (recording every message) and
 /// Postfix's smtp-sink. Each server stops by itself.
-@Suite(.serialized) struct LiveDeliveryTests {
+@Suite(.serialized, .timeLimit(.minutes(15))) struct LiveDeliveryTests {
+    /// Seconds a backlog of 10,000 may take to drain: a minute or less on an idle machine,
+    /// several times that with the whole suite sharing two cores. Below the time limit.
+    static let drainPatience = 600.0
+
     func settings(port: Int, connections: Int) -> PeerSettings {
         var s = PeerSettings(name: "peer-a", host: "127.0.0.1", port: port)
         s.tls = .none
@@ -40,7 +44,7 @@ import Testing
                     }
                     try await queue.enqueue(items)
                 }
-                try await Task.sleep(for: .seconds(2))
+                #expect(await Live.waitUntil { queue.snapshot().connections.first?.peerState == .down })
                 let down = queue.snapshot().connections.first
                 #expect(down?.peerState == .down)
                 #expect(down?.depth == count)
@@ -48,7 +52,7 @@ import Testing
                 let peer = try RecordingPeer(port: port, directory: peerDir)
                 defer { peer.stop() }
                 try await peer.waitReady()
-                let drained = await Live.waitUntil(seconds: 240) { queue.snapshot().connections.first?.depth == 0 }
+                let drained = await Live.waitUntil(seconds: Self.drainPatience) { queue.snapshot().connections.first?.depth == 0 }
                 #expect(drained)
                 let received = peer.messages()
                 #expect(received.count == count)
@@ -89,7 +93,7 @@ import Testing
                 items.append(QueueItem(connection: "peer-a", reference: messages[1].0, size: 10, sender: "s@example.test", recipients: ["later@example.test"]))
                 items.append(QueueItem(connection: "peer-a", reference: spooled, size: UInt64(spooledBytes.count), sender: "s@example.test", recipients: ["r@example.test"]))
                 let ids = try await queue.enqueue(items)
-                let settled = await Live.waitUntil(seconds: 60) {
+                let settled = await Live.waitUntil {
                     let s = queue.snapshot().connections.first
                     return s?.depth == 2 && s?.held == 2
                 }
@@ -104,7 +108,7 @@ import Testing
                 expected.insert(spooledBytes)
                 #expect(Set(received) == expected)
                 if case .spool(let name) = spooled {
-                    #expect(await Live.waitUntil(seconds: 5) { !FileManager.default.fileExists(atPath: queue.layout.spoolDirectory + "/" + name) })
+                    #expect(await Live.waitUntil { !FileManager.default.fileExists(atPath: queue.layout.spoolDirectory + "/" + name) })
                 }
             }
             try await store.close()
@@ -136,11 +140,11 @@ import Testing
             try await whileDelivering(queue) {
                 try await queue.enqueue([item], message: message)
                 if inMemory {
-                    #expect(await Live.waitUntil(seconds: 20) { peer.messages().count == 1 })
+                    #expect(await Live.waitUntil { peer.messages().count == 1 })
                     #expect(peer.messages() == [bytes])
-                    #expect(await Live.waitUntil(seconds: 5) { queue.recent.count == 0 }, "forgotten after the 250")
+                    #expect(await Live.waitUntil { queue.recent.count == 0 }, "forgotten after the 250")
                 } else {
-                    #expect(await Live.waitUntil(seconds: 20) { queue.snapshot().connections.first?.held == 1 })
+                    #expect(await Live.waitUntil { queue.snapshot().connections.first?.held == 1 })
                     #expect(peer.messages().isEmpty)
                 }
             }
@@ -159,7 +163,7 @@ import Testing
             let queue = try await ForwardQueue.open(dataDirectory: dir, peers: [settings(port: port, connections: 2)], archive: store, nodeID: "node-a", logger: quietLogger)
             try await whileDelivering(queue) {
                 try await queue.enqueue(messages.map { QueueItem(connection: "peer-a", reference: $0.0, size: 10, sender: "s@example.test", recipients: ["r@example.test"]) })
-                #expect(await Live.waitUntil(seconds: 10) { queue.snapshot().connections.first?.lastError?.contains("forwarding loop") == true })
+                #expect(await Live.waitUntil { queue.snapshot().connections.first?.lastError?.contains("forwarding loop") == true })
                 #expect(queue.snapshot().connections.first?.depth == 3)
                 #expect(peer.messages().isEmpty)
             }
@@ -190,12 +194,12 @@ import Testing
                         QueueItem(connection: "peer-a", reference: $0.0, size: UInt64($0.1.count), sender: "s@example.test", recipients: ["r@example.test"])
                     })
                 }
-                #expect(await Live.waitUntil(seconds: 10) { queue.snapshot().connections.first?.peerState == .down })
+                #expect(await Live.waitUntil { queue.snapshot().connections.first?.peerState == .down })
                 let sink = try SinkPeer(port: port)
                 defer { sink.stop() }
                 #expect(await sink.waitReady(port: port))
                 let started = Date()
-                #expect(await Live.waitUntil(seconds: 120) { queue.snapshot().connections.first?.depth == 0 })
+                #expect(await Live.waitUntil(seconds: Self.drainPatience) { queue.snapshot().connections.first?.depth == 0 })
                 let seconds = Date().timeIntervalSince(started)
                 #expect(queue.snapshot().connections.first?.peerState == .up)
                 let firstAttempts = dispatched.withLock { $0 }

@@ -22,8 +22,17 @@ enum Live {
         return port
     }
 
+    /// Seconds a wait gives what takes well under a second on an idle machine: CI runs the
+    /// whole suite in parallel on two shared cores. A wait checks the outcome; only a
+    /// hang may take this long.
+    static let patience = 60.0
+
+    /// Seconds a test's server process lives at most: longer than any suite's time limit,
+    /// so it outlives its test only when the test process dies.
+    static let serverLifetime = 1200
+
     /// Polls `condition` until it holds or `seconds` pass.
-    static func waitUntil(seconds: Double, _ condition: () -> Bool) async -> Bool {
+    static func waitUntil(seconds: Double = patience, _ condition: () -> Bool) async -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
             if condition() { return true }
@@ -67,7 +76,7 @@ final class RecordingPeer {
         self.port = port
         self.directory = directory
         process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = [Live.scripts + "/recording_peer.py", "\(port)", directory, "--name", name, "--lifetime", "300"]
+        process.arguments = [Live.scripts + "/recording_peer.py", "\(port)", directory, "--name", name, "--lifetime", "\(Live.serverLifetime)"]
             + (tls.map { ["--tls-cert", $0.certificate, "--tls-key", $0.key] } ?? [])
         process.standardError = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
@@ -76,7 +85,7 @@ final class RecordingPeer {
     }
 
     func waitReady() async throws {
-        guard await Live.waitUntil(seconds: 20, { FileManager.default.fileExists(atPath: directory + "/READY") }) else {
+        guard await Live.waitUntil({ FileManager.default.fileExists(atPath: directory + "/READY") }) else {
             throw LiveTestError("the test peer did not start")
         }
     }
@@ -113,14 +122,14 @@ func whileDelivering<T>(_ queue: ForwardQueue, _ body: () async throws -> T) asy
 }
 
 /// Postfix's smtp-sink on 127.0.0.1:`port`, under a shell that stops it when its stdin
-/// closes (the test ends or dies) or after two minutes, whichever comes first.
+/// closes (the test ends or dies) or after `Live.serverLifetime`, whichever comes first.
 final class SinkPeer {
     private let process = Process()
     private let stdin = Pipe()
 
     init(port: Int) throws {
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", "/usr/sbin/smtp-sink -u nobody 127.0.0.1:\(port) 1000 & pid=$!; (sleep 120; kill -9 $pid 2>/dev/null) & read line; kill -9 $pid"]
+        process.arguments = ["-c", "/usr/sbin/smtp-sink -u nobody 127.0.0.1:\(port) 1000 & pid=$!; (sleep \(Live.serverLifetime); kill -9 $pid 2>/dev/null) & read line; kill -9 $pid"]
         process.standardInput = stdin
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
@@ -128,7 +137,7 @@ final class SinkPeer {
     }
 
     func waitReady(port: Int) async -> Bool {
-        await Live.waitUntil(seconds: 10) { Live.canConnect(port: port) }
+        await Live.waitUntil { Live.canConnect(port: port) }
     }
 
     func stop() {

@@ -7,7 +7,7 @@ import Testing
 /// and refused (nothing sent, peer backed off) when the certificate is not trusted.
 /// (The test certificate also names 127.0.0.1, which NIOSSL accepts for a connection to
 /// that address whatever the server name, so the refusal case uses the trust store.)
-@Suite(.serialized) struct TLSDeliveryTests {
+@Suite(.serialized, .timeLimit(.minutes(5))) struct TLSDeliveryTests {
     /// An aiosmtpd peer requiring STARTTLS with the test certificate, `count` archived
     /// messages queued for it over `tls = "required"`, and `body` while the queue delivers.
     /// `caFile` gets the test certificate's path and returns the connection's `ca_file`.
@@ -39,10 +39,10 @@ import Testing
     func run(serverName: String, trustTestCA: Bool, expectDelivery: Bool) async throws {
         try await withTLSPeer(serverName: serverName, count: 5, caFile: { certificate, _ in trustTestCA ? certificate : nil }) { queue, peer, messages in
             if expectDelivery {
-                #expect(await Live.waitUntil(seconds: 20) { queue.snapshot().connections.first?.depth == 0 })
+                #expect(await Live.waitUntil { queue.snapshot().connections.first?.depth == 0 })
                 #expect(Set(peer.messages()) == Set(messages))
             } else {
-                #expect(await Live.waitUntil(seconds: 10) { queue.snapshot().connections.first?.lastError?.contains("TLS handshake failed") == true })
+                #expect(await Live.waitUntil { queue.snapshot().connections.first?.lastError?.contains("TLS handshake failed") == true })
                 #expect(queue.snapshot().connections.first?.depth == 5)
                 #expect(peer.messages().isEmpty)
             }
@@ -77,13 +77,13 @@ import Testing
             guard other.terminationStatus == 0 else { throw CocoaError(.fileWriteUnknown) }
             return caFile
         }) { queue, peer, messages in
-            #expect(await Live.waitUntil(seconds: 10) { queue.snapshot().connections.first?.lastError?.contains("TLS handshake failed") == true })
+            #expect(await Live.waitUntil { queue.snapshot().connections.first?.lastError?.contains("TLS handshake failed") == true })
             try FileManager.default.removeItem(atPath: caFile)
             try FileManager.default.copyItem(atPath: peerCA, toPath: caFile)
             try await Task.sleep(for: .seconds(1.5))  // several retries with the old trust store
             #expect(queue.snapshot().connections.first?.depth == 3, "delivered before the reload")
             queue.reloadCertificates()
-            #expect(await Live.waitUntil(seconds: 20) { queue.snapshot().connections.first?.depth == 0 })
+            #expect(await Live.waitUntil { queue.snapshot().connections.first?.depth == 0 })
             #expect(Set(peer.messages()) == Set(messages))
         }
     }

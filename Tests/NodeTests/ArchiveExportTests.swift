@@ -16,7 +16,7 @@ import Testing
         ("", "Subject: a bounce\r\n\r\nThe null sender: MAILER-DAEMON in the From_ line.\r\n"),
     ]
 
-    @Test(.timeLimit(.minutes(2)))
+    @Test(.timeLimit(NodeTestSupport.scaledMinutes(2)))
     func exportedMessagesAreTheArchivedBytes() async throws {
         let workspace = try NodeWorkspace()
         defer { workspace.tearDown() }

@@ -20,7 +20,7 @@ import Testing
     print("same" if der == expected else "different", hashlib.sha256(der).hexdigest())
     """#
 
-    @Test(.timeLimit(.minutes(2)))
+    @Test(.timeLimit(NodeTestSupport.scaledMinutes(2)))
     func hupPresentsTheRenewedCertificate() async throws {
         let workspace = try NodeWorkspace()
         defer { workspace.tearDown() }
@@ -49,7 +49,7 @@ import Testing
         #expect(try await presented(root + "/first.pem") == "same", "the new files took effect before the HUP")
 
         process.sendSignal(SIGHUP)
-        let logged = try await ChainNode.eventually(seconds: 10) {
+        let logged = try await ChainNode.eventually {
             NodeTestSupport.tail(node.log, bytes: 20000).contains("TLS certificate reloaded")
         }
         #expect(logged, "log:\n\(NodeTestSupport.tail(node.log))")

@@ -121,8 +121,8 @@ struct ChainNode {
 
     func stop(_ process: Process) async {
         process.sendSignal(SIGTERM)
-        if await !process.waitForExit(timeout: .seconds(15)) {
-            Issue.record("\(id) did not stop within 15 s of SIGTERM; log:\n\(NodeTestSupport.tail(log))")
+        if await !process.waitForExit(timeout: .seconds(NodeTestSupport.patience)) {
+            Issue.record("\(id) did not stop within \(NodeTestSupport.patience) s of SIGTERM; log:\n\(NodeTestSupport.tail(log))")
             process.sendSignal(SIGKILL)
         }
     }
@@ -157,7 +157,7 @@ struct ChainNode {
 
     /// The admin endpoint's `/metrics`, Prometheus text.
     func metricsText() async throws -> String {
-        let fetch = "import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode())"
+        let fetch = "import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=\(NodeTestSupport.patience)).read().decode())"
         let run = try await NodeTestSupport.run(NodeTestSupport.python, ["-c", fetch, "http://127.0.0.1:\(adminPort)/metrics"], in: root)
         guard run.status == 0 else { throw NodeTestError("GET /metrics failed: \(run.stderr)") }
         return String(decoding: run.stdout, as: UTF8.self)
@@ -174,7 +174,7 @@ struct ChainNode {
     }
 
     /// Polls until `condition` holds or `seconds` pass.
-    static func eventually(seconds: Double, _ condition: () async throws -> Bool) async throws -> Bool {
+    static func eventually(seconds: Double = Double(NodeTestSupport.patience), _ condition: () async throws -> Bool) async throws -> Bool {
         let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
         while ContinuousClock.now < deadline {
             if try await condition() { return true }

@@ -5,7 +5,7 @@ import Testing
 /// every message (same SHA-256 for the same original), copies that come back around a
 /// ring are stopped, forged traces from clients do not stop forwarding, a full queue
 /// refuses and a retry after a dedupe still forwards, and `ack_after_forward = "one"`.
-@Suite(.serialized) struct ChainTests {
+@Suite(.serialized, .timeLimit(NodeTestSupport.scaledMinutes(5))) struct ChainTests {
     static func message(_ root: String, _ name: String, header: String = "") throws -> String {
         let path = root + "/\(name).eml"
         try (header + "From: journal@corp.example\r\nTo: audit@corp.example\r\nSubject: \(name)\r\nMessage-ID: <\(name)-\(UUID().uuidString)@corp.example>\r\n\r\nbody of \(name)\r\n.starts with a dot\r\n")
@@ -42,9 +42,12 @@ import Testing
             .union(try await NodeTestSupport.sha256sums(directory: own).values)
         let expected = originals.count
 
-        let complete = try await ChainNode.eventually(seconds: 60) {
+        // Both hold every message, and both queues are empty: a copy leaves its queue
+        // only once the peer's 250 is back, a moment after the peer has stored it.
+        let complete = try await ChainNode.eventually {
             let (da, db) = (try await a.archivedDigests(), try await b.archivedDigests())
-            return da.count == expected && db.count == expected
+            let depths = (try await a.queueDepth(), try await b.queueDepth())
+            return da.count == expected && db.count == expected && depths == (0, 0)
         }
         let (digestsA, digestsB) = (try await a.archivedDigests(), try await b.archivedDigests())
         #expect(complete, "A has \(digestsA.count), B has \(digestsB.count) of \(expected)")
@@ -81,8 +84,12 @@ import Testing
 
         let path = try Self.message(root, "ring")
         #expect(try await ChainNode.send(path, port: nodes[0].journalPort, root: root).code == 250)
-        let stopped = try await ChainNode.eventually(seconds: 30) {
-            try await nodes[0].metric("loops_detected_total{reason=\"loop\"}") == 1
+        // Stopped at ring-a, and the last queue empty: ring-c drops its copy once ring-a's
+        // 250 is back, a moment after ring-a counted the loop.
+        let stopped = try await ChainNode.eventually {
+            let loops = try await nodes[0].metric("loops_detected_total{reason=\"loop\"}")
+            let lastDepth = try await nodes[2].queueDepth()
+            return loops == 1 && lastDepth == 0
         }
         #expect(stopped, "ring-a never saw its copy come back: \(NodeTestSupport.tail(nodes[0].log))")
         for node in nodes {
@@ -116,7 +123,7 @@ import Testing
         // Now forward (B still down): one message fills the queue, the next is refused.
         try a.writeConfig(b.connection(extra: "queue_limit = 1") + archiveOnly + "\nforward = [\"full-b\"]\n")
         processA.sendSignal(SIGHUP)
-        #expect(try await ChainNode.eventually(seconds: 10) {
+        #expect(try await ChainNode.eventually {
             NodeTestSupport.tail(a.log, bytes: 20000).contains("configuration reloaded")
         })
         let first = try Self.message(root, "first")
@@ -127,11 +134,11 @@ import Testing
         // B comes up: the queue drains; the retries are accepted, and the early message,
         // already in A's archive (a dedupe), is still queued and reaches B.
         let processB = try await b.start(workspace.children)
-        #expect(try await ChainNode.eventually(seconds: 20) { try await a.queueDepth() == 0 })
+        #expect(try await ChainNode.eventually { try await a.queueDepth() == 0 })
         #expect(try await ChainNode.send(second, port: a.journalPort, root: root).code == 250)
-        #expect(try await ChainNode.eventually(seconds: 20) { try await a.queueDepth() == 0 })
+        #expect(try await ChainNode.eventually { try await a.queueDepth() == 0 })
         #expect(try await ChainNode.send(early, port: a.journalPort, root: root).code == 250)
-        let delivered = try await ChainNode.eventually(seconds: 20) { try await b.archivedDigests().count == 3 }
+        let delivered = try await ChainNode.eventually { try await b.archivedDigests().count == 3 }
         let (onA, onB) = (try await a.archivedDigests(), try await b.archivedDigests())
         #expect(delivered, "B has \(onB.count) of 3")
         #expect(Set(onA.keys) == Set(onB.keys))
@@ -145,14 +152,17 @@ import Testing
         let root = workspace.root
         let a = try ChainNode(id: "sync-a", root: root), b = try ChainNode(id: "sync-b", root: root)
         try b.writeConfig("")
-        try a.writeConfig(b.connection() + """
-        [[route]]
-        name = "journal"
-        listeners = ["journal"]
-        forward = ["sync-b"]
-        ack_after_forward = "one"
-        ack_timeout_seconds = 2
-        """)
+        func configureA(ackTimeout: Int) throws {
+            try a.writeConfig(b.connection() + """
+            [[route]]
+            name = "journal"
+            listeners = ["journal"]
+            forward = ["sync-b"]
+            ack_after_forward = "one"
+            ack_timeout_seconds = \(ackTimeout)
+            """)
+        }
+        try configureA(ackTimeout: 2)
         let processA = try await a.start(workspace.children)
 
         // B down: the 250 comes after the timeout, and the queue keeps the copy.
@@ -161,9 +171,15 @@ import Testing
         #expect(waited.seconds >= 1.9, "the 250 did not wait for ack_timeout_seconds: \(waited.seconds) s")
         #expect(try await a.queueDepth() == 1)
 
-        // B up: when A answers 250, B already holds the message.
+        // B up, and the timeout set far out (reloaded): when A answers 250, B already holds
+        // the message, however long its copy takes to get there on a loaded machine.
+        try configureA(ackTimeout: 600)
+        processA.sendSignal(SIGHUP)
+        #expect(try await ChainNode.eventually {
+            NodeTestSupport.tail(a.log, bytes: 20000).contains("configuration reloaded")
+        })
         let processB = try await b.start(workspace.children)
-        #expect(try await ChainNode.eventually(seconds: 20) { try await a.queueDepth() == 0 })
+        #expect(try await ChainNode.eventually { try await a.queueDepth() == 0 })
         for n in 0..<5 {
             let path = try Self.message(root, "sync-\(n)")
             let reply = try await ChainNode.send(path, port: a.journalPort, root: root)

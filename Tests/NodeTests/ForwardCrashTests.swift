@@ -4,8 +4,11 @@ import Testing
 /// The forwarding side killed mid-delivery: a node with a queued backlog is SIGKILLed
 /// while it delivers to a real peer (aiosmtpd), restarted, and must still deliver every
 /// message it acknowledged (duplicates allowed: the peer's dedupe absorbs them).
-@Suite(.serialized) struct ForwardCrashTests {
+@Suite(.serialized, .timeLimit(NodeTestSupport.scaledMinutes(5))) struct ForwardCrashTests {
     static let peerScript = NodeTestSupport.packageRoot.appendingPathComponent("Tests/ForwardQueueTests/Scripts/recording_peer.py").path
+    /// Seconds the peer lives at most: beyond the suite's time limit (it is killed with the
+    /// test's other children), so only a test process that died leaves it behind that long.
+    static let peerLifetime = 600 * NodeTestSupport.timeScale
 
     /// A node whose one route archives and forwards everything to a peer on a free port
     /// (nothing listens there yet), two sessions at most, retried every second.
@@ -48,18 +51,22 @@ import Testing
         let originals = try Self.files(acked, suffix: ".eml").map { try [UInt8](Data(contentsOf: URL(fileURLWithPath: acked + "/" + $0))) }
         try #require(originals.count >= 390, "only \(originals.count) of 400 acknowledged")
 
-        // The peer comes up; A is killed once deliveries are under way, then restarted.
+        // The peer comes up; A is killed once deliveries are under way, then restarted. The
+        // peer holds back every message past the first 200 until the restart, so the kill
+        // lands mid-delivery however fast the machine delivers or the test notices.
         let received = root + "/peer"
         try FileManager.default.createDirectory(atPath: received, withIntermediateDirectories: true)
-        _ = try workspace.children.launch("/usr/bin/python3", [Self.peerScript, "\(peerPort)", received, "--lifetime", "120"], log: root + "/peer.log")
-        let started = try await ChainNode.eventually(seconds: 20) { Self.files(received, suffix: ".eml").count >= 40 }
+        _ = try workspace.children.launch("/usr/bin/python3", [Self.peerScript, "\(peerPort)", received, "--lifetime", "\(Self.peerLifetime)",
+                                                               "--hold-after", "200"], log: root + "/peer.log")
+        let started = try await ChainNode.eventually { Self.files(received, suffix: ".eml").count >= 40 }
         try #require(started, "the peer got nothing: \(NodeTestSupport.tail(a.log))")
         kill(node.processIdentifier, SIGKILL)
-        _ = await node.waitForExit(timeout: .seconds(5))
+        #expect(await node.waitForExit(timeout: .seconds(NodeTestSupport.patience)), "A survived SIGKILL")
         let beforeRestart = Self.files(received, suffix: ".eml").count
         #expect(beforeRestart < originals.count, "everything was delivered before the kill; the test proved nothing")
+        _ = FileManager.default.createFile(atPath: received + "/RELEASE", contents: nil)
         node = try await a.start(workspace.children)
-        let drained = try await ChainNode.eventually(seconds: 60) { try await a.queueDepth() == 0 }
+        let drained = try await ChainNode.eventually { try await a.queueDepth() == 0 }
         #expect(drained, "the queue did not drain after the restart")
 
         // Every acknowledged original reached the peer (after the trace and Received prefix).
@@ -100,21 +107,21 @@ import Testing
         let subjects = try Self.files(acked, suffix: ".eml").map { try [UInt8](Data(contentsOf: URL(fileURLWithPath: acked + "/" + $0))) }.compactMap(Self.subject)
         try #require(subjects.count >= 55, "only \(subjects.count) of 60 acknowledged")
         kill(node.processIdentifier, SIGKILL)
-        _ = await node.waitForExit(timeout: .seconds(5))
+        #expect(await node.waitForExit(timeout: .seconds(NodeTestSupport.patience)), "A survived SIGKILL")
         try atStart.write(to: URL(fileURLWithPath: journal))
 
         let received = root + "/peer"
         try FileManager.default.createDirectory(atPath: received, withIntermediateDirectories: true)
-        _ = try workspace.children.launch("/usr/bin/python3", [Self.peerScript, "\(peerPort)", received, "--lifetime", "120"], log: root + "/peer.log")
+        _ = try workspace.children.launch("/usr/bin/python3", [Self.peerScript, "\(peerPort)", received, "--lifetime", "\(Self.peerLifetime)"], log: root + "/peer.log")
         node = try await a.start(workspace.children)
-        let arrived = try await ChainNode.eventually(seconds: 60) {
+        let arrived = try await ChainNode.eventually {
             Set(Self.files(received, suffix: ".eml").compactMap { name in
                 (try? Data(contentsOf: URL(fileURLWithPath: received + "/" + name))).flatMap { Self.subject([UInt8]($0)) }
             }).isSuperset(of: subjects)
         }
         #expect(arrived, "\(Self.files(received, suffix: ".eml").count) of \(subjects.count) reached the peer: \(NodeTestSupport.tail(a.log))")
         #expect(NodeTestSupport.tail(a.log, bytes: 100_000).contains("took promises a crash kept out of its journal"))
-        let drained = try await ChainNode.eventually(seconds: 30) { try await a.queueDepth() == 0 }
+        let drained = try await ChainNode.eventually { try await a.queueDepth() == 0 }
         #expect(drained, "the queue did not drain after the restart")
         await a.stop(node)
     }

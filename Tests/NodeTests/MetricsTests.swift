@@ -35,7 +35,7 @@ import Testing
         "archive_inflight_bytes", "archive_inflight_peak_bytes", "archive_inflight_spilled_bytes", "archive_draft_spills_total",
     ]
 
-    @Test(.timeLimit(.minutes(2)))
+    @Test(.timeLimit(NodeTestSupport.scaledMinutes(2)))
     func documentedMetricsAreExportedAndCountTheMail() async throws {
         let workspace = try NodeWorkspace()
         defer { workspace.tearDown() }

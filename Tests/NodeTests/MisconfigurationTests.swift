@@ -47,7 +47,7 @@ struct MisconfigurationTests {
             }
             return true
         }
-        #expect(try await ChainNode.eventually(seconds: 30) { try await settled() })
+        #expect(try await ChainNode.eventually { try await settled() })
         try await Task.sleep(for: .seconds(2))
         for node in nodes {
             let digests = try await node.archivedDigests()

@@ -33,6 +33,11 @@ enum NodeTestSupport {
     /// A time limit of `minutes` for a normal run, scaled for a soak or a sanitizer run.
     static func scaledMinutes(_ minutes: Int) -> TimeLimitTrait.Duration { .minutes(minutes * timeScale) }
 
+    /// Seconds a wait gives what takes well under a second on an idle machine (a node
+    /// starting or stopping, a copy reaching its peer): CI runs the whole suite in parallel
+    /// on two shared cores. A wait checks the outcome; only a hang takes this long.
+    static let patience = 60 * timeScale
+
     /// The built `archiverelay` executable (`swift build` / `swift test` put it in .build/debug).
     /// The unprivileged user that tests run the node as when they run as root.
     static let nobody: uid_t = 65534
@@ -70,7 +75,7 @@ enum NodeTestSupport {
     /// Whether something accepts TCP connections on 127.0.0.1:`port`.
     /// Waits until `process` listens on every port; throws with the log's tail when it
     /// exits first or is not listening after `seconds`.
-    static func waitUntilListening(_ process: Process, ports: [Int], log: String, seconds: Int = 20) async throws {
+    static func waitUntilListening(_ process: Process, ports: [Int], log: String, seconds: Int = patience) async throws {
         let deadline = ContinuousClock.now + .seconds(seconds)
         while !ports.allSatisfy(canConnect(port:)) {
             guard process.isRunning else {

@@ -18,7 +18,7 @@ extension NodeTestSupport {
 /// What the operator sees and what the node leaves on disk, through the real binary: a
 /// data directory no other user can read even under umask 000, control characters from
 /// mail and peers escaped, ambiguous lookups and malformed times refused.
-@Suite(.timeLimit(.minutes(3)))
+@Suite(.timeLimit(NodeTestSupport.scaledMinutes(3)))
 struct OperatorSafetyTests {
     /// Every path under `root` whose permission bits give the group write or others anything.
     static func openToOthers(under root: String) -> [String] {
@@ -160,7 +160,7 @@ struct OperatorSafetyTests {
 
         let target = ["--data-dir", node.dataDir, "--admin", "127.0.0.1:\(node.adminPort)"]
         var failedEntry: Int?  // an entry whose last error is the peer's greeting
-        #expect(try await ChainNode.eventually(seconds: 60) {
+        #expect(try await ChainNode.eventually {
             let dump = try await NodeTestSupport.run(node.binary, ["queue", "dump", "--json"] + target, in: root)
             failedEntry = dump.stdout.split(separator: UInt8(ascii: "\n")).lazy
                 .compactMap { try? JSONSerialization.jsonObject(with: Data($0)) as? [String: Any] }
@@ -182,7 +182,7 @@ struct OperatorSafetyTests {
         defer { workspace.tearDown() }
         let node = workspace.node
         let run = try await NodeTestSupport.run("/usr/bin/timeout", [
-            "20", node.binary, "serve", "--log-level", "bogus", "--listen", "127.0.0.1:\(node.smtpPort)",
+            "\(NodeTestSupport.patience)", node.binary, "serve", "--log-level", "bogus", "--listen", "127.0.0.1:\(node.smtpPort)",
             "--admin", "127.0.0.1:\(node.adminPort)", "--data-dir", node.dataDir,
         ], in: workspace.root)
         #expect(run.status == 64 && run.stderr.contains("--log-level must be one of trace, debug"), "\(run.stderr)")

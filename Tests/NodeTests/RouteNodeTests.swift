@@ -78,12 +78,10 @@ struct RouteNodeTests {
             return String(decoding: run.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         }
         func reloaded(_ count: Int) async throws -> Bool {
-            for _ in 0..<100 {
+            try await ChainNode.eventually {
                 let log = NodeTestSupport.tail(node.log, bytes: 20000)
-                if log.components(separatedBy: "configuration reloaded").count - 1 + log.components(separatedBy: "reload refused").count - 1 >= count { return true }
-                try await Task.sleep(for: .milliseconds(50))
+                return log.components(separatedBy: "configuration reloaded").count - 1 + log.components(separatedBy: "reload refused").count - 1 >= count
             }
-            return false
         }
 
         try write(recipients: "\"@archive.example\"")

@@ -3,7 +3,7 @@ import Testing
 
 /// A node that cannot start says which part of its configuration is at fault and why, in
 /// one line, and exits non-zero.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(NodeTestSupport.scaledMinutes(2)))
 struct StartupErrorTests {
     /// A listening socket on 127.0.0.1:`port`, closed by `close()`.
     struct HeldPort {

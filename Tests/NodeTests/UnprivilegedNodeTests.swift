@@ -13,7 +13,7 @@ import Testing
         return line?.split(whereSeparator: { $0 == " " || $0 == "\t" }).dropFirst().first.flatMap { uid_t($0) }
     }
 
-    @Test(.timeLimit(.minutes(2)))
+    @Test(.timeLimit(NodeTestSupport.scaledMinutes(2)))
     func aNodeRunByNobodyAcceptsAndArchivesMail() async throws {
         let workspace = try NodeWorkspace()
         defer { workspace.tearDown() }

@@ -8,10 +8,15 @@ Writes OUTDIR/READY when listening; stops when OUTDIR/STOP appears or after --li
 
 With --tls-cert and --tls-key it offers STARTTLS and requires it before MAIL.
 
+With --hold-after N, a message that arrives once N are stored is held, unstored and
+unanswered, until OUTDIR/RELEASE appears: a test acts while deliveries are surely under
+way, however fast the machine delivers.
+
 usage: recording_peer.py PORT OUTDIR [--name EHLO-NAME] [--lifetime SECONDS]
-                         [--tls-cert PEM --tls-key PEM]
+                         [--tls-cert PEM --tls-key PEM] [--hold-after N]
 """
 import argparse
+import asyncio
 import os
 import ssl
 import threading
@@ -21,10 +26,15 @@ from aiosmtpd.controller import Controller
 
 
 class Recorder:
-    def __init__(self, outdir):
+    def __init__(self, outdir, hold_after=None):
         self.outdir = outdir
+        self.hold_after = hold_after
         self.count = 0
         self.lock = threading.Lock()
+
+    def held(self):
+        return (self.hold_after is not None and self.count >= self.hold_after
+                and not os.path.exists(os.path.join(self.outdir, "RELEASE")))
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if "reject" in address:
@@ -35,6 +45,8 @@ class Recorder:
         return "250 2.1.5 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        while self.held():
+            await asyncio.sleep(0.05)
         with self.lock:
             self.count += 1
             n = self.count
@@ -53,6 +65,7 @@ def main():
     parser.add_argument("--lifetime", type=float, default=300)
     parser.add_argument("--tls-cert")
     parser.add_argument("--tls-key")
+    parser.add_argument("--hold-after", type=int)
     args = parser.parse_args()
     os.makedirs(args.outdir, exist_ok=True)
     tls = {}
@@ -60,7 +73,7 @@ def main():
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(args.tls_cert, args.tls_key)
         tls = {"tls_context": context, "require_starttls": True}
-    controller = Controller(Recorder(args.outdir), hostname="127.0.0.1", port=args.port,
+    controller = Controller(Recorder(args.outdir, args.hold_after), hostname="127.0.0.1", port=args.port,
                             server_hostname=args.name, decode_data=False, data_size_limit=10 * 1024 * 1024, **tls)
     controller.start()
     open(os.path.join(args.outdir, "READY"), "w").close()
