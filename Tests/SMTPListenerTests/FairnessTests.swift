@@ -1,0 +1,93 @@
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+@testable import SMTPListener
+import SMTPProtocol
+import Testing
+
+/// One session's pipelined flood against the other sessions of its event loop (issue 22,
+/// finding 11).
+@Suite(.timeLimit(.minutes(1)))
+struct FairnessTests {
+    /// The listener runs on one event loop. A flood of MAIL/RSET pairs arrives in one
+    /// write; its first MAIL holds the loop (in the receiver) until another client's whole
+    /// transaction sits in the server's socket. Counted: the flood's MAILs answered before
+    /// the other session's. With turns, one turn goes first (`commandsPerTurn` commands, half
+    /// of them MAILs); a session that answered everything it had read put the whole first
+    /// read (hundreds of pairs) first.
+    @Test func aPipelinedFloodLetsAnotherSessionOnItsLoopThrough() async throws {
+        let loop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let probe = FloodProbe()
+        let receiver = CollectingReceiver(onSender: { probe.saw($0) })
+        try await withListener(receiver: receiver, group: loop) { server, receiver in
+            let other = try await TestClient(server)
+            #expect(try await other.codes(1) == [220])
+            let flooder = try await TestClient(server)
+            try await flooder.send("EHLO flood.example\r\n")
+            #expect(try await flooder.codes(2) == [220, 250])
+            let pairs = 5_000
+            try await flooder.send("MAIL FROM:<\(FloodProbe.gate)>\r\nRSET\r\n"
+                + String(repeating: "MAIL FROM:<\(FloodProbe.flood)>\r\nRSET\r\n", count: pairs))
+            // Read as they come, so the flood is never held up by its own unread replies.
+            async let floodCodes = flooder.codes(2 * (pairs + 1))
+            #expect(try await probe.gateReached())
+            try await other.sendWritten("EHLO other.example\r\n" + envelope(from: "other@example.com")
+                + "DATA\r\nSubject: other\r\n\r\nhello\r\n.\r\nQUIT\r\n")
+            probe.openGate()
+            #expect(try await other.codes(6) == [250, 250, 250, 354, 250, 221])
+            let answeredFirst = try #require(probe.floodBeforeOther)
+            #expect(answeredFirst <= SessionIO.commandsPerTurn,
+                    "\(answeredFirst) flood MAILs were answered before the other session's")
+            let codes = try await floodCodes
+            #expect(codes.count == 2 * (pairs + 1) && codes.allSatisfy { $0 == 250 })
+            #expect(receiver.received.count == 1)
+        }
+        try await loop.shutdownGracefully()
+    }
+}
+
+/// Counts the flood's MAILs as the receiver vets them and holds the loop at the flood's
+/// first MAIL until the test opens the gate.
+final class FloodProbe: Sendable {
+    static let gate = "gate@flood.example"
+    static let flood = "flood@flood.example"
+    private struct State {
+        var floodMails = 0
+        var floodBeforeOther: Int?
+    }
+    private let state = NIOLockedValueBox(State())
+    /// 0: closed, 1: the loop waits at the gate, 2: open.
+    private let gateState = ConditionLock(value: 0)
+
+    var floodBeforeOther: Int? { state.withLockedValue { $0.floodBeforeOther } }
+
+    /// Called on the listener's event loop for each MAIL FROM.
+    func saw(_ sender: ReversePath) {
+        switch sender.description {
+        case Self.gate:
+            gateState.lock()
+            gateState.unlock(withValue: 1)
+            // A limit, so that a broken test fails instead of hanging the loop.
+            if gateState.lock(whenValue: 2, timeoutSeconds: 30) { gateState.unlock() }
+        case Self.flood:
+            state.withLockedValue { $0.floodMails += 1 }
+        default:
+            state.withLockedValue { $0.floodBeforeOther = $0.floodBeforeOther ?? $0.floodMails }
+        }
+    }
+
+    /// Waits (up to 20 s) until the loop holds at the gate.
+    func gateReached() async throws -> Bool {
+        let deadline = ContinuousClock.now + .seconds(20)
+        while gateState.value != 1 {
+            guard ContinuousClock.now < deadline else { return false }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        return true
+    }
+
+    func openGate() {
+        gateState.lock()
+        gateState.unlock(withValue: 2)
+    }
+}
