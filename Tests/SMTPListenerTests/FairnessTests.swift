@@ -5,8 +5,8 @@ import NIOPosix
 import SMTPProtocol
 import Testing
 
-/// One session's pipelined flood against the other sessions of its event loop (issue 22,
-/// finding 11).
+/// One session's pipelined flood against the other sessions of its event loop, and the
+/// bound on commands without a message (issue 22, finding 11).
 @Suite(.timeLimit(.minutes(1)))
 struct FairnessTests {
     /// The listener runs on one event loop. A flood of MAIL/RSET pairs arrives in one
@@ -43,6 +43,26 @@ struct FairnessTests {
             #expect(receiver.received.count == 1)
         }
         try await loop.shutdownGracefully()
+    }
+
+    /// Past `maximumCommandsWithoutMessage` commands the session gets 421 4.7.0 and is
+    /// closed; a stored message starts the count again.
+    @Test func commandsWithoutAMessageAreBounded() async throws {
+        try await withListener({
+            $0.limits.maximumCommandsWithoutMessage = 6
+            $0.limits.maximumRecipients = 2
+        }) { server, receiver in
+            let client = try await TestClient(server)
+            // Four commands, then a stored message: the count starts again.
+            try await client.send("EHLO c\r\n" + envelope() + "DATA\r\nx\r\n.\r\n")
+            #expect(try await client.codes(6) == [220, 250, 250, 250, 354, 250])
+            try await client.send(String(repeating: "NOOP\r\n", count: 8))
+            #expect(try await client.codes(6) == Array(repeating: 250, count: 6))
+            let reply = try #require(try await client.reply())
+            #expect(reply.code == 421 && reply.enhancedCode == EnhancedStatusCode(4, 7, 0))
+            #expect(try await client.isClosed())
+            #expect(receiver.received.count == 1)
+        }
     }
 }
 
