@@ -12,6 +12,8 @@ final class SessionIO {
     /// Replies waiting to be written: pipelined commands get their replies in one write.
     var pendingReplies = ByteBuffer()  // allocated by the first reply, then reused
     let sessionDeadline: NIODeadline
+    /// How long a write of replies may wait for a client that does not read them.
+    let writeTimeout: TimeAmount
     let metrics: ListenerMetrics
     /// Commands answered since the session last waited for the client or paused.
     private var commandsThisTurn = 0
@@ -26,11 +28,12 @@ final class SessionIO {
     static let turnPause = TimeAmount.milliseconds(1)
 
     init(channel: any Channel, inbox: SessionInbox, deadline: SessionDeadline, sessionTimeout: TimeAmount,
-         metrics: ListenerMetrics) {
+         writeTimeout: TimeAmount, metrics: ListenerMetrics) {
         self.channel = channel
         self.inbox = inbox
         self.deadline = deadline
         self.sessionDeadline = .now() + sessionTimeout
+        self.writeTimeout = writeTimeout
         self.metrics = metrics
     }
 
@@ -42,7 +45,9 @@ final class SessionIO {
     }
 
     /// Writes every queued reply. Waits only when the client is not reading its replies
-    /// (the channel is not writable), so a client cannot make us buffer without bound.
+    /// (the channel is not writable), so a client cannot make us buffer without bound; a
+    /// write still waiting after `writeTimeout` closes the connection (it held the session
+    /// for good: the deadlines only run while the session waits for input).
     ///
     /// The buffer is kept for the next replies: once the socket has taken the bytes, NIO
     /// lets go of it and `clear()` reuses its storage (a write still pending makes `clear()`
@@ -52,6 +57,11 @@ final class SessionIO {
         if channel.isWritable {
             channel.writeAndFlush(pendingReplies, promise: nil)
         } else {
+            let channel = self.channel
+            let stalled = channel.eventLoop.scheduleTask(deadline: min(.now() + writeTimeout, sessionDeadline)) {
+                channel.close(promise: nil)
+            }
+            defer { stalled.cancel() }
             try await channel.writeAndFlush(pendingReplies).get()
         }
         pendingReplies.clear()

@@ -45,6 +45,37 @@ struct FairnessTests {
         try await loop.shutdownGracefully()
     }
 
+    /// A client that pipelines and never reads: once its replies fill the sockets the session
+    /// stops answering (it waits for the write), and when the write has not finished within
+    /// the command timeout it is closed, instead of holding its connection for good.
+    @Test func aClientThatNeverReadsItsRepliesIsClosed() async throws {
+        let vetted = NIOLockedValueBox(0)
+        let receiver = CollectingReceiver(onSender: { _ in vetted.withLockedValue { $0 += 1 } })
+        // The MAIL shows that the session runs. The reply to EHLO repeats its 2,000-octet
+        // name: 10,000 of them are 22 MB of replies, of which the sockets take 4 MiB.
+        let ehlo = "EHLO " + String(repeating: "c", count: 2_000) + "\r\n"
+        let flood = ByteBuffer(string: "EHLO c\r\nMAIL FROM:<a@example.com>\r\nRSET\r\n" + String(repeating: ehlo, count: 10_000))
+        try await withListener({
+            $0.limits.commandTimeout = .seconds(2)
+            $0.shutdownGracePeriod = .seconds(1)
+        }, receiver: receiver) { server, _ in
+            // A client that never reads, with a small receive buffer: the replies pile up in
+            // the server's send buffer (at most 4 MiB here, tcp_wmem). It writes as it connects,
+            // on its loop: the session's command timeout runs from its greeting.
+            let client = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .channelOption(.autoRead, value: false)
+                .channelOption(.socketOption(.so_rcvbuf), value: 4096)
+                .connect(host: "127.0.0.1", port: server.localAddress.port ?? 0)
+                .map { channel in
+                    channel.writeAndFlush(flood, promise: nil)
+                    return channel
+                }.get()
+            defer { client.close(promise: nil) }
+            #expect(try await eventually { vetted.withLockedValue { $0 } == 1 })
+            #expect(try await eventually { server.openSessions == 0 }, "the session still holds its connection")
+        }
+    }
+
     /// Past `maximumCommandsWithoutMessage` commands the session gets 421 4.7.0 and is
     /// closed; a stored message starts the count again.
     @Test func commandsWithoutAMessageAreBounded() async throws {
@@ -98,12 +129,7 @@ final class FloodProbe: Sendable {
 
     /// Waits (up to 20 s) until the loop holds at the gate.
     func gateReached() async throws -> Bool {
-        let deadline = ContinuousClock.now + .seconds(20)
-        while gateState.value != 1 {
-            guard ContinuousClock.now < deadline else { return false }
-            try await Task.sleep(for: .milliseconds(5))
-        }
-        return true
+        try await eventually { gateState.value == 1 }
     }
 
     func openGate() {

@@ -89,6 +89,17 @@ func withListener<T>(
     }
 }
 
+/// Waits up to 20 s for `condition`, checking every 10 ms; whether it came true. For
+/// outcomes that come in their own time: a limit is a limit, not the expected duration.
+func eventually(_ condition: () -> Bool) async throws -> Bool {
+    let deadline = ContinuousClock.now + .seconds(20)
+    while !condition() {
+        guard ContinuousClock.now < deadline else { return false }
+        try await Task.sleep(for: .milliseconds(10))
+    }
+    return true
+}
+
 /// A raw SMTP client for tests: writes exactly the bytes it is given, reads replies.
 final class TestClient {
     let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
