@@ -39,6 +39,16 @@ public struct SessionLimits: Sendable, Hashable {
     public var sessionTimeout = TimeAmount.hours(1)
     /// Errors (5xx replies) in a row before 421 4.7.0 and close.
     public var maximumConsecutiveErrors = 10
+    /// Commands without a stored message before 421 4.7.0 and close
+    /// (`SMTPDefaults.maximumCommandsWithoutMessage`); see `commandsWithoutMessageLimit`.
+    public var maximumCommandsWithoutMessage = SMTPDefaults.maximumCommandsWithoutMessage
+
+    /// The bound a session enforces: never below twice `maximumRecipients`, since one
+    /// transaction may send a RCPT per recipient and as many again refused past the limit.
+    var commandsWithoutMessageLimit: Int {
+        let (twice, overflow) = maximumRecipients.multipliedReportingOverflow(by: 2)
+        return max(maximumCommandsWithoutMessage, overflow ? .max : twice)
+    }
 
     public init() {}
 }

@@ -25,6 +25,7 @@ enum Replies {
     static let tlsRequired = SMTPReply(530, EnhancedStatusCode(5, 7, 0), "Must issue a STARTTLS command first")
     static let needsSMTPUTF8 = SMTPReply(553, EnhancedStatusCode(5, 6, 7), "Non-ASCII address needs SMTPUTF8")
     static let tooManyErrors = SMTPReply(421, EnhancedStatusCode(4, 7, 0), "Too many errors, closing connection")
+    static let tooManyCommands = SMTPReply(421, EnhancedStatusCode(4, 7, 0), "Too many commands without a message, closing connection")
     static let timeout = SMTPReply(421, EnhancedStatusCode(4, 4, 2), "Timeout, closing connection")
     static let shuttingDown = SMTPReply(421, EnhancedStatusCode(4, 3, 2), "Service shutting down, closing connection")
     static let tooManyConnections = SMTPReply(421, EnhancedStatusCode(4, 7, 0), "Too many connections, try again later")

@@ -176,6 +176,7 @@ final class SMTPConnection {
                 sawFirstCommand = true
                 lineDeadline = nil
                 guard try await handle(frame) else { return }
+                try await io.commandAnswered()
                 continue
             }
             let limit = lineDeadline ?? .now() + limits.commandTimeout

@@ -136,7 +136,8 @@ public final class SMTPServer: Service, Sendable {
     private static func serve(_ connection: SessionLauncher.Connection, context: SMTPConnection.Context,
                               limits: SessionLimits) async {
         let io = SessionIO(channel: connection.channel, inbox: connection.inbox, deadline: connection.inbox.deadline,
-                           sessionTimeout: limits.sessionTimeout, metrics: context.metrics)
+                           sessionTimeout: limits.sessionTimeout, writeTimeout: limits.commandTimeout,
+                           metrics: context.metrics)
         let session = SMTPConnection(context: context, channel: connection.channel, io: io)
         await session.run(expectProxyHeader: connection.expectsProxyHeader)
         connection.channel.close(promise: nil)

@@ -70,6 +70,11 @@ final class SessionInbox: ChannelDuplexHandler, NIOScheduledCallbackHandler, @un
         }
     }
 
+    /// Whether input waits to be taken, so that `next()` returns without suspending.
+    var hasWaitingInput: Bool {
+        eventLoop.inEventLoop && !waiting.isEmpty
+    }
+
     private func wait(_ continuation: UnsafeContinuation<SessionInput?, Never>) {
         if let input = take() {
             continuation.resume(returning: input)
@@ -181,7 +186,10 @@ final class SessionInbox: ChannelDuplexHandler, NIOScheduledCallbackHandler, @un
 
     func handleScheduledCallback(eventLoop: some EventLoop) {
         timer = nil
-        guard !timedOut, let context, context.channel.isActive else { return }
+        // Not yet active is no reason to stop checking: an accepted channel becomes active
+        // after a hop through the listening socket's loop, which a busy loop can delay past
+        // the first check (a session then never timed out).
+        guard !timedOut, !closed, context != nil else { return }
         if NIODeadline.now() >= deadline.current {
             timedOut = true
             receive(.timeout)

@@ -49,6 +49,8 @@ struct SessionMachine {
     private(set) var tls: String?
     private(set) var transaction: Transaction?
     private(set) var consecutiveErrors = 0
+    /// Commands since the session began or last stored a message.
+    private(set) var commandsWithoutMessage = 0
     private var shutdownRequested = false
     let listener: String
     var clientIP: String
@@ -72,6 +74,7 @@ struct SessionMachine {
     }
 
     mutating func command(_ parsed: Result<SMTPCommand, SMTPCommandError>) -> SessionAction {
+        if let tooMany = countCommand() { return tooMany }
         switch parsed {
         case .failure(.httpRequest):
             phase = .closed
@@ -84,11 +87,11 @@ struct SessionMachine {
     }
 
     mutating func commandLineTooLong() -> SessionAction {
-        refuse(Replies.lineTooLong)
+        countCommand() ?? refuse(Replies.lineTooLong)
     }
 
     mutating func bareLineFeedInCommand() -> SessionAction {
-        refuse(Replies.bareLineFeedInCommand)
+        countCommand() ?? refuse(Replies.bareLineFeedInCommand)
     }
 
     /// The end of DATA content was read; `outcome` is the store's verdict or the reason the
@@ -288,6 +291,7 @@ struct SessionMachine {
         switch outcome {
         case .stored(let id):
             consecutiveErrors = 0
+            commandsWithoutMessage = 0
             replies = [SMTPReply(250, EnhancedStatusCode(2, 0, 0), "Ok: stored as \(id)")]
         case .refused(let reply):
             if reply.isPermanent { consecutiveErrors += 1 }
@@ -299,6 +303,15 @@ struct SessionMachine {
             return SessionAction(replies: replies, next: .close)
         }
         return SessionAction(replies: replies, next: .readCommand)
+    }
+
+    /// Counts a command line; past `commandsWithoutMessageLimit` the action that ends the
+    /// session instead of answering it.
+    private mutating func countCommand() -> SessionAction? {
+        commandsWithoutMessage += 1
+        guard commandsWithoutMessage > configuration.limits.commandsWithoutMessageLimit else { return nil }
+        phase = .closed
+        return SessionAction(replies: [Replies.tooManyCommands], next: .close)
     }
 
     private mutating func accept(_ reply: SMTPReply) -> SessionAction {

@@ -17,4 +17,10 @@ public enum SMTPDefaults {
     /// RFC 5321 §4.5.3.1.8 requires at least 100 recipients to be accepted; journaling
     /// envelopes often carry many more, so the default is generous.
     public static let maximumRecipients = 1000
+    /// Commands a session may send without a message being stored, then 421 4.7.0 and
+    /// close: a MAIL/RCPT/RSET loop stores nothing however long it runs (issue 22: 3 million
+    /// in one session). A message takes MAIL, a RCPT per recipient and DATA or a BDAT per
+    /// chunk: 100,000 is room for a 50 MiB message in 512-octet chunks, and a tenth of a
+    /// second of the node's work. The listener never enforces less than twice the recipients.
+    public static let maximumCommandsWithoutMessage = 100_000
 }

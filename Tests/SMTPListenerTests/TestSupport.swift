@@ -16,20 +16,25 @@ struct ReceivedMessage: Sendable {
     var text: String { String(decoding: content, as: UTF8.self) }
 }
 
-/// Collects messages in memory; can be told to refuse or to be slow.
+/// Collects messages in memory; can be told to refuse or to be slow, and shows each MAIL
+/// FROM to `onSender` (on the session's event loop, before it is answered).
 final class CollectingReceiver: MessageReceiver {
     let messages = NIOLockedValueBox<[ReceivedMessage]>([])
     let abandoned = NIOLockedValueBox(0)
     let senderRefusal: SMTPReply?
     let storeOutcome: StoreOutcome?
+    let onSender: (@Sendable (ReversePath) -> Void)?
 
-    init(senderRefusal: SMTPReply? = nil, storeOutcome: StoreOutcome? = nil) {
+    init(senderRefusal: SMTPReply? = nil, storeOutcome: StoreOutcome? = nil,
+         onSender: (@Sendable (ReversePath) -> Void)? = nil) {
         self.senderRefusal = senderRefusal
         self.storeOutcome = storeOutcome
+        self.onSender = onSender
     }
 
     func vetSender(_ sender: ReversePath, parameters: MailParameters, session: SessionSnapshot) -> SMTPReply? {
-        senderRefusal
+        onSender?(sender)
+        return senderRefusal
     }
 
     func beginMessage(_ envelope: Envelope) -> any MessageSink {
@@ -60,17 +65,19 @@ final class CollectingReceiver: MessageReceiver {
     }
 }
 
-/// Runs a listener on 127.0.0.1:0 for the duration of `body`, then shuts it down.
+/// Runs a listener on 127.0.0.1:0 for the duration of `body`, then shuts it down. Its
+/// sessions run on `group`.
 func withListener<T>(
     _ configure: (inout ListenerConfiguration) throws -> Void = { _ in },
     receiver: CollectingReceiver = CollectingReceiver(),
+    group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
     _ body: (SMTPServer, CollectingReceiver) async throws -> T
 ) async throws -> T {
     var configuration = ListenerConfiguration(
         name: "test", host: "127.0.0.1", port: 0, allowedClients: [ClientNetwork("127.0.0.0/8")!])
     try configure(&configuration)
     let server = try await SMTPServer.bind(
-        configuration: configuration, hostname: "test.example", receiver: receiver,
+        configuration: configuration, hostname: "test.example", receiver: receiver, group: group,
         logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
     return try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await server.run() }
@@ -80,6 +87,17 @@ func withListener<T>(
         }
         return try await body(server, receiver)
     }
+}
+
+/// Waits up to 60 s for `condition`, checking every 10 ms; whether it came true. For
+/// outcomes that come in their own time: a limit is a limit, not the expected duration.
+func eventually(_ condition: () -> Bool) async throws -> Bool {
+    let deadline = ContinuousClock.now + .seconds(60)
+    while !condition() {
+        guard ContinuousClock.now < deadline else { return false }
+        try await Task.sleep(for: .milliseconds(10))
+    }
+    return true
 }
 
 /// A raw SMTP client for tests: writes exactly the bytes it is given, reads replies.
@@ -105,6 +123,12 @@ final class TestClient {
 
     func send(_ text: String) async throws {
         try await channel.outbound.write(ByteBuffer(string: text))
+    }
+
+    /// Sends `text` and returns once the socket has taken it (on loopback: once the server's
+    /// socket holds it), not merely once it is queued.
+    func sendWritten(_ text: String) async throws {
+        try await channel.channel.writeAndFlush(ByteBuffer(string: text)).get()
     }
 
     func send(bytes: [UInt8]) async throws {
