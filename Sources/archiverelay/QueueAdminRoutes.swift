@@ -16,6 +16,11 @@ import NIOHTTP1
 ///   `POST /queue/release?id=N` or `?all=1`, `POST /queue/delete?id=N`: a one-line answer.
 ///   Every change is logged (notice) and counted (`admin_changes_total{action}`).
 enum QueueAdminRoutes {
+    /// `admin_changes_total{action}`, made once per action (swift-metrics, not per request).
+    private static let changes = Dictionary(uniqueKeysWithValues: ["retry", "hold", "release", "delete"].map {
+        ($0, Counter(label: "admin_changes_total", dimensions: [("action", $0)]))
+    })
+
     static func respond(_ request: AdminRequest, queue: ForwardQueue, logger: Logger) async -> AdminResponse {
         if request.path == "/queue" {
             guard request.method == .GET || request.method == .HEAD else { return .text(.methodNotAllowed, "use GET\n") }
@@ -23,7 +28,7 @@ enum QueueAdminRoutes {
         }
         guard request.method == .POST else { return .text(.methodNotAllowed, "use POST\n") }
         let action = String(request.path.dropFirst("/queue/".count))
-        guard ["retry", "hold", "release", "delete"].contains(action) else { return .text(.notFound, "not found\n") }
+        guard let changes = Self.changes[action] else { return .text(.notFound, "not found\n") }
         let all = request.query["all"] == "1"
         let allowsAll = action == "retry" || action == "release"
         let id = request.query["id"].flatMap { UInt64($0) }
@@ -49,7 +54,7 @@ enum QueueAdminRoutes {
         } catch {
             answer = .text(.internalServerError, "\(error)\n")
         }
-        Counter(label: "admin_changes_total", dimensions: [("action", action)]).increment()
+        changes.increment()
         logger.notice("admin change", metadata: [
             "action": "\(action)", "entry": "\(all ? "all" : id.map(String.init) ?? "?")", "client": "\(request.client)",
             "status": "\(answer.status.code)",
