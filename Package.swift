@@ -7,12 +7,14 @@ let package = Package(
     products: [
         .executable(name: "archiverelay", targets: ["archiverelay"]),
         .library(name: "SMTPProtocol", targets: ["SMTPProtocol"]),
+        .library(name: "MessageIntake", targets: ["MessageIntake"]),
         .library(name: "SMTPListener", targets: ["SMTPListener"]),
         .library(name: "ArchiveStore", targets: ["ArchiveStore"]),
         .library(name: "RouteEngine", targets: ["RouteEngine"]),
         .library(name: "ForwardQueue", targets: ["ForwardQueue"]),
         .library(name: "RelayConfiguration", targets: ["RelayConfiguration"]),
         .library(name: "AdminEndpoint", targets: ["AdminEndpoint"]),
+        .library(name: "RelayPipeline", targets: ["RelayPipeline"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -36,10 +38,17 @@ let package = Package(
             name: "SessionTransport",
             dependencies: [.product(name: "NIOCore", package: "swift-nio")]
         ),
+        // What the listener hands on and what it asks of the next stage (envelope,
+        // transaction, sink, outcome): no NIO beyond ByteBuffer, no TLS.
+        .target(
+            name: "MessageIntake",
+            dependencies: ["SMTPProtocol", .product(name: "NIOCore", package: "swift-nio")]
+        ),
         .target(
             name: "SMTPListener",
             dependencies: [
                 "SMTPProtocol",
+                "MessageIntake",
                 "SessionTransport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -103,6 +112,23 @@ let package = Package(
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ]
         ),
+        // The route engine's per-message work between the listener and the stores: each
+        // recipient routed once at RCPT, the loop verdict, queue admission, archive or
+        // spool, the copies queued, the ack wait, and the reply for every outcome.
+        .target(
+            name: "RelayPipeline",
+            dependencies: [
+                "MessageIntake",
+                "SMTPProtocol",
+                "RouteEngine",
+                "ArchiveStore",
+                "ForwardQueue",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
         // The admin HTTP endpoint's server: request parsing, the access policy and the
         // limits; the routes are the executable's. A library so the fuzz package can link it.
         .target(
@@ -129,6 +155,7 @@ let package = Package(
                 "ForwardQueue",
                 "RelayConfiguration",
                 "AdminEndpoint",
+                "RelayPipeline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -159,6 +186,7 @@ let package = Package(
             name: "SMTPListenerTests",
             dependencies: [
                 "SMTPListener",
+                "MessageIntake",
                 "SMTPProtocol",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
@@ -194,6 +222,15 @@ let package = Package(
             name: "ArchiveRelayTests",
             dependencies: ["ForwardQueue", "OperatorText", "RelayConfiguration", "RouteEngine", "SMTPListener", "SMTPProtocol",
                            .product(name: "NIOCore", package: "swift-nio")]
+        ),
+        .testTarget(
+            name: "RelayPipelineTests",
+            dependencies: [
+                "RelayPipeline", "ArchiveStore", "ForwardQueue", "MessageIntake", "RouteEngine", "SMTPProtocol",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(
             name: "AdminEndpointTests",

@@ -1,4 +1,5 @@
 import Foundation
+import MessageIntake
 import NIOCore
 import SMTPProtocol
 
@@ -25,7 +26,7 @@ extension SMTPConnection {
 
     func receiveData() async throws -> Bool {
         let envelope = makeEnvelope()
-        var sink: (any MessageSink)? = context.receiver.beginMessage(envelope)
+        var sink: (any MessageSink)? = mailTransaction?.beginMessage(envelope)
         var decoder = DataDecoder(maximumLineLength: limits.maximumTextLineLength)
         var refusal: SMTPReply?
         let rejectBare = context.configuration.bareLineEndings == .reject
@@ -130,7 +131,7 @@ extension SMTPConnection {
         if refusal == nil && chunkSink == nil && chunkEnvelope == nil {
             let envelope = makeEnvelope()
             chunkEnvelope = envelope
-            chunkSink = context.receiver.beginMessage(envelope)
+            chunkSink = mailTransaction?.beginMessage(envelope)
         }
         if refusal != nil { await abandon(&chunkSink) }
         var remaining = size

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOSSL
+import MessageIntake
 import SMTPProtocol
 
 /// Drives one SMTP session: reads the client's bytes, frames them, feeds the session
@@ -49,6 +50,8 @@ final class SMTPConnection {
     }()
     var clientIP: String
     var clientAddress: SocketAddress?
+    /// The receiver's side of the open mail transaction (MAIL FROM to its end).
+    var mailTransaction: (any MailTransaction)?
     /// The sink of an open BDAT transaction, between chunks.
     var chunkSink: (any MessageSink)?
     var chunkEnvelope: Envelope?
@@ -70,8 +73,8 @@ final class SMTPConnection {
         self.clientAddress = channel.remoteAddress
         self.clientIP = channel.remoteAddress?.ipAddress ?? "unknown"
         self.lineDecoder = CommandLineDecoder(maximumLineLength: context.configuration.limits.maximumCommandLineLength)
-        self.machine = SessionMachine(configuration: context.machine, receiver: context.receiver,
-                                      listener: context.configuration.name, clientIP: clientIP, tls: nil)
+        self.machine = SessionMachine(configuration: context.machine, listener: context.configuration.name,
+                                      clientIP: clientIP, tls: nil)
     }
 
     /// Runs the session to its end. Never throws: every failure ends in a closed connection.
@@ -166,7 +169,7 @@ final class SMTPConnection {
     /// line within `command_timeout_seconds`.
     private func commandLoop() async throws {
         var lineDeadline: NIODeadline?
-        while machine.phase != .closed {
+        while !machine.isClosed {
             if !sawFirstCommand, looksLikeProxyHeader(io.input) {
                 // A PROXY header from a peer that is not a trusted proxy: never believed.
                 context.metrics.rejectedProxy.increment()
@@ -214,10 +217,13 @@ final class SMTPConnection {
             action = machine.command(SMTPCommandParser.parse(line.readableBytesView))
         }
         let keepGoing = try await perform(action)
-        if machine.transaction == nil, chunkSink != nil {
-            // RSET, EHLO or a failed last chunk ended a BDAT transaction.
-            chunkEnvelope = nil
-            await abandon(&chunkSink)
+        if machine.transaction == nil {
+            // The final dot, the last chunk, RSET, EHLO or TLS ended the transaction.
+            mailTransaction = nil
+            if chunkSink != nil {
+                chunkEnvelope = nil
+                await abandon(&chunkSink)
+            }
         }
         return keepGoing
     }
@@ -254,6 +260,26 @@ final class SMTPConnection {
         case .receiveChunk(let size, let last):
             io.queue(action.replies)
             return try await receiveChunk(size: size, last: last)
+        case .vetSender(let sender, let parameters):
+            io.queue(action.replies)
+            switch context.receiver.openTransaction(sender: sender, parameters: parameters, session: machine.snapshot) {
+            case .opened(let transaction):
+                mailTransaction = transaction
+                return try await perform(machine.senderVetted(refusal: nil))
+            case .refused(let reply):
+                mailTransaction = nil
+                return try await perform(machine.senderVetted(refusal: reply))
+            }
+        case .vetRecipient(let recipient):
+            io.queue(action.replies)
+            // The machine asks only inside a transaction; if there were none, a temporary
+            // refusal is the safe answer.
+            var refusal: SMTPReply? = Replies.transactionFailed
+            if var transaction = mailTransaction {
+                refusal = transaction.addRecipient(recipient)
+                mailTransaction = transaction
+            }
+            return try await perform(machine.recipientVetted(refusal: refusal))
         }
     }
 

@@ -1,4 +1,5 @@
 import Logging
+import MessageIntake
 import NIOCore
 import NIOPosix
 import NIOSSL

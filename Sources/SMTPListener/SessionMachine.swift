@@ -1,9 +1,10 @@
+import MessageIntake
 import SMTPProtocol
 
 /// The SMTP server session as a pure state machine (RFC 5321 §4.1.4 command order,
-/// RFC 3030 BDAT, RFC 3207 STARTTLS). It performs no I/O: each event returns a
-/// `SessionAction` that the connection carries out, so every rule here is testable without
-/// sockets or clocks.
+/// RFC 3030 BDAT, RFC 3207 STARTTLS). It performs no I/O and calls nothing: each event
+/// returns a `SessionAction` that the connection carries out, asking the receiver about a
+/// sender or recipient included, so every rule here is testable without sockets or clocks.
 struct SessionMachine {
     struct Configuration: Sendable {
         var hostname: String
@@ -21,8 +22,15 @@ struct SessionMachine {
         }
     }
 
+    /// The client's EHLO or HELO.
+    struct Hello: Sendable, Equatable {
+        var domain: String
+        /// EHLO (extensions negotiated) rather than HELO.
+        var extended: Bool
+    }
+
     /// The open mail transaction: MAIL FROM given, recipients gathered.
-    struct Transaction: Sendable {
+    struct Transaction: Sendable, Equatable {
         var sender: ReversePath
         var parameters: MailParameters
         var recipients: [ForwardPath] = []
@@ -33,21 +41,24 @@ struct SessionMachine {
         var chunkFailure: SMTPReply?
     }
 
-    enum Phase: Equatable {
+    /// Where the session is, as one value: no combination of flags can contradict another.
+    enum State: Equatable {
         case awaitingHello
-        case ready
+        case ready(Hello)
+        /// MAIL FROM passed the session's own checks; the receiver is being asked.
+        case vettingSender(Hello, Transaction)
+        case inTransaction(Hello, Transaction)
+        /// RCPT TO passed the session's own checks; the receiver is being asked.
+        case vettingRecipient(Hello, Transaction, ForwardPath)
         /// 354 was sent; the connection is reading DATA content.
-        case receivingData
+        case receivingData(Hello, Transaction)
         case closed
     }
 
     let configuration: Configuration
-    let receiver: any MessageReceiver
-    private(set) var phase = Phase.awaitingHello
-    private(set) var helo: String?
-    private(set) var usedEHLO = false
+    private(set) var state = State.awaitingHello
+    /// The TLS protocol once a handshake finished (implicit TLS or STARTTLS).
     private(set) var tls: String?
-    private(set) var transaction: Transaction?
     private(set) var consecutiveErrors = 0
     /// Commands since the session began or last stored a message.
     private(set) var commandsWithoutMessage = 0
@@ -55,12 +66,31 @@ struct SessionMachine {
     let listener: String
     var clientIP: String
 
-    init(configuration: Configuration, receiver: any MessageReceiver, listener: String, clientIP: String, tls: String?) {
+    init(configuration: Configuration, listener: String, clientIP: String, tls: String?) {
         self.configuration = configuration
-        self.receiver = receiver
         self.listener = listener
         self.clientIP = clientIP
         self.tls = tls
+    }
+
+    var isClosed: Bool { state == .closed }
+
+    var hello: Hello? {
+        switch state {
+        case .awaitingHello, .closed: nil
+        case .ready(let h), .vettingSender(let h, _), .inTransaction(let h, _), .vettingRecipient(let h, _, _),
+             .receivingData(let h, _): h
+        }
+    }
+
+    var helo: String? { hello?.domain }
+    var usedEHLO: Bool { hello?.extended ?? false }
+
+    var transaction: Transaction? {
+        switch state {
+        case .awaitingHello, .ready, .closed: nil
+        case .vettingSender(_, let t), .inTransaction(_, let t), .vettingRecipient(_, let t, _), .receivingData(_, let t): t
+        }
     }
 
     var snapshot: SessionSnapshot {
@@ -77,7 +107,7 @@ struct SessionMachine {
         if let tooMany = countCommand() { return tooMany }
         switch parsed {
         case .failure(.httpRequest):
-            phase = .closed
+            state = .closed
             return SessionAction(replies: [], next: .close)
         case .failure(let error):
             return refuse(error.reply)
@@ -94,18 +124,40 @@ struct SessionMachine {
         countCommand() ?? refuse(Replies.bareLineFeedInCommand)
     }
 
+    /// The receiver's answer to `.vetSender`: nil opens the transaction.
+    mutating func senderVetted(refusal: SMTPReply?) -> SessionAction {
+        guard case .vettingSender(let hello, let t) = state else { return refuse(Replies.transactionFailed) }
+        if let refusal {
+            state = .ready(hello)
+            return refuse(refusal)
+        }
+        state = .inTransaction(hello, t)
+        return accept(Replies.senderOk)
+    }
+
+    /// The transaction's answer to `.vetRecipient`: nil adds the recipient.
+    mutating func recipientVetted(refusal: SMTPReply?) -> SessionAction {
+        guard case .vettingRecipient(let hello, var t, let recipient) = state else { return refuse(Replies.transactionFailed) }
+        if let refusal {
+            state = .inTransaction(hello, t)
+            return refuse(refusal)
+        }
+        t.recipients.append(recipient)
+        state = .inTransaction(hello, t)
+        return accept(Replies.recipientOk)
+    }
+
     /// The end of DATA content was read; `outcome` is the store's verdict or the reason the
     /// content was refused while it was read.
     mutating func dataFinished(_ outcome: StoreOutcome) -> SessionAction {
-        phase = .ready
-        transaction = nil
+        endTransaction()
         return finishTransaction(outcome)
     }
 
     /// A BDAT chunk was read. For the last chunk, `outcome` is the store's verdict.
     mutating func chunkFinished(size: Int, last: Bool, outcome: StoreOutcome?) -> SessionAction {
         if last {
-            transaction = nil
+            endTransaction()
             return finishTransaction(outcome ?? .refused(Replies.transactionFailed))
         }
         if let failure = transaction?.chunkFailure { return refuse(failure) }
@@ -115,7 +167,7 @@ struct SessionMachine {
     /// Bookkeeping for a BDAT chunk whose content is about to be read: returns the reply that
     /// refuses it, or nil when it is to be kept.
     mutating func chunkWillBeRead(size: Int) -> SMTPReply? {
-        guard var t = transaction else { return Replies.badSequence("send MAIL first") }
+        guard case .inTransaction(let hello, var t) = state else { return Replies.badSequence("send MAIL first") }
         guard !t.recipients.isEmpty else { return SMTPReply(554, EnhancedStatusCode(5, 5, 1), "No valid recipients") }
         if let failure = t.chunkFailure { return failure }
         t.usedBDAT = true
@@ -123,7 +175,7 @@ struct SessionMachine {
         if t.chunkedSize > configuration.limits.maximumMessageSize {
             t.chunkFailure = Replies.messageTooBig(configuration.limits.maximumMessageSize)
         }
-        transaction = t
+        state = .inTransaction(hello, t)
         return t.chunkFailure
     }
 
@@ -134,29 +186,32 @@ struct SessionMachine {
 
     /// The content of the current BDAT transaction cannot be kept (store failed mid-way).
     mutating func chunkedContentFailed(_ reply: SMTPReply) {
-        transaction?.chunkFailure = reply
+        guard case .inTransaction(let hello, var t) = state else { return }
+        t.chunkFailure = reply
+        state = .inTransaction(hello, t)
     }
 
     mutating func tlsEstablished(_ description: String) {
         // RFC 3207 §4.2: forget everything learnt from the client before TLS.
         tls = description
-        helo = nil
-        usedEHLO = false
-        transaction = nil
-        phase = .awaitingHello
+        state = .awaitingHello
     }
 
     mutating func timedOut() -> SessionAction {
-        phase = .closed
+        state = .closed
         return SessionAction(replies: [Replies.timeout], next: .close)
     }
 
     /// Shutdown began: idle sessions end now, sessions in a transaction when it ends.
     mutating func shutdown() -> SessionAction? {
         shutdownRequested = true
-        guard transaction == nil, phase != .receivingData else { return nil }
-        phase = .closed
-        return SessionAction(replies: [Replies.shuttingDown], next: .close)
+        switch state {
+        case .awaitingHello, .ready:
+            state = .closed
+            return SessionAction(replies: [Replies.shuttingDown], next: .close)
+        case .vettingSender, .inTransaction, .vettingRecipient, .receivingData, .closed:
+            return nil
+        }
     }
 
     // MARK: Commands
@@ -164,16 +219,10 @@ struct SessionMachine {
     private mutating func handle(_ command: SMTPCommand) -> SessionAction {
         switch command {
         case .ehlo(let domain):
-            helo = domain
-            usedEHLO = true
-            transaction = nil
-            phase = .ready
+            state = .ready(Hello(domain: domain, extended: true))
             return accept(SMTPReply(250, nil, ["\(configuration.hostname) greets \(domain)"] + extensions))
         case .helo(let domain):
-            helo = domain
-            usedEHLO = false
-            transaction = nil
-            phase = .ready
+            state = .ready(Hello(domain: domain, extended: false))
             return accept(SMTPReply(250, EnhancedStatusCode(2, 0, 0), configuration.hostname))
         case .mail(let sender, let parameters):
             return mail(sender, parameters)
@@ -184,12 +233,12 @@ struct SessionMachine {
         case .bdat(let size, let last):
             return SessionAction(replies: [], next: .receiveChunk(size: size, last: last))
         case .rset:
-            transaction = nil
+            endTransaction()
             return accept(Replies.ok)
         case .noop:
             return accept(Replies.ok)
         case .quit:
-            phase = .closed
+            state = .closed
             return SessionAction(replies: [Replies.bye], next: .close)
         case .vrfy:
             // RFC 5321 §3.5.3: 252 when the server will not verify but would accept mail.
@@ -222,11 +271,12 @@ struct SessionMachine {
         return lines
     }
 
+    /// The session's own checks of MAIL FROM; the receiver's come after (`.vetSender`).
     private mutating func mail(_ sender: ReversePath, _ parameters: MailParameters) -> SessionAction {
-        guard helo != nil else { return refuse(Replies.badSequence("send EHLO or HELO first")) }
+        guard let hello else { return refuse(Replies.badSequence("send EHLO or HELO first")) }
         if configuration.tlsMode == .starttlsRequired && tls == nil { return refuse(Replies.tlsRequired) }
         guard transaction == nil else { return refuse(Replies.badSequence("nested MAIL command")) }
-        if !usedEHLO, parameters != MailParameters() {
+        if !hello.extended, parameters != MailParameters() {
             return refuse(SMTPReply(555, EnhancedStatusCode(5, 5, 4), "Parameters need EHLO"))
         }
         if let size = parameters.declaredSize, size > configuration.limits.maximumMessageSize {
@@ -235,31 +285,25 @@ struct SessionMachine {
         if case .mailbox(let m) = sender, m.isInternationalized, !parameters.smtpUTF8 {
             return refuse(Replies.needsSMTPUTF8)
         }
-        if let refusal = receiver.vetSender(sender, parameters: parameters, session: snapshot) {
-            return refuse(refusal)
-        }
-        transaction = Transaction(sender: sender, parameters: parameters)
-        return accept(Replies.senderOk)
+        state = .vettingSender(hello, Transaction(sender: sender, parameters: parameters))
+        return SessionAction(replies: [], next: .vetSender(sender, parameters))
     }
 
+    /// The session's own checks of RCPT TO; the transaction's come after (`.vetRecipient`).
     private mutating func rcpt(_ recipient: ForwardPath) -> SessionAction {
-        guard var t = transaction else { return refuse(Replies.badSequence("send MAIL first")) }
+        guard case .inTransaction(let hello, let t) = state else { return refuse(Replies.badSequence("send MAIL first")) }
         guard t.recipients.count < configuration.limits.maximumRecipients else {
             return refuse(SMTPReply(452, EnhancedStatusCode(4, 5, 3), "Too many recipients"))
         }
         if case .mailbox(let m) = recipient, m.isInternationalized, !t.parameters.smtpUTF8 {
             return refuse(Replies.needsSMTPUTF8)
         }
-        if let refusal = receiver.vetRecipient(recipient, sender: t.sender, session: snapshot) {
-            return refuse(refusal)
-        }
-        t.recipients.append(recipient)
-        transaction = t
-        return accept(Replies.recipientOk)
+        state = .vettingRecipient(hello, t, recipient)
+        return SessionAction(replies: [], next: .vetRecipient(recipient))
     }
 
     private mutating func data() -> SessionAction {
-        guard let t = transaction else { return refuse(Replies.badSequence("send MAIL first")) }
+        guard case .inTransaction(let hello, let t) = state else { return refuse(Replies.badSequence("send MAIL first")) }
         guard !t.recipients.isEmpty else {
             return refuse(SMTPReply(554, EnhancedStatusCode(5, 5, 1), "No valid recipients"))
         }
@@ -268,7 +312,7 @@ struct SessionMachine {
             // RFC 3030 §3: BINARYMIME content can only be sent with BDAT.
             return refuse(Replies.badSequence("BODY=BINARYMIME requires BDAT"))
         }
-        phase = .receivingData
+        state = .receivingData(hello, t)
         consecutiveErrors = 0
         return SessionAction(replies: [Replies.startMailInput], next: .receiveData)
     }
@@ -279,9 +323,14 @@ struct SessionMachine {
             return refuse(SMTPReply(502, EnhancedStatusCode(5, 5, 1), "STARTTLS not available"))
         case .starttls, .starttlsRequired:
             guard tls == nil else { return refuse(Replies.badSequence("TLS already active")) }
-            guard helo != nil, usedEHLO else { return refuse(Replies.badSequence("send EHLO first")) }
+            guard usedEHLO else { return refuse(Replies.badSequence("send EHLO first")) }
             return SessionAction(replies: [SMTPReply(220, EnhancedStatusCode(2, 0, 0), "Ready to start TLS")], next: .startTLS)
         }
+    }
+
+    /// Back to the greeted state: the transaction ended (final dot, last chunk, RSET).
+    private mutating func endTransaction() {
+        if let hello { state = .ready(hello) }
     }
 
     // MARK: Replies and error counting
@@ -298,7 +347,7 @@ struct SessionMachine {
             replies = [reply]
         }
         if shutdownRequested {
-            phase = .closed
+            state = .closed
             replies.append(Replies.shuttingDown)
             return SessionAction(replies: replies, next: .close)
         }
@@ -310,7 +359,7 @@ struct SessionMachine {
     private mutating func countCommand() -> SessionAction? {
         commandsWithoutMessage += 1
         guard commandsWithoutMessage > configuration.limits.commandsWithoutMessageLimit else { return nil }
-        phase = .closed
+        state = .closed
         return SessionAction(replies: [Replies.tooManyCommands], next: .close)
     }
 
@@ -322,7 +371,7 @@ struct SessionMachine {
     private mutating func refuse(_ reply: SMTPReply) -> SessionAction {
         if reply.isPermanent { consecutiveErrors += 1 }
         if consecutiveErrors >= configuration.limits.maximumConsecutiveErrors {
-            phase = .closed
+            state = .closed
             return SessionAction(replies: [reply, Replies.tooManyErrors], next: .close)
         }
         return .reply(reply)
@@ -340,6 +389,12 @@ struct SessionAction: Equatable {
         case receiveData
         /// Read a BDAT chunk of `size` octets, then ask the machine for the reply.
         case receiveChunk(size: Int, last: Bool)
+        /// Ask the receiver to open a transaction for this sender, then tell the machine
+        /// (`senderVetted`).
+        case vetSender(ReversePath, MailParameters)
+        /// Ask the open transaction about this recipient, then tell the machine
+        /// (`recipientVetted`).
+        case vetRecipient(ForwardPath)
     }
 
     var replies: [SMTPReply]

@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import NIOConcurrencyHelpers
 import RelayConfiguration
+import RelayPipeline
 import SMTPListener
 
 /// The command-line flags of `serve` that override the file; applied again on reload.
@@ -43,7 +44,7 @@ struct ConfigurationOverrides: Sendable {
 final class ConfigurationReloader: @unchecked Sendable {
     private let path: String
     private let overrides: ConfigurationOverrides
-    private let node: NodeState
+    private let node: RoutingState
     private let queue: ForwardQueue
     private let logger: Logger
     private let startFingerprint: String
@@ -51,7 +52,7 @@ final class ConfigurationReloader: @unchecked Sendable {
     /// The running listeners, once bound (`attach`); read on the signal handler's queue.
     private let listeners = NIOLockedValueBox<[SMTPServer]>([])
 
-    init(path: String, overrides: ConfigurationOverrides, running: ValidatedConfiguration, node: NodeState,
+    init(path: String, overrides: ConfigurationOverrides, running: ValidatedConfiguration, node: RoutingState,
          queue: ForwardQueue, logger: Logger) {
         self.path = path
         self.overrides = overrides

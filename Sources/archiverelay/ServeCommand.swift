@@ -8,6 +8,7 @@ import NIOCore
 import OperatorText
 import Prometheus
 import RelayConfiguration
+import RelayPipeline
 import SMTPListener
 import ServiceLifecycle
 
@@ -56,7 +57,7 @@ struct ServeCommand: AsyncParsableCommand {
         NIOSingletons.groupLoopCountSuggestion = configuration.eventLoopThreads
         let listeners = validated.listeners
         let ownID = validated.routing.nodeID.value
-        let node = NodeState(routing: validated.routing)
+        let node = RoutingState(routing: validated.routing)
         guard let (adminHost, adminPort) = HostPort.parse(configuration.adminAddress) else {
             throw ValidationError("admin address must be HOST:PORT, got \(TerminalText.escape(configuration.adminAddress))")
         }
@@ -91,7 +92,7 @@ struct ServeCommand: AsyncParsableCommand {
         let peers = validated.connections.map { PeerSettings($0, nodeID: ownID) }
         let queue = try await ForwardQueue.open(dataDirectory: configuration.dataDirectory, peers: peers, archive: store,
                                                 nodeID: ownID, logger: logger)
-        let receiver = RelayReceiver(store: store, queue: queue, node: node, logger: logger)
+        let receiver = RelayReceiver(store: store, queue: queue, routing: node, logger: logger)
         let reload = config.map { ConfigurationReloader(path: $0, overrides: overrides, running: validated, node: node, queue: queue, logger: logger) }
         reload?.start()
 

@@ -235,6 +235,19 @@ struct LiveSessionTests {
         }
     }
 
+    /// The transaction's verdict on each RCPT reaches the client, and only the recipients
+    /// it accepted reach the envelope.
+    @Test func recipientVettingKeepsOnlyAcceptedRecipients() async throws {
+        try await withListener(receiver: CollectingReceiver(refusesNoRecipients: true)) { server, receiver in
+            let client = try await TestClient(server)
+            try await client.send("EHLO c\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<no@e.f>\r\nRCPT TO:<d@e.f>\r\nDATA\r\n")
+            #expect(try await client.codes(6) == [220, 250, 250, 550, 250, 354])
+            try await client.send("x\r\n.\r\n")
+            #expect(try await client.codes(1) == [250])
+            #expect(receiver.received.map { $0.envelope.recipients.map(\.description) } == [["d@e.f"]])
+        }
+    }
+
     @Test func gracefulShutdownClosesIdleSessions() async throws {
         try await withListener { server, _ in
             let client = try await TestClient(server)

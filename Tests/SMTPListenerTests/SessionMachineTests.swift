@@ -1,4 +1,5 @@
 @testable import SMTPListener
+import MessageIntake
 import NIOCore
 import SMTPProtocol
 import Testing
@@ -10,11 +11,30 @@ struct SessionMachineTests {
         var limits = SessionLimits()
         configure(&limits)
         return SessionMachine(configuration: .init(hostname: "mx.test", limits: limits, tlsMode: tls),
-                              receiver: CollectingReceiver(), listener: "test", clientIP: "127.0.0.1", tls: nil)
+                              listener: "test", clientIP: "127.0.0.1", tls: nil)
     }
 
-    func run(_ m: inout SessionMachine, _ lines: [String]) -> [Int] {
-        lines.flatMap { m.command(SMTPCommandParser.parse(Array($0.utf8))).replies.map(\.code) }
+    /// The receiver's side as a table: the refusal for a sender or recipient, nil accepts.
+    struct Vetting {
+        var sender: (ReversePath) -> SMTPReply? = { _ in nil }
+        var recipient: (ForwardPath) -> SMTPReply? = { _ in nil }
+    }
+
+    /// Feeds the lines and answers the machine's questions as `vetting` says: what the
+    /// connection does with a receiver.
+    func run(_ m: inout SessionMachine, _ lines: [String], vetting: Vetting = Vetting()) -> [Int] {
+        lines.flatMap { line in
+            var action = m.command(SMTPCommandParser.parse(Array(line.utf8)))
+            var replies = action.replies
+            while true {
+                switch action.next {
+                case .vetSender(let sender, _): action = m.senderVetted(refusal: vetting.sender(sender))
+                case .vetRecipient(let recipient): action = m.recipientVetted(refusal: vetting.recipient(recipient))
+                default: return replies.map(\.code)
+                }
+                replies += action.replies
+            }
+        }
     }
 
     static let dialogs: [(String, [String], [Int])] = [
@@ -43,6 +63,41 @@ struct SessionMachineTests {
     func dialog(name: String, lines: [String], codes: [Int]) {
         var m = machine()
         #expect(run(&m, lines) == codes, "\(name)")
+    }
+
+    static let refused = SMTPReply(550, EnhancedStatusCode(5, 7, 1), "no")
+    static let vettedDialogs: [(String, [String], [Int])] = [
+        ("refused sender opens no transaction", ["EHLO c", "MAIL FROM:<no@b.c>", "RCPT TO:<d@e.f>"], [250, 550, 503]),
+        ("a refused sender can try again", ["EHLO c", "MAIL FROM:<no@b.c>", "MAIL FROM:<a@b.c>", "RCPT TO:<d@e.f>"], [250, 550, 250, 250]),
+        ("refused recipient is not added", ["EHLO c", "MAIL FROM:<a@b.c>", "RCPT TO:<no@e.f>", "DATA"], [250, 250, 550, 554]),
+        ("accepted beside refused", ["EHLO c", "MAIL FROM:<a@b.c>", "RCPT TO:<no@e.f>", "RCPT TO:<d@e.f>", "DATA"], [250, 250, 550, 250, 354]),
+    ]
+
+    @Test(arguments: vettedDialogs)
+    func receiverVerdicts(name: String, lines: [String], codes: [Int]) {
+        var m = machine()
+        let vetting = Vetting(sender: { $0.description.hasPrefix("no@") ? Self.refused : nil },
+                              recipient: { $0.description.hasPrefix("no@") ? Self.refused : nil })
+        #expect(run(&m, lines, vetting: vetting) == codes, "\(name)")
+    }
+
+    /// The machine asks and waits; it answers only when told the verdict, and keeps only
+    /// the recipients the receiver accepted.
+    @Test func vettingIsAnActionNotACall() {
+        var m = machine()
+        _ = run(&m, ["EHLO c"])
+        let mail = m.command(.success(.mail(.mailbox(Mailbox(localPart: "a", domain: "b.c")), MailParameters())))
+        #expect(mail.replies.isEmpty)
+        #expect(mail.next == .vetSender(.mailbox(Mailbox(localPart: "a", domain: "b.c")), MailParameters()))
+        #expect(m.state == .vettingSender(.init(domain: "c", extended: true), .init(sender: .mailbox(Mailbox(localPart: "a", domain: "b.c")), parameters: MailParameters())))
+        #expect(m.senderVetted(refusal: nil).replies.map(\.code) == [250])
+        let d = ForwardPath.mailbox(Mailbox(localPart: "d", domain: "e.f"))
+        #expect(m.command(.success(.rcpt(d, RecipientParameters()))).next == .vetRecipient(d))
+        #expect(m.recipientVetted(refusal: Self.refused).replies.map(\.code) == [550])
+        #expect(m.transaction?.recipients == [])
+        _ = m.command(.success(.rcpt(d, RecipientParameters())))
+        #expect(m.recipientVetted(refusal: nil).replies.map(\.code) == [250])
+        #expect(m.transaction?.recipients == [d])
     }
 
     @Test func startTLSRequiredRefusesMailBeforeTLS() {

@@ -4,6 +4,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import NIOSSL
+import MessageIntake
 import SMTPListener
 import SMTPProtocol
 import ServiceLifecycle
@@ -16,29 +17,42 @@ struct ReceivedMessage: Sendable {
     var text: String { String(decoding: content, as: UTF8.self) }
 }
 
-/// Collects messages in memory; can be told to refuse or to be slow, and shows each MAIL
-/// FROM to `onSender` (on the session's event loop, before it is answered).
+/// Collects messages in memory; can be told to refuse senders or recipients (`no@...`
+/// with `refusesNoRecipients`) or to fail the store, and shows each MAIL FROM to
+/// `onSender` (on the session's event loop, before it is answered).
 final class CollectingReceiver: MessageReceiver {
     let messages = NIOLockedValueBox<[ReceivedMessage]>([])
     let abandoned = NIOLockedValueBox(0)
     let senderRefusal: SMTPReply?
     let storeOutcome: StoreOutcome?
     let onSender: (@Sendable (ReversePath) -> Void)?
+    let refusesNoRecipients: Bool
+    static let recipientRefusal = SMTPReply(550, EnhancedStatusCode(5, 7, 1), "Recipient not accepted here")
 
-    init(senderRefusal: SMTPReply? = nil, storeOutcome: StoreOutcome? = nil,
+    init(senderRefusal: SMTPReply? = nil, storeOutcome: StoreOutcome? = nil, refusesNoRecipients: Bool = false,
          onSender: (@Sendable (ReversePath) -> Void)? = nil) {
         self.senderRefusal = senderRefusal
         self.storeOutcome = storeOutcome
+        self.refusesNoRecipients = refusesNoRecipients
         self.onSender = onSender
     }
 
-    func vetSender(_ sender: ReversePath, parameters: MailParameters, session: SessionSnapshot) -> SMTPReply? {
+    func openTransaction(sender: ReversePath, parameters: MailParameters, session: SessionSnapshot) -> TransactionStart {
         onSender?(sender)
-        return senderRefusal
+        if let senderRefusal { return .refused(senderRefusal) }
+        return .opened(Transaction(receiver: self))
     }
 
-    func beginMessage(_ envelope: Envelope) -> any MessageSink {
-        Sink(envelope: envelope, receiver: self)
+    struct Transaction: MailTransaction {
+        let receiver: CollectingReceiver
+
+        mutating func addRecipient(_ recipient: ForwardPath) -> SMTPReply? {
+            receiver.refusesNoRecipients && recipient.description.hasPrefix("no@") ? CollectingReceiver.recipientRefusal : nil
+        }
+
+        func beginMessage(_ envelope: Envelope) -> any MessageSink {
+            Sink(envelope: envelope, receiver: receiver)
+        }
     }
 
     var received: [ReceivedMessage] { messages.withLockedValue { $0 } }

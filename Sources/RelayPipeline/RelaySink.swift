@@ -2,11 +2,11 @@ import ArchiveStore
 import ForwardQueue
 import Foundation
 import Logging
+import MessageIntake
 import Metrics
 import NIOCore
 import NIOPosix
 import RouteEngine
-import SMTPListener
 import SMTPProtocol
 
 /// One message on its way through the node. Chunks pass the `TraceStripper` (on a
