@@ -14,11 +14,11 @@ import Logging
 /// entry through the writer's own read connection (`ArchiveJournal.existingEntry`).
 /// Inserts are batched, up to `batchEntries` entries or `batchAge`. The digest and
 /// Message-ID indexes take random keys, so every transaction rewrites pages all over them
-/// (into the WAL, then again at its checkpoint): one transaction per group commit cost ~8%
-/// of a busy node's CPU, and at one per 250 ms the index's writes still slowed the
-/// archive's fdatasync on the same disk (bench row 5, 15 s at 1,650 msg/s: p99 1.8-1.9 ms,
-/// against 1.0-1.2 ms at one per 2 s). A crash loses nothing: the entries after the
-/// index's checkpoint are replayed from the segments at open, and readers scan them too.
+/// (into the WAL, then again at its checkpoint): frequent transactions cost a busy node CPU
+/// and slowed the archive's fdatasync on the same disk, which is the acknowledgment's
+/// latency (bench/README.md, "Figures behind the code"). A crash loses nothing: the entries
+/// after the index's checkpoint are replayed from the segments at open, and readers scan
+/// them too.
 final class IndexWriter: @unchecked Sendable {
     static let batchEntries = 8192
     static let batchAge: TimeInterval = 2

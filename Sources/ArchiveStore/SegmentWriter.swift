@@ -146,9 +146,9 @@ final class SegmentWriter {
     /// Idle work: writes one step of zeros ahead and syncs them, so that the commits to
     /// come overwrite blocks that exist already and their fdatasync flushes data only.
     ///
-    /// Why not inside a commit: writing 1 MiB of zeros and syncing it took 600–1,400 us
-    /// here against 90 us for a commit's own sync, and the messages of that batch waited
-    /// for it; once every few hundred commits, that was the p99 of acknowledgment. A
+    /// Why not inside a commit: writing and syncing a step of zeros takes many times a
+    /// commit's own sync, and the messages of that batch would wait for it; once every few
+    /// hundred commits, that was the p99 of acknowledgment. A
     /// commit extends the zeros itself only when idle moments did not keep up (under a
     /// load that never lets the queue empty) and fewer than a quarter step remain.
     /// A failed sync poisons the writer like any other.
@@ -161,8 +161,7 @@ final class SegmentWriter {
     /// Keeps zeros written after the records up to `end`, so that nearly every
     /// fdatasync flushes data blocks only: appending past the end changes the file's size
     /// and extents, and fdatasync then writes the inode as well (a second device write and
-    /// cache flush per batch; measured here: 370 against 225 us per 10 KB append and
-    /// sync). Written zeros, not fallocate: ext4 converts fallocated extents on their
+    /// cache flush per batch). Written zeros, not fallocate: ext4 converts fallocated extents on their
     /// first write, which is a metadata change again. Recovery knows an all-zero tail
     /// (FORMAT.md, "Preallocated tail"). A failed extension (ENOSPC) is not an error: the
     /// zeros carry nothing. Whatever part of them was written is cut again, so they never

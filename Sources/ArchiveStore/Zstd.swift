@@ -53,8 +53,7 @@ final class ZstdCompressor {
 
     /// The whole frame in one call, for a message whose input is all here before any of
     /// it was compressed (most mail). zstd then knows the size and picks the parameters of
-    /// its table for that size: smaller match tables for small messages, 2-3 us less for a
-    /// 10 KB message with a dictionary (`RecordEncoding` micro-benchmark, 47 -> 44-45 us).
+    /// its table for that size: smaller match tables, so less work for small messages.
     func compressWhole(_ input: [UInt8], into output: RecordBuffer) throws {
         try input.withUnsafeBytes { try run($0, mode: ZSTD_e_end, into: output) }
     }

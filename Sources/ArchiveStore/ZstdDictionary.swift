@@ -66,10 +66,9 @@ public final class ZstdDictionary: @unchecked Sendable, Equatable {
         let produced = dictionary.withUnsafeMutableBytes { out in
             joined.withUnsafeBytes { input in
                 if joined.count <= exactTrainingLimit {
-                    // COVER with a short search (d = 8, 8 values of k). On the shared corpus
-                    // (bench/corpus_ratio.py) the steady stored/raw went from 0.450 with
-                    // zstd's default (fastCOVER) to 0.434, for 0.2 s of training instead of
-                    // 0.08 s at its 256 KiB of samples.
+                    // COVER with a short search (d = 8, 8 values of k): a better dictionary
+                    // than zstd's default (fastCOVER) on the shared corpus for a little more
+                    // training time (bench/README.md, "Figures behind the code").
                     var parameters = ZDICT_cover_params_t()
                     parameters.d = 8
                     parameters.steps = 8

@@ -10,10 +10,10 @@ import SMTPProtocol
 /// unread, the channel stops reading, so a client that floods us fills its own TCP window
 /// instead of our memory.
 ///
-/// One handler rather than three (events, start, queue): every connection added, ran and
-/// removed each of them, and every read passed through all of them; with a connection per
-/// message (`smtp-source`) that setup and teardown is as much of the event loop's work as
-/// the message itself (bench/README.md).
+/// One handler rather than three (events, start, queue): every connection would add, run
+/// and remove each of them, and every read would pass through all of them; with a
+/// connection per message that setup and teardown is as much of the event loop's work as
+/// the message itself.
 ///
 /// It takes the place of `NIOAsyncChannel` for sessions. The session task runs on its
 /// channel's event loop (`EventLoopTaskExecutor`), so input that is already here is taken

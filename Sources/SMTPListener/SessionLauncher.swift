@@ -10,10 +10,10 @@ import SessionTransport
 /// initializer: NIO registers an accepted channel in a task it queues after the
 /// initializer, and the session's greeting must not be written before that).
 ///
-/// It replaces an accept loop that read `NIOAsyncChannel`'s stream of connections and added
-/// a child task per connection: under `smtp-source` load (a connection per message) that
-/// stream, its producer and the loop's resumptions cost a node with one event loop 12% of
-/// its messages per second (bench/README.md).
+/// Not an accept loop over `NIOAsyncChannel`'s stream of connections with a child task per
+/// connection: with a connection per message, that stream, its producer and the loop's
+/// resumptions are a large share of the event loop's work (bench/README.md, "Figures behind
+/// the code").
 final class SessionLauncher: Sendable {
     private struct State {
         var running = 0
