@@ -208,6 +208,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The shared test helpers' own checks.
+        .testTarget(name: "TestSupportTests", dependencies: ["TestSupport"]),
         // End-to-end: drives the built archiverelay binary as child processes.
         .testTarget(
             name: "NodeTests",

@@ -221,5 +221,7 @@ import ArchiveStore
 }
 
 func withTempLayout(_ body: (QueueLayout) throws -> Void) throws {
-    try withTempDirectory { try body(QueueLayout(dataDirectory: $0)) }
+    let dir = try makeTempDirectory()
+    defer { removeTempDirectory(dir) }
+    try body(QueueLayout(dataDirectory: dir))
 }

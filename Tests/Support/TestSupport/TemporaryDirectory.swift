@@ -19,10 +19,3 @@ public func withTempDirectory<T>(_ label: String = "test", _ body: (String) asyn
     defer { removeTempDirectory(path) }
     return try await body(path)
 }
-
-/// A fresh temporary directory for `body`, removed when it returns or throws.
-public func withTempDirectory<T>(_ label: String = "test", _ body: (String) throws -> T) throws -> T {
-    let path = try makeTempDirectory(label)
-    defer { removeTempDirectory(path) }
-    return try body(path)
-}
