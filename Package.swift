@@ -167,8 +167,9 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
-        // Ports for the child-process servers of the test suites (Tests/Support/TestPorts).
-        .target(name: "TestPorts", path: "Tests/Support/TestPorts"),
+        // What the test suites share: temporary directories, file helpers, free ports, the
+        // one wait (`eventually`, `patience`), child processes, the test certificates.
+        .target(name: "TestSupport", path: "Tests/Support/TestSupport"),
         // A seeded random number generator for reproducible random tests.
         .target(name: "TestRandom", path: "Tests/Support/TestRandom"),
         // A disk that loses every write no sync covered, for the power-loss tables.
@@ -188,6 +189,7 @@ let package = Package(
                 "SMTPListener",
                 "MessageIntake",
                 "SMTPProtocol",
+                "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -201,7 +203,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ArchiveStoreTests",
-            dependencies: ["ArchiveStore", "TestPowerLoss", "TestRandom", .product(name: "NIOPosix", package: "swift-nio"),
+            dependencies: ["ArchiveStore", "TestPowerLoss", "TestRandom", "TestSupport", .product(name: "NIOPosix", package: "swift-nio"),
                            .product(name: "MetricsTestKit", package: "swift-metrics")]
         ),
         .testTarget(
@@ -210,8 +212,8 @@ let package = Package(
                 "ForwardQueue",
                 "ArchiveStore",
                 "SMTPProtocol",
-                "TestPorts",
                 "TestPowerLoss",
+                "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -236,19 +238,22 @@ let package = Package(
             name: "AdminEndpointTests",
             dependencies: [
                 "AdminEndpoint",
+                "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The shared test helpers' own checks.
+        .testTarget(name: "TestSupportTests", dependencies: ["TestSupport"]),
         // End-to-end: drives the built archiverelay binary as child processes.
         .testTarget(
             name: "NodeTests",
             dependencies: [
                 "RouteEngine",
                 "SMTPProtocol",
-                "TestPorts",
+                "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],

@@ -5,6 +5,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import Synchronization
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -15,10 +16,6 @@ import Glibc
 /// client can make it hold. Each limit is checked by its outcome (a closed connection, a
 /// client whose writes the server stopped taking), never by how much got done in a time.
 @Suite struct AdminEndpointLiveTests {
-    /// Seconds a wait gives what happens within milliseconds on an idle machine: CI runs
-    /// the whole suite in parallel on two shared cores. Only a hang takes this long.
-    static let patience = 60
-
     /// Answers every request with `bodyBytes` bytes and counts the requests answered.
     final class Server: Sendable {
         final class Count: Sendable {
@@ -147,7 +144,7 @@ import Glibc
         let sent = await Self.off { client.send(payload) }
         // The server answers the first request however long the machine makes it wait.
         var answered = server.answered
-        let deadline = ContinuousClock.now + .seconds(Self.patience)
+        let deadline = ContinuousClock.now + .seconds(patience)
         while answered == 0 && ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(20))
             answered = server.answered
@@ -178,7 +175,7 @@ import Glibc
         limits.maxConnections = 3
         // The held connections stay open however long the machine takes to ask the next
         // one (at the default 10 s an idle one was closed first on a throttled run).
-        limits.requestTimeout = .seconds(Int64(10 * Self.patience))
+        limits.requestTimeout = .seconds(Int64(10 * patience))
         let server = try await Server(limits: limits)
         var held = try (0..<3).map { _ in try Client(port: server.port) }
         // The held connections are answered, so each is admitted before the next connects.
@@ -194,7 +191,7 @@ import Glibc
         // Once they are gone (the server sees the closes when the machine lets it) there is
         // room again.
         var served = false
-        let deadline = ContinuousClock.now + .seconds(Self.patience)
+        let deadline = ContinuousClock.now + .seconds(patience)
         while !served && ContinuousClock.now < deadline {
             let again = try Client(port: server.port)
             again.send(Array("GET /again HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8))

@@ -1,5 +1,6 @@
 import Foundation
 import MetricsTestKit
+import TestSupport
 import Testing
 @testable import ArchiveStore
 

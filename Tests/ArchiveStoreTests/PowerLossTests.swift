@@ -1,5 +1,6 @@
 import Foundation
 import TestPowerLoss
+import TestSupport
 import Testing
 @testable import ArchiveStore
 

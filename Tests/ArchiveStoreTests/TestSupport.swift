@@ -3,14 +3,7 @@ import Logging
 import NIOCore
 @testable import ArchiveStore
 import TestRandom
-
-/// A fresh temporary data directory, removed when the test's closure returns.
-func withTempDirectory<T>(_ body: (String) async throws -> T) async throws -> T {
-    let path = NSTemporaryDirectory() + "archive-test-" + UUID().uuidString
-    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(atPath: path) }
-    return try await body(path)
-}
+import TestSupport
 
 let testLogger: Logger = {
     var logger = Logger(label: "archive-test")
@@ -93,21 +86,6 @@ func segmentPaths(_ dir: String) -> [String] {
         .filter { $0.hasSuffix(".seg") }.sorted().map { archive + "/" + $0 }
 }
 
-/// Seconds a wait gives a condition that holds within milliseconds on an idle machine: CI
-/// runs the whole suite in parallel on two shared cores, where a thread can wait seconds
-/// for its turn. A wait checks the outcome; only a hang may take this long.
-let patience = 60
-
-/// Polls `condition` until it holds or `seconds` pass; whether it held.
-func eventually(within seconds: Int = patience, _ condition: () -> Bool) async throws -> Bool {
-    let deadline = ContinuousClock.now + .seconds(seconds)
-    while ContinuousClock.now < deadline {
-        if condition() { return true }
-        try await Task.sleep(for: .milliseconds(20))
-    }
-    return condition()
-}
-
 /// A free-space probe (`ArchiveStoreOptions.freeSpaceProbe`) reporting plenty of space,
 /// counting the writer thread's wakes: it probes each time it wakes, at most once per
 /// `freeSpaceRecheckInterval`. With nothing queued it wakes only at its idle timeout, once
@@ -124,9 +102,6 @@ final class WriterWakes: Sendable {
         return try await eventually { self.seen > before }
     }
 }
-
-func readFile(_ path: String) -> [UInt8] { FileManager.default.contents(atPath: path).map { [UInt8]($0) } ?? [] }
-func writeFile(_ path: String, _ bytes: [UInt8]) throws { try Data(bytes).write(to: URL(fileURLWithPath: path)) }
 
 /// Fails the syncs of one kind while armed, the group commit's (`beforeSync`) or those of
 /// the zeros written ahead while idle (`beforeIdleSync`); counts the calls of that kind.

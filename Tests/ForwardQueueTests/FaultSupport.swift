@@ -1,5 +1,6 @@
 import ArchiveStore
 import Foundation
+import TestSupport
 import Testing
 @testable import ForwardQueue
 
@@ -34,7 +35,7 @@ final class FaultyPeer {
     }
 
     func waitReady() async throws {
-        guard await Live.waitUntil({ FileManager.default.fileExists(atPath: directory + "/READY") }) else {
+        guard try await eventually({ FileManager.default.fileExists(atPath: directory + "/READY") }) else {
             throw LiveTestError("the faulty peer did not start")
         }
     }
@@ -42,11 +43,11 @@ final class FaultyPeer {
     /// Messages the peer genuinely accepted (stored before its one real 250), in order.
     func messages() -> [[UInt8]] {
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(".eml") }.sorted()
-        return names.map { readBytes(directory + "/" + $0) }
+        return names.map { readFile(directory + "/" + $0) }
     }
 
     func events() -> [Event] {
-        String(decoding: readBytes(directory + "/events.log"), as: UTF8.self).split(separator: "\n").compactMap { line in
+        String(decoding: readFile(directory + "/events.log"), as: UTF8.self).split(separator: "\n").compactMap { line in
             let fields = line.split(separator: " ", maxSplits: 3).map(String.init)
             guard fields.count >= 3, let time = Double(fields[0]), let connection = Int(fields[1]) else { return nil }
             return Event(time: time, connection: connection, name: fields[2], detail: fields.count > 3 ? fields[3] : "")
@@ -116,9 +117,9 @@ struct Backlog {
 
     /// Waits until the queue is empty, checking at every poll that nothing left it unstored.
     /// Returns whether it drained and every index ever seen lost.
-    func drain(_ queue: ForwardQueue, seconds: Double = Live.patience, stored: () -> [[UInt8]]) async -> (drained: Bool, lost: Set<Int>) {
+    func drain(_ queue: ForwardQueue, seconds: Int = patience, stored: () -> [[UInt8]]) async throws -> (drained: Bool, lost: Set<Int>) {
         var lost = Set<Int>()
-        let drained = await Live.waitUntil(seconds: seconds) {
+        let drained = try await eventually(within: seconds) {
             lost.formUnion(self.lost(queue, stored: stored))
             return queue.snapshot().connections.first?.depth == 0
         }
@@ -126,10 +127,10 @@ struct Backlog {
         return (drained, lost)
     }
 
-    /// Like `Live.waitUntil`, checking for lost messages at every poll as well.
-    func watch(_ queue: ForwardQueue, seconds: Double = Live.patience, stored: () -> [[UInt8]], until condition: () -> Bool) async -> (met: Bool, lost: Set<Int>) {
+    /// Like `eventually`, checking for lost messages at every poll as well.
+    func watch(_ queue: ForwardQueue, seconds: Int = patience, stored: () -> [[UInt8]], until condition: () -> Bool) async throws -> (met: Bool, lost: Set<Int>) {
         var lost = Set<Int>()
-        let met = await Live.waitUntil(seconds: seconds) {
+        let met = try await eventually(within: seconds) {
             lost.formUnion(self.lost(queue, stored: stored))
             return condition()
         }

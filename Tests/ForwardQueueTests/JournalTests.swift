@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 import ArchiveStore
 @testable import ForwardQueue
@@ -49,11 +50,11 @@ import ArchiveStore
         let whole = records.flatMap { JournalFrame.encode($0) }
         let lastStart = whole.count - JournalFrame.encode(records[3]).count
         for cut in lastStart..<whole.count {
-            let dir = NSTemporaryDirectory() + "journal-cut-" + UUID().uuidString
-            defer { try? FileManager.default.removeItem(atPath: dir) }
+            let dir = try makeTempDirectory()
+            defer { removeTempDirectory(dir) }
             let layout = QueueLayout(dataDirectory: dir)
             try writeJournal(layout, [])
-            try writeBytes(layout.journalPath, Array(whole[..<cut]))
+            try writeFile(layout.journalPath, Array(whole[..<cut]))
             let (journal, report) = try QueueJournal.open(layout: layout, compactionThreshold: 1 << 30)
             #expect(journal.image.orderedEntries.map(\.id) == [1, 2], "cut at \(cut)")
             #expect(journal.image.entries[1]?.isHeld == true)
@@ -62,9 +63,9 @@ import ArchiveStore
             } else {
                 #expect(report.truncatedAt == lastStart, "cut at \(cut)")
                 #expect(report.bytesRemoved == cut - lastStart)
-                #expect(readBytes(report.brokenFile ?? "") == Array(whole[lastStart..<cut]))
+                #expect(readFile(report.brokenFile ?? "") == Array(whole[lastStart..<cut]))
             }
-            #expect(readBytes(layout.journalPath).count == lastStart)
+            #expect(readFile(layout.journalPath).count == lastStart)
             _ = try journal.commit([.enqueue(entry(4))])
             journal.close()
             let (image, again, _) = try QueueJournal.replay(layout: layout, repair: false)
@@ -76,24 +77,24 @@ import ArchiveStore
     @Test func aFlippedByteInTheMiddleIsReportedNotTruncated() throws {
         try withTempLayout { layout in
             let offsets = try writeJournal(layout, [.enqueue(entry(1)), .enqueue(entry(2)), .enqueue(entry(3))])
-            var bytes = readBytes(layout.journalPath)
+            var bytes = readFile(layout.journalPath)
             bytes[offsets[1] + 30] ^= 0x40
-            try writeBytes(layout.journalPath, bytes)
+            try writeFile(layout.journalPath, bytes)
             let (journal, report) = try QueueJournal.open(layout: layout, compactionThreshold: 1 << 30)
             #expect(journal.image.orderedEntries.map(\.id) == [1, 3])
             #expect(report.faults.count == 1)
             #expect(report.faults.first?.contains("offset \(offsets[1])") == true)
             #expect(report.truncatedAt == nil)
-            #expect(readBytes(layout.journalPath).count == bytes.count)
+            #expect(readFile(layout.journalPath).count == bytes.count)
         }
     }
 
     @Test func aFlippedByteInTheLastFrameIsATornTail() throws {
         try withTempLayout { layout in
             let offsets = try writeJournal(layout, [.enqueue(entry(1)), .enqueue(entry(2))])
-            var bytes = readBytes(layout.journalPath)
+            var bytes = readFile(layout.journalPath)
             bytes[bytes.count - 9] ^= 0x01
-            try writeBytes(layout.journalPath, bytes)
+            try writeFile(layout.journalPath, bytes)
             let (journal, report) = try QueueJournal.open(layout: layout, compactionThreshold: 1 << 30)
             #expect(journal.image.orderedEntries.map(\.id) == [1])
             #expect(report.truncatedAt == offsets[1])
@@ -126,7 +127,7 @@ import ArchiveStore
         try withTempLayout { layout in
             try writeJournal(layout, [])
             let (journal, _) = try QueueJournal.open(layout: layout, compactionThreshold: 1 << 30)
-            try writeBytes(layout.spoolPath("m1.rec"), [1, 2, 3])
+            try writeFile(layout.spoolPath("m1.rec"), [1, 2, 3])
             var a = entry(1), b = entry(2, connection: "peer-b")
             a.item.reference = .spool("m1.rec")
             b.item.reference = .spool("m1.rec")
@@ -145,8 +146,8 @@ import ArchiveStore
         try withTempLayout { layout in
             try writeJournal(layout, [])
             let (journal, _) = try QueueJournal.open(layout: layout, compactionThreshold: 1 << 30)
-            try writeBytes(layout.spoolPath("m1.rec"), [1, 2, 3])
-            try writeBytes(layout.spoolPath("m2.rec"), [4, 5, 6])
+            try writeFile(layout.spoolPath("m1.rec"), [1, 2, 3])
+            try writeFile(layout.spoolPath("m2.rec"), [4, 5, 6])
             var a = entry(1), b = entry(2)
             a.item.reference = .spool("m1.rec")
             b.item.reference = .spool("m2.rec")
@@ -220,7 +221,7 @@ import ArchiveStore
 }
 
 func withTempLayout(_ body: (QueueLayout) throws -> Void) throws {
-    let dir = NSTemporaryDirectory() + "journal-" + UUID().uuidString
-    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let dir = try makeTempDirectory()
+    defer { removeTempDirectory(dir) }
     try body(QueueLayout(dataDirectory: dir))
 }

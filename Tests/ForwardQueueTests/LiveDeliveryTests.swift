@@ -1,6 +1,7 @@
 import ArchiveStore
 import Foundation
 import Synchronization
+import TestSupport
 import Testing
 @testable import ForwardQueue
 
@@ -9,7 +10,7 @@ import Testing
 @Suite(.serialized, .timeLimit(.minutes(15))) struct LiveDeliveryTests {
     /// Seconds a backlog of 10,000 may take to drain: a minute or less on an idle machine,
     /// several times that with the whole suite sharing two cores. Below the time limit.
-    static let drainPatience = 600.0
+    static let drainPatience = 600
 
     func settings(port: Int, connections: Int) -> PeerSettings {
         var s = PeerSettings(name: "peer-a", host: "127.0.0.1", port: port)
@@ -27,11 +28,11 @@ import Testing
     /// The peer is down while 10,000 messages are queued, then comes up: all arrive, once
     /// each, byte for byte, in FIFO order (one connection), with few probes while down.
     @Test func backlogDrainsInOrderAfterThePeerComesUp() async throws {
-        try await withDataDirectory { dir in
+        try await withTempDirectory { dir in
             let count = 10_000
             let store = try await ArchiveStore.open(dataDirectory: dir, logger: quietLogger)
             let messages = try await Live.archive(store, count: count, tag: "fifo")
-            let port = try Live.freePort()
+            let port = try freePort()
             let queue = try await ForwardQueue.open(dataDirectory: dir, peers: [settings(port: port, connections: 1)],
                                                     archive: store, nodeID: "node-a", logger: quietLogger)
             let peerDir = dir + "/peer"
@@ -44,7 +45,7 @@ import Testing
                     }
                     try await queue.enqueue(items)
                 }
-                #expect(await Live.waitUntil { queue.snapshot().connections.first?.peerState == .down })
+                #expect(try await eventually { queue.snapshot().connections.first?.peerState == .down })
                 let down = queue.snapshot().connections.first
                 #expect(down?.peerState == .down)
                 #expect(down?.depth == count)
@@ -52,7 +53,7 @@ import Testing
                 let peer = try RecordingPeer(port: port, directory: peerDir)
                 defer { peer.stop() }
                 try await peer.waitReady()
-                let drained = await Live.waitUntil(seconds: Self.drainPatience) { queue.snapshot().connections.first?.depth == 0 }
+                let drained = try await eventually(within: Self.drainPatience) { queue.snapshot().connections.first?.depth == 0 }
                 #expect(drained)
                 let received = peer.messages()
                 #expect(received.count == count)
@@ -69,10 +70,10 @@ import Testing
     /// when retries run out; a spooled (not archived) message is delivered and its spool
     /// file removed.
     @Test func parallelDeliveryRejectionsAndSpool() async throws {
-        try await withDataDirectory { dir in
+        try await withTempDirectory { dir in
             let store = try await ArchiveStore.open(dataDirectory: dir, logger: quietLogger)
             let messages = try await Live.archive(store, count: 400, tag: "par")
-            let port = try Live.freePort()
+            let port = try freePort()
             let peer = try RecordingPeer(port: port, directory: dir + "/peer")
             defer { peer.stop() }
             try await peer.waitReady()
@@ -93,7 +94,7 @@ import Testing
                 items.append(QueueItem(connection: "peer-a", reference: messages[1].0, size: 10, sender: "s@example.test", recipients: ["later@example.test"]))
                 items.append(QueueItem(connection: "peer-a", reference: spooled, size: UInt64(spooledBytes.count), sender: "s@example.test", recipients: ["r@example.test"]))
                 let ids = try await queue.enqueue(items)
-                let settled = await Live.waitUntil {
+                let settled = try await eventually {
                     let s = queue.snapshot().connections.first
                     return s?.depth == 2 && s?.held == 2
                 }
@@ -108,7 +109,7 @@ import Testing
                 expected.insert(spooledBytes)
                 #expect(Set(received) == expected)
                 if case .spool(let name) = spooled {
-                    #expect(await Live.waitUntil { !FileManager.default.fileExists(atPath: queue.layout.spoolDirectory + "/" + name) })
+                    #expect(try await eventually { !FileManager.default.fileExists(atPath: queue.layout.spoolDirectory + "/" + name) })
                 }
             }
             try await store.close()
@@ -120,8 +121,8 @@ import Testing
     /// same entry can only be read from disk, and is held as unreadable.
     @Test(arguments: [true, false])
     func recentCopiesAreDeliveredFromMemory(inMemory: Bool) async throws {
-        try await withDataDirectory { dir in
-            let port = try Live.freePort()
+        try await withTempDirectory { dir in
+            let port = try freePort()
             let peer = try RecordingPeer(port: port, directory: dir + "/peer")
             defer { peer.stop() }
             try await peer.waitReady()
@@ -140,11 +141,11 @@ import Testing
             try await whileDelivering(queue) {
                 try await queue.enqueue([item], message: message)
                 if inMemory {
-                    #expect(await Live.waitUntil { peer.messages().count == 1 })
+                    #expect(try await eventually { peer.messages().count == 1 })
                     #expect(peer.messages() == [bytes])
-                    #expect(await Live.waitUntil { queue.recent.count == 0 }, "forgotten after the 250")
+                    #expect(try await eventually { queue.recent.count == 0 }, "forgotten after the 250")
                 } else {
-                    #expect(await Live.waitUntil { queue.snapshot().connections.first?.held == 1 })
+                    #expect(try await eventually { queue.snapshot().connections.first?.held == 1 })
                     #expect(peer.messages().isEmpty)
                 }
             }
@@ -153,8 +154,8 @@ import Testing
 
     /// A peer that greets with this node's id is never delivered to.
     @Test func loopGuardKeepsMessagesQueued() async throws {
-        try await withDataDirectory { dir in
-            let port = try Live.freePort()
+        try await withTempDirectory { dir in
+            let port = try freePort()
             let peer = try RecordingPeer(port: port, directory: dir + "/peer", name: "node-a")
             defer { peer.stop() }
             try await peer.waitReady()
@@ -163,7 +164,7 @@ import Testing
             let queue = try await ForwardQueue.open(dataDirectory: dir, peers: [settings(port: port, connections: 2)], archive: store, nodeID: "node-a", logger: quietLogger)
             try await whileDelivering(queue) {
                 try await queue.enqueue(messages.map { QueueItem(connection: "peer-a", reference: $0.0, size: 10, sender: "s@example.test", recipients: ["r@example.test"]) })
-                #expect(await Live.waitUntil { queue.snapshot().connections.first?.lastError?.contains("forwarding loop") == true })
+                #expect(try await eventually { queue.snapshot().connections.first?.lastError?.contains("forwarding loop") == true })
                 #expect(queue.snapshot().connections.first?.depth == 3)
                 #expect(peer.messages().isEmpty)
             }
@@ -175,9 +176,9 @@ import Testing
     /// drained over 4 connections once it is up; every entry is dispatched once, in FIFO order.
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/sbin/smtp-sink")))
     func backlogDrainsIntoPostfixSmtpSinkOverFourConnections() async throws {
-        try await withDataDirectory { dir in
+        try await withTempDirectory { dir in
             let count = 10_000
-            let port = try Live.freePort()
+            let port = try freePort()
             let store = try await ArchiveStore.open(dataDirectory: dir, logger: quietLogger)
             let messages = try await Live.archive(store, count: count, tag: "sink")
             let dispatched = Mutex<[UInt64]>([])
@@ -194,12 +195,12 @@ import Testing
                         QueueItem(connection: "peer-a", reference: $0.0, size: UInt64($0.1.count), sender: "s@example.test", recipients: ["r@example.test"])
                     })
                 }
-                #expect(await Live.waitUntil { queue.snapshot().connections.first?.peerState == .down })
+                #expect(try await eventually { queue.snapshot().connections.first?.peerState == .down })
                 let sink = try SinkPeer(port: port)
                 defer { sink.stop() }
-                #expect(await sink.waitReady(port: port))
+                #expect(try await sink.waitReady(port: port))
                 let started = Date()
-                #expect(await Live.waitUntil(seconds: Self.drainPatience) { queue.snapshot().connections.first?.depth == 0 })
+                #expect(try await eventually(within: Self.drainPatience) { queue.snapshot().connections.first?.depth == 0 })
                 let seconds = Date().timeIntervalSince(started)
                 #expect(queue.snapshot().connections.first?.peerState == .up)
                 let firstAttempts = dispatched.withLock { $0 }

@@ -1,6 +1,6 @@
 import ArchiveStore
 import Foundation
-import TestPorts
+import TestSupport
 import Testing
 @testable import ForwardQueue
 
@@ -16,30 +16,9 @@ struct LiveTestError: Error, CustomStringConvertible {
 enum Live {
     static let scripts = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Scripts").path
 
-    /// A TCP port on 127.0.0.1 for a child process's server (`TestPorts`).
-    static func freePort() throws -> Int {
-        guard let port = TestPorts.next() else { throw LiveTestError("no free port in \(TestPorts.self)") }
-        return port
-    }
-
-    /// Seconds a wait gives what takes well under a second on an idle machine: CI runs the
-    /// whole suite in parallel on two shared cores. A wait checks the outcome; only a
-    /// hang may take this long.
-    static let patience = 60.0
-
     /// Seconds a test's server process lives at most: longer than any suite's time limit,
     /// so it outlives its test only when the test process dies.
     static let serverLifetime = 1200
-
-    /// Polls `condition` until it holds or `seconds` pass.
-    static func waitUntil(seconds: Double = patience, _ condition: () -> Bool) async -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if condition() { return true }
-            try? await Task.sleep(for: .milliseconds(50))
-        }
-        return condition()
-    }
 
     /// Archives `count` small messages concurrently (group commit) and returns their
     /// locations and bytes, in submission order.
@@ -72,7 +51,7 @@ final class RecordingPeer {
     let directory: String
     private let process = Process()
 
-    init(port: Int, directory: String, name: String = "peer.test", tls: (certificate: String, key: String)? = nil) throws {
+    init(port: Int, directory: String, name: String = "peer.test", tls: TestIdentity? = nil) throws {
         self.port = port
         self.directory = directory
         process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
@@ -85,7 +64,7 @@ final class RecordingPeer {
     }
 
     func waitReady() async throws {
-        guard await Live.waitUntil({ FileManager.default.fileExists(atPath: directory + "/READY") }) else {
+        guard try await eventually({ FileManager.default.fileExists(atPath: directory + "/READY") }) else {
             throw LiveTestError("the test peer did not start")
         }
     }
@@ -93,7 +72,7 @@ final class RecordingPeer {
     /// The recorded messages in arrival order.
     func messages() -> [[UInt8]] {
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(".eml") }.sorted()
-        return names.map { readBytes(directory + "/" + $0) }
+        return names.map { readFile(directory + "/" + $0) }
     }
 
     func stop() {
@@ -136,8 +115,8 @@ final class SinkPeer {
         try process.run()
     }
 
-    func waitReady(port: Int) async -> Bool {
-        await Live.waitUntil { Live.canConnect(port: port) }
+    func waitReady(port: Int) async throws -> Bool {
+        try await eventually { TestPorts.canConnect(port: port) }
     }
 
     func stop() {
@@ -145,31 +124,5 @@ final class SinkPeer {
         // Polled: Foundation's waitUntilExit can hang when called from a task.
         let deadline = Date().addingTimeInterval(10)
         while process.isRunning && Date() < deadline { usleep(20_000) }
-    }
-}
-
-extension Live {
-    static func canConnect(port: Int) -> Bool { TestPorts.canConnect(port: port) }
-}
-
-extension Live {
-    /// The listener tests' self-signed certificate for localhost/127.0.0.1 (PEM blocks read
-    /// out of Tests/SMTPListenerTests/TestCertificate.swift), written to `directory`.
-    static func writeTestCertificate(to directory: String) throws -> (certificate: String, key: String) {
-        let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("SMTPListenerTests/TestCertificate.swift").path
-        let text = String(decoding: readBytes(source), as: UTF8.self)
-        func block(_ kind: String) throws -> String {
-            guard let start = text.range(of: "-----BEGIN \(kind)-----"),
-                  let end = text.range(of: "-----END \(kind)-----", range: start.upperBound..<text.endIndex) else {
-                throw LiveTestError("no \(kind) in \(source)")
-            }
-            return String(text[start.lowerBound..<end.upperBound]) + "\n"
-        }
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let certificate = directory + "/cert.pem", key = directory + "/key.pem"
-        try writeBytes(certificate, Array(try block("CERTIFICATE").utf8))
-        try writeBytes(key, Array(try block("PRIVATE KEY").utf8))
-        return (certificate, key)
     }
 }

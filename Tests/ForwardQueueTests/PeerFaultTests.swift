@@ -1,5 +1,6 @@
 import ArchiveStore
 import Foundation
+import TestSupport
 import Testing
 @testable import ForwardQueue
 
@@ -10,7 +11,7 @@ import Testing
 /// having stored it (checked at every poll, not just at the end).
 @Suite(.serialized, .timeLimit(.minutes(5))) struct PeerFaultTests {
     /// A timeout the client must not be waiting on in a test of another one: far longer
-    /// than `Live.patience`, so a session it ended shows it was not this one.
+    /// than `patience`, so a session it ended shows it was not this one.
     static let unrelatedTimeout = 600.0
 
     /// Starts the well-behaved peer on `port`, waits for the queue to drain and checks that
@@ -21,7 +22,7 @@ import Testing
         defer { good.stop() }
         try await good.waitReady()
         let stored = { (faulty?.messages() ?? []) + good.messages() }
-        let (drained, lost) = await backlog.drain(queue, stored: stored)
+        let (drained, lost) = try await backlog.drain(queue, stored: stored)
         #expect(drained, "the queue did not drain into the good peer")
         #expect(lost.isEmpty, "entries left the queue without being stored: \(lost.sorted())")
         let all = Set(stored())
@@ -33,14 +34,14 @@ import Testing
 
     /// 1. Connection refused: entries wait, the peer is probed, then they are delivered.
     @Test func peerDownThenUp() async throws {
-        try await withDataDirectory { dir in
+        try await withTempDirectory { dir in
             let store = try await ArchiveStore.open(dataDirectory: dir, logger: quietLogger)
-            let port = try Live.freePort()
+            let port = try freePort()
             let queue = try await ForwardQueue.open(dataDirectory: dir, peers: [.fault(port: port, connections: 2)], archive: store,
                                                     nodeID: "node-a", logger: quietLogger)
             try await whileDelivering(queue) {
                 let backlog = try await Backlog.enqueue(5, tag: "down", store: store, queue: queue)
-                let (down, lost) = await backlog.watch(queue, stored: { [] }) {
+                let (down, lost) = try await backlog.watch(queue, stored: { [] }) {
                     queue.snapshot().connections.first?.lastError?.contains("cannot connect") == true
                 }
                 #expect(down)
@@ -60,9 +61,9 @@ import Testing
     /// The session must last the command timeout (from the peer's side: not before), and
     /// end long before the data timeout, set far out.
     @Test func slowPeerTimesOutThenReplacementGetsEverything() async throws {
-        try await withDataDirectory { dir in
+        try await withTempDirectory { dir in
             let store = try await ArchiveStore.open(dataDirectory: dir, logger: quietLogger)
-            let port = try Live.freePort()
+            let port = try freePort()
             let faulty = try FaultyPeer(port: port, directory: dir + "/faulty", mode: "drip", arguments: ["--drip", "0.075"])
             defer { faulty.stop() }
             try await faulty.waitReady()
@@ -73,7 +74,7 @@ import Testing
             try await whileDelivering(queue) {
                 let backlog = try await Backlog.enqueue(3, tag: "slow", store: store, queue: queue)
                 // The peer sees the close before the client records why: wait for both.
-                let (closed, lost) = await backlog.watch(queue, stored: faulty.messages) {
+                let (closed, lost) = try await backlog.watch(queue, stored: faulty.messages) {
                     faulty.events().contains { $0.name == "close" }
                         && queue.snapshot().connections.first?.lastError?.contains("timed out") == true
                 }
@@ -88,7 +89,7 @@ import Testing
                 #expect(queue.snapshot().connections.first?.depth == 3)
                 #expect(faulty.messages().isEmpty)
 
-                let goodPort = try Live.freePort()
+                let goodPort = try freePort()
                 settings.port = goodPort
                 try queue.configure(peers: [settings])
                 try await drainIntoGoodPeer(queue, backlog, port: goodPort, directory: dir + "/good", faulty: faulty)
@@ -100,15 +101,15 @@ import Testing
     /// 3. A peer that reads 16 bytes of content and resets the connection: the entry stays
     /// and is attempted again; a good peer on the same port gets everything.
     @Test func resetMidDataKeepsTheEntry() async throws {
-        try await withDataDirectory { dir in
+        try await withTempDirectory { dir in
             let store = try await ArchiveStore.open(dataDirectory: dir, logger: quietLogger)
-            let port = try Live.freePort()
+            let port = try freePort()
             let faulty = try FaultyPeer(port: port, directory: dir + "/faulty", mode: "reset-mid-data", arguments: ["--reset-after", "16"])
             try await faulty.waitReady()
             let queue = try await ForwardQueue.open(dataDirectory: dir, peers: [.fault(port: port)], archive: store, nodeID: "node-a", logger: quietLogger)
             try await whileDelivering(queue) {
                 let backlog = try await Backlog.enqueue(3, tag: "reset", store: store, queue: queue)
-                let (retried, lost) = await backlog.watch(queue, stored: faulty.messages) {
+                let (retried, lost) = try await backlog.watch(queue, stored: faulty.messages) {
                     faulty.events().filter { $0.name == "reset" }.count >= 3
                 }
                 #expect(retried, "the entry was not attempted again after the reset")
@@ -132,9 +133,9 @@ import Testing
     /// session (the sessions there are at most one per connection), and probes follow each
     /// other at least 1 s apart: all sessions ≤ `max_connections` + seconds they spanned.
     @Test func greeting421BacksOffOneProbePerInterval() async throws {
-        try await withDataDirectory { dir in
+        try await withTempDirectory { dir in
             let store = try await ArchiveStore.open(dataDirectory: dir, logger: quietLogger)
-            let port = try Live.freePort()
+            let port = try freePort()
             let faulty = try FaultyPeer(port: port, directory: dir + "/faulty", mode: "greet-421")
             try await faulty.waitReady()
             var settings = PeerSettings.fault(port: port, connections: 4)
@@ -145,7 +146,7 @@ import Testing
                 let backlog = try await Backlog.enqueue(4, tag: "421", store: store, queue: queue)
                 // Until at least three probes followed the first sessions.
                 let sessions = settings.maxConnections + 3
-                let (probed, lost) = await backlog.watch(queue, stored: { [] }) {
+                let (probed, lost) = try await backlog.watch(queue, stored: { [] }) {
                     faulty.events().filter { $0.name == "connect" }.count >= sessions
                 }
                 #expect(probed, "the down peer was not probed again")
@@ -173,9 +174,9 @@ import Testing
     /// ends after the data timeout (2 s; the command timeout is far out), the entry stays.
     /// The silent peer stores nothing, so each message reaches the good peer.
     @Test func noReplyToTheFinalDotTimesOutOnTheDataTimeout() async throws {
-        try await withDataDirectory { dir in
+        try await withTempDirectory { dir in
             let store = try await ArchiveStore.open(dataDirectory: dir, logger: quietLogger)
-            let port = try Live.freePort()
+            let port = try freePort()
             let faulty = try FaultyPeer(port: port, directory: dir + "/faulty", mode: "silent-dot")
             try await faulty.waitReady()
             var settings = PeerSettings.fault(port: port)
@@ -184,7 +185,7 @@ import Testing
             let queue = try await ForwardQueue.open(dataDirectory: dir, peers: [settings], archive: store, nodeID: "node-a", logger: quietLogger)
             try await whileDelivering(queue) {
                 let backlog = try await Backlog.enqueue(2, tag: "silent", store: store, queue: queue)
-                let (closed, lost) = await backlog.watch(queue, stored: faulty.messages) {
+                let (closed, lost) = try await backlog.watch(queue, stored: faulty.messages) {
                     faulty.events().contains { $0.connection == 1 && $0.name == "close" }
                         && queue.snapshot().connections.first?.lastError?.contains("timed out") == true
                 }
@@ -232,15 +233,15 @@ import Testing
     /// No session may carry message content after an unsolicited reply.
     @Test(arguments: extraReplies)
     func unsolicitedReplyClosesTheSession(_ fault: ExtraReply) async throws {
-        try await withDataDirectory { dir in
+        try await withTempDirectory { dir in
             let store = try await ArchiveStore.open(dataDirectory: dir, logger: quietLogger)
-            let port = try Live.freePort()
+            let port = try freePort()
             let faulty = try FaultyPeer(port: port, directory: dir + "/faulty", mode: fault.mode, arguments: fault.pipelining ? ["--pipelining"] : [])
             try await faulty.waitReady()
             let queue = try await ForwardQueue.open(dataDirectory: dir, peers: [.fault(port: port)], archive: store, nodeID: "node-a", logger: quietLogger)
             try await whileDelivering(queue) {
                 let backlog = try await Backlog.enqueue(4, tag: "twice", store: store, queue: queue)
-                let (settled, lost) = await backlog.watch(queue, stored: faulty.messages) {
+                let (settled, lost) = try await backlog.watch(queue, stored: faulty.messages) {
                     let hit = Set(faulty.events().filter { $0.name == "unsolicited" }.map(\.connection))
                     return hit.count >= 3 || queue.snapshot().connections.first?.depth == 0
                 }

@@ -1,5 +1,6 @@
 import ArchiveStore
 import Foundation
+import TestSupport
 import Testing
 @testable import ForwardQueue
 
@@ -118,7 +119,7 @@ import Testing
 
 @Suite struct ForwardQueueDurabilityTests {
     @Test func enqueuedEntriesAreBackAfterReopenWithoutDelivery() async throws {
-        try await withDataDirectory { dir in
+        try await withTempDirectory { dir in
             let peers = [PeerSettings(name: "peer-a", host: "127.0.0.1"), PeerSettings(name: "peer-b", host: "127.0.0.1")]
             let first = try await ForwardQueue.open(dataDirectory: dir, peers: peers, archive: nil, nodeID: "node-a", logger: quietLogger)
             var ids: [UInt64] = []
@@ -155,7 +156,7 @@ import Testing
 
 @Suite struct ForwardQueueAdmissionTests {
     @Test func admissionFollowsTheConnectionsBoundsAndPolicy() async throws {
-        try await withDataDirectory { dir in
+        try await withTempDirectory { dir in
             var tight = PeerSettings(name: "tight", host: "127.0.0.1")
             tight.queueLimit = 2
             var lossy = PeerSettings(name: "lossy", host: "127.0.0.1")
@@ -176,7 +177,7 @@ import Testing
     }
 
     @Test func invalidSettingsAreRefusedWithEveryProblem() async throws {
-        try await withDataDirectory { dir in
+        try await withTempDirectory { dir in
             var bad = PeerSettings(name: "bad", host: "", port: 0)
             bad.maxConnections = 0
             await #expect(throws: ForwardQueueError.invalidSettings([

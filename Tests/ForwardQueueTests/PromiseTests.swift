@@ -1,5 +1,6 @@
 import ArchiveStore
 import Foundation
+import TestSupport
 import Testing
 @testable import ForwardQueue
 
@@ -54,7 +55,7 @@ import Testing
     }
 
     @Test func promisesAreQueuedWithTheCommit() async throws {
-        try await withDataDirectory { dir in
+        try await withTempDirectory { dir in
             let store = try await ArchiveStore.open(dataDirectory: dir, logger: quietLogger)
             let queue = try await ForwardQueue.open(dataDirectory: dir, peers: Self.peers, archive: store, nodeID: "node-a", logger: quietLogger)
             let receipts = try await Self.commit(10, to: store)
@@ -75,11 +76,11 @@ import Testing
     /// with only the first `kept` messages' entries written, one that lost the rest.
     @Test(arguments: [0, 4])
     func promisesACrashKeptOutOfTheJournalAreQueuedAtOpen(kept: Int) async throws {
-        try await withDataDirectory { dir in
+        try await withTempDirectory { dir in
             let store = try await ArchiveStore.open(dataDirectory: dir, logger: quietLogger)
             let queue = try await ForwardQueue.open(dataDirectory: dir, peers: Self.peers, archive: store, nodeID: "node-a", logger: quietLogger)
             let layout = QueueLayout(dataDirectory: dir)
-            var journalAtOpen = readBytes(layout.journalPath)
+            var journalAtOpen = readFile(layout.journalPath)
             let receipts = try await Self.commit(10, to: store)
             let before = queue.book.withLockedValue { book in
                 book.peers.values.flatMap { $0.entries.values }.sorted { $0.id < $1.id }
@@ -88,7 +89,7 @@ import Testing
             if kept > 0 { journalAtOpen += JournalFrame.encode(.archivedThrough(receipts[kept - 1].position)) }
             await queue.close()
             try await store.close()
-            try writeBytes(layout.journalPath, journalAtOpen)
+            try writeFile(layout.journalPath, journalAtOpen)
 
             let store2 = try await ArchiveStore.open(dataDirectory: dir, logger: quietLogger)
             let reopened = try await ForwardQueue.open(dataDirectory: dir, peers: Self.peers, archive: store2, nodeID: "node-a", logger: quietLogger)
@@ -105,7 +106,7 @@ import Testing
     /// A journal without `archivedThrough` (older versions synced every entry) starts at
     /// the archive's last record: what is there was queued the old way.
     @Test func aJournalWithoutArchivedThroughStartsAtTheLastRecord() async throws {
-        try await withDataDirectory { dir in
+        try await withTempDirectory { dir in
             let store = try await ArchiveStore.open(dataDirectory: dir, logger: quietLogger)
             let receipts = try await Self.commit(3, to: store)   // no queue observing
             #expect(receipts.allSatisfy { $0.forwardEntries.isEmpty })

@@ -1,5 +1,6 @@
 import ArchiveStore
 import Foundation
+import TestSupport
 import Testing
 @testable import ForwardQueue
 
@@ -19,10 +20,10 @@ struct QueueFilePermissionsTests {
             defer { journal.close() }
             _ = try journal.commit([.enqueue(entry(1))])
             let victim = layout.dataDirectory + "/victim"
-            try writeBytes(victim, Array("keep".utf8))
+            try writeFile(victim, Array("keep".utf8))
             #expect(symlink(victim, layout.journalPath + ".tmp") == 0)
             try journal.compact()
-            #expect(readBytes(victim) == Array("keep".utf8), "compaction wrote through journal.tmp")
+            #expect(readFile(victim) == Array("keep".utf8), "compaction wrote through journal.tmp")
 
             for path in [layout.queueDirectory, layout.spoolDirectory, layout.journalPath, layout.lockPath] {
                 let mode = try #require(Self.mode(path), "\(path) missing")
@@ -36,10 +37,10 @@ struct QueueFilePermissionsTests {
         try withTempLayout { layout in
             try FilePermissions.createDirectories(layout.spoolDirectory)
             let victim = layout.dataDirectory + "/victim"
-            try writeBytes(victim, Array("keep".utf8))
+            try writeFile(victim, Array("keep".utf8))
             #expect(symlink(victim, layout.spoolPath("m1.rec")) == 0)
             #expect(throws: QueueIOError.self) { try QueueFiles.open(layout.spoolPath("m1.rec"), flags: O_WRONLY | O_CREAT | O_TRUNC) }
-            #expect(readBytes(victim) == Array("keep".utf8))
+            #expect(readFile(victim) == Array("keep".utf8))
         }
     }
 }

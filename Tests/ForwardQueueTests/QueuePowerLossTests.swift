@@ -1,6 +1,7 @@
 import ArchiveStore
 import Foundation
 import TestPowerLoss
+import TestSupport
 import Testing
 @testable import ForwardQueue
 
@@ -40,7 +41,7 @@ import Testing
 
     @Test(arguments: CutPoint.allCases)
     func everyOwedCopyIsQueuedAfterAPowerCut(_ cut: CutPoint) async throws {
-        try await withDataDirectory { base in
+        try await withTempDirectory { base in
             let first = base + "/1", second = base + "/2"
             try FileManager.default.createDirectory(atPath: first, withIntermediateDirectories: false)
             let disk = try PowerLossDisk(root: first)

@@ -1,5 +1,6 @@
 import ArchiveStore
 import Foundation
+import TestSupport
 import Testing
 @testable import ForwardQueue
 
@@ -7,23 +8,24 @@ import Testing
 /// and refused (nothing sent, peer backed off) when the certificate is not trusted.
 /// (The test certificate also names 127.0.0.1, which NIOSSL accepts for a connection to
 /// that address whatever the server name, so the refusal case uses the trust store.)
+/// The peer presents the test PKI's leaf; its CA is the one to trust.
 @Suite(.serialized, .timeLimit(.minutes(5))) struct TLSDeliveryTests {
     /// An aiosmtpd peer requiring STARTTLS with the test certificate, `count` archived
     /// messages queued for it over `tls = "required"`, and `body` while the queue delivers.
-    /// `caFile` gets the test certificate's path and returns the connection's `ca_file`.
-    func withTLSPeer(serverName: String, count: Int, caFile: (String, String) throws -> String?,
+    /// `caFile` gets the test PKI and the data directory and returns the connection's `ca_file`.
+    func withTLSPeer(serverName: String, count: Int, caFile: (TestPKI, String) throws -> String?,
                      _ body: (ForwardQueue, RecordingPeer, [[UInt8]]) async throws -> Void) async throws {
-        try await withDataDirectory { dir in
-            let tls = try Live.writeTestCertificate(to: dir + "/tls")
-            let port = try Live.freePort()
-            let peer = try RecordingPeer(port: port, directory: dir + "/peer", tls: tls)
+        try await withTempDirectory { dir in
+            let pki = try await TestPKI.shared()
+            let port = try freePort()
+            let peer = try RecordingPeer(port: port, directory: dir + "/peer", tls: pki.leaf)
             defer { peer.stop() }
             try await peer.waitReady()
             let store = try await ArchiveStore.open(dataDirectory: dir, logger: quietLogger)
             let messages = try await Live.archive(store, count: count, tag: "tls")
             var settings = PeerSettings(name: "peer-tls", host: "127.0.0.1", port: port)
             settings.tls = .required
-            settings.caFile = try caFile(tls.certificate, dir)
+            settings.caFile = try caFile(pki, dir)
             settings.serverName = serverName
             settings.minBackoff = 0.3
             settings.maxBackoff = 0.6
@@ -37,12 +39,12 @@ import Testing
     }
 
     func run(serverName: String, trustTestCA: Bool, expectDelivery: Bool) async throws {
-        try await withTLSPeer(serverName: serverName, count: 5, caFile: { certificate, _ in trustTestCA ? certificate : nil }) { queue, peer, messages in
+        try await withTLSPeer(serverName: serverName, count: 5, caFile: { pki, _ in trustTestCA ? pki.authority : nil }) { queue, peer, messages async throws in
             if expectDelivery {
-                #expect(await Live.waitUntil { queue.snapshot().connections.first?.depth == 0 })
+                #expect(try await eventually { queue.snapshot().connections.first?.depth == 0 })
                 #expect(Set(peer.messages()) == Set(messages))
             } else {
-                #expect(await Live.waitUntil { queue.snapshot().connections.first?.lastError?.contains("TLS handshake failed") == true })
+                #expect(try await eventually { queue.snapshot().connections.first?.lastError?.contains("TLS handshake failed") == true })
                 #expect(queue.snapshot().connections.first?.depth == 5)
                 #expect(peer.messages().isEmpty)
             }
@@ -58,32 +60,24 @@ import Testing
     }
 
     /// `kill -HUP` after a CA renewal: the connection's `ca_file` is read again. Before the
-    /// reload the file trusts another CA and every handshake fails; the file is rewritten
+    /// reload the file trusts another CA (the PKI's stranger) and every handshake fails; the file is rewritten
     /// with the peer's CA, which changes nothing until `reloadCertificates()`, after which
     /// the backlog is delivered.
     @Test func aRenewedCAFileIsReadOnReload() async throws {
         var peerCA = "", caFile = ""
-        try await withTLSPeer(serverName: "localhost", count: 3, caFile: { certificate, dir in
-            peerCA = certificate
+        try await withTLSPeer(serverName: "localhost", count: 3, caFile: { pki, dir in
+            peerCA = pki.authority
             caFile = dir + "/ca.pem"
-            let other = Process()
-            other.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-            other.arguments = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=another CA",
-                               "-keyout", dir + "/other.key", "-out", caFile]
-            other.standardOutput = FileHandle.nullDevice
-            other.standardError = FileHandle.nullDevice
-            try other.run()
-            other.waitUntilExit()
-            guard other.terminationStatus == 0 else { throw CocoaError(.fileWriteUnknown) }
+            try FileManager.default.copyItem(atPath: pki.stranger.certificate, toPath: caFile)
             return caFile
         }) { queue, peer, messages in
-            #expect(await Live.waitUntil { queue.snapshot().connections.first?.lastError?.contains("TLS handshake failed") == true })
+            #expect(try await eventually { queue.snapshot().connections.first?.lastError?.contains("TLS handshake failed") == true })
             try FileManager.default.removeItem(atPath: caFile)
             try FileManager.default.copyItem(atPath: peerCA, toPath: caFile)
             try await Task.sleep(for: .seconds(1.5))  // several retries with the old trust store
             #expect(queue.snapshot().connections.first?.depth == 3, "delivered before the reload")
             queue.reloadCertificates()
-            #expect(await Live.waitUntil { queue.snapshot().connections.first?.depth == 0 })
+            #expect(try await eventually { queue.snapshot().connections.first?.depth == 0 })
             #expect(Set(peer.messages()) == Set(messages))
         }
     }

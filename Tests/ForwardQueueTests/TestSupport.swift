@@ -1,14 +1,7 @@
 import Foundation
 import Logging
 @testable import ForwardQueue
-
-/// A fresh temporary data directory, removed when the closure returns.
-func withDataDirectory<T>(_ body: (String) async throws -> T) async throws -> T {
-    let path = NSTemporaryDirectory() + "queue-test-" + UUID().uuidString
-    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(atPath: path) }
-    return try await body(path)
-}
+import TestSupport
 
 let quietLogger: Logger = {
     var logger = Logger(label: "queue-test")
@@ -25,9 +18,6 @@ func entry(_ id: UInt64, connection: String = "peer-a", size: UInt64 = 100) -> Q
     QueueEntry(id: id, item: item(Int(id), connection: connection, size: size), enqueuedAt: Date(timeIntervalSince1970: 1_700_000_000 + Double(id)))
 }
 
-func readBytes(_ path: String) -> [UInt8] { FileManager.default.contents(atPath: path).map { [UInt8]($0) } ?? [] }
-func writeBytes(_ path: String, _ bytes: [UInt8]) throws { try Data(bytes).write(to: URL(fileURLWithPath: path)) }
-
 /// Writes `records` as a journal file in `dir` (the layout's path) and returns the frame offsets.
 @discardableResult
 func writeJournal(_ layout: QueueLayout, _ records: [JournalRecord]) throws -> [Int] {
@@ -38,6 +28,6 @@ func writeJournal(_ layout: QueueLayout, _ records: [JournalRecord]) throws -> [
         offsets.append(bytes.count)
         bytes += JournalFrame.encode(record)
     }
-    try writeBytes(layout.journalPath, bytes)
+    try writeFile(layout.journalPath, bytes)
     return offsets
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The admin endpoint of a real node, asked by Python's http.client (issue 22, findings 1
@@ -26,7 +27,7 @@ import Testing
     """#
 
     func ask(_ node: ChainNode, _ requests: [String]) async throws -> [Int] {
-        let run = try await NodeTestSupport.run(NodeTestSupport.python, ["-c", Self.client, "\(node.adminPort)"] + requests, in: node.root)
+        let run = try await runProcess(NodeTestSupport.python, ["-c", Self.client, "\(node.adminPort)"] + requests, in: node.root)
         try #require(run.status == 0, "client: \(run.stderr)\nlog:\n\(NodeTestSupport.tail(node.log))")
         return String(decoding: run.stdout, as: UTF8.self).split(separator: "\n").compactMap { Int($0) }
     }
@@ -37,7 +38,7 @@ import Testing
         defer { workspace.tearDown() }
         let node = try ChainNode(id: "admin", root: workspace.root)
         // A peer nothing listens on: the message stays queued, entry 1.
-        let deadPort = try NodeTestSupport.freePort()
+        let deadPort = try freePort()
         try node.writeConfig("""
             [[connection]]
             name = "peer"
@@ -77,7 +78,7 @@ import Testing
         #expect(try await node.metric("admin_requests_refused_total{reason=\"change_header\"}") == 1)
 
         // The CLI sends the header; its change is logged and counted.
-        let cli = try await NodeTestSupport.run(node.binary, ["queue", "hold", "1", "--data-dir", node.dataDir,
+        let cli = try await runProcess(node.binary, ["queue", "hold", "1", "--data-dir", node.dataDir,
                                                               "--admin", "127.0.0.1:\(node.adminPort)"], in: workspace.root)
         #expect(cli.status == 0, "\(cli.stderr)")
         #expect(try await node.metric("admin_changes_total{action=\"hold\"}") == 1)

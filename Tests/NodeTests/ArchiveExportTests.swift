@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `archive export`: the .eml files are the archived bytes, and the mbox file is one that
@@ -29,12 +30,12 @@ import Testing
 
         var archived: [String: [UInt8]] = [:]  // id → bytes from `archive get`
         for id in try await NodeTestSupport.archiveList(binary: node.binary, dataDir: node.dataDir, scratch: root).keys {
-            archived[id] = try await NodeTestSupport.run(node.binary, ["archive", "get", id, "--data-dir", node.dataDir], in: root).stdout
+            archived[id] = try await runProcess(node.binary, ["archive", "get", id, "--data-dir", node.dataDir], in: root).stdout
         }
         #expect(Set(archived.values) == Set(Self.messages.map { Array($0.text.utf8) }))
 
         let emlDir = root + "/eml"
-        let eml = try await NodeTestSupport.run(node.binary, ["archive", "export", "--format", "eml", "--out", emlDir,
+        let eml = try await runProcess(node.binary, ["archive", "export", "--format", "eml", "--out", emlDir,
                                                               "--data-dir", node.dataDir], in: root)
         #expect(eml.status == 0, "\(eml.stderr)")
         for (id, bytes) in archived {
@@ -42,10 +43,10 @@ import Testing
         }
 
         let mbox = root + "/archive.mbox"
-        let export = try await NodeTestSupport.run(node.binary, ["archive", "export", "--format", "mbox", "--out", mbox,
+        let export = try await runProcess(node.binary, ["archive", "export", "--format", "mbox", "--out", mbox,
                                                                  "--data-dir", node.dataDir], in: root)
         #expect(export.status == 0, "\(export.stderr)")
-        let read = try await NodeTestSupport.run(NodeTestSupport.python, [Self.reader, mbox], in: root)
+        let read = try await runProcess(NodeTestSupport.python, [Self.reader, mbox], in: root)
         try #require(read.status == 0, "\(read.stderr)")
         let entries = try String(decoding: read.stdout, as: UTF8.self).split(separator: "\n").map { line in
             try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String])

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Renewing a listener's certificate (new files at the same paths, as certbot's deploy
@@ -25,8 +26,10 @@ import Testing
         let workspace = try NodeWorkspace()
         defer { workspace.tearDown() }
         let root = workspace.root
-        for name in ["first", "renewed"] {
-            _ = try await ChainNode.selfSignedCertificate("\(name).archive.test", file: name, root: root)
+        let pki = try await TestPKI.shared()
+        for (name, identity) in [("first", pki.leaf), ("renewed", pki.stranger)] {
+            try FileManager.default.copyItem(atPath: identity.certificate, toPath: "\(root)/\(name).pem")
+            try FileManager.default.copyItem(atPath: identity.key, toPath: "\(root)/\(name).key")
         }
         let certificate = root + "/cert.pem", key = root + "/key.pem"
         try FileManager.default.copyItem(atPath: root + "/first.pem", toPath: certificate)
@@ -36,7 +39,7 @@ import Testing
         try node.writeConfig("", journalExtra: ChainNode.startTLS(certificate: certificate, key: key))
         let process = try await node.start(workspace.children)
         func presented(_ pem: String) async throws -> String {
-            let run = try await NodeTestSupport.run(NodeTestSupport.python, ["-c", Self.probe, "\(node.journalPort)", pem], in: root)
+            let run = try await runProcess(NodeTestSupport.python, ["-c", Self.probe, "\(node.journalPort)", pem], in: root)
             return String(decoding: run.stdout, as: UTF8.self).split(separator: " ").first.map(String.init) ?? "error: \(run.stderr)"
         }
         #expect(try await presented(root + "/first.pem") == "same")
@@ -49,7 +52,7 @@ import Testing
         #expect(try await presented(root + "/first.pem") == "same", "the new files took effect before the HUP")
 
         process.sendSignal(SIGHUP)
-        let logged = try await ChainNode.eventually {
+        let logged = try await eventually {
             NodeTestSupport.tail(node.log, bytes: 20000).contains("TLS certificate reloaded")
         }
         #expect(logged, "log:\n\(NodeTestSupport.tail(node.log))")

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// One node of a chain in a test: a journal listener, a `trust_trace` HA listener, an
@@ -18,9 +19,9 @@ struct ChainNode {
         self.id = id
         self.root = root
         binary = try NodeTestSupport.binary()
-        journalPort = try NodeTestSupport.freePort()
-        haPort = try NodeTestSupport.freePort()
-        adminPort = try NodeTestSupport.freePort()
+        journalPort = try freePort()
+        haPort = try freePort()
+        adminPort = try freePort()
     }
 
     /// The chain's trace key in the tests' configurations (`[node] trace_secret`).
@@ -49,17 +50,6 @@ struct ChainNode {
 
         \(extra)
         """.write(toFile: configPath, atomically: true, encoding: .utf8)
-    }
-
-    /// A self-signed certificate for `name` made by Debian's openssl in `root`: the PEM
-    /// paths `<root>/<file>.pem` and `<root>/<file>.key`.
-    static func selfSignedCertificate(_ name: String, file: String, root: String) async throws -> (certificate: String, key: String) {
-        let certificate = "\(root)/\(file).pem", key = "\(root)/\(file).key"
-        let run = try await NodeTestSupport.run("/usr/bin/openssl", [
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=\(name)", "-keyout", key, "-out", certificate,
-        ], in: root)
-        guard run.status == 0 else { throw NodeTestError("openssl: \(run.stderr)") }
-        return (certificate, key)
     }
 
     /// The journal listener's lines for STARTTLS with these files (`writeConfig`'s `journalExtra`).
@@ -121,8 +111,8 @@ struct ChainNode {
 
     func stop(_ process: Process) async {
         process.sendSignal(SIGTERM)
-        if await !process.waitForExit(timeout: .seconds(NodeTestSupport.patience)) {
-            Issue.record("\(id) did not stop within \(NodeTestSupport.patience) s of SIGTERM; log:\n\(NodeTestSupport.tail(log))")
+        if await !process.waitForExit(timeout: .seconds(patience)) {
+            Issue.record("\(id) did not stop within \(patience) s of SIGTERM; log:\n\(NodeTestSupport.tail(log))")
             process.sendSignal(SIGKILL)
         }
     }
@@ -138,13 +128,13 @@ struct ChainNode {
 
     /// `archive digest` output lines.
     func digest() async throws -> String {
-        let run = try await NodeTestSupport.run(binary, ["archive", "digest", "--data-dir", dataDir], in: root)
+        let run = try await runProcess(binary, ["archive", "digest", "--data-dir", dataDir], in: root)
         return String(decoding: run.stdout, as: UTF8.self)
     }
 
     /// Entries in the forward queue (through the running node's admin endpoint).
     func queueDepth() async throws -> Int {
-        let run = try await NodeTestSupport.run(binary, ["queue", "dump", "--json", "--data-dir", dataDir, "--admin", "127.0.0.1:\(adminPort)"], in: root)
+        let run = try await runProcess(binary, ["queue", "dump", "--json", "--data-dir", dataDir, "--admin", "127.0.0.1:\(adminPort)"], in: root)
         guard run.status == 0 else { throw NodeTestError("queue dump failed: \(run.stderr)") }
         return String(decoding: run.stdout, as: UTF8.self).split(separator: "\n").filter { $0.contains("\"type\":\"entry\"") }.count
     }
@@ -157,29 +147,18 @@ struct ChainNode {
 
     /// The admin endpoint's `/metrics`, Prometheus text.
     func metricsText() async throws -> String {
-        let fetch = "import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=\(NodeTestSupport.patience)).read().decode())"
-        let run = try await NodeTestSupport.run(NodeTestSupport.python, ["-c", fetch, "http://127.0.0.1:\(adminPort)/metrics"], in: root)
+        let fetch = "import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=\(patience)).read().decode())"
+        let run = try await runProcess(NodeTestSupport.python, ["-c", fetch, "http://127.0.0.1:\(adminPort)/metrics"], in: root)
         guard run.status == 0 else { throw NodeTestError("GET /metrics failed: \(run.stderr)") }
         return String(decoding: run.stdout, as: UTF8.self)
     }
 
     /// Sends one message file to a port; the reply code, seconds from the data to the reply, and the id.
     static func send(_ path: String, port: Int, root: String) async throws -> (code: Int, seconds: Double, id: String) {
-        let run = try await NodeTestSupport.run(NodeTestSupport.python, [NodeTestSupport.clientScript, "one", "\(port)", path], in: root)
+        let run = try await runProcess(NodeTestSupport.python, [NodeTestSupport.clientScript, "one", "\(port)", path], in: root)
         let parts = String(decoding: run.stdout, as: UTF8.self).split(separator: " ")
         guard parts.count == 3, let code = Int(parts[0]), let seconds = Double(parts[1]) else {
             throw NodeTestError("client said: \(String(decoding: run.stdout, as: UTF8.self)) \(run.stderr)")
         }
         return (code, seconds, String(parts[2]).trimmingCharacters(in: .whitespacesAndNewlines))
-    }
-
-    /// Polls until `condition` holds or `seconds` pass.
-    static func eventually(seconds: Double = Double(NodeTestSupport.patience), _ condition: () async throws -> Bool) async throws -> Bool {
-        let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
-        while ContinuousClock.now < deadline {
-            if try await condition() { return true }
-            try await Task.sleep(for: .milliseconds(200))
-        }
-        return try await condition()
-    }
-}
+    }}

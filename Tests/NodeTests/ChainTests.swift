@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Nodes chained through their HA listeners, as real processes: every node ends up with
@@ -30,7 +31,7 @@ import Testing
             let raw = try [UInt8](Data(contentsOf: URL(fileURLWithPath: NodeTestSupport.corpus + "/" + file)))
             try Data(NodeTests.canonical(raw)).write(to: URL(fileURLWithPath: outgoing + "/" + file))
         }
-        let corpus = try await NodeTestSupport.run(NodeTestSupport.python, [NodeTestSupport.clientScript, "send", "\(a.journalPort)", outgoing, root + "/sent-a.txt"], in: root)
+        let corpus = try await runProcess(NodeTestSupport.python, [NodeTestSupport.clientScript, "send", "\(a.journalPort)", outgoing, root + "/sent-a.txt"], in: root)
         #expect(corpus.status == 0, "\(String(decoding: corpus.stdout, as: UTF8.self)) \(corpus.stderr)")
         let forged = try Self.message(own, "forged", header: "X-Archiverelay-Trace: hops=1; path=node-b\r\n")
         #expect(try await ChainNode.send(forged, port: b.journalPort, root: root).code == 250)
@@ -44,7 +45,7 @@ import Testing
 
         // Both hold every message, and both queues are empty: a copy leaves its queue
         // only once the peer's 250 is back, a moment after the peer has stored it.
-        let complete = try await ChainNode.eventually {
+        let complete = try await eventually {
             let (da, db) = (try await a.archivedDigests(), try await b.archivedDigests())
             let depths = (try await a.queueDepth(), try await b.queueDepth())
             return da.count == expected && db.count == expected && depths == (0, 0)
@@ -61,7 +62,7 @@ import Testing
         #expect(loops == (0, 0))
         for (node, process) in [(a, processA), (b, processB)] {
             await node.stop(process)
-            let verify = try await NodeTestSupport.run(node.binary, ["archive", "verify", "--data-dir", node.dataDir], in: root)
+            let verify = try await runProcess(node.binary, ["archive", "verify", "--data-dir", node.dataDir], in: root)
             #expect(verify.status == 0, "\(node.id): \(String(decoding: verify.stdout, as: UTF8.self))")
         }
     }
@@ -86,7 +87,7 @@ import Testing
         #expect(try await ChainNode.send(path, port: nodes[0].journalPort, root: root).code == 250)
         // Stopped at ring-a, and the last queue empty: ring-c drops its copy once ring-a's
         // 250 is back, a moment after ring-a counted the loop.
-        let stopped = try await ChainNode.eventually {
+        let stopped = try await eventually {
             let loops = try await nodes[0].metric("loops_detected_total{reason=\"loop\"}")
             let lastDepth = try await nodes[2].queueDepth()
             return loops == 1 && lastDepth == 0
@@ -123,7 +124,7 @@ import Testing
         // Now forward (B still down): one message fills the queue, the next is refused.
         try a.writeConfig(b.connection(extra: "queue_limit = 1") + archiveOnly + "\nforward = [\"full-b\"]\n")
         processA.sendSignal(SIGHUP)
-        #expect(try await ChainNode.eventually {
+        #expect(try await eventually {
             NodeTestSupport.tail(a.log, bytes: 20000).contains("configuration reloaded")
         })
         let first = try Self.message(root, "first")
@@ -134,11 +135,11 @@ import Testing
         // B comes up: the queue drains; the retries are accepted, and the early message,
         // already in A's archive (a dedupe), is still queued and reaches B.
         let processB = try await b.start(workspace.children)
-        #expect(try await ChainNode.eventually { try await a.queueDepth() == 0 })
+        #expect(try await eventually { try await a.queueDepth() == 0 })
         #expect(try await ChainNode.send(second, port: a.journalPort, root: root).code == 250)
-        #expect(try await ChainNode.eventually { try await a.queueDepth() == 0 })
+        #expect(try await eventually { try await a.queueDepth() == 0 })
         #expect(try await ChainNode.send(early, port: a.journalPort, root: root).code == 250)
-        let delivered = try await ChainNode.eventually { try await b.archivedDigests().count == 3 }
+        let delivered = try await eventually { try await b.archivedDigests().count == 3 }
         let (onA, onB) = (try await a.archivedDigests(), try await b.archivedDigests())
         #expect(delivered, "B has \(onB.count) of 3")
         #expect(Set(onA.keys) == Set(onB.keys))
@@ -175,11 +176,11 @@ import Testing
         // the message, however long its copy takes to get there on a loaded machine.
         try configureA(ackTimeout: 600)
         processA.sendSignal(SIGHUP)
-        #expect(try await ChainNode.eventually {
+        #expect(try await eventually {
             NodeTestSupport.tail(a.log, bytes: 20000).contains("configuration reloaded")
         })
         let processB = try await b.start(workspace.children)
-        #expect(try await ChainNode.eventually { try await a.queueDepth() == 0 })
+        #expect(try await eventually { try await a.queueDepth() == 0 })
         for n in 0..<5 {
             let path = try Self.message(root, "sync-\(n)")
             let reply = try await ChainNode.send(path, port: a.journalPort, root: root)

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -43,7 +44,7 @@ struct DiskFullTests {
         let disk = root + "/disk", sent = root + "/sent"
         try FileManager.default.createDirectory(atPath: disk, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: sent, withIntermediateDirectories: true)
-        let mount = try await NodeTestSupport.run("/bin/mount", ["-t", "tmpfs", "-o", "size=\(c.diskMiB)m", "tmpfs", disk], in: root)
+        let mount = try await runProcess("/bin/mount", ["-t", "tmpfs", "-o", "size=\(c.diskMiB)m", "tmpfs", disk], in: root)
         try #require(mount.status == 0, "mount failed: \(mount.stderr)")
         defer { _ = umount2(disk, Int32(MNT_DETACH)) }
         let ballast = disk + "/ballast"
@@ -68,7 +69,7 @@ struct DiskFullTests {
         try await NodeTestSupport.waitUntilListening(server, ports: [node.smtpPort], log: node.log)
 
         func fill(_ count: Int) async throws -> [Int] {
-            let run = try await NodeTestSupport.run(NodeTestSupport.python, [
+            let run = try await runProcess(NodeTestSupport.python, [
                 NodeTestSupport.clientScript, "fill", "\(node.smtpPort)", sent, "\(count)", "\(c.messageKiB << 10)",
             ], in: root)
             try #require(run.status == 0, "fill client failed: \(run.stderr)")
@@ -86,7 +87,7 @@ struct DiskFullTests {
         // the free space, whenever the machine lets it run).
         try FileManager.default.removeItem(atPath: ballast)
         var recovered = false
-        let deadline = ContinuousClock.now + .seconds(NodeTestSupport.patience)
+        let deadline = ContinuousClock.now + .seconds(patience)
         while !recovered && ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(250))
             recovered = try await fill(1) == [250]
@@ -94,9 +95,9 @@ struct DiskFullTests {
         #expect(recovered, "still refusing after space was freed: \(NodeTestSupport.tail(node.log))")
 
         server.sendSignal(SIGTERM)
-        #expect(await server.waitForExit(timeout: .seconds(NodeTestSupport.patience)), "serve did not stop")
+        #expect(await server.waitForExit(timeout: .seconds(patience)), "serve did not stop")
 
-        let verify = try await NodeTestSupport.run(node.binary, ["archive", "verify", "--data-dir", dataDir], in: root)
+        let verify = try await runProcess(node.binary, ["archive", "verify", "--data-dir", dataDir], in: root)
         #expect(verify.status == 0, "verify: \(String(decoding: verify.stdout, as: UTF8.self)) \(verify.stderr)")
         let acked = NodeTests.acknowledged(in: sent)
         let listed = try await NodeTestSupport.archiveList(binary: node.binary, dataDir: dataDir, scratch: root)

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -32,7 +33,7 @@ struct ExampleScriptTests {
             try #require(FileManager.default.fileExists(atPath: tool), "\(tool) is needed (make deps-test)")
         }
         let environment = ["ARCHIVERELAY_BINARY": try NodeTestSupport.binary(), "ARCHIVERELAY_RUN_DIR": root + "/run"]
-        let run = try await NodeTestSupport.run("/bin/bash", [example.path], in: root, environment: environment)
+        let run = try await runProcess("/bin/bash", [example.path], in: root, environment: environment)
         return (run.status, String(decoding: run.stdout, as: UTF8.self), run.stderr)
     }
 
@@ -70,7 +71,7 @@ struct ExampleScriptTests {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var reuse: Int32 = 1  // the port may still have connections in TIME_WAIT from a run just before
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &reuse, socklen_t(MemoryLayout<Int32>.size))
-        var address = NodeTestSupport.loopback(port: port)
+        var address = TestPorts.loopback(port: port)
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
         }

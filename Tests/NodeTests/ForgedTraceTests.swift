@@ -1,5 +1,6 @@
 import Foundation
 import RouteEngine
+import TestSupport
 import Testing
 
 /// Issue 22, finding 6: a client must not be able to keep a message off the HA peer. Two
@@ -58,7 +59,7 @@ struct ForgedTraceTests {
         }
         // B keeps each message as A took it (the forged lines are content); A stopped none.
         let sent = Set(try await NodeTestSupport.sha256sums(directory: outgoing).values)
-        let delivered = try await ChainNode.eventually { Set(try await b.archivedDigests().keys) == sent }
+        let delivered = try await eventually { Set(try await b.archivedDigests().keys) == sent }
         let onB = try await b.archivedDigests()
         #expect(delivered, "B holds \(onB.count) of \(sent.count); A's log:\n\(NodeTestSupport.tail(a.log))")
         #expect(try await a.metric("loops_detected_total") == 0)
@@ -89,7 +90,7 @@ struct ForgedTraceTests {
         let unsigned = try ChainTests.message(forged, "unsigned", header: "X-Archiverelay-Trace: hops=1; path=\(b.id)\r\n")
         #expect(try await ChainNode.send(unsigned, port: b.haPort, root: root).code == 250)
         let expected = Set(try await NodeTestSupport.sha256sums(directory: forged).values)
-        let forwarded = try await ChainNode.eventually { Set(try await a.archivedDigests().keys) == expected }
+        let forwarded = try await eventually { Set(try await a.archivedDigests().keys) == expected }
         #expect(forwarded, "A never got the copy; B's log:\n\(NodeTestSupport.tail(b.log))")
         #expect(Set(try await b.archivedDigests().keys) == expected, "B did not keep the message as sent")
         #expect(try await b.metric("unverified_traces_total") == 1)

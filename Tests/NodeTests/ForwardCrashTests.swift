@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The forwarding side killed mid-delivery: a node with a queued backlog is SIGKILLed
@@ -8,13 +9,13 @@ import Testing
     static let peerScript = NodeTestSupport.packageRoot.appendingPathComponent("Tests/ForwardQueueTests/Scripts/recording_peer.py").path
     /// Seconds the peer lives at most: beyond the suite's time limit (it is killed with the
     /// test's other children), so only a test process that died leaves it behind that long.
-    static let peerLifetime = 600 * NodeTestSupport.timeScale
+    static let peerLifetime = 600 * TestScale.time
 
     /// A node whose one route archives and forwards everything to a peer on a free port
     /// (nothing listens there yet), two sessions at most, retried every second.
     static func forwardingNode(_ id: String, root: String) throws -> (ChainNode, peerPort: Int) {
         let node = try ChainNode(id: id, root: root)
-        let peerPort = try NodeTestSupport.freePort()
+        let peerPort = try freePort()
         try node.writeConfig("""
         [[connection]]
         name = "peer"
@@ -46,7 +47,7 @@ import Testing
         // A backlog while the peer is down; the client keeps what got 250.
         let acked = root + "/acked"
         try FileManager.default.createDirectory(atPath: acked, withIntermediateDirectories: true)
-        let fill = try await NodeTestSupport.run(NodeTestSupport.python, [NodeTestSupport.clientScript, "fill", "\(a.journalPort)", acked, "400", "3000"], in: root)
+        let fill = try await runProcess(NodeTestSupport.python, [NodeTestSupport.clientScript, "fill", "\(a.journalPort)", acked, "400", "3000"], in: root)
         #expect(fill.status == 0, "\(fill.stderr)")
         let originals = try Self.files(acked, suffix: ".eml").map { try [UInt8](Data(contentsOf: URL(fileURLWithPath: acked + "/" + $0))) }
         try #require(originals.count >= 390, "only \(originals.count) of 400 acknowledged")
@@ -58,15 +59,15 @@ import Testing
         try FileManager.default.createDirectory(atPath: received, withIntermediateDirectories: true)
         _ = try workspace.children.launch("/usr/bin/python3", [Self.peerScript, "\(peerPort)", received, "--lifetime", "\(Self.peerLifetime)",
                                                                "--hold-after", "200"], log: root + "/peer.log")
-        let started = try await ChainNode.eventually { Self.files(received, suffix: ".eml").count >= 40 }
+        let started = try await eventually { Self.files(received, suffix: ".eml").count >= 40 }
         try #require(started, "the peer got nothing: \(NodeTestSupport.tail(a.log))")
         kill(node.processIdentifier, SIGKILL)
-        #expect(await node.waitForExit(timeout: .seconds(NodeTestSupport.patience)), "A survived SIGKILL")
+        #expect(await node.waitForExit(timeout: .seconds(patience)), "A survived SIGKILL")
         let beforeRestart = Self.files(received, suffix: ".eml").count
         #expect(beforeRestart < originals.count, "everything was delivered before the kill; the test proved nothing")
         _ = FileManager.default.createFile(atPath: received + "/RELEASE", contents: nil)
         node = try await a.start(workspace.children)
-        let drained = try await ChainNode.eventually { try await a.queueDepth() == 0 }
+        let drained = try await eventually { try await a.queueDepth() == 0 }
         #expect(drained, "the queue did not drain after the restart")
 
         // Every acknowledged original reached the peer (after the trace and Received prefix).
@@ -102,26 +103,26 @@ import Testing
 
         let acked = root + "/acked"
         try FileManager.default.createDirectory(atPath: acked, withIntermediateDirectories: true)
-        let fill = try await NodeTestSupport.run(NodeTestSupport.python, [NodeTestSupport.clientScript, "fill", "\(a.journalPort)", acked, "60", "2000"], in: root)
+        let fill = try await runProcess(NodeTestSupport.python, [NodeTestSupport.clientScript, "fill", "\(a.journalPort)", acked, "60", "2000"], in: root)
         #expect(fill.status == 0, "\(fill.stderr)")
         let subjects = try Self.files(acked, suffix: ".eml").map { try [UInt8](Data(contentsOf: URL(fileURLWithPath: acked + "/" + $0))) }.compactMap(Self.subject)
         try #require(subjects.count >= 55, "only \(subjects.count) of 60 acknowledged")
         kill(node.processIdentifier, SIGKILL)
-        #expect(await node.waitForExit(timeout: .seconds(NodeTestSupport.patience)), "A survived SIGKILL")
+        #expect(await node.waitForExit(timeout: .seconds(patience)), "A survived SIGKILL")
         try atStart.write(to: URL(fileURLWithPath: journal))
 
         let received = root + "/peer"
         try FileManager.default.createDirectory(atPath: received, withIntermediateDirectories: true)
         _ = try workspace.children.launch("/usr/bin/python3", [Self.peerScript, "\(peerPort)", received, "--lifetime", "\(Self.peerLifetime)"], log: root + "/peer.log")
         node = try await a.start(workspace.children)
-        let arrived = try await ChainNode.eventually {
+        let arrived = try await eventually {
             Set(Self.files(received, suffix: ".eml").compactMap { name in
                 (try? Data(contentsOf: URL(fileURLWithPath: received + "/" + name))).flatMap { Self.subject([UInt8]($0)) }
             }).isSuperset(of: subjects)
         }
         #expect(arrived, "\(Self.files(received, suffix: ".eml").count) of \(subjects.count) reached the peer: \(NodeTestSupport.tail(a.log))")
         #expect(NodeTestSupport.tail(a.log, bytes: 100_000).contains("took promises a crash kept out of its journal"))
-        let drained = try await ChainNode.eventually { try await a.queueDepth() == 0 }
+        let drained = try await eventually { try await a.queueDepth() == 0 }
         #expect(drained, "the queue did not drain after the restart")
         await a.stop(node)
     }

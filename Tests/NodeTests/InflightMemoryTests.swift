@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Issue 22, finding 4: every message in flight held its compressed record in memory
@@ -51,7 +52,7 @@ import Testing
             """)
         let process = try await node.start(workspace.children)
 
-        let sent = try await NodeTestSupport.run(NodeTestSupport.python, ["-c", Self.client, "\(node.journalPort)", "\(sessions)", "\(first)", "\(last)"],
+        let sent = try await runProcess(NodeTestSupport.python, ["-c", Self.client, "\(node.journalPort)", "\(sessions)", "\(first)", "\(last)"],
                                                  in: workspace.root)
         try #require(sent.status == 0, "client: \(sent.stderr)\nlog:\n\(NodeTestSupport.tail(node.log))")
         let accepted = String(decoding: sent.stdout, as: UTF8.self).split(whereSeparator: \.isNewline).map(String.init)
@@ -60,7 +61,7 @@ import Testing
         let peak = try await node.metric("archive_inflight_peak_bytes ")
         #expect(peak > 0 && peak <= Double(budget), "record memory peaked at \(peak) bytes with a budget of \(budget)")
         #expect(try await node.metric("archive_draft_spills_total ") > 0, "nothing spilled: the sessions never reached the budget")
-        let settled = try await ChainNode.eventually(seconds: 20) {
+        let settled = try await eventually(within: 20) {
             let held = try await node.metric("archive_inflight_bytes "), spilled = try await node.metric("archive_inflight_spilled_bytes ")
             return held == 0 && spilled == 0
         }
@@ -68,7 +69,7 @@ import Testing
 
         let archived = try await node.archivedDigests()
         #expect(Set(archived.keys) == Set(accepted), "archived digests differ from the acknowledged messages")
-        let verify = try await NodeTestSupport.run(node.binary, ["archive", "verify", "--data-dir", node.dataDir], in: workspace.root)
+        let verify = try await runProcess(node.binary, ["archive", "verify", "--data-dir", node.dataDir], in: workspace.root)
         #expect(verify.status == 0, "archive verify: \(String(decoding: verify.stdout, as: UTF8.self)) \(verify.stderr)")
         await node.stop(process)
     }

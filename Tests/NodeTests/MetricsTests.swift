@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// What OPERATIONS.md promises of `/metrics`: every metric it names is exported, and the
@@ -48,7 +49,7 @@ import Testing
         let firstPath = workspace.root + "/first.eml", secondPath = workspace.root + "/second.eml"
         try Data(first).write(to: URL(fileURLWithPath: firstPath))
         try Data(second).write(to: URL(fileURLWithPath: secondPath))
-        let sent = try await NodeTestSupport.run(NodeTestSupport.python, ["-c", Self.client, "\(node.journalPort)", firstPath, secondPath],
+        let sent = try await runProcess(NodeTestSupport.python, ["-c", Self.client, "\(node.journalPort)", firstPath, secondPath],
                                                  in: workspace.root)
         try #require(sent.status == 0, "client: \(sent.stderr)\nlog:\n\(NodeTestSupport.tail(node.log))")
 

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The MailArchiva mistake: every node's `[[connection]]` aims at the next node's JOURNAL
@@ -47,7 +48,7 @@ struct MisconfigurationTests {
             }
             return true
         }
-        #expect(try await ChainNode.eventually { try await settled() })
+        #expect(try await eventually { try await settled() })
         try await Task.sleep(for: .seconds(2))
         for node in nodes {
             let digests = try await node.archivedDigests()

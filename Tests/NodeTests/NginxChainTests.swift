@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The product as its users run it: real nginx (stream module, PROXY protocol) balancing
@@ -39,10 +40,10 @@ import Testing
     }
 
     static let floodScript = NodeTestSupport.packageRoot.appendingPathComponent("Tests/NodeTests/Scripts/journal_flood.py").path
-    static let messages = 5000 * NodeTestSupport.soakFactor, sessions = 8
+    static let messages = 5000 * TestScale.soak, sessions = 8
     /// Seconds the flood, and then the nodes' catching up, may take: about 30 s in all on
     /// an idle machine (debug build), several times that with the suite sharing two cores.
-    static let floodPatience = 300 * NodeTestSupport.timeScale
+    static let floodPatience = 300 * TestScale.time
 
     /// The SHA-256 lines of the client's manifest (one per message that got 250).
     static func acknowledged(_ manifest: String) -> [String] {
@@ -65,7 +66,7 @@ import Testing
         try ChainNode.configurePair(a, b, journalExtra: "trusted_proxies = [\"127.0.0.1\"]")
         let processA = try await a.start(workspace.children)
         var processB = try await b.start(workspace.children)
-        let port = try NodeTestSupport.freePort()
+        let port = try freePort()
         _ = try await Self.startNginx(port: port, upstreams: [a.journalPort, b.journalPort], root: root, children: workspace.children)
 
         // 5,000 (times the soak factor) distinct messages over 8 sessions through nginx, each retried until it gets 250.
@@ -77,10 +78,10 @@ import Testing
         let balanced = (try await a.metric("smtp_messages_received_total{listener=\"journal\""), try await b.metric("smtp_messages_received_total{listener=\"journal\""))
         #expect(balanced.0 > 0 && balanced.1 > 0, "nginx did not balance: \(balanced)")
         kill(processB.processIdentifier, SIGKILL)
-        #expect(await processB.waitForExit(timeout: .seconds(NodeTestSupport.patience)), "B survived SIGKILL")
+        #expect(await processB.waitForExit(timeout: .seconds(patience)), "B survived SIGKILL")
         try await Self.waitForAcknowledged(2 * Self.messages / 3, manifest: manifest, client: client)
         processB = try await b.start(workspace.children)
-        #expect(await client.waitForExit(timeout: .seconds(Self.floodPatience + NodeTestSupport.patience)))
+        #expect(await client.waitForExit(timeout: .seconds(Self.floodPatience + patience)))
         #expect(client.terminationStatus == 0, "client: \(NodeTestSupport.tail(clientLog))")
         let acknowledged = Self.acknowledged(manifest)
         #expect(acknowledged.count == Self.messages && Set(acknowledged).count == Self.messages,
@@ -89,7 +90,7 @@ import Testing
         // B catches up from A's queue (and A from B's, for what B took before it died), and
         // both queues empty (a copy leaves once the peer's 250 is back, after it stored it).
         let expected = Set(acknowledged)
-        let complete = try await ChainNode.eventually(seconds: Double(Self.floodPatience)) {
+        let complete = try await eventually(within: Self.floodPatience) {
             let (onA, onB) = (Set(try await a.archivedDigests().keys), Set(try await b.archivedDigests().keys))
             let depths = (try await a.queueDepth(), try await b.queueDepth())
             return onA == expected && onB == expected && depths == (0, 0)
@@ -104,7 +105,7 @@ import Testing
         await a.stop(processA)
         await b.stop(processB)
         for node in [a, b] {
-            let verify = try await NodeTestSupport.run(node.binary, ["archive", "verify", "--data-dir", node.dataDir], in: root)
+            let verify = try await runProcess(node.binary, ["archive", "verify", "--data-dir", node.dataDir], in: root)
             #expect(verify.status == 0, "\(node.id): \(String(decoding: verify.stdout, as: UTF8.self))")
         }
     }

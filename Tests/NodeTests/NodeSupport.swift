@@ -1,5 +1,5 @@
 import Foundation
-import TestPorts
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -21,22 +21,8 @@ enum NodeTestSupport {
         FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") ? "/usr/bin/python3" : "/usr/local/bin/python3"
     }
 
-    /// `make soak` sets ARCHIVERELAY_SOAK (default 1): the volume fault tests multiply
-    /// their kills and messages, and their time limits, by it.
-    static let soakFactor = max(1, ProcessInfo.processInfo.environment["ARCHIVERELAY_SOAK"].flatMap(Int.init) ?? 1)
-
-    /// `make sanitize` sets ARCHIVERELAY_TIME_SCALE: the node tests run 5-15x slower
-    /// under a sanitizer (every CLI call they make is instrumented too). Default: the soak
-    /// factor.
-    static let timeScale = max(1, ProcessInfo.processInfo.environment["ARCHIVERELAY_TIME_SCALE"].flatMap(Int.init) ?? soakFactor)
-
     /// A time limit of `minutes` for a normal run, scaled for a soak or a sanitizer run.
-    static func scaledMinutes(_ minutes: Int) -> TimeLimitTrait.Duration { .minutes(minutes * timeScale) }
-
-    /// Seconds a wait gives what takes well under a second on an idle machine (a node
-    /// starting or stopping, a copy reaching its peer): CI runs the whole suite in parallel
-    /// on two shared cores. A wait checks the outcome; only a hang takes this long.
-    static let patience = 60 * timeScale
+    static func scaledMinutes(_ minutes: Int) -> TimeLimitTrait.Duration { .minutes(minutes * TestScale.time) }
 
     /// The built `archiverelay` executable (`swift build` / `swift test` put it in .build/debug).
     /// The unprivileged user that tests run the node as when they run as root.
@@ -60,24 +46,11 @@ enum NodeTestSupport {
         return path
     }
 
-    static func temporaryDirectory() throws -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("archiverelay-node-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        return dir.path
-    }
-
-    /// A TCP port on 127.0.0.1 for a child process's server (`TestPorts`).
-    static func freePort() throws -> Int {
-        guard let port = TestPorts.next() else { throw NodeTestError("no free port in \(TestPorts.self)") }
-        return port
-    }
-
-    /// Whether something accepts TCP connections on 127.0.0.1:`port`.
     /// Waits until `process` listens on every port; throws with the log's tail when it
     /// exits first or is not listening after `seconds`.
     static func waitUntilListening(_ process: Process, ports: [Int], log: String, seconds: Int = patience) async throws {
         let deadline = ContinuousClock.now + .seconds(seconds)
-        while !ports.allSatisfy(canConnect(port:)) {
+        while !ports.allSatisfy(TestPorts.canConnect(port:)) {
             guard process.isRunning else {
                 throw NodeTestError("\(process.executableURL?.lastPathComponent ?? "child") exited with \(process.terminationStatus) before listening; log:\n\(tail(log))")
             }
@@ -88,55 +61,16 @@ enum NodeTestSupport {
         }
     }
 
-    static func canConnect(port: Int) -> Bool { TestPorts.canConnect(port: port) }
-
-    static func loopback(port: Int, host: String = "127.0.0.1") -> sockaddr_in { TestPorts.loopback(port: port, host: host) }
-
-    /// Runs a program to its end with stdout and stderr captured through files (no pipe
-    /// buffer limits), off the cooperative pool; `environment` is added to the test's own.
-    static func run(_ executable: String, _ arguments: [String], in directory: String, environment: [String: String] = [:]) async throws
-        -> (status: Int32, stdout: [UInt8], stderr: String)
-    {
-        let tag = UUID().uuidString
-        let outPath = directory + "/run-\(tag).out", errPath = directory + "/run-\(tag).err"
-        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
-        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
-        defer {
-            try? FileManager.default.removeItem(atPath: outPath)
-            try? FileManager.default.removeItem(atPath: errPath)
-        }
-        let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
-        let err = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
-        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = arguments
-            if !environment.isEmpty {
-                process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-            }
-            process.standardInput = FileHandle.nullDevice
-            process.standardOutput = out
-            process.standardError = err
-            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-            do { try process.run() } catch { continuation.resume(throwing: error) }
-        }
-        try? out.close()
-        try? err.close()
-        let stdout = try [UInt8](Data(contentsOf: URL(fileURLWithPath: outPath)))
-        let stderr = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
-        return (status, stdout, stderr)
-    }
-
     /// `sha256sum` over every file of `directory` (name → lowercase hex).
     static func sha256sums(directory: String) async throws -> [String: String] {
         let files = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
         guard !files.isEmpty else { return [:] }
-        let scratch = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let scratch = try makeTempDirectory("node")
+        defer { removeTempDirectory(scratch) }
         var sums: [String: String] = [:]
         for start in stride(from: 0, to: files.count, by: 500) {
             let batch = files[start..<min(files.count, start + 500)].map { directory + "/" + $0 }
-            let run = try await run("/usr/bin/sha256sum", ["--"] + batch, in: scratch)
+            let run = try await runProcess("/usr/bin/sha256sum", ["--"] + batch, in: scratch)
             guard run.status == 0 else { throw NodeTestError("sha256sum failed: \(run.stderr)") }
             for line in String(decoding: run.stdout, as: UTF8.self).split(separator: "\n") {
                 let parts = line.split(separator: " ", maxSplits: 1)
@@ -159,7 +93,7 @@ enum NodeTestSupport {
 
     /// `archive list --json` parsed: id → its listing.
     static func archiveList(binary: String, dataDir: String, scratch: String) async throws -> [String: ListedMessage] {
-        let run = try await run(binary, ["archive", "list", "--json", "--data-dir", dataDir], in: scratch)
+        let run = try await runProcess(binary, ["archive", "list", "--json", "--data-dir", dataDir], in: scratch)
         guard run.status == 0 else { throw NodeTestError("archive list failed (\(run.status)): \(run.stderr)") }
         var entries: [String: ListedMessage] = [:]
         for line in run.stdout.split(separator: UInt8(ascii: "\n")) where !line.isEmpty {
@@ -182,14 +116,6 @@ enum NodeTestSupport {
 struct NodeTestError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
-}
-
-/// Where two byte strings first differ, with a little context; nil when they are equal.
-func firstDifference(_ a: [UInt8], _ b: [UInt8]) -> String? {
-    guard a != b else { return nil }
-    let index = (0..<min(a.count, b.count)).first { a[$0] != b[$0] } ?? min(a.count, b.count)
-    func show(_ x: [UInt8]) -> String { String(decoding: x[index..<min(x.count, index + 40)], as: UTF8.self).debugDescription }
-    return "lengths \(a.count) and \(b.count), first difference at \(index): \(show(a)) vs \(show(b))"
 }
 
 /// Child processes of one test; whatever is still running is SIGKILLed by `killAll`
@@ -255,14 +181,14 @@ struct NodeWorkspace {
     init() throws {
         // Everything that can fail comes before the directory exists, so nothing leaks.
         let binary = try NodeTestSupport.binary()
-        let smtpPort = try NodeTestSupport.freePort(), adminPort = try NodeTestSupport.freePort()
-        root = try NodeTestSupport.temporaryDirectory()
+        let smtpPort = try freePort(), adminPort = try freePort()
+        root = try makeTempDirectory("node")
         node = NodeTests.Node(binary: binary, smtpPort: smtpPort, adminPort: adminPort,
                               dataDir: root + "/data", log: root + "/serve.log")
     }
 
     func tearDown() {
         children.killAll()
-        try? FileManager.default.removeItem(atPath: root)
+        removeTempDirectory(root)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -33,10 +34,10 @@ struct NodeTests {
         /// SIGTERM and wait; SIGKILL (and an issue) if it does not stop within the patience.
         func stop(_ process: Process) async {
             process.sendSignal(SIGTERM)
-            if await !process.waitForExit(timeout: .seconds(NodeTestSupport.patience)) {
-                Issue.record("serve did not stop within \(NodeTestSupport.patience) s of SIGTERM; log:\n\(NodeTestSupport.tail(log))")
+            if await !process.waitForExit(timeout: .seconds(patience)) {
+                Issue.record("serve did not stop within \(patience) s of SIGTERM; log:\n\(NodeTestSupport.tail(log))")
                 process.sendSignal(SIGKILL)
-                _ = await process.waitForExit(timeout: .seconds(NodeTestSupport.patience))
+                _ = await process.waitForExit(timeout: .seconds(patience))
             }
         }
     }
@@ -89,11 +90,11 @@ struct NodeTests {
         var phaseCounts: [Int] = []
         var before = 0
         // 20 kills per run (issue 7); a soak multiplies them, ARCHIVERELAY_CRASH_ROUNDS sets them.
-        let rounds = ProcessInfo.processInfo.environment["ARCHIVERELAY_CRASH_ROUNDS"].flatMap(Int.init) ?? 20 * NodeTestSupport.soakFactor
+        let rounds = ProcessInfo.processInfo.environment["ARCHIVERELAY_CRASH_ROUNDS"].flatMap(Int.init) ?? 20 * TestScale.soak
         for round in 1...rounds {
             try await runPhase(after: before)
             server.sendSignal(SIGKILL)
-            #expect(await server.waitForExit(timeout: .seconds(NodeTestSupport.patience)), "serve survived SIGKILL \(round)")
+            #expect(await server.waitForExit(timeout: .seconds(patience)), "serve survived SIGKILL \(round)")
             let now = Self.acknowledged(in: sent).count
             phaseCounts.append(now - before)
             #expect(now - before > 0, "no message acknowledged before kill \(round); client log:\n\(NodeTestSupport.tail(root + "/client.log"))")
@@ -102,7 +103,7 @@ struct NodeTests {
         }
         try await runPhase(after: before)
         _ = FileManager.default.createFile(atPath: stopFile, contents: nil)
-        #expect(await client.waitForExit(timeout: .seconds(NodeTestSupport.patience)), "load client did not stop")
+        #expect(await client.waitForExit(timeout: .seconds(patience)), "load client did not stop")
         let acked = Self.acknowledged(in: sent)
         phaseCounts.append(acked.count - before)
         #expect(acked.count - before > 0, "no message acknowledged after the last restart")
@@ -114,7 +115,7 @@ struct NodeTests {
         #expect(Set(acked.map(\.id)).count == acked.count, "two acknowledged messages share an archive id")
 
         // The archive verifies clean after all those unclean stops.
-        let verify = try await NodeTestSupport.run(node.binary, ["archive", "verify", "--data-dir", node.dataDir], in: root)
+        let verify = try await runProcess(node.binary, ["archive", "verify", "--data-dir", node.dataDir], in: root)
         #expect(verify.status == 0, "archive verify exited \(verify.status): \(String(decoding: verify.stdout, as: UTF8.self)) \(verify.stderr)")
 
         // Every acknowledged message is listed with the right size and digest...
@@ -138,7 +139,7 @@ struct NodeTests {
                 guard let (seq, id) = pending.popFirst() else { return }
                 group.addTask {
                     let expected = try [UInt8](Data(contentsOf: URL(fileURLWithPath: "\(sent)/\(seq).eml")))
-                    let get = try await NodeTestSupport.run(node.binary, ["archive", "get", id, "--data-dir", node.dataDir], in: root)
+                    let get = try await runProcess(node.binary, ["archive", "get", id, "--data-dir", node.dataDir], in: root)
                     if get.status != 0 { return "\(id) (\(seq)): archive get exited \(get.status): \(get.stderr)" }
                     return firstDifference(get.stdout, expected).map { "\(id) (\(seq)): \($0)" }
                 }
@@ -196,7 +197,7 @@ struct NodeTests {
 
         let server = try await node.start(children)
         let replies = root + "/replies.txt"
-        let send = try await NodeTestSupport.run(NodeTestSupport.python, [
+        let send = try await runProcess(NodeTestSupport.python, [
             NodeTestSupport.clientScript, "send", "\(node.smtpPort)", outgoing, replies,
         ], in: root)
         #expect(send.status == 0, "client: \(String(decoding: send.stdout, as: UTF8.self)) \(send.stderr)")
@@ -222,7 +223,7 @@ struct NodeTests {
         var mismatches: [String] = []
         for file in files {
             guard let id = ids[file] else { continue }
-            let get = try await NodeTestSupport.run(node.binary, ["archive", "get", id, "--data-dir", node.dataDir], in: root)
+            let get = try await runProcess(node.binary, ["archive", "get", id, "--data-dir", node.dataDir], in: root)
             if get.status != 0 {
                 mismatches.append("\(file) (\(id)): archive get exited \(get.status): \(get.stderr)")
             } else if let difference = firstDifference(get.stdout, expected[file]!) {
@@ -241,7 +242,7 @@ struct NodeTests {
             #expect(entry.sha256 == sums[file], "\(file) (\(id)): listed sha256 \(entry.sha256), sent \(sums[file] ?? "?")")
         }
         await node.stop(server)
-        let verify = try await NodeTestSupport.run(node.binary, ["archive", "verify", "--data-dir", node.dataDir], in: root)
+        let verify = try await runProcess(node.binary, ["archive", "verify", "--data-dir", node.dataDir], in: root)
         #expect(verify.status == 0, "archive verify exited \(verify.status): \(verify.stderr)")
         print("corpus round trip: \(files.count) sent (\(distinct) distinct), \(ids.count) acknowledged, \(listed.count) listed, \(mismatches.count) mismatches")
     }

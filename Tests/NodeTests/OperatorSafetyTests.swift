@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 extension NodeTestSupport {
@@ -10,7 +11,7 @@ extension NodeTestSupport {
                 for sender, text in zip(sys.argv[2::2], sys.argv[3::2]):
                     s.sendmail(sender, ["journal@archive.example"], text.encode())
             """
-        let sent = try await run(python, ["-c", script, "\(port)"] + messages.flatMap { [$0.sender, $0.text] }, in: root)
+        let sent = try await runProcess(python, ["-c", script, "\(port)"] + messages.flatMap { [$0.sender, $0.text] }, in: root)
         guard sent.status == 0 else { throw NodeTestError("smtplib: \(sent.stderr)") }
     }
 }
@@ -58,7 +59,7 @@ struct OperatorSafetyTests {
         let workspace = try NodeWorkspace()
         defer { workspace.tearDown() }
         let root = workspace.root
-        let node = try Self.forwardingNode("private", root: root, peerPort: try NodeTestSupport.freePort())  // nothing listens there
+        let node = try Self.forwardingNode("private", root: root, peerPort: try freePort())  // nothing listens there
         let serve = Self.underUmask000([node.binary, "serve", "--config", node.configPath])
         let process = try workspace.children.launch(serve.executable, serve.arguments, log: node.log)
         try await NodeTestSupport.waitUntilListening(process, ports: [node.journalPort, node.haPort], log: node.log)
@@ -72,7 +73,7 @@ struct OperatorSafetyTests {
         let exportDir = root + "/export"
         for (format, out) in [("eml", exportDir + "/eml"), ("mbox", exportDir + "/all.mbox")] {  // eml creates the directory
             let export = Self.underUmask000([node.binary, "archive", "export", "--format", format, "--out", out, "--data-dir", node.dataDir])
-            let run = try await NodeTestSupport.run(export.executable, export.arguments, in: root)
+            let run = try await runProcess(export.executable, export.arguments, in: root)
             #expect(run.status == 0, "\(run.stderr)")
         }
         let afterward = Self.openToOthers(under: node.dataDir) + Self.openToOthers(under: exportDir)
@@ -98,7 +99,7 @@ struct OperatorSafetyTests {
         let workspace = try NodeWorkspace()
         defer { workspace.tearDown() }
         let root = workspace.root
-        let peerPort = try NodeTestSupport.freePort()
+        let peerPort = try freePort()
         _ = try workspace.children.launch(NodeTestSupport.python, ["-c", Self.hostilePeer, "\(peerPort)"], log: root + "/peer.log")
         let node = try Self.forwardingNode("screen", root: root, peerPort: peerPort)
         let process = try await node.start(workspace.children)
@@ -109,7 +110,7 @@ struct OperatorSafetyTests {
             ("bob@example.com", "Message-ID: <dup@example.test>\r\nSubject: two\r\n\r\nsecond\r\n"),
         ], port: node.journalPort, root: root)
         func cli(_ arguments: [String]) async throws -> (status: Int32, stdout: String, stderr: String) {
-            let run = try await NodeTestSupport.run(node.binary, arguments + ["--data-dir", node.dataDir], in: root)
+            let run = try await runProcess(node.binary, arguments + ["--data-dir", node.dataDir], in: root)
             return (run.status, String(decoding: run.stdout, as: UTF8.self), run.stderr)
         }
         func isSafe(_ text: String) -> Bool { !text.unicodeScalars.contains { $0.value < 0x20 && $0 != "\n" || (0x7F...0x9F).contains($0.value) } }
@@ -153,22 +154,22 @@ struct OperatorSafetyTests {
             """
         for (raw, expected) in [(false, "1 0"), (true, "0 ")] {
             let get = [node.binary, "archive", "get", hostileID, "--data-dir", node.dataDir] + (raw ? ["--raw"] : [])
-            let run = try await NodeTestSupport.run(NodeTestSupport.python, ["-c", pty] + get, in: root)
+            let run = try await runProcess(NodeTestSupport.python, ["-c", pty] + get, in: root)
             let said = String(decoding: run.stdout, as: UTF8.self)
             #expect(said.hasPrefix(expected) && said != "0 0\n", "raw \(raw): \(said) \(run.stderr)")
         }
 
         let target = ["--data-dir", node.dataDir, "--admin", "127.0.0.1:\(node.adminPort)"]
         var failedEntry: Int?  // an entry whose last error is the peer's greeting
-        #expect(try await ChainNode.eventually {
-            let dump = try await NodeTestSupport.run(node.binary, ["queue", "dump", "--json"] + target, in: root)
+        #expect(try await eventually {
+            let dump = try await runProcess(node.binary, ["queue", "dump", "--json"] + target, in: root)
             failedEntry = dump.stdout.split(separator: UInt8(ascii: "\n")).lazy
                 .compactMap { try? JSONSerialization.jsonObject(with: Data($0)) as? [String: Any] }
                 .first { $0["type"] as? String == "entry" && ($0["lastError"] as? String)?.contains(Self.title) == true }?["id"] as? Int
             return failedEntry != nil
         }, "the peer's greeting never became an entry's last error")
         for command in [["queue", "dump"], ["queue", "show", "\(failedEntry ?? 0)"]] {
-            let run = try await NodeTestSupport.run(node.binary, command + target, in: root)
+            let run = try await runProcess(node.binary, command + target, in: root)
             let text = String(decoding: run.stdout, as: UTF8.self)
             #expect(run.status == 0 && isSafe(text) && text.contains("\\x1b]0;owned\\x07"), "\(command): \(text.debugDescription) \(run.stderr)")
         }
@@ -181,8 +182,8 @@ struct OperatorSafetyTests {
         let workspace = try NodeWorkspace()
         defer { workspace.tearDown() }
         let node = workspace.node
-        let run = try await NodeTestSupport.run("/usr/bin/timeout", [
-            "\(NodeTestSupport.patience)", node.binary, "serve", "--log-level", "bogus", "--listen", "127.0.0.1:\(node.smtpPort)",
+        let run = try await runProcess("/usr/bin/timeout", [
+            "\(patience)", node.binary, "serve", "--log-level", "bogus", "--listen", "127.0.0.1:\(node.smtpPort)",
             "--admin", "127.0.0.1:\(node.adminPort)", "--data-dir", node.dataDir,
         ], in: workspace.root)
         #expect(run.status == 64 && run.stderr.contains("--log-level must be one of trace, debug"), "\(run.stderr)")
@@ -195,7 +196,7 @@ struct OperatorSafetyTests {
         defer { workspace.tearDown() }
         let config = workspace.root + "/hostile.toml"
         try "[node]\nid = \"a\\u001b]0;owned\\u0007\"\n".write(toFile: config, atomically: true, encoding: .utf8)
-        let run = try await NodeTestSupport.run(workspace.node.binary, ["check-config", config], in: workspace.root)
+        let run = try await runProcess(workspace.node.binary, ["check-config", config], in: workspace.root)
         let text = String(decoding: run.stdout, as: UTF8.self)
         #expect(run.status == 1 && text.contains("a\\x1b]0;owned\\x07") && !text.contains("\u{1B}"), "\(text.debugDescription)")
     }

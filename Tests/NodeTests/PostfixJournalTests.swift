@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The deployment archiverelay is for: a mail server journals every message it handles
@@ -41,11 +42,11 @@ import Testing
         let workspace = try NodeWorkspace()
         defer { workspace.tearDown() }
         let root = workspace.root
-        let tls = try await ChainNode.selfSignedCertificate("archive.test", file: "cert", root: root)
+        let tls = try await TestPKI.shared().leaf
         let node = try ChainNode(id: "archive", root: root)
         try node.writeConfig("", journalExtra: ChainNode.startTLS(certificate: tls.certificate, key: tls.key))
         let process = try await node.start(workspace.children)
-        let sinkPort = try NodeTestSupport.freePort(), relayPort = try NodeTestSupport.freePort()
+        let sinkPort = try freePort(), relayPort = try freePort()
         _ = try workspace.children.launch("/usr/sbin/smtp-sink", ["-u", "nobody", "127.0.0.1:\(sinkPort)", "100"],
                                           log: root + "/sink.log")
 
@@ -56,7 +57,7 @@ import Testing
             try Data(bytes).write(to: URL(fileURLWithPath: messagesDir + "/" + name))
         }
 
-        let run = try await NodeTestSupport.run(NodeTestSupport.python, [
+        let run = try await runProcess(NodeTestSupport.python, [
             Self.script, root, "\(relayPort)", "\(node.journalPort)", "\(sinkPort)", messagesDir,
         ], in: root)
         let postfixLog = NodeTestSupport.tail(root + "/postfix/log/postfix.log", bytes: 4000)
@@ -71,7 +72,7 @@ import Testing
 
         // Every copy archived once, with the envelope Postfix gave it, and the content as
         // Postfix delivered it: its Received field on top of the message as submitted.
-        let listing = try await NodeTestSupport.run(node.binary, ["archive", "list", "--json", "--data-dir", node.dataDir], in: root)
+        let listing = try await runProcess(node.binary, ["archive", "list", "--json", "--data-dir", node.dataDir], in: root)
         let rows = String(decoding: listing.stdout, as: UTF8.self).split(separator: "\n").compactMap {
             try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
         }
@@ -84,7 +85,7 @@ import Testing
             }
             #expect(row["sender"] as? String == "sender@origin.example")
             #expect(row["recipients"] as? [String] == ["journal@archive.example"])
-            let get = try await NodeTestSupport.run(node.binary, ["archive", "get", id, "--data-dir", node.dataDir], in: root)
+            let get = try await runProcess(node.binary, ["archive", "get", id, "--data-dir", node.dataDir], in: root)
             #expect(get.status == 0, "\(get.stderr)")
             let archived = get.stdout
             let prefix = archived.count >= submitted.count ? Array(archived.prefix(archived.count - submitted.count)) : []
@@ -94,7 +95,7 @@ import Testing
             #expect(postfixReceived.hasPrefix("Received: from ") && postfixReceived.contains("by mta.origin.test (Postfix)")
                         && postfixReceived.hasSuffix("\r\n"), "\(subject): added before the message: \(postfixReceived)")
         }
-        let verify = try await NodeTestSupport.run(node.binary, ["archive", "verify", "--data-dir", node.dataDir], in: root)
+        let verify = try await runProcess(node.binary, ["archive", "verify", "--data-dir", node.dataDir], in: root)
         #expect(verify.status == 0, "\(verify.stderr)")
         await node.stop(process)
     }

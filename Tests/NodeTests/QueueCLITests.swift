@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `archiverelay queue …` against a running node (admin endpoint) and a stopped one (files
@@ -10,7 +11,7 @@ import Testing
         let (root, children, node) = (workspace.root, workspace.children, workspace.node)
         let target = ["--data-dir", node.dataDir, "--admin", "127.0.0.1:\(node.adminPort)"]
         func queue(_ arguments: [String], _ extra: [String] = []) async throws -> (status: Int32, stdout: String, stderr: String) {
-            let r = try await NodeTestSupport.run(node.binary, ["queue"] + arguments + (extra.isEmpty ? target : extra), in: root)
+            let r = try await runProcess(node.binary, ["queue"] + arguments + (extra.isEmpty ? target : extra), in: root)
             return (r.status, String(decoding: r.stdout, as: UTF8.self), r.stderr)
         }
 
@@ -24,7 +25,7 @@ import Testing
         #expect(r.status != 0 && r.stderr.contains("no queue entry 7"), "\(r.stderr)")
         r = try await queue(["retry", "--all"])
         #expect(r.status == 0 && r.stdout.contains("0 entries due now"), "\(r.stdout) \(r.stderr)")
-        let silentPort = try NodeTestSupport.freePort()
+        let silentPort = try freePort()
         r = try await queue(["dump"], ["--data-dir", node.dataDir, "--admin", "127.0.0.1:\(silentPort)"])
         #expect(r.status != 0 && r.stderr.contains("locked by a running node"), "\(r.stderr)")
         r = try await queue(["delete", "7"])

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -16,7 +17,7 @@ struct RouteNodeTests {
         let files = try FileManager.default.contentsOfDirectory(atPath: examples).filter { $0.hasSuffix(".toml") }
         try #require(!files.isEmpty)
         for file in files {
-            let run = try await NodeTestSupport.run(workspace.node.binary, ["check-config", examples + "/" + file], in: workspace.root)
+            let run = try await runProcess(workspace.node.binary, ["check-config", examples + "/" + file], in: workspace.root)
             #expect(run.status == 0, "\(file): \(String(decoding: run.stdout, as: UTF8.self)) \(run.stderr)")
         }
     }
@@ -42,7 +43,7 @@ struct RouteNodeTests {
         name = "r1"
         archive = false
         """.write(toFile: file, atomically: true, encoding: .utf8)
-        let run = try await NodeTestSupport.run(workspace.node.binary, ["check-config", file], in: workspace.root)
+        let run = try await runProcess(workspace.node.binary, ["check-config", file], in: workspace.root)
         let out = String(decoding: run.stdout, as: UTF8.self)
         #expect(run.status != 0)
         for expected in ["listener[2] \"ha\": port 2525 is already taken by listener[1] \"journal\"",
@@ -74,11 +75,11 @@ struct RouteNodeTests {
             """.write(toFile: config, atomically: true, encoding: .utf8)
         }
         func rcpt(_ address: String) async throws -> String {
-            let run = try await NodeTestSupport.run(NodeTestSupport.python, [NodeTestSupport.clientScript, "rcpt", "\(node.smtpPort)", address], in: root)
+            let run = try await runProcess(NodeTestSupport.python, [NodeTestSupport.clientScript, "rcpt", "\(node.smtpPort)", address], in: root)
             return String(decoding: run.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         }
         func reloaded(_ count: Int) async throws -> Bool {
-            try await ChainNode.eventually {
+            try await eventually {
                 let log = NodeTestSupport.tail(node.log, bytes: 20000)
                 return log.components(separatedBy: "configuration reloaded").count - 1 + log.components(separatedBy: "reload refused").count - 1 >= count
             }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -34,7 +35,7 @@ struct SlowlorisTests {
         var extras: [RawClient] = []
         defer { for client in slow + extras { client.close() } }
         // A burst of connections; a session has begun once its greeting came.
-        func begun(_ clients: [RawClient]) { for client in clients { _ = client.transcript(waitingUpTo: NodeTestSupport.patience, until: "\r\n") } }
+        func begun(_ clients: [RawClient]) { for client in clients { _ = client.transcript(waitingUpTo: patience, until: "\r\n") } }
         let openStart = ContinuousClock.now
         for source in Self.sources {
             for _ in 0..<Self.perClient { slow.append(try RawClient(from: source, port: node.journalPort)) }
@@ -57,7 +58,7 @@ struct SlowlorisTests {
         let goodSend = Task { try await good.send(message, port: node.journalPort, root: workspace.root) }
         let rssWithAllOpen = residentKiB(process.processIdentifier)
         let command = Array("EHLO slowloris.example".utf8)
-        let endBy = ContinuousClock.now + .seconds(Self.commandTimeout + NodeTestSupport.patience)
+        let endBy = ContinuousClock.now + .seconds(Self.commandTimeout + patience)
         var endedBeforeTheGoodReply: Int?
         var round = 0
         while ContinuousClock.now < endBy {
@@ -79,7 +80,7 @@ struct SlowlorisTests {
         #expect(endedBeforeTheGoodReply == 0,
                 "\(endedBeforeTheGoodReply.map(String.init) ?? "all") slow sessions had timed out before the good client's 250 (after \(goodReply.seconds) s)")
 
-        let refused = extras[0].transcript(waitingUpTo: NodeTestSupport.patience)  // up to its close
+        let refused = extras[0].transcript(waitingUpTo: patience)  // up to its close
         #expect(refused.contains("421 4.7.0"), "session \(Self.perClient + 1) from \(Self.sources[0]) was not refused: \(refused.debugDescription)")
 
         // Every session was told and closed, the dripping ones included (they were sent a
@@ -93,7 +94,7 @@ struct SlowlorisTests {
                 samples.append("#\(index)\(index % 2 == 0 ? " (dripping)" : ""): \(transcript.debugDescription)")
             }
         }
-        #expect(timedOut == slow.count, "\(slow.count - timedOut) of \(slow.count) slow sessions were not ended with 421 4.4.2 within \(Self.commandTimeout + NodeTestSupport.patience) s, e.g. \(samples)")
+        #expect(timedOut == slow.count, "\(slow.count - timedOut) of \(slow.count) slow sessions were not ended with 421 4.4.2 within \(Self.commandTimeout + patience) s, e.g. \(samples)")
 
         // The node is unharmed: another message goes through.
         let after = try await ChainNode.send(try ChainTests.message(workspace.root, "after-slowloris"), port: node.journalPort, root: workspace.root)
@@ -140,8 +141,8 @@ final class RawClient {
     init(from source: String, port: Int) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw NodeTestError("socket() failed: errno \(errno)") }
-        var local = NodeTestSupport.loopback(port: 0, host: source)
-        var remote = NodeTestSupport.loopback(port: port)
+        var local = TestPorts.loopback(port: 0, host: source)
+        var remote = TestPorts.loopback(port: port)
         let size = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafePointer(to: &local) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, size) == 0 } }
         let connected = bound && withUnsafePointer(to: &remote) {

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The probes of the public smtpsmug scanner, reimplemented (Scripts/smuggling_probes.py)
@@ -12,11 +13,11 @@ struct SmugglingProbeTests {
         let (root, children, node) = (workspace.root, workspace.children, workspace.node)
         let server = try await node.start(children)
         let script = NodeTestSupport.packageRoot.appendingPathComponent("Tests/NodeTests/Scripts/smuggling_probes.py").path
-        let run = try await NodeTestSupport.run(NodeTestSupport.python, [script, "\(node.smtpPort)"], in: root)
+        let run = try await runProcess(NodeTestSupport.python, [script, "\(node.smtpPort)"], in: root)
         try #require(run.status == 0, "probe script failed: \(run.stderr)")
         await node.stop(server)
 
-        let listed = try await NodeTestSupport.run(node.binary, ["archive", "list", "--json", "--data-dir", node.dataDir], in: root)
+        let listed = try await runProcess(node.binary, ["archive", "list", "--json", "--data-dir", node.dataDir], in: root)
         try #require(listed.status == 0, "archive list: \(listed.stderr)")
         let archived = try String(decoding: listed.stdout, as: UTF8.self).split(separator: "\n").map {
             try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] ?? [:]
@@ -43,7 +44,7 @@ struct SmugglingProbeTests {
             #expect(final.hasPrefix("250 ") || final.hasPrefix("5"), "\(name): final reply \(final.debugDescription)")
             if final.hasPrefix("250 ") {
                 try #require(ids.count == 1, "\(name): accepted but \(ids.count) archived")
-                let get = try await NodeTestSupport.run(node.binary, ["archive", "get", ids[0], "--data-dir", node.dataDir], in: root)
+                let get = try await runProcess(node.binary, ["archive", "get", ids[0], "--data-dir", node.dataDir], in: root)
                 let text = String(decoding: get.stdout, as: UTF8.self)
                 #expect(text.contains("with an \(name) ending.") && text.contains("after a bad mail \(name) ending."),
                         "\(name): the archived message is not whole: \(text.debugDescription)")

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// A node that cannot start says which part of its configuration is at fault and why, in
@@ -11,9 +12,9 @@ struct StartupErrorTests {
         let descriptor: Int32
 
         init() throws {
-            port = try NodeTestSupport.freePort()
+            port = try freePort()
             descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var address = NodeTestSupport.loopback(port: port)
+            var address = TestPorts.loopback(port: port)
             let bound = withUnsafePointer(to: &address) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
             }
@@ -28,7 +29,7 @@ struct StartupErrorTests {
     static func start(_ arguments: [String], in root: String, unprivileged: Bool = false) async throws -> (status: Int32, line: String) {
         let binary = try NodeTestSupport.binary()
         let command = unprivileged ? NodeTestSupport.asNobody(binary, ["serve"] + arguments) : (binary, ["serve"] + arguments)
-        let run = try await NodeTestSupport.run(command.0, command.1, in: root)
+        let run = try await runProcess(command.0, command.1, in: root)
         let line = run.stderr.split(separator: "\n").last.map(String.init) ?? ""
         return (run.status, line)
     }
@@ -40,7 +41,7 @@ struct StartupErrorTests {
         defer { workspace.tearDown() }
         let held = try HeldPort()
         defer { held.close() }
-        let free = try NodeTestSupport.freePort()
+        let free = try freePort()
         let (smtp, admin) = listenerHeld ? (held.port, free) : (free, held.port)
         let result = try await Self.start(["--listen", "127.0.0.1:\(smtp)", "--admin", "127.0.0.1:\(admin)",
                                            "--data-dir", workspace.root + "/data"], in: workspace.root)
@@ -62,7 +63,7 @@ struct StartupErrorTests {
         let workspace = try NodeWorkspace()
         defer { workspace.tearDown() }
         #expect(chmod(workspace.root, 0o777) == 0)
-        let admin = try NodeTestSupport.freePort()
+        let admin = try freePort()
         let result = try await Self.start(["--listen", "127.0.0.1:25", "--admin", "127.0.0.1:\(admin)",
                                            "--data-dir", workspace.root + "/data"], in: workspace.root, unprivileged: true)
         #expect(result.status != 0)
@@ -79,7 +80,7 @@ struct StartupErrorTests {
         try FileManager.default.createDirectory(atPath: exists ? data : parent, withIntermediateDirectories: true)
         // Owned by root (or by the test's user): read-only either way.
         #expect(chmod(exists ? data : parent, 0o555) == 0)
-        let (smtp, admin) = (try NodeTestSupport.freePort(), try NodeTestSupport.freePort())
+        let (smtp, admin) = (try freePort(), try freePort())
         let result = try await Self.start(["--listen", "127.0.0.1:\(smtp)", "--admin", "127.0.0.1:\(admin)", "--data-dir", data],
                                           in: workspace.root, unprivileged: true)
         #expect(result.status != 0)

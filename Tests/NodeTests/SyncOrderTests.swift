@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -31,7 +32,7 @@ struct SyncOrderTests {
         // The paths strace prints are resolved; so are the ones the node is given.
         let root = URL(fileURLWithPath: workspace.root).resolvingSymlinksInPath().path
         let node = try ChainNode(id: "traced", root: root)
-        let spoolPort = try NodeTestSupport.freePort(), peerPort = try NodeTestSupport.freePort()
+        let spoolPort = try freePort(), peerPort = try freePort()
         try node.writeConfig("""
         [[listener]]
         name = "spool"
@@ -71,7 +72,7 @@ struct SyncOrderTests {
             let raw = try [UInt8](Data(contentsOf: URL(fileURLWithPath: NodeTestSupport.corpus + "/" + file)))
             try Data(NodeTests.canonical(raw)).write(to: URL(fileURLWithPath: archived + "/" + file))
         }
-        let sent = try await NodeTestSupport.run(NodeTestSupport.python, [NodeTestSupport.clientScript, "send", "\(node.journalPort)", archived, root + "/sent.txt"], in: root)
+        let sent = try await runProcess(NodeTestSupport.python, [NodeTestSupport.clientScript, "send", "\(node.journalPort)", archived, root + "/sent.txt"], in: root)
         try #require(sent.status == 0, "\(String(decoding: sent.stdout, as: UTF8.self)) \(sent.stderr)")
         // Archived only, then again where it is forwarded: a duplicate, queued through the journal.
         let duplicate = try ChainTests.message(root, "duplicate")

@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOSSL
 import SMTPListener
+import TestSupport
 import Testing
 
 /// A renewed certificate (same file paths, new contents) is picked up by
@@ -28,11 +29,12 @@ struct CertificateReloadTests {
     }
 
     @Test func aRenewedCertificateIsPresentedAfterTheReload() async throws {
-        let files = try TestCertificate.writeFiles()
-        let pki = try await TestPKI.make()  // its self-signed "stranger" stands in for the renewal
-        defer { pki.remove() }
+        let directory = try makeTempDirectory()
+        defer { removeTempDirectory(directory) }
+        let pki = try await TestPKI.copy(to: directory)  // its self-signed "stranger" stands in for the renewal
+        let files = pki.leaf
         let original = try NIOSSLCertificate.fromPEMFile(files.certificate)[0]
-        let renewed = try NIOSSLCertificate.fromPEMFile(pki.strangerCertificate)[0]
+        let renewed = try NIOSSLCertificate.fromPEMFile(pki.stranger.certificate)[0]
         try await withListener({ configuration in
             configuration.tlsMode = .starttls
             configuration.certificateFile = files.certificate
@@ -47,8 +49,8 @@ struct CertificateReloadTests {
             // The renewal writes new files at the same paths; nothing changes until the reload.
             try FileManager.default.removeItem(atPath: files.certificate)
             try FileManager.default.removeItem(atPath: files.key)
-            try FileManager.default.copyItem(atPath: pki.strangerCertificate, toPath: files.certificate)
-            try FileManager.default.copyItem(atPath: pki.strangerKey, toPath: files.key)
+            try FileManager.default.copyItem(atPath: pki.stranger.certificate, toPath: files.certificate)
+            try FileManager.default.copyItem(atPath: pki.stranger.key, toPath: files.key)
             #expect(try await Self.presented(by: server) == original)
             #expect(try server.reloadCertificate())
             #expect(try await Self.presented(by: server) == renewed)

@@ -3,6 +3,7 @@ import NIOCore
 import NIOPosix
 @testable import SMTPListener
 import SMTPProtocol
+import TestSupport
 import Testing
 
 /// One session's pipelined flood against the other sessions of its event loop, and the

@@ -1,6 +1,7 @@
 import Foundation
 import SMTPListener
 import SMTPProtocol
+import TestSupport
 import Testing
 
 /// Real clients nobody here wrote, against a live listener: swaks, Python's smtplib and
@@ -12,11 +13,11 @@ struct InteropTests {
     static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("Interop/smtplib_client.py").path
 
-    func tls(_ configuration: inout ListenerConfiguration) throws {
-        let files = try TestCertificate.writeFiles()
+    func tls(_ configuration: inout ListenerConfiguration) async throws {
+        let pki = try await TestPKI.shared()
         configuration.tlsMode = .starttls
-        configuration.certificateFile = files.certificate
-        configuration.privateKeyFile = files.key
+        configuration.certificateFile = pki.leaf.certificate
+        configuration.privateKeyFile = pki.leaf.key
     }
 
     // MARK: swaks
@@ -25,9 +26,12 @@ struct InteropTests {
 
     @Test(arguments: swaksModes)
     func swaks(flags: [String]) async throws {
-        try await withListener({ try tls(&$0) }) { server, receiver in
+        try await withListener({ try await tls(&$0) }) { server, receiver in
             let body = "From: a@example.com\nSubject: swaks \(flags)\n\n.dot line\nend\n"
-            let file = try temporaryFile(body)
+            let directory = try makeTempDirectory()
+            defer { removeTempDirectory(directory) }
+            let file = directory + "/message.txt"
+            try writeFile(file, Array(body.utf8))
             let run = try await runTool("swaks", ["--server", "127.0.0.1:\(server.localAddress.port ?? 0)",
                                                   "--from", "a@example.com", "--to", "journal@archive.example",
                                                   "--helo", "swaks.test", "--data", "@\(file)", "--hide-all"] + flags)
@@ -44,8 +48,9 @@ struct InteropTests {
 
     @Test(arguments: ["plain", "starttls", "large", "utf8", "send_message"])
     func smtplib(mode: String) async throws {
-        try await withListener({ try tls(&$0) }) { server, receiver in
-            let out = try temporaryDirectory()
+        try await withListener({ try await tls(&$0) }) { server, receiver in
+            let out = try makeTempDirectory()
+            defer { removeTempDirectory(out) }
             let run = try await runTool(python, [Self.script, "\(server.localAddress.port ?? 0)", out, mode, Self.corpus])
             #expect(run.status == 0, "\(run.output)")
             let expected = try FileManager.default.contentsOfDirectory(atPath: out).sorted {
@@ -84,27 +89,7 @@ struct InteropTests {
     }
 }
 
-/// Where two byte strings first differ, with a little context; nil when they are equal.
-func firstDifference(_ a: [UInt8], _ b: [UInt8]) -> String? {
-    guard a != b else { return nil }
-    let index = (0..<min(a.count, b.count)).first { a[$0] != b[$0] } ?? min(a.count, b.count)
-    func show(_ x: [UInt8]) -> String { String(decoding: x[index..<min(x.count, index + 40)], as: UTF8.self).debugDescription }
-    return "lengths \(a.count) and \(b.count), first difference at \(index): \(show(a)) vs \(show(b))"
-}
-
 var python: String { FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") ? "/usr/bin/python3" : "python3" }
-
-func temporaryDirectory() throws -> String {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("archiverelay-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    return dir.path
-}
-
-func temporaryFile(_ text: String) throws -> String {
-    let path = try temporaryDirectory() + "/message.txt"
-    try text.write(toFile: path, atomically: true, encoding: .utf8)
-    return path
-}
 
 /// Runs a tool found on PATH (or /usr/sbin) to its end, off the cooperative pool.
 func runTool(_ tool: String, _ arguments: [String]) async throws -> (status: Int32, output: String) {

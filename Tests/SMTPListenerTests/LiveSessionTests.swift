@@ -3,15 +3,12 @@ import NIOConcurrencyHelpers
 import NIOCore
 import SMTPListener
 import SMTPProtocol
+import TestSupport
 import Testing
 
 /// The listener over real TCP on 127.0.0.1, with a receiver that records what it got.
 @Suite(.timeLimit(.minutes(3)))
 struct LiveSessionTests {
-    /// Seconds a wait gives what happens within milliseconds on an idle machine: CI runs
-    /// the whole suite in parallel on two shared cores. Only a hang takes this long.
-    static let patience = 60
-
     @Test func acceptsAMessageByteForByte() async throws {
         try await withListener { server, receiver in
             let client = try await TestClient(server)
@@ -174,7 +171,7 @@ struct LiveSessionTests {
             await first.close()
             // The slot is free once the server has seen the close: wait for that, not for a
             // fixed time (200 ms was too short once on a loaded CI machine).
-            let deadline = ContinuousClock.now + .seconds(Self.patience)
+            let deadline = ContinuousClock.now + .seconds(patience)
             while server.openSessions > 1 && ContinuousClock.now < deadline {
                 try await Task.sleep(for: .milliseconds(10))
             }

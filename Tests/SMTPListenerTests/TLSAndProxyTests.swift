@@ -2,16 +2,17 @@ import NIOCore
 import NIOSSL
 import SMTPListener
 import SMTPProtocol
+import TestSupport
 import Testing
 
 @Suite(.timeLimit(.minutes(1)))
 struct TLSAndProxyTests {
-    func tls(_ mode: TLSMode) -> (inout ListenerConfiguration) throws -> Void {
+    func tls(_ mode: TLSMode) -> (inout ListenerConfiguration) async throws -> Void {
         { configuration in
-            let files = try TestCertificate.writeFiles()
+            let pki = try await TestPKI.shared()
             configuration.tlsMode = mode
-            configuration.certificateFile = files.certificate
-            configuration.privateKeyFile = files.key
+            configuration.certificateFile = pki.leaf.certificate
+            configuration.privateKeyFile = pki.leaf.key
         }
     }
 

@@ -8,6 +8,7 @@ import MessageIntake
 import SMTPListener
 import SMTPProtocol
 import ServiceLifecycle
+import TestSupport
 import Testing
 
 /// A message as the receiver got it.
@@ -82,14 +83,14 @@ final class CollectingReceiver: MessageReceiver {
 /// Runs a listener on 127.0.0.1:0 for the duration of `body`, then shuts it down. Its
 /// sessions run on `group`.
 func withListener<T>(
-    _ configure: (inout ListenerConfiguration) throws -> Void = { _ in },
+    _ configure: (inout ListenerConfiguration) async throws -> Void = { _ in },
     receiver: CollectingReceiver = CollectingReceiver(),
     group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
     _ body: (SMTPServer, CollectingReceiver) async throws -> T
 ) async throws -> T {
     var configuration = ListenerConfiguration(
         name: "test", host: "127.0.0.1", port: 0, allowedClients: [ClientNetwork("127.0.0.0/8")!])
-    try configure(&configuration)
+    try await configure(&configuration)
     let server = try await SMTPServer.bind(
         configuration: configuration, hostname: "test.example", receiver: receiver, group: group,
         logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
@@ -101,17 +102,6 @@ func withListener<T>(
         }
         return try await body(server, receiver)
     }
-}
-
-/// Waits up to 60 s for `condition`, checking every 10 ms; whether it came true. For
-/// outcomes that come in their own time: a limit is a limit, not the expected duration.
-func eventually(_ condition: () -> Bool) async throws -> Bool {
-    let deadline = ContinuousClock.now + .seconds(60)
-    while !condition() {
-        guard ContinuousClock.now < deadline else { return false }
-        try await Task.sleep(for: .milliseconds(10))
-    }
-    return true
 }
 
 /// A raw SMTP client for tests: writes exactly the bytes it is given, reads replies.
@@ -174,9 +164,9 @@ final class TestClient {
     }
 
     /// Starts TLS on this connection (after the server's 220 to STARTTLS), presenting a
-    /// client certificate when `identity` (certificate and key PEM files) is given;
-    /// `adjust` narrows what the client offers (versions, cipher suites).
-    func startTLS(identity: (certificate: String, key: String)? = nil,
+    /// client certificate when `identity` is given; `adjust` narrows what the client offers
+    /// (versions, cipher suites).
+    func startTLS(identity: TestIdentity? = nil,
                   adjust: (inout TLSConfiguration) -> Void = { _ in }) async throws {
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.certificateVerification = .none

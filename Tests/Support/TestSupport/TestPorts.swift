@@ -57,3 +57,15 @@ public enum TestPorts {
         return withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body(fd, $0) } }
     }
 }
+
+/// A free TCP port on 127.0.0.1 for a test's server (`TestPorts`).
+public func freePort() throws -> Int {
+    guard let port = TestPorts.next() else { throw TestSupportError("no free port in \(TestPorts.range)") }
+    return port
+}
+
+/// Why a test's helper could not do its part.
+public struct TestSupportError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
