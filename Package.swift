@@ -228,7 +228,7 @@ let package = Package(
         .testTarget(
             name: "RelayPipelineTests",
             dependencies: [
-                "RelayPipeline", "ArchiveStore", "ForwardQueue", "MessageIntake", "RouteEngine", "SMTPProtocol",
+                "RelayPipeline", "ArchiveStore", "ForwardQueue", "MessageIntake", "RouteEngine", "SMTPProtocol", "TestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

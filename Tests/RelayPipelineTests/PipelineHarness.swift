@@ -7,6 +7,7 @@ import RelayPipeline
 import RouteEngine
 import MessageIntake
 import SMTPProtocol
+import TestSupport
 
 /// A real archive and a real queue in a temporary directory, with the pipeline between
 /// them: what a node builds, without a listener or a binary. The queue's deliveries are
@@ -33,9 +34,13 @@ final class PipelineHarness: Sendable {
     /// entries and answer `onFull` past it; everything is closed and removed after.
     static func with<T>(_ table: RoutingTable, queueLimit: Int = 100, onFull: PeerSettings.OnFull = .tempfail,
                         storageLow: Bool = false, _ body: (PipelineHarness) async throws -> T) async throws -> T {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pipeline-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try await withTempDirectory("pipeline") { directory in
+            try await run(in: directory, table, queueLimit: queueLimit, onFull: onFull, storageLow: storageLow, body)
+        }
+    }
+
+    private static func run<T>(in directory: String, _ table: RoutingTable, queueLimit: Int, onFull: PeerSettings.OnFull,
+                               storageLow: Bool, _ body: (PipelineHarness) async throws -> T) async throws -> T {
         let logger = Logger(label: "pipeline-test") { _ in SwiftLogNoOpLogHandler() }
         var options = ArchiveStoreOptions()
         if storageLow {
