@@ -92,6 +92,24 @@ struct SettingsTests {
         #expect(node.eventLoopThreads == 3)
     }
 
+    /// A reload warns that a restart is needed when what only a restart applies changed:
+    /// not for routes or connections, nor for a default written out.
+    @Test(arguments: [
+        ("[[route]]\nname = \"none\"\nforward = [\"plain\"]", false),
+        ("[archive]\ncompression_level = 3\ninflight_max_bytes = 268435456", false),
+        ("[archive]\ncompression_level = 4", true),
+        ("[[listener]]\nname = \"ha\"\naddress = \"127.0.0.1:2700\"", true),
+    ])
+    func restartFingerprintChangesWithWhatNeedsARestart(addition: String, changed: Bool) throws {
+        let running = try Self.validated(Self.twoPeers).restartFingerprint
+        #expect((try Self.validated(Self.twoPeers + "\n\n" + addition).restartFingerprint != running) == changed)
+    }
+
+    @Test func aNewNodeIDNeedsARestart() throws {
+        let renamed = Self.twoPeers.replacingOccurrences(of: "id = \"node-a\"", with: "id = \"node-b\"")
+        #expect(try Self.validated(renamed).restartFingerprint != Self.validated(Self.twoPeers).restartFingerprint)
+    }
+
     /// The embedded default runs with every component's own defaults.
     @Test func theEmbeddedDefaultTakesTheComponentsDefaults() throws {
         let validated = try ConfigurationCheck.validate(.embeddedDefault, environment: ConfigurationCheckTests.environment).get()
