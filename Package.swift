@@ -108,6 +108,7 @@ let package = Package(
                 "SMTPListener",
                 "RouteEngine",
                 "ForwardQueue",
+                "ArchiveStore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ]
@@ -222,7 +223,7 @@ let package = Package(
         // The configuration checks, against the examples and docs/CONFIG.md too.
         .testTarget(
             name: "ArchiveRelayTests",
-            dependencies: ["ForwardQueue", "OperatorText", "RelayConfiguration", "RouteEngine", "SMTPListener", "SMTPProtocol",
+            dependencies: ["ArchiveStore", "ForwardQueue", "OperatorText", "RelayConfiguration", "RouteEngine", "SMTPListener", "SMTPProtocol",
                            .product(name: "NIOCore", package: "swift-nio")]
         ),
         .testTarget(

@@ -1,16 +1,8 @@
+import ArchiveStore
+import ForwardQueue
 import Foundation
 import RouteEngine
 import SMTPListener
-
-/// A configuration that passed every check: what a node runs with. A value, so a reload
-/// (SIGHUP) can build a new one beside the running one and swap it in only if it is good.
-public struct ValidatedConfiguration: Sendable {
-    public var configuration: NodeConfiguration
-    public var listeners: [ListenerConfiguration]
-    public var connections: [ConnectionConfiguration]
-    public var routing: RoutingTable
-    public var warnings: [String]
-}
 
 /// Every check `archiverelay check-config` makes, and `serve` (at start and on reload).
 public enum ConfigurationCheck {
@@ -77,20 +69,20 @@ public enum ConfigurationCheck {
     public static func validate(_ configuration: NodeConfiguration, environment: Environment = .system)
         -> Result<ValidatedConfiguration, ConfigurationProblems> {
         var problems = ConfigurationProblems()
-        let nodeID = checkNode(configuration, hostName: environment.hostName, problems: &problems)
+        let node = NodeSettings(configuration.node)
+        let nodeID = checkNode(configuration.node, node, hostName: environment.hostName, problems: &problems)
+        let archive = ArchiveCheck.options(configuration.archive, problems: &problems)
         let listeners = checkListeners(configuration, environment: environment, problems: &problems)
 
         let connectionEntries = configuration.connection ?? []
         problems.duplicates(connectionEntries.enumerated().map { ($0, $1.name) }, table: "connection")
-        var connections: [ConnectionConfiguration] = []
+        var peers: [PeerSettings] = []
         for (index, entry) in connectionEntries.enumerated() {
             let at = NodeConfiguration.location("connection", index, entry.name)
-            let (connection, found) = ConnectionConfiguration.validate(entry, at: at)
-            problems.merge(found)
-            guard let connection else { continue }
-            connections.append(connection)
-            for (key, path) in connection.files {
-                if let why = environment.unreadable(path) { problems.error(at, "\(key) \(path): \(why)") }
+            guard let peer = ConnectionCheck.peer(entry, at: at, problems: &problems) else { continue }
+            peers.append(peer)
+            for file in ConnectionCheck.files(of: peer) {
+                if let why = environment.unreadable(file.path) { problems.error(at, "\(file.key) \(file.path): \(why)") }
             }
         }
 
@@ -102,61 +94,49 @@ public enum ConfigurationCheck {
             HostPort.parse(entry.address).map { StaticLoopCheck.LocalListener(index: index, name: entry.name, host: $0.0, port: $0.1) }
         }
         problems.merge(StaticLoopCheck.check(
-            routes: configuration.route ?? [], connections: connections, listeners: local,
+            routes: configuration.route ?? [], peers: peers, listeners: local,
             localNames: Set([environment.hostName.lowercased(), (nodeID?.value ?? "").lowercased()])))
-        if !connections.isEmpty, (configuration.route ?? []).isEmpty {
+        if !peers.isEmpty, (configuration.route ?? []).isEmpty {
             problems.warning("connection", "connections are configured but no route forwards to them (without [[route]] nothing is forwarded)")
         }
         let trusting = Set((configuration.listener ?? []).filter { $0.trust_trace ?? false }.map(\.name))
-        let traceKey = TraceKeyCheck.check(configuration.node, chained: !connections.isEmpty || !trusting.isEmpty,
+        let traceKey = TraceKeyCheck.check(configuration.node, chained: !peers.isEmpty || !trusting.isEmpty,
                                            environment: environment, problems: &problems)
 
         guard problems.isEmpty, let nodeID else { return .failure(problems) }
-        let routing = RoutingTable(nodeID: nodeID, routes: routes, traceTrustingListeners: trusting, maxHops: configuration.maxHops,
-                                   traceKey: traceKey)
-        return .success(ValidatedConfiguration(configuration: configuration, listeners: listeners, connections: connections,
+        let routing = RoutingTable(nodeID: nodeID, routes: routes, traceTrustingListeners: trusting,
+                                   maxHops: configuration.node?.max_hops ?? RoutingTable.defaultMaxHops, traceKey: traceKey)
+        return .success(ValidatedConfiguration(node: node, listeners: listeners, peers: peers, archive: archive,
                                                routing: routing, warnings: problems.warnings))
     }
 
-    private static func checkNode(_ configuration: NodeConfiguration, hostName: String, problems: inout ConfigurationProblems) -> NodeID? {
-        let idText = configuration.node?.id ?? hostName
+    private static func checkNode(_ entry: NodeConfiguration.Node?, _ node: NodeSettings, hostName: String,
+                                  problems: inout ConfigurationProblems) -> NodeID? {
+        let idText = entry?.id ?? hostName
         let nodeID = NodeID(idText)
         if nodeID == nil {
-            let source = configuration.node?.id == nil ? "the host name \"\(idText)\" (the default id)" : "\"\(idText)\""
+            let source = entry?.id == nil ? "the host name \"\(idText)\" (the default id)" : "\"\(idText)\""
             problems.error("node", "id: \(source) is not a node id: 1 to \(NodeID.maximumLength) of A-Z a-z 0-9 . _ -")
         }
-        if let hops = configuration.node?.max_hops, !(1...100).contains(hops) {
+        if let hops = entry?.max_hops, !(1...100).contains(hops) {
             problems.error("node", "max_hops must be 1 to 100, got \(hops)")
         }
-        if let threads = configuration.node?.event_loop_threads, !NodeConfiguration.eventLoopThreadRange.contains(threads) {
-            let range = NodeConfiguration.eventLoopThreadRange
+        if let threads = entry?.event_loop_threads, !NodeSettings.eventLoopThreadRange.contains(threads) {
+            let range = NodeSettings.eventLoopThreadRange
             problems.error("node", "event_loop_threads must be \(range.lowerBound) to \(range.upperBound), got \(threads)")
         }
-        if let admin = HostPort.parse(configuration.adminAddress) {
+        if let admin = HostPort.parse(node.adminAddress) {
             if !HostPort.isLoopback(admin.0) {
-                problems.warning("node", "admin \(configuration.adminAddress) is not a loopback address, and the admin endpoint has no "
+                problems.warning("node", "admin \(node.adminAddress) is not a loopback address, and the admin endpoint has no "
                     + "authentication: whoever reaches it reads /metrics and can hold, release or delete queued copies (/queue); "
                     + "bind it to 127.0.0.1 or [::1], or put it behind a proxy that authenticates")
             }
         } else {
-            problems.error("node", "admin must be HOST:PORT, got \(configuration.adminAddress)")
+            problems.error("node", "admin must be HOST:PORT, got \(node.adminAddress)")
         }
         // The admin endpoint compares the Host header's name with these (no port, no brackets).
-        for name in configuration.adminHostNames where !Self.isHostName(name) {
+        for name in node.adminHostNames where !Self.isHostName(name) {
             problems.error("node", "admin_hosts: \(name.debugDescription) is not a host name (letters, digits, - and . only; no port)")
-        }
-        if let archive = configuration.archive {
-            if let level = archive.compression_level, !(1...19).contains(level) {
-                problems.error("archive", "compression_level must be 1 to 19, got \(level)")
-            }
-            _ = problems.positive(archive.segment_max_bytes, "segment_max_bytes", at: "archive", default: 1)
-            _ = problems.positive(archive.segment_max_age_seconds, "segment_max_age_seconds", at: "archive", default: 1)
-            if let free = archive.min_free_bytes, free < 0 {
-                problems.error("archive", "min_free_bytes must be 0 or more, got \(free)")
-            }
-            if let inflight = archive.inflight_max_bytes, inflight < 0 {
-                problems.error("archive", "inflight_max_bytes must be 0 or more, got \(inflight)")
-            }
         }
         return nodeID
     }
@@ -180,14 +160,7 @@ public enum ConfigurationCheck {
             }
             warnOfEveryAddress(entry, at: at, problems: &problems)
         }
-        do {
-            return try configuration.listenerConfigurations()
-        } catch let error as ConfigurationError {
-            problems.errors += error.problems
-        } catch {
-            problems.errors.append("listener: \(error)")
-        }
-        return []
+        return ListenerCheck.listeners(configuration, problems: &problems)
     }
 
     /// A network of every address (`0.0.0.0/0`, `::/0`) in a listener's allowlist or proxy

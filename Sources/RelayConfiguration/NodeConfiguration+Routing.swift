@@ -73,8 +73,6 @@ extension HostPort {
     static func isLoopback(_ host: String) -> Bool {
         if host.lowercased() == "localhost" { return true }
         guard let octets = ClientNetwork.parseAddress(host) else { return false }
-        return loopbackNetworks.contains { $0.contains(octets) }
+        return ClientNetwork.loopback.contains { $0.contains(octets) }
     }
-
-    private static let loopbackNetworks = ["127.0.0.0/8", "::1"].compactMap(ClientNetwork.init)
 }

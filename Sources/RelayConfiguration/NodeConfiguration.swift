@@ -1,10 +1,9 @@
 import Foundation
-import NIOCore
-import RouteEngine
 import SMTPListener
 
 /// The node's configuration file (TOML), as documented key by key in docs/CONFIG.md.
-/// Every key is optional; what is missing takes the embedded default.
+/// Every key is optional; what is missing takes the default of the settings type it
+/// becomes (`ValidatedConfiguration`).
 public struct NodeConfiguration: Codable, Sendable {
     /// `[node]`: who this node is and where it keeps its data.
     public struct Node: Codable, Sendable {
@@ -81,86 +80,9 @@ public struct NodeConfiguration: Codable, Sendable {
     var route: [Route]?
 
     /// The configuration a node runs with when it is given no file: one listener on
-    /// 127.0.0.1:2525 for loopback clients, archive everything under ./data.
-    public static let embeddedDefault = NodeConfiguration(
-        node: Node(id: nil, data_dir: "./data", admin: "127.0.0.1:8025"),
-        listener: [Listener(name: "journal", address: "127.0.0.1:2525", allowed_clients: ["127.0.0.0/8", "::1"])],
-        archive: Archive())
-
-    var nodeID: String { node?.id ?? ProcessInfo.processInfo.hostName }
-    var maxHops: Int { node?.max_hops ?? RoutingTable.defaultMaxHops }
-
-    /// The node's event loop threads: every session, forwarding client and the admin
-    /// endpoint run on them. Default: one per core (SwiftNIO's own default). On a machine
-    /// the node shares with its clients, one fewer does better (docs/CONFIG.md).
-    public var eventLoopThreads: Int { node?.event_loop_threads ?? System.coreCount }
-
-    /// The range `event_loop_threads` is checked against.
-    static let eventLoopThreadRange = 1...256
-
-    public var dataDirectory: String { node?.data_dir ?? "./data" }
-    public var adminAddress: String { node?.admin ?? "127.0.0.1:8025" }
-    public var adminHostNames: [String] { node?.admin_hosts ?? [] }
-
-    /// The listeners as the SMTP layer wants them, or every problem found on the way.
-    func listenerConfigurations() throws -> [ListenerConfiguration] {
-        var problems: [String] = []
-        var result: [ListenerConfiguration] = []
-        problems += listenerAddressConflicts()
-        for (index, entry) in (listener ?? []).enumerated() {
-            let at = Self.location("listener", index, entry.name)
-            guard let (host, port) = HostPort.parse(entry.address) else {
-                problems.append("\(at): address must be HOST:PORT, got \(entry.address)")
-                continue
-            }
-            let allowed = (entry.allowed_clients ?? ["127.0.0.0/8", "::1"]).map { ($0, ClientNetwork($0)) }
-            let proxies = (entry.trusted_proxies ?? []).map { ($0, ClientNetwork($0)) }
-            for (text, net) in allowed + proxies where net == nil { problems.append("\(at): not an IP network: \(text)") }
-            var c = ListenerConfiguration(name: entry.name, host: host, port: port, allowedClients: allowed.compactMap(\.1))
-            c.trustedProxies = proxies.compactMap(\.1)
-            c.tlsMode = entry.tls ?? .none
-            c.certificateFile = entry.certificate_file
-            c.privateKeyFile = entry.key_file
-            if c.tlsMode != .none, c.certificateFile == nil || c.privateKeyFile == nil {
-                problems.append("\(at): tls = \(c.tlsMode.rawValue) needs certificate_file and key_file")
-            }
-            c.clientCertificateAuthorityFile = entry.client_ca_file
-            if c.tlsMode != .starttlsRequired && c.tlsMode != .implicit && entry.client_ca_file != nil {
-                // With optional STARTTLS a client could skip TLS and with it the certificate.
-                problems.append("\(at): client_ca_file needs tls = \"starttls-required\" or \"implicit\"")
-            }
-            func positive(_ value: Int?, _ key: String, _ apply: (Int) -> Void) {
-                guard let value else { return }
-                if value <= 0 { problems.append("\(at): \(key) must be > 0") } else { apply(value) }
-            }
-            func seconds(_ value: Int?, _ key: String, _ apply: (Int) -> Void) {
-                guard let value else { return }
-                let limit = ConfigurationProblems.maximumSeconds
-                if value > limit { problems.append("\(at): \(key) must be at most \(limit) (30 days), got \(value)") } else { positive(value, key, apply) }
-            }
-            positive(entry.max_connections, "max_connections") { c.maximumConnections = $0 }
-            positive(entry.max_connections_per_client, "max_connections_per_client") { c.maximumConnectionsPerClient = $0 }
-            positive(entry.max_message_size, "max_message_size") { c.limits.maximumMessageSize = $0 }
-            positive(entry.max_recipients, "max_recipients") { c.limits.maximumRecipients = $0 }
-            if let length = entry.max_command_line_length, length > SessionLimits.largestCommandLineLength {
-                // A session buffers a command line whole: an unbounded value bounds nothing.
-                problems.append("\(at): max_command_line_length must be at most \(SessionLimits.largestCommandLineLength), got \(length)")
-            } else {
-                positive(entry.max_command_line_length, "max_command_line_length") { c.limits.maximumCommandLineLength = max($0, 512) }
-            }
-            positive(entry.max_text_line_length, "max_text_line_length") { c.limits.maximumTextLineLength = max($0, 1000) }
-            seconds(entry.command_timeout_seconds, "command_timeout_seconds") { c.limits.commandTimeout = .seconds(Int64($0)) }
-            seconds(entry.data_timeout_seconds, "data_timeout_seconds") { c.limits.dataTimeout = .seconds(Int64($0)) }
-            seconds(entry.session_timeout_seconds, "session_timeout_seconds") { c.limits.sessionTimeout = .seconds(Int64($0)) }
-            positive(entry.max_consecutive_errors, "max_consecutive_errors") { c.limits.maximumConsecutiveErrors = $0 }
-            seconds(entry.shutdown_grace_seconds, "shutdown_grace_seconds") { c.shutdownGracePeriod = .seconds(Int64($0)) }
-            c.bareLineEndings = entry.bare_line_endings ?? .reject
-            result.append(c)
-        }
-        if result.isEmpty && problems.isEmpty { problems.append("no listener configured") }
-        guard problems.isEmpty else { throw ConfigurationError(path: nil, problems: problems) }
-        return result
-    }
+    /// 127.0.0.1:2525 for loopback clients (`ListenerConfiguration`'s default), archive
+    /// everything under ./data (`NodeSettings`' default).
+    public static let embeddedDefault = NodeConfiguration(listener: [Listener(name: "journal", address: "127.0.0.1:2525")])
 }
 
 extension NodeConfiguration.Listener {

@@ -1,3 +1,4 @@
+import ForwardQueue
 import RouteEngine
 
 /// Loops one file can prove: a route forwarding to a connection aimed at one of this
@@ -14,10 +15,10 @@ enum StaticLoopCheck {
     }
 
     /// - Parameter localNames: host names that mean this machine (the node id, the host name).
-    static func check(routes: [NodeConfiguration.Route], connections: [ConnectionConfiguration],
+    static func check(routes: [NodeConfiguration.Route], peers: [PeerSettings],
                       listeners: [LocalListener], localNames: Set<String>) -> ConfigurationProblems {
         var problems = ConfigurationProblems()
-        let byName = Dictionary(connections.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        let byName = Dictionary(peers.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         for (index, route) in routes.enumerated() {
             let at = NodeConfiguration.location("route", index, route.name)
             var seen: Set<String> = []
@@ -38,7 +39,7 @@ enum StaticLoopCheck {
         return problems
     }
 
-    static func ownListener(_ connection: ConnectionConfiguration, listeners: [LocalListener], localNames: Set<String>) -> LocalListener? {
+    static func ownListener(_ connection: PeerSettings, listeners: [LocalListener], localNames: Set<String>) -> LocalListener? {
         let host = connection.host.lowercased()
         return listeners.first { listener in
             guard listener.port == connection.port else { return false }

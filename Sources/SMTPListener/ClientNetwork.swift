@@ -21,6 +21,9 @@ public struct ClientNetwork: Hashable, Sendable, CustomStringConvertible {
         self.prefixLength = prefix
     }
 
+    /// This machine: 127.0.0.0/8 and ::1.
+    public static let loopback = ["127.0.0.0/8", "::1"].compactMap(ClientNetwork.init)
+
     public var description: String {
         let text: String
         if address.count == 4 {

@@ -30,7 +30,13 @@ public struct SessionLimits: Sendable, Hashable {
     public var maximumCommandLineLength = SMTPDefaults.maximumCommandLineLength
     /// What a configuration may set `maximumCommandLineLength` to (`SMTPDefaults`).
     public static let largestCommandLineLength = SMTPDefaults.largestCommandLineLength
+    /// What a configuration's smaller `maximumCommandLineLength` is raised to: the 512
+    /// octets RFC 5321 §4.5.3.1.4 requires.
+    public static let smallestCommandLineLength = 512
     public var maximumTextLineLength = SMTPDefaults.maximumTextLineLength
+    /// What a configuration's smaller `maximumTextLineLength` is raised to: the 1000 octets
+    /// RFC 5321 §4.5.3.1.6 requires.
+    public static let smallestTextLineLength = 1000
     /// Time allowed for each command line to arrive (RFC 5321 §4.5.3.2.7 asks for at least 5 minutes).
     public var commandTimeout = TimeAmount.minutes(5)
     /// Time allowed between reads inside DATA or a BDAT chunk (RFC 5321 §4.5.3.2.6: 3 minutes per block at least).
@@ -70,7 +76,8 @@ public struct ListenerConfiguration: Sendable {
     public var maximumConnections = 1000
     /// Connections accepted at once from one client address (after PROXY); more get 421 4.7.0.
     public var maximumConnectionsPerClient = 100
-    /// Clients allowed to connect; others get 554 5.7.1 and are closed. Empty allows nobody.
+    /// Clients allowed to connect; others get 554 5.7.1 and are closed. Empty allows nobody;
+    /// the default is this machine only.
     public var allowedClients: [ClientNetwork]
     /// Peers that must (and alone may) open with a PROXY protocol header.
     public var trustedProxies: [ClientNetwork] = []
@@ -79,7 +86,7 @@ public struct ListenerConfiguration: Sendable {
     /// How long sessions inside a transaction may go on after shutdown begins.
     public var shutdownGracePeriod = TimeAmount.seconds(30)
 
-    public init(name: String, host: String, port: Int, allowedClients: [ClientNetwork]) {
+    public init(name: String, host: String, port: Int, allowedClients: [ClientNetwork] = ClientNetwork.loopback) {
         self.name = name
         self.host = host
         self.port = port

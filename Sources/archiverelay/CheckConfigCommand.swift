@@ -32,7 +32,7 @@ struct CheckConfigCommand: ParsableCommand {
         let trusting = routing.traceTrustingListeners.sorted().joined(separator: ", ")
         return "\(file): OK: node \(routing.nodeID), \(validated.listeners.count) listener(s)"
             + (trusting.isEmpty ? "" : " (trust_trace: \(trusting))")
-            + ", \(validated.connections.count) connection(s), "
+            + ", \(validated.peers.count) connection(s), "
             + (routing.routes.isEmpty ? "no routes (archive everything, forward nothing)" : "\(routing.routes.count) route(s)")
             + ", max_hops \(routing.maxHops)"
     }

@@ -59,7 +59,7 @@ final class ConfigurationReloader: @unchecked Sendable {
         self.node = node
         self.queue = queue
         self.logger = logger
-        self.startFingerprint = Self.restartOnly(running)
+        self.startFingerprint = running.restartFingerprint
     }
 
     func start() {
@@ -80,25 +80,25 @@ final class ConfigurationReloader: @unchecked Sendable {
         case .failure(let problems):
             logger.error("reload refused; the running configuration stays",
                          metadata: ["file": "\(path)", "problems": "\(problems.errors)"])
-        case .success(let validated):
-            let nodeID = node.routing.nodeID.value
+        case .success(var validated):
+            let needsRestart = validated.restartFingerprint != startFingerprint
+            validated.keepNodeID(node.routing.nodeID)
             do {
-                try queue.configure(peers: validated.connections.map { PeerSettings($0, nodeID: nodeID) })
+                try queue.configure(peers: validated.peers)
             } catch {
                 logger.error("reload refused; the running configuration stays", metadata: ["file": "\(path)", "error": "\(error)"])
                 return
             }
-            var routing = validated.routing
-            routing.nodeID = node.routing.nodeID
+            let routing = validated.routing
             node.replace(routing: routing)
-            if Self.restartOnly(validated) != startFingerprint {
+            if needsRestart {
                 logger.warning("reload: listener, archive, node id, admin or event loop thread changes need a restart; routes and connections were applied",
                                metadata: ["file": "\(path)"])
             }
             reloadCertificates()
             queue.reloadCertificates()
             logger.notice("configuration reloaded", metadata: [
-                "file": "\(path)", "routes": "\(routing.routes.map(\.name))", "connections": "\(validated.connections.map(\.name))",
+                "file": "\(path)", "routes": "\(routing.routes.map(\.name))", "connections": "\(validated.peers.map(\.name))",
             ])
         }
     }
@@ -120,12 +120,4 @@ final class ConfigurationReloader: @unchecked Sendable {
         }
     }
 
-    /// What only a restart applies, as text to compare.
-    private static func restartOnly(_ validated: ValidatedConfiguration) -> String {
-        let c = validated.configuration
-        // A listener's TLS files are read again on reload, at the paths it started with.
-        return "\(validated.listeners.map { "\($0.name)=\($0.host):\($0.port),\($0.tlsMode),\($0.certificateFile ?? ""),\($0.privateKeyFile ?? "")" })|\(c.dataDirectory)|\(c.adminAddress)|\(validated.routing.nodeID)|\(c.eventLoopThreads)|"
-            + "\(c.archive.map { "\($0.compression_level ?? 0),\($0.segment_max_bytes ?? 0),\($0.segment_max_age_seconds ?? 0),\($0.min_free_bytes ?? 0),\($0.inflight_max_bytes ?? -1)" } ?? "")"
-    }
 }
-

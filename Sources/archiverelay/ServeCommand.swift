@@ -52,7 +52,7 @@ struct ServeCommand: AsyncParsableCommand {
         case .failure(let problems):
             throw ValidationError(TerminalText(lines: ConfigurationError(path: config, problems: problems.errors).description).description)
         }
-        let configuration = validated.configuration
+        let configuration = validated.node
         // Before anything touches the event loop group: NIO sizes it on first use.
         NIOSingletons.groupLoopCountSuggestion = configuration.eventLoopThreads
         let listeners = validated.listeners
@@ -79,17 +79,9 @@ struct ServeCommand: AsyncParsableCommand {
         logger.info("starting", metadata: ["event_loop_threads": "\(configuration.eventLoopThreads)"])
         OpenFileLimit.raise(forSessions: listeners.reduce(0) { $0 + $1.maximumConnections }, logger: logger)
 
-        var options = ArchiveStoreOptions()
-        if let archive = configuration.archive {
-            if let v = archive.compression_level { options.compressionLevel = v }
-            if let v = archive.segment_max_bytes { options.maxSegmentBytes = v }
-            if let v = archive.segment_max_age_seconds { options.maxSegmentAge = TimeInterval(v) }
-            if let v = archive.min_free_bytes { options.minimumFreeBytes = UInt64(v) }
-            if let v = archive.inflight_max_bytes { options.maxInflightBytes = v }
-        }
         try DataDirectory.prepare(configuration.dataDirectory)
-        let store = try await ArchiveStore.open(dataDirectory: configuration.dataDirectory, options: options, logger: logger)
-        let peers = validated.connections.map { PeerSettings($0, nodeID: ownID) }
+        let store = try await ArchiveStore.open(dataDirectory: configuration.dataDirectory, options: validated.archive, logger: logger)
+        let peers = validated.peers
         let queue = try await ForwardQueue.open(dataDirectory: configuration.dataDirectory, peers: peers, archive: store,
                                                 nodeID: ownID, logger: logger)
         let receiver = RelayReceiver(store: store, queue: queue, routing: node, logger: logger)

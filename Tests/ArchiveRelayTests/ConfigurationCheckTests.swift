@@ -352,7 +352,7 @@ struct ConfigurationCheckTests {
             forward = ["peer"]
             """
         let validated = try ConfigurationCheck.check(text: text, environment: Self.environment).get()
-        let peer = PeerSettings(try #require(validated.connections.first), nodeID: "node-a")
+        let peer = try #require(validated.peers.first)
         #expect(peer.name == "peer" && peer.host == "10.0.0.12" && peer.port == 2626)
         #expect(peer.tls == .required)
         #expect(peer.caFile == "/etc/ssl/peer-ca.pem")

@@ -40,8 +40,8 @@ struct ExampleConfigurationTests {
         let a = try Self.load("ha-pair/node-a.toml")
         let b = try Self.load("ha-pair/node-b.toml")
         #expect(a.routing.traceTrustingListeners == ["ha"])
-        #expect(a.connections.map { "\($0.host):\($0.port)" } == ["127.0.0.1:12632"])
-        #expect(b.connections.map { "\($0.host):\($0.port)" } == ["127.0.0.1:12631"])
+        #expect(a.peers.map { "\($0.host):\($0.port)" } == ["127.0.0.1:12632"])
+        #expect(b.peers.map { "\($0.host):\($0.port)" } == ["127.0.0.1:12631"])
         #expect(b.listeners.map(\.port) == [12532, 12632])
         let sender = ReversePath.null, recipient = ForwardPath.postmaster
         #expect(a.routing.route(listener: "journal", sender: sender, recipient: recipient)

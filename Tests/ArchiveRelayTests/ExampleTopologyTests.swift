@@ -28,7 +28,7 @@ struct ExampleTopologyTests {
         let nodes = try chain.load()
         for (id, node) in nodes {
             #expect(node.routing.nodeID.value == id)
-            for connection in node.connections {
+            for connection in node.peers {
                 let peer = try #require(nodes[connection.name], "\(id) forwards to \(connection.name), not a node of \(chain.directory)")
                 let haListeners = peer.listeners.filter { peer.routing.trustsTrace(onListener: $0.name) }.map { "\($0.host):\($0.port)" }
                 #expect(haListeners == ["\(connection.host):\(connection.port)"], "\(id) -> \(connection.name)")
@@ -39,7 +39,7 @@ struct ExampleTopologyTests {
     @Test(arguments: chains)
     func loopbackPortsStayBelowTheEphemeralRange(chain: Chain) throws {
         for (id, node) in try chain.load() {
-            let admin = try #require(Int(node.configuration.adminAddress.split(separator: ":").last ?? ""))
+            let admin = try #require(Int(node.node.adminAddress.split(separator: ":").last ?? ""))
             for port in node.listeners.map(\.port) + [admin] {
                 #expect(port > 1024 && port < Self.firstEphemeralPort, "\(chain.directory)/\(id): port \(port)")
             }

@@ -15,10 +15,10 @@ public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     switch ConfigurationCheck.check(text: text, environment: environment) {
     case .success(let validated):
         precondition(!validated.listeners.isEmpty, "a configuration without a listener passed")
-        let nodeID = validated.routing.nodeID.value
-        for connection in validated.connections {
-            let problems = PeerSettings(connection, nodeID: nodeID).problems
+        for peer in validated.peers {
+            let problems = peer.problems
             precondition(problems.isEmpty, "a checked connection the queue refuses: \(problems)")
+            precondition(peer.heloName != nil, "a checked connection without its EHLO name")
         }
     case .failure(let problems):
         precondition(!problems.errors.isEmpty, "refused without a reason")
