@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "archiverelay", targets: ["archiverelay"]),
         .library(name: "SMTPProtocol", targets: ["SMTPProtocol"]),
         .library(name: "SMTPListener", targets: ["SMTPListener"]),
+        .library(name: "DurableFiles", targets: ["DurableFiles"]),
         .library(name: "ArchiveStore", targets: ["ArchiveStore"]),
         .library(name: "RouteEngine", targets: ["RouteEngine"]),
         .library(name: "ForwardQueue", targets: ["ForwardQueue"]),
@@ -60,9 +61,14 @@ let package = Package(
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]
         ),
+        // What the archive and the queue stand on: files written, synced and renamed in a
+        // crash-safe order, the fault hook of the power-loss tests, the directory lock,
+        // CRC32C and byte coding, named threads and the one lock type. Foundation only.
+        .target(name: "DurableFiles"),
         .target(
             name: "ArchiveStore",
             dependencies: [
+                "DurableFiles",
                 "CZstd",
                 "CSQLite",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -73,13 +79,14 @@ let package = Package(
         ),
         .target(
             name: "RouteEngine",
-            dependencies: ["SMTPProtocol", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["DurableFiles", "SMTPProtocol", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(
             name: "ForwardQueue",
             dependencies: [
                 "SMTPProtocol",
                 "SessionTransport",
+                "DurableFiles",
                 "ArchiveStore",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -108,6 +115,7 @@ let package = Package(
         .target(
             name: "AdminEndpoint",
             dependencies: [
+                "DurableFiles",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -123,6 +131,7 @@ let package = Package(
             name: "archiverelay",
             dependencies: [
                 "OperatorText",
+                "DurableFiles",
                 "SMTPListener",
                 "ArchiveStore",
                 "RouteEngine",
@@ -145,7 +154,7 @@ let package = Package(
         // A seeded random number generator for reproducible random tests.
         .target(name: "TestRandom", path: "Tests/Support/TestRandom"),
         // A disk that loses every write no sync covered, for the power-loss tables.
-        .target(name: "TestPowerLoss", dependencies: ["ArchiveStore"], path: "Tests/Support/PowerLoss"),
+        .target(name: "TestPowerLoss", dependencies: ["ArchiveStore", "DurableFiles"], path: "Tests/Support/PowerLoss"),
         .testTarget(
             name: "SMTPProtocolTests",
             dependencies: [
@@ -173,7 +182,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ArchiveStoreTests",
-            dependencies: ["ArchiveStore", "TestPowerLoss", "TestRandom", .product(name: "NIOPosix", package: "swift-nio"),
+            dependencies: ["ArchiveStore", "DurableFiles", "TestPowerLoss", "TestRandom", .product(name: "NIOPosix", package: "swift-nio"),
                            .product(name: "MetricsTestKit", package: "swift-metrics")]
         ),
         .testTarget(
@@ -181,6 +190,7 @@ let package = Package(
             dependencies: [
                 "ForwardQueue",
                 "ArchiveStore",
+                "DurableFiles",
                 "SMTPProtocol",
                 "TestPorts",
                 "TestPowerLoss",

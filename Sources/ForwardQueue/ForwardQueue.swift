@@ -1,4 +1,5 @@
 import ArchiveStore
+import DurableFiles
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
@@ -18,9 +19,9 @@ public struct ForwardQueueOptions: Sendable {
     /// Called (under the queue's lock, so keep it short) with the connection and id of
     /// every entry handed to a session, in dispatch order: tests check FIFO dispatch.
     public var dispatchObserver: (@Sendable (String, QueueEntry) -> Void)?
-    /// Test hook told of every sync and removal of the queue's files (the archive's
-    /// `ArchiveFaultInjector`); nil in production.
-    public var faultInjector: (any ArchiveFaultInjector)?
+    /// Test hook told of every sync and removal of the queue's files (the same
+    /// `DurableFaultInjector` the archive takes); nil in production.
+    public var faultInjector: (any DurableFaultInjector)?
 
     public init() {}
 }
@@ -252,7 +253,7 @@ public final class ForwardQueue: Sendable {
                 return try ArchiveStore.readRecord(archiveDirectory: layout.archiveDirectory, segment: segment, offset: offset,
                                                   dictionaries: dictionaryCache).original()
             case .spool(let name):
-                let bytes = try QueueFiles.readAll(layout.spoolPath(name))
+                let bytes = try Durable.readAllIfPresent(layout.spoolPath(name))
                 guard !bytes.isEmpty else { throw ForwardQueueError.spoolUnavailable("\(name) is missing") }
                 return try RecordCodec.decodeStandalone(bytes[...]).original()
             }

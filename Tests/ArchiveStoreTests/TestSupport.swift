@@ -1,3 +1,4 @@
+import DurableFiles
 import Foundation
 import Logging
 import NIOCore
@@ -130,7 +131,7 @@ func writeFile(_ path: String, _ bytes: [UInt8]) throws { try Data(bytes).write(
 
 /// Fails the syncs of one kind while armed, the group commit's (`beforeSync`) or those of
 /// the zeros written ahead while idle (`beforeIdleSync`); counts the calls of that kind.
-final class SyncFault: ArchiveFaultInjector, @unchecked Sendable {
+final class SyncFault: DurableFaultInjector, @unchecked Sendable {
     enum Kind { case commit, idle }
     private let kind: Kind
     private let lock = NSLock()

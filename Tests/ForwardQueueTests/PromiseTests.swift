@@ -1,4 +1,5 @@
 import ArchiveStore
+import DurableFiles
 import Foundation
 import Testing
 @testable import ForwardQueue
@@ -121,6 +122,6 @@ import Testing
 extension ForwardQueue {
     /// For tests: the durable `archivedThrough`, read back from the journal file.
     var writerImageArchivedThrough: ArchivePosition? {
-        (try? QueueJournal.scan(QueueFiles.readAll(layout.journalPath)).0.archivedThrough) ?? nil
+        (try? QueueJournal.scan(Durable.readAllIfPresent(layout.journalPath)).0.archivedThrough) ?? nil
     }
 }

@@ -1,4 +1,5 @@
 import ArchiveStore
+import DurableFiles
 import Foundation
 import Testing
 @testable import ForwardQueue
@@ -38,7 +39,7 @@ struct QueueFilePermissionsTests {
             let victim = layout.dataDirectory + "/victim"
             try writeBytes(victim, Array("keep".utf8))
             #expect(symlink(victim, layout.spoolPath("m1.rec")) == 0)
-            #expect(throws: QueueIOError.self) { try QueueFiles.open(layout.spoolPath("m1.rec"), flags: O_WRONLY | O_CREAT | O_TRUNC) }
+            #expect(throws: FileIOError.self) { try SystemFile.open(layout.spoolPath("m1.rec"), flags: O_WRONLY | O_CREAT | O_TRUNC) }
             #expect(readBytes(victim) == Array("keep".utf8))
         }
     }
