@@ -1,27 +1,20 @@
-import Foundation
+import DurableFiles
 import RouteEngine
 
 /// What a running node routes with, swapped whole by a reload (SIGHUP). Sessions read it
 /// per RCPT and at DATA; a reload never changes a table under a reader.
-final class NodeState: @unchecked Sendable {
-    private let lock = NSLock()
-    private var current: RoutingTable
+final class NodeState: Sendable {
+    private let current: LockedValue<RoutingTable>
     /// Signs this node's traces when the configuration gives no chain key: enough for the
     /// node to know its own copy coming back (`ReturningCopyDetector`), not for peers to
     /// verify. Made at start; a copy signed before a restart makes one more round.
     let ownTraceKey = TraceKey.random()
 
-    init(routing: RoutingTable) { current = routing }
+    init(routing: RoutingTable) { current = LockedValue(routing) }
 
-    var routing: RoutingTable {
-        lock.lock()
-        defer { lock.unlock() }
-        return current
-    }
+    var routing: RoutingTable { current.withLock { $0 } }
 
     func replace(routing: RoutingTable) {
-        lock.lock()
-        current = routing
-        lock.unlock()
+        current.withLock { $0 = routing }
     }
 }

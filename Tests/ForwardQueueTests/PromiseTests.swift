@@ -37,7 +37,7 @@ import Testing
 
     /// The queue's entries: (archive position, connection, recipients, prefix), sorted.
     static func entries(_ queue: ForwardQueue) -> [String] {
-        queue.book.withLockedValue { book in
+        queue.book.withLock { book in
             book.peers.values.flatMap { $0.entries.values }.map { line($0.item) }
         }.sorted()
     }
@@ -82,7 +82,7 @@ import Testing
             let layout = QueueLayout(dataDirectory: dir)
             var journalAtOpen = readBytes(layout.journalPath)
             let receipts = try await Self.commit(10, to: store)
-            let before = queue.book.withLockedValue { book in
+            let before = queue.book.withLock { book in
                 book.peers.values.flatMap { $0.entries.values }.sorted { $0.id < $1.id }
             }
             for entry in before.prefix(kept * 2) { journalAtOpen += JournalFrame.encode(.enqueue(entry)) }
