@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "SMTPProtocol", targets: ["SMTPProtocol"]),
         .library(name: "MessageIntake", targets: ["MessageIntake"]),
         .library(name: "SMTPListener", targets: ["SMTPListener"]),
+        .library(name: "DurableFiles", targets: ["DurableFiles"]),
         .library(name: "ArchiveStore", targets: ["ArchiveStore"]),
         .library(name: "RouteEngine", targets: ["RouteEngine"]),
         .library(name: "ForwardQueue", targets: ["ForwardQueue"]),
@@ -50,6 +51,7 @@ let package = Package(
                 "SMTPProtocol",
                 "MessageIntake",
                 "SessionTransport",
+                "DurableFiles",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -69,9 +71,14 @@ let package = Package(
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]
         ),
+        // What the archive and the queue stand on: files written, synced and renamed in a
+        // crash-safe order, the fault hook of the power-loss tests, the directory lock,
+        // CRC32C and byte coding, named threads and the one lock type. Foundation only.
+        .target(name: "DurableFiles"),
         .target(
             name: "ArchiveStore",
             dependencies: [
+                "DurableFiles",
                 "CZstd",
                 "CSQLite",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -82,15 +89,15 @@ let package = Package(
         ),
         .target(
             name: "RouteEngine",
-            dependencies: ["SMTPProtocol", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["DurableFiles", "SMTPProtocol", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(
             name: "ForwardQueue",
             dependencies: [
                 "SMTPProtocol",
                 "SessionTransport",
+                "DurableFiles",
                 "ArchiveStore",
-                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -120,6 +127,7 @@ let package = Package(
             name: "RelayPipeline",
             dependencies: [
                 "MessageIntake",
+                "DurableFiles",
                 "SMTPProtocol",
                 "RouteEngine",
                 "ArchiveStore",
@@ -135,7 +143,7 @@ let package = Package(
         .target(
             name: "AdminEndpoint",
             dependencies: [
-                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                "DurableFiles",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -150,6 +158,7 @@ let package = Package(
             name: "archiverelay",
             dependencies: [
                 "OperatorText",
+                "DurableFiles",
                 "SMTPListener",
                 "ArchiveStore",
                 "RouteEngine",
@@ -162,7 +171,6 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -174,7 +182,7 @@ let package = Package(
         // A seeded random number generator for reproducible random tests.
         .target(name: "TestRandom", path: "Tests/Support/TestRandom"),
         // A disk that loses every write no sync covered, for the power-loss tables.
-        .target(name: "TestPowerLoss", dependencies: ["ArchiveStore"], path: "Tests/Support/PowerLoss"),
+        .target(name: "TestPowerLoss", dependencies: ["ArchiveStore", "DurableFiles"], path: "Tests/Support/PowerLoss"),
         .testTarget(
             name: "SMTPProtocolTests",
             dependencies: [
@@ -204,7 +212,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ArchiveStoreTests",
-            dependencies: ["ArchiveStore", "TestPowerLoss", "TestRandom", "TestSupport", .product(name: "NIOPosix", package: "swift-nio"),
+            dependencies: ["ArchiveStore", "DurableFiles", "TestPowerLoss", "TestRandom", "TestSupport", .product(name: "NIOPosix", package: "swift-nio"),
                            .product(name: "MetricsTestKit", package: "swift-metrics")]
         ),
         .testTarget(
@@ -212,6 +220,7 @@ let package = Package(
             dependencies: [
                 "ForwardQueue",
                 "ArchiveStore",
+                "DurableFiles",
                 "SMTPProtocol",
                 "TestPowerLoss",
                 "TestSupport",

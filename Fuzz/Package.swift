@@ -16,11 +16,14 @@ let package = Package(
             .product(name: "SMTPProtocol", package: "archiverelay"),
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
-        .target(name: "FuzzRecordCodec", dependencies: [.product(name: "ArchiveStore", package: "archiverelay")]),
+        .target(name: "FuzzRecordCodec", dependencies: [
+            .product(name: "ArchiveStore", package: "archiverelay"),
+            .product(name: "DurableFiles", package: "archiverelay"),
+        ]),
         .target(name: "FuzzBodyPacking", dependencies: [.product(name: "ArchiveStore", package: "archiverelay")]),
         .target(name: "FuzzQueueJournal", dependencies: [
             .product(name: "ForwardQueue", package: "archiverelay"),
-            .product(name: "ArchiveStore", package: "archiverelay"),
+            .product(name: "DurableFiles", package: "archiverelay"),
         ]),
         .target(name: "FuzzProxyHeader", dependencies: [
             .product(name: "SMTPProtocol", package: "archiverelay"),

@@ -1,5 +1,5 @@
+import DurableFiles
 import Logging
-import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -13,11 +13,11 @@ public final class AdminEndpoint: Sendable {
     public init(host: String, port: Int, policy: AdminAccessPolicy, limits: AdminLimits = AdminLimits(),
                 group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger,
                 respond: @escaping AdminResponder) async throws {
-        let open = NIOLockedValueBox(0)
+        let open = LockedValue(0)
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
-                let admitted = open.withLockedValue { count in
+                let admitted = open.withLock { count in
                     guard count < limits.maxConnections else { return false }
                     count += 1
                     return true
@@ -27,7 +27,7 @@ public final class AdminEndpoint: Sendable {
                     AdminMetrics.connectionRefused()
                     return channel.eventLoop.makeFailedFuture(AdminConnectionRefused())
                 }
-                channel.closeFuture.whenComplete { _ in open.withLockedValue { $0 -= 1 } }
+                channel.closeFuture.whenComplete { _ in open.withLock { $0 -= 1 } }
                 return channel.eventLoop.makeCompletedFuture {
                     // Errors of the HTTP parser get a 400 and a close from NIO's handler.
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withPipeliningAssistance: false, withErrorHandling: true)

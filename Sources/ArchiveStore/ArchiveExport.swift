@@ -1,3 +1,4 @@
+import DurableFiles
 import Foundation
 
 /// Export formats for `archive export`.

@@ -1,4 +1,5 @@
 import Crypto
+import DurableFiles
 import Foundation
 
 /// Read-only access to an archive, safe while a node is writing to it: segments are

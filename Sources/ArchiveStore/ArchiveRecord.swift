@@ -1,4 +1,5 @@
 import Crypto
+import DurableFiles
 import Foundation
 
 /// What the SMTP listener knows about a message besides its bytes: the session and the

@@ -1,4 +1,5 @@
 import Crypto
+import DurableFiles
 import Foundation
 import Logging
 

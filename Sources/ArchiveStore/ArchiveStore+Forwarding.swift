@@ -1,3 +1,5 @@
+import DurableFiles
+
 extension ArchiveStore {
     /// The message records after `position` that carry a forwarding promise, in append
     /// order. The forward queue calls it at open, before anything is committed, for the

@@ -1,3 +1,4 @@
+import DurableFiles
 import Foundation
 
 /// Reading one record by its location (segment and offset from an `ArchiveReceipt`), for
@@ -81,17 +82,17 @@ extension FinishedMessage {
         }
     }
 
-    /// Writes `standaloneRecordBytes` to the file open as `descriptor` from offset 0, a
-    /// block at a time: the spool's copy of a large message is never whole in memory.
-    public func writeStandaloneRecord(descriptor: Int32, path: String) throws {
+    /// Writes `standaloneRecordBytes` to `file` from offset 0, a block at a time: the
+    /// spool's copy of a large message is never whole in memory.
+    package func writeStandaloneRecord(to file: SystemFile) throws {
         var offset = 0
         if let dictionary {
             let record = RecordCodec.encodeDictionary(dictionary)
-            try record.withUnsafeBytes { try SystemFile.write($0, to: descriptor, at: offset, path: path) }
+            try file.write(record[...], at: offset)
             offset += record.count
         }
         try encoded.forEachPiece { piece in
-            try SystemFile.write(piece, to: descriptor, at: offset, path: path)
+            try file.write(piece, at: offset)
             offset += piece.count
         }
     }

@@ -1,3 +1,4 @@
+import DurableFiles
 import Foundation
 import Logging
 
@@ -46,13 +47,13 @@ public final class ArchiveStore: Sendable {
         let tick = max(0.005, min(1, options.freeSpaceRecheckInterval))
         let committer = GroupCommitter(capacity: capacity, metrics: metrics, tick: tick)
         let indexHealth = IndexHealth(counter: metrics.indexFaults)
-        let lockBox = LockBox()
+        let directoryLock = LockedValue<DirectoryLock?>(nil)
         let trainer = DictionaryTrainer(options: options, logger: logger)
         let inflight = InflightBudget(limit: options.maxInflightBytes, spillDirectory: layout.draftsDirectory, metrics: metrics)
         let report = try await committer.start {
             try FilePermissions.createDirectories(layout.archiveDirectory)
             guard let lock = try DirectoryLock.take(path: layout.lockPath) else { throw ArchiveStoreError.locked(path: layout.lockPath) }
-            lockBox.set(lock)
+            directoryLock.withLock { $0 = lock }
             do {
                 try InflightBudget.prepareSpillDirectory(layout.draftsDirectory)
                 var recovery = ArchiveRecovery(layout: layout, options: options, logger: logger)
@@ -78,7 +79,7 @@ public final class ArchiveStore: Sendable {
         for fault in report.faults {
             logger.error("archive fault found at open", metadata: ["fault": "\(fault)"])
         }
-        guard let lock = lockBox.get() else { throw ArchiveStoreError.unrecoverable("lock not taken") }
+        guard let lock = directoryLock.withLock({ $0 }) else { throw ArchiveStoreError.unrecoverable("lock not taken") }
         return ArchiveStore(layout: layout, options: options, report: report, committer: committer, capacity: capacity,
                             indexHealth: indexHealth, lock: lock, trainer: trainer, inflight: inflight)
     }
@@ -142,12 +143,4 @@ public final class ArchiveStore: Sendable {
         await committer.close()
         lock.release()
     }
-}
-
-/// Hands the directory lock from the writer thread back to `open`.
-private final class LockBox: @unchecked Sendable {
-    private let mutex = NSLock()
-    private var lock: DirectoryLock?
-    func set(_ value: DirectoryLock) { mutex.lock(); lock = value; mutex.unlock() }
-    func get() -> DirectoryLock? { mutex.lock(); defer { mutex.unlock() }; return lock }
 }

@@ -18,20 +18,3 @@ public enum ArchiveStoreError: Error, Equatable, Sendable {
     /// Opening found damage it must not repair silently (see the recovery report).
     case unrecoverable(String)
 }
-
-/// A failed system call: which call, on which path, and errno.
-public struct FileIOError: Error, Equatable, Sendable, CustomStringConvertible {
-    public var operation: String
-    public var path: String
-    public var errno: Int32
-
-    public var description: String {
-        "\(operation)(\(path)): \(String(cString: strerror(errno)))"
-    }
-}
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif

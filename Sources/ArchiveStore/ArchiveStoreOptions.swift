@@ -1,33 +1,6 @@
+import DurableFiles
 import Foundation
 import Metrics
-
-/// Test hook for I/O faults; production passes nil. Throwing from a hook makes the store
-/// behave exactly as if the corresponding system call had failed.
-///
-/// The archive and the forward queue (`ForwardQueueOptions.faultInjector`) call the file
-/// hooks before every sync and every removal of a directory entry, on whatever thread
-/// does it: all a test needs to know which bytes and names a power loss would keep.
-public protocol ArchiveFaultInjector: Sendable {
-    /// Called on the writer thread just before the group commit's fdatasync.
-    func beforeSync() throws
-    /// Called on the writer thread just before the fdatasync of zeros written ahead while
-    /// idle (`SegmentWriter.preallocateAhead`).
-    func beforeIdleSync() throws
-    /// Called before every fsync or fdatasync of a file; `descriptor` is open on it.
-    func beforeFileSync(descriptor: Int32, path: String) throws
-    /// Called before every fsync of a directory (what makes its entries durable).
-    func beforeDirectorySync(path: String) throws
-    /// Called before an unlink of `path`, or a rename onto it: the file there goes away.
-    func beforeRemoving(path: String)
-}
-
-extension ArchiveFaultInjector {
-    public func beforeSync() throws {}
-    public func beforeIdleSync() throws {}
-    public func beforeFileSync(descriptor: Int32, path: String) throws {}
-    public func beforeDirectorySync(path: String) throws {}
-    public func beforeRemoving(path: String) {}
-}
 
 /// Whether the archive volume has room; `/readyz` and `MAIL FROM` consult this.
 public enum StorageCapacity: Sendable, Equatable {
@@ -62,7 +35,7 @@ public struct ArchiveStoreOptions: Sendable {
     /// Returns free bytes for the volume holding the given directory. Injectable for tests.
     public var freeSpaceProbe: @Sendable (String) throws -> UInt64 = FreeSpace.statvfsProbe
     /// Test-only fault injection; nil in production.
-    public var faultInjector: (any ArchiveFaultInjector)?
+    public var faultInjector: (any DurableFaultInjector)?
     /// Metrics backend; nil uses the globally bootstrapped `MetricsSystem`.
     public var metricsFactory: (any MetricsFactory)?
 

@@ -1,4 +1,5 @@
 import Crypto
+import DurableFiles
 import Foundation
 
 /// The result of `verify`: every fault names a segment and, where it applies, an offset.

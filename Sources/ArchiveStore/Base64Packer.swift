@@ -1,3 +1,4 @@
+import DurableFiles
 import Glibc
 
 /// Turns a message into its packed form (docs/FORMAT.md, "Packed body"): lines of base64

@@ -1,3 +1,4 @@
+import DurableFiles
 import Foundation
 import Logging
 
@@ -5,9 +6,12 @@ import Logging
 /// once per `recheckInterval`; commits and `/readyz` only read the cache, so a burst of
 /// mail costs no extra syscalls and a refusal lifts by itself once space returns.
 final class CapacityMonitor: @unchecked Sendable {
-    private let lock = NSLock()
-    private var state: StorageCapacity
-    private var lastProbe: ContinuousClock.Instant?
+    private struct Cache {
+        var state: StorageCapacity = .ok(freeBytes: .max)
+        var lastProbe: ContinuousClock.Instant?
+    }
+
+    private let cache = LockedValue(Cache())
     private let path: String
     private let threshold: UInt64
     private let recheckInterval: Duration
@@ -22,14 +26,9 @@ final class CapacityMonitor: @unchecked Sendable {
         self.probe = options.freeSpaceProbe
         self.logger = logger
         self.metrics = metrics
-        self.state = .ok(freeBytes: .max)
     }
 
-    var current: StorageCapacity {
-        lock.lock()
-        defer { lock.unlock() }
-        return state
-    }
+    var current: StorageCapacity { cache.withLock { $0.state } }
 
     /// Takes bytes just written off the cached free space, so a burst between two probes
     /// (a second at 50 MB/s is more than a small margin) trips the threshold at once
@@ -39,30 +38,29 @@ final class CapacityMonitor: @unchecked Sendable {
     /// overstates what they used.
     func consumed(_ bytes: Int) {
         guard bytes > 0 else { return }
-        lock.lock()
-        switch state {
-        case .ok(let free):
-            let left = free == .max ? free : free - min(free, UInt64(bytes))
-            if left < threshold {
-                lock.unlock()
-                refreshIfDue(force: true)
-                return
+        let crossesThreshold = cache.withLock { cache in
+            switch cache.state {
+            case .ok(let free):
+                let left = free == .max ? free : free - min(free, UInt64(bytes))
+                if left < threshold { return true }
+                cache.state = .ok(freeBytes: left)
+            case .low(let free):
+                cache.state = .low(freeBytes: free - min(free, UInt64(bytes)))
             }
-            state = .ok(freeBytes: left)
-        case .low(let free):
-            state = .low(freeBytes: free - min(free, UInt64(bytes)))
+            return false
         }
-        lock.unlock()
+        if crossesThreshold { refreshIfDue(force: true) }
     }
 
     /// Probes if the cached value is older than the recheck interval (or `force`).
     func refreshIfDue(force: Bool = false) {
         let now = ContinuousClock.now
-        lock.lock()
-        let due = force || lastProbe.map { now - $0 >= recheckInterval } ?? true
-        if due { lastProbe = now }
-        let before = state
-        lock.unlock()
+        let recheckInterval = self.recheckInterval
+        let (due, before) = cache.withLock { cache in
+            let due = force || cache.lastProbe.map { now - $0 >= recheckInterval } ?? true
+            if due { cache.lastProbe = now }
+            return (due, cache.state)
+        }
         guard due else { return }
         let free: UInt64
         do {
@@ -74,9 +72,7 @@ final class CapacityMonitor: @unchecked Sendable {
         }
         let next: StorageCapacity = free < threshold ? .low(freeBytes: free) : .ok(freeBytes: free)
         metrics.freeBytes.record(Int64(clamping: free))
-        lock.lock()
-        state = next
-        lock.unlock()
+        cache.withLock { $0.state = next }
         if next.isLow != before.isLow {
             if next.isLow {
                 logger.error("archive volume low on space; refusing new mail", metadata: ["free_bytes": "\(free)", "threshold": "\(threshold)"])

@@ -1,3 +1,4 @@
+import DurableFiles
 import Foundation
 
 /// Why `archive export` would not write where it was asked to.

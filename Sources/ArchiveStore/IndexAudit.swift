@@ -1,3 +1,4 @@
+import DurableFiles
 import Foundation
 
 /// Checks that the index still describes the segments before it is trusted, and

@@ -1,3 +1,4 @@
+import DurableFiles
 import Metrics
 
 /// What a running store knows of its index, for `/readyz` and `archive_index_faults_total`.

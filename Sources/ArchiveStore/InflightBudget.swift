@@ -1,3 +1,4 @@
+import DurableFiles
 import Foundation
 
 /// The memory that messages on their way into the archive hold together: the record

@@ -1,3 +1,4 @@
+import DurableFiles
 import Foundation
 
 /// One record as a draft builds it and the writer appends it: the header (filled in

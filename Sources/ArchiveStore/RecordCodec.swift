@@ -1,3 +1,4 @@
+import DurableFiles
 import Foundation
 
 /// Why bytes are not a valid archive record. Distinct cases let recovery tell a torn
@@ -18,6 +19,10 @@ public enum RecordCodecError: Error, Equatable, Sendable {
     case missingDictionary(UInt32)
     case metadataDecompression(String)
     case notAMessage
+}
+
+extension RecordCodecError: ByteReadFailure {
+    package static func truncated(byteCount: Int) -> RecordCodecError { .truncatedMetadata }
 }
 
 /// What a record holds.
@@ -201,7 +206,7 @@ public enum RecordCodec {
     /// Validates the fixed header (magic, version, header CRC, plausible lengths).
     public static func decodeHeader(_ bytes: ArraySlice<UInt8>) throws(RecordCodecError) -> RecordHeader {
         guard bytes.count >= headerSize else { throw .truncatedHeader }
-        var reader = ByteReader(bytes.prefix(headerSize))
+        var reader = ByteReader<RecordCodecError>(bytes.prefix(headerSize))
         guard try reader.read(UInt32.self) == magic else { throw .badMagic }
         let version = try reader.read(UInt16.self)
         let kindCode = try reader.read(UInt16.self)
@@ -228,7 +233,7 @@ public enum RecordCodec {
         let length = header.recordLength
         guard bytes.count >= length else { throw .truncatedRecord(needed: length, available: bytes.count) }
         let start = bytes.startIndex
-        var trailer = ByteReader(bytes[(start + length - trailerSize)..<(start + length)])
+        var trailer = ByteReader<RecordCodecError>(bytes[(start + length - trailerSize)..<(start + length)])
         let storedCRC = try trailer.read(UInt32.self)
         let storedLength = try trailer.read(UInt32.self)
         guard CRC32C.checksum(bytes[start..<(start + length - trailerSize)]) == storedCRC else {
@@ -269,7 +274,7 @@ public enum RecordCodec {
 
     /// The metadata fields as `encodeMetadata` wrote them, without framing or compression.
     static func decodeMetadataFields(_ section: ArraySlice<UInt8>) throws(RecordCodecError) -> ArchiveMetadata {
-        var r = ByteReader(section)
+        var r = ByteReader<RecordCodecError>(section)
         let id = try r.readString()
         let receivedAtMillis = try r.read(Int64.self)
         let listener = try r.readString()
@@ -300,7 +305,7 @@ public enum RecordCodec {
                                forwarding: forwarding)
     }
 
-    private static func readPromise(_ r: inout ByteReader) throws(RecordCodecError) -> ForwardingPromise {
+    private static func readPromise(_ r: inout ByteReader<RecordCodecError>) throws(RecordCodecError) -> ForwardingPromise {
         guard try r.read(UInt8.self) == 1 else { throw .truncatedMetadata }
         let prefixLength = Int(try r.read(UInt32.self))
         guard prefixLength <= r.remaining else { throw .truncatedMetadata }
@@ -321,7 +326,7 @@ public enum RecordCodec {
         return ForwardingPromise(prefix: prefix, copies: copies)
     }
 
-    private static func readOptional(_ r: inout ByteReader) throws(RecordCodecError) -> String? {
+    private static func readOptional(_ r: inout ByteReader<RecordCodecError>) throws(RecordCodecError) -> String? {
         let present = try r.read(UInt8.self)
         return present == 0 ? nil : try r.readString()
     }

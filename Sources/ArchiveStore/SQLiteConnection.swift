@@ -1,4 +1,5 @@
 import CSQLite
+import DurableFiles
 import Foundation
 
 /// A SQLite failure with SQLite's message; the index treats any of these as "derived

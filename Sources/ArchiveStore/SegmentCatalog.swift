@@ -1,4 +1,5 @@
 import Crypto
+import DurableFiles
 import Foundation
 
 /// A segment file as found on disk, with its header and seal if they are readable.

@@ -1,3 +1,5 @@
+import DurableFiles
+
 /// The zstd dictionaries a segment holds, by id. Dictionary records precede every
 /// message record of their segment, so a sequential scan registers them before any
 /// record that needs them, and random access loads them from the segment's start.

@@ -1,4 +1,5 @@
 import Crypto
+import DurableFiles
 import Foundation
 
 /// Segment file names: the sequence number zero-padded to 8 digits, `00000001.seg`.
@@ -65,7 +66,7 @@ public struct SegmentHeader: Sendable, Equatable {
     }
 
     private static func fields(_ bytes: [UInt8]) throws -> (version: UInt32, sequence: UInt64, created: Int64, crc: UInt32) {
-        var r = ByteReader(bytes[8..<72])
+        var r = ByteReader<RecordCodecError>(bytes[8..<72])
         let version = try r.read(UInt32.self)
         _ = try r.read(UInt32.self)
         let sequence = try r.read(UInt64.self)
@@ -108,7 +109,7 @@ public struct SegmentFooter: Sendable, Equatable {
     public static func decode(_ bytes: [UInt8]) throws(SegmentFormatError) -> SegmentFooter {
         guard bytes.count == size else { throw .truncated }
         guard Array(bytes[0..<8]) == magic else { throw .badMagic }
-        var r = ByteReader(bytes[8..<104])
+        var r = ByteReader<RecordCodecError>(bytes[8..<104])
         guard let version = try? r.read(UInt32.self), (try? r.read(UInt32.self)) != nil,
               let count = try? r.read(UInt64.self), let length = try? r.read(UInt64.self),
               let segmentHash = try? r.readBytes(32), let previous = try? r.readBytes(32),

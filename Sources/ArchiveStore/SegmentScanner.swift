@@ -1,3 +1,5 @@
+import DurableFiles
+
 /// Where a run of valid records stops and why.
 struct ScanOutcome {
     /// Offset just past the last valid record.

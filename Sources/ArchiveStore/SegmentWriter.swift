@@ -1,4 +1,5 @@
 import Crypto
+import DurableFiles
 import Foundation
 
 /// Appends records to the active segment and seals it. Owned by the writer thread.
@@ -14,7 +15,7 @@ final class SegmentWriter {
     let previousSealHash: [UInt8]
     private let file: SystemFile
     /// The store's test hook (nil in production).
-    private let faults: (any ArchiveFaultInjector)?
+    private let faults: (any DurableFaultInjector)?
     /// End of the bytes written so far.
     private(set) var size: Int
     /// End of the bytes covered by the last successful sync.
@@ -39,7 +40,7 @@ final class SegmentWriter {
     var hasRecords: Bool { size > SegmentHeader.size }
 
     private init(directory: String, sequence: UInt64, createdAt: Date, previousSealHash: [UInt8], file: SystemFile, size: Int,
-                 header: [UInt8]?, faults: (any ArchiveFaultInjector)?) {
+                 header: [UInt8]?, faults: (any DurableFaultInjector)?) {
         self.directory = directory
         self.faults = faults
         self.sequence = sequence
@@ -59,7 +60,7 @@ final class SegmentWriter {
     /// Creates segment `sequence` crash-safely: header to a temp file, fsync, rename,
     /// fsync the directory. A crash leaves either no segment or a complete header.
     static func create(directory: String, sequence: UInt64, previousSealHash: [UInt8], now: Date,
-                       faults: (any ArchiveFaultInjector)?) throws -> SegmentWriter {
+                       faults: (any DurableFaultInjector)?) throws -> SegmentWriter {
         let header = SegmentHeader(sequence: sequence, createdAt: now, previousSealHash: previousSealHash)
         let path = directory + "/" + SegmentName.file(sequence)
         let encoded = header.encode()
@@ -72,7 +73,7 @@ final class SegmentWriter {
     /// Reopens an unsealed segment whose valid records end at `validEnd` (recovery has
     /// already truncated anything after it).
     static func resume(directory: String, header: SegmentHeader, path: String, validEnd: Int,
-                       faults: (any ArchiveFaultInjector)?) throws -> SegmentWriter {
+                       faults: (any DurableFaultInjector)?) throws -> SegmentWriter {
         let file = try SystemFile.open(path, flags: O_WRONLY, faults: faults)
         return SegmentWriter(directory: directory, sequence: header.sequence, createdAt: header.createdAt,
                              previousSealHash: header.previousSealHash, file: file, size: validEnd, header: nil, faults: faults)

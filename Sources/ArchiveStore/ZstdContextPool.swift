@@ -1,16 +1,13 @@
 import CZstd
+import DurableFiles
 import Foundation
 
 /// zstd contexts waiting for the next record, bounded so a burst does not pin memory.
 /// Creating a context and faulting in its tables for every message cost more CPU than
 /// compressing (or decompressing) a 10 KB message (measured with perf under smtp-source
 /// and during catch-up).
-///
-/// (An `NSLock` rather than a `Mutex`: ThreadSanitizer reports `withLock` on a static
-/// `Mutex` as an access race, and a clean TSan run is worth more here.)
 final class ZstdContextPool<Context: AnyObject>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var idle: [Context] = []
+    private let idle = LockedValue<[Context]>([])
     private let limit: Int
     private let make: () -> Context?
     private let reset: (Context) -> Void
@@ -23,18 +20,16 @@ final class ZstdContextPool<Context: AnyObject>: @unchecked Sendable {
 
     /// A context for the caller alone; nil only when zstd cannot allocate one.
     func take() -> Context? {
-        lock.lock()
-        let pooled = idle.popLast()
-        lock.unlock()
-        return pooled ?? make()
+        idle.withLock { $0.popLast() } ?? make()
     }
 
     /// Returns a context, reset to its defaults (no dictionary, no parameters).
     func give(_ context: Context) {
         reset(context)
-        lock.lock()
-        if idle.count < limit { idle.append(context) }
-        lock.unlock()
+        let limit = self.limit
+        idle.withLock { idle in
+            if idle.count < limit { idle.append(context) }
+        }
     }
 }
 

@@ -1,4 +1,5 @@
 import CZstd
+import DurableFiles
 import Synchronization
 
 /// A zstd dictionary trained from the node's own recent traffic. Small messages share

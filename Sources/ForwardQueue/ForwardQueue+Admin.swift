@@ -7,7 +7,7 @@ extension ForwardQueue {
     /// next page starts), and every connection's summary.
     public func snapshot(after: UInt64 = 0, limit: Int = .max) -> QueueSnapshot {
         let now = Date()
-        return book.withLockedValue { book in
+        return book.withLock { book in
             let names = book.peers.keys.sorted()
             var entries = names.flatMap { book.peers[$0]?.entrySnapshots(now: now, after: after) ?? [] }.sorted { $0.id < $1.id }
             let more = entries.count > limit
@@ -25,7 +25,7 @@ extension ForwardQueue {
     /// Returns how many entries were affected.
     @discardableResult
     public func retry(id: UInt64?, now: Date = Date()) throws -> Int {
-        try book.withLockedValue { book in
+        try book.withLock { book in
             var count = 0
             for name in book.peers.keys {
                 let ids = id.map { [$0] } ?? book.peers[name].map { Array($0.entries.keys) } ?? []
@@ -38,7 +38,7 @@ extension ForwardQueue {
 
     /// Moves an entry to hold (durably).
     public func hold(id: UInt64) async throws {
-        let record = try book.withLockedValue { book -> JournalRecord? in
+        let record = try book.withLock { book -> JournalRecord? in
             guard let name = book.connection(of: id) else { throw ForwardQueueError.notFound(id: id) }
             return book.peers[name]?.hold(id, reason: "held by operator")
         }
@@ -48,7 +48,7 @@ extension ForwardQueue {
     /// Releases one held entry (nil: all held entries) for delivery (durably).
     @discardableResult
     public func release(id: UInt64?) async throws -> Int {
-        let records = try book.withLockedValue { book -> [JournalRecord] in
+        let records = try book.withLock { book -> [JournalRecord] in
             if let id {
                 guard let name = book.connection(of: id) else { throw ForwardQueueError.notFound(id: id) }
                 return book.peers[name]?.release(id).map { [$0] } ?? []
@@ -66,7 +66,7 @@ extension ForwardQueue {
 
     /// Deletes an entry for good (durably); its spool file goes when nothing references it.
     public func delete(id: UInt64) async throws {
-        try book.withLockedValue { book in
+        try book.withLock { book in
             guard let name = book.connection(of: id) else { throw ForwardQueueError.notFound(id: id) }
             book.peers[name]?.remove(id)
         }

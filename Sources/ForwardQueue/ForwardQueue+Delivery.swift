@@ -23,7 +23,7 @@ extension ForwardQueue {
         var seen = -1
         var seenEpoch = 0
         while !Task.isCancelled {
-            let (generation, epoch, peers) = book.withLockedValue { book in
+            let (generation, epoch, peers) = book.withLock { book in
                 (book.generation, book.certificateEpoch, book.configured.compactMap { book.peers[$0]?.settings })
             }
             if generation != seen {
@@ -87,7 +87,7 @@ extension ForwardQueue {
     private func refreshMetrics() async {
         while !Task.isCancelled {
             let now = Date()
-            book.withLockedValue { book in
+            book.withLock { book in
                 for (name, queue) in book.peers { book.metrics[name]?.update(queue, now: now) }
             }
             try? await Task.sleep(for: .seconds(1))
@@ -100,7 +100,7 @@ extension ForwardQueue {
         while !Task.isCancelled {
             let now = Date()
             let observer = options.dispatchObserver
-            let claim = book.withLockedValue { book in
+            let claim = book.withLock { book in
                 let claim = book.peers[connection]?.claim(now: now, connected: connected) ?? .wait(until: nil)
                 if case .deliver(let entry) = claim { observer?(connection, entry) }
                 return claim
@@ -200,7 +200,7 @@ extension ForwardQueue {
         if case .deferred = outcome {} else { recent.forget(entry.id) }
         let now = Date()
         let jitter = options.jitter.next()
-        let record: JournalRecord? = book.withLockedValue { book in
+        let record: JournalRecord? = book.withLock { book in
             let metrics = book.metrics[connection]
             switch outcome {
             case .delivered:
@@ -223,7 +223,7 @@ extension ForwardQueue {
     }
 
     private func peerUp(_ connection: String) {
-        let wasDown = book.withLockedValue { book in
+        let wasDown = book.withLock { book in
             let before = book.peers[connection]?.peerState
             book.peers[connection]?.peerUp()
             return before == .down
@@ -234,7 +234,7 @@ extension ForwardQueue {
     private func sessionFailed(_ connection: String, entry: QueueEntry?, reason: String) {
         let now = Date()
         let jitter = options.jitter.next()
-        let (record, wasUp): (JournalRecord?, Bool) = book.withLockedValue { book in
+        let (record, wasUp): (JournalRecord?, Bool) = book.withLock { book in
             let before = book.peers[connection]?.peerState
             book.peers[connection]?.peerFailed(reason: reason, now: now, jitter: jitter)
             book.metrics[connection]?.attempt(.sessionFailed)

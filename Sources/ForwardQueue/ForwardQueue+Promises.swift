@@ -14,7 +14,7 @@ extension ForwardQueue: ArchiveCommitObserver {
 
     public func archived(_ forwarded: [ArchivedForwarding], through last: ArchivePosition) -> [[UInt64]] {
         let now = Date()
-        let (entries, ids, due) = book.withLockedValue { book in
+        let (entries, ids, due) = book.withLock { book in
             var entries: [QueueEntry] = []
             let ids = forwarded.map { message in
                 Self.items(for: message).map { item in
@@ -35,7 +35,7 @@ extension ForwardQueue: ArchiveCommitObserver {
         for (message, entryIDs) in zip(forwarded, ids) {
             if let finished = message.message { recent.keep(finished, for: entryIDs) }
         }
-        book.withLockedValue { book in
+        book.withLock { book in
             for entry in entries { Self.add(entry, to: &book, logger: logger) }
         }
         return ids

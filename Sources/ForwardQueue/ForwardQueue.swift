@@ -1,7 +1,7 @@
 import ArchiveStore
+import DurableFiles
 import Foundation
 import Logging
-import NIOConcurrencyHelpers
 import NIOPosix
 
 /// Tuning knobs of the queue that are not per peer.
@@ -18,9 +18,9 @@ public struct ForwardQueueOptions: Sendable {
     /// Called (under the queue's lock, so keep it short) with the connection and id of
     /// every entry handed to a session, in dispatch order: tests check FIFO dispatch.
     public var dispatchObserver: (@Sendable (String, QueueEntry) -> Void)?
-    /// Test hook told of every sync and removal of the queue's files (the archive's
-    /// `ArchiveFaultInjector`); nil in production.
-    public var faultInjector: (any ArchiveFaultInjector)?
+    /// Test hook told of every sync and removal of the queue's files (the same
+    /// `DurableFaultInjector` the archive takes); nil in production.
+    public var faultInjector: (any DurableFaultInjector)?
 
     public init() {}
 }
@@ -40,9 +40,8 @@ public final class ForwardQueue: Sendable {
     let logger: Logger
     let options: ForwardQueueOptions
     let writer: QueueWriter
-    /// Under a pthread mutex (`NIOLockedValueBox`), not `Synchronization.Mutex`: ThreadSanitizer
-    /// cannot see the latter's futex and reports every `withLock` from two threads as a race.
-    let book: NIOLockedValueBox<QueueBook>
+    /// Under a pthread mutex (`LockedValue`), which ThreadSanitizer can see.
+    let book: LockedValue<QueueBook>
     private let lock: DirectoryLock
     let dictionaryCache = SegmentDictionaryCache()
     let recent: RecentMessages
@@ -79,7 +78,7 @@ public final class ForwardQueue: Sendable {
         self.logger = logger
         self.options = options
         self.writer = writer
-        self.book = NIOLockedValueBox(book)
+        self.book = LockedValue(book)
         self.lock = lock
         self.recent = RecentMessages(budget: options.recentMessageBudget)
     }
@@ -132,7 +131,7 @@ public final class ForwardQueue: Sendable {
     /// entries (listed by `queue dump`, not delivered) until they are configured again.
     public func configure(peers: [PeerSettings]) throws {
         try Self.validate(peers)
-        book.withLockedValue { book in
+        book.withLock { book in
             book.configured = Set(peers.map(\.name))
             for settings in peers {
                 if book.peers[settings.name] == nil {
@@ -151,7 +150,7 @@ public final class ForwardQueue: Sendable {
     /// a context made from the new files, unless they do not load, in which case the
     /// connection keeps the context it has (and the log says why).
     public func reloadCertificates() {
-        book.withLockedValue { book in
+        book.withLock { book in
             book.certificateEpoch += 1
             book.generation += 1
         }
@@ -164,7 +163,7 @@ public final class ForwardQueue: Sendable {
         guard !ids.isEmpty else { return false }
         let wanted = Set(ids)
         return await withCheckedContinuation { continuation in
-            let key: UInt64? = book.withLockedValue { book in
+            let key: UInt64? = book.withLock { book in
                 let present = wanted.contains { id in book.peers.values.contains { $0.entries[id] != nil } }
                 guard present else { return nil }
                 book.nextWaiter += 1
@@ -174,7 +173,7 @@ public final class ForwardQueue: Sendable {
             guard let key else { return continuation.resume(returning: true) }
             Task {
                 try? await Task.sleep(for: timeout)
-                let waiter = self.book.withLockedValue { $0.waiters.removeValue(forKey: key) }
+                let waiter = self.book.withLock { $0.waiters.removeValue(forKey: key) }
                 waiter?.continuation.resume(returning: false)
             }
         }
@@ -194,7 +193,7 @@ public final class ForwardQueue: Sendable {
     /// connection that is not configured). The bounds are checked here, not in `enqueue`,
     /// so messages admitted at the same moment may overshoot them by that many.
     public func admit(connection: String, size: UInt64) -> Admission {
-        book.withLockedValue { book in
+        book.withLock { book in
             guard let queue = book.peers[connection], book.configured.contains(connection) else { return .full }
             let answer = queue.admit(size: size)
             if answer == .dropForward {
@@ -214,7 +213,7 @@ public final class ForwardQueue: Sendable {
     @discardableResult
     public func enqueue(_ items: [QueueItem], message: FinishedMessage? = nil) async throws -> [UInt64] {
         let now = Date()
-        let entries: [QueueEntry] = try book.withLockedValue { book in
+        let entries: [QueueEntry] = try book.withLock { book in
             for item in items where book.peers[item.connection] == nil || !book.configured.contains(item.connection) {
                 throw ForwardQueueError.unknownConnection(item.connection)
             }
@@ -226,7 +225,7 @@ public final class ForwardQueue: Sendable {
         try await writer.commit(entries.map { .enqueue($0) })
         // Before the entries become visible to the delivery workers.
         if let message { recent.keep(message, for: entries.map(\.id)) }
-        book.withLockedValue { book in
+        book.withLock { book in
             for entry in entries { book.peers[entry.item.connection]?.add(entry) }
         }
         return entries.map(\.id)
@@ -252,7 +251,7 @@ public final class ForwardQueue: Sendable {
                 return try ArchiveStore.readRecord(archiveDirectory: layout.archiveDirectory, segment: segment, offset: offset,
                                                   dictionaries: dictionaryCache).original()
             case .spool(let name):
-                let bytes = try QueueFiles.readAll(layout.spoolPath(name))
+                let bytes = try Durable.readAllIfPresent(layout.spoolPath(name))
                 guard !bytes.isEmpty else { throw ForwardQueueError.spoolUnavailable("\(name) is missing") }
                 return try RecordCodec.decodeStandalone(bytes[...]).original()
             }

@@ -1,4 +1,5 @@
 import ArchiveStore
+import DurableFiles
 import Foundation
 
 /// One change to the forward queue, as appended to the journal. Replaying every record in
@@ -48,20 +49,18 @@ enum JournalFrame {
 
     static func encode(_ record: JournalRecord) -> [UInt8] {
         let payload = encodePayload(record)
-        var w = FrameWriter()
-        w.u32(magic)
-        w.u16(version)
-        w.u16(record.kind)
-        w.u32(UInt32(payload.count))
-        var frame = w.bytes
-        var crc = FrameWriter()
-        crc.u32(CRC32C.checksum(frame))
-        frame += crc.bytes + payload
-        frame += [UInt8](repeating: 0, count: align(frame.count) - frame.count)
-        var trailer = FrameWriter()
-        trailer.u32(CRC32C.checksum(frame))
-        trailer.u32(UInt32(frame.count + trailerSize))
-        return frame + trailer.bytes
+        var frame: [UInt8] = []
+        frame.appendLE(magic)
+        frame.appendLE(version)
+        frame.appendLE(record.kind)
+        frame.appendLE(UInt32(payload.count))
+        frame.appendLE(CRC32C.checksum(frame))
+        frame += payload
+        frame.padTo(alignment: alignment)
+        let length = UInt32(frame.count + trailerSize)
+        frame.appendLE(CRC32C.checksum(frame))
+        frame.appendLE(length)
+        return frame
     }
 
     enum Decoded: Equatable {
@@ -80,11 +79,11 @@ enum JournalFrame {
         guard bytes.count >= headerSize else { return .incomplete("\(bytes.count) bytes, short of a frame header") }
         var r = FrameReader(bytes.prefix(headerSize))
         do {
-            guard try r.integer(UInt32.self) == magic else { return .invalid("bad magic") }
-            let version = try r.integer(UInt16.self)
-            let kind = try r.integer(UInt16.self)
-            let payloadLength = Int(try r.integer(UInt32.self))
-            let headerCRC = try r.integer(UInt32.self)
+            guard try r.read(UInt32.self) == magic else { return .invalid("bad magic") }
+            let version = try r.read(UInt16.self)
+            let kind = try r.read(UInt16.self)
+            let payloadLength = Int(try r.read(UInt32.self))
+            let headerCRC = try r.read(UInt32.self)
             let start = bytes.startIndex
             guard CRC32C.checksum(bytes[start..<start + 12]) == headerCRC else { return .invalid("header checksum mismatch") }
             guard version == Self.version else { return .invalid("unsupported version \(version)") }
@@ -92,8 +91,8 @@ enum JournalFrame {
             let length = align(headerSize + payloadLength) + trailerSize
             guard bytes.count >= length else { return .incomplete("frame of \(length) bytes, \(bytes.count) present") }
             var t = FrameReader(bytes[(start + length - trailerSize)..<(start + length)])
-            let recordCRC = try t.integer(UInt32.self)
-            let storedLength = try t.integer(UInt32.self)
+            let recordCRC = try t.read(UInt32.self)
+            let storedLength = try t.read(UInt32.self)
             guard CRC32C.checksum(bytes[start..<(start + length - trailerSize)]) == recordCRC else {
                 return .invalid("record checksum mismatch")
             }
@@ -110,51 +109,51 @@ enum JournalFrame {
     }
 
     private static func encodePayload(_ record: JournalRecord) -> [UInt8] {
-        var w = FrameWriter()
+        var w: [UInt8] = []
         switch record {
-        case .sequence(let next): w.u64(next)
+        case .sequence(let next): w.appendLE(next)
         case .archivedThrough(let position):
-            w.u64(position.segment)
-            w.u64(UInt64(position.offset))
-        case .delivered(let id), .released(let id), .deleted(let id): w.u64(id)
+            w.appendLE(position.segment)
+            w.appendLE(UInt64(position.offset))
+        case .delivered(let id), .released(let id), .deleted(let id): w.appendLE(id)
         case .held(let id, let reason):
-            w.u64(id)
-            w.string(reason)
+            w.appendLE(id)
+            w.appendString(reason)
         case .enqueue(let e):
-            w.u64(e.id)
-            w.i64(Int64((e.enqueuedAt.timeIntervalSince1970 * 1000).rounded()))
-            w.string(e.item.connection)
+            w.appendLE(e.id)
+            w.appendLE(Int64((e.enqueuedAt.timeIntervalSince1970 * 1000).rounded()))
+            w.appendString(e.item.connection)
             switch e.item.reference {
             case .archive(let segment, let offset):
-                w.u8(1)
-                w.u64(segment)
-                w.u64(UInt64(offset))
+                w.appendLE(UInt8(1))
+                w.appendLE(segment)
+                w.appendLE(UInt64(offset))
             case .spool(let name):
-                w.u8(2)
-                w.string(name)
+                w.appendLE(UInt8(2))
+                w.appendString(name)
             }
-            w.u64(e.item.size)
-            w.string(e.item.sender)
-            w.u32(UInt32(e.item.recipients.count))
-            for recipient in e.item.recipients { w.string(recipient) }
-            w.blob(e.item.prefix)
+            w.appendLE(e.item.size)
+            w.appendString(e.item.sender)
+            w.appendLE(UInt32(e.item.recipients.count))
+            for recipient in e.item.recipients { w.appendString(recipient) }
+            w.appendBlob(e.item.prefix)
         }
-        return w.bytes
+        return w
     }
 
     private static func decodePayload(kind: UInt16, _ payload: ArraySlice<UInt8>) throws(FrameDecodingError) -> JournalRecord {
         var r = FrameReader(payload)
         let record: JournalRecord
         switch kind {
-        case 1: record = .sequence(nextID: try r.integer(UInt64.self))
+        case 1: record = .sequence(nextID: try r.read(UInt64.self))
         case 2: record = .enqueue(try decodeEntry(&r))
-        case 3: record = .delivered(id: try r.integer(UInt64.self))
-        case 4: record = .held(id: try r.integer(UInt64.self), reason: try r.string())
-        case 5: record = .released(id: try r.integer(UInt64.self))
-        case 6: record = .deleted(id: try r.integer(UInt64.self))
+        case 3: record = .delivered(id: try r.read(UInt64.self))
+        case 4: record = .held(id: try r.read(UInt64.self), reason: try r.readString())
+        case 5: record = .released(id: try r.read(UInt64.self))
+        case 6: record = .deleted(id: try r.read(UInt64.self))
         case 7:
-            let segment = try r.integer(UInt64.self)
-            let offset = try r.integer(UInt64.self)
+            let segment = try r.read(UInt64.self)
+            let offset = try r.read(UInt64.self)
             guard offset <= UInt64(Int.max) else { throw FrameDecodingError(reason: "offset out of range") }
             record = .archivedThrough(ArchivePosition(segment: segment, offset: Int(offset)))
         default: throw FrameDecodingError(reason: "unknown record kind \(kind)")
@@ -164,27 +163,27 @@ enum JournalFrame {
     }
 
     private static func decodeEntry(_ r: inout FrameReader) throws(FrameDecodingError) -> QueueEntry {
-        let id = try r.integer(UInt64.self)
-        let millis = try r.integer(Int64.self)
-        let connection = try r.string()
+        let id = try r.read(UInt64.self)
+        let millis = try r.read(Int64.self)
+        let connection = try r.readString()
         let reference: MessageReference
-        switch try r.integer(UInt8.self) {
+        switch try r.read(UInt8.self) {
         case 1:
-            let segment = try r.integer(UInt64.self)
-            let offset = try r.integer(UInt64.self)
+            let segment = try r.read(UInt64.self)
+            let offset = try r.read(UInt64.self)
             guard offset <= UInt64(Int.max) else { throw FrameDecodingError(reason: "offset out of range") }
             reference = .archive(segment: segment, offset: Int(offset))
-        case 2: reference = .spool(try r.string())
+        case 2: reference = .spool(try r.readString())
         default: throw FrameDecodingError(reason: "unknown message reference")
         }
-        let size = try r.integer(UInt64.self)
-        let sender = try r.string()
-        let count = Int(try r.integer(UInt32.self))
+        let size = try r.read(UInt64.self)
+        let sender = try r.readString()
+        let count = Int(try r.read(UInt32.self))
         guard count <= r.remaining / 4 else { throw FrameDecodingError(reason: "recipient count \(count) exceeds the frame") }
         var recipients: [String] = []
         recipients.reserveCapacity(count)
-        for _ in 0..<count { recipients.append(try r.string()) }
-        let prefix = try r.blob()
+        for _ in 0..<count { recipients.append(try r.readString()) }
+        let prefix = try r.readBlob()
         let item = QueueItem(connection: connection, reference: reference, size: size, sender: sender,
                              recipients: recipients, prefix: prefix)
         return QueueEntry(id: id, item: item, enqueuedAt: Date(timeIntervalSince1970: Double(millis) / 1000))

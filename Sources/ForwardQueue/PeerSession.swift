@@ -1,5 +1,5 @@
+import DurableFiles
 import Foundation
-import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import NIOSSL
@@ -195,19 +195,19 @@ final class Watchdog: Sendable {
     private let flag: FiredFlag
 
     private final class FiredFlag: Sendable {
-        let value = NIOLockedValueBox(false)
+        let value = LockedValue(false)
     }
 
     init(channel: any Channel, seconds: TimeInterval) {
         let flag = FiredFlag()
         self.flag = flag
         task = channel.eventLoop.scheduleTask(in: .milliseconds(Int64(max(0.001, seconds) * 1000))) {
-            flag.value.withLockedValue { $0 = true }
+            flag.value.withLock { $0 = true }
             channel.close(promise: nil)
         }
     }
 
-    var fired: Bool { flag.value.withLockedValue { $0 } }
+    var fired: Bool { flag.value.withLock { $0 } }
     func cancel() { task.cancel() }
 }
 

@@ -1,11 +1,6 @@
 import ArchiveStore
+import DurableFiles
 import Foundation
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// What replaying the journal found.
 public struct JournalReplayReport: Sendable, Equatable {
@@ -23,7 +18,8 @@ public struct JournalReplayReport: Sendable, Equatable {
 /// writer thread, or the offline CLI). `@unchecked Sendable`: open hands it to that thread.
 final class QueueJournal: @unchecked Sendable {
     let layout: QueueLayout
-    private var descriptor: Int32 = -1
+    /// Open for appending once `open` has replayed the file; nil after `close`.
+    private var file: SystemFile?
     private(set) var size = 0
     private(set) var image: JournalImage
     /// Records written since the last sync, not yet in `image`.
@@ -31,9 +27,9 @@ final class QueueJournal: @unchecked Sendable {
     /// Compaction runs when the file is larger than this and mostly dead.
     let compactionThreshold: Int
     /// The queue's test hook (nil in production).
-    let faults: (any ArchiveFaultInjector)?
+    let faults: (any DurableFaultInjector)?
 
-    private init(layout: QueueLayout, image: JournalImage, size: Int, compactionThreshold: Int, faults: (any ArchiveFaultInjector)?) {
+    private init(layout: QueueLayout, image: JournalImage, size: Int, compactionThreshold: Int, faults: (any DurableFaultInjector)?) {
         self.layout = layout
         self.image = image
         self.size = size
@@ -41,23 +37,19 @@ final class QueueJournal: @unchecked Sendable {
         self.faults = faults
     }
 
-    deinit { if descriptor >= 0 { Glibc.close(descriptor) } }
-
     /// Reads the journal; with `repair`, a torn tail is copied aside and truncated.
     static func replay(layout: QueueLayout, repair: Bool,
-                       faults: (any ArchiveFaultInjector)? = nil) throws -> (JournalImage, JournalReplayReport, Int) {
-        let bytes = try QueueFiles.readAll(layout.journalPath)
+                       faults: (any DurableFaultInjector)? = nil) throws -> (JournalImage, JournalReplayReport, Int) {
+        let bytes = try Durable.readAllIfPresent(layout.journalPath)
         let (image, scanned, validLength) = scan(bytes)
         var report = scanned
         if let offset = report.truncatedAt, repair {
             let broken = layout.journalPath + ".\(offset).broken"
-            try QueueFiles.writeAtomically(Array(bytes[offset...]), to: broken, faults: faults)
-            let fd = try QueueFiles.open(layout.journalPath, flags: O_WRONLY)
-            defer { Glibc.close(fd) }
-            guard ftruncate(fd, off_t(offset)) == 0 else {
-                throw QueueIOError(operation: "ftruncate", path: layout.journalPath, code: errno)
-            }
-            try QueueFiles.sync(fd, path: layout.journalPath, faults: faults)
+            try Durable.writeAtomically(Array(bytes[offset...]), to: broken, faults: faults)
+            let file = try SystemFile.open(layout.journalPath, flags: O_WRONLY, faults: faults)
+            defer { file.close() }
+            try file.truncate(to: offset)
+            try file.sync()
             report.brokenFile = broken
         }
         return (image, report, validLength)
@@ -108,21 +100,21 @@ final class QueueJournal: @unchecked Sendable {
 
     /// Replays (repairing a torn tail) and opens the journal for appending.
     static func open(layout: QueueLayout, compactionThreshold: Int,
-                     faults: (any ArchiveFaultInjector)? = nil) throws -> (QueueJournal, JournalReplayReport) {
+                     faults: (any DurableFaultInjector)? = nil) throws -> (QueueJournal, JournalReplayReport) {
         let spoolExisted = FileManager.default.fileExists(atPath: layout.spoolDirectory)
         try FilePermissions.createDirectories(layout.spoolDirectory)
-        QueueFiles.unlinkIfPresent(layout.journalPath + ".tmp", faults: faults)
+        try? Durable.unlinkIfPresent(layout.journalPath + ".tmp", faults: faults)
         let (image, report, size) = try replay(layout: layout, repair: true, faults: faults)
         let journal = QueueJournal(layout: layout, image: image, size: size, compactionThreshold: compactionThreshold, faults: faults)
         let existed = FileManager.default.fileExists(atPath: layout.journalPath)
-        journal.descriptor = try QueueFiles.open(layout.journalPath, flags: O_WRONLY | O_CREAT)
+        journal.file = try SystemFile.open(layout.journalPath, flags: O_WRONLY | O_CREAT, faults: faults)
         // New names (the journal, `spool/`, and `queue/` itself, which `takeLock` made)
         // survive a power loss only once their directory is synced: without the data
         // directory's sync, the first start's queue could vanish, and with it the
         // `archivedThrough` from which the archive's promises are taken again.
         if !existed || !spoolExisted {
-            try QueueFiles.syncDirectory(layout.queueDirectory, faults: faults)
-            try QueueFiles.syncDirectory(layout.dataDirectory, faults: faults)
+            try Durable.syncDirectory(layout.queueDirectory, faults: faults)
+            try Durable.syncDirectory(layout.dataDirectory, faults: faults)
         }
         journal.removeOrphanSpoolFiles()
         return (journal, report)
@@ -140,7 +132,7 @@ final class QueueJournal: @unchecked Sendable {
         if !records.isEmpty {
             var bytes: [UInt8] = []
             for record in records { bytes += JournalFrame.encode(record) }
-            try QueueFiles.write(descriptor, bytes, at: size, path: layout.journalPath)
+            try openFile(for: "pwrite").write(bytes[...], at: size)
             size += bytes.count
             unsynced += records
         }
@@ -154,11 +146,11 @@ final class QueueJournal: @unchecked Sendable {
     @discardableResult
     func sync() throws -> [String] {
         guard !unsynced.isEmpty else { return [] }
-        try QueueFiles.dataSync(descriptor, path: layout.journalPath, faults: faults)
+        try openFile(for: "fdatasync").dataSync()
         var freed: [String] = []
         for record in unsynced { freed += image.apply(record) }
         unsynced.removeAll()
-        for name in freed { QueueFiles.unlinkIfPresent(layout.spoolPath(name), faults: faults) }
+        for name in freed { try? Durable.unlinkIfPresent(layout.spoolPath(name), faults: faults) }
         return freed
     }
 
@@ -179,9 +171,9 @@ final class QueueJournal: @unchecked Sendable {
         }
         var bytes: [UInt8] = []
         for record in image.compactedRecords { bytes += JournalFrame.encode(record) }
-        try QueueFiles.writeAtomically(bytes, to: layout.journalPath, faults: faults)
-        if descriptor >= 0 { Glibc.close(descriptor) }
-        descriptor = try QueueFiles.open(layout.journalPath, flags: O_WRONLY)
+        try Durable.writeAtomically(bytes, to: layout.journalPath, faults: faults)
+        file?.close()
+        file = try SystemFile.open(layout.journalPath, flags: O_WRONLY, faults: faults)
         size = bytes.count
         unsynced.removeAll()
     }
@@ -191,14 +183,21 @@ final class QueueJournal: @unchecked Sendable {
     private func removeOrphanSpoolFiles() {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: layout.spoolDirectory)) ?? []
         for name in names where image.spoolReferences[name] == nil {
-            QueueFiles.unlinkIfPresent(layout.spoolPath(name), faults: faults)
+            try? Durable.unlinkIfPresent(layout.spoolPath(name), faults: faults)
         }
     }
 
     func close() {
-        if descriptor >= 0 { _ = try? sync() }
-        if descriptor >= 0 { Glibc.close(descriptor) }
-        descriptor = -1
+        if file != nil { _ = try? sync() }
+        file?.close()
+        file = nil
+    }
+
+    /// The journal open for appending; a use after `close` fails as `operation` on a
+    /// closed descriptor would.
+    private func openFile(for operation: String) throws(FileIOError) -> SystemFile {
+        guard let file else { throw FileIOError(operation: operation, path: layout.journalPath, errno: EBADF) }
+        return file
     }
 }
 

@@ -1,12 +1,7 @@
 import ArchiveStore
+import DurableFiles
 import Foundation
 import Logging
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// The queue's writer thread and group commit, like the archive's `GroupCommitter`: callers
 /// hand over journal records (and spool files) and suspend; the thread takes everything
@@ -185,7 +180,7 @@ final class QueueWriter: @unchecked Sendable {
         }
         if !spooled.isEmpty {
             do {
-                try QueueFiles.syncDirectory(journal.layout.spoolDirectory, faults: journal.faults)
+                try Durable.syncDirectory(journal.layout.spoolDirectory, faults: journal.faults)
                 for c in spooled { c.resume() }
             } catch {
                 for c in spooled { c.resume(throwing: error) }
@@ -225,9 +220,9 @@ final class QueueWriter: @unchecked Sendable {
 
     private func writeSpoolFile(name: String, message: FinishedMessage) throws {
         let path = journal.layout.spoolPath(name)
-        let fd = try QueueFiles.open(path, flags: O_WRONLY | O_CREAT | O_TRUNC)
-        defer { Glibc.close(fd) }
-        try message.writeStandaloneRecord(descriptor: fd, path: path)
-        try QueueFiles.dataSync(fd, path: path, faults: journal.faults)
+        let file = try SystemFile.open(path, flags: O_WRONLY | O_CREAT | O_TRUNC, faults: journal.faults)
+        defer { file.close() }
+        try message.writeStandaloneRecord(to: file)
+        try file.dataSync()
     }
 }

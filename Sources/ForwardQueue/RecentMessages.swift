@@ -1,5 +1,5 @@
 import ArchiveStore
-import NIOConcurrencyHelpers
+import DurableFiles
 
 /// The messages queued most recently, kept in memory (compressed, as their records) so a
 /// peer that keeps up gets each copy without a read of the archive or spool and without a
@@ -18,7 +18,7 @@ final class RecentMessages: Sendable {
     }
 
     private let budget: Int
-    private let state = NIOLockedValueBox(State())
+    private let state = LockedValue(State())
 
     init(budget: Int) { self.budget = budget }
 
@@ -32,7 +32,7 @@ final class RecentMessages: Sendable {
     /// Keeps `message` for the entries `ids` (one per peer it is queued for).
     func keep(_ message: ArchiveRecord, for ids: [UInt64]) {
         guard message.metadata.originalSize <= Self.largestOriginal, budget > 0 else { return }
-        state.withLockedValue { state in
+        state.withLock { state in
             for id in ids {
                 state.messages[id] = message
                 state.order.append(id)
@@ -51,15 +51,15 @@ final class RecentMessages: Sendable {
     }
 
     func message(for id: UInt64) -> ArchiveRecord? {
-        state.withLockedValue { $0.messages[id] }
+        state.withLock { $0.messages[id] }
     }
 
     /// The entry is settled (delivered or held): its copy is not needed any more.
     func forget(_ id: UInt64) {
-        state.withLockedValue { state in
+        state.withLock { state in
             if let gone = state.messages.removeValue(forKey: id) { state.bytes -= gone.compressedBody.count }
         }
     }
 
-    var count: Int { state.withLockedValue { $0.messages.count } }
+    var count: Int { state.withLock { $0.messages.count } }
 }

@@ -1,3 +1,5 @@
+import DurableFiles
+
 /// The trace a forwarded copy carries as its very first header field (folded here):
 ///
 ///     X-Archiverelay-Trace: hops=2; path=node-a,node-b; relayed=312;

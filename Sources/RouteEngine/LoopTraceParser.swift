@@ -1,3 +1,5 @@
+import DurableFiles
+
 /// What the leading bytes of a message say about a trace header.
 public enum LoopTraceScan: Hashable, Sendable {
     /// The first header field is not `X-Archiverelay-Trace`.

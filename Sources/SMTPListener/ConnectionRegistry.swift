@@ -1,4 +1,4 @@
-import NIOConcurrencyHelpers
+import DurableFiles
 import NIOCore
 
 /// The listener's open sessions: enforces the total and per-client connection limits and
@@ -16,7 +16,7 @@ final class ConnectionRegistry: Sendable {
         var shuttingDown = false
     }
 
-    private let state = NIOLockedValueBox(State())
+    private let state = LockedValue(State())
     let maximumConnections: Int
     let maximumPerClient: Int
 
@@ -27,7 +27,7 @@ final class ConnectionRegistry: Sendable {
 
     /// Counts the connection in if the limits allow; an admitted connection must be released.
     func admit(_ channel: any Channel, client: String) -> Admission {
-        state.withLockedValue { state in
+        state.withLock { state in
             if state.channels.count >= maximumConnections { return .tooManyConnections }
             if state.perClient[client, default: 0] >= maximumPerClient { return .tooManyFromClient }
             state.channels[ObjectIdentifier(channel)] = channel
@@ -37,24 +37,24 @@ final class ConnectionRegistry: Sendable {
     }
 
     func release(_ channel: any Channel, client: String) {
-        state.withLockedValue { state in
+        state.withLock { state in
             guard state.channels.removeValue(forKey: ObjectIdentifier(channel)) != nil else { return }
             let left = state.perClient[client, default: 1] - 1
             state.perClient[client] = left > 0 ? left : nil
         }
     }
 
-    var count: Int { state.withLockedValue { $0.channels.count } }
+    var count: Int { state.withLock { $0.channels.count } }
 
     /// Marks shutdown and returns the sessions open now.
     func beginShutdown() -> [any Channel] {
-        state.withLockedValue { state in
+        state.withLock { state in
             state.shuttingDown = true
             return Array(state.channels.values)
         }
     }
 
-    var isShuttingDown: Bool { state.withLockedValue { $0.shuttingDown } }
+    var isShuttingDown: Bool { state.withLock { $0.shuttingDown } }
 
-    var openChannels: [any Channel] { state.withLockedValue { Array($0.channels.values) } }
+    var openChannels: [any Channel] { state.withLock { Array($0.channels.values) } }
 }

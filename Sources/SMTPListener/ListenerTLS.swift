@@ -1,4 +1,4 @@
-import NIOConcurrencyHelpers
+import DurableFiles
 import NIOSSL
 
 /// A TLS listener's server context, which `kill -HUP` replaces: the certificate and key
@@ -6,17 +6,17 @@ import NIOSSL
 /// that starts after that presents the new certificate. Sessions already in TLS keep the
 /// one they started with.
 final class ListenerTLS: Sendable {
-    private let current: NIOLockedValueBox<NIOSSLContext>
+    private let current: LockedValue<NIOSSLContext>
 
     init(_ context: NIOSSLContext) {
-        current = NIOLockedValueBox(context)
+        current = LockedValue(context)
     }
 
     /// The context for a session starting TLS now.
-    var context: NIOSSLContext { current.withLockedValue { $0 } }
+    var context: NIOSSLContext { current.withLock { $0 } }
 
     func replace(with context: NIOSSLContext) {
-        current.withLockedValue { $0 = context }
+        current.withLock { $0 = context }
     }
 }
 

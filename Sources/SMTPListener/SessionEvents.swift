@@ -1,4 +1,4 @@
-import NIOConcurrencyHelpers
+import DurableFiles
 import NIOCore
 import SMTPProtocol
 
@@ -21,13 +21,13 @@ struct SessionShutdownEvent: Sendable {}
 /// The instant by which the client must have sent what the session waits for. The session
 /// task sets it; the channel's event loop checks it, so no per-command timer is armed.
 final class SessionDeadline: Sendable {
-    private let value = NIOLockedValueBox(NIODeadline.distantFuture)
+    private let value = LockedValue(NIODeadline.distantFuture)
 
     /// The session is waiting for the client until `deadline`.
-    func wait(until deadline: NIODeadline) { value.withLockedValue { $0 = deadline } }
+    func wait(until deadline: NIODeadline) { value.withLock { $0 = deadline } }
     /// The session is working (storing a message); the client is not to blame for the wait.
-    func busy() { value.withLockedValue { $0 = .distantFuture } }
-    var current: NIODeadline { value.withLockedValue { $0 } }
+    func busy() { value.withLock { $0 = .distantFuture } }
+    var current: NIODeadline { value.withLock { $0 } }
 }
 
 /// Reads the PROXY protocol header that a trusted load balancer sends first, announces it as

@@ -1,4 +1,4 @@
-import NIOConcurrencyHelpers
+import DurableFiles
 import NIOCore
 import SessionTransport
 
@@ -20,7 +20,7 @@ final class SessionLauncher: Sendable {
         var waiters: [CheckedContinuation<Void, Never>] = []
     }
 
-    private let state = NIOLockedValueBox(State())
+    private let state = LockedValue(State())
     private let session: @Sendable (SessionLauncher.Connection) async -> Void
 
     /// One task executor per event loop of the group, made once: a session's task prefers
@@ -42,7 +42,7 @@ final class SessionLauncher: Sendable {
     }
 
     func start(_ connection: Connection) {
-        state.withLockedValue { $0.running += 1 }
+        state.withLock { $0.running += 1 }
         let loop = connection.channel.eventLoop
         let executor = executors[ObjectIdentifier(loop)] ?? EventLoopTaskExecutor(loop)
         Task(executorPreference: executor) {
@@ -52,7 +52,7 @@ final class SessionLauncher: Sendable {
     }
 
     private func ended() {
-        let waiters: [CheckedContinuation<Void, Never>] = state.withLockedValue { state in
+        let waiters: [CheckedContinuation<Void, Never>] = state.withLock { state in
             state.running -= 1
             guard state.running == 0 else { return [] }
             defer { state.waiters.removeAll() }
@@ -64,7 +64,7 @@ final class SessionLauncher: Sendable {
     /// Returns when no session is running.
     func allEnded() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let done = state.withLockedValue { state in
+            let done = state.withLock { state in
                 if state.running == 0 { return true }
                 state.waiters.append(continuation)
                 return false

@@ -1,8 +1,8 @@
 import Dispatch
+import DurableFiles
 import ForwardQueue
 import Foundation
 import Logging
-import NIOConcurrencyHelpers
 import RelayConfiguration
 import RelayPipeline
 import SMTPListener
@@ -50,7 +50,7 @@ final class ConfigurationReloader: @unchecked Sendable {
     private let startFingerprint: String
     private var source: (any DispatchSourceSignal)?
     /// The running listeners, once bound (`attach`); read on the signal handler's queue.
-    private let listeners = NIOLockedValueBox<[SMTPServer]>([])
+    private let listeners = LockedValue<[SMTPServer]>([])
 
     init(path: String, overrides: ConfigurationOverrides, running: ValidatedConfiguration, node: RoutingState,
          queue: ForwardQueue, logger: Logger) {
@@ -72,7 +72,7 @@ final class ConfigurationReloader: @unchecked Sendable {
 
     /// The listeners whose certificates a reload reads again.
     func attach(_ servers: [SMTPServer]) {
-        listeners.withLockedValue { $0 = servers }
+        listeners.withLock { $0 = servers }
     }
 
     func reload() {
@@ -106,7 +106,7 @@ final class ConfigurationReloader: @unchecked Sendable {
     /// Each TLS listener's certificate and key, read again; a pair that does not load
     /// leaves that listener's current certificate in place.
     private func reloadCertificates() {
-        for server in listeners.withLockedValue({ $0 }) {
+        for server in listeners.withLock({ $0 }) {
             let name = server.configuration.name
             do {
                 if try server.reloadCertificate() {

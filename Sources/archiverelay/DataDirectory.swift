@@ -1,4 +1,5 @@
 import ArchiveStore
+import DurableFiles
 import Foundation
 
 /// The node's data directory, created if missing and checked to be writable by this

@@ -1,5 +1,6 @@
 import ArchiveStore
 import ArgumentParser
+import DurableFiles
 import ForwardQueue
 import Foundation
 import Logging

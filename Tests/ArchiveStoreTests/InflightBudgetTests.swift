@@ -1,3 +1,4 @@
+import DurableFiles
 import Foundation
 import NIOCore
 import TestSupport
@@ -77,9 +78,9 @@ import Testing
             #expect(try message.encodedRecord == unlimited.encodedRecord)
             #expect(try RecordCodec.decode(message.encodedRecord[...]).original() == content)
             let path = dir + "/copy.rec"
-            let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-            defer { close(fd) }
-            try message.writeStandaloneRecord(descriptor: fd, path: path)
+            let file = try SystemFile.open(path, flags: O_WRONLY | O_CREAT | O_TRUNC)
+            defer { file.close() }
+            try message.writeStandaloneRecord(to: file)
             #expect(try RecordCodec.decodeStandalone(readFile(path)[...]).original() == content)
             #expect(message.encoded.spill != nil || limit >= 100_000)
         }

@@ -1,3 +1,4 @@
+import DurableFiles
 import Foundation
 import Logging
 import NIOCore
@@ -105,7 +106,7 @@ final class WriterWakes: Sendable {
 
 /// Fails the syncs of one kind while armed, the group commit's (`beforeSync`) or those of
 /// the zeros written ahead while idle (`beforeIdleSync`); counts the calls of that kind.
-final class SyncFault: ArchiveFaultInjector, @unchecked Sendable {
+final class SyncFault: DurableFaultInjector, @unchecked Sendable {
     enum Kind { case commit, idle }
     private let kind: Kind
     private let lock = NSLock()

@@ -1,4 +1,5 @@
 import ArchiveStore
+import DurableFiles
 import Foundation
 import TestSupport
 import Testing
@@ -37,7 +38,7 @@ import Testing
 
     /// The queue's entries: (archive position, connection, recipients, prefix), sorted.
     static func entries(_ queue: ForwardQueue) -> [String] {
-        queue.book.withLockedValue { book in
+        queue.book.withLock { book in
             book.peers.values.flatMap { $0.entries.values }.map { line($0.item) }
         }.sorted()
     }
@@ -82,7 +83,7 @@ import Testing
             let layout = QueueLayout(dataDirectory: dir)
             var journalAtOpen = readFile(layout.journalPath)
             let receipts = try await Self.commit(10, to: store)
-            let before = queue.book.withLockedValue { book in
+            let before = queue.book.withLock { book in
                 book.peers.values.flatMap { $0.entries.values }.sorted { $0.id < $1.id }
             }
             for entry in before.prefix(kept * 2) { journalAtOpen += JournalFrame.encode(.enqueue(entry)) }
@@ -122,6 +123,6 @@ import Testing
 extension ForwardQueue {
     /// For tests: the durable `archivedThrough`, read back from the journal file.
     var writerImageArchivedThrough: ArchivePosition? {
-        (try? QueueJournal.scan(QueueFiles.readAll(layout.journalPath)).0.archivedThrough) ?? nil
+        (try? QueueJournal.scan(Durable.readAllIfPresent(layout.journalPath)).0.archivedThrough) ?? nil
     }
 }

@@ -1,4 +1,5 @@
 import ArchiveStore
+import DurableFiles
 import Foundation
 import TestSupport
 import Testing
@@ -39,7 +40,7 @@ struct QueueFilePermissionsTests {
             let victim = layout.dataDirectory + "/victim"
             try writeFile(victim, Array("keep".utf8))
             #expect(symlink(victim, layout.spoolPath("m1.rec")) == 0)
-            #expect(throws: QueueIOError.self) { try QueueFiles.open(layout.spoolPath("m1.rec"), flags: O_WRONLY | O_CREAT | O_TRUNC) }
+            #expect(throws: FileIOError.self) { try SystemFile.open(layout.spoolPath("m1.rec"), flags: O_WRONLY | O_CREAT | O_TRUNC) }
             #expect(readFile(victim) == Array("keep".utf8))
         }
     }

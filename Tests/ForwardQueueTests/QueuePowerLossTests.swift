@@ -1,4 +1,5 @@
 import ArchiveStore
+import DurableFiles
 import Foundation
 import TestPowerLoss
 import TestSupport
@@ -133,7 +134,7 @@ import Testing
 
     /// The queue's entries by id (`PromiseTests.line`).
     static func lines(_ queue: ForwardQueue) -> [UInt64: String] {
-        queue.book.withLockedValue { book in
+        queue.book.withLock { book in
             Dictionary(uniqueKeysWithValues: book.peers.values.flatMap { $0.entries.values }.map { ($0.id, PromiseTests.line($0.item)) })
         }
     }

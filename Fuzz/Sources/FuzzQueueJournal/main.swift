@@ -1,4 +1,4 @@
-import ArchiveStore
+import DurableFiles
 import ForwardQueue
 
 /// Any bytes as the forward queue's journal (docs/FORMAT.md, "Forward queue"). Random

@@ -1,4 +1,5 @@
 import ArchiveStore
+import DurableFiles
 import Foundation
 
 /// Any bytes as an archive record. Random bytes almost never pass the two CRCs, so the

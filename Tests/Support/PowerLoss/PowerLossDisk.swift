@@ -1,4 +1,4 @@
-import ArchiveStore
+import DurableFiles
 import Foundation
 
 #if canImport(Glibc)
@@ -6,7 +6,7 @@ import Glibc
 #endif
 
 /// A disk that can lose power, for the archive and the forward queue as their
-/// `ArchiveFaultInjector`. It watches every sync and every removal of a directory entry
+/// `DurableFaultInjector`. It watches every sync and every removal of a directory entry
 /// under `root` and keeps what a power loss keeps, by the strict POSIX rules: a file's
 /// bytes as of its last fsync or fdatasync, a directory's entries as of its last fsync.
 /// So a write no sync covered is lost, a new file or a rename whose directory was never
@@ -20,7 +20,7 @@ import Glibc
 /// sight. Its files are `untracked`; `restore` copies them as they are at that moment.
 /// Every index entry refers to a record that was synced before it was handed over, so
 /// any state of the index is one a power loss can leave.
-public final class PowerLossDisk: ArchiveFaultInjector, @unchecked Sendable {
+public final class PowerLossDisk: DurableFaultInjector, @unchecked Sendable {
     /// Names of files the model leaves to their owner (SQLite's index).
     public static let untracked: Set<String> = ["index.sqlite", "index.sqlite-wal", "index.sqlite-shm"]
 

@@ -1,5 +1,5 @@
 /// CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), the checksum of every
-/// archive record, segment header and footer.
+/// archive record, segment header and footer, and of every queue journal frame.
 ///
 /// Castagnoli rather than the zlib CRC-32 because it has better error detection for the
 /// record sizes we store and is what etcd, ext4 and iSCSI use. The table-driven
@@ -12,7 +12,7 @@ public struct CRC32C: Sendable {
     public init() {}
 
     /// Goes on from a finished checksum (`value`), as if its bytes had been fed.
-    init(continuing value: UInt32) { state = value ^ 0xFFFF_FFFF }
+    package init(continuing value: UInt32) { state = value ^ 0xFFFF_FFFF }
 
     /// The checksum of everything fed so far.
     public var value: UInt32 { state ^ 0xFFFF_FFFF }
@@ -69,7 +69,7 @@ extension CRC32C {
     /// The checksum of `a` followed by `b`, from the checksum of each and the length of `b`
     /// (zlib's `crc32_combine`): a record's body is checksummed as it is compressed, before
     /// the header in front of it is known.
-    static func combine(_ a: UInt32, _ b: UInt32, lengthOfB length: Int) -> UInt32 {
+    package static func combine(_ a: UInt32, _ b: UInt32, lengthOfB length: Int) -> UInt32 {
         multiply(shift(byBytes: length), a) ^ b
     }
 
