@@ -91,6 +91,8 @@ struct ServeCommand: AsyncParsableCommand {
         let peers = validated.connections.map { PeerSettings($0, nodeID: ownID) }
         let queue = try await ForwardQueue.open(dataDirectory: configuration.dataDirectory, peers: peers, archive: store,
                                                 nodeID: ownID, logger: logger)
+        // Before any listener: the queue takes the promise of every record from here on.
+        store.observeCommits(queue)
         let receiver = RelayReceiver(store: store, queue: queue, node: node, logger: logger)
         let reload = config.map { ConfigurationReloader(path: $0, overrides: overrides, running: validated, node: node, queue: queue, logger: logger) }
         reload?.start()
@@ -115,6 +117,7 @@ struct ServeCommand: AsyncParsableCommand {
         } catch {
             logger.error("node stopped on error", metadata: ["error": "\(error)"])
         }
+        store.stopObservingCommits(queue)
         await queue.close()
         try await store.close()
         logger.info("node stopped")
