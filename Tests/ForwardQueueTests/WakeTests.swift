@@ -1,5 +1,6 @@
 import ArchiveStore
 import Foundation
+import Synchronization
 import Testing
 @testable import ForwardQueue
 
@@ -15,17 +16,18 @@ import Testing
         case limitPassed
     }
 
-    /// `task`'s value, or `.limitPassed` if it takes longer than `seconds`.
+    /// `task`'s value, or `.limitPassed` if it takes longer than `seconds`. Does not wait
+    /// for the loser: a waiter that ignores its cancellation must fail the test, not hang it.
     static func outcome(of task: Task<Bool, Never>, within seconds: Double = Live.patience) async -> Ending {
-        await withTaskGroup(of: Ending.self) { group in
-            group.addTask { .returned(await task.value) }
-            group.addTask {
+        let pending = Mutex<CheckedContinuation<Ending, Never>?>(nil)
+        let finish = { @Sendable (ending: Ending) in pending.withLock { $0.take() }?.resume(returning: ending) }
+        return await withCheckedContinuation { continuation in
+            pending.withLock { $0 = continuation }
+            Task { finish(.returned(await task.value)) }
+            Task {
                 try? await Task.sleep(for: .seconds(seconds))
-                return .limitPassed
+                finish(.limitPassed)
             }
-            let first = await group.next() ?? .limitPassed
-            group.cancelAll()
-            return first
         }
     }
 
