@@ -11,9 +11,6 @@ public struct ArchiveReceipt: Sendable, Equatable {
     public var offset: Int
     /// How many commits shared the fdatasync that made this one durable (1 for duplicates).
     public var batchSize: Int
-    /// What the commit observer returned for the record's forwarding promise (the forward
-    /// queue's entry ids); empty without a promise, for a duplicate, or with no observer.
-    public var forwardEntries: [UInt64] = []
 
     public var position: ArchivePosition { ArchivePosition(segment: segment, offset: offset) }
 }

@@ -55,11 +55,11 @@ public struct ArchivedForwarding: Sendable {
 
 /// Learns of every batch of records the moment it is durable, on the archive's writer
 /// thread and before any committer of the batch resumes: the forward queue, which queues
-/// the promises there, in the order the records were appended.
+/// the promises there, in the order the records were appended. Whoever builds the node
+/// sets it (`ArchiveStore.observeCommits`); the archive knows nothing of the queue.
 public protocol ArchiveCommitObserver: AnyObject, Sendable {
     /// `forwarded`: the batch's new records that carry a promise, in append order.
-    /// `last`: the position of the batch's last new record. Returns, per forwarded record,
-    /// ids that go back to its committer (`ArchiveReceipt.forwardEntries`). Runs while the
-    /// batch's replies wait: it must not block.
-    func archived(_ forwarded: [ArchivedForwarding], through last: ArchivePosition) -> [[UInt64]]
+    /// `last`: the position of the batch's last new record. Runs while the batch's
+    /// replies wait: it must not block.
+    func archived(_ forwarded: [ArchivedForwarding], through last: ArchivePosition)
 }

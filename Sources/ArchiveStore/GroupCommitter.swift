@@ -152,8 +152,8 @@ final class GroupCommitter: @unchecked Sendable {
                 journal.idleTick(now: now)
                 continue
             }
-            var results = journal.process(batch.map(\.message), now: now)
-            tellObserver(batch, &results)
+            let results = journal.process(batch.map(\.message), now: now)
+            tellObserver(batch, results)
             capacity.consumed(batch.reduce(0) { $0 + $1.message.storedSize })
             for case .failure(let error) in results {
                 recentFault.withLock { $0 = (now, "\(error)") }
@@ -169,30 +169,21 @@ final class GroupCommitter: @unchecked Sendable {
 }
 
 extension GroupCommitter {
-    /// Hands the batch's new records to the observer, in append order, and puts what it
-    /// returns for each promise into that record's receipt.
-    private func tellObserver(_ batch: [Pending], _ results: inout [Result<ArchiveReceipt, ArchiveStoreError>]) {
+    /// Hands the batch's new records to the observer, in append order.
+    private func tellObserver(_ batch: [Pending], _ results: [Result<ArchiveReceipt, ArchiveStoreError>]) {
         guard let observer = observer.withLock({ $0 }) else { return }
         var last: ArchivePosition?
         var forwarded: [ArchivedForwarding] = []
-        var owners: [Int] = []
-        for (i, result) in results.enumerated() {
+        for (pending, result) in zip(batch, results) {
             guard case .success(let receipt) = result, !receipt.isDuplicate else { continue }
             last = max(last ?? receipt.position, receipt.position)
-            let message = batch[i].message
+            let message = pending.message
             guard message.metadata.forwarding != nil else { continue }
             forwarded.append(ArchivedForwarding(position: receipt.position, metadata: message.metadata, message: message))
-            owners.append(i)
         }
         guard let last else { return }
         // Batch order is append order (`ArchiveJournal.process` appends in it).
-        let entries = observer.archived(forwarded, through: last)
-        for (i, ids) in zip(owners, entries) {
-            if case .success(var receipt) = results[i] {
-                receipt.forwardEntries = ids
-                results[i] = .success(receipt)
-            }
-        }
+        observer.archived(forwarded, through: last)
     }
 }
 

@@ -25,7 +25,7 @@ extension ForwardQueue {
     /// Returns how many entries were affected.
     @discardableResult
     public func retry(id: UInt64?, now: Date = Date()) throws -> Int {
-        try book.withLock { book in
+        let count = try book.withLock { book in
             var count = 0
             for name in book.peers.keys {
                 let ids = id.map { [$0] } ?? book.peers[name].map { Array($0.entries.keys) } ?? []
@@ -34,6 +34,8 @@ extension ForwardQueue {
             if let id, count == 0 { throw ForwardQueueError.notFound(id: id) }
             return count
         }
+        wakeAllWorkers()
+        return count
     }
 
     /// Moves an entry to hold (durably).
@@ -60,16 +62,22 @@ extension ForwardQueue {
             }
             return out
         }
+        wakeAllWorkers()
         try await writer.commit(records)
         return records.count
     }
 
     /// Deletes an entry for good (durably); its spool file goes when nothing references it.
+    /// Whoever waits for a delivery of its message stops waiting when no copy is left.
     public func delete(id: UInt64) async throws {
-        try book.withLock { book in
-            guard let name = book.connection(of: id) else { throw ForwardQueueError.notFound(id: id) }
+        let woken = try book.withLock { book in
+            guard let name = book.connection(of: id), let reference = book.peers[name]?.entries[id]?.item.reference else {
+                throw ForwardQueueError.notFound(id: id)
+            }
             book.peers[name]?.remove(id)
+            return book.holdsCopy(of: reference) ? [] : book.sleepers.removeAll(.delivery(reference))
         }
+        woken.resume(woken: true)
         try await writer.commit([.deleted(id: id)])
     }
 
@@ -97,5 +105,10 @@ extension ForwardQueue {
 extension ForwardQueue.QueueBook {
     func connection(of id: UInt64) -> String? {
         peers.first { $0.value.entries[id] != nil }?.key
+    }
+
+    /// Whether any connection still holds a copy of the message at `reference`.
+    func holdsCopy(of reference: MessageReference) -> Bool {
+        peers.values.contains { $0.holdsCopy(of: reference) }
     }
 }

@@ -9,7 +9,9 @@ extension ForwardQueue {
     /// Delivers until cancelled: per configured connection, `max_connections` workers that
     /// take due entries in FIFO order, reuse sessions, and back off a peer that fails.
     /// After `configure` the workers of changed or removed connections stop and new ones
-    /// start with the new settings.
+    /// start with the new settings. Nothing polls: an idle worker sleeps until an entry
+    /// arrives for its connection, the peer's state changes, an operator or a reload acts,
+    /// or the earliest backoff it waits for ends (one timer).
     public func run() async throws {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.refreshMetrics() }
@@ -22,6 +24,7 @@ extension ForwardQueue {
         var running: [String: (settings: PeerSettings, task: Task<Void, Never>)] = [:]
         var seen = -1
         var seenEpoch = 0
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
         while !Task.isCancelled {
             let (generation, epoch, peers) = book.withLock { book in
                 (book.generation, book.certificateEpoch, book.configured.compactMap { book.peers[$0]?.settings })
@@ -40,7 +43,10 @@ extension ForwardQueue {
                     running[settings.name] = (settings, Task { await self.runPeer(settings) })
                 }
             }
-            try? await Task.sleep(for: .milliseconds(200))
+            let applied = seen
+            _ = await sleep(on: loop) { book in
+                book.generation != applied ? .answer(true) : .sleep(.supervision, until: nil)
+            }
         }
         for worker in running.values { worker.task.cancel() }
         for worker in running.values { await worker.task.value }
@@ -95,25 +101,30 @@ extension ForwardQueue {
     }
 
     /// Waits for the next due entry of `connection`; nil when cancelled or idle past `idle`.
-    private func nextEntry(_ connection: String, connected: Bool, idle: TimeInterval?) async -> QueueEntry? {
+    /// Sleeps until woken (`SleepReason.work`) or the earliest due time it knows of.
+    private func nextEntry(_ connection: String, connected: Bool, idle: TimeInterval?, on loop: any EventLoop) async -> QueueEntry? {
         let giveUp = idle.map { Date().addingTimeInterval($0) }
+        let observer = options.dispatchObserver
         while !Task.isCancelled {
-            let now = Date()
-            let observer = options.dispatchObserver
-            let claim = book.withLock { book in
-                let claim = book.peers[connection]?.claim(now: now, connected: connected) ?? .wait(until: nil)
-                if case .deliver(let entry) = claim { observer?(connection, entry) }
-                return claim
+            var claimed: QueueEntry?
+            let decide = { (book: inout QueueBook) -> SleepDecision in
+                let now = Date()
+                switch book.peers[connection]?.claim(now: now, connected: connected) ?? .wait(until: nil) {
+                case .deliver(let entry):
+                    observer?(connection, entry)
+                    claimed = entry
+                    return .answer(true)
+                case .wait(let until):
+                    if let giveUp, now >= giveUp { return .answer(false) }
+                    let wakeAt = [until, giveUp].compactMap { $0 }.min()
+                    return .sleep(.work(connection: connection), until: wakeAt.map { Self.deadline(in: $0.timeIntervalSince(now)) })
+                }
             }
-            switch claim {
-            case .deliver(let entry):
-                return entry
-            case .wait(let until):
-                if let giveUp, now >= giveUp { return nil }
-                var pause = options.pollInterval
-                if let until { pause = min(max(until.timeIntervalSince(now), 0.001), pause) }
-                try? await Task.sleep(for: .milliseconds(Int64(pause * 1000)))
-            }
+            // A busy session finds its next entry without suspending.
+            if case .answer = book.withLock(decide), let claimed { return claimed }
+            if let giveUp, Date() >= giveUp { return nil }
+            _ = await sleep(on: loop, decide)
+            if let claimed { return claimed }
         }
         return nil
     }
@@ -124,7 +135,7 @@ extension ForwardQueue {
         let executor = EventLoopTaskExecutor(MultiThreadedEventLoopGroup.singleton.next())
         await withTaskExecutorPreference(executor) {
             while !Task.isCancelled {
-                guard let first = await nextEntry(settings.name, connected: false, idle: nil) else { return }
+                guard let first = await nextEntry(settings.name, connected: false, idle: nil, on: executor.eventLoop) else { return }
                 await session(settings, tls: tls, first: first, on: executor.eventLoop)
             }
         }
@@ -154,7 +165,7 @@ extension ForwardQueue {
             while let entry = pending {
                 try await deliver(entry, over: session, settings: settings)
                 pending = nil
-                pending = await nextEntry(settings.name, connected: true, idle: settings.idleTimeout)
+                pending = await nextEntry(settings.name, connected: true, idle: settings.idleTimeout, on: eventLoop)
             }
             await session.quit()
         } catch {
@@ -200,22 +211,24 @@ extension ForwardQueue {
         if case .deferred = outcome {} else { recent.forget(entry.id) }
         let now = Date()
         let jitter = options.jitter.next()
-        let record: JournalRecord? = book.withLock { book in
+        let (record, woken) = book.withLock { book -> (JournalRecord?, [Sleepers.Sleeper]) in
             let metrics = book.metrics[connection]
             switch outcome {
             case .delivered:
                 book.peers[connection]?.delivered(entry.id)
-                Self.resumeWaiters(of: entry.id, in: &book)
                 metrics?.attempt(.delivered)
-                return .delivered(id: entry.id)
+                return (.delivered(id: entry.id), book.sleepers.removeAll(.delivery(entry.item.reference)))
             case .deferred(let reason):
                 metrics?.attempt(.deferred)
-                return book.peers[connection]?.deferred(entry.id, reason: reason, now: now, jitter: jitter, backOff: true)
+                let record = book.peers[connection]?.deferred(entry.id, reason: reason, now: now, jitter: jitter, backOff: true)
+                // Back in the FIFO with a due time the idle workers do not know yet.
+                return (record, book.sleepers.removeAll(.work(connection: connection)))
             case .rejected(let reason):
                 metrics?.attempt(unreadable ? .unreadable : .rejected)
-                return book.peers[connection]?.rejected(entry.id, reason: reason)
+                return (book.peers[connection]?.rejected(entry.id, reason: reason), [])
             }
         }
+        woken.resume(woken: true)
         if case .rejected(let reason) = outcome {
             logger.warning("forward: message held", metadata: ["connection": "\(connection)", "entry": "\(entry.id)", "reason": "\(reason)"])
         }
@@ -223,24 +236,29 @@ extension ForwardQueue {
     }
 
     private func peerUp(_ connection: String) {
-        let wasDown = book.withLock { book in
+        let (wasDown, woken) = book.withLock { book -> (Bool, [Sleepers.Sleeper]) in
             let before = book.peers[connection]?.peerState
             book.peers[connection]?.peerUp()
-            return before == .down
+            // The probe got through: the workers that waited for it may start sessions.
+            return before == .down ? (true, book.sleepers.removeAll(.work(connection: connection))) : (false, [])
         }
+        woken.resume(woken: true)
         if wasDown { logger.info("forward: peer is back", metadata: ["connection": "\(connection)"]) }
     }
 
     private func sessionFailed(_ connection: String, entry: QueueEntry?, reason: String) {
         let now = Date()
         let jitter = options.jitter.next()
-        let (record, wasUp): (JournalRecord?, Bool) = book.withLock { book in
+        let (record, wasUp, woken) = book.withLock { book -> (JournalRecord?, Bool, [Sleepers.Sleeper]) in
             let before = book.peers[connection]?.peerState
             book.peers[connection]?.peerFailed(reason: reason, now: now, jitter: jitter)
             book.metrics[connection]?.attempt(.sessionFailed)
-            guard let entry else { return (nil, before != .down) }
-            return (book.peers[connection]?.deferred(entry.id, reason: reason, now: now, jitter: jitter, backOff: false), before != .down)
+            // A probe ended and the next one has a time: the idle workers look again.
+            let woken = book.sleepers.removeAll(.work(connection: connection))
+            guard let entry else { return (nil, before != .down, woken) }
+            return (book.peers[connection]?.deferred(entry.id, reason: reason, now: now, jitter: jitter, backOff: false), before != .down, woken)
         }
+        woken.resume(woken: true)
         if wasUp {
             logger.warning("forward: peer unreachable, backing off", metadata: ["connection": "\(connection)", "reason": "\(reason)"])
         }

@@ -7,12 +7,14 @@ import Logging
 /// in append order; the entries are posted to the journal without a sync and followed by
 /// `archivedThrough`, so the journal always says up to where the archive's promises are
 /// queued. After a crash, `open` queues the promises of the records after that point.
+/// The node's builder connects the two (`archive.observeCommits(queue)`); a committer
+/// that waits for a copy's delivery asks by the record's position (`waitForDelivery`).
 extension ForwardQueue: ArchiveCommitObserver {
     /// How often a batch without promises still moves `archivedThrough` on: it bounds
     /// what `open` scans after a crash on a node that mostly archives.
     static let archivedThroughInterval: TimeInterval = 5
 
-    public func archived(_ forwarded: [ArchivedForwarding], through last: ArchivePosition) -> [[UInt64]] {
+    public func archived(_ forwarded: [ArchivedForwarding], through last: ArchivePosition) {
         let now = Date()
         let (entries, ids, due) = book.withLock { book in
             var entries: [QueueEntry] = []
@@ -28,7 +30,7 @@ extension ForwardQueue: ArchiveCommitObserver {
             if due { book.archivedThroughPostedAt = now }
             return (entries, ids, due)
         }
-        guard due else { return ids }
+        guard due else { return }
         // Posted before the entries are visible to the workers, so a delivery's record
         // always follows its entry's.
         writer.post(entries.map { .enqueue($0) } + [.archivedThrough(last)])
@@ -37,8 +39,8 @@ extension ForwardQueue: ArchiveCommitObserver {
         }
         book.withLock { book in
             for entry in entries { Self.add(entry, to: &book, logger: logger) }
-        }
-        return ids
+            return book.sleepers.removeWorkers(for: entries)
+        }.resume(woken: true)
     }
 
     /// The queue items an archived message's promise stands for, one per connection.

@@ -2,6 +2,7 @@ import ArchiveStore
 import DurableFiles
 import Foundation
 import Logging
+import NIOCore
 import NIOPosix
 
 /// Tuning knobs of the queue that are not per peer.
@@ -10,8 +11,6 @@ public struct ForwardQueueOptions: Sendable {
     public var compactionThreshold = 64 << 20
     /// Jitter of every backoff (tests inject a fixed source).
     public var jitter: any JitterSource = RandomJitter()
-    /// How often idle delivery workers look for due entries.
-    public var pollInterval: TimeInterval = 0.02
     /// Bytes of recently queued records kept in memory for delivery (`RecentMessages`);
     /// 0 reads every copy from disk.
     public var recentMessageBudget = 16 << 20
@@ -29,9 +28,10 @@ public struct ForwardQueueOptions: Sendable {
 ///
 /// An entry references the archived record (or a spool record for a message that is not
 /// archived). `enqueue` returns once the entries are durable (group-committed journal);
-/// entries for a promise in an archive record come from `archived` (the archive's commit
-/// observer) and need no sync of their own. An entry leaves after the peer's 250 to the
-/// final dot. Format: docs/FORMAT.md.
+/// entries for a promise in an archive record come from `archived`, once whoever builds
+/// the node has made the queue the archive's commit observer
+/// (`archive.observeCommits(queue)`), and need no sync of their own. An entry leaves after
+/// the peer's 250 to the final dot. Format: docs/FORMAT.md.
 public final class ForwardQueue: Sendable {
     public let layout: QueueLayout
     public let nodeID: String
@@ -57,16 +57,10 @@ public final class ForwardQueue: Sendable {
         var generation = 0
         /// Bumped by `reloadCertificates`: connections that read TLS files read them again.
         var certificateEpoch = 0
-        /// `waitForDelivery` callers, resumed by the first delivery of one of their ids.
-        var waiters: [UInt64: DeliveryWaiter] = [:]
-        var nextWaiter: UInt64 = 0
+        /// Idle workers, the supervisor and `waitForDelivery` callers (`Sleepers`).
+        var sleepers = Sleepers()
         /// When `archived` last posted an `archivedThrough` for a batch without promises.
         var archivedThroughPostedAt: Date?
-    }
-
-    struct DeliveryWaiter {
-        var ids: Set<UInt64>
-        var continuation: CheckedContinuation<Bool, Never>
     }
 
     private init(layout: QueueLayout, nodeID: String, report: JournalReplayReport, archive: ArchiveStore?, logger: Logger,
@@ -85,6 +79,9 @@ public final class ForwardQueue: Sendable {
 
     /// Takes `queue/LOCK`, replays the journal (a torn tail is cut and saved aside) and
     /// loads every entry. Entries of connections not in `peers` are kept, not delivered.
+    /// With an `archive`, queues the promises of its records that a crash kept out of the
+    /// journal and reads archived copies from it; the caller then makes the queue the
+    /// archive's commit observer before the archive takes new messages.
     public static func open(dataDirectory: String, peers: [PeerSettings], archive: ArchiveStore?, nodeID: String,
                             options: ForwardQueueOptions = ForwardQueueOptions(), logger: Logger) async throws -> ForwardQueue {
         try Self.validate(peers)
@@ -114,10 +111,8 @@ public final class ForwardQueue: Sendable {
             logger.warning("queue entries for connections not configured are kept, not delivered", metadata: ["connections": "\(unconfigured.sorted())"])
         }
         let writer = QueueWriter(journal: journal, logger: logger)
-        let queue = ForwardQueue(layout: layout, nodeID: nodeID, report: report, archive: archive, logger: logger,
-                                 options: options, writer: writer, book: book, lock: lock)
-        archive?.observeCommits(queue)
-        return queue
+        return ForwardQueue(layout: layout, nodeID: nodeID, report: report, archive: archive, logger: logger,
+                            options: options, writer: writer, book: book, lock: lock)
     }
 
     private static func validate(_ peers: [PeerSettings]) throws {
@@ -143,6 +138,8 @@ public final class ForwardQueue: Sendable {
             }
             book.generation += 1
         }
+        wake(.supervision)
+        wakeAllWorkers()
     }
 
     /// Reads the TLS files of every connection that has some (`ca_file`, a client
@@ -154,37 +151,17 @@ public final class ForwardQueue: Sendable {
             book.certificateEpoch += 1
             book.generation += 1
         }
+        wake(.supervision)
     }
 
-    /// Waits until a peer answered 250 for one of `ids` (entries `enqueue` returned), or
-    /// `timeout` passed: true when one was delivered. An id already gone from the queue
-    /// counts as delivered (the only other way out is an operator's `queue delete`).
-    public func waitForDelivery(of ids: [UInt64], timeout: Duration) async -> Bool {
-        guard !ids.isEmpty else { return false }
-        let wanted = Set(ids)
-        return await withCheckedContinuation { continuation in
-            let key: UInt64? = book.withLock { book in
-                let present = wanted.contains { id in book.peers.values.contains { $0.entries[id] != nil } }
-                guard present else { return nil }
-                book.nextWaiter += 1
-                book.waiters[book.nextWaiter] = DeliveryWaiter(ids: wanted, continuation: continuation)
-                return book.nextWaiter
-            }
-            guard let key else { return continuation.resume(returning: true) }
-            Task {
-                try? await Task.sleep(for: timeout)
-                let waiter = self.book.withLock { $0.waiters.removeValue(forKey: key) }
-                waiter?.continuation.resume(returning: false)
-            }
-        }
-    }
-
-    /// Resumes the waiters of a delivered entry. Call with the book locked.
-    static func resumeWaiters(of id: UInt64, in book: inout QueueBook) {
-        guard !book.waiters.isEmpty else { return }
-        for (key, waiter) in book.waiters where waiter.ids.contains(id) {
-            book.waiters.removeValue(forKey: key)
-            waiter.continuation.resume(returning: true)
+    /// Waits until a peer answered 250 to a copy of the message stored at `reference`
+    /// (no copy of it queued counts too: the only other way out is an operator's
+    /// `queue delete`). False at `timeout`, or at once when the caller is cancelled.
+    public func waitForDelivery(of reference: MessageReference, timeout: Duration) async -> Bool {
+        let loop = MultiThreadedEventLoopGroup.currentEventLoop ?? MultiThreadedEventLoopGroup.singleton.next()
+        let deadline = NIODeadline.now() + TimeAmount(timeout)
+        return await sleep(on: loop) { book in
+            book.holdsCopy(of: reference) ? .sleep(.delivery(reference), until: deadline) : .answer(true)
         }
     }
 
@@ -227,7 +204,8 @@ public final class ForwardQueue: Sendable {
         if let message { recent.keep(message, for: entries.map(\.id)) }
         book.withLock { book in
             for entry in entries { book.peers[entry.item.connection]?.add(entry) }
-        }
+            return book.sleepers.removeWorkers(for: entries)
+        }.resume(woken: true)
         return entries.map(\.id)
     }
 
@@ -259,9 +237,10 @@ public final class ForwardQueue: Sendable {
     }
 
     /// Writes what is pending, closes the journal and releases the lock. Call after `run`
-    /// has returned.
+    /// has returned, and after `archive.stopObservingCommits(queue)`. Whoever still waits
+    /// for a delivery gets false.
     public func close() async {
-        archive?.stopObservingCommits(self)
+        book.withLock { book in book.sleepers.removeAll { _ in true } }.resume(woken: false)
         await writer.close()
         lock.release()
     }

@@ -35,6 +35,8 @@ struct PeerQueue {
     private var head = 0
     private(set) var inFlight: Set<UInt64> = []
     private(set) var bytes: UInt64 = 0
+    /// How many entries refer to each stored message (`waitForDelivery` asks by message).
+    private var copies: [MessageReference: Int] = [:]
     private(set) var peerState = PeerState.unknown
     private(set) var peerFailures = 0
     private(set) var nextProbe: Date?
@@ -58,6 +60,7 @@ struct PeerQueue {
     }
 
     var depth: Int { entries.count }
+    func holdsCopy(of reference: MessageReference) -> Bool { copies[reference] != nil }
     var heldCount: Int { entries.values.reduce(0) { $0 + ($1.isHeld ? 1 : 0) } }
     var oldestEnqueuedAt: Date? { entries.values.map(\.enqueuedAt).min() }
 
@@ -71,6 +74,7 @@ struct PeerQueue {
         guard entries[entry.id] == nil else { return }
         entries[entry.id] = entry
         bytes += entry.item.size
+        copies[entry.item.reference, default: 0] += 1
         if !entry.isHeld { insertWaiting(entry.id) }
     }
 
@@ -184,6 +188,8 @@ struct PeerQueue {
     mutating func remove(_ id: UInt64) {
         guard let entry = entries.removeValue(forKey: id) else { return }
         bytes -= min(bytes, entry.item.size)
+        let left = (copies[entry.item.reference] ?? 1) - 1
+        copies[entry.item.reference] = left > 0 ? left : nil
         removeWaiting(id)
     }
 

@@ -24,6 +24,9 @@ final class QueueWriter: @unchecked Sendable {
     private var postedSince: Date?
     /// When the oldest record written without a sync was written (writer thread only).
     private var unsyncedSince: Date?
+    /// The thread waits with no deadline (nothing pending, nothing unsynced): the first
+    /// post wakes it, else that post would wait for the next commit.
+    private var sleepsWithoutDeadline = false
     private var closing = false
     private var closed = false
     private var closeWaiters: [CheckedContinuation<Void, Never>] = []
@@ -76,12 +79,19 @@ final class QueueWriter: @unchecked Sendable {
         pending.append(work)
         if case .records(_, nil) = work {
             if postedSince == nil { postedSince = Date() }
-            if pending.count >= Self.postBatch { condition.signal() }
+            if pending.count >= Self.postBatch || sleepsWithoutDeadline { condition.signal() }
         } else {
             urgent = true
             condition.signal()
         }
         condition.unlock()
+    }
+
+    /// For tests: the thread waits for work with no deadline.
+    var isIdle: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return sleepsWithoutDeadline
     }
 
     /// Writes what is pending, stops the thread and closes the journal.
@@ -142,7 +152,13 @@ final class QueueWriter: @unchecked Sendable {
                 if due <= now { return }
                 wake = min(wake ?? due, due)
             }
-            if let wake { _ = condition.wait(until: wake) } else { condition.wait() }
+            if let wake {
+                _ = condition.wait(until: wake)
+            } else {
+                sleepsWithoutDeadline = true
+                condition.wait()
+                sleepsWithoutDeadline = false
+            }
         }
     }
 

@@ -15,11 +15,22 @@ public struct RelayReceiver: MessageReceiver {
     let node: RoutingState
     let logger: Logger
 
+    /// Connects the archive's commits to the queue: from here on, the forwarding promise in
+    /// every new record becomes queue entries on the archive's writer thread before its
+    /// commit returns (docs/ARCHITECTURE.md, "One fdatasync per forwarded message"). Make
+    /// it before any listener starts; `disconnect()` before the queue closes.
     public init(store: ArchiveStore, queue: ForwardQueue, routing: RoutingState, logger: Logger) {
         self.store = store
         self.queue = queue
         self.node = routing
         self.logger = logger
+        store.observeCommits(queue)
+    }
+
+    /// Stops handing the archive's commits to the queue (shutdown: the queue closes next;
+    /// promises committed after this are queued from the archive at the next open).
+    public func disconnect() {
+        store.stopObservingCommits(queue)
     }
 
     public static let insufficientStorage = SMTPReply(452, EnhancedStatusCode(4, 3, 1), "Insufficient system storage")

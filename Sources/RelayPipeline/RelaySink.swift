@@ -181,8 +181,9 @@ struct RelaySink: MessageSink {
 
     /// What `store` did.
     private enum Kept {
-        /// Durable; `entries` are the queue entries of its copies, nil when none are owed.
-        case stored(id: String, entries: [UInt64]?)
+        /// Durable; `copiesOf` is where the message its queued copies refer to is stored,
+        /// nil when none are owed.
+        case stored(id: String, copiesOf: MessageReference?)
         case refused(SMTPReply)
     }
 
@@ -194,9 +195,9 @@ struct RelaySink: MessageSink {
             return .refused(reply)
         case .stored(let id, nil):
             return .stored(id: id)
-        case .stored(let id, let entries?):
+        case .stored(let id, let reference?):
             if plan.delivery.ackAfterForward == .afterOnePeer {
-                let accepted = await receiver.queue.waitForDelivery(of: entries, timeout: .seconds(plan.delivery.ackTimeoutSeconds))
+                let accepted = await receiver.queue.waitForDelivery(of: reference, timeout: .seconds(plan.delivery.ackTimeoutSeconds))
                 if !accepted {
                     Counter(label: "forward_ack_timeouts_total").increment()
                     logger.notice("no peer accepted the copy within ack_timeout_seconds; the queue delivers it",
@@ -210,7 +211,6 @@ struct RelaySink: MessageSink {
     /// Archives (or spools) the message and queues its copies; the reply waits for both
     /// to be durable.
     private func store(_ message: FinishedMessage, _ forwarding: Forwarding) async -> Kept {
-        var entries: [UInt64] = []
         let reference: MessageReference
         var promiseKept = false
         let id: String
@@ -220,11 +220,10 @@ struct RelaySink: MessageSink {
                     message, wake: MultiThreadedEventLoopGroup.currentEventLoop.map { .afterTick(of: $0) } ?? .now)
                 reference = .archive(segment: receipt.segment, offset: receipt.offset)
                 id = receipt.id
-                // A new record holds the promise: the queue's entries for it came with the
-                // commit (or, if the queue was closing, come from the archive at the next
-                // start). A duplicate wrote nothing, so it is queued below.
+                // A new record holds the promise: the queue's entries for it were made
+                // before the commit returned (or, if the queue was closing, come from the
+                // archive at the next start). A duplicate wrote nothing, so it is queued below.
                 promiseKept = message.metadata.forwarding != nil && !receipt.isDuplicate
-                entries = receipt.forwardEntries
             } else {
                 reference = try await receiver.queue.spool(message)
                 id = message.id
@@ -235,20 +234,20 @@ struct RelaySink: MessageSink {
             logger.error("archive commit failed", metadata: ["error": "\(error)"])
             return .refused(RelayReceiver.temporaryFailure)
         }
-        guard let owed = forwarding.owed else { return .stored(id: id, entries: nil) }
+        guard let owed = forwarding.owed else { return .stored(id: id, copiesOf: nil) }
 
         if !promiseKept {
             // Queued even when the archive found the message already stored: the sender may
             // be retrying after a 4xx that came after the archive commit, and the copy is owed.
             let items = owed.queueItems(reference: reference, size: message.originalSize, sender: envelope.sender.description)
             do {
-                entries = try await receiver.queue.enqueue(items, message: message)
+                try await receiver.queue.enqueue(items, message: message)
             } catch {
                 logger.error("forward queue write failed; the sender will retry", metadata: ["error": "\(error)", "id": "\(id)"])
                 return .refused(RelayReceiver.temporaryFailure)
             }
         }
-        return .stored(id: id, entries: entries)
+        return .stored(id: id, copiesOf: reference)
     }
 
     /// The loop guard's verdict: the connections to forward to (none when it stops the

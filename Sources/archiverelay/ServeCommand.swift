@@ -53,14 +53,14 @@ struct ServeCommand: AsyncParsableCommand {
         case .failure(let problems):
             throw ValidationError(TerminalText(lines: ConfigurationError(path: config, problems: problems.errors).description).description)
         }
-        let configuration = validated.node
+        let settings = validated.node
         // Before anything touches the event loop group: NIO sizes it on first use.
-        NIOSingletons.groupLoopCountSuggestion = configuration.eventLoopThreads
+        NIOSingletons.groupLoopCountSuggestion = settings.eventLoopThreads
         let listeners = validated.listeners
         let ownID = validated.routing.nodeID.value
-        let node = RoutingState(routing: validated.routing)
-        guard let (adminHost, adminPort) = HostPort.parse(configuration.adminAddress) else {
-            throw ValidationError("admin address must be HOST:PORT, got \(TerminalText.escape(configuration.adminAddress))")
+        let routing = RoutingState(routing: validated.routing)
+        guard let (adminHost, adminPort) = HostPort.parse(settings.adminAddress) else {
+            throw ValidationError("admin address must be HOST:PORT, got \(TerminalText.escape(settings.adminAddress))")
         }
 
         let level = Logger.Level(rawValue: logLevel) ?? .info  // validate() refused anything else
@@ -77,16 +77,16 @@ struct ServeCommand: AsyncParsableCommand {
         MetricsSystem.bootstrap(factory)
         var logger = Logger(label: "archiverelay")
         logger[metadataKey: "node"] = "\(ownID)"
-        logger.info("starting", metadata: ["event_loop_threads": "\(configuration.eventLoopThreads)"])
+        logger.info("starting", metadata: ["event_loop_threads": "\(settings.eventLoopThreads)"])
         OpenFileLimit.raise(forSessions: listeners.reduce(0) { $0 + $1.maximumConnections }, logger: logger)
 
-        try DataDirectory.prepare(configuration.dataDirectory)
-        let store = try await ArchiveStore.open(dataDirectory: configuration.dataDirectory, options: validated.archive, logger: logger)
-        let peers = validated.peers
-        let queue = try await ForwardQueue.open(dataDirectory: configuration.dataDirectory, peers: peers, archive: store,
+        try DataDirectory.prepare(settings.dataDirectory)
+        let store = try await ArchiveStore.open(dataDirectory: settings.dataDirectory, options: validated.archive, logger: logger)
+        let queue = try await ForwardQueue.open(dataDirectory: settings.dataDirectory, peers: validated.peers, archive: store,
                                                 nodeID: ownID, logger: logger)
-        let receiver = RelayReceiver(store: store, queue: queue, routing: node, logger: logger)
-        let reload = config.map { ConfigurationReloader(path: $0, overrides: overrides, running: validated, node: node, queue: queue, logger: logger) }
+        // Before any listener: from here on the queue takes the promise of every new record.
+        let receiver = RelayReceiver(store: store, queue: queue, routing: routing, logger: logger)
+        let reload = config.map { ConfigurationReloader(path: $0, overrides: overrides, running: validated, node: routing, queue: queue, logger: logger) }
         reload?.start()
 
         var services: [any Service] = []
@@ -98,7 +98,7 @@ struct ServeCommand: AsyncParsableCommand {
         reload?.attach(servers)
         services += servers as [any Service]
         services.append(ForwardQueueService(queue: queue))
-        services.append(try await AdminServer(host: adminHost, port: adminPort, allowedHostNames: configuration.adminHostNames, registry: registry, store: store, queue: queue, logger: logger))
+        services.append(try await AdminServer(host: adminHost, port: adminPort, allowedHostNames: settings.adminHostNames, registry: registry, store: store, queue: queue, logger: logger))
 
         let group = ServiceGroup(configuration: .init(
             services: services.map { .init(service: $0) },
@@ -109,6 +109,7 @@ struct ServeCommand: AsyncParsableCommand {
         } catch {
             logger.error("node stopped on error", metadata: ["error": "\(error)"])
         }
+        receiver.disconnect()
         await queue.close()
         try await store.close()
         logger.info("node stopped")

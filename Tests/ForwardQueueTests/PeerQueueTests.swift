@@ -154,6 +154,35 @@ import Testing
     }
 }
 
+extension ForwardQueueDurabilityTests {
+    /// A removal posted while the queue writer sleeps with nothing to do (a delivery after
+    /// a quiet spell) is written and synced, and frees its spool file, without waiting for
+    /// some later commit. Found: it waited for the next commit or for close.
+    @Test func aPostToAnIdleWriterIsWrittenAndSynced() async throws {
+        try await withTempDirectory { dir in
+            let queue = try await ForwardQueue.open(dataDirectory: dir, peers: [PeerSettings(name: "peer-a", host: "127.0.0.1")],
+                                                    archive: nil, nodeID: "node-a", logger: quietLogger)
+            let envelope = ArchiveEnvelope(receivedAt: Date(), listener: "l", clientAddress: "c", helo: "h", tls: nil,
+                                           sender: "s@example.test", recipients: ["r@example.test"])
+            var draft = try MessageDraft(envelope: envelope)
+            try draft.append(bytes: Array("Subject: spooled\r\n\r\nbody\r\n".utf8))
+            let reference = try await queue.spool(try draft.finish())
+            guard case .spool(let name) = reference else {
+                Issue.record("not spooled: \(reference)")
+                return
+            }
+            let ids = try await queue.enqueue([QueueItem(connection: "peer-a", reference: reference, size: 10,
+                                                         sender: "s@example.test", recipients: ["r@example.test"])])
+            let path = queue.layout.spoolPath(name)
+            #expect(FileManager.default.fileExists(atPath: path))
+            #expect(try await eventually { queue.writer.isIdle })
+            for id in ids { queue.writer.post([.delivered(id: id)]) }
+            #expect(try await eventually { !FileManager.default.fileExists(atPath: path) })
+            await queue.close()
+        }
+    }
+}
+
 @Suite struct ForwardQueueAdmissionTests {
     @Test func admissionFollowsTheConnectionsBoundsAndPolicy() async throws {
         try await withTempDirectory { dir in

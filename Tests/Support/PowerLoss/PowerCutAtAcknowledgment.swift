@@ -23,13 +23,12 @@ public final class PowerCutAtAcknowledgment: ArchiveCommitObserver, @unchecked S
         lock.withLock { condition = when }
     }
 
-    public func archived(_ forwarded: [ArchivedForwarding], through last: ArchivePosition) -> [[UInt64]] {
-        let ids = next?.archived(forwarded, through: last) ?? forwarded.map { _ in [] }
+    public func archived(_ forwarded: [ArchivedForwarding], through last: ArchivePosition) {
+        next?.archived(forwarded, through: last)
         lock.withLock {
             guard let condition, condition(last) else { return }
             self.condition = nil
             disk.cut()
         }
-        return ids
     }
 }
