@@ -49,9 +49,20 @@ class Node:
     def __init__(self, name, extra=()):
         self.data = os.path.join(work, name)
         self.port, self.admin = free_port(), free_port()
-        self.proc = spawn([BINARY, "serve", "--listen", f"127.0.0.1:{self.port}", "--admin", f"127.0.0.1:{self.admin}",
-                           "--data-dir", self.data, "--node-id", name, "--log-level", "error", *extra])
-        wait_port(self.port)
+        while self.admin == self.port:  # the kernel may hand out the same free port twice
+            self.admin = free_port()
+        # The node's errors go to a file, so a node that does not come up says why.
+        self.log = os.path.join(work, name + ".log")
+        with open(self.log, "ab") as log:
+            self.proc = spawn([BINARY, "serve", "--listen", f"127.0.0.1:{self.port}", "--admin", f"127.0.0.1:{self.admin}",
+                               "--data-dir", self.data, "--node-id", name, "--log-level", "error", *extra], stderr=log)
+        try:
+            wait_port(self.port)
+        except RuntimeError as error:
+            status = self.proc.poll()
+            with open(self.log, errors="replace") as log:
+                tail = log.read()[-2000:]
+            raise RuntimeError(f"node {name} not listening (exit status {status}): {tail}") from error
 
     def rss_kib(self, field="VmRSS"):
         for line in open(f"/proc/{self.proc.pid}/status"):
