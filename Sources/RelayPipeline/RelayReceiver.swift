@@ -12,7 +12,7 @@ import SMTPProtocol
 public struct RelayReceiver: MessageReceiver {
     let store: ArchiveStore
     let queue: ForwardQueue
-    let node: RoutingState
+    let routing: RoutingState
     let logger: Logger
 
     /// Connects the archive's commits to the queue: from here on, the forwarding promise in
@@ -22,7 +22,7 @@ public struct RelayReceiver: MessageReceiver {
     public init(store: ArchiveStore, queue: ForwardQueue, routing: RoutingState, logger: Logger) {
         self.store = store
         self.queue = queue
-        self.node = routing
+        self.routing = routing
         self.logger = logger
         store.observeCommits(queue)
     }
@@ -45,13 +45,13 @@ public struct RelayReceiver: MessageReceiver {
     /// the table current now, to its final dot.
     public func openTransaction(sender: ReversePath, parameters: MailParameters, session: SessionSnapshot) -> TransactionStart {
         if store.capacity.isLow { return .refused(Self.insufficientStorage) }
-        return .opened(RelayTransaction(receiver: self, routing: node.routing, sender: sender, listener: session.listener))
+        return .opened(RelayTransaction(receiver: self, routing: routing.routing, sender: sender, listener: session.listener))
     }
 }
 
 /// One transaction: each recipient is routed once, at RCPT, with the table the transaction
 /// started with; the final dot does what those routes said (docs/ARCHITECTURE.md,
-/// "Reloading").
+/// "Routing").
 struct RelayTransaction: MailTransaction {
     let receiver: RelayReceiver
     let routing: RoutingTable
@@ -84,7 +84,7 @@ struct RelayTransaction: MailTransaction {
     func beginMessage(_ envelope: Envelope) -> any MessageSink {
         RelaySink(receiver: receiver, envelope: envelope, routing: routing, plan: plan,
                   stripper: TraceStripper(trust: routing.traceTrust(onListener: envelope.listener)),
-                  traceKey: routing.traceKey ?? receiver.node.ownTraceKey)
+                  traceKey: routing.traceKey ?? receiver.routing.ownTraceKey)
     }
 }
 

@@ -5,7 +5,7 @@ import SMTPProtocol
 import Testing
 
 /// A configuration reload (SIGHUP) between RCPT and DATA: the transaction keeps the routes
-/// it accepted its recipients with (docs/ARCHITECTURE.md, "Reloading").
+/// it accepted its recipients with (docs/ARCHITECTURE.md, "Routing").
 @Suite struct ReloadTests {
     static let node = NodeID("node-a")!
     /// Forwards everything to peer-a and archives nothing: a forward-only relay.
