@@ -120,11 +120,9 @@ extension ForwardQueue {
                     return .sleep(.work(connection: connection), until: wakeAt.map { Self.deadline(in: $0.timeIntervalSince(now)) })
                 }
             }
-            // A busy session finds its next entry without suspending.
-            if case .answer = book.withLock(decide), let claimed { return claimed }
-            if let giveUp, Date() >= giveUp { return nil }
             _ = await sleep(on: loop, decide)
             if let claimed { return claimed }
+            if let giveUp, Date() >= giveUp { return nil }
         }
         return nil
     }

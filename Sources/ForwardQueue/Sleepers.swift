@@ -91,13 +91,29 @@ extension ForwardQueue {
         case sleep(SleepReason, until: NIODeadline?)
     }
 
+    /// `sleep`'s first look: answered at once, or the key to sleep under (decided again
+    /// when the sleeper is registered).
+    private enum SleepStart {
+        case answered(Bool)
+        case sleeping(key: UInt64)
+    }
+
     /// Suspends the caller as `decide` says. Returns its answer, true when woken for the
     /// reason, false at the deadline or when the caller's task is cancelled (at once).
     /// `decide` runs under the book's lock and the sleeper is registered under the same
     /// hold, so no wake between its check and the sleep is lost. The deadline's timer runs
-    /// on `loop`.
+    /// on `loop`. An answer at once (a busy worker's next entry, a copy already delivered)
+    /// costs one hold of the lock and no continuation.
     func sleep(on loop: any EventLoop, _ decide: (inout QueueBook) -> SleepDecision) async -> Bool {
-        let key = book.withLock { $0.sleepers.newKey() }
+        let start = book.withLock { book -> SleepStart in
+            if case .answer(let answer) = decide(&book) { return .answered(answer) }
+            return .sleeping(key: book.sleepers.newKey())
+        }
+        let key: UInt64
+        switch start {
+        case .answered(let answer): return answer
+        case .sleeping(let sleepKey): key = sleepKey
+        }
         return await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 let asleep = book.withLock { book in
