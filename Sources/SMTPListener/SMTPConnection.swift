@@ -59,6 +59,11 @@ final class SMTPConnection {
 
     var limits: SessionLimits { context.configuration.limits }
 
+    /// The session as the receiver sees it at MAIL FROM.
+    var snapshot: SessionSnapshot {
+        SessionSnapshot(listener: context.configuration.name, clientIP: clientIP, helo: machine.helo ?? "", tls: machine.tls)
+    }
+
     /// Logs with the client's address; below the level it costs a comparison.
     func log(_ level: Logger.Level, _ message: @autoclosure () -> Logger.Message,
              metadata: @autoclosure () -> Logger.Metadata? = nil) {
@@ -73,8 +78,7 @@ final class SMTPConnection {
         self.clientAddress = channel.remoteAddress
         self.clientIP = channel.remoteAddress?.ipAddress ?? "unknown"
         self.lineDecoder = CommandLineDecoder(maximumLineLength: context.configuration.limits.maximumCommandLineLength)
-        self.machine = SessionMachine(configuration: context.machine, listener: context.configuration.name,
-                                      clientIP: clientIP, tls: nil)
+        self.machine = SessionMachine(configuration: context.machine, tls: nil)
     }
 
     /// Runs the session to its end. Never throws: every failure ends in a closed connection.
@@ -114,7 +118,6 @@ final class SMTPConnection {
                 if let source = header.source {
                     clientAddress = source
                     clientIP = source.ipAddress ?? clientIP
-                    machine.clientIP = clientIP
                 }
                 return true
             case .bytes, .tlsEstablished, .timeout, .shutdown:
@@ -262,7 +265,7 @@ final class SMTPConnection {
             return try await receiveChunk(size: size, last: last)
         case .vetSender(let sender, let parameters):
             io.queue(action.replies)
-            switch context.receiver.openTransaction(sender: sender, parameters: parameters, session: machine.snapshot) {
+            switch context.receiver.openTransaction(sender: sender, parameters: parameters, session: snapshot) {
             case .opened(let transaction):
                 mailTransaction = transaction
                 return try await perform(machine.senderVetted(refusal: nil))

@@ -63,13 +63,9 @@ struct SessionMachine {
     /// Commands since the session began or last stored a message.
     private(set) var commandsWithoutMessage = 0
     private var shutdownRequested = false
-    let listener: String
-    var clientIP: String
 
-    init(configuration: Configuration, listener: String, clientIP: String, tls: String?) {
+    init(configuration: Configuration, tls: String?) {
         self.configuration = configuration
-        self.listener = listener
-        self.clientIP = clientIP
         self.tls = tls
     }
 
@@ -91,10 +87,6 @@ struct SessionMachine {
         case .awaitingHello, .ready, .closed: nil
         case .vettingSender(_, let t), .inTransaction(_, let t), .vettingRecipient(_, let t, _), .receivingData(_, let t): t
         }
-    }
-
-    var snapshot: SessionSnapshot {
-        SessionSnapshot(listener: listener, clientIP: clientIP, helo: helo ?? "", tls: tls)
     }
 
     // MARK: Events

@@ -10,8 +10,7 @@ struct SessionMachineTests {
     func machine(tls: TLSMode = .starttls, configure: (inout SessionLimits) -> Void = { _ in }) -> SessionMachine {
         var limits = SessionLimits()
         configure(&limits)
-        return SessionMachine(configuration: .init(hostname: "mx.test", limits: limits, tlsMode: tls),
-                              listener: "test", clientIP: "127.0.0.1", tls: nil)
+        return SessionMachine(configuration: .init(hostname: "mx.test", limits: limits, tlsMode: tls), tls: nil)
     }
 
     /// The receiver's side as a table: the refusal for a sender or recipient, nil accepts.
