@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "RelayConfiguration", targets: ["RelayConfiguration"]),
         .library(name: "AdminEndpoint", targets: ["AdminEndpoint"]),
         .library(name: "RelayPipeline", targets: ["RelayPipeline"]),
+        .library(name: "JournalReport", targets: ["JournalReport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -75,10 +76,15 @@ let package = Package(
         // crash-safe order, the fault hook of the power-loss tests, the directory lock,
         // CRC32C and byte coding, named threads and the one lock type. Foundation only.
         .target(name: "DurableFiles"),
+        // Exchange / Microsoft 365 journal reports: the streaming splitter that separates the
+        // wrapped original from the report, the envelope part's grammar, the wrapper recipe
+        // that rebuilds the report as received. Pure: no I/O, no dependency.
+        .target(name: "JournalReport"),
         .target(
             name: "ArchiveStore",
             dependencies: [
                 "DurableFiles",
+                "JournalReport",
                 "CZstd",
                 "CSQLite",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -209,6 +215,10 @@ let package = Package(
         .testTarget(
             name: "RouteEngineTests",
             dependencies: ["RouteEngine", "SMTPProtocol", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .testTarget(
+            name: "JournalReportTests",
+            dependencies: ["JournalReport", "TestSupport"]
         ),
         .testTarget(
             name: "ArchiveStoreTests",
