@@ -48,24 +48,45 @@ final class ArchiveJournal {
 
     // MARK: Group commit
 
-    /// Writes a batch, syncs once, indexes; one result per message, in order.
+    /// What `process` decided for one message of a batch.
+    private enum Outcome {
+        /// Records written (not yet synced): the original's, if new, and the arrival's.
+        case written(ArchiveReceipt, IndexRows)
+        /// Nothing written: the arrival was recorded earlier, durably.
+        case recorded(ArchiveReceipt)
+        /// Nothing written: the arrival is one another message of this batch wrote.
+        case sameAs(Int, ArchiveReceipt)
+    }
+
+    /// Writes a batch, syncs once, indexes; one result per message, in order. For each
+    /// message: the original is written unless stored before, then the arrival unless it
+    /// is one recorded before (same id, or a retry: docs/FORMAT.md, "Arrivals").
     func process(_ batch: [FinishedMessage], now: Date) -> [Result<ArchiveReceipt, ArchiveStoreError>] {
-        var results = [Result<ArchiveReceipt, ArchiveStoreError>?](repeating: nil, count: batch.count)
-        var inBatch: [String: Int] = [:]             // sha → index of the first copy in this batch
-        var unsynced: [(Int, ArchiveIndexEntry)] = []  // written, not yet durable
-        var durable: [(Int, ArchiveIndexEntry)] = []
+        var outcomes = [Outcome?](repeating: nil, count: batch.count)
+        var originals: [String: (index: Int, entry: ArchiveIndexEntry)] = [:]  // sha → written in this batch
+        var arrivalIDs: [String: Int] = [:]   // arrival id → the message of this batch that wrote it
+        var arrivalKeys: [String: Int] = [:]  // content key → the same
+        var unsynced: [Int] = []  // written, not yet durable
+        var durable: [Int] = []
         do {
             try ensureWriter(now: now)
             for (i, message) in batch.enumerated() {
-                let sha = message.metadata.sha256Hex
-                if let existing = existingEntry(sha: sha) {
-                    results[i] = .success(receipt(existing, duplicate: true, batch: 1))
+                let arrival = message.arrival
+                let key = arrival.contentKey
+                if let first = arrivalIDs[arrival.id] ?? arrivalKeys[key], case .written(let receipt, _)? = outcomes[first] {
+                    outcomes[i] = .sameAs(first, receipt)
                     continue
                 }
-                if inBatch[sha] != nil { continue }  // resolved from the first copy below
-                inBatch[sha] = i
+                let sha = message.metadata.sha256Hex
+                let stored = originals[sha]?.entry ?? existingEntry(sha: sha)
+                if let stored, let earlier = existingArrival(arrival) {
+                    metrics.duplicates.increment()
+                    outcomes[i] = .recorded(receipt(stored, earlier, recorded: false, duplicate: true))
+                    continue
+                }
+                let size = (stored == nil ? message.storedSize : 0) + message.arrivalSection.count + 128
                 guard let active = writer else { throw ArchiveStoreError.temporaryFailure(reason: "no active segment") }
-                if shouldRotate(active, adding: message.storedSize, now: now) {
+                if shouldRotate(active, adding: size, now: now) {
                     // Sealing syncs, which makes everything written so far durable.
                     try rotate(now: now)
                     durable += unsynced
@@ -76,10 +97,31 @@ final class ArchiveJournal {
                     unsynced.removeAll()
                 }
                 guard let target = writer else { throw ArchiveStoreError.temporaryFailure(reason: "no active segment") }
-                let offset = try target.append(message.encoded)
+                var rows = IndexRows()
+                let original: ArchiveIndexEntry
+                if let stored {
+                    original = stored
+                    metrics.duplicates.increment()
+                } else {
+                    let offset = try target.append(message.encoded)
+                    target.hasMessages = true
+                    original = ArchiveIndexEntry(metadata: message.metadata, segment: target.sequence, offset: offset,
+                                                 storedSize: message.storedSize)
+                    rows.originals.append(original)
+                    originals[sha] = (i, original)
+                }
+                let reference = OriginalReference(sha256: message.metadata.sha256, position: original.position)
+                let record = RecordCodec.arrivalRecord(section: message.arrivalSection, dictionaryID: message.dictionary?.id ?? 0,
+                                                       original: reference)
+                let offset = try target.append(record)
                 target.hasMessages = true
-                unsynced.append((i, ArchiveIndexEntry(metadata: message.metadata, segment: target.sequence,
-                                                      offset: offset, storedSize: message.storedSize)))
+                let entry = ArrivalEntry(arrival, originalSHA256: message.metadata.sha256, storedSize: record.count,
+                                         segment: target.sequence, offset: offset)
+                rows.arrivals.append(entry)
+                arrivalIDs[arrival.id] = i
+                arrivalKeys[key] = i
+                outcomes[i] = .written(receipt(original, entry, recorded: true, duplicate: stored != nil), rows)
+                unsynced.append(i)
             }
             if !unsynced.isEmpty { try writer?.sync() }
             durable += unsynced
@@ -87,36 +129,48 @@ final class ArchiveJournal {
         } catch {
             fail(error, now: now)
         }
-        let reason = "archive write failed; message not stored"
-        for (i, entry) in durable { results[i] = .success(receipt(entry, duplicate: false, batch: durable.count)) }
-        for (i, _) in unsynced { results[i] = .failure(.temporaryFailure(reason: reason)) }
-        // Later copies of a message first seen in this batch share its outcome.
-        for (i, message) in batch.enumerated() where results[i] == nil {
-            if let first = inBatch[message.metadata.sha256Hex], case .success(let r)? = results[first], first != i {
-                results[i] = .success(ArchiveReceipt(id: r.id, isDuplicate: true, sha256: r.sha256, segment: r.segment, offset: r.offset, batchSize: r.batchSize))
-            } else {
-                results[i] = .failure(.temporaryFailure(reason: reason))
+        let failure = ArchiveStoreError.temporaryFailure(reason: "archive write failed; message not stored")
+        let isDurable = Set(durable)
+        var results: [Result<ArchiveReceipt, ArchiveStoreError>] = []
+        results.reserveCapacity(batch.count)
+        for (i, outcome) in outcomes.enumerated() {
+            switch outcome {
+            case .written(var receipt, _)? where isDurable.contains(i):
+                receipt.batchSize = durable.count
+                results.append(.success(receipt))
+            case .recorded(let receipt)?:
+                results.append(.success(receipt))
+            case .sameAs(let first, var receipt)? where isDurable.contains(first):
+                receipt.arrivalRecorded = false
+                receipt.isDuplicate = true
+                receipt.batchSize = durable.count
+                metrics.duplicates.increment()
+                results.append(.success(receipt))
+            default:
+                results.append(.failure(failure))
             }
         }
-        if !durable.isEmpty {
-            metrics.batchSize.record(durable.count)
-            for (i, entry) in durable {
+        var rows = IndexRows()
+        for i in durable {
+            guard case .written(_, let written)? = outcomes[i] else { continue }
+            rows.append(written)
+            if !written.originals.isEmpty {
                 metrics.messagesArchived.increment()
-                metrics.bytesRaw.increment(by: Int64(entry.size))
-                metrics.bytesStored.increment(by: Int64(batch[i].storedSize))
+                metrics.bytesRaw.increment(by: Int64(batch[i].originalSize))
             }
-            let entries = durable.map(\.1)
-            if let last = entries.last {
-                let checkpoint = IndexCheckpoint(segment: last.segment, offset: last.offset + last.storedSize)
-                indexWriter.add(entries, checkpoint: checkpoint)
-            }
+            metrics.bytesStored.increment(by: Int64(written.originals.reduce(0) { $0 + $1.storedSize } + written.arrivals.reduce(0) { $0 + $1.storedSize }))
         }
-        return results.map { $0 ?? .failure(.temporaryFailure(reason: reason)) }
+        // Each message's arrival is its last record, and `durable` is in append order.
+        if let last = durable.last, case .written(_, let written)? = outcomes[last], let end = written.arrivals.last {
+            metrics.batchSize.record(durable.count)
+            indexWriter.add(rows, checkpoint: IndexCheckpoint(segment: end.segment, offset: end.offset + end.storedSize))
+        }
+        return results
     }
 
-    private func receipt(_ e: ArchiveIndexEntry, duplicate: Bool, batch: Int) -> ArchiveReceipt {
-        if duplicate { metrics.duplicates.increment() }
-        return ArchiveReceipt(id: e.id, isDuplicate: duplicate, sha256: e.sha256, segment: e.segment, offset: e.offset, batchSize: batch)
+    private func receipt(_ original: ArchiveIndexEntry, _ arrival: ArrivalEntry, recorded: Bool, duplicate: Bool) -> ArchiveReceipt {
+        ArchiveReceipt(id: original.id, isDuplicate: duplicate, sha256: original.sha256, segment: original.segment, offset: original.offset,
+                       arrivalID: arrival.id, arrivalPosition: arrival.position, arrivalRecorded: recorded, batchSize: 1)
     }
 
     private func existingEntry(sha: String) -> ArchiveIndexEntry? {
@@ -129,6 +183,21 @@ final class ArchiveJournal {
             // Storing a duplicate is harmless; refusing mail is not. /readyz says so.
             indexHealth.lookupFailed(error)
             logger.error("archive index lookup failed; storing without dedupe", metadata: ["error": "\(error)"])
+            return nil
+        }
+    }
+
+    /// The arrival recorded before that `arrival` is: the same id (a peer's redelivery),
+    /// or a retry of the same transaction within the window.
+    private func existingArrival(_ arrival: Arrival) -> ArrivalEntry? {
+        let key = arrival.contentKey
+        let at = arrival.envelope.receivedAt
+        if let pending = indexWriter.pendingArrival(id: arrival.id, contentKey: key, near: at) { return pending }
+        do {
+            return try lookup?.arrival(id: arrival.id) ?? lookup?.arrival(contentKey: key, near: at)
+        } catch {
+            indexHealth.lookupFailed(error)
+            logger.error("archive index lookup failed; recording the arrival again", metadata: ["error": "\(error)"])
             return nil
         }
     }

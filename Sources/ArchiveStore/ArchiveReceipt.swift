@@ -1,17 +1,27 @@
-/// The store's answer to `commit`: the message is durable (or was already archived).
+/// The store's answer to `commit`: the arrival is durable (or was recorded before), and
+/// so is its original.
 public struct ArchiveReceipt: Sendable, Equatable {
-    /// The archive id; for a duplicate, the id of the copy stored earlier.
+    /// The original's archive id; for a duplicate, the id of the copy stored earlier.
     public var id: String
-    /// True when an identical message (same SHA-256) was already archived; nothing new
-    /// was written.
+    /// True when the original (same SHA-256) was already archived; only its arrival was
+    /// written, or nothing (`arrivalRecorded`).
     public var isDuplicate: Bool
     public var sha256: String
-    /// Segment and offset of the stored record.
+    /// Segment and offset of the original's record.
     public var segment: UInt64
     public var offset: Int
-    /// How many commits shared the fdatasync that made this one durable (1 for duplicates).
+    /// The arrival's id: this one's, or, for a retry taken as an arrival recorded before
+    /// (docs/FORMAT.md, "Arrivals"), that one's.
+    public var arrivalID: String
+    /// Where that arrival's record is: what the queue's entries for its copies refer to.
+    public var arrivalPosition: ArchivePosition
+    /// False when nothing was written for the arrival: it is one recorded before.
+    public var arrivalRecorded: Bool
+    /// How many commits shared the fdatasync that made this one durable (1 when nothing
+    /// was written).
     public var batchSize: Int
 
+    /// Where the original's record is.
     public var position: ArchivePosition { ArchivePosition(segment: segment, offset: offset) }
 }
 

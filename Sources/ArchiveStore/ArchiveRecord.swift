@@ -2,10 +2,13 @@ import Crypto
 import DurableFiles
 import Foundation
 
-/// What the SMTP listener knows about a message besides its bytes: the session and the
-/// envelope. Stored verbatim in the record's metadata.
+/// Where and how a message arrived: the SMTP session and envelope. Stored verbatim in its
+/// arrival's record.
 public struct ArchiveEnvelope: Sendable, Equatable {
     public var receivedAt: Date
+    /// The node that took the message from outside the chain (its `node_id`); empty in
+    /// records written before arrivals were kept.
+    public var node: String
     /// The configured name of the listener that accepted the message.
     public var listener: String
     /// The peer address as text, e.g. `192.0.2.7:51234` or `[2001:db8::1]:25`.
@@ -19,15 +22,16 @@ public struct ArchiveEnvelope: Sendable, Equatable {
     /// Header lines archiverelay itself prepends (its `Received:` trace). Kept apart from
     /// the original so the stored original is byte-identical on every node.
     public var traceHeaders: String
-    /// An archive id chosen upstream (e.g. by the node that first archived the message);
-    /// when nil the store mints one.
+    /// The arrival's id (the listener's transaction id, or the one the first node of the
+    /// chain gave it); a new original takes it too. When nil the store mints one.
     public var suggestedID: String?
 
     public init(
         receivedAt: Date, listener: String, clientAddress: String, helo: String, tls: String?,
-        sender: String, recipients: [String], traceHeaders: String = "", suggestedID: String? = nil
+        sender: String, recipients: [String], traceHeaders: String = "", suggestedID: String? = nil, node: String = ""
     ) {
         self.receivedAt = receivedAt
+        self.node = node
         self.listener = listener
         self.clientAddress = clientAddress
         self.helo = helo
@@ -39,11 +43,12 @@ public struct ArchiveEnvelope: Sendable, Equatable {
     }
 }
 
-/// Everything a record says about its message except the compressed body.
+/// Everything a message record says about its original except the compressed body.
 public struct ArchiveMetadata: Sendable, Equatable {
     public var id: String
-    public var envelope: ArchiveEnvelope
-    /// Size in bytes of the original message as received.
+    /// When the arrival that brought the original here was received.
+    public var receivedAt: Date
+    /// Size in bytes of the original.
     public var originalSize: UInt64
     /// SHA-256 of the original message: the dedupe key and the cross-node comparison key.
     public var sha256: [UInt8]
@@ -51,18 +56,14 @@ public struct ArchiveMetadata: Sendable, Equatable {
     public var messageID: String?
     /// The `Subject` header field body (unfolded, not MIME-decoded), if present.
     public var subject: String?
-    /// The copies the node promised to forward when it archived the message, if any.
-    public var forwarding: ForwardingPromise?
 
-    public init(id: String, envelope: ArchiveEnvelope, originalSize: UInt64, sha256: [UInt8], messageID: String?, subject: String?,
-                forwarding: ForwardingPromise? = nil) {
+    public init(id: String, receivedAt: Date, originalSize: UInt64, sha256: [UInt8], messageID: String?, subject: String?) {
         self.id = id
-        self.envelope = envelope
+        self.receivedAt = receivedAt
         self.originalSize = originalSize
         self.sha256 = sha256
         self.messageID = messageID
         self.subject = subject
-        self.forwarding = forwarding
     }
 
     public var sha256Hex: String { Hex.encode(sha256) }
@@ -84,13 +85,17 @@ public struct ArchiveRecord: Sendable, Equatable {
     /// The dictionary body and metadata were compressed with, from the record's segment.
     public var dictionary: ZstdDictionary?
     public var bodyFormat: BodyFormat
+    /// A record written before arrivals had records of their own (versions 1 to 3) holds
+    /// its one arrival; nil for version 4.
+    public var arrival: Arrival?
 
     public init(metadata: ArchiveMetadata, compressedBody: [UInt8], dictionary: ZstdDictionary? = nil,
-                bodyFormat: BodyFormat) {
+                bodyFormat: BodyFormat, arrival: Arrival? = nil) {
         self.metadata = metadata
         self.compressedBody = compressedBody
         self.dictionary = dictionary
         self.bodyFormat = bodyFormat
+        self.arrival = arrival
     }
 
     /// The original bytes, decompressed, unpacked and checked against the stored SHA-256.

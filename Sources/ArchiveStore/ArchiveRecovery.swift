@@ -41,7 +41,8 @@ struct ArchiveRecovery {
         report.faults += ChainCheck.links(segments)
 
         let (index, checkpoint) = openIndex(segments)
-        var pending: [ArchiveIndexEntry] = []
+        var pending = IndexRows()
+        var pendingEnd: IndexCheckpoint?
         // Index catch-up, and torn-tail repair of the last (active) segment.
         for (position, segment) in segments.enumerated() {
             if let checkpoint, segment.sequence < checkpoint.segment { continue }
@@ -51,10 +52,11 @@ struct ArchiveRecovery {
             let file = try SystemFile.openReadOnly(segment.path)
             defer { file.close() }
             let outcome = try SegmentScanner.scan(file, from: start, to: segment.recordsEnd, skipDamage: true) { offset, header, bytes, dictionaries in
-                guard header.kind == .message else { return }
-                let metadata = try RecordCodec.decodeMetadata(bytes, header: header, dictionaries: dictionaries)
-                pending.append(ArchiveIndexEntry(metadata: metadata, segment: segment.sequence, offset: offset, storedSize: header.recordLength))
-                if pending.count >= 1000 { try flush(&pending, into: index) }
+                guard header.kind != .dictionary else { return }
+                let contents = try RecordCodec.decodeContents(bytes, header: header, dictionaries: dictionaries)
+                pending.add(contents, segment: segment.sequence, offset: offset, storedSize: header.recordLength)
+                pendingEnd = IndexCheckpoint(segment: segment.sequence, offset: offset + header.recordLength)
+                if pending.count >= 1000 { try flush(&pending, through: pendingEnd, into: index) }
             }
             report.bytesScanned += segment.recordsEnd - start
             report.faults += outcome.damages.map { ArchiveFault(segment: segment.name, offset: $0.offset, reason: $0.reason) }
@@ -68,7 +70,7 @@ struct ArchiveRecovery {
                 }
             }
         }
-        try flush(&pending, into: index)
+        try flush(&pending, through: pendingEnd, into: index)
 
         let lastSealed = segments.last(where: \.isSealed)
         let chainHead = lastSealed?.footer?.sealHash ?? [UInt8](repeating: 0, count: 32)
@@ -104,11 +106,11 @@ struct ArchiveRecovery {
         return nil
     }
 
-    private mutating func flush(_ pending: inout [ArchiveIndexEntry], into index: ArchiveIndex?) throws {
-        guard let last = pending.last else { return }
-        try index?.insert(pending, checkpoint: IndexCheckpoint(segment: last.segment, offset: last.offset + last.storedSize))
+    private mutating func flush(_ pending: inout IndexRows, through end: IndexCheckpoint?, into index: ArchiveIndex?) throws {
+        guard let end, !pending.isEmpty else { return }
+        try index?.insert(pending, checkpoint: end)
         report.recordsIndexed += pending.count
-        pending.removeAll()
+        pending = IndexRows()
     }
 
     /// Copies the torn bytes aside (crash-safely), truncates the segment to the last valid

@@ -1,8 +1,8 @@
 import DurableFiles
 
 extension ArchiveStore {
-    /// The message records after `position` that carry a forwarding promise, in append
-    /// order. The forward queue calls it at open, before anything is committed, for the
+    /// The arrival records (and older message records) after `position` that carry a
+    /// forwarding promise, in append order. The forward queue calls it at open, before anything is committed, for the
     /// promises its journal may have lost in a crash. Reads from `position` on; damage is
     /// stepped over to the next intact record (`archive verify` names it), and a record
     /// whose checksums hold but whose metadata cannot be read is named in `faults` and
@@ -17,9 +17,9 @@ extension ArchiveStore {
             try scanMessages(segment, from: start) { here, header, bytes, dictionaries in
                 guard here > position else { return }
                 do {
-                    let metadata = try RecordCodec.decodeMetadata(bytes, header: header, dictionaries: dictionaries)
-                    guard metadata.forwarding != nil else { return }
-                    records.append(ArchivedForwarding(position: here, metadata: metadata, message: nil))
+                    guard let arrival = try RecordCodec.decodeContents(bytes, header: header, dictionaries: dictionaries).arrival,
+                          arrival.forwarding != nil else { return }
+                    records.append(ArchivedForwarding(position: here, arrival: arrival))
                 } catch {
                     faults.append("\(here): \(error)")
                 }
@@ -28,8 +28,8 @@ extension ArchiveStore {
         return (records, faults)
     }
 
-    /// The position of the archive's last message record; nil when it holds none. Reads
-    /// the newest segment that has one.
+    /// The position of the archive's last message or arrival record; nil when it holds
+    /// none. Reads the newest segment that has one.
     public func lastMessagePosition() throws -> ArchivePosition? {
         for segment in try SegmentCatalog.load(directory: layout.archiveDirectory).reversed() {
             var last: ArchivePosition?
@@ -45,7 +45,7 @@ extension ArchiveStore {
         let file = try SystemFile.openReadOnly(segment.path)
         defer { file.close() }
         _ = try SegmentScanner.scan(file, from: start, to: segment.recordsEnd, skipDamage: true) { offset, header, bytes, dictionaries in
-            guard header.kind == .message else { return }
+            guard header.kind != .dictionary else { return }
             try visit(ArchivePosition(segment: segment.sequence, offset: offset), header, bytes, dictionaries)
         }
     }

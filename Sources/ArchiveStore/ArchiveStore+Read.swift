@@ -4,37 +4,75 @@ import Foundation
 /// Reading one record by its location (segment and offset from an `ArchiveReceipt`), for
 /// the forward queue: its entries point into the archive instead of copying the message.
 extension ArchiveStore {
-    /// The original bytes of the record at `offset` in segment `segment`, checksummed and
-    /// verified against the stored SHA-256. Safe while the store writes: an acknowledged
-    /// record was synced before its receipt was returned, and pread never moves a cursor.
-    public func readOriginal(segment: UInt64, offset: Int) throws -> [UInt8] {
-        try ArchiveStore.readRecord(archiveDirectory: layout.archiveDirectory, segment: segment, offset: offset,
-                                    dictionaries: dictionaryCache).original()
+    /// The bytes as received of the arrival whose record is at `offset` in segment
+    /// `segment` (an older message record: its original), checksummed and verified
+    /// against the recorded SHA-256. Safe while the store writes: an acknowledged record
+    /// was synced before its receipt was returned, and pread never moves a cursor.
+    public func readAsReceived(segment: UInt64, offset: Int) throws -> [UInt8] {
+        try ArchiveStore.readAsReceived(archiveDirectory: layout.archiveDirectory, at: ArchivePosition(segment: segment, offset: offset),
+                                        dictionaries: dictionaryCache)
     }
 
-    /// The record at a location, read with pread from an archive directory (no store
-    /// needed). A record compressed with a dictionary needs its segment's dictionary
-    /// records (docs/FORMAT.md, "Dictionaries"); `dictionaries` keeps them between calls.
+    /// The same from an archive directory (no store needed).
+    public static func readAsReceived(archiveDirectory: String, at position: ArchivePosition,
+                                      dictionaries: SegmentDictionaryCache = SegmentDictionaryCache()) throws -> [UInt8] {
+        switch try readContents(archiveDirectory: archiveDirectory, at: position, dictionaries: dictionaries) {
+        case .message(let record):
+            return try record.original()
+        case .arrival(let arrival, let reference):
+            let record = try readRecord(archiveDirectory: archiveDirectory, segment: reference.position.segment,
+                                        offset: reference.position.offset, dictionaries: dictionaries)
+            guard record.metadata.sha256 == reference.sha256 else { throw RecordCodecError.digestMismatch }
+            return try arrival.asReceived(original: try record.original())
+        }
+    }
+
+    /// The message record at a location, read with pread from an archive directory (no
+    /// store needed).
     public static func readRecord(archiveDirectory: String, segment: UInt64, offset: Int,
                                   dictionaries: SegmentDictionaryCache = SegmentDictionaryCache()) throws -> ArchiveRecord {
-        let path = archiveDirectory + "/" + SegmentName.file(segment)
+        let position = ArchivePosition(segment: segment, offset: offset)
+        guard case .message(let record) = try readContents(archiveDirectory: archiveDirectory, at: position, dictionaries: dictionaries) else {
+            throw ArchiveStoreError.notFound("\(position) is not a message record")
+        }
+        return record
+    }
+
+    private enum StoredRecord {
+        case message(ArchiveRecord)
+        case arrival(Arrival, OriginalReference)
+    }
+
+    /// A message or arrival record at a location. A record compressed with a dictionary
+    /// needs its segment's dictionary records (docs/FORMAT.md, "Dictionaries");
+    /// `dictionaries` keeps them between calls.
+    private static func readContents(archiveDirectory: String, at position: ArchivePosition,
+                                     dictionaries: SegmentDictionaryCache) throws -> StoredRecord {
+        let path = archiveDirectory + "/" + SegmentName.file(position.segment)
         let file = try SystemFile.openReadOnly(path)
         defer { file.close() }
         let size = try file.size()
-        guard offset >= SegmentHeader.size, offset < size else {
-            throw ArchiveStoreError.notFound("no record at \(SegmentName.file(segment)) offset \(offset)")
+        guard position.offset >= SegmentHeader.size, position.offset < size else {
+            throw ArchiveStoreError.notFound("no record at \(position)")
         }
-        switch try SegmentScanner.readRecord(file, at: offset, limit: size) {
+        switch try SegmentScanner.readRecord(file, at: position.offset, limit: size) {
         case .valid(let header, let bytes):
-            guard header.kind == .message else {
-                throw ArchiveStoreError.notFound("\(SegmentName.file(segment)) offset \(offset) is not a message record")
-            }
             let known = header.dictionaryID == 0
                 ? SegmentDictionaries()
-                : try dictionaries.dictionaries(for: path) { try SegmentDictionaries.load(file, limit: offset).0 }
-            return try RecordCodec.decode(bytes, dictionaries: known)
+                : try dictionaries.dictionaries(for: path) { try SegmentDictionaries.load(file, limit: position.offset).0 }
+            switch header.kind {
+            case .message:
+                return .message(try RecordCodec.decode(bytes, dictionaries: known))
+            case .arrival:
+                guard case .arrival(let arrival, let reference) = try RecordCodec.decodeContents(bytes, header: header, dictionaries: known) else {
+                    throw ArchiveStoreError.notFound("no arrival at \(position)")
+                }
+                return .arrival(arrival, reference)
+            case .dictionary:
+                throw ArchiveStoreError.notFound("\(position) is a dictionary record")
+            }
         case .invalid(let reason):
-            throw ArchiveStoreError.unrecoverable("\(SegmentName.file(segment)) offset \(offset): \(reason)")
+            throw ArchiveStoreError.unrecoverable("\(position): \(reason)")
         }
     }
 }

@@ -23,6 +23,7 @@ extension ArchiveReader {
     public func verify() throws -> VerifyReport {
         var report = VerifyReport()
         let crossCheck = openCrossCheck(&report)
+        let cache = SegmentDictionaryCache()
         // Listed after the index's snapshot began, so they hold every record it names.
         let segments = try SegmentCatalog.load(directory: layout.archiveDirectory)
         report.segments = segments.count
@@ -34,14 +35,32 @@ extension ArchiveReader {
             var count: UInt64 = 0
             let outcome = try SegmentScanner.scan(file, from: SegmentHeader.size, to: segment.recordsEnd, skipDamage: true) { offset, header, bytes, dictionaries in
                 count += 1
-                guard header.kind == .message else { return }
-                do {
-                    let record = try RecordCodec.decode(bytes, dictionaries: dictionaries)
-                    crossCheck?.record(ArchiveIndexEntry(metadata: record.metadata, segment: segment.sequence, offset: offset,
-                                                         storedSize: header.recordLength))
-                    _ = try record.original()
-                } catch {
-                    report.faults.append(ArchiveFault(segment: segment.name, offset: offset, reason: "message body: \(error)"))
+                switch header.kind {
+                case .dictionary:
+                    return
+                case .message:
+                    do {
+                        let record = try RecordCodec.decode(bytes, dictionaries: dictionaries)
+                        var rows = IndexRows()
+                        rows.add(record.arrival.map { .legacy(record.metadata, $0) } ?? .original(record.metadata),
+                                 segment: segment.sequence, offset: offset, storedSize: header.recordLength)
+                        crossCheck?.record(rows)
+                        _ = try record.original()
+                    } catch {
+                        report.faults.append(ArchiveFault(segment: segment.name, offset: offset, reason: "message body: \(error)"))
+                    }
+                case .arrival:
+                    do {
+                        let contents = try RecordCodec.decodeContents(bytes, header: header, dictionaries: dictionaries)
+                        var rows = IndexRows()
+                        rows.add(contents, segment: segment.sequence, offset: offset, storedSize: header.recordLength)
+                        crossCheck?.record(rows)
+                        if case .arrival(let arrival, let reference) = contents, let problem = asReceivedProblem(arrival, reference, dictionaries: cache) {
+                            report.faults.append(ArchiveFault(segment: segment.name, offset: offset, reason: "arrival \(arrival.id): \(problem)"))
+                        }
+                    } catch {
+                        report.faults.append(ArchiveFault(segment: segment.name, offset: offset, reason: "arrival: \(error)"))
+                    }
                 }
             }
             report.records += Int(count)
@@ -78,6 +97,27 @@ extension ArchiveReader {
             }
         }
         return report
+    }
+
+    /// Why an arrival's original or its bytes as received cannot be had back, or nil: the
+    /// reference must name a message record of that SHA-256, and the wrapper must rebuild
+    /// bytes of the recorded size and SHA-256.
+    private func asReceivedProblem(_ arrival: Arrival, _ reference: OriginalReference, dictionaries: SegmentDictionaryCache) -> String? {
+        do {
+            let record = try ArchiveStore.readRecord(archiveDirectory: layout.archiveDirectory, segment: reference.position.segment,
+                                                     offset: reference.position.offset, dictionaries: dictionaries)
+            guard record.metadata.sha256 == reference.sha256 else { return "its original's record at \(reference.position) holds another message" }
+            guard let wrapper = arrival.wrapper else {
+                return arrival.receivedSHA256 == reference.sha256 ? nil : "received SHA-256 differs from its original's, and no wrapper"
+            }
+            let bytes = wrapper.reconstruct(original: try record.original())
+            guard UInt64(bytes.count) == arrival.receivedSize, Array(SHA256.hash(data: bytes)) == arrival.receivedSHA256 else {
+                return "the wrapper does not rebuild the message as received"
+            }
+            return nil
+        } catch {
+            return "its original at \(reference.position): \(error)"
+        }
     }
 
     /// The index's side of `verify`; nil (with a note or a fault) when there is none to check.
@@ -122,14 +162,16 @@ extension ArchiveReader {
             guard case .success = segment.header else { continue }
             let file = try SystemFile.openReadOnly(segment.path)
             defer { file.close() }
-            var batch: [ArchiveIndexEntry] = []
+            var batch = IndexRows()
+            var end: IndexCheckpoint?
             _ = try SegmentScanner.scan(file, from: SegmentHeader.size, to: segment.recordsEnd, skipDamage: true) { offset, header, bytes, dictionaries in
-                guard header.kind == .message else { return }
-                let m = try RecordCodec.decodeMetadata(bytes, header: header, dictionaries: dictionaries)
-                batch.append(ArchiveIndexEntry(metadata: m, segment: segment.sequence, offset: offset, storedSize: header.recordLength))
+                guard header.kind != .dictionary else { return }
+                batch.add(try RecordCodec.decodeContents(bytes, header: header, dictionaries: dictionaries),
+                          segment: segment.sequence, offset: offset, storedSize: header.recordLength)
+                end = IndexCheckpoint(segment: segment.sequence, offset: offset + header.recordLength)
             }
-            if let last = batch.last {
-                try index.insert(batch, checkpoint: IndexCheckpoint(segment: last.segment, offset: last.offset + last.storedSize))
+            if let end {
+                try index.insert(batch, checkpoint: end)
                 total += batch.count
             }
         }

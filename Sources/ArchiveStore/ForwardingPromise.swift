@@ -1,6 +1,6 @@
-/// What a node promised, when it archived a message, to forward: the leading header
+/// What a node promised, when it recorded an arrival, to forward: the leading header
 /// fields of the copies and, per connection, the recipients. The promise is part of the
-/// message's record, so the fdatasync that makes the record durable makes the promise
+/// arrival's record, so the fdatasync that makes the record durable makes the promise
 /// durable too. The forward queue therefore writes its entries for it without a sync of
 /// its own, and after a crash takes the promises its journal lacks from the archive
 /// (docs/ARCHITECTURE.md, "One fdatasync per forwarded message").
@@ -43,14 +43,21 @@ public struct ArchivePosition: Sendable, Hashable, Comparable, CustomStringConve
     public var description: String { "\(SegmentName.file(segment))@\(offset)" }
 }
 
-/// A durable message record that carries a forwarding promise.
+/// A durable arrival record that carries a forwarding promise.
 public struct ArchivedForwarding: Sendable {
+    /// Where the arrival's record is: what the queue's entries refer to.
     public var position: ArchivePosition
-    /// Its metadata; `forwarding` is set.
-    public var metadata: ArchiveMetadata
+    /// The arrival; `forwarding` is set.
+    public var arrival: Arrival
     /// The message as committed, for delivery from memory; nil when read back from a
     /// segment. Its body is copied out (`record`) only for what the queue keeps in memory.
     public var message: FinishedMessage?
+
+    public init(position: ArchivePosition, arrival: Arrival, message: FinishedMessage? = nil) {
+        self.position = position
+        self.arrival = arrival
+        self.message = message
+    }
 }
 
 /// Learns of every batch of records the moment it is durable, on the archive's writer

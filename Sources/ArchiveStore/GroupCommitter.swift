@@ -175,11 +175,12 @@ extension GroupCommitter {
         var last: ArchivePosition?
         var forwarded: [ArchivedForwarding] = []
         for (pending, result) in zip(batch, results) {
-            guard case .success(let receipt) = result, !receipt.isDuplicate else { continue }
-            last = max(last ?? receipt.position, receipt.position)
+            guard case .success(let receipt) = result, receipt.arrivalRecorded else { continue }
+            // An arrival's record is the last its message wrote.
+            last = max(last ?? receipt.arrivalPosition, receipt.arrivalPosition)
             let message = pending.message
-            guard message.metadata.forwarding != nil else { continue }
-            forwarded.append(ArchivedForwarding(position: receipt.position, metadata: message.metadata, message: message))
+            guard message.arrival.forwarding != nil else { continue }
+            forwarded.append(ArchivedForwarding(position: receipt.arrivalPosition, arrival: message.arrival, message: message))
         }
         guard let last else { return }
         // Batch order is append order (`ArchiveJournal.process` appends in it).

@@ -25,7 +25,7 @@ enum IndexAudit {
         defer { file.close() }
         guard case .valid(let header, let bytes) = try SegmentScanner.readRecord(file, at: last.offset, limit: described.recordsEnd),
               let dictionaries = try? SegmentDictionaries.load(file, limit: described.recordsEnd).0,
-              let metadata = try? RecordCodec.decodeMetadata(bytes, header: header, dictionaries: dictionaries),
+              let metadata = try? RecordCodec.decodeContents(bytes, header: header, dictionaries: dictionaries).original,
               metadata.sha256Hex == last.sha256
         else {
             return "newest index entry does not match \(described.name) offset \(last.offset)"

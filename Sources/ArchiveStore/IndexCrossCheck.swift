@@ -2,8 +2,9 @@ import Foundation
 
 /// `verify`'s comparison of the index with the segments. `list`, `digest` and dedupe
 /// believe the index, so a deleted or edited row changes what they say without touching a
-/// segment: every record before the index's checkpoint must have its row, equal in every
-/// field the index keeps, and every row must describe a record at its segment and offset.
+/// segment: every record before the index's checkpoint must have its rows (its original's
+/// in `messages`, its arrival's in `arrivals`, the arrival's addresses in `addresses`),
+/// equal in every column, and every row must describe a record at its segment and offset.
 ///
 /// The index is read in one read transaction, opened before the segments are listed: a
 /// running node only indexes durable records, so the segments then hold every record its
@@ -12,13 +13,16 @@ import Foundation
 final class IndexCrossCheck {
     private let index: ArchiveIndex
     private let checkpoint: IndexCheckpoint?
-    private let rows: SQLiteConnection.Statement
-    /// The next row in (segment, offset) order not yet matched with a record.
-    private var row: ArchiveIndexEntry?
+    private let originalRows: SQLiteConnection.Statement
+    private let arrivalRows: SQLiteConnection.Statement
+    /// The next rows in (segment, offset) order not yet matched with a record.
+    private var original: ArchiveIndexEntry?
+    private var arrival: ArrivalEntry?
     private(set) var faults: [ArchiveFault] = []
     /// Records after the checkpoint without a row: not indexed yet (the node is behind).
     private(set) var notYetIndexed = 0
-    /// Records whose digest is indexed at an earlier copy (stored while dedupe was off).
+    /// Records whose digest (or arrival id) is indexed at an earlier copy (stored while
+    /// dedupe was off).
     private(set) var laterCopies = 0
     /// Set when SQLite failed mid-way: what was compared stands, the rest is not checked.
     private var broken = false
@@ -34,87 +38,103 @@ final class IndexCrossCheck {
     private init(index: ArchiveIndex, checkpoint: IndexCheckpoint?) throws {
         self.index = index
         self.checkpoint = checkpoint
-        rows = try index.connection.prepare("SELECT \(ArchiveIndex.columns) FROM messages ORDER BY segment, offset")
-        row = try rows.step() ? ArchiveIndex.entry(rows) : nil
+        originalRows = try index.connection.prepare("SELECT \(ArchiveIndex.columns) FROM messages ORDER BY segment, offset")
+        arrivalRows = try index.connection.prepare("SELECT \(ArchiveIndex.arrivalColumns) FROM arrivals ORDER BY segment, offset")
+        original = try originalRows.step() ? ArchiveIndex.entry(originalRows) : nil
+        arrival = try arrivalRows.step() ? ArchiveIndex.arrival(arrivalRows) : nil
     }
 
-    /// The next valid message record of the segments, in order.
-    func record(_ record: ArchiveIndexEntry) {
+    /// What the next valid record of the segments, in order, adds to the index.
+    func record(_ rows: IndexRows) {
         guard !broken else { return }
         sqlite {
-            while let current = row, current.location < record.location {
-                orphan(current)
-                try advance()
-            }
-            if let current = row, current.location == record.location {
-                let altered = ArchiveIndex.storedForm(record).fieldsDiffering(from: current)
-                if !altered.isEmpty {
-                    fault(current, "index: row of message \(current.id) differs from the record in \(altered.joined(separator: ", "))")
-                }
-                try advance()
-            } else if let checkpoint, record.location < checkpoint.location {
-                if let first = try index.entry(sha256: record.sha256), first.location < record.location {
-                    laterCopies += 1
-                } else {
-                    fault(record, "index: no row for message \(record.id) (sha256 \(record.sha256))")
-                }
-            } else {
-                notYetIndexed += 1
-            }
+            for record in rows.originals { try compare(record) }
+            for record in rows.arrivals { try compare(record) }
         }
     }
 
-    /// Reports the rows left over, checks the `recipients` table, ends the snapshot.
+    private func compare(_ record: ArchiveIndexEntry) throws {
+        while let current = original, current.position < record.position {
+            fault(current.position, "index: row of message \(current.id) (sha256 \(current.sha256)) has no valid record here")
+            original = try originalRows.step() ? ArchiveIndex.entry(originalRows) : nil
+        }
+        if let current = original, current.position == record.position {
+            let altered = ArchiveIndex.storedForm(record).fieldsDiffering(from: current)
+            if !altered.isEmpty {
+                fault(current.position, "index: row of message \(current.id) differs from the record in \(altered.joined(separator: ", "))")
+            }
+            original = try originalRows.step() ? ArchiveIndex.entry(originalRows) : nil
+        } else if isBeforeCheckpoint(record.position) {
+            if let first = try index.entry(sha256: record.sha256), first.position < record.position {
+                laterCopies += 1
+            } else {
+                fault(record.position, "index: no row for message \(record.id) (sha256 \(record.sha256))")
+            }
+        } else {
+            notYetIndexed += 1
+        }
+    }
+
+    private func compare(_ record: ArrivalEntry) throws {
+        while let current = arrival, current.position < record.position {
+            fault(current.position, "index: row of arrival \(current.id) has no valid record here")
+            arrival = try arrivalRows.step() ? ArchiveIndex.arrival(arrivalRows) : nil
+        }
+        if let current = arrival, current.position == record.position {
+            let altered = ArchiveIndex.storedForm(record).fieldsDiffering(from: current)
+            if !altered.isEmpty {
+                fault(current.position, "index: row of arrival \(current.id) differs from the record in \(altered.joined(separator: ", "))")
+            }
+            arrival = try arrivalRows.step() ? ArchiveIndex.arrival(arrivalRows) : nil
+            // `list --sender` / `--recipient` read the addresses table.
+            for (role, list) in [(0, record.senders), (1, record.recipientAddresses)] {
+                for address in list where try !index.hasAddress(address, role: role, original: record.originalSHA256) {
+                    fault(record.position, "index: address \(address) of arrival \(record.id) is missing")
+                }
+            }
+        } else if isBeforeCheckpoint(record.position) {
+            if let first = try index.arrival(id: record.id), first.position < record.position {
+                laterCopies += 1
+            } else {
+                fault(record.position, "index: no row for arrival \(record.id)")
+            }
+        } else {
+            notYetIndexed += 1
+        }
+    }
+
+    private func isBeforeCheckpoint(_ position: ArchivePosition) -> Bool {
+        guard let checkpoint else { return false }
+        return position < ArchivePosition(segment: checkpoint.segment, offset: checkpoint.offset)
+    }
+
+    /// Reports the rows left over and the addresses of no message, ends the snapshot.
     func finish() -> [ArchiveFault] {
         sqlite {
-            while !broken, let current = row {
-                orphan(current)
-                try advance()
+            while !broken, let current = original {
+                fault(current.position, "index: row of message \(current.id) (sha256 \(current.sha256)) has no valid record here")
+                original = try originalRows.step() ? ArchiveIndex.entry(originalRows) : nil
             }
-            if !broken { try checkRecipientRows() }
+            while !broken, let current = arrival {
+                fault(current.position, "index: row of arrival \(current.id) has no valid record here")
+                arrival = try arrivalRows.step() ? ArchiveIndex.arrival(arrivalRows) : nil
+            }
+            if !broken {
+                let orphans = try index.connection.prepare("""
+                    SELECT COUNT(*) FROM addresses WHERE message NOT IN (SELECT message FROM arrivals)
+                    """)
+                if try orphans.step(), orphans.int(0) > 0 {
+                    faults.append(ArchiveFault(segment: ArchiveLayout.indexFileName, offset: nil,
+                                               reason: "index: \(orphans.int(0)) address rows belong to no arrival"))
+                }
+            }
         }
         try? index.connection.execute("COMMIT")
         return faults
     }
 
-    /// `list --recipient` reads the `recipients` table: its rows must repeat each message's
-    /// recipients, in order, and belong to a message.
-    private func checkRecipientRows() throws {
-        let messages = try index.connection.prepare("SELECT rowid, \(ArchiveIndex.columns) FROM messages ORDER BY rowid")
-        let addresses = try index.connection.prepare("SELECT message, address FROM recipients ORDER BY message, rowid")
-        var pending = try addresses.step()
-        var orphans = 0
-        while try messages.step() {
-            let rowID = messages.int(0)
-            let entry = ArchiveIndex.entry(messages, from: 1)
-            var listed: [String] = []
-            while pending, addresses.int(0) <= rowID {
-                if addresses.int(0) == rowID { listed.append(addresses.text(1) ?? "") } else { orphans += 1 }
-                pending = try addresses.step()
-            }
-            if listed != entry.recipients {
-                fault(entry, "index: recipient rows of message \(entry.id) do not match its recipients")
-            }
-        }
-        while pending {
-            orphans += 1
-            pending = try addresses.step()
-        }
-        if orphans > 0 {
-            faults.append(ArchiveFault(segment: ArchiveLayout.indexFileName, offset: nil, reason: "index: \(orphans) recipient rows belong to no message"))
-        }
-    }
-
-    private func advance() throws {
-        row = try rows.step() ? ArchiveIndex.entry(rows) : nil
-    }
-
-    private func orphan(_ entry: ArchiveIndexEntry) {
-        fault(entry, "index: row of message \(entry.id) (sha256 \(entry.sha256)) has no valid record here")
-    }
-
-    private func fault(_ entry: ArchiveIndexEntry, _ reason: String) {
-        faults.append(ArchiveFault(segment: SegmentName.file(entry.segment), offset: entry.offset, reason: reason))
+    private func fault(_ position: ArchivePosition, _ reason: String) {
+        faults.append(ArchiveFault(segment: SegmentName.file(position.segment), offset: position.offset, reason: reason))
     }
 
     /// Runs `body`; a SQLite failure (a damaged page) becomes a fault and ends the check.
@@ -128,31 +148,29 @@ final class IndexCrossCheck {
     }
 }
 
-/// A position in the archive, ordered as the segments are.
-struct ArchiveLocation: Comparable {
-    var segment: UInt64
-    var offset: Int
-
-    static func < (a: ArchiveLocation, b: ArchiveLocation) -> Bool {
-        (a.segment, a.offset) < (b.segment, b.offset)
-    }
-}
-
 extension ArchiveIndexEntry {
-    var location: ArchiveLocation { ArchiveLocation(segment: segment, offset: offset) }
-
-    /// The names of the fields that differ from `other`'s.
+    /// The names of the columns that differ from `other`'s.
     func fieldsDiffering(from other: ArchiveIndexEntry) -> [String] {
         let fields: [(name: String, equal: Bool)] = [
             ("id", id == other.id), ("sha256", sha256 == other.sha256), ("message_id", messageID == other.messageID),
-            ("received_at", receivedAt == other.receivedAt), ("sender", sender == other.sender),
-            ("recipients", recipients == other.recipients), ("subject", subject == other.subject), ("size", size == other.size),
+            ("received_at", receivedAt == other.receivedAt), ("subject", subject == other.subject), ("size", size == other.size),
             ("stored_size", storedSize == other.storedSize),
         ]
         return fields.filter { !$0.equal }.map(\.name)
     }
 }
 
-extension IndexCheckpoint {
-    var location: ArchiveLocation { ArchiveLocation(segment: segment, offset: offset) }
+extension ArrivalEntry {
+    /// The names of the columns that differ from `other`'s.
+    func fieldsDiffering(from other: ArrivalEntry) -> [String] {
+        let fields: [(name: String, equal: Bool)] = [
+            ("id", id == other.id), ("message", originalSHA256 == other.originalSHA256), ("received_at", receivedAt == other.receivedAt),
+            ("node", node == other.node), ("listener", listener == other.listener), ("client", clientAddress == other.clientAddress),
+            ("helo", helo == other.helo), ("tls", tls == other.tls), ("sender", sender == other.sender),
+            ("recipients", recipients == other.recipients), ("journal", journal == other.journal),
+            ("content_key", contentKey == other.contentKey), ("digest", digest == other.digest),
+            ("received_size", receivedSize == other.receivedSize), ("stored_size", storedSize == other.storedSize),
+        ]
+        return fields.filter { !$0.equal }.map(\.name)
+    }
 }

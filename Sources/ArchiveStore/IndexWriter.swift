@@ -25,12 +25,15 @@ final class IndexWriter: @unchecked Sendable {
     static let batchAge: TimeInterval = 2
 
     private struct Queue {
-        var entries: [ArchiveIndexEntry] = []
+        var rows = IndexRows()
         var checkpoint: IndexCheckpoint?
         /// When the oldest queued entry arrived.
         var since: Date?
-        /// Handed over and not yet committed, by digest.
+        /// Handed over and not yet committed: originals by digest, arrivals by id and by
+        /// content key.
         var pending: [String: ArchiveIndexEntry] = [:]
+        var pendingArrivals: [String: ArrivalEntry] = [:]
+        var pendingKeys: [String: [ArrivalEntry]] = [:]
         var flushRequested = false
         var stopping = false
         var stopped = false
@@ -57,30 +60,44 @@ final class IndexWriter: @unchecked Sendable {
 
     /// Hands over durable entries; `checkpoint` is where the segments are indexed up to
     /// once they are in.
-    func add(_ entries: [ArchiveIndexEntry], checkpoint: IndexCheckpoint) {
+    func add(_ rows: IndexRows, checkpoint: IndexCheckpoint) {
         condition.lock()
         defer { condition.unlock() }
-        if queue.entries.isEmpty { queue.since = Date() }
-        for entry in entries where queue.pending[entry.sha256] == nil {
+        if queue.rows.isEmpty { queue.since = Date() }
+        for entry in rows.originals where queue.pending[entry.sha256] == nil {
             queue.pending[entry.sha256] = entry
-            if hasThread { queue.entries.append(entry) }
+            if hasThread { queue.rows.originals.append(entry) }
+        }
+        for arrival in rows.arrivals where queue.pendingArrivals[arrival.id] == nil {
+            queue.pendingArrivals[arrival.id] = arrival
+            queue.pendingKeys[arrival.contentKey, default: []].append(arrival)
+            if hasThread { queue.rows.arrivals.append(arrival) }
         }
         queue.checkpoint = checkpoint
-        if queue.entries.count >= Self.batchEntries { condition.signal() }
+        if queue.rows.count >= Self.batchEntries { condition.signal() }
     }
 
-    /// A durable entry not yet committed to the index.
+    /// A durable original not yet committed to the index.
     func pendingEntry(sha256: String) -> ArchiveIndexEntry? {
         condition.lock()
         defer { condition.unlock() }
         return queue.pending[sha256]
     }
 
+    /// A durable arrival not yet committed to the index: by id, or a retry's by content
+    /// key within `ArchiveIndex.retryWindow`.
+    func pendingArrival(id: String, contentKey: String, near receivedAt: Date) -> ArrivalEntry? {
+        condition.lock()
+        defer { condition.unlock() }
+        if let found = queue.pendingArrivals[id] { return found }
+        return queue.pendingKeys[contentKey]?.first { abs($0.receivedAt.timeIntervalSince(receivedAt)) <= ArchiveIndex.retryWindow }
+    }
+
     /// Asks for the queued entries to go in now instead of at `batchAge` (the node is idle).
     func flushSoon() {
         condition.lock()
         defer { condition.unlock() }
-        guard !queue.entries.isEmpty else { return }
+        guard !queue.rows.isEmpty else { return }
         queue.flushRequested = true
         condition.signal()
     }
@@ -107,10 +124,10 @@ final class IndexWriter: @unchecked Sendable {
                     condition.wait()
                 }
             }
-            let batch = queue.entries
+            let batch = queue.rows
             let checkpoint = queue.checkpoint
             let stopping = queue.stopping
-            queue.entries.removeAll(keepingCapacity: true)
+            queue.rows = IndexRows()
             queue.since = nil
             queue.flushRequested = false
             condition.unlock()
@@ -119,10 +136,17 @@ final class IndexWriter: @unchecked Sendable {
 
             condition.lock()
             if inserted {
-                for entry in batch { queue.pending[entry.sha256] = nil }
+                for entry in batch.originals { queue.pending[entry.sha256] = nil }
+                for arrival in batch.arrivals {
+                    queue.pendingArrivals[arrival.id] = nil
+                    queue.pendingKeys[arrival.contentKey]?.removeAll { $0.id == arrival.id }
+                    if queue.pendingKeys[arrival.contentKey]?.isEmpty == true { queue.pendingKeys[arrival.contentKey] = nil }
+                }
             } else if !stopping {
                 // Retried with the next batch; dedupe keeps seeing them meanwhile.
-                queue.entries.insert(contentsOf: batch, at: 0)
+                var retry = batch
+                retry.append(queue.rows)
+                queue.rows = retry
                 queue.since = queue.since ?? Date()
             }
             if stopping {
@@ -139,12 +163,12 @@ final class IndexWriter: @unchecked Sendable {
 
     /// Called with the lock held.
     private func dueLocked() -> Bool {
-        guard let since = queue.since, !queue.entries.isEmpty else { return false }
-        return queue.flushRequested || queue.entries.count >= Self.batchEntries
+        guard let since = queue.since, !queue.rows.isEmpty else { return false }
+        return queue.flushRequested || queue.rows.count >= Self.batchEntries
             || Date().timeIntervalSince(since) >= Self.batchAge
     }
 
-    private func insert(_ batch: [ArchiveIndexEntry], checkpoint: IndexCheckpoint?) -> Bool {
+    private func insert(_ batch: IndexRows, checkpoint: IndexCheckpoint?) -> Bool {
         guard let index, let checkpoint, !batch.isEmpty else { return true }
         do {
             try index.insert(batch, checkpoint: checkpoint)

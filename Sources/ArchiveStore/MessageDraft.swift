@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import JournalReport
 import NIOCore
 
 /// A message being received, fed chunk by chunk as it arrives from the network.
@@ -110,32 +111,54 @@ public struct MessageDraft {
     /// The SHA-256 of the original appended so far (what `finish` records once it is whole).
     public var originalDigest: [UInt8] { Array(hasher.finalize()) }
 
-    /// Completes the message: ends the zstd frame, fixes the digest and encodes the record,
-    /// with the forwarding promise, if any, in its metadata.
-    public consuming func finish(forwarding: ForwardingPromise? = nil) throws -> FinishedMessage {
+    /// Completes the message: ends the zstd frame, fixes the digest and encodes the record
+    /// of the original and the body of its arrival's record, with the forwarding promise,
+    /// if any. `received` describes the message as received when it was not the original
+    /// itself (a journal report); by default it was.
+    public consuming func finish(forwarding: ForwardingPromise? = nil, received: ReceivedForm? = nil) throws -> FinishedMessage {
         try compressPacked(last: true)
         if compressing { try compressor.finish(into: record) }
         let digest = Array(hasher.finalize())
         let fields = headerScan.fields()
-        let metadata = ArchiveMetadata(
-            id: envelope.suggestedID ?? ArchiveID.make(),
-            envelope: envelope,
-            originalSize: size,
-            sha256: digest,
-            messageID: fields.messageID,
-            subject: fields.subject,
-            forwarding: forwarding
-        )
+        let id = envelope.suggestedID ?? ArchiveID.make()
+        let metadata = ArchiveMetadata(id: id, receivedAt: envelope.receivedAt, originalSize: size, sha256: digest,
+                                       messageID: fields.messageID, subject: fields.subject)
+        var arrivalEnvelope = envelope
+        arrivalEnvelope.suggestedID = nil
+        let arrival = Arrival(id: id, envelope: arrivalEnvelope, receivedSize: received?.size ?? size,
+                              receivedSHA256: received?.sha256 ?? digest, report: received?.report, wrapper: received?.wrapper,
+                              forwarding: forwarding)
         let compressedSize = record.count - RecordCodec.headerSize
         try RecordCodec.seal(record, metadata: metadata, dictionary: dictionary, level: level)
-        return FinishedMessage(metadata: metadata, compressedSize: compressedSize, encoded: record,
-                               lease: lease, sample: sample)
+        let section = try RecordCodec.arrivalSection(arrival, dictionary: dictionary, level: level)
+        return FinishedMessage(metadata: metadata, arrival: arrival, arrivalSection: section, compressedSize: compressedSize,
+                               encoded: record, lease: lease, sample: sample)
     }
 }
 
-/// A fully received message, compressed and encoded as a record, ready to `commit`.
+/// A message as received that was not its original: a journal report, unwrapped.
+public struct ReceivedForm: Sendable {
+    public var size: UInt64
+    public var sha256: [UInt8]
+    public var report: ReportEnvelope
+    public var wrapper: WrapperRecipe
+
+    public init(size: UInt64, sha256: [UInt8], report: ReportEnvelope, wrapper: WrapperRecipe) {
+        self.size = size
+        self.sha256 = sha256
+        self.report = report
+        self.wrapper = wrapper
+    }
+}
+
+/// A fully received message, ready to `commit`: its original compressed and encoded as a
+/// message record, and its arrival, compressed, waiting for the reference to the original
+/// the writer gives it (a new record, or the one that already holds the original).
 public struct FinishedMessage: Sendable {
     public let metadata: ArchiveMetadata
+    public let arrival: Arrival
+    /// The arrival record's body (`RecordCodec.arrivalRecord`), compressed with `dictionary`.
+    let arrivalSection: [UInt8]
     /// Size of the zstd body alone.
     public let compressedSize: Int
     /// The complete record as it will be appended to a segment: in memory, or partly in

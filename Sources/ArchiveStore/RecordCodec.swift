@@ -32,6 +32,56 @@ public enum RecordKind: UInt16, Sendable {
     /// A zstd dictionary that the segment's message records may use; body = the
     /// dictionary, no metadata. Only ever before the first message record of a segment.
     case dictionary = 2
+    /// One arrival of an original stored in a message record (docs/FORMAT.md, "Arrival
+    /// record"): body = the arrival, compressed; metadata = where its original is.
+    case arrival = 3
+}
+
+/// What a valid record holds besides a body: what the index, recovery and the readers need.
+public enum RecordContents: Sendable, Equatable {
+    /// A message record (version 4): the original; its arrivals have records of their own.
+    case original(ArchiveMetadata)
+    /// An arrival record and where its original is.
+    case arrival(Arrival, OriginalReference)
+    /// A message record written before arrivals had records (versions 1 to 3): the
+    /// original and its one arrival.
+    case legacy(ArchiveMetadata, Arrival)
+
+    /// The original this record stores, if it stores one.
+    public var original: ArchiveMetadata? {
+        switch self {
+        case .original(let m), .legacy(let m, _): return m
+        case .arrival: return nil
+        }
+    }
+
+    /// The arrival this record stores, if any.
+    public var arrival: Arrival? {
+        switch self {
+        case .original: return nil
+        case .arrival(let a, _), .legacy(_, let a): return a
+        }
+    }
+}
+
+/// Where an arrival's original is stored: its digest and its message record.
+public struct OriginalReference: Sendable, Hashable {
+    public var sha256: [UInt8]
+    public var position: ArchivePosition
+
+    public init(sha256: [UInt8], position: ArchivePosition) {
+        self.sha256 = sha256
+        self.position = position
+    }
+
+    static let encodedSize = 48
+
+    var encoded: [UInt8] {
+        var out = sha256
+        out.appendLE(position.segment)
+        out.appendLE(UInt64(position.offset))
+        return out
+    }
 }
 
 /// The fixed 24-byte record header, validated on its own so a torn or garbage length is
@@ -59,9 +109,9 @@ public struct RecordHeader: Sendable, Equatable {
 public enum RecordCodec {
     /// "ARCR" in file order.
     public static let magic: UInt32 = 0x5243_5241
-    /// Version written for message records; versions 1 (clear metadata) and 2 (body not
-    /// packed) are still read.
-    public static let version: UInt16 = 3
+    /// Version written for message and arrival records; versions 1 (clear metadata), 2
+    /// (body not packed) and 3 (the arrival in the message record) are still read.
+    public static let version: UInt16 = 4
     /// Version written for dictionary records, unchanged since dictionaries came.
     static let dictionaryVersion: UInt16 = 2
     /// Decompressed metadata larger than this is refused as corrupt (1,000 recipients of
@@ -157,48 +207,31 @@ public enum RecordCodec {
         return buffer
     }
 
+    /// A version 4 message record's metadata (docs/FORMAT.md, "Record").
     static func encodeMetadata(_ m: ArchiveMetadata) -> [UInt8] {
         var out = [UInt8]()
-        // Fixed fields and short strings fit in 1 KiB; reserving once saves the array's
-        // regrowth, several copies per message.
-        out.reserveCapacity(1024 + m.envelope.traceHeaders.utf8.count + m.envelope.recipients.count * 64
-                            + (m.forwarding?.prefix.count ?? 0))
+        out.reserveCapacity(256 + (m.messageID?.utf8.count ?? 0) + (m.subject?.utf8.count ?? 0))
         out.appendString(m.id)
-        out.appendLE(Int64((m.envelope.receivedAt.timeIntervalSince1970 * 1000).rounded()))
-        out.appendString(m.envelope.listener)
-        out.appendString(m.envelope.clientAddress)
-        out.appendString(m.envelope.helo)
-        appendOptional(m.envelope.tls, to: &out)
-        out.appendString(m.envelope.sender)
-        out.appendLE(UInt32(m.envelope.recipients.count))
-        for recipient in m.envelope.recipients { out.appendString(recipient) }
+        out.appendLE(Int64((m.receivedAt.timeIntervalSince1970 * 1000).rounded()))
         out.appendLE(m.originalSize)
         out.append(contentsOf: m.sha256)
-        appendOptional(m.messageID, to: &out)
-        appendOptional(m.subject, to: &out)
-        out.appendString(m.envelope.traceHeaders)
-        if let promise = m.forwarding {
-            // Optional trailing field: records without a promise end before it.
-            out.append(1)
-            out.appendLE(UInt32(promise.prefix.count))
-            out.append(contentsOf: promise.prefix)
-            out.appendLE(UInt32(promise.copies.count))
-            for copy in promise.copies {
-                out.appendString(copy.connection)
-                out.appendLE(UInt32(copy.recipients.count))
-                for recipient in copy.recipients { out.appendString(recipient) }
-            }
-        }
+        ArrivalCodec.appendOptional(m.messageID, to: &out)
+        ArrivalCodec.appendOptional(m.subject, to: &out)
         return out
     }
 
-    private static func appendOptional(_ value: String?, to out: inout [UInt8]) {
-        if let value {
-            out.append(1)
-            out.appendString(value)
-        } else {
-            out.append(0)
-        }
+    /// An arrival record: `section` (the arrival, compressed with `dictionaryID`'s
+    /// dictionary, made off the writer thread) and the reference the writer fills in.
+    static func arrivalRecord(section: [UInt8], dictionaryID: UInt32, original: OriginalReference) -> [UInt8] {
+        var buffer = beginRecord(reservingBody: section.count)
+        buffer.append(contentsOf: section)
+        finish(&buffer, version: version, kind: .arrival, metadataSection: original.encoded, dictionaryID: dictionaryID)
+        return buffer
+    }
+
+    /// The body of an arrival record, for `arrivalRecord`.
+    static func arrivalSection(_ arrival: Arrival, dictionary: ZstdDictionary?, level: Int32) throws(ZstdError) -> [UInt8] {
+        try ZstdSection.compress(ArrivalCodec.encode(arrival), dictionary: dictionary, level: level)
     }
 
     // MARK: Decoding
@@ -250,84 +283,96 @@ public enum RecordCodec {
         guard header.kind == .message else { throw .notAMessage }
         let bodyStart = bytes.startIndex + headerSize
         let body = Array(bytes[bodyStart..<(bodyStart + header.bodyLength)])
-        let metadata = try decodeMetadata(bytes, header: header, dictionaries: dictionaries)
+        let contents = try decodeContents(bytes, header: header, dictionaries: dictionaries)
+        guard let metadata = contents.original else { throw .notAMessage }
         return ArchiveRecord(metadata: metadata, compressedBody: body, dictionary: try dictionaries.resolve(header.dictionaryID),
-                             bodyFormat: header.version >= 3 ? .packed : .original)
+                             bodyFormat: header.version >= 3 ? .packed : .original, arrival: contents.arrival)
     }
 
-    /// Decodes only the metadata of a message record already checked with `validate`.
-    public static func decodeMetadata(_ bytes: ArraySlice<UInt8>, header: RecordHeader,
-                                      dictionaries: SegmentDictionaries = SegmentDictionaries()) throws(RecordCodecError) -> ArchiveMetadata {
-        guard header.kind == .message else { throw .notAMessage }
-        let start = bytes.startIndex + headerSize + header.bodyLength
+    /// Decodes what a message or arrival record already checked with `validate` holds,
+    /// without its message body.
+    public static func decodeContents(_ bytes: ArraySlice<UInt8>, header: RecordHeader,
+                                      dictionaries: SegmentDictionaries = SegmentDictionaries()) throws(RecordCodecError) -> RecordContents {
+        let bodyStart = bytes.startIndex + headerSize
+        let start = bodyStart + header.bodyLength
         let section = bytes[start..<(start + header.metadataLength)]
-        if header.version == 1 { return try decodeMetadataFields(section) }
-        let dictionary = try dictionaries.resolve(header.dictionaryID)
-        let clear: [UInt8]
+        switch header.kind {
+        case .dictionary:
+            throw .notAMessage
+        case .arrival:
+            guard header.metadataLength == OriginalReference.encodedSize else { throw .truncatedMetadata }
+            var r = ByteReader<RecordCodecError>(section)
+            let digest = try r.readBytes(32)
+            let segment = try r.read(UInt64.self)
+            let offset = try r.read(UInt64.self)
+            guard offset <= maxOriginalSize else { throw .truncatedMetadata }
+            let clear = try decompress(bytes[bodyStart..<start], dictionaryID: header.dictionaryID, dictionaries: dictionaries)
+            return .arrival(try ArrivalCodec.decode(clear[...]),
+                            OriginalReference(sha256: digest, position: ArchivePosition(segment: segment, offset: Int(offset))))
+        case .message:
+            if header.version == 1 { return try decodeLegacyFields(section) }
+            let clear = try decompress(section, dictionaryID: header.dictionaryID, dictionaries: dictionaries)
+            if header.version <= 3 { return try decodeLegacyFields(clear[...]) }
+            return .original(try decodeMetadataFields(clear[...]))
+        }
+    }
+
+    private static func decompress(_ section: ArraySlice<UInt8>, dictionaryID: UInt32,
+                                   dictionaries: SegmentDictionaries) throws(RecordCodecError) -> [UInt8] {
+        let dictionary = try dictionaries.resolve(dictionaryID)
         do {
-            clear = try ZstdSection.decompress(section, dictionary: dictionary, limit: maxMetadataLength)
+            return try ZstdSection.decompress(section, dictionary: dictionary, limit: maxMetadataLength)
         } catch {
             throw .metadataDecompression(error.reason)
         }
-        return try decodeMetadataFields(clear[...])
     }
 
-    /// The metadata fields as `encodeMetadata` wrote them, without framing or compression.
+    /// A version 4 message record's metadata as `encodeMetadata` wrote it.
     static func decodeMetadataFields(_ section: ArraySlice<UInt8>) throws(RecordCodecError) -> ArchiveMetadata {
+        var r = ByteReader<RecordCodecError>(section)
+        let id = try r.readString()
+        let receivedAt = try r.read(Int64.self)
+        let originalSize = try r.read(UInt64.self)
+        guard originalSize <= maxOriginalSize else { throw .implausibleLength(originalSize) }
+        let sha256 = try r.readBytes(32)
+        let messageID = try ArrivalCodec.readOptional(&r)
+        let subject = try ArrivalCodec.readOptional(&r)
+        guard r.remaining == 0 else { throw .truncatedMetadata }
+        return ArchiveMetadata(id: id, receivedAt: Date(timeIntervalSince1970: Double(receivedAt) / 1000), originalSize: originalSize,
+                               sha256: sha256, messageID: messageID, subject: subject)
+    }
+
+    /// The metadata of versions 1 to 3, where the record was its message's only arrival
+    /// (the arrival's id is the message's, its node unknown).
+    static func decodeLegacyFields(_ section: ArraySlice<UInt8>) throws(RecordCodecError) -> RecordContents {
         var r = ByteReader<RecordCodecError>(section)
         let id = try r.readString()
         let receivedAtMillis = try r.read(Int64.self)
         let listener = try r.readString()
         let clientAddress = try r.readString()
         let helo = try r.readString()
-        let tls = try readOptional(&r)
+        let tls = try ArrivalCodec.readOptional(&r)
         let sender = try r.readString()
-        let recipientCount = Int(try r.read(UInt32.self))
-        // Each recipient takes at least 4 bytes; bound the loop by what is there.
-        guard recipientCount <= r.remaining / 4 else { throw .truncatedMetadata }
-        var recipients = [String]()
-        recipients.reserveCapacity(recipientCount)
-        for _ in 0..<recipientCount { recipients.append(try r.readString()) }
+        let recipients = try ArrivalCodec.readList(&r)
         let originalSize = try r.read(UInt64.self)
         // Far above any message we accept; keeps every later Int/Int64 conversion exact.
         guard originalSize <= maxOriginalSize else { throw .implausibleLength(originalSize) }
         let sha256 = try r.readBytes(32)
-        let messageID = try readOptional(&r)
-        let subject = try readOptional(&r)
+        let messageID = try ArrivalCodec.readOptional(&r)
+        let subject = try ArrivalCodec.readOptional(&r)
         let traceHeaders = try r.readString()
-        let forwarding = r.remaining > 0 ? try readPromise(&r) : nil
-        let envelope = ArchiveEnvelope(
-            receivedAt: Date(timeIntervalSince1970: Double(receivedAtMillis) / 1000),
-            listener: listener, clientAddress: clientAddress, helo: helo, tls: tls,
-            sender: sender, recipients: recipients, traceHeaders: traceHeaders, suggestedID: nil
-        )
-        return ArchiveMetadata(id: id, envelope: envelope, originalSize: originalSize, sha256: sha256, messageID: messageID, subject: subject,
-                               forwarding: forwarding)
-    }
-
-    private static func readPromise(_ r: inout ByteReader<RecordCodecError>) throws(RecordCodecError) -> ForwardingPromise {
-        guard try r.read(UInt8.self) == 1 else { throw .truncatedMetadata }
-        let prefixLength = Int(try r.read(UInt32.self))
-        guard prefixLength <= r.remaining else { throw .truncatedMetadata }
-        let prefix = try r.readBytes(prefixLength)
-        // Each copy takes at least 8 bytes, each recipient at least 4: bound the loops.
-        let copyCount = Int(try r.read(UInt32.self))
-        guard copyCount <= r.remaining / 8 else { throw .truncatedMetadata }
-        var copies: [ForwardingPromise.Copy] = []
-        for _ in 0..<copyCount {
-            let connection = try r.readString()
-            let count = Int(try r.read(UInt32.self))
-            guard count <= r.remaining / 4 else { throw .truncatedMetadata }
-            var recipients: [String] = []
-            for _ in 0..<count { recipients.append(try r.readString()) }
-            copies.append(ForwardingPromise.Copy(connection: connection, recipients: recipients))
+        var forwarding: ForwardingPromise?
+        if r.remaining > 0 {
+            guard try r.read(UInt8.self) == 1 else { throw .truncatedMetadata }
+            forwarding = try PromiseCodec.read(&r)
+            guard r.remaining == 0 else { throw .truncatedMetadata }
         }
-        guard r.remaining == 0 else { throw .truncatedMetadata }
-        return ForwardingPromise(prefix: prefix, copies: copies)
-    }
-
-    private static func readOptional(_ r: inout ByteReader<RecordCodecError>) throws(RecordCodecError) -> String? {
-        let present = try r.read(UInt8.self)
-        return present == 0 ? nil : try r.readString()
+        let receivedAt = Date(timeIntervalSince1970: Double(receivedAtMillis) / 1000)
+        let envelope = ArchiveEnvelope(receivedAt: receivedAt, listener: listener, clientAddress: clientAddress, helo: helo, tls: tls,
+                                       sender: sender, recipients: recipients, traceHeaders: traceHeaders)
+        let metadata = ArchiveMetadata(id: id, receivedAt: receivedAt, originalSize: originalSize, sha256: sha256, messageID: messageID,
+                                       subject: subject)
+        return .legacy(metadata, Arrival(id: id, envelope: envelope, receivedSize: originalSize, receivedSHA256: sha256,
+                                         forwarding: forwarding))
     }
 }

@@ -177,7 +177,7 @@ extension ForwardQueue {
     private func deliver(_ entry: QueueEntry, over session: PeerSession, settings: PeerSettings) async throws {
         let original: [UInt8]
         do {
-            if let message = recent.message(for: entry.id), let bytes = try? message.original() {
+            if let message = recent.message(for: entry.id), let bytes = try? message.bytes() {
                 original = bytes
             } else {
                 original = try await loadOriginal(entry.item.reference)

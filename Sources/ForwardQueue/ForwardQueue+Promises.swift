@@ -35,7 +35,7 @@ extension ForwardQueue: ArchiveCommitObserver {
         // always follows its entry's.
         writer.post(entries.map { .enqueue($0) } + [.archivedThrough(last)])
         for (message, entryIDs) in zip(forwarded, ids) {
-            if let finished = message.message { recent.keep(finished, for: entryIDs) }
+            if let finished = message.message { recent.keep(finished, asArrival: true, for: entryIDs) }
         }
         book.withLock { book in
             for entry in entries { Self.add(entry, to: &book, logger: logger) }
@@ -43,11 +43,12 @@ extension ForwardQueue: ArchiveCommitObserver {
         }.resume(woken: true)
     }
 
-    /// The queue items an archived message's promise stands for, one per connection.
+    /// The queue items an arrival's promise stands for, one per connection: copies of the
+    /// message as that arrival received it.
     static func items(for message: ArchivedForwarding) -> [QueueItem] {
         let reference = MessageReference.archive(segment: message.position.segment, offset: message.position.offset)
-        return message.metadata.forwarding?.queueItems(
-            reference: reference, size: message.metadata.originalSize, sender: message.metadata.envelope.sender) ?? []
+        return message.arrival.forwarding?.queueItems(
+            reference: reference, size: message.arrival.receivedSize, sender: message.arrival.envelope.sender) ?? []
     }
 
     /// Adds an entry to its connection's queue; a connection no longer configured (the

@@ -201,7 +201,7 @@ public final class ForwardQueue: Sendable {
         }
         try await writer.commit(entries.map { .enqueue($0) })
         // Before the entries become visible to the delivery workers.
-        if let message { recent.keep(message, for: entries.map(\.id)) }
+        if let message { recent.keep(message, asArrival: entries.contains { $0.item.reference.isArchive }, for: entries.map(\.id)) }
         book.withLock { book in
             for entry in entries { book.peers[entry.item.connection]?.add(entry) }
             return book.sleepers.removeWorkers(for: entries)
@@ -217,7 +217,8 @@ public final class ForwardQueue: Sendable {
         return .spool(name)
     }
 
-    /// The original message bytes an entry refers to, checked against their SHA-256.
+    /// The bytes an entry's copy carries, checked against their SHA-256: an arrival's as
+    /// received (an older entry's: the original it refers to), or a spooled message.
     func loadOriginal(_ reference: MessageReference) async throws -> [UInt8] {
         let layout = self.layout
         let archive = self.archive
@@ -225,9 +226,9 @@ public final class ForwardQueue: Sendable {
         return try await NIOThreadPool.singleton.runIfActive {
             switch reference {
             case .archive(let segment, let offset):
-                if let archive { return try archive.readOriginal(segment: segment, offset: offset) }
-                return try ArchiveStore.readRecord(archiveDirectory: layout.archiveDirectory, segment: segment, offset: offset,
-                                                  dictionaries: dictionaryCache).original()
+                if let archive { return try archive.readAsReceived(segment: segment, offset: offset) }
+                return try ArchiveStore.readAsReceived(archiveDirectory: layout.archiveDirectory,
+                                                       at: ArchivePosition(segment: segment, offset: offset), dictionaries: dictionaryCache)
             case .spool(let name):
                 let bytes = try Durable.readAllIfPresent(layout.spoolPath(name))
                 guard !bytes.isEmpty else { throw ForwardQueueError.spoolUnavailable("\(name) is missing") }

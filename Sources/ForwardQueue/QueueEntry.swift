@@ -3,9 +3,17 @@ import Foundation
 /// Where the bytes of a queued message are: a record in the archive, or a record in the
 /// queue's own spool for a message that is forwarded without being archived.
 public enum MessageReference: Sendable, Hashable, CustomStringConvertible {
+    /// The record of the arrival whose bytes as received the copy carries.
     case archive(segment: UInt64, offset: Int)
     /// A spool file name under `queue/spool/`.
     case spool(String)
+
+    /// An arrival's record in the archive (or, from before arrivals had records, a
+    /// message record).
+    public var isArchive: Bool {
+        if case .archive = self { return true }
+        return false
+    }
 
     public var description: String {
         switch self {

@@ -51,18 +51,17 @@ public struct JournalReportSplitter {
         case malformed(Failure)
     }
 
-    public init(limits: Limits = Limits()) {
-        fatalError("JournalReportSplitter: not implemented yet")
-    }
+    // Placeholder until the splitter lands (helper branch i24-parser): nothing is a report.
+    public init(limits: Limits = Limits()) {}
 
     /// Feeds the next bytes of the message as received (after SMTP dot-unstuffing).
     public mutating func feed(_ bytes: UnsafeRawBufferPointer,
                               original: (UnsafeRawBufferPointer) throws -> Void) rethrows -> Progress {
-        fatalError("JournalReportSplitter: not implemented yet")
+        .notAReport(held: Array(bytes))
     }
 
     /// The message has ended.
     public mutating func finish(original: (UnsafeRawBufferPointer) throws -> Void) rethrows -> Outcome {
-        fatalError("JournalReportSplitter: not implemented yet")
+        .notAReport(held: [])
     }
 }

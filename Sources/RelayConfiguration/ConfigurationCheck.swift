@@ -104,8 +104,10 @@ public enum ConfigurationCheck {
                                            environment: environment, problems: &problems)
 
         guard problems.isEmpty, let nodeID else { return .failure(problems) }
+        let plainOnly = Set((configuration.listener ?? []).filter { $0.journal_reports == .off }.map(\.name))
         let routing = RoutingTable(nodeID: nodeID, routes: routes, traceTrustingListeners: trusting,
-                                   maxHops: configuration.node?.max_hops ?? RoutingTable.defaultMaxHops, traceKey: traceKey)
+                                   maxHops: configuration.node?.max_hops ?? RoutingTable.defaultMaxHops, traceKey: traceKey,
+                                   journalReportsOff: plainOnly)
         return .success(ValidatedConfiguration(node: node, listeners: listeners, peers: peers, archive: archive,
                                                routing: routing, warnings: problems.warnings))
     }

@@ -60,6 +60,15 @@ public struct NodeConfiguration: Codable, Sendable {
         var shutdown_grace_seconds: Int?
         /// Honour (and strip) incoming archiverelay trace headers: only on the port peers deliver to.
         var trust_trace: Bool?
+        /// Unwrap Exchange / Microsoft 365 journal reports (`auto`, the default) or archive
+        /// them as plain mail (`off`).
+        var journal_reports: JournalReports?
+    }
+
+    /// `journal_reports` of a listener.
+    public enum JournalReports: String, Codable, Sendable {
+        case auto
+        case off
     }
 
     /// `[archive]`: the segment files.

@@ -23,7 +23,7 @@ struct RelaySink: MessageSink {
     /// Signs the trace of the copies (the chain's key, or this node's own).
     let traceKey: TraceKey
     var received = ReceivedFieldCounter()
-    var draft: MessageDraft?
+    var draft: ArrivalDraft?
     var failed = false
     /// For a message that may be forwarded and whose leading bytes are content: is it
     /// this node's copy coming back inside a peer's?
@@ -63,7 +63,9 @@ struct RelaySink: MessageSink {
             noteUnverifiedTrace()
             received.consume(stripper.relayedFields)
             do {
-                draft = try receiver.store.makeDraft(envelope: archiveEnvelope())
+                // Only what is archived is unwrapped: a forward-only route relays the bytes.
+                let unwrap = plan.delivery.archive && routing.unwrapsJournalReports(onListener: envelope.listener)
+                draft = try receiver.store.makeArrivalDraft(envelope: archiveEnvelope(), unwrapReports: unwrap)
             } catch {
                 failed = true
                 logger.error("cannot start an archive record", metadata: ["error": "\(error)"])
@@ -85,13 +87,25 @@ struct RelaySink: MessageSink {
                        metadata: ["id": "\(envelope.transactionID)", "listener": "\(envelope.listener)", "reason": "\(reason)"])
     }
 
+    /// The arrival as this node records it: where it entered the chain (the origin a
+    /// verified copy carries, or this session), with this transaction's MAIL FROM and
+    /// RCPT TO.
     private func archiveEnvelope() -> ArchiveEnvelope {
-        ArchiveEnvelope(
-            receivedAt: envelope.receivedAt, listener: envelope.listener, clientAddress: envelope.clientIP,
-            helo: envelope.helo, tls: envelope.tls, sender: envelope.sender.description,
+        let origin = arrivalOrigin
+        return ArchiveEnvelope(
+            receivedAt: origin.receivedAt, listener: origin.listener, clientAddress: origin.client,
+            helo: origin.helo, tls: origin.tls, sender: envelope.sender.description,
             recipients: envelope.recipients.map(\.description),
             traceHeaders: envelope.receivedHeader + String(decoding: stripper.prepended, as: UTF8.self),
-            suggestedID: envelope.transactionID)
+            suggestedID: origin.id, node: origin.node)
+    }
+
+    /// Where the arrival entered the chain: from a copy whose trace this node verified,
+    /// the origin it carries (docs/ARCHITECTURE.md, "Originals and arrivals"); else here.
+    private var arrivalOrigin: ArrivalOrigin {
+        if case .inChain = stripper.standing, let origin = ArrivalOrigin.find(in: stripper.relayedFields) { return origin }
+        return ArrivalOrigin(id: envelope.transactionID, node: routing.nodeID.value, receivedAt: envelope.receivedAt,
+                             listener: envelope.listener, client: envelope.clientIP, helo: envelope.helo, tls: envelope.tls)
     }
 
     mutating func finish() async -> StoreOutcome {
@@ -100,14 +114,14 @@ struct RelaySink: MessageSink {
         }
         guard !failed, let open = draft else { return .refused(RelayReceiver.temporaryFailure) }
         draft = nil
-        let digest = open.originalDigest
+        let digest = open.receivedDigest
         if stripper.strippedTraceIsForAnotherOriginal(than: digest) {
             logger.warning("a signed trace on another original than it was signed for; refused",
                            metadata: ["id": "\(envelope.transactionID)", "listener": "\(envelope.listener)"])
             return .refused(RelayReceiver.traceMismatch)
         }
         let forwarding: Forwarding
-        switch decideForwarding(size: open.originalSize, digest: digest, returningCopy: detector?.finish()) {
+        switch decideForwarding(size: open.receivedSize, digest: digest, returningCopy: detector?.finish()) {
         case .forward(let decided):
             forwarding = decided
         case .refuse(let reply):
@@ -120,17 +134,34 @@ struct RelaySink: MessageSink {
             return .stored(id: envelope.transactionID)
         }
         let message: FinishedMessage
+        var finishing = open
         do {
-            message = try (consume open).finish(forwarding: forwarding.promise)
+            message = try finishing.finish(forwarding: forwarding.promise)
         } catch {
             logger.error("cannot finish the archive record", metadata: ["error": "\(error)"])
             return .refused(RelayReceiver.temporaryFailure)
         }
+        count(finishing.journalOutcome)
         return await keep(consume message, forwarding)
     }
 
     mutating func abandon() async {
         draft = nil
+    }
+
+    /// `archive_journal_reports_total{outcome}`; a report archived as plain mail is logged
+    /// with the reason, once per message.
+    private func count(_ outcome: ArrivalDraft.JournalOutcome?) {
+        switch outcome {
+        case nil:
+            return
+        case .parsed:
+            Counter(label: "archive_journal_reports_total", dimensions: [("outcome", "parsed")]).increment()
+        case .malformed(let reason):
+            Counter(label: "archive_journal_reports_total", dimensions: [("outcome", "malformed")]).increment()
+            logger.warning("journal report not well formed; archived as plain mail",
+                           metadata: ["id": "\(envelope.transactionID)", "listener": "\(envelope.listener)", "reason": "\(reason)"])
+        }
     }
 
     // MARK: The final dot
@@ -171,12 +202,23 @@ struct RelaySink: MessageSink {
         // the only way not to lose it.
         guard plan.delivery.archive || !admitted.isEmpty else { return .refuse(RelayReceiver.queueFull) }
         guard !admitted.isEmpty else { return .forward(Forwarding()) }
-        let relayed = Array(envelope.receivedHeader.utf8) + Array(stripper.relayedFields)
+        let relayed = relayedFields
         let prefix = traceKey.sign(trace, originalDigest: digest, relayedFields: relayed).headerFieldBytes + relayed
         let owed = ForwardingPromise(prefix: prefix, copies: admitted.map {
             ForwardingPromise.Copy(connection: $0, recipients: plan.recipientsByConnection[$0] ?? [])
         })
         return .forward(Forwarding(owed: owed, inRecord: plan.delivery.archive))
+    }
+
+    /// The header fields the copies carry after the trace: this node's Received field,
+    /// then, on the first node of the chain, where the arrival entered it, then what the
+    /// nodes before prepended (which includes that origin). The trace's `relayed` counts them.
+    private var relayedFields: [UInt8] {
+        var relayed = Array(envelope.receivedHeader.utf8)
+        if case .inChain = stripper.standing, ArrivalOrigin.find(in: stripper.relayedFields) != nil {} else {
+            relayed += Array(arrivalOrigin.headerField.utf8)
+        }
+        return relayed + Array(stripper.relayedFields)
     }
 
     /// What `store` did.
@@ -218,12 +260,13 @@ struct RelaySink: MessageSink {
             if plan.delivery.archive {
                 let receipt = try await receiver.store.commit(
                     message, wake: MultiThreadedEventLoopGroup.currentEventLoop.map { .afterTick(of: $0) } ?? .now)
-                reference = .archive(segment: receipt.segment, offset: receipt.offset)
-                id = receipt.id
-                // A new record holds the promise: the queue's entries for it were made
-                // before the commit returned (or, if the queue was closing, come from the
-                // archive at the next start). A duplicate wrote nothing, so it is queued below.
-                promiseKept = message.metadata.forwarding != nil && !receipt.isDuplicate
+                reference = .archive(segment: receipt.arrivalPosition.segment, offset: receipt.arrivalPosition.offset)
+                id = receipt.arrivalID
+                // A new arrival record holds the promise: the queue's entries for it were
+                // made before the commit returned (or, if the queue was closing, come from
+                // the archive at the next start). A retry of an arrival recorded before
+                // wrote nothing, so it is queued below.
+                promiseKept = message.arrival.forwarding != nil && receipt.arrivalRecorded
             } else {
                 reference = try await receiver.queue.spool(message)
                 id = message.id
@@ -239,7 +282,7 @@ struct RelaySink: MessageSink {
         if !promiseKept {
             // Queued even when the archive found the message already stored: the sender may
             // be retrying after a 4xx that came after the archive commit, and the copy is owed.
-            let items = owed.queueItems(reference: reference, size: message.originalSize, sender: envelope.sender.description)
+            let items = owed.queueItems(reference: reference, size: message.arrival.receivedSize, sender: envelope.sender.description)
             do {
                 try await receiver.queue.enqueue(items, message: message)
             } catch {
@@ -253,7 +296,7 @@ struct RelaySink: MessageSink {
     /// The loop guard's verdict: the connections to forward to (none when it stops the
     /// message) and the trace the copies carry.
     private func loopCheck(_ connections: [String], returningCopy: [NodeID]?) -> ([String], LoopTrace?) {
-        let relayedLength = envelope.receivedHeader.utf8.count + stripper.relayedFields.count
+        let relayedLength = relayedFields.count
         let verdict = LoopGuard.verdict(standing: stripper.standing, returningCopy: returningCopy, nodeID: routing.nodeID,
                                         receivedFields: received.count, maxHops: routing.maxHops, relayedHeaderLength: relayedLength)
         switch verdict {

@@ -11,11 +11,15 @@ public struct RoutingTable: Hashable, Sendable {
     public var maxHops: Int
     /// The chain's key (`[node] trace_secret` or `trace_key_file`); nil when none is set.
     public var traceKey: TraceKey?
+    /// Listeners that archive journal reports as plain mail (`journal_reports = "off"`);
+    /// every other listener unwraps them (docs/CONFIG.md).
+    public var journalReportsOff: Set<String>
 
     public static let defaultMaxHops = 10
 
     public init(nodeID: NodeID, routes: [Route] = [], traceTrustingListeners: Set<String> = [],
-                maxHops: Int = RoutingTable.defaultMaxHops, traceKey: TraceKey? = nil) {
+                maxHops: Int = RoutingTable.defaultMaxHops, traceKey: TraceKey? = nil, journalReportsOff: Set<String> = []) {
+        self.journalReportsOff = journalReportsOff
         self.nodeID = nodeID
         self.routes = routes
         self.traceTrustingListeners = traceTrustingListeners
@@ -34,6 +38,11 @@ public struct RoutingTable: Hashable, Sendable {
             return .refused(Self.noRouteReply)
         }
         return .accepted(route: route.name, route.action)
+    }
+
+    /// Whether a message on `listener` that is a journal report is unwrapped.
+    public func unwrapsJournalReports(onListener listener: String) -> Bool {
+        !journalReportsOff.contains(listener)
     }
 
     public func trustsTrace(onListener listener: String) -> Bool {
