@@ -233,6 +233,11 @@ final class ArchiveIndex {
         }
     }
 
+    /// The row of an original, without what its arrivals add up to: the writer's dedupe.
+    func row(sha256 hex: String) throws -> ArchiveIndexEntry? {
+        try entries("SELECT \(Self.columns) FROM messages WHERE sha256 = ?", [.text(hex)]).first
+    }
+
     func entry(sha256 hex: String) throws -> ArchiveIndexEntry? {
         try entries("SELECT \(Self.listColumns) FROM messages m WHERE m.sha256 = ?", [.text(hex)], aggregates: true).first
     }
@@ -245,6 +250,11 @@ final class ArchiveIndex {
     /// still describes the segments (it is never trusted blindly).
     func lastEntry() throws -> ArchiveIndexEntry? {
         try entries("SELECT \(Self.columns) FROM messages ORDER BY rowid DESC LIMIT 1", []).first
+    }
+
+    /// The most recently inserted arrival: a message's last record (see `lastEntry`).
+    func lastArrival() throws -> ArrivalEntry? {
+        try arrivals("SELECT \(Self.arrivalColumns) FROM arrivals ORDER BY rowid DESC LIMIT 1", []).first
     }
 
     func arrival(id: String) throws -> ArrivalEntry? {

@@ -178,7 +178,7 @@ final class ArchiveJournal {
         // has committed.
         if let pending = indexWriter.pendingEntry(sha256: sha) { return pending }
         do {
-            return try lookup?.entry(sha256: sha)
+            return try lookup?.row(sha256: sha)
         } catch {
             // Storing a duplicate is harmless; refusing mail is not. /readyz says so.
             indexHealth.lookupFailed(error)

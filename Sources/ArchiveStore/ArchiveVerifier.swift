@@ -147,7 +147,7 @@ extension ArchiveReader {
     }
 
     /// Rebuilds the index from the segments. Takes the directory lock, so it refuses to
-    /// run while a node has the archive open. Returns the number of records indexed.
+    /// run while a node has the archive open. Returns the number of originals indexed.
     public static func reindex(dataDirectory: String) throws -> Int {
         let layout = ArchiveLayout(dataDirectory: dataDirectory)
         guard FileManager.default.fileExists(atPath: layout.archiveDirectory) else {
@@ -172,7 +172,7 @@ extension ArchiveReader {
             }
             if let end {
                 try index.insert(batch, checkpoint: end)
-                total += batch.count
+                total += batch.originals.count
             }
         }
         return total

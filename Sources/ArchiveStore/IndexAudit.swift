@@ -17,18 +17,31 @@ enum IndexAudit {
             return "checkpoint offset \(checkpoint.offset) outside \(segment.name)"
         }
         guard let last else { return "index has a checkpoint but no entries" }
-        // The newest entry must point at a valid record with the same digest.
-        guard let described = segments.first(where: { $0.sequence == last.segment }) else {
-            return "segment \(last.segment) of the newest entry is missing"
+        // The newest original and the newest arrival must each point at a valid record
+        // that says the same.
+        if let problem = try describes(segments, last.position, "newest index entry", { $0.original?.sha256Hex == last.sha256 }) {
+            return problem
+        }
+        if let arrival = try index.lastArrival(),
+           let problem = try describes(segments, arrival.position, "newest arrival", { $0.arrival?.id == arrival.id }) {
+            return problem
+        }
+        return nil
+    }
+
+    /// Why the record at `position` is not the one the index names (`matches` says), or nil.
+    private static func describes(_ segments: [SegmentDescriptor], _ position: ArchivePosition, _ what: String,
+                                  _ matches: (RecordContents) -> Bool) throws -> String? {
+        guard let described = segments.first(where: { $0.sequence == position.segment }) else {
+            return "segment \(position.segment) of the \(what) is missing"
         }
         let file = try SystemFile.openReadOnly(described.path)
         defer { file.close() }
-        guard case .valid(let header, let bytes) = try SegmentScanner.readRecord(file, at: last.offset, limit: described.recordsEnd),
+        guard case .valid(let header, let bytes) = try SegmentScanner.readRecord(file, at: position.offset, limit: described.recordsEnd),
               let dictionaries = try? SegmentDictionaries.load(file, limit: described.recordsEnd).0,
-              let metadata = try? RecordCodec.decodeContents(bytes, header: header, dictionaries: dictionaries).original,
-              metadata.sha256Hex == last.sha256
+              let contents = try? RecordCodec.decodeContents(bytes, header: header, dictionaries: dictionaries), matches(contents)
         else {
-            return "newest index entry does not match \(described.name) offset \(last.offset)"
+            return "\(what) does not match \(described.name) offset \(position.offset)"
         }
         return nil
     }

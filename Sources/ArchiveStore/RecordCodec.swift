@@ -138,11 +138,39 @@ public enum RecordCodec {
         return buffer
     }
 
+    /// A record that holds its arrival (`legacyArrival`) is written in the layout of
+    /// versions 2 and 3, as it was read; else as version 4.
     static func seal(_ buffer: inout [UInt8], metadata: ArchiveMetadata, bodyFormat: BodyFormat,
-                     dictionary: ZstdDictionary?, level: Int32) throws(ZstdError) {
-        let section = try ZstdSection.compress(encodeMetadata(metadata), dictionary: dictionary, level: level)
-        finish(&buffer, version: bodyFormat == .packed ? version : 2, kind: .message,
-               metadataSection: section, dictionaryID: dictionary?.id ?? 0)
+                     dictionary: ZstdDictionary?, level: Int32, legacyArrival: Arrival? = nil) throws(ZstdError) {
+        let fields = legacyArrival.map { encodeLegacyMetadata(metadata, $0) } ?? encodeMetadata(metadata)
+        let section = try ZstdSection.compress(fields, dictionary: dictionary, level: level)
+        let written: UInt16 = bodyFormat == .original ? 2 : legacyArrival == nil ? version : 3
+        finish(&buffer, version: written, kind: .message, metadataSection: section, dictionaryID: dictionary?.id ?? 0)
+    }
+
+    /// The metadata of versions 1 to 3 (docs/FORMAT.md, "Record"): the message's one
+    /// arrival inside its record.
+    static func encodeLegacyMetadata(_ m: ArchiveMetadata, _ arrival: Arrival) -> [UInt8] {
+        var out = [UInt8]()
+        let e = arrival.envelope
+        out.appendString(m.id)
+        out.appendLE(Int64((e.receivedAt.timeIntervalSince1970 * 1000).rounded()))
+        out.appendString(e.listener)
+        out.appendString(e.clientAddress)
+        out.appendString(e.helo)
+        ArrivalCodec.appendOptional(e.tls, to: &out)
+        out.appendString(e.sender)
+        ArrivalCodec.appendList(e.recipients, to: &out)
+        out.appendLE(m.originalSize)
+        out.append(contentsOf: m.sha256)
+        ArrivalCodec.appendOptional(m.messageID, to: &out)
+        ArrivalCodec.appendOptional(m.subject, to: &out)
+        out.appendString(e.traceHeaders)
+        if let promise = arrival.forwarding {
+            out.append(1)
+            PromiseCodec.append(promise, to: &out)
+        }
+        return out
     }
 
     /// Completes a draft's record, whose bytes after the header are the packed body:
@@ -203,7 +231,8 @@ public enum RecordCodec {
     public static func encode(_ record: ArchiveRecord, level: Int32 = 3) throws(ZstdError) -> [UInt8] {
         var buffer = beginRecord(reservingBody: record.compressedBody.count)
         buffer.append(contentsOf: record.compressedBody)
-        try seal(&buffer, metadata: record.metadata, bodyFormat: record.bodyFormat, dictionary: record.dictionary, level: level)
+        try seal(&buffer, metadata: record.metadata, bodyFormat: record.bodyFormat, dictionary: record.dictionary, level: level,
+                 legacyArrival: record.arrival)
         return buffer
     }
 

@@ -13,22 +13,22 @@ import Testing
     }
 
     enum Damage: String, CaseIterable {
-        case deletedRow, editedSender, editedDigest, editedTime, movedRow, forgedRow, deletedRecipientRow
+        case deletedRow, editedArrivalSender, editedDigest, editedTime, movedRow, forgedRow, deletedAddressRow
     }
 
-    /// The SQL that does `damage` to the row of `r`, and the faults verify must report.
+    /// The SQL that does `damage` to the rows of `r`, and the faults verify must report.
     private func apply(_ damage: Damage, to r: ArchiveReceipt) -> (sql: String, faults: [ArchiveFault]) {
         let at = { (offset: Int, reason: String) in ArchiveFault(segment: SegmentName.file(r.segment), offset: offset, reason: reason) }
+        let arrivalAt = { (reason: String) in
+            ArchiveFault(segment: SegmentName.file(r.arrivalPosition.segment), offset: r.arrivalPosition.offset, reason: reason)
+        }
         let row = "WHERE id = '\(r.id)'"
         switch damage {
-        case .deletedRow:  // its two recipient rows stay behind
-            return ("DELETE FROM messages \(row)", [
-                at(r.offset, "index: no row for message \(r.id) (sha256 \(r.sha256))"),
-                ArchiveFault(segment: "index.sqlite", offset: nil, reason: "index: 2 recipient rows belong to no message"),
-            ])
-        case .editedSender:
-            return ("UPDATE messages SET sender = 'someone@else.example' \(row)",
-                    [at(r.offset, "index: row of message \(r.id) differs from the record in sender")])
+        case .deletedRow:
+            return ("DELETE FROM messages \(row)", [at(r.offset, "index: no row for message \(r.id) (sha256 \(r.sha256))")])
+        case .editedArrivalSender:
+            return ("UPDATE arrivals SET sender = 'someone@else.example' WHERE id = '\(r.arrivalID)'",
+                    [arrivalAt("index: row of arrival \(r.arrivalID) differs from the record in sender")])
         case .editedDigest:
             let forged = String(repeating: "0", count: 64)
             return ("UPDATE messages SET sha256 = '\(forged)' \(row)",
@@ -43,14 +43,14 @@ import Testing
         case .forgedRow:
             let forged = String(repeating: "ab", count: 32)
             return ("""
-                INSERT INTO messages(id, sha256, message_id, received_at, sender, recipients, subject, size, stored_size, segment, offset)
-                SELECT 'FORGED', '\(forged)', NULL, received_at, sender, recipients, subject, size, stored_size, segment, offset + 16
+                INSERT INTO messages(\(ArchiveIndex.columns))
+                SELECT 'FORGED', '\(forged)', NULL, received_at, subject, size, stored_size, segment, offset + 16
                 FROM messages \(row)
-                """, [at(r.offset + 16, "index: row of message FORGED (sha256 \(forged)) has no valid record here"),
-                      at(r.offset + 16, "index: recipient rows of message FORGED do not match its recipients")])
-        case .deletedRecipientRow:
-            return ("DELETE FROM recipients WHERE rowid = (SELECT min(rowid) FROM recipients WHERE message = (SELECT rowid FROM messages \(row)))",
-                    [at(r.offset, "index: recipient rows of message \(r.id) do not match its recipients")])
+                """, [at(r.offset + 16, "index: row of message FORGED (sha256 \(forged)) has no valid record here")])
+        case .deletedAddressRow:
+            // The first recipient of the arrival (envelope(7): r7@example.test).
+            return ("DELETE FROM addresses WHERE rowid = (SELECT min(rowid) FROM addresses WHERE message = '\(r.sha256)' AND role = 1)",
+                    [arrivalAt("index: address r7@example.test of arrival \(r.arrivalID) is missing")])
         }
     }
 
@@ -124,19 +124,19 @@ import Testing
         }
     }
 
-    /// A failed insert (here the recipients table is gone) is retried with its entries: the
+    /// A failed insert (here the addresses table is gone) is retried with its entries: the
     /// fault shows until a retry succeeds, and then nothing is missing from the index.
     @Test func aFailedUpdateIsAFaultUntilARetrySucceeds() async throws {
         try await withTempDirectory { dir in
             var options = ArchiveStoreOptions()
             options.freeSpaceRecheckInterval = 0.05  // the idle tick that flushes the index
             let store = try await openStore(dir, options: options)
-            try editIndex(dir, "DROP TABLE recipients")
+            try editIndex(dir, "DROP TABLE addresses")
             let receipt = try await commit(store, Corpus.messages[0], 0)
             let failed = try await eventually { store.indexFault() != nil }
             #expect(failed, "the failed insert was not reported")
             #expect(store.indexFault()?.contains("index update failed") == true)
-            try editIndex(dir, "CREATE TABLE recipients(message INTEGER NOT NULL, address TEXT NOT NULL COLLATE NOCASE)")
+            try editIndex(dir, "CREATE TABLE addresses(message TEXT NOT NULL, role INTEGER NOT NULL, address TEXT NOT NULL COLLATE NOCASE, UNIQUE(message, role, address))")
             let recovered = try await eventually { store.indexFault() == nil }
             #expect(recovered, "the fault stayed after the retry could succeed")
             try await store.close()

@@ -141,24 +141,26 @@ private func base64Lines(_ bytes: [UInt8], width: Int) -> [String] {
         #expect(try unpack(packed, size: 10) == Array("Hi\r\nQUJD\r\n".utf8))
     }
 
-    /// Records written before packing (version 2, the body frame holds the original) are
-    /// still read; new message records are version 3 and packed.
+    /// Records written before packing (version 2, the body frame holds the original, the
+    /// arrival in the metadata) are still read; new message records are version 4 and packed.
     @Test func unpackedRecordsOfVersion2AreStillRead() throws {
         let text = Array(Corpus.messages.prefix(3).joined())
         let original = lines(Self.header + base64Lines(text, width: 76))
         let message = try finished(original, envelope: envelope(1))
-        #expect(try message.encodedRecord[4] == 3)
+        #expect(try message.encodedRecord[4] == 4)
         let packed = try RecordCodec.decode(message.encodedRecord[...])
         #expect(packed.bodyFormat == .packed)
         #expect(try packed.original() == original)
 
         var plain = packed
         plain.bodyFormat = .original
+        plain.arrival = message.arrival
         plain.compressedBody = try ZstdSection.compress(original, dictionary: nil, level: 3)
         let bytes = try RecordCodec.encode(plain)
         #expect(bytes[4] == 2)
         let decoded = try RecordCodec.decode(bytes[...])
         #expect(decoded.bodyFormat == .original)
+        #expect(decoded.arrival?.envelope.recipients == message.arrival.envelope.recipients)
         #expect(try decoded.original() == original)
         // Text under base64: zstd finds its structure only once it is decoded.
         #expect(packed.compressedBody.count * 10 < plain.compressedBody.count * 8)

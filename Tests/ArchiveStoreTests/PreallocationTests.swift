@@ -20,7 +20,8 @@ struct PreallocationTests {
     /// Where the record behind `receipt` ends in its segment file.
     static func recordsEnd(_ path: String, after receipt: ArchiveReceipt) throws -> Int {
         let bytes = readFile(path)
-        return try RecordCodec.decodeHeader(bytes[receipt.offset...]).recordLength + receipt.offset
+        let last = receipt.arrivalPosition.offset  // a message's arrival is its last record
+        return try RecordCodec.decodeHeader(bytes[last...]).recordLength + last
     }
 
     @Test func theIdleWriterTopsUpTheZerosAfterTheRecords() async throws {

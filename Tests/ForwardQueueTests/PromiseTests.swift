@@ -51,7 +51,7 @@ import Testing
     static func expected(_ receipts: [ArchiveReceipt]) -> [String] {
         receipts.enumerated().flatMap { n, receipt in
             promise(n).copies.map { copy in
-                "archive:\(receipt.segment)@\(receipt.offset) \(copy.connection) \(copy.recipients) X-Archiverelay-Trace: node-a \(n)\r\n"
+                "archive:\(receipt.arrivalPosition.segment)@\(receipt.arrivalPosition.offset) \(copy.connection) \(copy.recipients) X-Archiverelay-Trace: node-a \(n)\r\n"
             }
         }.sorted()
     }
@@ -92,7 +92,7 @@ import Testing
                 book.peers.values.flatMap { $0.entries.values }.sorted { $0.id < $1.id }
             }
             for entry in before.prefix(kept * 2) { journalAtOpen += JournalFrame.encode(.enqueue(entry)) }
-            if kept > 0 { journalAtOpen += JournalFrame.encode(.archivedThrough(receipts[kept - 1].position)) }
+            if kept > 0 { journalAtOpen += JournalFrame.encode(.archivedThrough(receipts[kept - 1].arrivalPosition)) }
             store.stopObservingCommits(queue)
             await queue.close()
             try await store.close()
@@ -118,7 +118,7 @@ import Testing
             let receipts = try await Self.commit(3, to: store)   // no queue observing
             let queue = try await ForwardQueue.open(dataDirectory: dir, peers: Self.peers, archive: store, nodeID: "node-a", logger: quietLogger)
             #expect(Self.entries(queue).isEmpty)
-            #expect(queue.writerImageArchivedThrough == receipts[2].position)
+            #expect(queue.writerImageArchivedThrough == receipts[2].arrivalPosition)
             await queue.close()
             try await store.close()
         }

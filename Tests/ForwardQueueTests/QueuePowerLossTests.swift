@@ -87,7 +87,7 @@ import Testing
             receipts += try await PromiseTests.commit(1, to: store, from: 3)
             owed.entries = PromiseTests.expected(receipts)
             for (n, receipt) in receipts.enumerated() {
-                owed.originals[.archive(segment: receipt.segment, offset: receipt.offset)] = PromiseTests.original(n)
+                owed.originals[.archive(segment: receipt.arrivalPosition.segment, offset: receipt.arrivalPosition.offset)] = PromiseTests.original(n)
             }
         case .spooled:
             let (message, original) = try draft(store, 0, promise: nil)
@@ -100,13 +100,13 @@ import Testing
             let (again, _) = try draft(store, 0, promise: PromiseTests.promise(0))
             let receipt = try await store.commit(again)
             #expect(receipt.isDuplicate)
-            let reference = MessageReference.archive(segment: receipt.segment, offset: receipt.offset)
+            let reference = MessageReference.archive(segment: receipt.arrivalPosition.segment, offset: receipt.arrivalPosition.offset)
             try await owed.enqueue(PromiseTests.promise(0), reference: reference, original: original, queue: queue)
             disk.cut()
         case .compaction, .compactionInterrupted:
             let (message, original) = try draft(store, 0, promise: nil)
             let receipt = try await store.commit(message)
-            let reference = MessageReference.archive(segment: receipt.segment, offset: receipt.offset)
+            let reference = MessageReference.archive(segment: receipt.arrivalPosition.segment, offset: receipt.arrivalPosition.offset)
             let journal = queue.layout.journalPath
             let before = try FileManager.default.attributesOfItem(atPath: journal)[.systemFileNumber] as? Int
             for n in 0..<20 { try await owed.enqueue(PromiseTests.promise(n), reference: reference, original: original, queue: queue) }
