@@ -153,7 +153,12 @@ struct OriginalScanner {
     /// canonical line into `decoded` and leaving `at` at the line break after it.
     private mutating func scanBase64(_ b: UnsafeRawBufferPointer, at: inout Int) -> Step {
         while true {
-            switch boundary.judge(b, at: at, leadingBreak: !atBodyStart) {
+            var judgement = boundary.judge(b, at: at, leadingBreak: !atBodyStart)
+            if atBodyStart, judgement == .notDelimiter, at < b.count, b[at] == ASCII.cr || b[at] == ASCII.lf {
+                // An empty body: the line break before the delimiter right after the header.
+                judgement = boundary.judge(b, at: at, leadingBreak: true)
+            }
+            switch judgement {
             case .delimiter(let length, let close):
                 return .ended(close: close, delimiter: [], rest: at + length)
             case .needMore:
@@ -190,6 +195,16 @@ struct OriginalScanner {
             guard n <= 996 else { return "the original's base64 has a line over 996 characters" }
             lineLength = n
         }
+        let committed = decoded.count
+        if let reason = decodeQuanta(line) {
+            decoded.removeSubrange(committed...)
+            return reason
+        }
+        return nil
+    }
+
+    private mutating func decodeQuanta(_ line: UnsafeRawBufferPointer) -> String? {
+        let n = line.count
         var i = 0
         while i < n {
             let c0 = Base64Alphabet.value[Int(line[i])], c1 = Base64Alphabet.value[Int(line[i + 1])]

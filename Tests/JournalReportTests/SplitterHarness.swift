@@ -1,5 +1,6 @@
 import JournalReport
 import TestRandom
+import TestSupport
 import Testing
 @testable import JournalReport
 
@@ -27,26 +28,26 @@ func split(_ input: [UInt8], limits: JournalReportSplitter.Limits = .init(),
         let soFar = Array(input[..<fed])
         switch progress {
         case .deciding, .report:
-            #expect(splitter.recipeSoFar.reconstruct(original: original) == soFar, "invariant broken at \(fed)", sourceLocation: sourceLocation)
+            #expect(firstDifference(splitter.recipeSoFar.reconstruct(original: original), soFar) == nil, "invariant broken at \(fed)", sourceLocation: sourceLocation)
             if case .deciding = progress { #expect(original.isEmpty, sourceLocation: sourceLocation) }
         case .notAReport(let held):
-            #expect(held == soFar && original.isEmpty, sourceLocation: sourceLocation)
+            #expect(firstDifference(held, soFar) == nil && original.isEmpty, sourceLocation: sourceLocation)
             return .notAReport
         case .failed(let failure):
-            #expect(failure.recipe.reconstruct(original: original) == soFar, "failure recipe at \(fed): \(failure.reason)",
+            #expect(firstDifference(failure.recipe.reconstruct(original: original), soFar) == nil, "failure recipe at \(fed): \(failure.reason)",
                     sourceLocation: sourceLocation)
             return .malformed(reason: failure.reason)
         }
     }
     switch splitter.finish(original: { original.append(contentsOf: $0) }) {
     case .notAReport(let held):
-        #expect(held == input && original.isEmpty, sourceLocation: sourceLocation)
+        #expect(firstDifference(held, input) == nil && original.isEmpty, sourceLocation: sourceLocation)
         return .notAReport
     case .report(let envelope, let recipe):
-        #expect(recipe.reconstruct(original: original) == input, sourceLocation: sourceLocation)
+        #expect(firstDifference(recipe.reconstruct(original: original), input) == nil, sourceLocation: sourceLocation)
         return .report(envelope, recipe, original: original)
     case .malformed(let failure):
-        #expect(failure.recipe.reconstruct(original: original) == input, "malformed recipe: \(failure.reason)", sourceLocation: sourceLocation)
+        #expect(firstDifference(failure.recipe.reconstruct(original: original), input) == nil, "malformed recipe: \(failure.reason)", sourceLocation: sourceLocation)
         return .malformed(reason: failure.reason)
     }
 }
