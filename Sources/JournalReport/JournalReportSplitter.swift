@@ -163,12 +163,15 @@ public struct JournalReportSplitter {
                     return try feedOriginal(rest, original: original)
                 }
             }
-            if structure.deciding, head.count > limits.headerSection {
+            // Judged on the complete lines read, and on a line still coming only once it
+            // alone is past the limit, so the verdict does not depend on the chunking.
+            let read = structure.cursor, pending = head.count - structure.cursor
+            if structure.deciding, read > limits.headerSection || pending > limits.headerSection {
                 head.append(contentsOf: rest)
                 stage = .notAReport
                 return .notAReport(held: head)
             }
-            if !structure.deciding, head.count > limits.wrapper {
+            if !structure.deciding, read > limits.wrapper || pending > limits.wrapper {
                 head.append(contentsOf: rest)
                 return .failed(fail("the report's wrapper is over \(limits.wrapper) bytes", WrapperRecipe(head: head, encoding: .identity, tail: [])))
             }

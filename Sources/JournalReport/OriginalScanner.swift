@@ -62,7 +62,11 @@ struct OriginalScanner {
             // Judge what is held with the chunk's first bytes, enough for a verdict.
             var probe = held
             probe.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[..<min(chunk.count, boundary.maximumCandidate)]))
-            let judgement = probe.withUnsafeBytes { boundary.judge($0, at: 0, leadingBreak: !atBodyStart) }
+            var judgement = probe.withUnsafeBytes { boundary.judge($0, at: 0, leadingBreak: !atBodyStart) }
+            if atBodyStart, judgement == .notDelimiter, let first = probe.first, first == ASCII.cr || first == ASCII.lf {
+                // A body that starts with a line break: that break may begin the delimiter.
+                judgement = probe.withUnsafeBytes { boundary.judge($0, at: 0, leadingBreak: true) }
+            }
             switch judgement {
             case .notDelimiter:
                 atBodyStart = false

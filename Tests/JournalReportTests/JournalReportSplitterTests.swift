@@ -35,6 +35,29 @@ import Testing
         #expect(splitEveryWay(report.bytes) != .notAReport)
     }
 
+    /// Whether the header section fits is judged the same way however the bytes arrive,
+    /// also when the limit falls inside the empty line that ends it.
+    @Test func headerLimitAtEveryOffsetAroundTheSectionEnd() {
+        let report = ReportFixture().bytes
+        let sectionEnd = report.firstRange(of: Array("\r\n\r\n".utf8)).map { $0.upperBound } ?? 0
+        var verdicts: [SplitVerdict] = []
+        for limit in (sectionEnd - 3)...(sectionEnd + 1) {
+            var limits = JournalReportSplitter.Limits()
+            limits.headerSection = limit
+            verdicts.append(splitEveryWay(report, limits: limits))
+        }
+        #expect(verdicts.first == .notAReport)
+        #expect(verdicts.last != .notAReport)
+    }
+
+    @Test func originalStartingWithALineBreak() {
+        for original in ["\r\n", "\n", "\r\nbody", "\r", "-", "--", "\r\n-"] {
+            var report = ReportFixture()
+            report.original = Array(original.utf8)
+            expectReport(report.bytes, original: report.original)
+        }
+    }
+
     @Test func exchange2007Report() {
         expectReport(ReportFixture().bytes)
     }
