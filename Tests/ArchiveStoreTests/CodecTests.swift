@@ -37,7 +37,7 @@ import Testing
         #expect(record.metadata == message.metadata)
         #expect(try record.original() == original)
         #expect(try message.encodedRecord.count % RecordCodec.alignment == 0)
-        #expect(record.metadata.envelope.traceHeaders.hasPrefix("Received:"))
+        #expect(message.arrival.envelope.traceHeaders.hasPrefix("Received:"))
     }
 
     /// A message that fits one packed slice is compressed in one call (zstd knows its size);
@@ -106,19 +106,16 @@ import Testing
         #expect(draft.originalSize == 21)
         let message = try draft.finish(forwarding: promise)
         let record = try RecordCodec.decode(message.encodedRecord[...])
-        #expect(record.metadata.forwarding == promise)
         #expect(try RecordCodec.encode(record) == message.encodedRecord)
-        #expect(try RecordCodec.decode(try finished(Array("Subject: x\r\n\r\n".utf8), envelope: envelope(1)).encodedRecord[...]).metadata.forwarding == nil)
+        #expect(message.arrival.forwarding == promise)
+        #expect(try finished(Array("Subject: x\r\n\r\n".utf8), envelope: envelope(1)).arrival.forwarding == nil)
 
-        let fields = RecordCodec.encodeMetadata(record.metadata)
-        let withoutPromise = RecordCodec.encodeMetadata(ArchiveMetadata(
-            id: record.metadata.id, envelope: record.metadata.envelope, originalSize: 21, sha256: record.metadata.sha256,
-            messageID: nil, subject: "hi"))
-        for length in withoutPromise.count + 1..<fields.count {
-            #expect(throws: RecordCodecError.self) { try RecordCodec.decodeMetadataFields(fields[..<length]) }
+        let fields = ArrivalCodec.encode(message.arrival)
+        #expect(try ArrivalCodec.decode(fields[...]) == message.arrival)
+        for length in 0..<fields.count {
+            #expect(throws: RecordCodecError.self) { try ArrivalCodec.decode(fields[..<length]) }
         }
-        #expect(throws: RecordCodecError.self) { try RecordCodec.decodeMetadataFields((fields + [0])[...]) }
-        #expect(try RecordCodec.decodeMetadataFields(fields[...]).forwarding == promise)
+        #expect(throws: RecordCodecError.self) { try ArrivalCodec.decode((fields + [0])[...]) }
     }
 
     @Test func idsAreSortableAndUnique() {

@@ -150,7 +150,7 @@ private func waitForDictionary(_ store: ArchiveStore, otherThan previous: UInt32
             // By location, as the forward queue reads them: records before and after the
             // dictionary, through the store's cache and without a store.
             for (receipt, message) in sent where receipt.segment == sent.last!.0.segment || receipt.id == sent[0].0.id {
-                #expect(try store.readOriginal(segment: receipt.segment, offset: receipt.offset) == message)
+                #expect(try store.readAsReceived(segment: receipt.segment, offset: receipt.offset) == message)
                 let record = try ArchiveStore.readRecord(archiveDirectory: store.layout.archiveDirectory,
                                                          segment: receipt.segment, offset: receipt.offset)
                 #expect(try record.original() == message)

@@ -9,8 +9,7 @@ import Testing
 @Suite struct IndexWriterTests {
     private func entry(_ n: Int) -> ArchiveIndexEntry {
         ArchiveIndexEntry(id: "id-\(n)", sha256: String(repeating: String(n % 10), count: 64), messageID: "<\(n)@test>",
-                          receivedAt: Date(timeIntervalSince1970: 1_700_000_000 + Double(n)), sender: "s@example.com",
-                          recipients: ["r\(n)@example.com"], subject: "n \(n)", size: 100, storedSize: 80,
+                          receivedAt: Date(timeIntervalSince1970: 1_700_000_000 + Double(n)), subject: "n \(n)", size: 100, storedSize: 80,
                           segment: 1, offset: 64 + 80 * n)
     }
 
@@ -20,7 +19,7 @@ import Testing
             let writer = IndexWriter(index: try ArchiveIndex.openWritable(path: path), logger: Logger(label: "test"))
             let lookup = try ArchiveIndex.openLookup(path: path)
             let entries = (0..<3).map(entry)
-            writer.add(entries, checkpoint: IndexCheckpoint(segment: 1, offset: 304))
+            writer.add(IndexRows(originals: entries), checkpoint: IndexCheckpoint(segment: 1, offset: 304))
             // Dedupe sees each entry at every moment: pending, or committed, or both.
             for e in entries {
                 let pending = writer.pendingEntry(sha256: e.sha256)
@@ -39,7 +38,7 @@ import Testing
         try await withTempDirectory { dir in
             let path = dir + "/index.sqlite"
             let writer = IndexWriter(index: try ArchiveIndex.openWritable(path: path), logger: Logger(label: "test"))
-            writer.add([entry(7)], checkpoint: IndexCheckpoint(segment: 1, offset: 700))
+            writer.add(IndexRows(originals: [entry(7)]), checkpoint: IndexCheckpoint(segment: 1, offset: 700))
             writer.close()
             let openFiles = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").compactMap {
                 try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/" + $0)
@@ -56,7 +55,7 @@ import Testing
     /// covers the run.
     @Test func withoutAnIndexEntriesStayPending() {
         let writer = IndexWriter(index: nil, logger: Logger(label: "test"))
-        writer.add([entry(1)], checkpoint: IndexCheckpoint(segment: 1, offset: 144))
+        writer.add(IndexRows(originals: [entry(1)]), checkpoint: IndexCheckpoint(segment: 1, offset: 144))
         writer.flushSoon()
         #expect(writer.pendingEntry(sha256: entry(1).sha256) == entry(1))
         writer.close()

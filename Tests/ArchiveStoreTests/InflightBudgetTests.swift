@@ -29,7 +29,7 @@ import Testing
             #expect(usage.peak <= limit, "record memory reached \(usage.peak) bytes with a budget of \(limit)")
             #expect(usage.spills > 0, "no draft spilled: the test did not reach the budget")
             for (receipt, content) in zip(receipts, contents) {
-                #expect(try store.readOriginal(segment: receipt.segment, offset: receipt.offset) == content)
+                #expect(try store.readAsReceived(segment: receipt.segment, offset: receipt.offset) == content)
             }
             let settled = try await eventually { store.inflight.usage.held == 0 && store.inflight.usage.spilled == 0 }
             #expect(settled, "still held after every commit: \(store.inflight.usage)")

@@ -149,7 +149,7 @@ import Testing
         let store = try await openStore(directory)
         #expect(store.recoveryReport.faults.isEmpty, "\(store.recoveryReport.faults)")
         for message in acknowledged {
-            let kept = (try? store.readOriginal(segment: message.receipt.segment, offset: message.receipt.offset)) == message.original
+            let kept = (try? store.readAsReceived(segment: message.receipt.segment, offset: message.receipt.offset)) == message.original
             #expect(kept, "message \(message.receipt.id) at \(message.receipt.position) lost")
         }
         try await store.close()

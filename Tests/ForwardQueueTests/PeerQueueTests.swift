@@ -219,12 +219,10 @@ extension ForwardQueueDurabilityTests {
 }
 
 @Suite struct RecentMessagesTests {
-    func record(_ n: Int, size: Int) -> ArchiveRecord {
-        let envelope = ArchiveEnvelope(receivedAt: Date(), listener: "l", clientAddress: "c", helo: "h", tls: nil,
-                                       sender: "s@example.test", recipients: ["r@example.test"])
-        return ArchiveRecord(metadata: ArchiveMetadata(id: "m\(n)", envelope: envelope, originalSize: 100, sha256: [],
-                                                       messageID: nil, subject: nil),
-                             compressedBody: [UInt8](repeating: UInt8(n), count: size), bodyFormat: .packed)
+    func record(_ n: Int, size: Int) -> RecentMessages.Copy {
+        RecentMessages.Copy(record: ArchiveRecord(metadata: ArchiveMetadata(id: "m\(n)", receivedAt: Date(), originalSize: 100, sha256: [],
+                                                                            messageID: nil, subject: nil),
+                                                  compressedBody: [UInt8](repeating: UInt8(n), count: size), bodyFormat: .packed))
     }
 
     /// Oldest out first once the budget is passed; settled entries leave at once; large
@@ -236,12 +234,12 @@ extension ForwardQueueDurabilityTests {
         #expect(recent.count == 2)
         recent.keep(record(3, size: 1000), for: [3])
         #expect(recent.message(for: 1) == nil)
-        #expect(recent.message(for: 2)?.metadata.id == "m2" && recent.message(for: 3)?.metadata.id == "m3")
+        #expect(recent.message(for: 2)?.record.metadata.id == "m2" && recent.message(for: 3)?.record.metadata.id == "m3")
         recent.forget(2)
         recent.keep(record(4, size: 1000), for: [4])
         #expect(recent.message(for: 3) != nil && recent.message(for: 4) != nil)
         var large = record(5, size: 10)
-        large.metadata.originalSize = RecentMessages.largestOriginal + 1
+        large.record.metadata.originalSize = RecentMessages.largestOriginal + 1
         recent.keep(large, for: [5])
         #expect(recent.message(for: 5) == nil)
         #expect(RecentMessages(budget: 0).count == 0)
