@@ -6,7 +6,8 @@ public enum ExportFormat: String, Sendable, CaseIterable {
     /// One mboxrd file: each message preceded by a `From ` line, lines matching
     /// `^>*From ` quoted with one more `>`, and followed by an empty line.
     case mbox
-    /// A directory with one `<archive-id>.eml` file per message, bytes exactly as stored.
+    /// A directory with one `<archive-id>.eml` file per original, bytes exactly as stored
+    /// (after its `X-Archiverelay-Arrival` fields with `withEnvelope`).
     case eml
 }
 
