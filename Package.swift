@@ -172,6 +172,7 @@ let package = Package(
                 "RelayConfiguration",
                 "AdminEndpoint",
                 "RelayPipeline",
+                "JournalReport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -243,8 +244,9 @@ let package = Package(
         // The configuration checks, against the examples and docs/CONFIG.md too.
         .testTarget(
             name: "ArchiveRelayTests",
-            dependencies: ["ArchiveStore", "ForwardQueue", "OperatorText", "RelayConfiguration", "RouteEngine", "SMTPListener", "SMTPProtocol",
-                           .product(name: "NIOCore", package: "swift-nio")]
+            dependencies: ["ArchiveStore", "ForwardQueue", "JournalReport", "OperatorText", "RelayConfiguration", "RouteEngine", "SMTPListener",
+                           "SMTPProtocol", "TestSupport", .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "RelayPipelineTests",

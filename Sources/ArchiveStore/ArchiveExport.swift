@@ -6,7 +6,8 @@ public enum ExportFormat: String, Sendable, CaseIterable {
     /// One mboxrd file: each message preceded by a `From ` line, lines matching
     /// `^>*From ` quoted with one more `>`, and followed by an empty line.
     case mbox
-    /// A directory with one `<archive-id>.eml` file per message, bytes exactly as stored.
+    /// A directory with one `<archive-id>.eml` file per original, bytes exactly as stored
+    /// (after its `X-Archiverelay-Arrival` fields with `withEnvelope`).
     case eml
 }
 
@@ -14,8 +15,10 @@ extension ArchiveReader {
     /// Writes the matching messages to `path`; returns how many were exported. An export
     /// never writes inside the data directory and never through a symlink, and replaces an
     /// existing file (by rename, leaving its old inode untouched) only with `overwrite`:
-    /// it is a read-only command, run against a live archive.
-    public func export(_ filter: ArchiveFilter, format: ExportFormat, to path: String, overwrite: Bool = false) throws -> Int {
+    /// it is a read-only command, run against a live archive. `withEnvelope` writes one
+    /// `ArrivalHeaderField` per arrival before each original.
+    public func export(_ filter: ArchiveFilter, format: ExportFormat, to path: String, overwrite: Bool = false,
+                       withEnvelope: Bool = false) throws -> Int {
         try ExportDestination.refuseInside(dataDirectory: layout.dataDirectory, path)
         if format == .mbox, !overwrite, ExportDestination.exists(path) { throw ExportRefusal.exists(path: path) }
         let entries = try list(filter)
@@ -25,14 +28,17 @@ extension ArchiveReader {
             let files = entries.map { path + "/" + $0.id + ".eml" }
             if !overwrite, let taken = files.first(where: ExportDestination.exists) { throw ExportRefusal.exists(path: taken) }
             for (entry, file) in zip(entries, files) {
-                let bytes = try original(entry)
+                let original = try original(entry)
+                let bytes = try envelopeFields(entry, original: original, wanted: withEnvelope) + original
                 try ExportDestination.write(to: file, overwrite: overwrite) { try $0.write(bytes[...], at: 0) }
             }
         case .mbox:
             try ExportDestination.write(to: path, overwrite: overwrite) { file in
                 var offset = 0
                 for entry in entries {
-                    let chunk = Mbox.entry(from: entry, original: try original(entry))
+                    let original = try original(entry)
+                    let fields = try envelopeFields(entry, original: original, wanted: withEnvelope)
+                    let chunk = Mbox.entry(from: entry, original: original, prefix: fields)
                     try file.write(chunk[...], at: offset)
                     offset += chunk.count
                 }
@@ -40,14 +46,22 @@ extension ArchiveReader {
         }
         return entries.count
     }
+
+    /// The `X-Archiverelay-Arrival` fields of `entry`'s arrivals, in `original`'s line end;
+    /// nothing unless `wanted`.
+    private func envelopeFields(_ entry: ArchiveIndexEntry, original: [UInt8], wanted: Bool) throws -> [UInt8] {
+        guard wanted else { return [] }
+        return ArrivalHeaderField.block(for: try arrivals(of: entry), lineEnding: ArrivalHeaderField.lineEnding(of: original))
+    }
 }
 
 /// mboxrd framing (the reversible variant: unquoting removes exactly one `>`).
 public enum Mbox {
-    public static func entry(from entry: ArchiveIndexEntry, original: [UInt8]) -> [UInt8] {
+    /// `prefix`: header fields written before the original (they hold no line that needs quoting).
+    public static func entry(from entry: ArchiveIndexEntry, original: [UInt8], prefix: [UInt8] = []) -> [UInt8] {
         let sender = entry.sender.isEmpty ? "MAILER-DAEMON" : entry.sender
         var out = Array("From \(sender) \(asctime(entry.receivedAt))\n".utf8)
-        out.append(contentsOf: quote(original))
+        out.append(contentsOf: quote(prefix + original))
         if out.last != 0x0A { out.append(0x0A) }
         out.append(0x0A)
         return out

@@ -10,7 +10,7 @@ struct ArchiveCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "archive",
         abstract: "Inspect and verify the archive.",
-        subcommands: [List.self, Get.self, Export.self, Verify.self, Stats.self, Reindex.self, Digest.self]
+        subcommands: [List.self, Show.self, Get.self, Export.self, Verify.self, Stats.self, Reindex.self, Digest.self]
     )
 }
 
@@ -24,8 +24,12 @@ struct DataDirectoryOption: ParsableArguments {
 struct FilterOptions: ParsableArguments {
     @Option(help: "Only messages received at or after this time (\(CommandLineTime.forms)).") var since: String?
     @Option(help: "Only messages received before this time.") var until: String?
-    @Option(help: "Envelope sender (exact, case-insensitive).") var sender: String?
-    @Option(help: "Envelope recipient (exact, case-insensitive).") var recipient: String?
+    @Option(help: ArgumentHelp("A real sender of any arrival (exact, case-insensitive).",
+                               discussion: "MAIL FROM for plain mail; Sender or On-Behalf-Of for a journal report."))
+    var sender: String?
+    @Option(help: ArgumentHelp("A recipient of any arrival (exact, case-insensitive).",
+                               discussion: "RCPT TO of every arrival, and every recipient a journal report names (To, Cc, Bcc, expanded list members) with the lists and mailboxes they came through."))
+    var recipient: String?
     @Option(name: .customLong("message-id"), help: "Message-ID header (with or without <>).") var messageID: String?
 
     func filter() throws -> ArchiveFilter {
@@ -81,7 +85,10 @@ func writeJSONLine(_ json: String) { FileHandle.standardOutput.write(Data((Termi
 
 extension ArchiveCommand {
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List archived messages.")
+        static let configuration = CommandConfiguration(
+            abstract: "List archived originals, one line each: id, received-at, sender, size, arrivals, Message-ID.",
+            discussion: "An original is listed once however many arrivals brought it; sender and recipient filters match any arrival."
+        )
         @OptionGroup var data: DataDirectoryOption
         @OptionGroup var filters: FilterOptions
         @Flag(help: "One JSON object per line.") var json = false
@@ -93,7 +100,8 @@ extension ArchiveCommand {
                     if json {
                         writeJSONLine(try JSONLine.entry(e))
                     } else {
-                        writeStdout("\(e.id)  \(CommandLineTime.format(e.receivedAt))  \(e.sender.isEmpty ? "<>" : e.sender)  \(e.size)  \(e.messageID ?? "-")\n")
+                        let arrivals: TerminalText = e.journal ? "arrivals=\(e.arrivals),journal" : "arrivals=\(e.arrivals)"
+                        writeStdout("\(e.id)  \(CommandLineTime.format(e.receivedAt))  \(e.sender.isEmpty ? "<>" : e.sender)  \(e.size)  \(arrivals)  \(e.messageID ?? "-")\n")
                     }
                 }
             }
@@ -102,11 +110,13 @@ extension ArchiveCommand {
 
     struct Get: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Write the exact original bytes of one message to stdout.",
-            discussion: "Not to a terminal unless --raw: the bytes are the sender's, escape sequences included. Redirect to a file or pipe to less."
+            abstract: "Write the exact bytes of one original (or, with --as-received, of one arrival) to stdout.",
+            discussion: "The original is the message as its sender sent it (for a journal report, the message it wraps). Not to a terminal unless --raw: the bytes are the sender's, escape sequences included. Redirect to a file or pipe to less."
         )
         @OptionGroup var data: DataDirectoryOption
-        @Argument(help: "An archive id, a Message-ID, or sha256:HEX.") var key: String
+        @Argument(help: "An archive id, an arrival id, a Message-ID, or sha256:HEX (with --as-received: an arrival id).") var key: String
+        @Flag(name: .customLong("as-received"), help: "The arrival's bytes exactly as received (a journal report whole), not its original.")
+        var asReceived = false
         @Flag(help: "Write the bytes even when stdout is a terminal.") var raw = false
 
         func run() async throws {
@@ -116,7 +126,15 @@ extension ArchiveCommand {
                     throw ExitCode.failure
                 }
                 let reader = try ArchiveReader(dataDirectory: data.dataDirectory)
-                let bytes = try reader.original(reader.lookup(key))
+                let bytes: [UInt8]
+                if asReceived {
+                    guard let row = try reader.arrival(id: key) ?? reader.arrival(id: key.uppercased()) else {
+                        throw ArchiveStoreError.notFound("no arrival \(key) (archive show lists an original's arrivals)")
+                    }
+                    bytes = try reader.asReceived(row)
+                } else {
+                    bytes = try reader.original(reader.lookup(key))
+                }
                 FileHandle.standardOutput.write(Data(bytes))
             }
         }
@@ -128,6 +146,9 @@ extension ArchiveCommand {
         @Option(help: "mbox or eml.") var format: String
         @Option(help: "Output file (mbox) or directory (eml), outside the data directory.") var out: String
         @Flag(help: "Replace files that exist (by rename: a symlink there is replaced, never written through).") var force = false
+        @Flag(name: .customLong("with-envelope"),
+              help: "Write one X-Archiverelay-Arrival header field per arrival before each original (who sent and received it).")
+        var withEnvelope = false
         @OptionGroup var filters: FilterOptions
 
         func run() async throws {
@@ -137,7 +158,7 @@ extension ArchiveCommand {
             FilePermissions.restrictProcessUmask()
             try reportingErrors {
                 let count = try ArchiveReader(dataDirectory: data.dataDirectory).export(try filters.filter(), format: exportFormat,
-                                                                                        to: out, overwrite: force)
+                                                                                        to: out, overwrite: force, withEnvelope: withEnvelope)
                 writeStderr("exported \(count) messages to \(out)\n")
             }
         }
@@ -227,7 +248,8 @@ enum JSONLine {
     static func entry(_ e: ArchiveIndexEntry) throws -> String {
         try encode([
             "id": e.id, "sha256": e.sha256, "message_id": e.messageID ?? NSNull(), "received_at": CommandLineTime.format(e.receivedAt),
-            "sender": e.sender, "recipients": e.recipients, "subject": e.subject ?? NSNull(), "size": e.size,
+            "sender": e.sender, "senders": e.senders, "recipients": e.recipients, "arrivals": e.arrivals, "journal": e.journal,
+            "subject": e.subject ?? NSNull(), "size": e.size,
             "stored_size": e.storedSize, "segment": e.segment, "offset": e.offset,
         ])
     }
@@ -239,7 +261,7 @@ enum JSONLine {
         ])
     }
 
-    private static func encode(_ object: [String: Any]) throws -> String {
+    static func encode(_ object: [String: Any]) throws -> String {
         let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
         return String(decoding: data, as: UTF8.self)
     }
