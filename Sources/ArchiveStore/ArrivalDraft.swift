@@ -121,7 +121,8 @@ public struct ArrivalDraft {
 
     /// Completes the arrival: a report's original with the report's envelope and wrapper,
     /// or the whole message as plain mail.
-    public consuming func finish(forwarding: ForwardingPromise? = nil) throws -> FinishedMessage {
+    /// `journalOutcome` says afterwards what became of a journal report.
+    public mutating func finish(forwarding: ForwardingPromise? = nil) throws -> FinishedMessage {
         if mode != .plain, var splitting = splitter {
             var original = draft
             let result = try splitting.finish { piece in
@@ -139,11 +140,13 @@ public struct ArrivalDraft {
                 guard let original = draft else { throw ArchiveStoreError.temporaryFailure(reason: "journal report without its original") }
                 outcome = .parsed
                 let form = ReceivedForm(size: size, sha256: receivedDigest, report: report, wrapper: wrapper)
-                return try (consume original).finish(forwarding: forwarding, received: form)
+                draft = nil
+                return try original.finish(forwarding: forwarding, received: form)
             }
         }
         guard let whole = draft else { throw ArchiveStoreError.temporaryFailure(reason: "no record") }
-        return try (consume whole).finish(forwarding: forwarding)
+        draft = nil
+        return try whole.finish(forwarding: forwarding)
     }
 }
 

@@ -55,14 +55,13 @@ public struct ArrivalOrigin: Hashable, Sendable {
     /// The first arrival field among `fields` (header fields, CRLF or LF line ends), or nil
     /// when there is none or it lacks `id`, `node` or `received`.
     public static func find(in fields: some Collection<UInt8>) -> ArrivalOrigin? {
-        let text = String(decoding: fields, as: UTF8.self)
         var unfolded: [String] = []
-        for line in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" }) {
-            let trimmed = line.hasSuffix("\r") ? line.dropLast() : line
-            if let first = trimmed.first, first == " " || first == "\t", !unfolded.isEmpty {
-                unfolded[unfolded.count - 1] += String(trimmed)
+        for bytes in Array(fields).split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
+            let line = String(decoding: bytes.last == UInt8(ascii: "\r") ? bytes.dropLast() : bytes, as: UTF8.self)
+            if let first = line.first, first == " " || first == "\t", !unfolded.isEmpty {
+                unfolded[unfolded.count - 1] += line
             } else {
-                unfolded.append(String(trimmed))
+                unfolded.append(line)
             }
         }
         let prefix = fieldName.lowercased() + ":"
