@@ -12,7 +12,7 @@
 ///
 /// Pure: no I/O, no allocation beyond the held header, the wrapper (bounded) and the
 /// envelope part (bounded); never traps on any input.
-public struct JournalReportSplitter {
+public struct JournalReportSplitter: Sendable {
     public struct Limits: Sendable {
         /// The top-level header section is decided on within this many bytes; past it the
         /// message is not a report. For a DSN the same bound covers everything up to the
