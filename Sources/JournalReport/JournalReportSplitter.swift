@@ -12,7 +12,7 @@
 ///
 /// Pure: no I/O, no allocation beyond the held header, the wrapper (bounded) and the
 /// envelope part (bounded); never traps on any input.
-public struct JournalReportSplitter {
+public struct JournalReportSplitter: Sendable {
     public struct Limits: Sendable {
         /// The top-level header section is decided on within this many bytes; past it the
         /// message is not a report. For a DSN the same bound covers everything up to the
@@ -163,15 +163,16 @@ public struct JournalReportSplitter {
                     return try feedOriginal(rest, original: original)
                 }
             }
-            // Judged on the complete lines read, and on a line still coming only once it
-            // alone is past the limit, so the verdict does not depend on the chunking.
-            let read = structure.cursor, pending = head.count - structure.cursor
-            if structure.deciding, read > limits.headerSection || pending > limits.headerSection {
+            // Judged on the complete lines read, so that the verdict does not depend on the
+            // chunking; a line still coming counts once it is longer than an empty line
+            // (the only kind that decides), which keeps the memory within the limit.
+            let read = structure.cursor, slack = 2
+            if structure.deciding, read > limits.headerSection || head.count > limits.headerSection + slack {
                 head.append(contentsOf: rest)
                 stage = .notAReport
                 return .notAReport(held: head)
             }
-            if !structure.deciding, read > limits.wrapper || pending > limits.wrapper {
+            if !structure.deciding, read > limits.wrapper || head.count > limits.wrapper + slack {
                 head.append(contentsOf: rest)
                 return .failed(fail("the report's wrapper is over \(limits.wrapper) bytes", WrapperRecipe(head: head, encoding: .identity, tail: [])))
             }

@@ -58,6 +58,31 @@ import Testing
         }
     }
 
+    /// The original goes on in slices of the chunks fed, not line by line: at most two
+    /// calls per chunk (the held line break, then the rest).
+    @Test func originalPassedInLargeSlices() {
+        var report = ReportFixture()
+        let line = Array("A line of the original, as long as lines in mail tend to be, and a bit more.\r\n".utf8)
+        report.original = Array(repeating: line, count: 16_000).flatMap { $0 }
+        let input = report.bytes
+        let chunkSize = 64 * 1024
+        var splitter = JournalReportSplitter()
+        var calls = 0, passed = 0
+        var chunks = 0
+        for start in stride(from: 0, to: input.count, by: chunkSize) {
+            chunks += 1
+            _ = input[start..<min(start + chunkSize, input.count)].withUnsafeBytes { chunk in
+                splitter.feed(chunk) { calls += 1; passed += $0.count }
+            }
+        }
+        guard case .report = splitter.finish(original: { calls += 1; passed += $0.count }) else {
+            Issue.record("not a report")
+            return
+        }
+        #expect(passed == report.original.count)
+        #expect(calls <= 2 * chunks, "\(calls) calls for \(chunks) chunks")
+    }
+
     @Test func exchange2007Report() {
         expectReport(ReportFixture().bytes)
     }

