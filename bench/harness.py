@@ -3,7 +3,7 @@
 ratio to its reference measured in the same run. Run through `bench/run`, which installs
 the Debian packages and builds the release binary. See bench/README.md.
 
-usage: harness.py BINARY OUT_DIR [--quick | --forwarding | --memory]
+usage: harness.py BINARY OUT_DIR [--quick | --forwarding | --memory | --journal]
 """
 import datetime
 import json
@@ -20,6 +20,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from loopback import free_port, wait_port  # noqa: E402
 from postfix_relay import PostfixRelay  # noqa: E402
+import journal_reports  # noqa: E402
 
 BINARY, OUT = sys.argv[1], sys.argv[2]
 QUICK = "--quick" in sys.argv
@@ -558,10 +559,22 @@ def markdown(r):
     st = r["storage"]
     lines.append(f"| 7 | stored / raw: corpus steady state / cold; 10 KB smtp-source | {st['corpus_steady']} / "
                  f"{st['corpus_cold']}; {st['smtp_source_10k']} | | <= 0.40 (corpus) |")
+    if "journal" in r:
+        lines.append(journal_reports.row(r["journal"]))
     for row in r["scaling"]:
         lines.append(f"| 8 | {row['sessions']} sessions, {row['size']} B | sink {row['sink']}, archiverelay "
                      f"{row['archiverelay']} msg/s | {row['archiverelay'] / row['sink']:.2f} | |")
     return "\n".join(lines)
+
+
+def journal():
+    """(9): journal reports against plain messages of the same originals (bench/journal_reports.py)."""
+    plain, reports = Node("journal-plain"), Node("journal-reports")
+    try:
+        return journal_reports.measure(plain, reports, originals=1000 if QUICK else 4000, rounds=ROUNDS)
+    finally:
+        plain.stop()
+        reports.stop()
 
 
 def clean_up():
@@ -590,6 +603,7 @@ def main():
         results["random_memory"] = random_memory()
         results["storage"] = storage(single_stats)
         results["scaling"] = scaling()
+        results["journal"] = journal()
     finally:
         clean_up()
     with open(os.path.join(OUT, f"{date}.json"), "w") as f:
@@ -628,7 +642,17 @@ def memory_only():
         clean_up()
 
 
-if "--forwarding" in sys.argv:
+def journal_only():
+    """`--journal`: only row 9."""
+    try:
+        print(journal_reports.row(journal()))
+    finally:
+        clean_up()
+
+
+if "--journal" in sys.argv:
+    journal_only()
+elif "--forwarding" in sys.argv:
     forwarding_only()
 elif "--memory" in sys.argv:
     memory_only()

@@ -43,6 +43,7 @@ struct ArchiveRecovery {
         let (index, checkpoint) = openIndex(segments)
         var pending = IndexRows()
         var pendingEnd: IndexCheckpoint?
+        var pendingRecords = 0
         // Index catch-up, and torn-tail repair of the last (active) segment.
         for (position, segment) in segments.enumerated() {
             if let checkpoint, segment.sequence < checkpoint.segment { continue }
@@ -56,7 +57,8 @@ struct ArchiveRecovery {
                 let contents = try RecordCodec.decodeContents(bytes, header: header, dictionaries: dictionaries)
                 pending.add(contents, segment: segment.sequence, offset: offset, storedSize: header.recordLength)
                 pendingEnd = IndexCheckpoint(segment: segment.sequence, offset: offset + header.recordLength)
-                if pending.count >= 1000 { try flush(&pending, through: pendingEnd, into: index) }
+                pendingRecords += 1
+                if pendingRecords >= 1000 { try flush(&pending, &pendingRecords, through: pendingEnd, into: index) }
             }
             report.bytesScanned += segment.recordsEnd - start
             report.faults += outcome.damages.map { ArchiveFault(segment: segment.name, offset: $0.offset, reason: $0.reason) }
@@ -70,7 +72,7 @@ struct ArchiveRecovery {
                 }
             }
         }
-        try flush(&pending, through: pendingEnd, into: index)
+        try flush(&pending, &pendingRecords, through: pendingEnd, into: index)
 
         let lastSealed = segments.last(where: \.isSealed)
         let chainHead = lastSealed?.footer?.sealHash ?? [UInt8](repeating: 0, count: 32)
@@ -106,11 +108,13 @@ struct ArchiveRecovery {
         return nil
     }
 
-    private mutating func flush(_ pending: inout IndexRows, through end: IndexCheckpoint?, into index: ArchiveIndex?) throws {
-        guard let end, !pending.isEmpty else { return }
+    private mutating func flush(_ pending: inout IndexRows, _ records: inout Int, through end: IndexCheckpoint?,
+                                into index: ArchiveIndex?) throws {
+        guard let end, records > 0 else { return }
         try index?.insert(pending, checkpoint: end)
-        report.recordsIndexed += pending.count
+        report.recordsIndexed += records
         pending = IndexRows()
+        records = 0
     }
 
     /// Copies the torn bytes aside (crash-safely), truncates the segment to the last valid

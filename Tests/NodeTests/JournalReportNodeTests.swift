@@ -10,9 +10,9 @@ import Testing
     static let script = NodeTestSupport.packageRoot.appendingPathComponent("Tests/NodeTests/Scripts/journal_reports.py").path
 
     /// Sends the script's reports to `node`'s journal listener; the ids each 250 named.
-    static func sendReports(_ node: ChainNode, into dir: String) async throws -> [String: String] {
+    static func sendReports(_ node: ChainNode, port: Int? = nil, into dir: String) async throws -> [String: String] {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let run = try await runProcess(NodeTestSupport.python, [script, "\(node.journalPort)", dir], in: node.root)
+        let run = try await runProcess(NodeTestSupport.python, [script, "\(port ?? node.journalPort)", dir], in: node.root)
         try #require(run.status == 0, "\(String(decoding: run.stdout, as: UTF8.self)) \(run.stderr)")
         let ids = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/ids.json"))) as? [String: String]
         return try #require(ids)
@@ -85,16 +85,22 @@ import Testing
         #expect(verify.status == 0, "\(String(decoding: verify.stdout, as: UTF8.self))")
     }
 
-    /// A pair behind no proxy: the reports go into A; B receives them as A received them,
-    /// unwraps them, and records the same arrivals (same ids): equal digests.
-    @Test func aPairHoldsTheSameArrivals() async throws {
+    /// A pair behind nginx stream (round robin, PROXY): each report lands on either node,
+    /// which forwards it as received; the peer unwraps it and records the same arrival
+    /// (same id): both nodes hold the same originals and arrivals, and equal digests.
+    @Test func aPairBehindNginxHoldsTheSameArrivals() async throws {
+        try #require(FileManager.default.isExecutableFile(atPath: NginxChainTests.nginx)
+                     && FileManager.default.fileExists(atPath: NginxChainTests.streamModule),
+                     "nginx with the stream module is needed (apt-get install nginx libnginx-mod-stream)")
         let workspace = try NodeWorkspace()
         defer { workspace.tearDown() }
         let root = workspace.root
         let a = try ChainNode(id: "node-a", root: root), b = try ChainNode(id: "node-b", root: root)
-        try ChainNode.configurePair(a, b)
+        try ChainNode.configurePair(a, b, journalExtra: "trusted_proxies = [\"127.0.0.1\"]")
         let processA = try await a.start(workspace.children), processB = try await b.start(workspace.children)
-        let ids = try await Self.sendReports(a, into: root + "/sent")
+        let port = try freePort()
+        _ = try await NginxChainTests.startNginx(port: port, upstreams: [a.journalPort, b.journalPort], root: root, children: workspace.children)
+        let ids = try await Self.sendReports(a, port: port, into: root + "/sent")
         let settled = try await eventually {
             let (da, db) = (try await a.digest(), try await b.digest())
             let depths = (try await a.queueDepth(), try await b.queueDepth())
@@ -102,6 +108,8 @@ import Testing
         }
         let (digestA, digestB) = (try await a.digest(), try await b.digest())
         #expect(settled, "A: \(digestA) B: \(digestB)")
+        // Each node unwrapped both reports: the one nginx gave it and its peer's copy.
+        #expect(try await a.metric("archive_journal_reports_total{outcome=\"parsed\"}") == 2)
         #expect(try await b.metric("archive_journal_reports_total{outcome=\"parsed\"}") == 2)
         await a.stop(processA)
         await b.stop(processB)

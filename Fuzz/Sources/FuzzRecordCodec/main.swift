@@ -5,7 +5,7 @@ import Foundation
 /// Any bytes as an archive record. Random bytes almost never pass the two CRCs, so the
 /// target first makes the checksums (and the trailer) right for whatever lengths the
 /// header claims: the decoder then meets hostile lengths, metadata (clear, version 1, and
-/// zstd-compressed, version 2) and zstd bodies. It must throw, never crash or hang.
+/// zstd-compressed, versions 2 to 4), arrival records and zstd bodies. It must throw, never crash or hang.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     var bytes = [UInt8](UnsafeRawBufferPointer(start: start, count: count))
@@ -22,6 +22,10 @@ public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
         store(UInt32(length), in: &bytes, at: length - 4)
         if let record = try? RecordCodec.decode(bytes[0..<length]) {
             _ = try? record.original()
+        }
+        // Arrival records (kind 3) and every metadata layout, versions 1 to 4.
+        if let valid = try? RecordCodec.validate(bytes[0..<length]) {
+            _ = try? RecordCodec.decodeContents(bytes[0..<length], header: valid)
         }
     }
     _ = try? RecordCodec.decode(bytes[...])
