@@ -9,7 +9,7 @@ import NIOCore
 /// report that is not well formed) into a `MessageDraft` of the whole message
 /// (docs/ARCHITECTURE.md, "Journal reports"). The bytes as received are hashed as they
 /// pass: that digest is what the chain's trace signs and what a retry is recognised by.
-public struct ArrivalDraft {
+public struct ArrivalDraft: ByteFeed {
     /// What became of a message that looked like a journal report.
     public enum JournalOutcome: Sendable, Equatable {
         case parsed
@@ -54,16 +54,8 @@ public struct ArrivalDraft {
     /// SHA-256 of the bytes received so far (once whole: of the message as received).
     public var receivedDigest: [UInt8] { Array(received.finalize()) }
 
-    public mutating func append(_ chunk: ByteBuffer) throws {
-        try chunk.withUnsafeReadableBytes { try append(raw: $0) }
-    }
-
-    public mutating func append(bytes: some Collection<UInt8>) throws {
-        if try bytes.withContiguousStorageIfAvailable({ try append(raw: UnsafeRawBufferPointer($0)) }) != nil { return }
-        try Array(bytes).withUnsafeBytes { try append(raw: $0) }
-    }
-
-    private mutating func append(raw: UnsafeRawBufferPointer) throws {
+    /// Feeds the next bytes of the message as received (`ByteFeed` adds the public forms).
+    public mutating func append(raw: UnsafeRawBufferPointer) throws {
         received.update(bufferPointer: raw)
         size += UInt64(raw.count)
         switch mode {

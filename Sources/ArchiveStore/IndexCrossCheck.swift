@@ -11,13 +11,52 @@ import Foundation
 /// rows name. Rows are merged with the records in (segment, offset) order, so memory does
 /// not grow with the archive; the transaction holds back WAL checkpoints until `finish`.
 final class IndexCrossCheck {
+    /// One table's rows in (segment, offset) order; `current` is the next row not yet
+    /// matched with a record.
+    private struct Rows<Row> {
+        let statement: SQLiteConnection.Statement
+        let read: (SQLiteConnection.Statement) -> Row
+        let position: (Row) -> ArchivePosition
+        let orphan: (Row) -> String
+        var current: Row?
+
+        init(_ statement: SQLiteConnection.Statement, read: @escaping (SQLiteConnection.Statement) -> Row,
+             position: @escaping (Row) -> ArchivePosition, orphan: @escaping (Row) -> String) throws {
+            self.statement = statement
+            self.read = read
+            self.position = position
+            self.orphan = orphan
+            current = try statement.step() ? read(statement) : nil
+        }
+
+        mutating func advance() throws {
+            current = try statement.step() ? read(statement) : nil
+        }
+
+        /// Passes (and reports) the rows before `position`; the row at it, if there is one.
+        mutating func row(at position: ArchivePosition, fault: (ArchivePosition, String) -> Void) throws -> Row? {
+            while let row = current, self.position(row) < position {
+                fault(self.position(row), orphan(row))
+                try advance()
+            }
+            guard let row = current, self.position(row) == position else { return nil }
+            try advance()
+            return row
+        }
+
+        /// Reports every row left.
+        mutating func rest(fault: (ArchivePosition, String) -> Void) throws {
+            while let row = current {
+                fault(position(row), orphan(row))
+                try advance()
+            }
+        }
+    }
+
     private let index: ArchiveIndex
     private let checkpoint: IndexCheckpoint?
-    private let originalRows: SQLiteConnection.Statement
-    private let arrivalRows: SQLiteConnection.Statement
-    /// The next rows in (segment, offset) order not yet matched with a record.
-    private var original: ArchiveIndexEntry?
-    private var arrival: ArrivalEntry?
+    private var originals: Rows<ArchiveIndexEntry>
+    private var arrivals: Rows<ArrivalEntry>
     private(set) var faults: [ArchiveFault] = []
     /// Records after the checkpoint without a row: not indexed yet (the node is behind).
     private(set) var notYetIndexed = 0
@@ -38,10 +77,12 @@ final class IndexCrossCheck {
     private init(index: ArchiveIndex, checkpoint: IndexCheckpoint?) throws {
         self.index = index
         self.checkpoint = checkpoint
-        originalRows = try index.connection.prepare("SELECT \(ArchiveIndex.columns) FROM messages ORDER BY segment, offset")
-        arrivalRows = try index.connection.prepare("SELECT \(ArchiveIndex.arrivalColumns) FROM arrivals ORDER BY segment, offset")
-        original = try originalRows.step() ? ArchiveIndex.entry(originalRows) : nil
-        arrival = try arrivalRows.step() ? ArchiveIndex.arrival(arrivalRows) : nil
+        originals = try Rows(index.connection.prepare("SELECT \(ArchiveIndex.columns) FROM messages ORDER BY segment, offset"),
+                             read: { ArchiveIndex.entry($0) }, position: \.position,
+                             orphan: { "index: row of message \($0.id) (sha256 \($0.sha256)) has no valid record here" })
+        arrivals = try Rows(index.connection.prepare("SELECT \(ArchiveIndex.arrivalColumns) FROM arrivals ORDER BY segment, offset"),
+                            read: ArchiveIndex.arrival, position: \.position,
+                            orphan: { "index: row of arrival \($0.id) has no valid record here" })
     }
 
     /// What the next valid record of the segments, in order, adds to the index.
@@ -54,16 +95,11 @@ final class IndexCrossCheck {
     }
 
     private func compare(_ record: ArchiveIndexEntry) throws {
-        while let current = original, current.position < record.position {
-            fault(current.position, "index: row of message \(current.id) (sha256 \(current.sha256)) has no valid record here")
-            original = try originalRows.step() ? ArchiveIndex.entry(originalRows) : nil
-        }
-        if let current = original, current.position == record.position {
+        if let current = try originals.row(at: record.position, fault: fault) {
             let altered = ArchiveIndex.storedForm(record).fieldsDiffering(from: current)
             if !altered.isEmpty {
                 fault(current.position, "index: row of message \(current.id) differs from the record in \(altered.joined(separator: ", "))")
             }
-            original = try originalRows.step() ? ArchiveIndex.entry(originalRows) : nil
         } else if isBeforeCheckpoint(record.position) {
             if let first = try index.entry(sha256: record.sha256), first.position < record.position {
                 laterCopies += 1
@@ -76,16 +112,11 @@ final class IndexCrossCheck {
     }
 
     private func compare(_ record: ArrivalEntry) throws {
-        while let current = arrival, current.position < record.position {
-            fault(current.position, "index: row of arrival \(current.id) has no valid record here")
-            arrival = try arrivalRows.step() ? ArchiveIndex.arrival(arrivalRows) : nil
-        }
-        if let current = arrival, current.position == record.position {
+        if let current = try arrivals.row(at: record.position, fault: fault) {
             let altered = ArchiveIndex.storedForm(record).fieldsDiffering(from: current)
             if !altered.isEmpty {
                 fault(current.position, "index: row of arrival \(current.id) differs from the record in \(altered.joined(separator: ", "))")
             }
-            arrival = try arrivalRows.step() ? ArchiveIndex.arrival(arrivalRows) : nil
             // `list --sender` / `--recipient` read the addresses table.
             for (role, list) in [(0, record.senders), (1, record.recipientAddresses)] {
                 for address in list where try !index.hasAddress(address, role: role, original: record.originalSHA256) {
@@ -111,22 +142,15 @@ final class IndexCrossCheck {
     /// Reports the rows left over and the addresses of no message, ends the snapshot.
     func finish() -> [ArchiveFault] {
         sqlite {
-            while !broken, let current = original {
-                fault(current.position, "index: row of message \(current.id) (sha256 \(current.sha256)) has no valid record here")
-                original = try originalRows.step() ? ArchiveIndex.entry(originalRows) : nil
-            }
-            while !broken, let current = arrival {
-                fault(current.position, "index: row of arrival \(current.id) has no valid record here")
-                arrival = try arrivalRows.step() ? ArchiveIndex.arrival(arrivalRows) : nil
-            }
-            if !broken {
-                let orphans = try index.connection.prepare("""
-                    SELECT COUNT(*) FROM addresses WHERE message NOT IN (SELECT message FROM arrivals)
-                    """)
-                if try orphans.step(), orphans.int(0) > 0 {
-                    faults.append(ArchiveFault(segment: ArchiveLayout.indexFileName, offset: nil,
-                                               reason: "index: \(orphans.int(0)) address rows belong to no arrival"))
-                }
+            guard !broken else { return }
+            try originals.rest(fault: fault)
+            try arrivals.rest(fault: fault)
+            let orphans = try index.connection.prepare("""
+                SELECT COUNT(*) FROM addresses WHERE message NOT IN (SELECT message FROM arrivals)
+                """)
+            if try orphans.step(), orphans.int(0) > 0 {
+                faults.append(ArchiveFault(segment: ArchiveLayout.indexFileName, offset: nil,
+                                           reason: "index: \(orphans.int(0)) address rows belong to no arrival"))
             }
         }
         try? index.connection.execute("COMMIT")

@@ -13,7 +13,7 @@ import NIOCore
 /// the node's `InflightBudget` they go to a spill file instead of memory.
 ///
 /// A draft owns a compression context: do not copy it and keep using both copies.
-public struct MessageDraft {
+public struct MessageDraft: ByteFeed {
     /// The header section is kept (up to this many bytes) only to read `Message-ID` and
     /// `Subject` for the index.
     static let headerScanLimit = 64 * 1024
@@ -56,21 +56,10 @@ public struct MessageDraft {
         self.record = RecordBuffer(budget: budget ?? .unlimited)
     }
 
-    /// Feeds the next chunk of the original message (exactly as received, after SMTP
-    /// dot-unstuffing, without the trace headers).
-    public mutating func append(_ chunk: ByteBuffer) throws {
-        try chunk.withUnsafeReadableBytes { try append(raw: $0) }
-    }
-
-    /// Feeds raw bytes (tests and the spool use this).
-    public mutating func append(bytes: some Collection<UInt8>) throws {
-        // Contiguous bytes go straight in; copying through a generic collection from
-        // another module runs byte by byte.
-        if try bytes.withContiguousStorageIfAvailable({ try append(raw: UnsafeRawBufferPointer($0)) }) != nil { return }
-        try Array(bytes).withUnsafeBytes { try append(raw: $0) }
-    }
-
-    private mutating func append(raw: UnsafeRawBufferPointer) throws {
+    /// Feeds the next bytes of the original message (exactly as received, after SMTP
+    /// dot-unstuffing, without the trace headers); `append(_:)` and `append(bytes:)` come
+    /// from `ByteFeed`.
+    public mutating func append(raw: UnsafeRawBufferPointer) throws {
         if packed.capacity == 0 {
             // Sized from the first chunk (most messages arrive in one or two), instead of
             // growing both from nothing: packing never grows the input by more than its

@@ -30,8 +30,10 @@ struct CheckConfigCommand: ParsableCommand {
     static func summary(_ validated: ValidatedConfiguration, file: String) -> String {
         let routing = validated.routing
         let trusting = routing.traceTrustingListeners.sorted().joined(separator: ", ")
+        let plainOnly = routing.journalReportsOff.sorted().joined(separator: ", ")
         return "\(file): OK: node \(routing.nodeID), \(validated.listeners.count) listener(s)"
             + (trusting.isEmpty ? "" : " (trust_trace: \(trusting))")
+            + (plainOnly.isEmpty ? "" : " (journal_reports off: \(plainOnly))")
             + ", \(validated.peers.count) connection(s), "
             + (routing.routes.isEmpty ? "no routes (archive everything, forward nothing)" : "\(routing.routes.count) route(s)")
             + ", max_hops \(routing.maxHops)"
