@@ -53,6 +53,18 @@ def dictionary_bytes(data_dir):
             total += length; off += length
     return total
 
+def arrival_bytes(data_dir, originals):
+    """Bytes of the arrival records of `originals` that have a record of their own (a
+    later arrival; the first is in the original's record), from the index."""
+    import sqlite3
+    db = sqlite3.connect(f"file:{data_dir}/archive/index.sqlite?mode=ro", uri=True)
+    try:
+        rows = db.execute("""SELECT a.message, a.stored_size FROM arrivals a JOIN messages m ON a.message = m.sha256
+                             WHERE a.segment != m.segment OR a.offset != m.offset""")
+        return sum(size for message, size in rows if message in originals)
+    finally:
+        db.close()
+
 def archive_bytes(data_dir):
     d = os.path.join(data_dir, "archive")
     return sum(os.path.getsize(os.path.join(d, f)) for f in os.listdir(d) if f.endswith(".seg"))
@@ -110,7 +122,7 @@ for fold, (first, second) in enumerate(((msgs[:half], msgs[half:]), (msgs[half:]
     node.send(second, settle=False)
     node.stop()
     new = [row for key, row in listing(node.data).items() if key not in before]
-    stored += sum(row["stored_size"] for row in new)
+    stored += sum(row["stored_size"] for row in new) + arrival_bytes(node.data, {row["sha256"] for row in new})
     measured_raw += sum(row["size"] for row in new)
     dictionaries += dictionary_bytes(node.data)
 print(json.dumps({"messages": len(msgs), "raw_bytes": raw, "cold": round(cold, 3),

@@ -63,15 +63,12 @@ def rate(port: int, messages: list, sessions: int = 8) -> float:
 
 
 def second_arrival_sizes(data_dir: str) -> list:
-    """Stored size of each original's second arrival record (from the index)."""
+    """Stored size of each arrival record of its own (the second report of an original;
+    the first is in the original's record), from the index."""
     db = sqlite3.connect(f"file:{data_dir}/archive/index.sqlite?mode=ro", uri=True)
-    rows = db.execute("SELECT message, stored_size FROM arrivals ORDER BY rowid").fetchall()
-    seen, sizes = set(), []
-    for message, size in rows:
-        if message in seen:
-            sizes.append(size)
-        seen.add(message)
-    return sizes
+    rows = db.execute("""SELECT a.stored_size FROM arrivals a JOIN messages m ON a.message = m.sha256
+                         WHERE a.segment != m.segment OR a.offset != m.offset""").fetchall()
+    return [size for (size,) in rows]
 
 
 def measure(plain_node, report_node, originals: int, rounds: int):

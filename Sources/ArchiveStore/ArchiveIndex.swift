@@ -136,7 +136,7 @@ struct IndexRows {
             originals.append(ArchiveIndexEntry(metadata: m, segment: segment, offset: offset, storedSize: storedSize))
         case .arrival(let a, let reference):
             arrivals.append(ArrivalEntry(a, originalSHA256: reference.sha256, storedSize: storedSize, segment: segment, offset: offset))
-        case .legacy(let m, let a):
+        case .originalWithArrival(let m, let a):
             originals.append(ArchiveIndexEntry(metadata: m, segment: segment, offset: offset, storedSize: storedSize))
             arrivals.append(ArrivalEntry(a, originalSHA256: m.sha256, storedSize: storedSize, segment: segment, offset: offset))
         }

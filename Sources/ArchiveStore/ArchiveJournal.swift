@@ -50,7 +50,8 @@ final class ArchiveJournal {
 
     /// What `process` decided for one message of a batch.
     private enum Outcome {
-        /// Records written (not yet synced): the original's, if new, and the arrival's.
+        /// A record written (not yet synced): the original's with its first arrival, or
+        /// the arrival's alone.
         case written(ArchiveReceipt, IndexRows)
         /// Nothing written: the arrival was recorded earlier, durably.
         case recorded(ArchiveReceipt)
@@ -59,11 +60,12 @@ final class ArchiveJournal {
     }
 
     /// Writes a batch, syncs once, indexes; one result per message, in order. For each
-    /// message: the original is written unless stored before, then the arrival unless it
-    /// is one recorded before (same id, or a retry: docs/FORMAT.md, "Arrivals").
+    /// message one record or none: a new original's record, which holds its arrival; for
+    /// an original stored before, the arrival's record, unless it is an arrival recorded
+    /// before (same id, or a retry: docs/FORMAT.md, "Arrivals").
     func process(_ batch: [FinishedMessage], now: Date) -> [Result<ArchiveReceipt, ArchiveStoreError>] {
         var outcomes = [Outcome?](repeating: nil, count: batch.count)
-        var originals: [String: (index: Int, entry: ArchiveIndexEntry)] = [:]  // sha → written in this batch
+        var originals: [String: ArchiveIndexEntry] = [:]  // sha → written in this batch
         var arrivalIDs: [String: Int] = [:]   // arrival id → the message of this batch that wrote it
         var arrivalKeys: [String: Int] = [:]  // content key → the same
         var unsynced: [Int] = []  // written, not yet durable
@@ -78,13 +80,13 @@ final class ArchiveJournal {
                     continue
                 }
                 let sha = message.metadata.sha256Hex
-                let stored = originals[sha]?.entry ?? existingEntry(sha: sha)
+                let stored = originals[sha] ?? existingEntry(sha: sha)
                 if let stored, let earlier = existingArrival(arrival) {
                     metrics.duplicates.increment()
                     outcomes[i] = .recorded(receipt(stored, earlier, recorded: false, duplicate: true))
                     continue
                 }
-                let size = (stored == nil ? message.storedSize : 0) + message.arrivalSection.count + 128
+                let size = stored == nil ? message.storedSize : message.arrivalSection.count + 128
                 guard let active = writer else { throw ArchiveStoreError.temporaryFailure(reason: "no active segment") }
                 if shouldRotate(active, adding: size, now: now) {
                     // Sealing syncs, which makes everything written so far durable.
@@ -99,24 +101,26 @@ final class ArchiveJournal {
                 guard let target = writer else { throw ArchiveStoreError.temporaryFailure(reason: "no active segment") }
                 var rows = IndexRows()
                 let original: ArchiveIndexEntry
+                let entry: ArrivalEntry
                 if let stored {
                     original = stored
                     metrics.duplicates.increment()
+                    let reference = OriginalReference(sha256: message.metadata.sha256, position: original.position)
+                    let record = RecordCodec.arrivalRecord(section: message.arrivalSection, dictionaryID: message.dictionary?.id ?? 0,
+                                                           original: reference)
+                    let offset = try target.append(record)
+                    entry = ArrivalEntry(arrival, originalSHA256: message.metadata.sha256, storedSize: record.count,
+                                         segment: target.sequence, offset: offset)
                 } else {
                     let offset = try target.append(message.encoded)
-                    target.hasMessages = true
                     original = ArchiveIndexEntry(metadata: message.metadata, segment: target.sequence, offset: offset,
                                                  storedSize: message.storedSize)
-                    rows.originals.append(original)
-                    originals[sha] = (i, original)
-                }
-                let reference = OriginalReference(sha256: message.metadata.sha256, position: original.position)
-                let record = RecordCodec.arrivalRecord(section: message.arrivalSection, dictionaryID: message.dictionary?.id ?? 0,
-                                                       original: reference)
-                let offset = try target.append(record)
-                target.hasMessages = true
-                let entry = ArrivalEntry(arrival, originalSHA256: message.metadata.sha256, storedSize: record.count,
+                    entry = ArrivalEntry(arrival, originalSHA256: message.metadata.sha256, storedSize: message.storedSize,
                                          segment: target.sequence, offset: offset)
+                    rows.originals.append(original)
+                    originals[sha] = original
+                }
+                target.hasMessages = true
                 rows.arrivals.append(entry)
                 arrivalIDs[arrival.id] = i
                 arrivalKeys[key] = i
@@ -160,7 +164,7 @@ final class ArchiveJournal {
             }
             metrics.bytesStored.increment(by: Int64(written.originals.reduce(0) { $0 + $1.storedSize } + written.arrivals.reduce(0) { $0 + $1.storedSize }))
         }
-        // Each message's arrival is its last record, and `durable` is in append order.
+        // Each message's arrival is in its last (or only) record; `durable` is in append order.
         if let last = durable.last, case .written(_, let written)? = outcomes[last], let end = written.arrivals.last {
             metrics.batchSize.record(durable.count)
             indexWriter.add(rows, checkpoint: IndexCheckpoint(segment: end.segment, offset: end.offset + end.storedSize))

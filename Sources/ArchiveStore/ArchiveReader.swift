@@ -205,13 +205,24 @@ public final class ArchiveReader {
         return try arrival.asReceived(original: original)
     }
 
-    /// Totals over the whole archive.
+    /// Every arrival's index row: the index's and the tail's it lacks.
+    private func allArrivals() throws -> [ArrivalEntry] {
+        var rows = try index?.allArrivals() ?? []
+        let known = Set(rows.map(\.id))
+        rows += tail.arrivals.filter { !known.contains($0.id) }
+        return rows
+    }
+
+    /// Totals over the whole archive. Stored bytes: the originals' records (with the
+    /// first arrival each holds) and the records of later arrivals.
     public func stats() throws -> ArchiveStats {
         let all = try list()
+        let originals = Set(all.map(\.position))
+        let arrivalBytes = try allArrivals().filter { !originals.contains($0.position) }.reduce(0) { $0 + UInt64($1.storedSize) }
         return ArchiveStats(
             messages: all.count,
             rawBytes: all.reduce(0) { $0 + $1.size },
-            storedBytes: all.reduce(0) { $0 + UInt64($1.storedSize) },
+            storedBytes: all.reduce(0) { $0 + UInt64($1.storedSize) } + arrivalBytes,
             segments: segments.count,
             oldest: all.first?.receivedAt,
             newest: all.last?.receivedAt
@@ -223,9 +234,7 @@ public final class ArchiveReader {
     /// nodes holding the same originals and the same arrivals print identical lines; a
     /// lost envelope shows as a difference.
     public func digest(_ filter: ArchiveFilter = ArchiveFilter()) throws -> [DailyDigest] {
-        var rows = try index?.allArrivals() ?? []
-        let known = Set(rows.map(\.id))
-        rows += tail.arrivals.filter { !known.contains($0.id) }
+        let rows = try allArrivals()
         var originals: Set<String>?
         if filter != ArchiveFilter() { originals = Set(try list(filter).map(\.sha256)) }
         var days: [String: [[UInt8]]] = [:]

@@ -5,8 +5,8 @@ import Foundation
 /// the forward queue: its entries point into the archive instead of copying the message.
 extension ArchiveStore {
     /// The bytes as received of the arrival whose record is at `offset` in segment
-    /// `segment` (an older message record: its original), checksummed and verified
-    /// against the recorded SHA-256. Safe while the store writes: an acknowledged record
+    /// `segment` (a message record: of the first arrival it holds), checksummed and
+    /// verified against the recorded SHA-256. Safe while the store writes: an acknowledged record
     /// was synced before its receipt was returned, and pread never moves a cursor.
     public func readAsReceived(segment: UInt64, offset: Int) throws -> [UInt8] {
         try ArchiveStore.readAsReceived(archiveDirectory: layout.archiveDirectory, at: ArchivePosition(segment: segment, offset: offset),
@@ -18,7 +18,9 @@ extension ArchiveStore {
                                       dictionaries: SegmentDictionaryCache = SegmentDictionaryCache()) throws -> [UInt8] {
         switch try readContents(archiveDirectory: archiveDirectory, at: position, dictionaries: dictionaries) {
         case .message(let record):
-            return try record.original()
+            // Its first arrival is in it (none in a spooled message's): as that one received it.
+            let original = try record.original()
+            return try record.arrival?.asReceived(original: original) ?? original
         case .arrival(let arrival, let reference):
             let record = try readRecord(archiveDirectory: archiveDirectory, segment: reference.position.segment,
                                         offset: reference.position.offset, dictionaries: dictionaries)

@@ -42,10 +42,13 @@ extension ArchiveReader {
                     do {
                         let record = try RecordCodec.decode(bytes, dictionaries: dictionaries)
                         var rows = IndexRows()
-                        rows.add(record.arrival.map { .legacy(record.metadata, $0) } ?? .original(record.metadata),
+                        rows.add(record.arrival.map { .originalWithArrival(record.metadata, $0) } ?? .original(record.metadata),
                                  segment: segment.sequence, offset: offset, storedSize: header.recordLength)
                         crossCheck?.record(rows)
-                        _ = try record.original()
+                        let original = try record.original()
+                        if let arrival = record.arrival, arrival.wrapper != nil {
+                            _ = try arrival.asReceived(original: original)  // the wrapper rebuilds what arrived
+                        }
                     } catch {
                         report.faults.append(ArchiveFault(segment: segment.name, offset: offset, reason: "message body: \(error)"))
                     }

@@ -72,17 +72,55 @@ public struct Arrival: Sendable, Equatable {
     }
 }
 
+/// What the record around an arrival already says, so the arrival need not repeat it: a
+/// message record's own original (its first arrival is in it), or, for an arrival record,
+/// only the digest of the original it refers to.
+struct ArrivalContext {
+    var id: String?
+    var receivedAt: Date?
+    var originalSize: UInt64?
+    var originalSHA256: [UInt8]
+
+    /// In the message record of `m`.
+    init(_ m: ArchiveMetadata) {
+        id = m.id
+        receivedAt = m.receivedAt
+        originalSize = m.originalSize
+        originalSHA256 = m.sha256
+    }
+
+    /// In an arrival record that refers to the original of digest `sha256`.
+    init(referring sha256: [UInt8]) {
+        originalSHA256 = sha256
+    }
+}
+
 /// The stored form of an arrival (docs/FORMAT.md, "Arrival record"): the fields in order,
-/// `str` = u32 length + UTF-8, `opt` = u8 0/1 then the value.
+/// `str` = u32 length + UTF-8, `opt` = u8 0/1 then the value. A leading flags byte says
+/// which fields are left out because the record around them says them already
+/// (`ArrivalContext`): bit 0 the id, bit 1 received-at, bit 2 the received SHA-256 (and
+/// with it, in a message record, the received size).
 enum ArrivalCodec {
-    static func encode(_ a: Arrival) -> [UInt8] {
+    static let sameID: UInt8 = 1, sameTime: UInt8 = 2, sameBytes: UInt8 = 4
+    static func encode(_ a: Arrival, in context: ArrivalContext) -> [UInt8] {
         var out: [UInt8] = []
+        out.reserveCapacity(512 + a.envelope.traceHeaders.utf8.count + a.envelope.recipients.count * 64
+                            + (a.wrapper.map { $0.head.count + $0.tail.count } ?? 0) + (a.forwarding?.prefix.count ?? 0))
+        append(a, in: context, to: &out)
+        return out
+    }
+
+    static func append(_ a: Arrival, in context: ArrivalContext, to out: inout [UInt8]) {
         let e = a.envelope
-        out.reserveCapacity(512 + e.traceHeaders.utf8.count + e.recipients.count * 64 + (a.wrapper.map { $0.head.count + $0.tail.count } ?? 0)
-                            + (a.forwarding?.prefix.count ?? 0))
-        out.appendString(a.id)
+        let millis = Int64((e.receivedAt.timeIntervalSince1970 * 1000).rounded())
+        let sameID = a.id == context.id
+        let sameTime = context.receivedAt.map { Int64(($0.timeIntervalSince1970 * 1000).rounded()) == millis } ?? false
+        // Plain mail: the message as received is the original; its digest is not repeated.
+        let sameBytes = a.receivedSHA256 == context.originalSHA256 && (context.originalSize.map { $0 == a.receivedSize } ?? true)
+        out.append((sameID ? Self.sameID : 0) | (sameTime ? Self.sameTime : 0) | (sameBytes ? Self.sameBytes : 0))
+        if !sameID { out.appendString(a.id) }
         out.appendString(e.node)
-        out.appendLE(Int64((e.receivedAt.timeIntervalSince1970 * 1000).rounded()))
+        if !sameTime { out.appendLE(millis) }
         out.appendString(e.listener)
         out.appendString(e.clientAddress)
         out.appendString(e.helo)
@@ -90,8 +128,8 @@ enum ArrivalCodec {
         out.appendString(e.sender)
         appendList(e.recipients, to: &out)
         out.appendString(e.traceHeaders)
-        out.appendLE(a.receivedSize)
-        out.append(contentsOf: a.receivedSHA256)
+        if !sameBytes || context.originalSize == nil { out.appendLE(a.receivedSize) }
+        if !sameBytes { out.append(contentsOf: a.receivedSHA256) }
         if let report = a.report {
             out.append(1)
             out.append(report.format.rawValue)
@@ -124,14 +162,35 @@ enum ArrivalCodec {
         } else {
             out.append(0)
         }
-        return out
     }
 
-    static func decode(_ bytes: ArraySlice<UInt8>) throws(RecordCodecError) -> Arrival {
+    /// Reads what `encode` wrote, all of `bytes`.
+    static func decode(_ bytes: ArraySlice<UInt8>, in context: ArrivalContext) throws(RecordCodecError) -> Arrival {
         var r = ByteReader<RecordCodecError>(bytes)
-        let id = try r.readString()
+        let arrival = try read(&r, in: context)
+        guard r.remaining == 0 else { throw .truncatedMetadata }
+        return arrival
+    }
+
+    /// Reads the fields `append` wrote; the caller checks what follows.
+    static func read(_ r: inout ByteReader<RecordCodecError>, in context: ArrivalContext) throws(RecordCodecError) -> Arrival {
+        let flags = try r.read(UInt8.self)
+        guard flags & ~(sameID | sameTime | sameBytes) == 0 else { throw .truncatedMetadata }
+        let id: String
+        if flags & sameID != 0 {
+            guard let known = context.id else { throw .truncatedMetadata }
+            id = known
+        } else {
+            id = try r.readString()
+        }
         let node = try r.readString()
-        let receivedAt = try r.read(Int64.self)
+        let receivedAt: Int64
+        if flags & sameTime != 0 {
+            guard let known = context.receivedAt else { throw .truncatedMetadata }
+            receivedAt = Int64((known.timeIntervalSince1970 * 1000).rounded())
+        } else {
+            receivedAt = try r.read(Int64.self)
+        }
         let listener = try r.readString()
         let client = try r.readString()
         let helo = try r.readString()
@@ -139,9 +198,11 @@ enum ArrivalCodec {
         let sender = try r.readString()
         let recipients = try readList(&r)
         let trace = try r.readString()
-        let size = try r.read(UInt64.self)
+        let sameBytes = flags & Self.sameBytes != 0
+        let size: UInt64
+        if sameBytes, let known = context.originalSize { size = known } else { size = try r.read(UInt64.self) }
         guard size <= RecordCodec.maxOriginalSize else { throw .implausibleLength(size) }
-        let digest = try r.readBytes(32)
+        let digest = sameBytes ? context.originalSHA256 : try r.readBytes(32)
         var report: ReportEnvelope?
         if try readFlag(&r) {
             guard let format = ReportEnvelope.Format(rawValue: try r.read(UInt8.self)) else { throw .truncatedMetadata }
@@ -174,7 +235,6 @@ enum ArrivalCodec {
             }
         }
         let forwarding = try readFlag(&r) ? try PromiseCodec.read(&r) : nil
-        guard r.remaining == 0 else { throw .truncatedMetadata }
         let envelope = ArchiveEnvelope(
             receivedAt: Date(timeIntervalSince1970: Double(receivedAt) / 1000), listener: listener, clientAddress: client, helo: helo,
             tls: tls, sender: sender, recipients: recipients, traceHeaders: trace, node: node)

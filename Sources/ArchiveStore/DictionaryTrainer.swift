@@ -5,8 +5,9 @@ import Logging
 /// Trains the archive's zstd dictionary from the node's own recent traffic and hands the
 /// newest one to new drafts.
 ///
-/// Schedule: samples (each packed message's first `sampleLimit` bytes, and its encoded metadata,
-/// which the dictionary also compresses) are collected from the start; a dictionary is
+/// Schedule: samples (each packed message's first `sampleLimit` bytes, and the encoded
+/// metadata of its message record and of its arrival record, which the dictionary also
+/// compresses) are collected from the start; a dictionary is
 /// trained when they reach 256 KiB, again at 2 MiB and at 8 MiB,
 /// so a new node benefits within its first few dozen messages and then settles on a
 /// dictionary trained from thousands. After that the dictionary is renewed from fresh
@@ -61,11 +62,13 @@ final class DictionaryTrainer: Sendable {
 
     /// Takes a finished message's sample and size; starts a training when one is due.
     func offer(_ message: FinishedMessage) {
-        offer(sample: message.sample, metadata: message.sample.isEmpty ? [] : RecordCodec.encodeMetadata(message.metadata),
-              size: message.originalSize)
+        // The message record's metadata holds the first arrival; a later arrival's record
+        // is the arrival alone. Both are compressed with the dictionary.
+        let metadata = message.sample.isEmpty ? [] : [RecordCodec.encodeMetadata(message.metadata, arrival: message.arrival)]
+        offer(sample: message.sample, metadata: metadata, size: message.originalSize)
     }
 
-    private func offer(sample: [UInt8], metadata: [UInt8], size: UInt64) {
+    private func offer(sample: [UInt8], metadata: [[UInt8]], size: UInt64) {
         guard enabled else { return }
         let job: [[UInt8]]? = state.withLock { s in
             s.bytesSinceTraining += size
@@ -74,8 +77,8 @@ final class DictionaryTrainer: Sendable {
             }
             guard s.collecting, !sample.isEmpty else { return nil }
             s.samples.append(sample)
-            s.samples.append(metadata)
-            s.sampleBytes += sample.count + metadata.count
+            s.samples += metadata
+            s.sampleBytes += sample.count + metadata.reduce(0) { $0 + $1.count }
             let target = Self.schedule[min(s.stage, Self.schedule.count - 1)]
             guard s.sampleBytes >= target, !s.training else { return nil }
             s.training = true

@@ -118,8 +118,10 @@ public struct MessageDraft: ByteFeed {
                               receivedSHA256: received?.sha256 ?? digest, report: received?.report, wrapper: received?.wrapper,
                               forwarding: forwarding)
         let compressedSize = record.count - RecordCodec.headerSize
-        try RecordCodec.seal(record, metadata: metadata, dictionary: dictionary, level: level)
-        let section = try RecordCodec.arrivalSection(arrival, dictionary: dictionary, level: level)
+        // The record of a new original holds its first arrival; should the original be
+        // stored already, the writer writes the arrival's record of its own instead.
+        try RecordCodec.seal(record, metadata: metadata, arrival: arrival, dictionary: dictionary, level: level)
+        let section = try RecordCodec.arrivalSection(arrival, originalSHA256: digest, dictionary: dictionary, level: level)
         return FinishedMessage(metadata: metadata, arrival: arrival, arrivalSection: section, compressedSize: compressedSize,
                                encoded: record, lease: lease, sample: sample)
     }

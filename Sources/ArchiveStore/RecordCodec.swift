@@ -39,18 +39,18 @@ public enum RecordKind: UInt16, Sendable {
 
 /// What a valid record holds besides a body: what the index, recovery and the readers need.
 public enum RecordContents: Sendable, Equatable {
-    /// A message record (version 4): the original; its arrivals have records of their own.
+    /// A message record without an arrival (a spooled message's, or one written by hand).
     case original(ArchiveMetadata)
     /// An arrival record and where its original is.
     case arrival(Arrival, OriginalReference)
-    /// A message record written before arrivals had records (versions 1 to 3): the
-    /// original and its one arrival.
-    case legacy(ArchiveMetadata, Arrival)
+    /// A message record and the arrival that brought its original: the first arrival,
+    /// which is written with the original (every version; versions 1 to 3 knew no other).
+    case originalWithArrival(ArchiveMetadata, Arrival)
 
     /// The original this record stores, if it stores one.
     public var original: ArchiveMetadata? {
         switch self {
-        case .original(let m), .legacy(let m, _): return m
+        case .original(let m), .originalWithArrival(let m, _): return m
         case .arrival: return nil
         }
     }
@@ -59,7 +59,7 @@ public enum RecordContents: Sendable, Equatable {
     public var arrival: Arrival? {
         switch self {
         case .original: return nil
-        case .arrival(let a, _), .legacy(_, let a): return a
+        case .arrival(let a, _), .originalWithArrival(_, let a): return a
         }
     }
 }
@@ -138,13 +138,18 @@ public enum RecordCodec {
         return buffer
     }
 
-    /// A record that holds its arrival (`legacyArrival`) is written in the layout of
-    /// versions 2 and 3, as it was read; else as version 4.
-    static func seal(_ buffer: inout [UInt8], metadata: ArchiveMetadata, bodyFormat: BodyFormat,
-                     dictionary: ZstdDictionary?, level: Int32, legacyArrival: Arrival? = nil) throws(ZstdError) {
-        let fields = legacyArrival.map { encodeLegacyMetadata(metadata, $0) } ?? encodeMetadata(metadata)
+    /// `version` is the record's: 4, or, to write a record as an older version did, 3 or 2
+    /// (their layout holds exactly one arrival).
+    static func seal(_ buffer: inout [UInt8], metadata: ArchiveMetadata, arrival: Arrival?, version written: UInt16,
+                     dictionary: ZstdDictionary?, level: Int32) throws {
+        let fields: [UInt8]
+        if written < 4 {
+            guard let arrival else { throw RecordCodecError.truncatedMetadata }
+            fields = encodeLegacyMetadata(metadata, arrival)
+        } else {
+            fields = encodeMetadata(metadata, arrival: arrival)
+        }
         let section = try ZstdSection.compress(fields, dictionary: dictionary, level: level)
-        let written: UInt16 = bodyFormat == .original ? 2 : legacyArrival == nil ? version : 3
         finish(&buffer, version: written, kind: .message, metadataSection: section, dictionaryID: dictionary?.id ?? 0)
     }
 
@@ -177,8 +182,9 @@ public enum RecordCodec {
     /// metadata (compressed with the body's dictionary), padding, header, trailer. The
     /// checksum comes from the one the record kept of its bytes, so a spilled record is
     /// not read back.
-    static func seal(_ record: RecordBuffer, metadata: ArchiveMetadata, dictionary: ZstdDictionary?, level: Int32) throws {
-        let section = try ZstdSection.compress(encodeMetadata(metadata), dictionary: dictionary, level: level)
+    static func seal(_ record: RecordBuffer, metadata: ArchiveMetadata, arrival: Arrival?, dictionary: ZstdDictionary?,
+                     level: Int32) throws {
+        let section = try ZstdSection.compress(encodeMetadata(metadata, arrival: arrival), dictionary: dictionary, level: level)
         let bodyLength = record.count - headerSize
         var tail = section
         tail.append(contentsOf: repeatElement(0, count: align(record.count + tail.count) - record.count - tail.count))
@@ -227,17 +233,19 @@ public enum RecordCodec {
         buffer.appendLE(UInt32(buffer.count + 4))
     }
 
-    /// One-shot encoding of a complete message record.
-    public static func encode(_ record: ArchiveRecord, level: Int32 = 3) throws(ZstdError) -> [UInt8] {
+    /// One-shot encoding of a complete message record, in `version` (4, or 3 and 2 as
+    /// older versions wrote them: a record read back encodes to its bytes).
+    public static func encode(_ record: ArchiveRecord, version: UInt16 = RecordCodec.version, level: Int32 = 3) throws -> [UInt8] {
         var buffer = beginRecord(reservingBody: record.compressedBody.count)
         buffer.append(contentsOf: record.compressedBody)
-        try seal(&buffer, metadata: record.metadata, bodyFormat: record.bodyFormat, dictionary: record.dictionary, level: level,
-                 legacyArrival: record.arrival)
+        try seal(&buffer, metadata: record.metadata, arrival: record.arrival, version: record.bodyFormat == .original ? 2 : version,
+                 dictionary: record.dictionary, level: level)
         return buffer
     }
 
-    /// A version 4 message record's metadata (docs/FORMAT.md, "Record").
-    static func encodeMetadata(_ m: ArchiveMetadata) -> [UInt8] {
+    /// A version 4 message record's metadata (docs/FORMAT.md, "Record"): the original's
+    /// fields, then the arrival that brought it, if the record holds one.
+    static func encodeMetadata(_ m: ArchiveMetadata, arrival: Arrival? = nil) -> [UInt8] {
         var out = [UInt8]()
         out.reserveCapacity(256 + (m.messageID?.utf8.count ?? 0) + (m.subject?.utf8.count ?? 0))
         out.appendString(m.id)
@@ -246,6 +254,10 @@ public enum RecordCodec {
         out.append(contentsOf: m.sha256)
         ArrivalCodec.appendOptional(m.messageID, to: &out)
         ArrivalCodec.appendOptional(m.subject, to: &out)
+        if let arrival {
+            out.append(1)
+            ArrivalCodec.append(arrival, in: ArrivalContext(m), to: &out)
+        }
         return out
     }
 
@@ -259,8 +271,11 @@ public enum RecordCodec {
     }
 
     /// The body of an arrival record, for `arrivalRecord`.
-    static func arrivalSection(_ arrival: Arrival, dictionary: ZstdDictionary?, level: Int32) throws(ZstdError) -> [UInt8] {
-        try ZstdSection.compress(ArrivalCodec.encode(arrival), dictionary: dictionary, level: level)
+    static func arrivalSection(_ arrival: Arrival, originalSHA256: [UInt8], dictionary: ZstdDictionary?,
+                               level: Int32) throws(ZstdError) -> [UInt8] {
+        var fields: [UInt8] = []
+        ArrivalCodec.append(arrival, in: ArrivalContext(referring: originalSHA256), to: &fields)
+        return try ZstdSection.compress(fields, dictionary: dictionary, level: level)
     }
 
     // MARK: Decoding
@@ -336,13 +351,15 @@ public enum RecordCodec {
             let offset = try r.read(UInt64.self)
             guard offset <= maxOriginalSize else { throw .truncatedMetadata }
             let clear = try decompress(bytes[bodyStart..<start], dictionaryID: header.dictionaryID, dictionaries: dictionaries)
-            return .arrival(try ArrivalCodec.decode(clear[...]),
-                            OriginalReference(sha256: digest, position: ArchivePosition(segment: segment, offset: Int(offset))))
+            var fields = ByteReader<RecordCodecError>(clear[...])
+            let arrival = try ArrivalCodec.read(&fields, in: ArrivalContext(referring: digest))
+            guard fields.remaining == 0 else { throw .truncatedMetadata }
+            return .arrival(arrival, OriginalReference(sha256: digest, position: ArchivePosition(segment: segment, offset: Int(offset))))
         case .message:
             if header.version == 1 { return try decodeLegacyFields(section) }
             let clear = try decompress(section, dictionaryID: header.dictionaryID, dictionaries: dictionaries)
             if header.version <= 3 { return try decodeLegacyFields(clear[...]) }
-            return .original(try decodeMetadataFields(clear[...]))
+            return try decodeMetadataFields(clear[...])
         }
     }
 
@@ -357,7 +374,7 @@ public enum RecordCodec {
     }
 
     /// A version 4 message record's metadata as `encodeMetadata` wrote it.
-    static func decodeMetadataFields(_ section: ArraySlice<UInt8>) throws(RecordCodecError) -> ArchiveMetadata {
+    static func decodeMetadataFields(_ section: ArraySlice<UInt8>) throws(RecordCodecError) -> RecordContents {
         var r = ByteReader<RecordCodecError>(section)
         let id = try r.readString()
         let receivedAt = try r.read(Int64.self)
@@ -366,9 +383,13 @@ public enum RecordCodec {
         let sha256 = try r.readBytes(32)
         let messageID = try ArrivalCodec.readOptional(&r)
         let subject = try ArrivalCodec.readOptional(&r)
+        let metadata = ArchiveMetadata(id: id, receivedAt: Date(timeIntervalSince1970: Double(receivedAt) / 1000),
+                                       originalSize: originalSize, sha256: sha256, messageID: messageID, subject: subject)
+        guard r.remaining > 0 else { return .original(metadata) }
+        guard try ArrivalCodec.readFlag(&r) else { throw .truncatedMetadata }
+        let arrival = try ArrivalCodec.read(&r, in: ArrivalContext(metadata))
         guard r.remaining == 0 else { throw .truncatedMetadata }
-        return ArchiveMetadata(id: id, receivedAt: Date(timeIntervalSince1970: Double(receivedAt) / 1000), originalSize: originalSize,
-                               sha256: sha256, messageID: messageID, subject: subject)
+        return .originalWithArrival(metadata, arrival)
     }
 
     /// The metadata of versions 1 to 3, where the record was its message's only arrival
@@ -401,7 +422,7 @@ public enum RecordCodec {
                                        sender: sender, recipients: recipients, traceHeaders: traceHeaders)
         let metadata = ArchiveMetadata(id: id, receivedAt: receivedAt, originalSize: originalSize, sha256: sha256, messageID: messageID,
                                        subject: subject)
-        return .legacy(metadata, Arrival(id: id, envelope: envelope, receivedSize: originalSize, receivedSHA256: sha256,
+        return .originalWithArrival(metadata, Arrival(id: id, envelope: envelope, receivedSize: originalSize, receivedSHA256: sha256,
                                          forwarding: forwarding))
     }
 }

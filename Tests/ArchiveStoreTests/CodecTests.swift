@@ -110,12 +110,17 @@ import Testing
         #expect(message.arrival.forwarding == promise)
         #expect(try finished(Array("Subject: x\r\n\r\n".utf8), envelope: envelope(1)).arrival.forwarding == nil)
 
-        let fields = ArrivalCodec.encode(message.arrival)
-        #expect(try ArrivalCodec.decode(fields[...]) == message.arrival)
-        for length in 0..<fields.count {
-            #expect(throws: RecordCodecError.self) { try ArrivalCodec.decode(fields[..<length]) }
+        // As a record of its own (referring to the original) and inside the original's record.
+        for context in [ArrivalContext(referring: message.metadata.sha256), ArrivalContext(message.metadata)] {
+            let fields = ArrivalCodec.encode(message.arrival, in: context)
+            #expect(try ArrivalCodec.decode(fields[...], in: context) == message.arrival)
+            for length in 0..<fields.count {
+                #expect(throws: RecordCodecError.self) { try ArrivalCodec.decode(fields[..<length], in: context) }
+            }
+            #expect(throws: RecordCodecError.self) { try ArrivalCodec.decode((fields + [0])[...], in: context) }
         }
-        #expect(throws: RecordCodecError.self) { try ArrivalCodec.decode((fields + [0])[...]) }
+        #expect(record.arrival == message.arrival)
+
     }
 
     @Test func idsAreSortableAndUnique() {

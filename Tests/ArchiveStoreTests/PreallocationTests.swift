@@ -20,7 +20,7 @@ struct PreallocationTests {
     /// Where the record behind `receipt` ends in its segment file.
     static func recordsEnd(_ path: String, after receipt: ArchiveReceipt) throws -> Int {
         let bytes = readFile(path)
-        let last = receipt.arrivalPosition.offset  // a message's arrival is its last record
+        let last = receipt.arrivalPosition.offset  // the record that holds the arrival
         return try RecordCodec.decodeHeader(bytes[last...]).recordLength + last
     }
 

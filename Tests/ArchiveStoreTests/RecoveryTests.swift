@@ -7,8 +7,7 @@ import Testing
 /// then verify.
 @Suite struct RecoveryTests {
     /// Builds a store with three messages and returns the path and size of the active
-    /// segment plus the offset of its last record (the third message's arrival; its
-    /// original comes just before).
+    /// segment plus the offset of its last record.
     private func prepare(_ dir: String) async throws -> (path: String, lastRecord: Int) {
         let store = try await openStore(dir)
         var last = 0
@@ -42,13 +41,11 @@ import Testing
                 #expect(report.faults.isEmpty)
                 #expect(report.truncatedTails.count == (cut == lastRecord ? 0 : 1))
                 #expect(readFile(path).count == lastRecord)
-                // The third original stays; its arrival is gone with the cut (never
-                // acknowledged: the client's retry records it against that original).
-                #expect(try ArchiveReader(dataDirectory: dir).list().count == 3)
+                #expect(try ArchiveReader(dataDirectory: dir).list().count == 2)
             }
             // The last repair is followed by an append and a clean verify.
             try writeFile(path, Array(pristine[..<(pristine.count - 1)]))
-            try await appendAndVerify(dir, expecting: 4)
+            try await appendAndVerify(dir, expecting: 3)
             let broken = try FileManager.default.contentsOfDirectory(atPath: dir + "/archive").filter { $0.hasSuffix(".broken") }
             #expect(!broken.isEmpty)
         }
@@ -64,7 +61,35 @@ import Testing
             let store = try await openStore(dir)
             #expect(store.recoveryReport.truncatedTails.first?.offset == lastRecord)
             try await store.close()
-            try await appendAndVerify(dir, expecting: 4)
+            try await appendAndVerify(dir, expecting: 3)
+        }
+    }
+
+    /// The last record an arrival of an original stored before (a record of its own), zeroed
+    /// with the index kept: open must not trust an index whose newest arrival is gone
+    /// (it would resume after the zeros and leave them between the records).
+    @Test func zeroedArrivalRecordAtTheTailIsCut() async throws {
+        try await withTempDirectory { dir in
+            let store = try await openStore(dir)
+            let message = Corpus.synthetic(0, bodyLines: 40)
+            try await commit(store, message, 0)
+            var again = envelope(0)
+            again.recipients = ["another@example.test"]
+            let arrival = try await store.commit(finished(message, envelope: again))
+            try await store.close()
+            #expect(arrival.isDuplicate && arrival.arrivalRecorded && arrival.arrivalPosition != arrival.position)
+            let path = segmentPaths(dir)[0]
+            var bytes = readFile(path)
+            bytes.replaceSubrange(arrival.arrivalPosition.offset..<bytes.count, with: [UInt8](repeating: 0, count: 4096))
+            try writeFile(path, bytes)
+            let reopened = try await openStore(dir)
+            let report = reopened.recoveryReport
+            try await reopened.close()
+            #expect(report.indexRebuilt, "the index named an arrival its record no longer holds")
+            #expect(report.truncatedTails.first?.offset == arrival.arrivalPosition.offset)
+            let reader = try ArchiveReader(dataDirectory: dir)
+            #expect(try reader.verify().isClean)
+            #expect(try reader.list().map(\.arrivals) == [1])
         }
     }
 

@@ -89,10 +89,6 @@ enum NodeTestSupport {
         /// Where its record is: segment sequence and byte offset.
         var segment: UInt64
         var offset: Int
-        /// Its record's length: the arrival that brought it is the next record.
-        var storedSize: Int
-
-        var firstArrivalOffset: Int { offset + storedSize }
     }
 
     /// `archive list --json` parsed: id → its listing.
@@ -104,10 +100,9 @@ enum NodeTestSupport {
             guard let object = try JSONSerialization.jsonObject(with: Data(line)) as? [String: Any],
                   let id = object["id"] as? String, let sha = object["sha256"] as? String,
                   let size = (object["size"] as? NSNumber)?.intValue,
-                  let segment = (object["segment"] as? NSNumber)?.uint64Value, let offset = (object["offset"] as? NSNumber)?.intValue,
-                  let stored = (object["stored_size"] as? NSNumber)?.intValue
+                  let segment = (object["segment"] as? NSNumber)?.uint64Value, let offset = (object["offset"] as? NSNumber)?.intValue
             else { throw NodeTestError("unexpected list line: \(String(decoding: line, as: UTF8.self))") }
-            entries[id] = ListedMessage(sha256: sha, size: size, segment: segment, offset: offset, storedSize: stored)
+            entries[id] = ListedMessage(sha256: sha, size: size, segment: segment, offset: offset)
         }
         return entries
     }

@@ -75,11 +75,11 @@ struct SyncOrder {
 
     /// A message archived before and now forwarded, with the same envelope: a retry of the
     /// arrival recorded then, so no new record holds the promise; its entries (which refer
-    /// to that arrival's record, right after its original's) are written to the journal
-    /// and synced before the 250.
+    /// to the record of that arrival, the original's) are written to the journal and
+    /// synced before the 250.
     func duplicateQueued(_ reply: Reply, after earlier: Reply) -> [String] {
         guard let message = listed[reply.id] else { return ["\(reply.id): answered twice and not archived"] }
-        let reference = [1] + Self.littleEndian(message.segment, bytes: 8) + Self.littleEndian(UInt64(message.firstArrivalOffset), bytes: 8)
+        let reference = [1] + Self.littleEndian(message.segment, bytes: 8) + Self.littleEndian(UInt64(message.offset), bytes: 8)
         return journalSynced(entry: reference, after: earlier.call, before: reply)
     }
 

@@ -39,7 +39,7 @@ import Testing
         100 fdatasync(12<\(segment)>) = 0
         """
         let order = SyncOrder(calls: SyscallTrace.parse(trace), dataDirectory: "/d",
-                              listed: ["ABC": .init(sha256: "", size: 4, segment: 1, offset: 72, storedSize: 96)])
+                              listed: ["ABC": .init(sha256: "", size: 4, segment: 1, offset: 72)])
         #expect(order.replies.map(\.id) == ["ABC"])
         // The sync came after the 250: the order is broken.
         #expect(order.violations().count == 1)
