@@ -60,8 +60,10 @@ def arrival_bytes(data_dir, originals):
     db = sqlite3.connect(f"file:{data_dir}/archive/index.sqlite?mode=ro", uri=True)
     try:
         rows = db.execute("""SELECT a.message, a.stored_size FROM arrivals a JOIN messages m ON a.message = m.sha256
-                             WHERE a.segment != m.segment OR a.offset != m.offset""")
+                             WHERE a.segment != m.segment OR a.offset != m.offset""").fetchall()
         return sum(size for message, size in rows if message in originals)
+    except sqlite3.OperationalError:
+        return 0  # a binary from before arrivals: nothing but message records
     finally:
         db.close()
 

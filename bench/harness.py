@@ -650,7 +650,20 @@ def journal_only():
         clean_up()
 
 
-if "--journal" in sys.argv:
+def latency_only():
+    """`--latency RATE`: only row 5, at half of RATE msg/s (an A/B of two binaries)."""
+    try:
+        rate = int(sys.argv[sys.argv.index("--latency") + 1])
+        l = latency(rate)
+        print(f"p50 {l['p50_ms']} ms, p99 {l['p99_ms']} ms, p99.9 {l['p999_ms']} ms at {l['offered_msgs_per_s']} msg/s; "
+              f"fdatasync {l['fdatasync_median_ms']} ms; p99 = {l['p99_ms'] / max(l['fdatasync_median_ms'], 1e-6):.1f}x")
+    finally:
+        clean_up()
+
+
+if "--latency" in sys.argv:
+    latency_only()
+elif "--journal" in sys.argv:
     journal_only()
 elif "--forwarding" in sys.argv:
     forwarding_only()

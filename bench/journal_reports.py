@@ -66,8 +66,13 @@ def second_arrival_sizes(data_dir: str) -> list:
     """Stored size of each arrival record of its own (the second report of an original;
     the first is in the original's record), from the index."""
     db = sqlite3.connect(f"file:{data_dir}/archive/index.sqlite?mode=ro", uri=True)
-    rows = db.execute("""SELECT a.stored_size FROM arrivals a JOIN messages m ON a.message = m.sha256
-                         WHERE a.segment != m.segment OR a.offset != m.offset""").fetchall()
+    try:
+        rows = db.execute("""SELECT a.stored_size FROM arrivals a JOIN messages m ON a.message = m.sha256
+                             WHERE a.segment != m.segment OR a.offset != m.offset""").fetchall()
+    except sqlite3.OperationalError:
+        return []  # a binary from before arrivals (its index has no such table)
+    finally:
+        db.close()
     return [size for (size,) in rows]
 
 

@@ -202,7 +202,7 @@ public final class ArchiveReader {
         let arrival = try arrival(at: row)
         guard let entry = try original(sha256: row.originalSHA256) else { throw ArchiveStoreError.notFound("original of \(row.id)") }
         let original = try self.original(entry)
-        return try arrival.asReceived(original: original)
+        return try arrival.asReceived(original: original, originalSHA256: Hex.decode(row.originalSHA256) ?? [])
     }
 
     /// Every arrival's index row: the index's and the tail's it lacks.
@@ -252,8 +252,11 @@ public final class ArchiveReader {
 }
 
 extension Arrival {
-    /// The bytes as received, rebuilt from `original`, checked against `receivedSHA256`.
-    public func asReceived(original: [UInt8]) throws -> [UInt8] {
+    /// The bytes as received, rebuilt from `original` (already checked against its
+    /// SHA-256, `originalSHA256`), checked against `receivedSHA256`. Plain mail is its
+    /// original: nothing to rebuild or hash again.
+    public func asReceived(original: [UInt8], originalSHA256: [UInt8]) throws -> [UInt8] {
+        if wrapper == nil, receivedSHA256 == originalSHA256, receivedSize == UInt64(original.count) { return original }
         let bytes = wrapper?.reconstruct(original: original) ?? original
         guard UInt64(bytes.count) == receivedSize, Array(Crypto.SHA256.hash(data: bytes)) == receivedSHA256 else {
             throw RecordCodecError.digestMismatch

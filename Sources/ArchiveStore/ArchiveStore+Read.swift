@@ -20,12 +20,12 @@ extension ArchiveStore {
         case .message(let record):
             // Its first arrival is in it (none in a spooled message's): as that one received it.
             let original = try record.original()
-            return try record.arrival?.asReceived(original: original) ?? original
+            return try record.arrival?.asReceived(original: original, originalSHA256: record.metadata.sha256) ?? original
         case .arrival(let arrival, let reference):
             let record = try readRecord(archiveDirectory: archiveDirectory, segment: reference.position.segment,
                                         offset: reference.position.offset, dictionaries: dictionaries)
             guard record.metadata.sha256 == reference.sha256 else { throw RecordCodecError.digestMismatch }
-            return try arrival.asReceived(original: try record.original())
+            return try arrival.asReceived(original: try record.original(), originalSHA256: record.metadata.sha256)
         }
     }
 

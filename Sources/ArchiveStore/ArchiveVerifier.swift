@@ -47,7 +47,7 @@ extension ArchiveReader {
                         crossCheck?.record(rows)
                         let original = try record.original()
                         if let arrival = record.arrival, arrival.wrapper != nil {
-                            _ = try arrival.asReceived(original: original)  // the wrapper rebuilds what arrived
+                            _ = try arrival.asReceived(original: original, originalSHA256: record.metadata.sha256)  // the wrapper rebuilds what arrived
                         }
                     } catch {
                         report.faults.append(ArchiveFault(segment: segment.name, offset: offset, reason: "message body: \(error)"))

@@ -19,7 +19,7 @@ final class RecentMessages: Sendable {
         /// The bytes to send, decompressed and checked as a read from disk would be.
         func bytes() throws -> [UInt8] {
             let original = try record.original()
-            return try arrival?.asReceived(original: original) ?? original
+            return try arrival?.asReceived(original: original, originalSHA256: record.metadata.sha256) ?? original
         }
     }
 
