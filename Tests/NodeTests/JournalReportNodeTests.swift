@@ -89,9 +89,7 @@ import Testing
     /// which forwards it as received; the peer unwraps it and records the same arrival
     /// (same id): both nodes hold the same originals and arrivals, and equal digests.
     @Test func aPairBehindNginxHoldsTheSameArrivals() async throws {
-        try #require(FileManager.default.isExecutableFile(atPath: NginxChainTests.nginx)
-                     && FileManager.default.fileExists(atPath: NginxChainTests.streamModule),
-                     "nginx with the stream module is needed (apt-get install nginx libnginx-mod-stream)")
+        try NginxChainTests.requireNginx()
         let workspace = try NodeWorkspace()
         defer { workspace.tearDown() }
         let root = workspace.root

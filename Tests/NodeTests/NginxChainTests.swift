@@ -39,6 +39,12 @@ import Testing
         return process
     }
 
+    /// Fails the test (with how to get it) when nginx or its stream module is missing.
+    static func requireNginx() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: nginx) && FileManager.default.fileExists(atPath: streamModule),
+                     "nginx with the stream module is needed (apt-get install nginx libnginx-mod-stream)")
+    }
+
     static let floodScript = NodeTestSupport.packageRoot.appendingPathComponent("Tests/NodeTests/Scripts/journal_flood.py").path
     static let messages = 5000 * TestScale.soak, sessions = 8
     /// Seconds the flood, and then the nodes' catching up, may take: about 30 s in all on
@@ -57,8 +63,7 @@ import Testing
 
     @Test(.timeLimit(NodeTestSupport.scaledMinutes(15)))
     func haPairBehindNginxKeepsEveryAcknowledgedMessageThroughANodeCrash() async throws {
-        try #require(FileManager.default.isExecutableFile(atPath: Self.nginx) && FileManager.default.fileExists(atPath: Self.streamModule),
-                     "nginx with the stream module is needed (apt-get install nginx libnginx-mod-stream)")
+        try Self.requireNginx()
         let workspace = try NodeWorkspace()
         defer { workspace.tearDown() }
         let root = workspace.root
