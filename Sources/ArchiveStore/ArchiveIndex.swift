@@ -95,11 +95,12 @@ public struct ArrivalEntry: Sendable, Equatable {
 
     public var position: ArchivePosition { ArchivePosition(segment: segment, offset: offset) }
 
-    init(_ a: Arrival, originalSHA256: [UInt8], storedSize: Int, segment: UInt64, offset: Int) {
+    init(_ a: Arrival, originalSHA256: [UInt8], storedSize: Int, segment: UInt64, offset: Int, keys: ArrivalKeys? = nil) {
         let e = a.envelope
+        let keys = keys ?? a.keys(originalSHA256: originalSHA256)
         self.init(id: a.id, originalSHA256: Hex.encode(originalSHA256), receivedAt: e.receivedAt, node: e.node, listener: e.listener,
                   clientAddress: e.clientAddress, helo: e.helo, tls: e.tls, sender: e.sender, recipients: e.recipients,
-                  journal: a.isJournalReport, contentKey: a.contentKey, digest: Hex.encode(a.digest(originalSHA256: originalSHA256)),
+                  journal: a.isJournalReport, contentKey: keys.contentKey, digest: keys.digest,
                   receivedSize: a.receivedSize, storedSize: storedSize, segment: segment, offset: offset)
         senders = a.senders
         recipientAddresses = a.recipientAddresses

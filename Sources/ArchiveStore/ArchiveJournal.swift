@@ -74,19 +74,23 @@ final class ArchiveJournal {
             try ensureWriter(now: now)
             for (i, message) in batch.enumerated() {
                 let arrival = message.arrival
-                let key = arrival.contentKey
+                let key = message.arrivalKeys.contentKey
                 if let first = arrivalIDs[arrival.id] ?? arrivalKeys[key], case .written(let receipt, _)? = outcomes[first] {
                     outcomes[i] = .sameAs(first, receipt)
                     continue
                 }
                 let sha = message.metadata.sha256Hex
                 let stored = originals[sha] ?? existingEntry(sha: sha)
-                if let stored, let earlier = existingArrival(arrival) {
+                if let stored, let earlier = existingArrival(arrival, contentKey: key) {
                     metrics.duplicates.increment()
                     outcomes[i] = .recorded(receipt(stored, earlier, recorded: false, duplicate: true))
                     continue
                 }
-                let size = stored == nil ? message.storedSize : message.arrivalSection.count + 128
+                // An arrival of an original stored before gets a record of its own, encoded
+                // here: only then is it needed (most mail is a new original).
+                let section = stored == nil ? [] : try RecordCodec.arrivalSection(
+                    arrival, originalSHA256: message.metadata.sha256, dictionary: message.dictionary, level: message.level)
+                let size = stored == nil ? message.storedSize : section.count + 128
                 guard let active = writer else { throw ArchiveStoreError.temporaryFailure(reason: "no active segment") }
                 if shouldRotate(active, adding: size, now: now) {
                     // Sealing syncs, which makes everything written so far durable.
@@ -106,17 +110,17 @@ final class ArchiveJournal {
                     original = stored
                     metrics.duplicates.increment()
                     let reference = OriginalReference(sha256: message.metadata.sha256, position: original.position)
-                    let record = RecordCodec.arrivalRecord(section: message.arrivalSection, dictionaryID: message.dictionary?.id ?? 0,
+                    let record = RecordCodec.arrivalRecord(section: section, dictionaryID: message.dictionary?.id ?? 0,
                                                            original: reference)
                     let offset = try target.append(record)
                     entry = ArrivalEntry(arrival, originalSHA256: message.metadata.sha256, storedSize: record.count,
-                                         segment: target.sequence, offset: offset)
+                                         segment: target.sequence, offset: offset, keys: message.arrivalKeys)
                 } else {
                     let offset = try target.append(message.encoded)
                     original = ArchiveIndexEntry(metadata: message.metadata, segment: target.sequence, offset: offset,
                                                  storedSize: message.storedSize)
                     entry = ArrivalEntry(arrival, originalSHA256: message.metadata.sha256, storedSize: message.storedSize,
-                                         segment: target.sequence, offset: offset)
+                                         segment: target.sequence, offset: offset, keys: message.arrivalKeys)
                     rows.originals.append(original)
                     originals[sha] = original
                 }
@@ -193,8 +197,7 @@ final class ArchiveJournal {
 
     /// The arrival recorded before that `arrival` is: the same id (a peer's redelivery),
     /// or a retry of the same transaction within the window.
-    private func existingArrival(_ arrival: Arrival) -> ArrivalEntry? {
-        let key = arrival.contentKey
+    private func existingArrival(_ arrival: Arrival, contentKey key: String) -> ArrivalEntry? {
         let at = arrival.envelope.receivedAt
         if let pending = indexWriter.pendingArrival(id: arrival.id, contentKey: key, near: at) { return pending }
         do {

@@ -64,12 +64,25 @@ public struct Arrival: Sendable, Equatable {
     /// The arrival's contribution to `archive digest`: the original it carried, the bytes
     /// as received, MAIL FROM and the RCPT TO set. Node, session and id are left out so
     /// two nodes that each took a retry of one transaction as a separate arrival agree.
-    func digest(originalSHA256: [UInt8]) -> [UInt8] {
+    func digest(originalSHA256: [UInt8], contentKey: String) -> [UInt8] {
         var hasher = SHA256()
         hasher.update(data: originalSHA256)
         hasher.update(data: Hex.decode(contentKey) ?? [])
         return Array(hasher.finalize())
     }
+
+    /// Both keys, in hex, for the index (`ArrivalKeys`).
+    func keys(originalSHA256: [UInt8]) -> ArrivalKeys {
+        let key = contentKey
+        return ArrivalKeys(contentKey: key, digest: Hex.encode(digest(originalSHA256: originalSHA256, contentKey: key)))
+    }
+}
+
+/// An arrival's content key and digest (hex): computed when its message is finished, off
+/// the writer thread, whose every microsecond per message is a batch's wait for its sync.
+struct ArrivalKeys: Sendable, Equatable {
+    var contentKey: String
+    var digest: String
 }
 
 /// What the record around an arrival already says, so the arrival need not repeat it: a

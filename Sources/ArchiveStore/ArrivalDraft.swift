@@ -7,8 +7,9 @@ import NIOCore
 /// through a `JournalReportSplitter`; a report's original goes into a `MessageDraft` of
 /// its own and the rest into the arrival's `WrapperRecipe`; anything else (plain mail, a
 /// report that is not well formed) into a `MessageDraft` of the whole message
-/// (docs/ARCHITECTURE.md, "Journal reports"). The bytes as received are hashed as they
-/// pass: that digest is what the chain's trace signs and what a retry is recognised by.
+/// (docs/ARCHITECTURE.md, "Journal reports"). The digest of the bytes as received is what
+/// the chain's trace signs and what a retry is recognised by: for plain mail the draft's
+/// own, for a report hashed as the bytes pass.
 public struct ArrivalDraft: ByteFeed {
     /// What became of a message that looked like a journal report.
     public enum JournalOutcome: Sendable, Equatable {
@@ -52,16 +53,20 @@ public struct ArrivalDraft: ByteFeed {
     public var receivedSize: UInt64 { size }
 
     /// SHA-256 of the bytes received so far (once whole: of the message as received).
-    public var receivedDigest: [UInt8] { Array(received.finalize()) }
+    /// Plain mail is its own original: its draft's digest, not hashed twice.
+    public var receivedDigest: [UInt8] {
+        if case .plain = mode, let draft { return draft.originalDigest }
+        return Array(received.finalize())
+    }
 
     /// Feeds the next bytes of the message as received (`ByteFeed` adds the public forms).
     public mutating func append(raw: UnsafeRawBufferPointer) throws {
-        received.update(bufferPointer: raw)
         size += UInt64(raw.count)
         switch mode {
         case .plain:
             try draft?.append(bytes: raw)
         case .deciding, .report:
+            received.update(bufferPointer: raw)
             guard var splitting = splitter else { return }
             var original = draft
             let progress = try splitting.feed(raw) { piece in

@@ -119,11 +119,10 @@ public struct MessageDraft: ByteFeed {
                               forwarding: forwarding)
         let compressedSize = record.count - RecordCodec.headerSize
         // The record of a new original holds its first arrival; should the original be
-        // stored already, the writer writes the arrival's record of its own instead.
+        // stored already, the writer encodes the arrival's record of its own instead.
         try RecordCodec.seal(record, metadata: metadata, arrival: arrival, dictionary: dictionary, level: level)
-        let section = try RecordCodec.arrivalSection(arrival, originalSHA256: digest, dictionary: dictionary, level: level)
-        return FinishedMessage(metadata: metadata, arrival: arrival, arrivalSection: section, compressedSize: compressedSize,
-                               encoded: record, lease: lease, sample: sample)
+        return FinishedMessage(metadata: metadata, arrival: arrival, arrivalKeys: arrival.keys(originalSHA256: digest), level: level,
+                               compressedSize: compressedSize, encoded: record, lease: lease, sample: sample)
     }
 }
 
@@ -148,8 +147,9 @@ public struct ReceivedForm: Sendable {
 public struct FinishedMessage: Sendable {
     public let metadata: ArchiveMetadata
     public let arrival: Arrival
-    /// The arrival record's body (`RecordCodec.arrivalRecord`), compressed with `dictionary`.
-    let arrivalSection: [UInt8]
+    let arrivalKeys: ArrivalKeys
+    /// The zstd level of the record (an arrival record of its own gets the same).
+    let level: Int32
     /// Size of the zstd body alone.
     public let compressedSize: Int
     /// The complete record as it will be appended to a segment: in memory, or partly in
