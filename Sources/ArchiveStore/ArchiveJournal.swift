@@ -166,7 +166,8 @@ final class ArchiveJournal {
                 metrics.messagesArchived.increment()
                 metrics.bytesRaw.increment(by: Int64(batch[i].originalSize))
             }
-            metrics.bytesStored.increment(by: Int64(written.originals.reduce(0) { $0 + $1.storedSize } + written.arrivals.reduce(0) { $0 + $1.storedSize }))
+            // One record per message: the original's (its first arrival in it) or the arrival's.
+            metrics.bytesStored.increment(by: Int64(written.originals.first?.storedSize ?? written.arrivals.first?.storedSize ?? 0))
         }
         // Each message's arrival is in its last (or only) record; `durable` is in append order.
         if let last = durable.last, case .written(_, let written)? = outcomes[last], let end = written.arrivals.last {

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import JournalReport
+import MetricsTestKit
 import TestSupport
 import Testing
 @testable import ArchiveStore
@@ -81,6 +82,28 @@ import Testing
                 #expect(verify.isClean, "\(verify.faults + verify.indexFaults)")
                 #expect(try reader.digest().reduce(0) { $0 + $1.messages } == 3)
             }
+        }
+    }
+
+    /// `archive_bytes_stored_total` counts each record written once: the original's record
+    /// (which holds its first arrival) and a later arrival's record of its own.
+    @Test func storedBytesCountEachRecordOnce() async throws {
+        try await withTempDirectory { dir in
+            let metrics = TestMetrics()
+            var options = ArchiveStoreOptions()
+            options.metricsFactory = metrics
+            let store = try await openStore(dir, options: options)
+            var first = try MessageDraft(envelope: Self.plain(["bob@corp.example"], id: "B1"))
+            try first.append(bytes: Self.original)
+            try await store.commit(first.finish())
+            var second = try MessageDraft(envelope: Self.plain(["carol@corp.example"], id: "B2", at: 60))
+            try second.append(bytes: Self.original)
+            try await store.commit(second.finish())
+            try await store.close()
+            let reader = try ArchiveReader(dataDirectory: dir)
+            let entry = try #require(try reader.list().first)
+            let later = try #require(try reader.arrival(id: "B2"))
+            #expect(try metrics.expectCounter("archive_bytes_stored_total").totalValue == Int64(entry.storedSize + later.storedSize))
         }
     }
 
