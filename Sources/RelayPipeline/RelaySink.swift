@@ -28,6 +28,9 @@ struct RelaySink: MessageSink {
     /// For a message that may be forwarded and whose leading bytes are content: is it
     /// this node's copy coming back inside a peer's?
     var detector: ReturningCopyDetector?
+    /// Where the arrival entered the chain, from a copy whose trace this node verified;
+    /// nil when it entered here. Read once, when the stripper has decided.
+    var chainOrigin: ArrivalOrigin?
 
     init(receiver: RelayReceiver, envelope: Envelope, routing: RoutingTable, plan: ForwardingPlan, stripper: TraceStripper,
          traceKey: TraceKey) {
@@ -59,7 +62,10 @@ struct RelaySink: MessageSink {
     private mutating func feed(_ content: [UInt8]) throws {
         guard stripper.isPassingThrough else { return }  // still deciding; the stripper holds the bytes
         if draft == nil {
-            if case .inChain = stripper.standing { detector = nil }  // a stripped copy: its trace decides
+            if case .inChain = stripper.standing {
+                detector = nil  // a stripped copy: its trace decides
+                chainOrigin = ArrivalOrigin.find(in: stripper.relayedFields)
+            }
             noteUnverifiedTrace()
             received.consume(stripper.relayedFields)
             do {
@@ -103,9 +109,8 @@ struct RelaySink: MessageSink {
     /// Where the arrival entered the chain: from a copy whose trace this node verified,
     /// the origin it carries (docs/ARCHITECTURE.md, "Originals and arrivals"); else here.
     private var arrivalOrigin: ArrivalOrigin {
-        if case .inChain = stripper.standing, let origin = ArrivalOrigin.find(in: stripper.relayedFields) { return origin }
-        return ArrivalOrigin(id: envelope.transactionID, node: routing.nodeID.value, receivedAt: envelope.receivedAt,
-                             listener: envelope.listener, client: envelope.clientIP, helo: envelope.helo, tls: envelope.tls)
+        chainOrigin ?? ArrivalOrigin(id: envelope.transactionID, node: routing.nodeID.value, receivedAt: envelope.receivedAt,
+                                     listener: envelope.listener, client: envelope.clientIP, helo: envelope.helo, tls: envelope.tls)
     }
 
     mutating func finish() async -> StoreOutcome {
@@ -186,7 +191,8 @@ struct RelaySink: MessageSink {
     /// that peer's copy.
     private func decideForwarding(size: UInt64, digest: [UInt8], returningCopy: [NodeID]?) -> ForwardingDecision {
         guard !plan.delivery.forward.isEmpty else { return .forward(Forwarding()) }
-        let (connections, trace) = loopCheck(plan.delivery.forward, returningCopy: returningCopy)
+        let relayed = relayedFields
+        let (connections, trace) = loopCheck(plan.delivery.forward, returningCopy: returningCopy, relayedLength: relayed.count)
         guard let trace, !connections.isEmpty else {
             return plan.delivery.archive ? .forward(Forwarding()) : .acceptWithoutKeeping
         }
@@ -202,7 +208,6 @@ struct RelaySink: MessageSink {
         // the only way not to lose it.
         guard plan.delivery.archive || !admitted.isEmpty else { return .refuse(RelayReceiver.queueFull) }
         guard !admitted.isEmpty else { return .forward(Forwarding()) }
-        let relayed = relayedFields
         let prefix = traceKey.sign(trace, originalDigest: digest, relayedFields: relayed).headerFieldBytes + relayed
         let owed = ForwardingPromise(prefix: prefix, copies: admitted.map {
             ForwardingPromise.Copy(connection: $0, recipients: plan.recipientsByConnection[$0] ?? [])
@@ -215,9 +220,7 @@ struct RelaySink: MessageSink {
     /// nodes before prepended (which includes that origin). The trace's `relayed` counts them.
     private var relayedFields: [UInt8] {
         var relayed = Array(envelope.receivedHeader.utf8)
-        if case .inChain = stripper.standing, ArrivalOrigin.find(in: stripper.relayedFields) != nil {} else {
-            relayed += Array(arrivalOrigin.headerField.utf8)
-        }
+        if chainOrigin == nil { relayed += Array(arrivalOrigin.headerField.utf8) }
         return relayed + Array(stripper.relayedFields)
     }
 
@@ -295,8 +298,7 @@ struct RelaySink: MessageSink {
 
     /// The loop guard's verdict: the connections to forward to (none when it stops the
     /// message) and the trace the copies carry.
-    private func loopCheck(_ connections: [String], returningCopy: [NodeID]?) -> ([String], LoopTrace?) {
-        let relayedLength = relayedFields.count
+    private func loopCheck(_ connections: [String], returningCopy: [NodeID]?, relayedLength: Int) -> ([String], LoopTrace?) {
         let verdict = LoopGuard.verdict(standing: stripper.standing, returningCopy: returningCopy, nodeID: routing.nodeID,
                                         receivedFields: received.count, maxHops: routing.maxHops, relayedHeaderLength: relayedLength)
         switch verdict {
