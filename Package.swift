@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "AdminEndpoint", targets: ["AdminEndpoint"]),
         .library(name: "RelayPipeline", targets: ["RelayPipeline"]),
         .library(name: "JournalReport", targets: ["JournalReport"]),
+        .library(name: "MessageText", targets: ["MessageText"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -80,6 +81,10 @@ let package = Package(
         // wrapped original from the report, the envelope part's grammar, the wrapper recipe
         // that rebuilds the report as received. Pure: no I/O, no dependency.
         .target(name: "JournalReport"),
+        // What search indexes of a message: the streaming MIME parser that extracts header
+        // fields, text (every charset to UTF-8, HTML to text) and attachment names, and the
+        // term segmentation index and queries share. Pure: no I/O, no dependency.
+        .target(name: "MessageText"),
         .target(
             name: "ArchiveStore",
             dependencies: [
