@@ -90,6 +90,7 @@ let package = Package(
             dependencies: [
                 "DurableFiles",
                 "JournalReport",
+                "MessageText",
                 "CZstd",
                 "CSQLite",
                 .product(name: "NIOCore", package: "swift-nio"),

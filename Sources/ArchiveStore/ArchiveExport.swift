@@ -21,7 +21,14 @@ extension ArchiveReader {
                        withEnvelope: Bool = false) throws -> Int {
         try ExportDestination.refuseInside(dataDirectory: layout.dataDirectory, path)
         if format == .mbox, !overwrite, ExportDestination.exists(path) { throw ExportRefusal.exists(path: path) }
-        let entries = try list(filter)
+        return try export(try list(filter), format: format, to: path, overwrite: overwrite, withEnvelope: withEnvelope)
+    }
+
+    /// Exports exactly `entries` (a search's hits), in their order.
+    public func export(_ entries: [ArchiveIndexEntry], format: ExportFormat, to path: String, overwrite: Bool = false,
+                       withEnvelope: Bool = false) throws -> Int {
+        try ExportDestination.refuseInside(dataDirectory: layout.dataDirectory, path)
+        if format == .mbox, !overwrite, ExportDestination.exists(path) { throw ExportRefusal.exists(path: path) }
         switch format {
         case .eml:
             try FilePermissions.createDirectories(path)

@@ -89,6 +89,11 @@ final class ArchiveIndex {
 
     /// Adds rows and advances the checkpoint in one transaction. A digest (or arrival id)
     /// already present is ignored: the first stored copy stays the indexed one.
+    /// How many arrivals the index holds.
+    func arrivalCount() throws -> Int {
+        try connection.withStatement("SELECT count(*) FROM arrivals") { s in try s.step() ? Int(s.int(0)) : 0 }
+    }
+
     func insert(_ rows: IndexRows, checkpoint: IndexCheckpoint) throws {
         try connection.transaction {
             try connection.withStatement("""

@@ -14,6 +14,8 @@ final class ArchiveJournal {
     private let indexWriter: IndexWriter
     /// The writer thread's read connection to the index, for dedupe lookups.
     private var lookup: ArchiveIndex?
+    /// Follows the durable end into the search index (`ArchiveStoreOptions.searchIndex`).
+    private(set) var searchIndexer: SearchIndexer?
     private let indexHealth: IndexHealth
     var writer: SegmentWriter?
     /// A segment that hit an I/O error and still needs its sidecar seal before any new
@@ -172,7 +174,9 @@ final class ArchiveJournal {
         // Each message's arrival is in its last (or only) record; `durable` is in append order.
         if let last = durable.last, case .written(_, let written)? = outcomes[last], let end = written.arrivals.last {
             metrics.batchSize.record(durable.count)
-            indexWriter.add(rows, checkpoint: IndexCheckpoint(segment: end.segment, offset: end.offset + end.storedSize))
+            let checkpoint = IndexCheckpoint(segment: end.segment, offset: end.offset + end.storedSize)
+            indexWriter.add(rows, checkpoint: checkpoint)
+            searchIndexer?.advance(to: checkpoint, arrivals: rows.arrivals.count)
         }
         return results
     }
@@ -219,7 +223,32 @@ final class ArchiveJournal {
     /// returning. Entries not inserted are replayed from the segments at the next open
     /// (they lie after the index checkpoint).
     func closeIndex() {
+        searchIndexer?.close()
+        searchIndexer = nil
         lookup = nil  // first: the last connection to close checkpoints the WAL
         indexWriter.close()
+    }
+
+    /// Starts the search indexer once recovery is done and the active segment is open:
+    /// its first target is the durable end. A search index that cannot be opened leaves
+    /// the archive working without search (logged); one that claims records beyond the
+    /// durable end (a restored or truncated archive) is rebuilt.
+    func startSearch(path: String, archivedArrivals: Int) {
+        guard options.searchIndex, searchIndexer == nil, let writer else { return }
+        let end = IndexCheckpoint(segment: writer.sequence, offset: writer.durableSize)
+        do {
+            var opened: SearchIndex? = try SearchIndex.openWritable(path: path)
+            if let progress = try opened?.progress(), (progress.segment, progress.offset) > (end.segment, end.offset) {
+                logger.warning("search index is ahead of the archive; rebuilding it", metadata: ["progress": "\(progress)", "durable_end": "\(end)"])
+                opened = nil  // closed before its files go
+                opened = try SearchIndex.openWritable(path: path, fresh: true)
+            }
+            guard let index = opened else { return }
+            let feeder = SearchFeeder(index: index, archiveDirectory: directory, logger: logger)
+            searchIndexer = try SearchIndexer(feeder: feeder, archived: archivedArrivals, target: end, logger: logger,
+                                              metricsFactory: options.metricsFactory)
+        } catch {
+            logger.error("search index cannot be opened; archiving goes on without search", metadata: ["path": "\(path)", "error": "\(error)"])
+        }
     }
 }

@@ -10,6 +10,9 @@ public struct ArchiveLayout: Sendable {
     public var indexPath: String { archiveDirectory + "/" + Self.indexFileName }
     /// The index's file name, also how faults of the index are named.
     static let indexFileName = "index.sqlite"
+    /// The full-text search database (`SearchIndex`): derived, rebuilt when missing.
+    public var searchPath: String { archiveDirectory + "/" + Self.searchFileName }
+    static let searchFileName = "search.sqlite"
     var lockPath: String { archiveDirectory + "/LOCK" }
     /// Spill files of drafts past the memory budget (`InflightBudget`): beside the
     /// archive, not in it, so nothing that lists segments ever meets one.

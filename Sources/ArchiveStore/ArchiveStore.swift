@@ -21,11 +21,14 @@ public final class ArchiveStore: Sendable {
     public let inflight: InflightBudget
     /// Dictionaries of segments read by location (`readOriginal`).
     let dictionaryCache = SegmentDictionaryCache()
+    /// Nil when the store keeps no search index (`ArchiveStoreOptions.searchIndex`).
+    private let searchIndexer: SearchIndexer?
 
     private init(layout: ArchiveLayout, options: ArchiveStoreOptions, report: RecoveryReport, committer: GroupCommitter,
                  capacity: CapacityMonitor, indexHealth: IndexHealth, lock: DirectoryLock, trainer: DictionaryTrainer,
-                 inflight: InflightBudget) {
+                 inflight: InflightBudget, searchIndexer: SearchIndexer?) {
         self.trainer = trainer
+        self.searchIndexer = searchIndexer
         self.indexHealth = indexHealth
         self.inflight = inflight
         self.layout = layout
@@ -48,6 +51,7 @@ public final class ArchiveStore: Sendable {
         let committer = GroupCommitter(capacity: capacity, metrics: metrics, tick: tick)
         let indexHealth = IndexHealth(counter: metrics.indexFaults)
         let directoryLock = LockedValue<DirectoryLock?>(nil)
+        let searchIndexer = LockedValue<SearchIndexer?>(nil)
         let trainer = DictionaryTrainer(options: options, logger: logger)
         let inflight = InflightBudget(limit: options.maxInflightBytes, spillDirectory: layout.draftsDirectory, metrics: metrics)
         let report = try await committer.start {
@@ -68,6 +72,8 @@ public final class ArchiveStore: Sendable {
                     journal.closeIndex()  // stops the index thread, closes the database
                     throw error
                 }
+                journal.startSearch(path: layout.searchPath, archivedArrivals: (try? outcome.index?.arrivalCount()) ?? 0)
+                searchIndexer.withLock { $0 = journal.searchIndexer }
                 trainer.resume(with: outcome.dictionary)
                 capacity.refreshIfDue(force: true)
                 return (journal, recovery.report)
@@ -81,7 +87,8 @@ public final class ArchiveStore: Sendable {
         }
         guard let lock = directoryLock.withLock({ $0 }) else { throw ArchiveStoreError.unrecoverable("lock not taken") }
         return ArchiveStore(layout: layout, options: options, report: report, committer: committer, capacity: capacity,
-                            indexHealth: indexHealth, lock: lock, trainer: trainer, inflight: inflight)
+                            indexHealth: indexHealth, lock: lock, trainer: trainer, inflight: inflight,
+                            searchIndexer: searchIndexer.withLock { $0 })
     }
 
     /// A draft for the next message; feed it chunks as they arrive, then `finish()` it.
@@ -136,6 +143,18 @@ public final class ArchiveStore: Sendable {
     /// Messages are still archived, but duplicates are stored again and `list` may miss
     /// some until it is repaired (restart, or `archive reindex`); `/readyz` reports it.
     public func indexFault() -> String? { indexHealth.fault }
+
+    /// Arrivals archived and not yet searchable; nil without a search index.
+    public var searchLag: Int? { searchIndexer?.lagMessages }
+
+    /// Waits until everything archived so far is searchable, up to `timeout`; true when it
+    /// is (false also without a search index).
+    public func waitForSearchIndex(timeout: TimeInterval) async -> Bool {
+        guard let searchIndexer else { return false }
+        return await withCheckedContinuation { continuation in
+            DedicatedThread.start(name: "search-wait") { continuation.resume(returning: searchIndexer.waitUntilCaughtUp(timeout: timeout)) }
+        }
+    }
 
     /// Completes queued commits, closes the files and releases the directory lock. The
     /// active segment stays open-ended and is resumed by the next `open`.

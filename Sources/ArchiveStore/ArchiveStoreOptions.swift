@@ -39,6 +39,11 @@ public struct ArchiveStoreOptions: Sendable {
     /// Metrics backend; nil uses the globally bootstrapped `MetricsSystem`.
     public var metricsFactory: (any MetricsFactory)?
 
+    /// Whether the store keeps the full-text search index (`search.sqlite`) up to date on a
+    /// thread of its own. Off by default for embedders and tests; the node turns it on
+    /// (`[archive] search_index`).
+    public var searchIndex = false
+
     public init() {}
 }
 

@@ -149,8 +149,9 @@ extension ArchiveReader {
         return Array(hasher.finalize())
     }
 
-    /// Rebuilds the index from the segments. Takes the directory lock, so it refuses to
-    /// run while a node has the archive open. Returns the number of originals indexed.
+    /// Rebuilds the index and the search index from the segments. Takes the directory
+    /// lock, so it refuses to run while a node has the archive open. Returns the number of
+    /// originals indexed.
     public static func reindex(dataDirectory: String) throws -> Int {
         let layout = ArchiveLayout(dataDirectory: dataDirectory)
         guard FileManager.default.fileExists(atPath: layout.archiveDirectory) else {
@@ -178,6 +179,7 @@ extension ArchiveReader {
                 total += batch.originals.count
             }
         }
+        _ = try ArchiveSearch.rebuild(dataDirectory: dataDirectory)
         return total
     }
 }

@@ -6,6 +6,8 @@ import Foundation
 enum ArchiveCheck {
     static func options(_ entry: NodeConfiguration.Archive?, problems: inout ConfigurationProblems) -> ArchiveStoreOptions {
         var options = ArchiveStoreOptions()
+        // A node searches unless told not to; the store's own default (off) is for embedders.
+        options.searchIndex = entry?.search_index ?? true
         guard let entry else { return options }
         if let level = entry.compression_level {
             if (1...19).contains(level) {

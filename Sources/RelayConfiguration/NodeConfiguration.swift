@@ -80,6 +80,8 @@ public struct NodeConfiguration: Codable, Sendable {
         public var min_free_bytes: Int?
         /// Memory the records of messages in flight may hold together (0 or more).
         public var inflight_max_bytes: Int?
+        /// Whether the node keeps the full-text search index up to date (default true).
+        public var search_index: Bool?
     }
 
     public var node: Node?

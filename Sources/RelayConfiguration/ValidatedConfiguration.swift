@@ -46,7 +46,7 @@ public struct ValidatedConfiguration: Sendable {
     public var restartFingerprint: String {
         let listeners = listeners.map { "\($0.name)=\($0.host):\($0.port),\($0.tlsMode),\($0.certificateFile ?? ""),\($0.privateKeyFile ?? "")" }
         return "\(listeners)|\(node.dataDirectory)|\(node.adminAddress)|\(routing.nodeID)|\(node.eventLoopThreads)|"
-            + "\(archive.compressionLevel),\(archive.maxSegmentBytes),\(archive.maxSegmentAge),\(archive.minimumFreeBytes),\(archive.maxInflightBytes)"
+            + "\(archive.compressionLevel),\(archive.maxSegmentBytes),\(archive.maxSegmentAge),\(archive.minimumFreeBytes),\(archive.maxInflightBytes),\(archive.searchIndex)"
     }
 }
 

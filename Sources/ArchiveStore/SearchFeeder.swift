@@ -1,0 +1,208 @@
+import DurableFiles
+import Foundation
+import Logging
+import MessageText
+
+/// Feeds the search index from the segments, a batch per transaction, from where the
+/// index's `progress` says up to a given end.
+///
+/// It follows the segments rather than the commit path's hand-over: the same code then
+/// catches up an archive that never had a search index, resumes after a crash (`progress`
+/// commits with the rows it covers, so a batch is in whole or not at all), and lets the
+/// node and `archive search` both feed the same database: every batch reads `progress`
+/// inside its write transaction, so whoever comes second starts where the first stopped.
+final class SearchFeeder {
+    /// A batch ends after this many records or this many original bytes, whichever first:
+    /// a transaction short enough that a searcher feeding the same database waits little.
+    static let batchRecords = 512
+    static let batchBytes = 32 << 20
+
+    let index: SearchIndex
+    private let directory: String
+    private let logger: Logger
+    /// The segment being read, kept between batches.
+    private var current: OpenSegment?
+
+    private struct OpenSegment {
+        var sequence: UInt64
+        var file: SystemFile
+        var descriptor: SegmentDescriptor
+        /// Dictionaries of the segment, as of `offset`.
+        var dictionaries: SegmentDictionaries
+        var offset: Int
+    }
+
+    init(index: SearchIndex, archiveDirectory: String, logger: Logger) {
+        self.index = index
+        self.directory = archiveDirectory
+        self.logger = logger
+    }
+
+    deinit { current?.file.close() }
+
+    /// What one batch did.
+    struct Batch: Equatable {
+        /// Message and arrival records read (a message record of a new original holds one
+        /// arrival too: counted once).
+        var records = 0
+        /// Whether the records up to `end` are all indexed now.
+        var caughtUp = false
+    }
+
+    /// Indexes the next batch of records before `end` (nil: every valid record there is,
+    /// the active segment's up to its first invalid byte).
+    func step(until end: IndexCheckpoint?) throws -> Batch {
+        try index.connection.transaction {
+            var batch = Batch()
+            guard var position = try index.progress() ?? firstPosition() else {
+                batch.caughtUp = true
+                return batch
+            }
+            var bytes = 0
+            while batch.records < Self.batchRecords && bytes < Self.batchBytes {
+                if let end, (position.segment, position.offset) >= (end.segment, end.offset) {
+                    batch.caughtUp = true
+                    break
+                }
+                guard let next = try read(at: position, end: end) else {
+                    batch.caughtUp = true
+                    break
+                }
+                switch next {
+                case .record(let record, let after):
+                    bytes += try add(record)
+                    batch.records += 1
+                    position = after
+                case .skip(let after):
+                    position = after
+                }
+            }
+            try index.setProgress(position)
+            return batch
+        }
+    }
+
+    private func firstPosition() throws -> IndexCheckpoint? {
+        guard let first = try SegmentCatalog.load(directory: directory).first else { return nil }
+        return IndexCheckpoint(segment: first.sequence, offset: SegmentHeader.size)
+    }
+
+    private enum Next {
+        case record(StoredContents, after: IndexCheckpoint)
+        /// Nothing to index (a dictionary record, damage, a segment's end): go on from here.
+        case skip(after: IndexCheckpoint)
+    }
+
+    private enum StoredContents {
+        case message(ArchiveRecord, RecordContents)
+        case arrival(Arrival, OriginalReference)
+    }
+
+    /// The record at `position`, or where to go on from; nil when there is nothing more
+    /// before `end` (or in the archive).
+    private func read(at position: IndexCheckpoint, end: IndexCheckpoint?) throws -> Next? {
+        guard var segment = try open(position) else { return nil }
+        defer { current = segment }
+        let isLast = end.map { position.segment >= $0.segment } ?? !segmentExists(after: position.segment)
+        let limit = end.flatMap { position.segment == $0.segment ? min($0.offset, segment.descriptor.recordsEnd) : nil }
+            ?? segment.descriptor.recordsEnd
+        guard position.offset < limit else {
+            if isLast { return nil }
+            return .skip(after: IndexCheckpoint(segment: try nextSequence(after: position.segment) ?? position.segment + 1, offset: SegmentHeader.size))
+        }
+        switch try SegmentScanner.readRecord(segment.file, at: position.offset, limit: limit) {
+        case .valid(let header, let bytes):
+            let after = IndexCheckpoint(segment: position.segment, offset: position.offset + header.recordLength)
+            segment.offset = after.offset
+            switch header.kind {
+            case .dictionary:
+                _ = segment.dictionaries.register(header, bytes)
+                return .skip(after: after)
+            case .message:
+                do {
+                    let record = try RecordCodec.decode(bytes, dictionaries: segment.dictionaries)
+                    let contents = try RecordCodec.decodeContents(bytes, header: header, dictionaries: segment.dictionaries)
+                    return .record(.message(record, contents), after: after)
+                } catch {
+                    logger.error("search index: record unreadable, not indexed", metadata: ["segment": "\(position.segment)", "offset": "\(position.offset)", "error": "\(error)"])
+                    return .skip(after: after)
+                }
+            case .arrival:
+                do {
+                    guard case .arrival(let arrival, let reference) = try RecordCodec.decodeContents(bytes, header: header, dictionaries: segment.dictionaries) else {
+                        return .skip(after: after)
+                    }
+                    return .record(.arrival(arrival, reference), after: after)
+                } catch {
+                    logger.error("search index: arrival record unreadable, not indexed", metadata: ["segment": "\(position.segment)", "offset": "\(position.offset)", "error": "\(error)"])
+                    return .skip(after: after)
+                }
+            }
+        case .invalid(let reason):
+            // The active segment's tail (a record being written, the preallocated zeros)
+            // ends the run; damage in a segment behind it is stepped over, as readers do.
+            if isLast && end == nil { return nil }
+            if let valid = try SegmentScanner.findValidRecord(segment.file, after: position.offset, limit: limit) {
+                logger.error("search index: damaged bytes skipped", metadata: ["segment": "\(position.segment)", "offset": "\(position.offset)", "reason": "\(reason)"])
+                return .skip(after: IndexCheckpoint(segment: position.segment, offset: valid))
+            }
+            if isLast { return nil }
+            return .skip(after: IndexCheckpoint(segment: try nextSequence(after: position.segment) ?? position.segment + 1, offset: SegmentHeader.size))
+        }
+    }
+
+    /// The segment of `position`, opened (or kept from the last call), with its
+    /// dictionaries as of that offset; nil when it does not exist.
+    private func open(_ position: IndexCheckpoint) throws -> OpenSegment? {
+        if var kept = current, kept.sequence == position.segment {
+            current = nil
+            if kept.offset != position.offset {
+                kept.dictionaries = try SegmentDictionaries.load(kept.file, limit: position.offset).0
+                kept.offset = position.offset
+            }
+            // The active segment grows (and gets sealed): its end is read again once reached.
+            if position.offset >= kept.descriptor.recordsEnd {
+                kept.descriptor = try SegmentCatalog.describe(directory: directory, sequence: kept.sequence, path: kept.descriptor.path)
+            }
+            return kept
+        }
+        current?.file.close()
+        current = nil
+        let path = directory + "/" + SegmentName.file(position.segment)
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        let descriptor = try SegmentCatalog.describe(directory: directory, sequence: position.segment, path: path)
+        let file = try SystemFile.openReadOnly(path)
+        let dictionaries = position.offset > SegmentHeader.size ? try SegmentDictionaries.load(file, limit: position.offset).0 : SegmentDictionaries()
+        return OpenSegment(sequence: position.segment, file: file, descriptor: descriptor, dictionaries: dictionaries, offset: position.offset)
+    }
+
+    private func segmentExists(after sequence: UInt64) -> Bool {
+        (try? nextSequence(after: sequence)) != nil
+    }
+
+    private func nextSequence(after sequence: UInt64) throws -> UInt64? {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return names.compactMap(SegmentName.sequence(of:)).filter { $0 > sequence }.min()
+    }
+
+    /// Adds a record's original (extracting its text) and arrival; returns the original's
+    /// size, what the batch limit counts.
+    private func add(_ contents: StoredContents) throws -> Int {
+        switch contents {
+        case .message(let record, let parts):
+            let original: [UInt8]
+            do {
+                original = try record.original()
+            } catch {
+                logger.error("search index: original unreadable, not indexed", metadata: ["id": "\(record.metadata.id)", "error": "\(error)"])
+                return 0
+            }
+            _ = try index.add(record.metadata, text: MessageTextExtractor.extract(original))
+            if let arrival = parts.arrival { _ = try index.add(arrival, original: record.metadata.sha256Hex) }
+            return original.count
+        case .arrival(let arrival, let reference):
+            _ = try index.add(arrival, original: Hex.encode(reference.sha256))
+            return 0
+        }
+    }
+}

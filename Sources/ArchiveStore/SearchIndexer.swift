@@ -1,0 +1,133 @@
+import DurableFiles
+import Foundation
+import Logging
+import Metrics
+
+/// The node's search indexing: a thread of its own that follows the durable end of the
+/// archive with `SearchFeeder`, off the commit path.
+///
+/// The writer thread only moves the target and counts what it committed (`advance`), under
+/// a lock, and never waits: a slow or failing search index delays no 250. The thread runs
+/// at a lower priority (nice 10) so that MIME extraction gives the CPU up to the sessions
+/// and the writer whenever they want it. Lag, in arrivals archived and not yet searchable,
+/// is `archive_search_index_lag_messages`; `/readyz` ignores it (search catches up, mail
+/// must not wait for it).
+final class SearchIndexer: @unchecked Sendable {
+    /// Waits between attempts after a failed batch (a full disk, a locked database).
+    static let retryDelay: TimeInterval = 5
+
+    private struct State {
+        /// Where the records are durable up to.
+        var target: IndexCheckpoint?
+        /// Arrival records durable (at open, then committed since) and those the feeder read.
+        var archived = 0
+        var indexed = 0
+        var stopping = false
+        var stopped = false
+        var idle = true
+    }
+
+    private let condition = NSCondition()
+    private var state = State()
+    private let feeder: SearchFeeder
+    private let logger: Logger
+    private let lag: Gauge
+
+    /// `archived`: the arrival records the archive holds at open (the index's count, which
+    /// recovery brought up to date). Starts indexing from the search index's progress at once.
+    init(feeder: SearchFeeder, archived: Int, target: IndexCheckpoint?, logger: Logger, metricsFactory: (any MetricsFactory)?) throws {
+        self.feeder = feeder
+        self.logger = logger
+        lag = Gauge(label: "archive_search_index_lag_messages", factory: metricsFactory ?? MetricsSystem.factory)
+        state.archived = archived
+        state.indexed = try feeder.index.count(.arrivals)
+        state.target = target
+        state.idle = false
+        lag.record(max(0, archived - state.indexed))
+        DedicatedThread.start(name: "archive-search", niceness: 10) { [self] in run() }
+    }
+
+    /// The writer thread's hand-over after a durable batch: `end` is where the records are
+    /// durable up to, `arrivals` how many arrival records the batch wrote.
+    func advance(to end: IndexCheckpoint, arrivals: Int) {
+        condition.lock()
+        defer { condition.unlock() }
+        state.target = end
+        state.archived += arrivals
+        state.idle = false
+        lag.record(max(0, state.archived - state.indexed))
+        condition.signal()
+    }
+
+    /// Arrivals archived and not yet searchable.
+    var lagMessages: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return max(0, state.archived - state.indexed)
+    }
+
+    /// Blocks until everything durable when called is searchable, or `timeout` passes;
+    /// true when caught up. For tests and `archive reindex`.
+    func waitUntilCaughtUp(timeout: TimeInterval) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        condition.lock()
+        defer { condition.unlock() }
+        while !state.idle && !state.stopped {
+            guard condition.wait(until: deadline) else { return state.idle }
+        }
+        return state.idle
+    }
+
+    /// Stops after the batch in progress (a batch is one transaction: what it did stays,
+    /// the rest is indexed at the next start). Returns when the thread has let go of the
+    /// database.
+    func close() {
+        condition.lock()
+        defer { condition.unlock() }
+        state.stopping = true
+        condition.broadcast()
+        while !state.stopped { condition.wait() }
+    }
+
+    private func run() {
+        var failing = false
+        while true {
+            condition.lock()
+            while !state.stopping && state.idle { condition.wait() }
+            if state.stopping {
+                state.stopped = true
+                condition.broadcast()
+                condition.unlock()
+                return
+            }
+            let target = state.target
+            condition.unlock()
+
+            let batch: SearchFeeder.Batch
+            do {
+                batch = try feeder.step(until: target)
+                if failing { logger.info("search index updates again") }
+                failing = false
+            } catch {
+                if !failing { logger.error("search index update failed; retrying", metadata: ["error": "\(error)"]) }
+                failing = true
+                condition.lock()
+                _ = condition.wait(until: Date().addingTimeInterval(Self.retryDelay))
+                condition.unlock()
+                continue
+            }
+
+            condition.lock()
+            state.indexed += batch.records
+            // Caught up with the target it read; a newer one arrived meanwhile keeps it busy.
+            if batch.caughtUp && state.target == target {
+                state.idle = true
+                // Exact once caught up (the feeder skipped damage, or a searcher fed some).
+                state.indexed = state.archived
+                condition.broadcast()
+            }
+            lag.record(max(0, state.archived - state.indexed))
+            condition.unlock()
+        }
+    }
+}
