@@ -116,7 +116,11 @@ class LagSampler:
 
     def run(self):
         while not self.stopped.is_set():
-            self.samples.append((time.time() - self.begin, self.node.metric(self.METRIC, default=None)))
+            try:
+                lag = self.node.metric(self.METRIC, default=None)
+            except OSError:
+                lag = None  # an admin endpoint too busy to answer within its timeout: a gap, not the end
+            self.samples.append((time.time() - self.begin, lag))
             self.stopped.wait(1)
 
     def stop(self):
