@@ -3,7 +3,7 @@
 ratio to its reference measured in the same run. Run through `bench/run`, which installs
 the Debian packages and builds the release binary. See bench/README.md.
 
-usage: harness.py BINARY OUT_DIR [--quick | --forwarding | --memory | --journal]
+usage: harness.py BINARY OUT_DIR [--quick | --forwarding | --memory | --journal | --search [--search-messages N]]
 """
 import datetime
 import json
@@ -21,6 +21,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from loopback import free_port, wait_port  # noqa: E402
 from postfix_relay import PostfixRelay  # noqa: E402
 import journal_reports  # noqa: E402
+import search  # noqa: E402
 
 BINARY, OUT = sys.argv[1], sys.argv[2]
 QUICK = "--quick" in sys.argv
@@ -74,6 +75,16 @@ class Node:
     def stats(self):
         out = subprocess.run([BINARY, "archive", "stats", "--json", "--data-dir", self.data], capture_output=True, text=True, check=True)
         return json.loads(out.stdout)
+
+    def metric(self, prefix, default=0.0):
+        """The first admin /metrics sample whose line starts with `prefix`; `default` when
+        there is none."""
+        import urllib.request
+        text = urllib.request.urlopen(f"http://127.0.0.1:{self.admin}/metrics", timeout=10).read().decode()
+        for line in text.splitlines():
+            if line.startswith(prefix):
+                return float(line.split()[-1])
+        return default
 
     def stop(self):
         self.proc.terminate()
@@ -132,14 +143,6 @@ trust_trace = true
 """)
         self.proc = spawn([BINARY, "serve", "--config", config, "--log-level", "error"])
         wait_port(self.port)
-
-    def metric(self, prefix):
-        import urllib.request
-        text = urllib.request.urlopen(f"http://127.0.0.1:{self.admin}/metrics", timeout=10).read().decode()
-        for line in text.splitlines():
-            if line.startswith(prefix):
-                return float(line.split()[-1])
-        return 0.0
 
 
 def connection(name, port, max_connections=4):
@@ -561,6 +564,8 @@ def markdown(r):
                  f"{st['corpus_cold']}; {st['smtp_source_10k']} | | <= 0.40 (corpus) |")
     if "journal" in r:
         lines.append(journal_reports.row(r["journal"]))
+    if "search" in r:
+        lines += search.rows(r["search"]) if "error" not in r["search"] else [f"| 10 | search | failed: {r['search']['error']} | | |"]
     for row in r["scaling"]:
         lines.append(f"| 8 | {row['sessions']} sessions, {row['size']} B | sink {row['sink']}, archiverelay "
                      f"{row['archiverelay']} msg/s | {row['archiverelay'] / row['sink']:.2f} | |")
@@ -575,6 +580,20 @@ def journal():
     finally:
         plain.stop()
         reports.stop()
+
+
+def search_row():
+    """(10): search against notmuch (bench/search.py): the archive generated, ingested by a
+    fresh node, queried on both sides; then `archive reindex` on the stopped node."""
+    index = sys.argv.index("--search-messages") if "--search-messages" in sys.argv else None
+    count = int(sys.argv[index + 1]) if index else (5000 if QUICK else 100000)
+    node = Node("search")
+    try:
+        result = search.measure(node, BINARY, work, CORPUS, count)
+    finally:
+        node.stop()
+    result["reindex"] = search.reindex(BINARY, node.data)
+    return result
 
 
 def clean_up():
@@ -604,6 +623,10 @@ def main():
         results["storage"] = storage(single_stats)
         results["scaling"] = scaling()
         results["journal"] = journal()
+        try:
+            results["search"] = search_row()
+        except Exception as error:  # the newest row must not cost the run the other nine
+            results["search"] = {"error": f"{type(error).__name__}: {error}"}
     finally:
         clean_up()
     with open(os.path.join(OUT, f"{date}.json"), "w") as f:
@@ -650,6 +673,23 @@ def journal_only():
         clean_up()
 
 
+def search_only():
+    """`--search`: only row 10; writes bench/results/<date>-search.json and .md."""
+    date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H%M")
+    try:
+        result = search_row()
+    finally:
+        clean_up()
+    os.makedirs(OUT, exist_ok=True)
+    with open(os.path.join(OUT, f"{date}-search.json"), "w") as f:
+        json.dump({"date": date, "cpus": os.cpu_count(), "search": result}, f, indent=2)
+    table = "\n".join(["| # | measure | value | ratio | target |", "| --- | --- | --- | --- | --- |", *search.rows(result)])
+    with open(os.path.join(OUT, f"{date}-search.md"), "w") as f:
+        f.write(table + "\n")
+    print(table)
+    print(f"\nwritten: {OUT}/{date}-search.json, .md")
+
+
 def latency_only():
     """`--latency RATE`: only row 5, at half of RATE msg/s (an A/B of two binaries)."""
     try:
@@ -665,6 +705,8 @@ if "--latency" in sys.argv:
     latency_only()
 elif "--journal" in sys.argv:
     journal_only()
+elif "--search" in sys.argv:
+    search_only()
 elif "--forwarding" in sys.argv:
     forwarding_only()
 elif "--memory" in sys.argv:
