@@ -35,7 +35,13 @@ public struct MessageTextExtractor {
             } else {
                 line.append(contentsOf: window)
                 i = window.endIndex
-                if line.count >= MessageTextLimits.boundaryLineBytes { handleLine(complete: false) }
+                if line.count >= MessageTextLimits.boundaryLineBytes {
+                    // A CR at a piece's end may begin the line's CRLF: it waits for the next piece.
+                    let heldCR = line.last == Byte.cr
+                    if heldCR { line.removeLast() }
+                    handleLine(complete: false)
+                    if heldCR { line.append(Byte.cr) }
+                }
             }
         }
     }
