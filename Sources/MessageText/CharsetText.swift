@@ -17,7 +17,7 @@ public enum CharsetText {
         case "utf-8", "utf8":
             return String(decoding: bytes, as: UTF8.self)
         default:
-            return converted(bytes, from: aliases[name] ?? name) ?? String(decoding: bytes, as: UTF8.self)
+            return converted(bytes, from: ianaName(name)) ?? String(decoding: bytes, as: UTF8.self)
         }
     }
 
@@ -29,6 +29,12 @@ public enum CharsetText {
         "x-mac-roman": "MACINTOSH", "unicode-1-1-utf-7": "UTF-7", "utf-7": "UTF-7",
         "iso-2022-jp": "ISO-2022-JP-2",
     ]
+
+    /// The name iconv knows a mail charset label by.
+    static func ianaName(_ charset: String) -> String {
+        let name = normalized(charset)
+        return aliases[name] ?? name
+    }
 
     static func normalized(_ charset: String) -> String {
         var s = Substring(charset)

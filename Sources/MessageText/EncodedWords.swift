@@ -4,10 +4,9 @@
 /// joined before decoding (a character may be split across them), a malformed word left
 /// as written.
 enum EncodedWords {
-    /// Raw header bytes as text: 8-bit bytes are UTF-8 when valid, else Windows-1252;
-    /// then encoded words decoded.
-    static func decode(_ raw: [UInt8]) -> String {
-        guard raw.contains(UInt8(ascii: "=")) else { return rawText(raw) }
+    /// Raw header bytes as text (`rawText`), then encoded words decoded.
+    static func decode(_ raw: [UInt8], fallback: String? = nil) -> String {
+        guard raw.contains(UInt8(ascii: "=")) else { return rawText(raw, fallback: fallback) }
         var out = ""
         var literal: [UInt8] = []
         var pendingWords: (charset: String, bytes: [UInt8])?
@@ -25,8 +24,8 @@ enum EncodedWords {
                         flushWords()
                     }
                 }
-                if !literal.isEmpty { out += rawText(literal); literal.removeAll() }
-                if let words = pendingWords, words.charset == word.charset {
+                if !literal.isEmpty { out += rawText(literal, fallback: fallback); literal.removeAll() }
+                if let words = pendingWords, words.charset.lowercased() == word.charset.lowercased() {
                     pendingWords = (words.charset, words.bytes + word.bytes)
                 } else {
                     flushWords()
@@ -39,12 +38,20 @@ enum EncodedWords {
             i += 1
         }
         flushWords()
-        out += rawText(literal)
+        out += rawText(literal, fallback: fallback)
         return out
     }
 
-    static func rawText(_ raw: [UInt8]) -> String {
-        CharsetText.validUTF8(raw) ?? CharsetText.windows1252(raw)
+    /// Unlabelled 8-bit header text: UTF-8 when valid, else the charset the entity
+    /// declares for its body (how a Big5 or GB2312 mailer writes its raw subject, and how
+    /// mail readers guess it), else Windows-1252.
+    static func rawText(_ raw: [UInt8], fallback: String? = nil) -> String {
+        if let text = CharsetText.validUTF8(raw) { return text }
+        if let fallback, !["us-ascii", "ascii", "utf-8", "utf8"].contains(CharsetText.normalized(fallback)),
+           let text = CharsetText.converted(raw, from: CharsetText.ianaName(fallback)) {
+            return text
+        }
+        return CharsetText.windows1252(raw)
     }
 
     struct Word {

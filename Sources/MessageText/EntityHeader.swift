@@ -15,9 +15,10 @@ extension MessageTextExtractor {
         }
         let disposition = fields.first("content-disposition").map(MIMEParameters.init)
         let transferEncoding = fields.first("content-transfer-encoding").map { String(decoding: $0, as: UTF8.self) }
+        let headerCharset = contentType?.parameters["charset"]
         switch collector.role {
-        case .top: recordTopFields(fields)
-        case .nestedMessage: appendBody(nestedMessageFields(fields))
+        case .top: recordTopFields(fields, charset: headerCharset)
+        case .nestedMessage: appendBody(nestedMessageFields(fields, charset: headerCharset))
         case .part: break
         }
         if !mediaType.hasPrefix("multipart/") { recordAttachment(mediaType: mediaType, contentType: contentType, disposition: disposition) }
@@ -42,12 +43,13 @@ extension MessageTextExtractor {
         }
     }
 
-    private mutating func recordTopFields(_ fields: [HeaderField]) {
-        result.from = (fields.values("from") + fields.values("sender")).map(EncodedWords.decode)
-        result.to = fields.values("to").map(EncodedWords.decode)
-        result.cc = fields.values("cc").map(EncodedWords.decode)
-        result.bcc = fields.values("bcc").map(EncodedWords.decode)
-        result.subject = fields.first("subject").map(EncodedWords.decode) ?? ""
+    private mutating func recordTopFields(_ fields: [HeaderField], charset: String?) {
+        let decode = { EncodedWords.decode($0, fallback: charset) }
+        result.from = (fields.values("from") + fields.values("sender")).map(decode)
+        result.to = fields.values("to").map(decode)
+        result.cc = fields.values("cc").map(decode)
+        result.bcc = fields.values("bcc").map(decode)
+        result.subject = fields.first("subject").map(decode) ?? ""
         if let raw = fields.first("message-id") {
             var id = Substring(EncodedWords.rawText(raw))
             if let open = id.firstIndex(of: "<"), let close = id[open...].firstIndex(of: ">") { id = id[id.index(after: open)..<close] }
@@ -58,9 +60,9 @@ extension MessageTextExtractor {
     }
 
     /// A forwarded message's From, To, Cc and Subject, one per line, for the body.
-    private func nestedMessageFields(_ fields: [HeaderField]) -> String {
+    private func nestedMessageFields(_ fields: [HeaderField], charset: String?) -> String {
         (fields.values("from") + fields.values("to") + fields.values("cc") + fields.values("subject"))
-            .map(EncodedWords.decode).joined(separator: "\n")
+            .map { EncodedWords.decode($0, fallback: charset) }.joined(separator: "\n")
     }
 
     private mutating func recordAttachment(mediaType: String, contentType: MIMEParameters?, disposition: MIMEParameters?) {

@@ -7,7 +7,8 @@ part by its From, To, Cc and Subject.
 
 The rules that are choices rather than parsing are the ones MessageText documents, so
 both sides apply the same ones: text without a charset (or labelled US-ASCII) is UTF-8
-when valid, else Windows-1252; an unknown charset is UTF-8 with replacement; in HTML a
+when valid, else Windows-1252; raw 8-bit header text is UTF-8 when valid, else the
+message's declared body charset, else Windows-1252; an unknown charset is UTF-8 with replacement; in HTML a
 line break stands for each block element's tag (the list below is MessageText's), other
 tags join the text around them; <script> and <style> content is dropped.
 
@@ -26,6 +27,8 @@ BLOCK_ELEMENTS = {
     "main", "nav", "ol", "option", "p", "pre", "section", "table", "tbody", "td", "tfoot", "th", "thead", "title", "tr", "ul",
 }
 RAW_TEXT = {"script", "style"}
+# MessageText reads these labels as the wider charset mailers write under them.
+ICONV_NAMES = {"gb2312": "gb18030", "gbk": "gb18030", "ks_c_5601-1987": "cp949"}
 
 
 class HTMLToText(HTMLParser):
@@ -68,11 +71,17 @@ def windows1252(data):
                    else chr(b) for b in data)
 
 
-def undeclared(data):
+def undeclared(data, fallback=None):
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
-        return windows1252(data)
+        pass
+    if fallback and fallback not in ("us-ascii", "ascii", "utf-8", "utf8"):
+        try:
+            return data.decode(ICONV_NAMES.get(fallback, fallback), "replace")
+        except LookupError:
+            pass
+    return windows1252(data)
 
 
 def part_text(part):
@@ -91,7 +100,8 @@ def part_text(part):
 
 
 def clean(value):
-    """A header value as text: bytes Python kept as surrogate escapes are read by the undeclared rule."""
+    """A header value as text: bytes Python kept as surrogate escapes are read by the
+    undeclared rule (UTF-8, else the message's body charset, else Windows-1252)."""
     value = str(value)
     try:
         value.encode("utf-8")
@@ -101,10 +111,19 @@ def clean(value):
 
 
 def values(msg, name):
+    """The decoded values of every field `name`. A field with raw 8-bit bytes is read from
+    its source by the undeclared rule (policy.default turns such bytes into U+FFFD)."""
+    raws = [raw for key, raw in msg.raw_items() if key.lower() == name]
     try:
-        return [clean(v) for v in msg.get_all(name) or []]
+        parsed = [str(v) for v in msg.get_all(name) or []]
     except Exception:
-        return [clean(v) for v in msg._headers and [v for k, v in msg._headers if k.lower() == name]]
+        parsed = [None] * len(raws)
+    out = []
+    for raw, value in zip(raws, parsed):
+        if value is None or any("\udc80" <= c <= "\udcff" for c in raw):
+            value = " ".join(undeclared(raw.encode("utf-8", "surrogateescape"), msg.get_content_charset()).split())
+        out.append(clean(value))
+    return out
 
 
 def read(path):

@@ -10,7 +10,9 @@ with RFC 2231-encoded non-ASCII file names (with continuations) and RFC 2047 one
 
 Usage: make_messages.py OUTDIR
 """
+import base64
 import email.charset
+import quopri
 import json
 import os
 import sys
@@ -18,23 +20,31 @@ from email import policy
 from email.message import EmailMessage
 from email.mime.application import MIMEApplication
 from email.mime.multipart import MIMEMultipart
+from email.mime.nonmultipart import MIMENonMultipart
 from email.mime.text import MIMEText
 from email.header import Header
 from email.utils import formataddr
 
-BASE64 = email.charset.BASE64
-QP = email.charset.QP
 SMTP = policy.SMTP
 LEGACY = policy.compat32.clone(linesep="\r\n")
 
 
 def plain(subject, body, charset, cte, sender="Alice Example <alice@example.com>", to="bob@example.org"):
-    """A one-part text/plain message whose body is in `charset` with transfer encoding `cte`."""
-    cs = email.charset.Charset(charset)
-    cs.body_encoding = cte
-    cs.header_encoding = BASE64 if cte == BASE64 else QP
-    msg = MIMEText(body, "plain", cs)
-    msg["Subject"] = Header(subject, charset)
+    """A one-part text/plain message: body and subject in `charset`, the body in transfer
+    encoding `cte` (base64, quoted-printable or 7bit), the subject as an RFC 2047 word."""
+    data = body.encode(charset)
+    msg = MIMENonMultipart("text", "plain", charset=charset)
+    if cte == "base64":
+        msg.set_payload(base64.encodebytes(data).decode("ascii"))
+    elif cte == "quoted-printable":
+        msg.set_payload(quopri.encodestring(data).decode("ascii"))
+    else:
+        msg.set_payload(data.decode("ascii"))
+    msg["Content-Transfer-Encoding"] = cte
+    word = "B" if cte == "base64" else "Q"
+    encoded = base64.b64encode(subject.encode(charset)).decode("ascii") if word == "B" else \
+        "".join(chr(b) if 0x30 <= b < 0x7F and b not in b"=?_" else "_" if b == 0x20 else "=%02X" % b for b in subject.encode(charset))
+    msg["Subject"] = "=?%s?%s?%s?=" % (charset, word, encoded)
     msg["From"] = sender
     msg["To"] = to
     msg["Date"] = "Tue, 05 Mar 2024 14:30:15 +0000"
@@ -44,7 +54,7 @@ def plain(subject, body, charset, cte, sender="Alice Example <alice@example.com>
 def messages():
     out = []
 
-    m = plain("Rückblick zephyrquokka", "Grüße aus München, der Bäcker backt quillfeather.\n", "iso-8859-1", QP)
+    m = plain("Rückblick zephyrquokka", "Grüße aus München, der Bäcker backt quillfeather.\n", "iso-8859-1", "quoted-printable")
     out.append(("latin1-qp", m, {"subject": ["zephyrquokka", "rückblick"], "body": ["quillfeather", "münchen", "bäcker"]}))
 
     m = MIMEText("", "plain", "utf-8")
@@ -58,20 +68,20 @@ def messages():
     m["Cc"] = formataddr(("Łukasz Brzęczyszczykiewicz", "lukasz@example.pl"), "utf-8")
     out.append(("cp1252-8bit", m, {"body": ["xylophonecrest", "café"], "subject": ["señal"], "from": ["zoë"], "cc": ["łukasz"]}))
 
-    m = plain("Façade report marmaladewren", "Naïve façade, crème brûlée and the marmaladewren déjà vu.\n" * 3, "utf-8", BASE64)
+    m = plain("Façade report marmaladewren", "Naïve façade, crème brûlée and the marmaladewren déjà vu.\n" * 3, "utf-8", "base64")
     m["Bcc"] = "hidden.auditor@example.net"
     out.append(("utf8-base64", m, {"body": ["marmaladewren", "brûlée"], "subject": ["façade"], "bcc": ["hidden.auditor"]}))
 
-    m = plain("会議室の予約について", "来週の会議室を予約しました。議題は予算です。ganymedeorbit\n", "iso-2022-jp", None)
+    m = plain("会議室の予約について", "来週の会議室を予約しました。議題は予算です。ganymedeorbit\n", "iso-2022-jp", "7bit")
     out.append(("iso-2022-jp", m, {"subject": ["会議室"], "body": ["予算", "ganymedeorbit"]}))
 
-    m = plain("Квартальный отчёт", "Отчёт готов, смотрите таблицу. Проверка borealisfjord.\n", "koi8-r", QP)
+    m = plain("Квартальный отчёт", "Отчёт готов, смотрите таблицу. Проверка borealisfjord.\n", "koi8-r", "quoted-printable")
     out.append(("koi8-r", m, {"subject": ["отчёт"], "body": ["таблицу", "borealisfjord"]}))
 
-    m = plain("東京タワー見学", "東京タワーの見学は金曜日です。nebulacastor\n", "shift_jis", BASE64)
+    m = plain("東京タワー見学", "東京タワーの見学は金曜日です。nebulacastor\n", "shift_jis", "base64")
     out.append(("shift-jis", m, {"subject": ["東京"], "body": ["金曜日", "nebulacastor"]}))
 
-    m = plain("中文邮件测试", "这是一封中文邮件，请查收附件。quasarlantern\n", "gb2312", BASE64)
+    m = plain("中文邮件测试", "这是一封中文邮件，请查收附件。quasarlantern\n", "gb2312", "base64")
     out.append(("gb2312", m, {"subject": ["邮件"], "body": ["查收", "quasarlantern"]}))
 
     m = EmailMessage()
