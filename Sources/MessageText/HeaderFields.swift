@@ -1,16 +1,17 @@
 /// One field of a header section, unfolded: the name in lower case (field names are
 /// case-insensitive, RFC 5322 section 1.2.2), the value's raw bytes with the line breaks
 /// of its folding removed and its outer white space trimmed.
-struct HeaderField: Sendable, Equatable {
-    var name: String
-    var value: [UInt8]
+public struct HeaderField: Sendable, Equatable {
+    public var name: String
+    public var value: [UInt8]
 }
 
-enum HeaderSection {
+/// The fields of a header section, shared with JournalReport.
+public enum HeaderSection {
     /// The fields of a header section (its lines with their line breaks). A line starting
     /// with white space continues the field before it (RFC 5322 section 2.2.3); a line
     /// with no colon is skipped.
-    static func fields(_ bytes: [UInt8]) -> [HeaderField] {
+    public static func fields(_ bytes: [UInt8]) -> [HeaderField] {
         var fields: [HeaderField] = []
         var name: [UInt8]?
         var value: [UInt8] = []
