@@ -86,9 +86,11 @@ public struct MessageTextExtractor {
                 if startsBody { feedBody(line[...], complete: complete) }
                 return
             }
-            if collector.bytes.count + line.count <= limits.maxHeaderBytes {
+            if !collector.full, collector.bytes.count + line.count <= limits.maxHeaderBytes {
                 collector.bytes.append(contentsOf: line)
             } else {
+                // Past the limit nothing more is kept, so no later line joins a cut field.
+                collector.full = true
                 result.truncated = true
             }
             entity = .header(collector)
@@ -198,4 +200,5 @@ struct HeaderCollector {
     var role: Role
     var defaultType: String
     var bytes: [UInt8] = []
+    var full = false
 }

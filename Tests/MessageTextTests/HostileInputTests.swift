@@ -47,6 +47,7 @@ import Testing
         message += Array("\r\nTo: late@example.com\r\n\r\nbody after the header\r\n".utf8)
         let t = MessageTextExtractor.extract(message)
         #expect(t.truncated)
+        #expect(t.to.isEmpty)  // after the cut: not kept
         #expect(t.subject == "kept subject")
         #expect(t.body == "body after the header")
     }
