@@ -79,8 +79,9 @@ let package = Package(
         .target(name: "DurableFiles"),
         // Exchange / Microsoft 365 journal reports: the streaming splitter that separates the
         // wrapped original from the report, the envelope part's grammar, the wrapper recipe
-        // that rebuilds the report as received. Pure: no I/O, no dependency.
-        .target(name: "JournalReport"),
+        // that rebuilds the report as received. Pure: no I/O; MessageText decodes the
+        // envelope part's transfer encoding and charset.
+        .target(name: "JournalReport", dependencies: ["MessageText"]),
         // What search indexes of a message: the streaming MIME parser that extracts header
         // fields, text (every charset to UTF-8, HTML to text) and attachment names, and the
         // term segmentation index and queries share. Pure: no I/O, no dependency.
@@ -227,6 +228,11 @@ let package = Package(
             name: "JournalReportTests",
             dependencies: ["JournalReport", "TestRandom", "TestSupport"],
             exclude: ["Oracle/make_reports.py"]
+        ),
+        .testTarget(
+            name: "MessageTextTests",
+            dependencies: ["MessageText", "CSQLite", "TestRandom", "TestSupport"],
+            exclude: ["Oracle"]
         ),
         .testTarget(
             name: "ArchiveStoreTests",

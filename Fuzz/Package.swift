@@ -37,6 +37,7 @@ let package = Package(
         ]),
         .target(name: "FuzzTraceStripping", dependencies: [.product(name: "RouteEngine", package: "archiverelay")]),
         .target(name: "FuzzJournalReport", dependencies: [.product(name: "JournalReport", package: "archiverelay")]),
+        .target(name: "FuzzMessageText", dependencies: [.product(name: "MessageText", package: "archiverelay")]),
         .target(name: "FuzzConfigDecoder", dependencies: [
             .product(name: "RelayConfiguration", package: "archiverelay"),
             .product(name: "ForwardQueue", package: "archiverelay"),

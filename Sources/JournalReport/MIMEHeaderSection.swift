@@ -1,3 +1,5 @@
+import MessageText
+
 /// One field of a MIME header section, unfolded; the name in lower case (field names are
 /// case-insensitive, RFC 5322 section 1.2.2).
 struct MIMEHeaderField: Sendable, Equatable {
@@ -7,45 +9,9 @@ struct MIMEHeaderField: Sendable, Equatable {
 
 enum MIMEHeaderSection {
     /// The fields of a header section (its lines with their line breaks, without the
-    /// empty line that ends it). A line starting with white space continues the field
-    /// before it (RFC 5322 section 2.2.3); a line with no colon is skipped.
+    /// empty line that ends it), unfolded by MessageText's header reader.
     static func parse(_ bytes: UnsafeRawBufferPointer) -> [MIMEHeaderField] {
-        var fields: [MIMEHeaderField] = []
-        var name: [UInt8]?
-        var value: [UInt8] = []
-        func flush() {
-            if let n = name {
-                fields.append(MIMEHeaderField(name: String(decoding: n, as: UTF8.self).lowercased(), value: trimmed(value)))
-            }
-            name = nil
-            value.removeAll(keepingCapacity: true)
-        }
-        var start = 0
-        while start < bytes.count {
-            let lf = bytes.indexOfLineFeed(from: start)
-            var end = lf ?? bytes.count
-            if end > start, bytes[end - 1] == ASCII.cr { end -= 1 }
-            let line = UnsafeRawBufferPointer(rebasing: bytes[start..<end])
-            start = lf.map { $0 + 1 } ?? bytes.count
-            guard let first = line.first else { continue }
-            if first == ASCII.space || first == ASCII.tab {
-                if name != nil { value.append(contentsOf: line) }
-                continue
-            }
-            flush()
-            guard let colon = line.firstIndex(of: ASCII.colon) else { continue }
-            name = Array(line[..<colon]).filter { $0 != ASCII.space && $0 != ASCII.tab }
-            value.append(contentsOf: line[(colon + 1)...])
-        }
-        flush()
-        return fields
-    }
-
-    static func trimmed(_ bytes: [UInt8]) -> String {
-        var lower = 0, upper = bytes.count
-        while lower < upper, bytes[lower] == ASCII.space || bytes[lower] == ASCII.tab { lower += 1 }
-        while upper > lower, bytes[upper - 1] == ASCII.space || bytes[upper - 1] == ASCII.tab { upper -= 1 }
-        return String(decoding: bytes[lower..<upper], as: UTF8.self)
+        HeaderSection.fields(Array(bytes)).map { MIMEHeaderField(name: $0.name, value: String(decoding: $0.value, as: UTF8.self)) }
     }
 }
 

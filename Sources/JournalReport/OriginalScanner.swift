@@ -1,3 +1,5 @@
+import MessageText
+
 /// Streams the body of the report's `message/rfc822` part (the original) out of the
 /// bytes fed, up to the line break that begins the report's next delimiter. It holds back
 /// only what could still be that delimiter's start: a line break and the line after it

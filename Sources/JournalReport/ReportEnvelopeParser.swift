@@ -1,3 +1,5 @@
+import MessageText
+
 /// The grammar of a journal report's envelope part (docs/ARCHITECTURE.md, "Journal
 /// reports"). Exchange 2007 and later write one value per line: `Sender:`,
 /// `On-Behalf-Of:`, `Subject:`, `Message-Id:`, then one `To:` / `Cc:` / `Bcc:` /
@@ -16,10 +18,10 @@ public enum ReportEnvelopeParser {
     static let unknownMessageID = "unknown message-id"
 
     /// Parses an envelope part's body as it was sent: undoes `transferEncoding`
-    /// (`Content-Transfer-Encoding`) and `charset` first (`EnvelopePartText`).
+    /// (`Content-Transfer-Encoding`) and `charset` first (MessageText's decoders).
     public static func parse(partBody: some Collection<UInt8>, transferEncoding: String?, charset: String?,
                              format: ReportEnvelope.Format) throws(ParseError) -> ReportEnvelope {
-        try parse(EnvelopePartText.decode(partBody, transferEncoding: transferEncoding, charset: charset), format: format)
+        try parse(CharsetText.decode(TransferDecoding.decode(partBody, transferEncoding: transferEncoding), charset: charset), format: format)
     }
 
     /// Parses the envelope part's text. A text with neither a `Sender:` line nor a
