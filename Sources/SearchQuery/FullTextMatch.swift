@@ -14,10 +14,19 @@ enum FullTextMatch {
         return match
     }
 
+    /// FTS5's query parser refuses nesting past about 32 parentheses; deeper subtrees are
+    /// combined as docid sets instead, of MATCHes of their shallower parts.
+    static let maximumDepth = 12
+
     /// The whole subtree as one MATCH over `docs_text`, or nil when FTS5 cannot say it:
     /// a leaf that also searches arrivals or is no text, a NOT with nothing to subtract
-    /// from (FTS5's NOT is binary), an OR over a negation.
+    /// from (FTS5's NOT is binary), an OR over a negation, or nesting past `maximumDepth`.
     static func expression(_ expression: SearchExpression) -> String? {
+        guard depth(expression) <= maximumDepth else { return nil }
+        return text(expression)
+    }
+
+    private static func text(_ expression: SearchExpression) -> String? {
         switch expression {
         case .term(.text(let term)) where !term.field.searchesArrivals:
             return leaf(term)
@@ -26,8 +35,8 @@ enum FullTextMatch {
         case .or(let operands):
             var parts: [String] = []
             for operand in operands {
-                guard let part = Self.expression(operand) else { return nil }
-                parts.append("(" + part + ")")
+                guard let part = Self.operand(operand) else { return nil }
+                parts.append(part)
             }
             return parts.joined(separator: " OR ")
         case .and(let operands):
@@ -35,16 +44,31 @@ enum FullTextMatch {
             var removed: [String] = []
             for operand in operands {
                 if case .not(let inner) = operand {
-                    guard let part = Self.expression(inner) else { return nil }
-                    removed.append("(" + part + ")")
+                    guard let part = Self.operand(inner) else { return nil }
+                    removed.append(part)
                 } else {
-                    guard let part = Self.expression(operand) else { return nil }
-                    kept.append("(" + part + ")")
+                    guard let part = Self.operand(operand) else { return nil }
+                    kept.append(part)
                 }
             }
             guard !kept.isEmpty else { return nil }
             let positive = kept.joined(separator: " AND ")
             return removed.isEmpty ? positive : "(" + positive + ") NOT (" + removed.joined(separator: " OR ") + ")"
+        }
+    }
+
+    /// An operand of AND, OR or NOT: a leaf as it is, anything else in parentheses.
+    private static func operand(_ expression: SearchExpression) -> String? {
+        guard let inner = text(expression) else { return nil }
+        if case .term = expression { return inner }
+        return "(" + inner + ")"
+    }
+
+    private static func depth(_ expression: SearchExpression) -> Int {
+        switch expression {
+        case .term: 0
+        case .not(let inner): 1 + depth(inner)
+        case .and(let operands), .or(let operands): 1 + (operands.map(depth).max() ?? 0)
         }
     }
 }

@@ -1,7 +1,7 @@
 /// A parsed search query: and/or/not over leaves. `and` and `or` hold two or more
 /// operands and never an operand of their own kind (the parser flattens `a (b c)` to
 /// `and([a, b, c])`), so equal queries compare equal.
-public indirect enum SearchExpression: Sendable, Equatable {
+public indirect enum SearchExpression: Sendable, Hashable {
     case term(SearchTerm)
     case and([SearchExpression])
     case or([SearchExpression])
@@ -9,7 +9,7 @@ public indirect enum SearchExpression: Sendable, Equatable {
 }
 
 /// One condition on a message.
-public enum SearchTerm: Sendable, Equatable {
+public enum SearchTerm: Sendable, Hashable {
     /// Full text: a word or phrase (`text` as written, unsegmented), in one field or any.
     case text(TextTerm)
     case hasAttachment
@@ -20,7 +20,7 @@ public enum SearchTerm: Sendable, Equatable {
 }
 
 /// A word, a "phrase" or a `prefix*`, matched token by token (case and diacritics folded).
-public struct TextTerm: Sendable, Equatable {
+public struct TextTerm: Sendable, Hashable {
     public var field: TextField
     public var text: String
     /// The last token matches any token it begins (`repor*` matches `reports`).
@@ -36,7 +36,7 @@ public struct TextTerm: Sendable, Equatable {
 /// Where a text term looks. Bare words look in every column of the original's own text;
 /// the address fields also look in every arrival's envelope (journal reports name Bcc
 /// recipients the original never shows).
-public enum TextField: String, Sendable, Equatable, CaseIterable {
+public enum TextField: String, Sendable, Hashable, CaseIterable {
     case any, from, to, cc, bcc, subject, body, filename
 
     /// The `docs_text` columns; nil for all of them.
@@ -64,9 +64,9 @@ public enum TextField: String, Sendable, Equatable, CaseIterable {
 
 /// `after:` / `before:` (the Date field) and `received-after:` / `received-before:` (any
 /// arrival), as Unix seconds of a day's start in UTC.
-public struct DateCondition: Sendable, Equatable {
-    public enum Clock: Sendable, Equatable { case sent, received }
-    public enum Bound: Sendable, Equatable {
+public struct DateCondition: Sendable, Hashable {
+    public enum Clock: Sendable, Hashable { case sent, received }
+    public enum Bound: Sendable, Hashable {
         /// time >= seconds
         case atOrAfter
         /// time < seconds
@@ -84,8 +84,8 @@ public struct DateCondition: Sendable, Equatable {
 }
 
 /// `larger:` (size > bytes) and `smaller:` (size < bytes), on the original's size.
-public struct SizeCondition: Sendable, Equatable {
-    public enum Comparison: Sendable, Equatable { case larger, smaller }
+public struct SizeCondition: Sendable, Hashable {
+    public enum Comparison: Sendable, Hashable { case larger, smaller }
     public var comparison: Comparison
     public var bytes: Int64
 

@@ -8,9 +8,9 @@
 ///
 /// so NOT binds tighter than AND, and AND tighter than OR (as in notmuch/Xapian and SQL).
 public enum SearchQuery {
-    /// Parentheses and negations may nest this deep: each level is a nested SELECT, and
-    /// SQLite's parser refuses deep nesting (this keeps well below it).
-    public static let maximumNesting = 24
+    /// Parentheses and negations may nest this deep: parsing and compiling recurse once
+    /// per level, so the bound keeps hostile input from exhausting the stack.
+    public static let maximumNesting = 64
     /// Terms per query: each may be a SELECT of a compound, and SQLite allows 500 per compound.
     public static let maximumTerms = 200
 

@@ -15,11 +15,12 @@ public struct SearchStatement: Sendable, Equatable {
     }
 }
 
-/// Turns a query into SQL over `SearchSchema`. Each subexpression becomes a SELECT of one
-/// column `docid` (a set: duplicates are harmless, every use is `IN` or a set operator):
-/// AND is INTERSECT, OR is UNION, NOT is EXCEPT (from all docs when nothing is left to
-/// subtract from). Text leaves that only search the original's own text and sit together
-/// under one AND/OR are merged into one FTS5 MATCH, which FTS5 evaluates in one pass.
+/// Turns a query into SQL over `SearchSchema`. Each subexpression becomes a named docid
+/// set in a WITH clause, built from the sets before it: AND is INTERSECT, OR is UNION, NOT
+/// is EXCEPT (from all docs when nothing is left to subtract from). Named sets keep the SQL
+/// flat: SQLite's parser refuses subqueries nested a dozen deep. Text leaves that only
+/// search the original's own text and sit together under one AND/OR become one FTS5 MATCH,
+/// which FTS5 evaluates in one pass.
 public enum SearchSQL {
     /// The hits' columns, in order: docs' id, sha256, message_id, date, received_at, size,
     /// has_attachment.
@@ -35,59 +36,84 @@ public enum SearchSQL {
         count(expression, mergingFullText: true)
     }
 
-    /// A SELECT of the matching docids (column `docid`, in no order, maybe repeated).
+    /// The matching docids (column `docid`, in no order, each once).
     public static func docids(_ expression: SearchExpression) -> SearchStatement {
         docids(expression, mergingFullText: true)
     }
 
     static func hits(_ expression: SearchExpression, limit: Int, mergingFullText: Bool) -> SearchStatement {
-        let set = docids(expression, mergingFullText: mergingFullText)
-        return SearchStatement(
-            sql: "SELECT \(hitColumns.joined(separator: ", ")) FROM docs WHERE docid IN (\(set.sql)) ORDER BY docid DESC LIMIT ?",
-            bindings: set.bindings + [.integer(Int64(max(0, limit)))])
+        var statement = select(
+            "\(hitColumns.joined(separator: ", ")) FROM docs WHERE docid IN (SELECT docid FROM %@) ORDER BY docid DESC LIMIT ?",
+            expression, mergingFullText)
+        statement.bindings.append(.integer(Int64(max(0, limit))))
+        return statement
     }
 
     static func count(_ expression: SearchExpression, mergingFullText: Bool) -> SearchStatement {
-        let set = docids(expression, mergingFullText: mergingFullText)
-        return SearchStatement(sql: "SELECT count(*) FROM docs WHERE docid IN (\(set.sql))", bindings: set.bindings)
+        select("count(*) FROM docs WHERE docid IN (SELECT docid FROM %@)", expression, mergingFullText)
     }
 
     /// `mergingFullText: false` gives every text leaf a MATCH of its own: the tests check
-    /// that both spell the same sets.
+    /// that both find the same docs.
     static func docids(_ expression: SearchExpression, mergingFullText: Bool) -> SearchStatement {
-        DocidSetCompiler(merging: mergingFullText).set(expression)
+        select("DISTINCT docid FROM %@", expression, mergingFullText)
+    }
+
+    /// `WITH <the sets> SELECT <what>`, where `%@` in `what` names the expression's set.
+    private static func select(_ what: String, _ expression: SearchExpression, _ merging: Bool) -> SearchStatement {
+        var compiler = DocidSetCompiler(merging: merging)
+        let result = compiler.set(expression)
+        return SearchStatement(
+            sql: "WITH " + compiler.sets.joined(separator: ", ") + " SELECT " + what.replacing("%@", with: result),
+            bindings: compiler.bindings)
     }
 }
 
 private struct DocidSetCompiler {
     let merging: Bool
+    /// `sN(docid) AS (...)`, each using only those before it.
+    private(set) var sets: [String] = []
+    private(set) var bindings: [SQLBinding] = []
 
-    static let allDocs = SearchStatement(sql: "SELECT docid FROM docs", bindings: [])
+    init(merging: Bool) { self.merging = merging }
 
-    func set(_ expression: SearchExpression) -> SearchStatement {
-        if merging, let match = FullTextMatch.expression(expression) { return Self.originals(matching: match) }
+    /// Every doc, as a set to subtract from.
+    static let allDocs = "docs"
+
+    /// Adds a set; returns its name.
+    private mutating func add(_ sql: String, _ values: [SQLBinding] = []) -> String {
+        let name = "s\(sets.count + 1)"
+        sets.append("\(name)(docid) AS (\(sql))")
+        bindings += values
+        return name
+    }
+
+    mutating func set(_ expression: SearchExpression) -> String {
+        if merging, let match = FullTextMatch.expression(expression) { return originals(matching: match) }
         switch expression {
         case .term(let term):
-            return Self.leaf(term)
+            return leaf(term)
         case .not(let inner):
-            return Self.combine([Self.allDocs, set(inner)], with: "EXCEPT")
+            return combine([Self.allDocs, set(inner)], with: "EXCEPT")
         case .or(let operands):
-            var sets: [SearchStatement] = []
+            var names: [String] = []
             var textOperands: [SearchExpression] = []
             for operand in operands {
                 if merging, FullTextMatch.expression(operand) != nil {
                     textOperands.append(operand)
                 } else {
-                    sets.append(set(operand))
+                    names.append(set(operand))
                 }
             }
             if !textOperands.isEmpty, let match = FullTextMatch.expression(.or(textOperands)) {
-                sets.insert(Self.originals(matching: match), at: 0)
+                names.append(originals(matching: match))
+            } else {
+                names += textOperands.map { set($0) }
             }
-            return Self.combine(sets, with: "UNION")
+            return combine(names, with: "UNION")
         case .and(let operands):
-            var kept: [SearchStatement] = []
-            var removed: [SearchStatement] = []
+            var kept: [String] = []
+            var removed: [String] = []
             var textKept: [SearchExpression] = []
             var textRemoved: [SearchExpression] = []
             for operand in operands {
@@ -103,58 +129,58 @@ private struct DocidSetCompiler {
                     kept.append(set(operand))
                 }
             }
-            // Text operands become one MATCH: "kept NOT removed" when some are kept, else
-            // one MATCH of everything to remove.
+            // The text operands as one MATCH: "kept NOT removed" when some are kept, else
+            // one MATCH of everything to remove (each on its own if FTS5 cannot nest them).
             if !textKept.isEmpty, let match = FullTextMatch.expression(.and(textKept + textRemoved.map { .not($0) })) {
-                kept.insert(Self.originals(matching: match), at: 0)
-            } else if !textRemoved.isEmpty, let match = FullTextMatch.expression(.or(textRemoved)) {
-                removed.insert(Self.originals(matching: match), at: 0)
+                kept.append(originals(matching: match))
+            } else if textKept.isEmpty, !textRemoved.isEmpty, let match = FullTextMatch.expression(.or(textRemoved)) {
+                removed.append(originals(matching: match))
+            } else {
+                kept += textKept.map { set($0) }
+                removed += textRemoved.map { set($0) }
             }
-            let base = kept.isEmpty ? Self.allDocs : Self.combine(kept, with: "INTERSECT")
-            return removed.isEmpty ? base : Self.combine([base] + removed, with: "EXCEPT")
+            let base = kept.isEmpty ? Self.allDocs : combine(kept, with: "INTERSECT")
+            return removed.isEmpty ? base : combine([base] + removed, with: "EXCEPT")
         }
     }
 
-    /// Operands of a compound SELECT, each wrapped so it may itself be compound.
-    static func combine(_ sets: [SearchStatement], with keyword: String) -> SearchStatement {
-        if sets.count == 1, let only = sets.first { return only }
-        return SearchStatement(
-            sql: sets.map { "SELECT docid FROM (\($0.sql))" }.joined(separator: " \(keyword) "),
-            bindings: sets.flatMap(\.bindings))
+    private mutating func combine(_ names: [String], with keyword: String) -> String {
+        if names.count == 1, let only = names.first { return only }
+        return add(names.map { "SELECT docid FROM \($0)" }.joined(separator: " \(keyword) "))
     }
 
-    static func originals(matching match: String) -> SearchStatement {
-        SearchStatement(sql: "SELECT rowid AS docid FROM docs_text WHERE docs_text MATCH ?", bindings: [.text(match)])
+    private mutating func originals(matching match: String) -> String {
+        add("SELECT rowid FROM docs_text WHERE docs_text MATCH ?", [.text(match)])
     }
 
-    static func leaf(_ term: SearchTerm) -> SearchStatement {
+    private mutating func leaf(_ term: SearchTerm) -> String {
         switch term {
         case .text(let text):
             let match = FullTextMatch.leaf(text)
             guard text.field.searchesArrivals else { return originals(matching: match) }
-            return SearchStatement(
-                sql: "SELECT rowid AS docid FROM docs_text WHERE docs_text MATCH ? UNION "
+            return add(
+                "SELECT rowid FROM docs_text WHERE docs_text MATCH ? UNION "
                     + "SELECT docid FROM arrivals WHERE rowid IN (SELECT rowid FROM arrival_text WHERE arrival_text MATCH ?)",
-                bindings: [.text(match), .text(match)])
+                [.text(match), .text(match)])
         case .hasAttachment:
-            return SearchStatement(sql: "SELECT docid FROM docs WHERE has_attachment != 0", bindings: [])
+            return add("SELECT docid FROM docs WHERE has_attachment != 0")
         case .date(let condition):
             let comparison = condition.bound == .atOrAfter ? ">=" : "<"
             switch condition.clock {
             case .sent:
-                return SearchStatement(sql: "SELECT docid FROM docs WHERE date \(comparison) ?", bindings: [.integer(condition.seconds)])
+                return add("SELECT docid FROM docs WHERE date \(comparison) ?", [.integer(condition.seconds)])
             case .received:
                 // Any arrival; docs.received_at (the first) too, so an original whose arrival
                 // rows are missing is still found by its first.
-                return SearchStatement(
-                    sql: "SELECT docid FROM docs WHERE received_at \(comparison) ? UNION SELECT docid FROM arrivals WHERE received_at \(comparison) ?",
-                    bindings: [.integer(condition.seconds), .integer(condition.seconds)])
+                return add(
+                    "SELECT docid FROM docs WHERE received_at \(comparison) ? UNION SELECT docid FROM arrivals WHERE received_at \(comparison) ?",
+                    [.integer(condition.seconds), .integer(condition.seconds)])
             }
         case .size(let condition):
             let comparison = condition.comparison == .larger ? ">" : "<"
-            return SearchStatement(sql: "SELECT docid FROM docs WHERE size \(comparison) ?", bindings: [.integer(condition.bytes)])
+            return add("SELECT docid FROM docs WHERE size \(comparison) ?", [.integer(condition.bytes)])
         case .messageID(let id):
-            return SearchStatement(sql: "SELECT docid FROM docs WHERE message_id = ?", bindings: [.text(id)])
+            return add("SELECT docid FROM docs WHERE message_id = ?", [.text(id)])
         }
     }
 }
