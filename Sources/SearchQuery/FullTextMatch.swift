@@ -38,7 +38,7 @@ enum FullTextMatch {
                 guard let part = Self.operand(operand) else { return nil }
                 parts.append(part)
             }
-            return parts.joined(separator: " OR ")
+            return parts.isEmpty ? nil : parts.joined(separator: " OR ")
         case .and(let operands):
             var kept: [String] = []
             var removed: [String] = []

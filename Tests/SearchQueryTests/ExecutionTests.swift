@@ -88,6 +88,7 @@ private let everyDoc = Set(SearchFixture.docs.map(\.docid))
         SearchCase("message-id:q1@example.com", [1]),
         SearchCase("message-id:q1", []),
         SearchCase("message-id:Q1@example.com", []),
+        SearchCase("-message-id:q1@example.com", everyDoc.subtracting([1])),
         // Operators and their combinations.
         SearchCase("-merger", everyDoc.subtracting([4, 11])),
         SearchCase("NOT from:alice", everyDoc.subtracting([1, 9])),
@@ -110,6 +111,12 @@ private let everyDoc = Set(SearchFixture.docs.map(\.docid))
         SearchCase("-(from:alice OR to:alice) after:2026-03-20", [4, 7, 8, 10]),
         SearchCase("larger:1M OR (has:attachment -pdf)", [3, 4]),
         SearchCase("from:carol OR -larger:1K", [3, 5, 10]),
+        SearchCase("larger:1M OR from:bounce", [3, 4, 10]),
+        SearchCase("has:attachment OR -cafe", everyDoc.subtracting([2, 5])),
+        SearchCase("-received-after:2026-04-05", everyDoc.subtracting([4])),
+        SearchCase("from:bob -(NOT (cafe OR larger:1M))", [2]),
+        SearchCase("NOT (cafe OR from:bounce OR has:attachment)", [3, 6, 8, 9, 11, 12]),
+        SearchCase("-(larger:1M OR has:attachment) -(cafe OR to:bob)", [6, 8, 9, 11, 12]),
     ]
 
     @Test(arguments: cases)
@@ -120,6 +127,12 @@ private let everyDoc = Set(SearchFixture.docs.map(\.docid))
         #expect(try database.docids(SearchSQL.docids(expression, mergingFullText: false)) == example.expected, "leaf by leaf")
         let count = try database.run(SearchSQL.count(expression)).first?.first as? Int64
         #expect(count == Int64(example.expected.count))
+    }
+
+    @Test func emptyOperatorsAreAllAndNothing() throws {
+        let database = try SearchFixture.database()
+        #expect(try database.docids(SearchSQL.docids(.and([]))) == everyDoc)
+        #expect(try database.docids(SearchSQL.docids(.or([]))) == [])
     }
 
     @Test func hitsAreNewestFirstUpToTheLimit() throws {
