@@ -166,7 +166,8 @@ private let everyDoc = Set(SearchFixture.docs.map(\.docid))
         let many = (0..<SearchQuery.maximumTerms).map { $0 % 2 == 0 ? "from:x\($0)" : "-larger:\($0)" }.joined(separator: " OR ")
         var text = "merger"
         for level in 0..<SearchQuery.maximumNesting { text = level % 2 == 0 ? "budget (\(text))" : "quarterly OR (\(text))" }
-        for query in [nested, many, text] {
+        let allAnd = (0..<SearchQuery.maximumTerms).map { $0 % 2 == 0 ? "larger:\($0)" : "-from:x\($0)" }.joined(separator: " ")
+        for query in [nested, many, text, allAnd] {
             let expression = try SearchQuery.parse(query)
             let merged = try database.docids(SearchSQL.docids(expression))
             #expect(try database.docids(SearchSQL.docids(expression, mergingFullText: false)) == merged)
