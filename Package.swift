@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "RelayPipeline", targets: ["RelayPipeline"]),
         .library(name: "JournalReport", targets: ["JournalReport"]),
         .library(name: "MessageText", targets: ["MessageText"]),
+        .library(name: "SearchQuery", targets: ["SearchQuery"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -86,6 +87,9 @@ let package = Package(
         // fields, text (every charset to UTF-8, HTML to text) and attachment names, and the
         // term segmentation index and queries share. Pure: no I/O, no dependency.
         .target(name: "MessageText"),
+        // The query language of `archive search` and the SQL it becomes over the search
+        // database's schema (also here). Pure: no I/O, no SQLite.
+        .target(name: "SearchQuery", dependencies: ["MessageText"]),
         .target(
             name: "ArchiveStore",
             dependencies: [
@@ -280,6 +284,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The query parser's tables, and queries run on a small search database in memory.
+        .testTarget(name: "SearchQueryTests", dependencies: ["SearchQuery", "MessageText", "CSQLite", "TestRandom"]),
         // The shared test helpers' own checks.
         .testTarget(name: "TestSupportTests", dependencies: ["TestSupport"]),
         // End-to-end: drives the built archiverelay binary as child processes.

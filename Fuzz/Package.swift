@@ -36,6 +36,7 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
         .target(name: "FuzzTraceStripping", dependencies: [.product(name: "RouteEngine", package: "archiverelay")]),
+        .target(name: "FuzzSearchQuery", dependencies: [.product(name: "SearchQuery", package: "archiverelay")]),
         .target(name: "FuzzJournalReport", dependencies: [.product(name: "JournalReport", package: "archiverelay")]),
         .target(name: "FuzzMessageText", dependencies: [.product(name: "MessageText", package: "archiverelay")]),
         .target(name: "FuzzConfigDecoder", dependencies: [

@@ -1,0 +1,70 @@
+/// A value bound to a statement's `?`, in order.
+public enum SQLBinding: Sendable, Equatable {
+    case text(String)
+    case integer(Int64)
+}
+
+/// SQL text and its bindings, in the order of its `?`s.
+public struct SearchStatement: Sendable, Equatable {
+    public var sql: String
+    public var bindings: [SQLBinding]
+
+    public init(sql: String, bindings: [SQLBinding]) {
+        self.sql = sql
+        self.bindings = bindings
+    }
+}
+
+/// Turns a query into SQL over `SearchSchema`: `SELECT ... FROM docs WHERE <condition>`,
+/// the condition flat (ANDs, ORs, `docid [NOT] IN (a named set)` and the docs columns'
+/// own comparisons), every nested part a named set of a WITH clause: SQLite's parser
+/// refuses subqueries nested a dozen deep. A condition on docs uses their indexes and
+/// stops at a page's LIMIT, where INTERSECT and EXCEPT materialize every set whole.
+/// Text leaves that only search the original's own text and sit together under one
+/// AND/OR become one FTS5 MATCH.
+public enum SearchSQL {
+    /// The hits' columns, in order: docs' id, sha256, message_id, date, received_at, size,
+    /// has_attachment.
+    public static let hitColumns = ["id", "sha256", "message_id", "date", "received_at", "size", "has_attachment"]
+
+    /// One page of hits, newest (highest docid) first, at most `limit` rows.
+    public static func hits(_ expression: SearchExpression, limit: Int) -> SearchStatement {
+        hits(expression, limit: limit, mergingFullText: true)
+    }
+
+    /// One row, one column: how many messages match.
+    public static func count(_ expression: SearchExpression) -> SearchStatement {
+        count(expression, mergingFullText: true)
+    }
+
+    /// The matching docids (column `docid`, in no order, each once).
+    public static func docids(_ expression: SearchExpression) -> SearchStatement {
+        docids(expression, mergingFullText: true)
+    }
+
+    static func hits(_ expression: SearchExpression, limit: Int, mergingFullText: Bool) -> SearchStatement {
+        var statement = select("\(hitColumns.joined(separator: ", "))", expression, mergingFullText, then: " ORDER BY docid DESC LIMIT ?")
+        statement.bindings.append(.integer(Int64(max(0, limit))))
+        return statement
+    }
+
+    static func count(_ expression: SearchExpression, mergingFullText: Bool) -> SearchStatement {
+        select("count(*)", expression, mergingFullText)
+    }
+
+    /// `mergingFullText: false` gives every text leaf a MATCH of its own: the tests check
+    /// that both find the same docs.
+    static func docids(_ expression: SearchExpression, mergingFullText: Bool) -> SearchStatement {
+        select("docid", expression, mergingFullText)
+    }
+
+    /// `WITH <the sets> SELECT <columns> FROM docs WHERE <the condition><then>`.
+    private static func select(_ columns: String, _ expression: SearchExpression, _ merging: Bool, then tail: String = "") -> SearchStatement {
+        var compiler = DocidConditionCompiler(merging: merging)
+        let condition = compiler.condition(expression)
+        let with = compiler.sets.isEmpty ? "" : "WITH " + compiler.sets.map(\.sql).joined(separator: ", ") + " "
+        return SearchStatement(
+            sql: with + "SELECT \(columns) FROM docs WHERE " + condition.sql + tail,
+            bindings: compiler.sets.flatMap(\.bindings) + condition.bindings)
+    }
+}
