@@ -96,6 +96,7 @@ let package = Package(
                 "DurableFiles",
                 "JournalReport",
                 "MessageText",
+                "SearchQuery",
                 "CZstd",
                 "CSQLite",
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -1,6 +1,7 @@
 import Foundation
 import JournalReport
 import MessageText
+import SearchQuery
 
 /// The full-text search database `archive/search.sqlite`: what `archive search` finds
 /// originals by. Derived data, like the index: built from the segments by `SearchFeeder`,
@@ -23,18 +24,20 @@ final class SearchIndex {
     /// `fresh`: remove whatever is there first (a rebuild). The caller must have let go
     /// of its own connections to it.
     static func openWritable(path: String, fresh: Bool = false) throws -> SearchIndex {
-        if fresh || FileManager.default.fileExists(atPath: path) && (try? openReadOnly(path: path).schemaVersion()) != SearchSchema.version {
+        if fresh || FileManager.default.fileExists(atPath: path) && (try? openReadOnly(path: path).schemaVersion()) != String(SearchSchema.version) {
             try remove(path: path)
         }
         let connection = try SQLiteConnection(path: path, readOnly: false)
         // WAL: searches never block the indexer. synchronous=NORMAL: a crash may lose the
         // last transactions, and `progress` (committed with them) says where to resume.
         try connection.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
+        let index = SearchIndex(connection: connection, path: path)
         try connection.transaction {
+            guard try !index.hasSchema() else { return }
             for statement in SearchSchema.statements { try connection.execute(statement) }
-            try connection.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', '\(SearchSchema.version)')")
+            try connection.execute("INSERT INTO meta(key, value) VALUES ('schema_version', '\(SearchSchema.version)')")
         }
-        return SearchIndex(connection: connection, path: path)
+        return index
     }
 
     static func openReadOnly(path: String) throws -> SearchIndex {
@@ -49,6 +52,10 @@ final class SearchIndex {
         for suffix in ["", "-wal", "-shm"] where FileManager.default.fileExists(atPath: path + suffix) {
             try FileManager.default.removeItem(atPath: path + suffix)
         }
+    }
+
+    private func hasSchema() throws -> Bool {
+        try connection.withStatement("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'") { try $0.step() }
     }
 
     func schemaVersion() throws -> String? {
