@@ -185,6 +185,7 @@ let package = Package(
                 "AdminEndpoint",
                 "RelayPipeline",
                 "JournalReport",
+                "SearchQuery",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

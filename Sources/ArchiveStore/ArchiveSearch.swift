@@ -1,6 +1,8 @@
+import CSQLite
 import Foundation
 import Logging
 import MessageText
+import SearchQuery
 
 /// `archive search`: queries the search index, after feeding it what it lacks.
 ///
@@ -36,6 +38,39 @@ public final class ArchiveSearch {
         }
     }
 
+    /// The hits of `query`, newest first, at most `limit`. Throws `SearchQueryError` for a
+    /// query that does not parse.
+    public func hits(_ query: String, limit: Int) throws -> [SearchHit] {
+        let statement = SearchSQL.hits(try SearchQuery.parse(query), limit: limit)
+        return try index.connection.withStatement(statement.sql) { s in
+            try s.bind(statement.bindings.map(Self.value))
+            var hits: [SearchHit] = []
+            while try s.step() {
+                hits.append(SearchHit(id: s.text(0) ?? "", sha256: s.text(1) ?? "", messageID: s.text(2),
+                                      date: Date(timeIntervalSince1970: TimeInterval(s.int(3))),
+                                      receivedAt: Date(timeIntervalSince1970: TimeInterval(s.int(4))),
+                                      size: UInt64(max(0, s.int(5))), hasAttachment: s.int(6) != 0))
+            }
+            return hits
+        }
+    }
+
+    /// How many originals match `query`.
+    public func count(_ query: String) throws -> Int {
+        let statement = SearchSQL.count(try SearchQuery.parse(query))
+        return try index.connection.withStatement(statement.sql) { s in
+            try s.bind(statement.bindings.map(Self.value))
+            return try s.step() ? Int(s.int(0)) : 0
+        }
+    }
+
+    private static func value(_ binding: SQLBinding) -> SQLiteConnection.Statement.Value {
+        switch binding {
+        case .text(let text): .text(text)
+        case .integer(let value): .int(value)
+        }
+    }
+
     /// Rebuilds the search index from the segments (`archive reindex`, node stopped);
     /// returns the number of originals indexed.
     public static func rebuild(dataDirectory: String, logger: Logger = Logger(label: "archiverelay.search")) throws -> Int {
@@ -45,4 +80,17 @@ public final class ArchiveSearch {
         while !(try feeder.step(until: nil).caughtUp) {}
         return try index.count(.docs)
     }
+}
+
+/// One original a search found: the search database's columns. `archive search` adds what
+/// `list` shows from the index.
+public struct SearchHit: Sendable, Equatable {
+    public var id: String
+    public var sha256: String
+    public var messageID: String?
+    /// The Date field (the first arrival's time when it had none that parses).
+    public var date: Date
+    public var receivedAt: Date
+    public var size: UInt64
+    public var hasAttachment: Bool
 }

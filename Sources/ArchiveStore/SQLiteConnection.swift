@@ -23,11 +23,12 @@ final class SQLiteConnection {
     private var statements: [String: Statement] = [:]
     private static let statementCacheLimit = 32
 
-    init(path: String, readOnly: Bool) throws(SQLiteError) {
-        if !readOnly { try Self.createPrivately(path) }
+    /// A private database in memory (`inMemory`) or the file at `path`.
+    init(path: String, readOnly: Bool, inMemory: Bool = false) throws(SQLiteError) {
+        if !readOnly && !inMemory { try Self.createPrivately(path) }
         var db: OpaquePointer?
         let flags = readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
-        let rc = sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_NOMUTEX, nil)
+        let rc = sqlite3_open_v2(inMemory ? ":memory:" : path, &db, flags | SQLITE_OPEN_NOMUTEX | (inMemory ? SQLITE_OPEN_MEMORY : 0), nil)
         guard rc == SQLITE_OK, let db else {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open"
             if let db { sqlite3_close_v2(db) }

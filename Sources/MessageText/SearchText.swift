@@ -24,7 +24,7 @@ public enum SearchText {
         return String(out)
     }
 
-    static func isCJK(_ scalar: Unicode.Scalar) -> Bool {
+    public static func isCJK(_ scalar: Unicode.Scalar) -> Bool {
         switch scalar.value {
         case 0x1100...0x11FF,      // Hangul Jamo
              0x2E80...0x2FDF,      // CJK and Kangxi radicals

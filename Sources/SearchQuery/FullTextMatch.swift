@@ -64,6 +64,27 @@ enum FullTextMatch {
         return "(" + inner + ")"
     }
 
+    /// Every text term the query wants present (under an even number of NOTs), as one
+    /// OR over the original's own columns: what a snippet highlights.
+    static func highlight(_ expression: SearchExpression) -> String? {
+        var terms: [String] = []
+        collect(expression, negated: false, into: &terms)
+        return terms.isEmpty ? nil : terms.joined(separator: " OR ")
+    }
+
+    private static func collect(_ expression: SearchExpression, negated: Bool, into terms: inout [String]) {
+        switch expression {
+        case .term(.text(let term)) where !negated:
+            terms.append(leaf(term))
+        case .term:
+            break
+        case .not(let inner):
+            collect(inner, negated: !negated, into: &terms)
+        case .and(let operands), .or(let operands):
+            for operand in operands { collect(operand, negated: negated, into: &terms) }
+        }
+    }
+
     private static func depth(_ expression: SearchExpression) -> Int {
         switch expression {
         case .term: 0

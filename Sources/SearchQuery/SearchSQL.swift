@@ -37,6 +37,12 @@ public enum SearchSQL {
         count(expression, mergingFullText: true)
     }
 
+    /// A MATCH over the original's own text (`docs_text`'s columns) for every text term the
+    /// query looks for, to highlight in a hit's text; nil when it looks for none.
+    public static func highlight(_ expression: SearchExpression) -> String? {
+        FullTextMatch.highlight(expression)
+    }
+
     /// The matching docids (column `docid`, in no order, each once).
     public static func docids(_ expression: SearchExpression) -> SearchStatement {
         docids(expression, mergingFullText: true)

@@ -10,7 +10,7 @@ struct ArchiveCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "archive",
         abstract: "Inspect and verify the archive.",
-        subcommands: [List.self, Show.self, Get.self, Export.self, Verify.self, Stats.self, Reindex.self, Digest.self]
+        subcommands: [List.self, Search.self, Show.self, Get.self, Export.self, Verify.self, Stats.self, Reindex.self, Digest.self]
     )
 }
 
@@ -150,15 +150,27 @@ extension ArchiveCommand {
               help: "Write one X-Archiverelay-Arrival header field per arrival before each original (who sent and received it).")
         var withEnvelope = false
         @OptionGroup var filters: FilterOptions
+        @Option(help: ArgumentHelp("Only the originals this search query finds (archive search's language), all of them.",
+                                   discussion: "With other filters: the hits that also match them. In received order, as without."))
+        var query: String?
 
         func run() async throws {
             guard let exportFormat = ExportFormat(rawValue: format) else {
                 throw ValidationError("--format must be mbox or eml")
             }
             FilePermissions.restrictProcessUmask()
-            try reportingErrors {
-                let count = try ArchiveReader(dataDirectory: data.dataDirectory).export(try filters.filter(), format: exportFormat,
-                                                                                        to: out, overwrite: force, withEnvelope: withEnvelope)
+            try reportingQueryErrors {
+                let reader = try ArchiveReader(dataDirectory: data.dataDirectory)
+                let filter = try filters.filter()
+                let count: Int
+                if let query {
+                    let hits = try ArchiveSearch(dataDirectory: data.dataDirectory).hits(query, limit: Int.max)
+                    let entries = try hits.map { try reader.lookup($0.id) }.filter(filter.matches)
+                        .sorted { ($0.receivedAt, $0.id) < ($1.receivedAt, $1.id) }
+                    count = try reader.export(entries, format: exportFormat, to: out, overwrite: force, withEnvelope: withEnvelope)
+                } else {
+                    count = try reader.export(filter, format: exportFormat, to: out, overwrite: force, withEnvelope: withEnvelope)
+                }
                 writeStderr("exported \(count) messages to \(out)\n")
             }
         }
