@@ -243,7 +243,8 @@ let package = Package(
         .testTarget(
             name: "ArchiveStoreTests",
             dependencies: ["ArchiveStore", "DurableFiles", "TestPowerLoss", "TestRandom", "TestSupport", .product(name: "NIOPosix", package: "swift-nio"),
-                           .product(name: "MetricsTestKit", package: "swift-metrics")]
+                           .product(name: "MetricsTestKit", package: "swift-metrics")],
+            exclude: ["Oracle"]
         ),
         .testTarget(
             name: "ForwardQueueTests",
