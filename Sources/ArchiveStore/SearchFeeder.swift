@@ -104,13 +104,30 @@ final class SearchFeeder {
         guard var segment = try open(position) else { return nil }
         defer { current = segment }
         let isLast = end.map { position.segment >= $0.segment } ?? !segmentExists(after: position.segment)
-        let limit = end.flatMap { position.segment == $0.segment ? min($0.offset, segment.descriptor.recordsEnd) : nil }
-            ?? segment.descriptor.recordsEnd
-        guard position.offset < limit else {
+        // The node's durable end lies within the file: no size needed. Otherwise the
+        // segment's records' end, which for an unsealed segment may be stale (it grows, and
+        // gets sealed): read again before concluding anything from it.
+        func limit() -> Int {
+            if let end, position.segment == end.segment { return end.offset }
+            return segment.descriptor.recordsEnd
+        }
+        var refreshed = false
+        func refresh() throws {
+            guard !refreshed, !segment.descriptor.isSealed else { return }
+            segment.descriptor = try SegmentCatalog.describe(directory: directory, sequence: segment.sequence, path: segment.descriptor.path)
+            refreshed = true
+        }
+        if position.offset >= limit() { try refresh() }
+        guard position.offset < limit() else {
             if isLast { return nil }
             return .skip(after: IndexCheckpoint(segment: try nextSequence(after: position.segment) ?? position.segment + 1, offset: SegmentHeader.size))
         }
-        switch try SegmentScanner.readRecord(segment.file, at: position.offset, limit: limit) {
+        var next = try SegmentScanner.readRecord(segment.file, at: position.offset, limit: limit())
+        if case .invalid = next, !refreshed, !segment.descriptor.isSealed {
+            try refresh()
+            next = try SegmentScanner.readRecord(segment.file, at: position.offset, limit: limit())
+        }
+        switch next {
         case .valid(let header, let bytes):
             let after = IndexCheckpoint(segment: position.segment, offset: position.offset + header.recordLength)
             segment.offset = after.offset
@@ -142,7 +159,7 @@ final class SearchFeeder {
             // The active segment's tail (a record being written, the preallocated zeros)
             // ends the run; damage in a segment behind it is stepped over, as readers do.
             if isLast && end == nil { return nil }
-            if let valid = try SegmentScanner.findValidRecord(segment.file, after: position.offset, limit: limit) {
+            if let valid = try SegmentScanner.findValidRecord(segment.file, after: position.offset, limit: limit()) {
                 logger.error("search index: damaged bytes skipped", metadata: ["segment": "\(position.segment)", "offset": "\(position.offset)", "reason": "\(reason)"])
                 return .skip(after: IndexCheckpoint(segment: position.segment, offset: valid))
             }
@@ -159,10 +176,6 @@ final class SearchFeeder {
             if kept.offset != position.offset {
                 kept.dictionaries = try SegmentDictionaries.load(kept.file, limit: position.offset).0
                 kept.offset = position.offset
-            }
-            // The active segment grows (and gets sealed): its end is read again once reached.
-            if position.offset >= kept.descriptor.recordsEnd {
-                kept.descriptor = try SegmentCatalog.describe(directory: directory, sequence: kept.sequence, path: kept.descriptor.path)
             }
             return kept
         }

@@ -167,4 +167,23 @@ import Testing
             #expect(try Self.contents(dir) == Contents(docs: distinct, arrivals: 20, distinctDocs: distinct))
         }
     }
+
+    /// The active segment grows past the size the feeder last read of it (the writer
+    /// preallocates ahead in steps): a record that runs past that old size is the file
+    /// having grown, not damage, and everything after it is indexed too.
+    @Test func aSegmentThatGrewSinceTheFeederLookedIsReadToItsNewEnd() async throws {
+        try await withTempDirectory { dir in
+            let store = try await openStore(dir)
+            let layout = ArchiveLayout(dataDirectory: dir)
+            let feeder = SearchFeeder(index: try SearchIndex.openWritable(path: layout.searchPath), archiveDirectory: layout.archiveDirectory,
+                                      logger: testLogger)
+            // Incompressible bodies, so the records outgrow the first preallocated megabyte.
+            for n in 0..<3 { try await commit(store, Array("Subject: first \(n)\r\n\r\n".utf8) + randomBytes(100_000, seed: UInt64(n)), n) }
+            while !(try feeder.step(until: nil).caughtUp) {}
+            for n in 3..<30 { try await commit(store, Array("Subject: later \(n)\r\n\r\n".utf8) + randomBytes(100_000, seed: UInt64(n)), n) }
+            while !(try feeder.step(until: nil).caughtUp) {}
+            #expect(try feeder.index.count(.docs) == 30)
+            try await store.close()
+        }
+    }
 }
