@@ -64,6 +64,20 @@ public final class ArchiveSearch {
         }
     }
 
+    /// What `list` shows of each hit, in the hits' order. Straight from the index when it
+    /// has caught up with everything the search index has (the usual case: one query per
+    /// hit); otherwise through an `ArchiveReader`, which adds what the index still lacks.
+    public func entries(_ hits: [SearchHit]) throws -> [ArchiveIndexEntry] {
+        guard !hits.isEmpty else { return [] }
+        if let main = try? ArchiveIndex.openReadOnly(path: layout.indexPath), let searched = try index.progress(),
+           let indexed = try main.checkpoint(), (indexed.segment, indexed.offset) >= (searched.segment, searched.offset) {
+            let entries = try hits.compactMap { try main.entry(id: $0.id) }
+            if entries.count == hits.count { return entries }
+        }
+        let reader = try ArchiveReader(dataDirectory: layout.dataDirectory)
+        return try hits.map { try reader.lookup($0.id) }
+    }
+
     private static func value(_ binding: SQLBinding) -> SQLiteConnection.Statement.Value {
         switch binding {
         case .text(let text): .text(text)

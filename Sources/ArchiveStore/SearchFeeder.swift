@@ -54,7 +54,8 @@ final class SearchFeeder {
     func step(until end: IndexCheckpoint?) throws -> Batch {
         try index.connection.transaction {
             var batch = Batch()
-            guard var position = try index.progress() ?? firstPosition() else {
+            let stored = try index.progress()
+            guard var position = try stored ?? firstPosition() else {
                 batch.caughtUp = true
                 return batch
             }
@@ -77,7 +78,7 @@ final class SearchFeeder {
                     position = after
                 }
             }
-            try index.setProgress(position)
+            if position != stored { try index.setProgress(position) }
             return batch
         }
     }
@@ -162,6 +163,11 @@ final class SearchFeeder {
             if let valid = try SegmentScanner.findValidRecord(segment.file, after: position.offset, limit: limit()) {
                 logger.error("search index: damaged bytes skipped", metadata: ["segment": "\(position.segment)", "offset": "\(position.offset)", "reason": "\(reason)"])
                 return .skip(after: IndexCheckpoint(segment: position.segment, offset: valid))
+            }
+            // Before the durable end nothing is torn: damage up to it is stepped over whole.
+            if let end, position.segment == end.segment {
+                logger.error("search index: damaged bytes skipped", metadata: ["segment": "\(position.segment)", "offset": "\(position.offset)", "reason": "\(reason)"])
+                return .skip(after: end)
             }
             if isLast { return nil }
             return .skip(after: IndexCheckpoint(segment: try nextSequence(after: position.segment) ?? position.segment + 1, offset: SegmentHeader.size))

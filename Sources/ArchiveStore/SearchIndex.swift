@@ -32,8 +32,9 @@ final class SearchIndex {
         // last transactions, and `progress` (committed with them) says where to resume.
         try connection.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
         let index = SearchIndex(connection: connection, path: path)
+        guard try !index.hasSchema() else { return index }
         try connection.transaction {
-            guard try !index.hasSchema() else { return }
+            guard try !index.hasSchema() else { return }  // another process was first
             for statement in SearchSchema.statements { try connection.execute(statement) }
             try connection.execute("INSERT INTO meta(key, value) VALUES ('schema_version', '\(SearchSchema.version)')")
         }

@@ -164,8 +164,8 @@ extension ArchiveCommand {
                 let filter = try filters.filter()
                 let count: Int
                 if let query {
-                    let hits = try ArchiveSearch(dataDirectory: data.dataDirectory).hits(query, limit: Int.max)
-                    let entries = try hits.map { try reader.lookup($0.id) }.filter(filter.matches)
+                    let search = try ArchiveSearch(dataDirectory: data.dataDirectory)
+                    let entries = try search.entries(try search.hits(query, limit: Int.max)).filter(filter.matches)
                         .sorted { ($0.receivedAt, $0.id) < ($1.receivedAt, $1.id) }
                     count = try reader.export(entries, format: exportFormat, to: out, overwrite: force, withEnvelope: withEnvelope)
                 } else {

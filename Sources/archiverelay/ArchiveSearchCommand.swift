@@ -39,14 +39,16 @@ extension ArchiveCommand {
                     return
                 }
                 let hits = try search.hits(text, limit: limit)
-                let reader = try ArchiveReader(dataDirectory: data.dataDirectory)
-                let snippets = json ? try SearchSnippets(query: text) : nil
-                for hit in hits {
-                    let e = try reader.lookup(hit.id)
-                    if let snippets {
+                let entries = try search.entries(hits)
+                if json {
+                    let snippets = try SearchSnippets(query: text)
+                    let reader = try ArchiveReader(dataDirectory: data.dataDirectory)
+                    for (hit, e) in zip(hits, entries) {
                         let snippet = try snippets.snippet(original: try reader.original(e))
                         writeJSONLine(try JSONLine.hit(e, hit, snippet: snippet))
-                    } else {
+                    }
+                } else {
+                    for e in entries {
                         let arrivals: TerminalText = e.journal ? "arrivals=\(e.arrivals),journal" : "arrivals=\(e.arrivals)"
                         writeStdout("\(e.id)  \(CommandLineTime.format(e.receivedAt))  \(e.sender.isEmpty ? "<>" : e.sender)  \(e.size)  \(arrivals)  \(e.messageID ?? "-")\n")
                     }
