@@ -152,6 +152,31 @@ struct NodeTests {
             return results
         }
         #expect(mismatches.isEmpty, "\(mismatches.count) acknowledged messages do not read back exactly: \(mismatches.prefix(10))")
+
+        // The search index went through the same kills: the node resumes it from its
+        // progress and catches up (lag 0) with every arrival once, none twice...
+        let last = try await node.start(children)
+        let lagZero = try await eventually {
+            let fetch = "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:\(node.adminPort)/metrics', timeout=10).read().decode())"
+            let metrics = try await runProcess(NodeTestSupport.python, ["-c", fetch], in: root)
+            return String(decoding: metrics.stdout, as: UTF8.self).split(separator: "\n").contains("archive_search_index_lag_messages 0.0")
+        }
+        #expect(lagZero, "the search index did not catch up after the kills; log:\n\(NodeTestSupport.tail(node.log))")
+        await node.stop(last)
+        let counts = try await runProcess(NodeTestSupport.python, ["-c", """
+            import sqlite3, sys
+            s = sqlite3.connect(sys.argv[1] + '/archive/search.sqlite'); i = sqlite3.connect(sys.argv[1] + '/archive/index.sqlite')
+            print(s.execute('SELECT count(*), count(DISTINCT id) FROM arrivals').fetchone(), i.execute('SELECT count(*) FROM arrivals').fetchone()[0],
+                  s.execute('SELECT count(*) FROM docs').fetchone()[0], i.execute('SELECT count(*) FROM messages').fetchone()[0])
+            """, node.dataDir], in: root)
+        let expectedCounts = "(\(listed.count), \(listed.count)) \(listed.count) \(listed.count) \(listed.count)"
+        #expect(String(decoding: counts.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) == expectedCounts,
+                "search index (arrivals, distinct) index arrivals, docs, messages: \(String(decoding: counts.stdout, as: UTF8.self)) \(counts.stderr)")
+        // ...and a search finds every acknowledged message.
+        let search = try await runProcess(node.binary, ["archive", "search", "--data-dir", node.dataDir, "--limit", "1000000", "subject:load"], in: root)
+        let found = Set(String(decoding: search.stdout, as: UTF8.self).split(separator: "\n").compactMap { $0.split(separator: " ").first.map(String.init) })
+        let unfound = acked.filter { !found.contains($0.id) }
+        #expect(search.status == 0 && unfound.isEmpty, "archive search misses \(unfound.count) acknowledged messages: \(unfound.prefix(10)) \(search.stderr)")
     }
 
     // MARK: corpus round trip
