@@ -85,8 +85,8 @@ public struct ArchiveRecord: Sendable, Equatable {
     /// The dictionary body and metadata were compressed with, from the record's segment.
     public var dictionary: ZstdDictionary?
     public var bodyFormat: BodyFormat
-    /// A record written before arrivals had records of their own (versions 1 to 3) holds
-    /// its one arrival; nil for version 4.
+    /// The arrival the record holds: a version 4 record its original's first arrival, a
+    /// record of versions 1 to 3 its one arrival; nil for a spooled message's record.
     public var arrival: Arrival?
 
     public init(metadata: ArchiveMetadata, compressedBody: [UInt8], dictionary: ZstdDictionary? = nil,

@@ -65,12 +65,12 @@ public final class ArchiveSearch {
     }
 
     /// What `list` shows of each hit, in the hits' order. Straight from the index when it
-    /// has caught up with everything the search index has (the usual case: one query per
-    /// hit); otherwise through an `ArchiveReader`, which adds what the index still lacks.
+    /// holds every arrival the search index holds (the usual case: one query per hit; both
+    /// take the same records in the same order, so equal counts mean the same arrivals);
+    /// otherwise through an `ArchiveReader`, which adds what the index still lacks.
     public func entries(_ hits: [SearchHit]) throws -> [ArchiveIndexEntry] {
         guard !hits.isEmpty else { return [] }
-        if let main = try? ArchiveIndex.openReadOnly(path: layout.indexPath), let searched = try index.progress(),
-           let indexed = try main.checkpoint(), (indexed.segment, indexed.offset) >= (searched.segment, searched.offset) {
+        if let main = try? ArchiveIndex.openReadOnly(path: layout.indexPath), try main.arrivalCount() >= index.count(.arrivals) {
             let entries = try hits.compactMap { try main.entry(id: $0.id) }
             if entries.count == hits.count { return entries }
         }

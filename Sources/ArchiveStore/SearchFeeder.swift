@@ -95,7 +95,8 @@ final class SearchFeeder {
     }
 
     private enum StoredContents {
-        case message(ArchiveRecord, RecordContents)
+        /// The record holds its first arrival (`ArchiveRecord.arrival`).
+        case message(ArchiveRecord)
         case arrival(Arrival, OriginalReference)
     }
 
@@ -104,7 +105,8 @@ final class SearchFeeder {
     private func read(at position: IndexCheckpoint, end: IndexCheckpoint?) throws -> Next? {
         guard var segment = try open(position) else { return nil }
         defer { current = segment }
-        let isLast = end.map { position.segment >= $0.segment } ?? !segmentExists(after: position.segment)
+        // Asked only at a segment's end or damage: it lists the directory.
+        func isLast() -> Bool { end.map { position.segment >= $0.segment } ?? !segmentExists(after: position.segment) }
         // The node's durable end lies within the file: no size needed. Otherwise the
         // segment's records' end, which for an unsealed segment may be stale (it grows, and
         // gets sealed): read again before concluding anything from it.
@@ -120,7 +122,7 @@ final class SearchFeeder {
         }
         if position.offset >= limit() { try refresh() }
         guard position.offset < limit() else {
-            if isLast { return nil }
+            if isLast() { return nil }
             return .skip(after: IndexCheckpoint(segment: try nextSequence(after: position.segment) ?? position.segment + 1, offset: SegmentHeader.size))
         }
         var next = try SegmentScanner.readRecord(segment.file, at: position.offset, limit: limit())
@@ -138,9 +140,7 @@ final class SearchFeeder {
                 return .skip(after: after)
             case .message:
                 do {
-                    let record = try RecordCodec.decode(bytes, dictionaries: segment.dictionaries)
-                    let contents = try RecordCodec.decodeContents(bytes, header: header, dictionaries: segment.dictionaries)
-                    return .record(.message(record, contents), after: after)
+                    return .record(.message(try RecordCodec.decode(bytes, dictionaries: segment.dictionaries)), after: after)
                 } catch {
                     logger.error("search index: record unreadable, not indexed", metadata: ["segment": "\(position.segment)", "offset": "\(position.offset)", "error": "\(error)"])
                     return .skip(after: after)
@@ -159,7 +159,7 @@ final class SearchFeeder {
         case .invalid(let reason):
             // The active segment's tail (a record being written, the preallocated zeros)
             // ends the run; damage in a segment behind it is stepped over, as readers do.
-            if isLast && end == nil { return nil }
+            if end == nil && isLast() { return nil }
             if let valid = try SegmentScanner.findValidRecord(segment.file, after: position.offset, limit: limit()) {
                 logger.error("search index: damaged bytes skipped", metadata: ["segment": "\(position.segment)", "offset": "\(position.offset)", "reason": "\(reason)"])
                 return .skip(after: IndexCheckpoint(segment: position.segment, offset: valid))
@@ -169,7 +169,7 @@ final class SearchFeeder {
                 logger.error("search index: damaged bytes skipped", metadata: ["segment": "\(position.segment)", "offset": "\(position.offset)", "reason": "\(reason)"])
                 return .skip(after: end)
             }
-            if isLast { return nil }
+            if isLast() { return nil }
             return .skip(after: IndexCheckpoint(segment: try nextSequence(after: position.segment) ?? position.segment + 1, offset: SegmentHeader.size))
         }
     }
@@ -208,7 +208,7 @@ final class SearchFeeder {
     /// size, what the batch limit counts.
     private func add(_ contents: StoredContents) throws -> Int {
         switch contents {
-        case .message(let record, let parts):
+        case .message(let record):
             let original: [UInt8]
             do {
                 original = try record.original()
@@ -217,7 +217,7 @@ final class SearchFeeder {
                 return 0
             }
             _ = try index.add(record.metadata, text: MessageTextExtractor.extract(original))
-            if let arrival = parts.arrival { _ = try index.add(arrival, original: record.metadata.sha256Hex) }
+            if let arrival = record.arrival { _ = try index.add(arrival, original: record.metadata.sha256Hex) }
             return original.count
         case .arrival(let arrival, let reference):
             _ = try index.add(arrival, original: Hex.encode(reference.sha256))

@@ -1,3 +1,4 @@
+import MessageText
 /// A multipart body's boundary and the RFC 2046 (section 5.1.1) rule for its delimiter
 /// lines: the line break before it, "--" boundary, "--" for the close delimiter, transport
 /// padding (spaces and tabs), the line break. Boundaries compare case-sensitively, and a
@@ -37,12 +38,12 @@ struct MIMEBoundary: Sendable, Equatable {
         var i = start
         if leadingBreak {
             guard i < n else { return .needMore(ifEnded: nil) }
-            if b[i] == ASCII.cr {
+            if b[i] == Byte.cr {
                 i += 1
                 guard i < n else { return .needMore(ifEnded: nil) }
-                guard b[i] == ASCII.lf else { return .notDelimiter }
+                guard b[i] == Byte.lf else { return .notDelimiter }
                 i += 1
-            } else if b[i] == ASCII.lf {
+            } else if b[i] == Byte.lf {
                 i += 1
             } else {
                 return .notDelimiter
@@ -54,25 +55,25 @@ struct MIMEBoundary: Sendable, Equatable {
             i += 1
         }
         var close = false
-        if i < n, b[i] == ASCII.dash {
+        if i < n, b[i] == Byte.dash {
             guard i + 1 < n else { return .needMore(ifEnded: nil) }
-            guard b[i + 1] == ASCII.dash else { return .notDelimiter }
+            guard b[i + 1] == Byte.dash else { return .notDelimiter }
             close = true
             i += 2
         }
         var padding = 0
-        while i < n, b[i] == ASCII.space || b[i] == ASCII.tab {
+        while i < n, b[i] == Byte.space || b[i] == Byte.tab {
             i += 1
             padding += 1
             if padding > Self.maximumPadding { return .notDelimiter }
         }
         guard i < n else { return .needMore(ifEnded: close) }
         switch b[i] {
-        case ASCII.lf:
+        case Byte.lf:
             return .delimiter(length: i + 1 - start, close: close)
-        case ASCII.cr:
+        case Byte.cr:
             guard i + 1 < n else { return .needMore(ifEnded: nil) }
-            return b[i + 1] == ASCII.lf ? .delimiter(length: i + 2 - start, close: close) : .notDelimiter
+            return b[i + 1] == Byte.lf ? .delimiter(length: i + 2 - start, close: close) : .notDelimiter
         default:
             return .notDelimiter
         }
@@ -88,17 +89,6 @@ struct MIMEBoundary: Sendable, Equatable {
         }
     }
 }
-
-enum ASCII {
-    static let cr = UInt8(ascii: "\r")
-    static let lf = UInt8(ascii: "\n")
-    static let dash = UInt8(ascii: "-")
-    static let space = UInt8(ascii: " ")
-    static let tab = UInt8(ascii: "\t")
-    static let equals = UInt8(ascii: "=")
-    static let colon = UInt8(ascii: ":")
-}
-
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -110,7 +100,7 @@ extension UnsafeRawBufferPointer {
     /// byte of an original).
     func indexOfLineFeed(from: Int) -> Int? {
         guard let base = baseAddress, from < count else { return nil }
-        guard let found = memchr(base + from, Int32(ASCII.lf), count - from) else { return nil }
+        guard let found = memchr(base + from, Int32(Byte.lf), count - from) else { return nil }
         return base.distance(to: UnsafeRawPointer(found))
     }
 }

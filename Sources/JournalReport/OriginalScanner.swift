@@ -65,7 +65,7 @@ struct OriginalScanner {
             var probe = held
             probe.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[..<min(chunk.count, boundary.maximumCandidate)]))
             var judgement = probe.withUnsafeBytes { boundary.judge($0, at: 0, leadingBreak: !atBodyStart) }
-            if atBodyStart, judgement == .notDelimiter, let first = probe.first, first == ASCII.cr || first == ASCII.lf {
+            if atBodyStart, judgement == .notDelimiter, let first = probe.first, first == Byte.cr || first == Byte.lf {
                 // A body that starts with a line break: that break may begin the delimiter.
                 judgement = probe.withUnsafeBytes { boundary.judge($0, at: 0, leadingBreak: true) }
             }
@@ -85,12 +85,12 @@ struct OriginalScanner {
         while true {
             guard let lineFeed = chunk.indexOfLineFeed(from: search) else {
                 var end = chunk.count
-                if end > from, chunk[end - 1] == ASCII.cr { end -= 1 }  // may begin CRLF "--"
+                if end > from, chunk[end - 1] == Byte.cr { end -= 1 }  // may begin CRLF "--"
                 try pass(UnsafeRawBufferPointer(rebasing: chunk[from..<end]), original)
                 held.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[end...]))
                 return .more
             }
-            let lineBreak = lineFeed > from && chunk[lineFeed - 1] == ASCII.cr ? lineFeed - 1 : lineFeed
+            let lineBreak = lineFeed > from && chunk[lineFeed - 1] == Byte.cr ? lineFeed - 1 : lineFeed
             switch boundary.judge(chunk, at: lineBreak, leadingBreak: true) {
             case .notDelimiter:
                 search = lineFeed + 1
@@ -160,7 +160,7 @@ struct OriginalScanner {
     private mutating func scanBase64(_ b: UnsafeRawBufferPointer, at: inout Int) -> Step {
         while true {
             var judgement = boundary.judge(b, at: at, leadingBreak: !atBodyStart)
-            if atBodyStart, judgement == .notDelimiter, at < b.count, b[at] == ASCII.cr || b[at] == ASCII.lf {
+            if atBodyStart, judgement == .notDelimiter, at < b.count, b[at] == Byte.cr || b[at] == Byte.lf {
                 // An empty body: the line break before the delimiter right after the header.
                 judgement = boundary.judge(b, at: at, leadingBreak: true)
             }
@@ -173,13 +173,13 @@ struct OriginalScanner {
                 var lineStart = at
                 if !atBodyStart {
                     guard at + 1 < b.count else { return .more }
-                    guard b[at] == ASCII.cr, b[at + 1] == ASCII.lf else { return .failed("the original's base64 lines do not end in CRLF") }
+                    guard b[at] == Byte.cr, b[at + 1] == Byte.lf else { return .failed("the original's base64 lines do not end in CRLF") }
                     lineStart += 2
                 }
                 guard let lineFeed = b.indexOfLineFeed(from: lineStart) else {
                     return b.count - lineStart > 1000 ? .failed("the original's base64 has a line over 996 characters") : .more
                 }
-                guard lineFeed > lineStart, b[lineFeed - 1] == ASCII.cr else {
+                guard lineFeed > lineStart, b[lineFeed - 1] == Byte.cr else {
                     return .failed("the original's base64 lines do not end in CRLF")
                 }
                 if let reason = decodeLine(UnsafeRawBufferPointer(rebasing: b[lineStart..<(lineFeed - 1)])) { return .failed(reason) }
@@ -224,8 +224,8 @@ struct OriginalScanner {
             }
             // Padding: only in the line's last quantum, which is then the original's last,
             // with the unused bits zero (RFC 4648 3.5) so that encoding gives it back.
-            guard i + 4 == n, line[i + 3] == ASCII.equals else { return "the original's base64 is not canonical" }
-            if line[i + 2] == ASCII.equals {
+            guard i + 4 == n, line[i + 3] == Byte.equals else { return "the original's base64 is not canonical" }
+            if line[i + 2] == Byte.equals {
                 guard c1 & 0x0F == 0 else { return "the original's base64 is not canonical" }
                 decoded.append(c0 << 2 | c1 >> 4)
             } else {

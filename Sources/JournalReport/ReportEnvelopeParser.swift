@@ -62,10 +62,10 @@ public enum ReportEnvelopeParser {
     /// joined to the line before, line breaks removed.
     static func logicalLines(_ text: String) -> [String] {
         var lines: [String] = []
-        for raw in text.utf8.split(separator: ASCII.lf, omittingEmptySubsequences: false) {
+        for raw in text.utf8.split(separator: Byte.lf, omittingEmptySubsequences: false) {
             var line = Substring(raw)
-            if line.utf8.last == ASCII.cr { line = Substring(line.utf8.dropLast()) }
-            if let first = line.utf8.first, first == ASCII.space || first == ASCII.tab, !lines.isEmpty {
+            if line.utf8.last == Byte.cr { line = Substring(line.utf8.dropLast()) }
+            if let first = line.utf8.first, first == Byte.space || first == Byte.tab, !lines.isEmpty {
                 lines[lines.count - 1] += line
             } else {
                 lines.append(String(line))

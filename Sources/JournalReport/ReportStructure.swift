@@ -1,3 +1,5 @@
+import MessageText
+
 /// The line-by-line reading of everything in a report that is not the original: the
 /// top-level header section, the DSN around a bounced report, the report's header
 /// section, its parts up to the original's body, and after the original the parts left
@@ -62,7 +64,7 @@ struct ReportStructure {
             guard lineFeed != nil || atEnd else { return .more }
             let next = lineFeed.map { $0 + 1 } ?? b.count
             var contentEnd = lineFeed ?? b.count
-            if let lf = lineFeed, lf > start, b[lf - 1] == ASCII.cr { contentEnd = lf - 1 }
+            if let lf = lineFeed, lf > start, b[lf - 1] == Byte.cr { contentEnd = lf - 1 }
             let step = line(b, start: start, contentEnd: contentEnd, next: next)
             previousBreak = contentEnd
             cursor = next

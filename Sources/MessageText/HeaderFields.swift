@@ -72,13 +72,15 @@ extension [HeaderField] {
     func first(_ name: String) -> [UInt8]? { first { $0.name == name }?.value }
 }
 
-enum Byte {
-    static let cr = UInt8(ascii: "\r")
-    static let lf = UInt8(ascii: "\n")
-    static let dash = UInt8(ascii: "-")
-    static let space = UInt8(ascii: " ")
-    static let tab = UInt8(ascii: "\t")
-    static let colon = UInt8(ascii: ":")
-    static let quote = UInt8(ascii: "\"")
-    static let backslash = UInt8(ascii: "\\")
+/// The bytes MIME's syntax is made of (JournalReport's parsers share them).
+public enum Byte {
+    public static let cr = UInt8(ascii: "\r")
+    public static let lf = UInt8(ascii: "\n")
+    public static let dash = UInt8(ascii: "-")
+    public static let space = UInt8(ascii: " ")
+    public static let tab = UInt8(ascii: "\t")
+    public static let colon = UInt8(ascii: ":")
+    public static let equals = UInt8(ascii: "=")
+    public static let quote = UInt8(ascii: "\"")
+    public static let backslash = UInt8(ascii: "\\")
 }
