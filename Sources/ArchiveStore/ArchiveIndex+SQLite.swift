@@ -58,12 +58,14 @@ final class ArchiveIndex {
         return ArchiveIndex(connection: connection, path: path)
     }
 
-    static func openReadOnly(path: String) throws -> ArchiveIndex {
+    /// `checked`: run `checkSchema` first, whose quick_check reads the whole file (a
+    /// lookup of a few rows that can tell a wrong answer, as `archive search` can, skips it).
+    static func openReadOnly(path: String, checked: Bool = true) throws -> ArchiveIndex {
         guard FileManager.default.fileExists(atPath: path) else {
             throw SQLiteError(code: 14, message: "no index at \(path)")
         }
         let index = ArchiveIndex(connection: try SQLiteConnection(path: path, readOnly: true), path: path)
-        try index.checkSchema()
+        if checked { try index.checkSchema() }
         return index
     }
 
@@ -73,10 +75,14 @@ final class ArchiveIndex {
         guard try check.step(), check.text(0) == "ok" else {
             throw SQLiteError(code: 11, message: "quick_check failed")
         }
-        let version = try connection.prepare("SELECT value FROM meta WHERE key = 'schema_version'")
-        guard try version.step(), version.text(0) == Self.schemaVersion else {
+        guard try schemaVersion() == Self.schemaVersion else {
             throw SQLiteError(code: 11, message: "unknown schema version")
         }
+    }
+
+    func schemaVersion() throws -> String? {
+        let version = try connection.prepare("SELECT value FROM meta WHERE key = 'schema_version'")
+        return try version.step() ? version.text(0) : nil
     }
 
     func checkpoint() throws -> IndexCheckpoint? {

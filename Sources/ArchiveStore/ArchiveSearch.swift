@@ -66,13 +66,15 @@ public final class ArchiveSearch {
 
     /// What `list` shows of each hit, in the hits' order. Straight from the index when it
     /// holds every arrival the search index holds (the usual case: one query per hit; both
-    /// take the same records in the same order, so equal counts mean the same arrivals);
-    /// otherwise through an `ArchiveReader`, which adds what the index still lacks.
+    /// take the same records in the same order, so equal counts mean the same arrivals)
+    /// and every hit with its own digest; otherwise through an `ArchiveReader`, which
+    /// audits the index and adds what it still lacks.
     public func entries(_ hits: [SearchHit]) throws -> [ArchiveIndexEntry] {
         guard !hits.isEmpty else { return [] }
-        if let main = try? ArchiveIndex.openReadOnly(path: layout.indexPath), try main.arrivalCount() >= index.count(.arrivals) {
+        if let main = try? ArchiveIndex.openReadOnly(path: layout.indexPath, checked: false),
+           (try? main.schemaVersion()) == ArchiveIndex.schemaVersion, try main.arrivalCount() >= index.count(.arrivals) {
             let entries = try hits.compactMap { try main.entry(id: $0.id) }
-            if entries.count == hits.count { return entries }
+            if entries.map(\.sha256) == hits.map(\.sha256) { return entries }
         }
         let reader = try ArchiveReader(dataDirectory: layout.dataDirectory)
         return try hits.map { try reader.lookup($0.id) }
