@@ -49,13 +49,26 @@ public enum SearchSQL {
     }
 
     static func hits(_ expression: SearchExpression, limit: Int, mergingFullText: Bool) -> SearchStatement {
+        // A query that is one MATCH lets FTS5 walk its own rowids newest first and stop at
+        // the page: docs_text's rowids are docs' docids, one row each.
+        if mergingFullText, let match = FullTextMatch.expression(expression) {
+            return SearchStatement(
+                sql: "SELECT \(hitColumns.joined(separator: ", ")) FROM docs WHERE docid IN "
+                    + "(SELECT rowid FROM docs_text WHERE docs_text MATCH ? ORDER BY rowid DESC LIMIT ?) ORDER BY docid DESC",
+                bindings: [.text(match), .integer(Int64(max(0, limit)))])
+        }
         var statement = select("\(hitColumns.joined(separator: ", "))", expression, mergingFullText, then: " ORDER BY docid DESC LIMIT ?")
         statement.bindings.append(.integer(Int64(max(0, limit))))
         return statement
     }
 
     static func count(_ expression: SearchExpression, mergingFullText: Bool) -> SearchStatement {
-        select("count(*)", expression, mergingFullText)
+        // One MATCH: FTS5 counts its own matches without a row of docs each (ten times faster
+        // for a common word).
+        if mergingFullText, let match = FullTextMatch.expression(expression) {
+            return SearchStatement(sql: "SELECT count(*) FROM docs_text WHERE docs_text MATCH ?", bindings: [.text(match)])
+        }
+        return select("count(*)", expression, mergingFullText)
     }
 
     /// `mergingFullText: false` gives every text leaf a MATCH of its own: the tests check

@@ -147,6 +147,25 @@ private let everyDoc = Set(SearchFixture.docs.map(\.docid))
         #expect(first[6] as? Int64 == 0)
     }
 
+    /// A query that is one MATCH takes its own path (FTS5 walks its rowids newest first and
+    /// counts its own matches): the same page and count as the general one.
+    @Test func aSingleMatchPageAndCountAreTheGeneralOnes() throws {
+        let database = try SearchFixture.database()
+        for query in ["example", "merger OR report*", "subject:report* -pdf", "\"quarterly report\""] {
+            let expression = try SearchQuery.parse(query)
+            let everything = try database.docids(SearchSQL.docids(expression, mergingFullText: false)).sorted(by: >)
+            #expect(everything.count >= 2, "\(query): too few hits to test a page")
+            for limit in [1, 2, everything.count + 5] {
+                let page = try database.run(SearchSQL.hits(expression, limit: limit)).map { $0.first as? String }
+                let general = try database.run(SearchSQL.hits(expression, limit: limit, mergingFullText: false)).map { $0.first as? String }
+                #expect(page == general, "\(query) limit \(limit)")
+                #expect(page.count == min(limit, everything.count))
+            }
+            let count = try database.run(SearchSQL.count(expression)).first?.first as? Int64
+            #expect(count == Int64(everything.count), "\(query)")
+        }
+    }
+
     @Test func mergedTextLeavesAreOneMatch() throws {
         let statement = SearchSQL.docids(try SearchQuery.parse("(quarterly OR merger) -pdf subject:report*"))
         #expect(statement.bindings == [.text("((\"quarterly\" OR \"merger\") AND {subject} : \"report\" *) NOT (\"pdf\")")])
