@@ -15,6 +15,11 @@ import Metrics
 final class SearchIndexer: @unchecked Sendable {
     /// Waits between attempts after a failed batch (a full disk, a locked database).
     static let retryDelay: TimeInterval = 5
+    /// New records wait for company this long, or until a batch's worth is there: each
+    /// transaction makes FTS5 write and later merge a segment of its own, and one per
+    /// group commit (hundreds a second) cost the commits CPU and disk time (bench row 5).
+    /// A search does not wait for it: it feeds the index itself first.
+    static let batchAge: TimeInterval = 1
 
     private struct State {
         /// Where the records are durable up to.
@@ -25,6 +30,12 @@ final class SearchIndexer: @unchecked Sendable {
         var stopping = false
         var stopped = false
         var idle = true
+        /// When the oldest record not yet indexed became durable; nil while idle.
+        var since: Date?
+        /// Someone waits for the index to catch up (`waitUntilCaughtUp`): no batching delay.
+        var hurry = false
+
+        var lag: Int { max(0, archived - indexed) }
     }
 
     private let condition = NSCondition()
@@ -43,7 +54,7 @@ final class SearchIndexer: @unchecked Sendable {
         state.indexed = try feeder.index.count(.arrivals)
         state.target = target
         state.idle = false
-        lag.record(max(0, archived - state.indexed))
+        lag.record(state.lag)
         DedicatedThread.start(name: "archive-search", niceness: 10) { [self] in run() }
     }
 
@@ -54,8 +65,9 @@ final class SearchIndexer: @unchecked Sendable {
         defer { condition.unlock() }
         state.target = end
         state.archived += arrivals
+        if state.idle { state.since = Date() }
         state.idle = false
-        lag.record(max(0, state.archived - state.indexed))
+        lag.record(state.lag)
         condition.signal()
     }
 
@@ -72,6 +84,9 @@ final class SearchIndexer: @unchecked Sendable {
         let deadline = Date().addingTimeInterval(timeout)
         condition.lock()
         defer { condition.unlock() }
+        state.hurry = true
+        condition.broadcast()
+        defer { state.hurry = false }
         while !state.idle && !state.stopped {
             guard condition.wait(until: deadline) else { return state.idle }
         }
@@ -94,6 +109,8 @@ final class SearchIndexer: @unchecked Sendable {
         while true {
             condition.lock()
             while !state.stopping && state.idle { condition.wait() }
+            while !state.stopping && !state.hurry && state.lag < SearchFeeder.batchRecords,
+                  let since = state.since, condition.wait(until: since.addingTimeInterval(Self.batchAge)) {}
             if state.stopping {
                 state.stopped = true
                 condition.broadcast()
@@ -119,14 +136,17 @@ final class SearchIndexer: @unchecked Sendable {
 
             condition.lock()
             state.indexed += batch.records
-            // Caught up with the target it read; a newer one arrived meanwhile keeps it busy.
-            if batch.caughtUp && state.target == target {
+            // Caught up with the target it read: idle, unless a newer one came meanwhile.
+            if batch.caughtUp && state.target != target {
+                state.since = Date()  // what came meanwhile waits for company too
+            } else if batch.caughtUp {
                 state.idle = true
+                state.since = nil
                 // Exact once caught up (the feeder skipped damage, or a searcher fed some).
                 state.indexed = state.archived
                 condition.broadcast()
             }
-            lag.record(max(0, state.archived - state.indexed))
+            lag.record(state.lag)
             condition.unlock()
         }
     }
