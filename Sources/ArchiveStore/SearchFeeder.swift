@@ -27,8 +27,18 @@ final class SearchFeeder {
         var sequence: UInt64
         var file: SystemFile
         var descriptor: SegmentDescriptor
-        /// Dictionaries of the segment, as of `offset`.
-        var dictionaries: SegmentDictionaries
+        /// Dictionaries of the segment, as of `offset`; nil until a record needs them (a
+        /// search that finds nothing new to index then never loads them).
+        var dictionaries: SegmentDictionaries?
+
+        /// The dictionaries for the record at `offset`: all of them precede a segment's
+        /// first message record, so loading up to it finds every one.
+        mutating func dictionaries(before offset: Int) throws -> SegmentDictionaries {
+            if let dictionaries { return dictionaries }
+            let loaded = try SegmentDictionaries.load(file, limit: offset).0
+            dictionaries = loaded
+            return loaded
+        }
         var offset: Int
     }
 
@@ -136,18 +146,20 @@ final class SearchFeeder {
             segment.offset = after.offset
             switch header.kind {
             case .dictionary:
-                _ = segment.dictionaries.register(header, bytes)
+                _ = segment.dictionaries?.register(header, bytes)
                 return .skip(after: after)
             case .message:
                 do {
-                    return .record(.message(try RecordCodec.decode(bytes, dictionaries: segment.dictionaries)), after: after)
+                    let dictionaries = try segment.dictionaries(before: position.offset)
+                    return .record(.message(try RecordCodec.decode(bytes, dictionaries: dictionaries)), after: after)
                 } catch {
                     logger.error("search index: record unreadable, not indexed", metadata: ["segment": "\(position.segment)", "offset": "\(position.offset)", "error": "\(error)"])
                     return .skip(after: after)
                 }
             case .arrival:
                 do {
-                    guard case .arrival(let arrival, let reference) = try RecordCodec.decodeContents(bytes, header: header, dictionaries: segment.dictionaries) else {
+                    let dictionaries = try segment.dictionaries(before: position.offset)
+                    guard case .arrival(let arrival, let reference) = try RecordCodec.decodeContents(bytes, header: header, dictionaries: dictionaries) else {
                         return .skip(after: after)
                     }
                     return .record(.arrival(arrival, reference), after: after)
@@ -180,7 +192,7 @@ final class SearchFeeder {
         if var kept = current, kept.sequence == position.segment {
             current = nil
             if kept.offset != position.offset {
-                kept.dictionaries = try SegmentDictionaries.load(kept.file, limit: position.offset).0
+                kept.dictionaries = nil
                 kept.offset = position.offset
             }
             return kept
@@ -191,8 +203,8 @@ final class SearchFeeder {
         guard FileManager.default.fileExists(atPath: path) else { return nil }
         let descriptor = try SegmentCatalog.describe(directory: directory, sequence: position.segment, path: path)
         let file = try SystemFile.openReadOnly(path)
-        let dictionaries = position.offset > SegmentHeader.size ? try SegmentDictionaries.load(file, limit: position.offset).0 : SegmentDictionaries()
-        return OpenSegment(sequence: position.segment, file: file, descriptor: descriptor, dictionaries: dictionaries, offset: position.offset)
+        return OpenSegment(sequence: position.segment, file: file, descriptor: descriptor,
+                           dictionaries: position.offset > SegmentHeader.size ? nil : SegmentDictionaries(), offset: position.offset)
     }
 
     private func segmentExists(after sequence: UInt64) -> Bool {
