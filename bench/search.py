@@ -86,22 +86,6 @@ def directory_bytes(path):
 
 # ingest -----------------------------------------------------------------------------------
 
-def _send(args):
-    """One client over one connection: the messages as CRLF, each to its own recipients."""
-    port, envelopes = args
-    refused = 0
-    with smtplib.SMTP("127.0.0.1", port, timeout=120) as smtp:
-        smtp.ehlo("bench.example")
-        for path, mail_from, recipients in envelopes:
-            with open(path, "rb") as f:
-                data = f.read().replace(b"\n", b"\r\n")
-            try:
-                smtp.sendmail(mail_from, recipients, data)
-            except smtplib.SMTPResponseException:
-                refused += 1
-    return refused
-
-
 class LagSampler:
     """Samples the node's search index lag once a second in a thread; None when the node
     does not export the metric."""
@@ -138,25 +122,25 @@ def slope(points):
     return sum((t - mt) * (y - my) for t, y in points) / den if den else 0.0
 
 
-def _send_paced(args):
-    """`_send` at `rate` messages a second, on a fixed schedule (a late message does not
-    shift the ones after it)."""
+def _send(args):
+    """One client over one connection: the messages as CRLF, each to its own recipients;
+    as fast as the node answers, or at `rate` on a fixed schedule (a late message does
+    not shift the ones after it)."""
     port, envelopes, rate = args
     refused = 0
     with smtplib.SMTP("127.0.0.1", port, timeout=120) as smtp:
         smtp.ehlo("bench.example")
         due = time.monotonic()
         for path, mail_from, recipients in envelopes:
-            due += 1 / rate
             with open(path, "rb") as f:
                 data = f.read().replace(b"\n", b"\r\n")
             try:
                 smtp.sendmail(mail_from, recipients, data)
             except smtplib.SMTPResponseException:
                 refused += 1
-            pause = due - time.monotonic()
-            if pause > 0:
-                time.sleep(pause)
+            if rate:
+                due += 1 / rate
+                time.sleep(max(0.0, due - time.monotonic()))
     return refused
 
 
@@ -166,10 +150,8 @@ def ingest(node, archive, catch_up_limit=600, rate=None):
     all; the lag while it runs and until it is back at 0."""
     sampler = LagSampler(node)
     with multiprocessing.get_context("fork").Pool(CLIENTS) as pool:
-        if rate:
-            refused = sum(pool.map(_send_paced, [(node.port, archive.envelopes[i::CLIENTS], rate / CLIENTS) for i in range(CLIENTS)]))
-        else:
-            refused = sum(pool.map(_send, [(node.port, archive.envelopes[i::CLIENTS]) for i in range(CLIENTS)]))
+        shares = [(node.port, archive.envelopes[i::CLIENTS], rate / CLIENTS if rate else None) for i in range(CLIENTS)]
+        refused = sum(pool.map(_send, shares))
     sent = time.time() - sampler.begin
     sampler.stop()
     lag = node.metric(LagSampler.METRIC, default=None)
