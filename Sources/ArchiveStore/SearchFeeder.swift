@@ -61,7 +61,9 @@ final class SearchFeeder {
 
     /// Indexes the next batch of records before `end` (nil: every valid record there is,
     /// the active segment's up to its first invalid byte).
-    func step(until end: IndexCheckpoint?) throws -> Batch {
+    /// `stop` is asked before each record: once it says yes, the batch commits what it
+    /// has (a node shutting down waits for one record's extraction, not a batch's).
+    func step(until end: IndexCheckpoint?, stop: () -> Bool = { false }) throws -> Batch {
         try index.connection.transaction {
             var batch = Batch()
             let stored = try index.progress()
@@ -70,7 +72,7 @@ final class SearchFeeder {
                 return batch
             }
             var bytes = 0
-            while batch.records < Self.batchRecords && bytes < Self.batchBytes {
+            while batch.records < Self.batchRecords && bytes < Self.batchBytes && !stop() {
                 if let end, (position.segment, position.offset) >= (end.segment, end.offset) {
                     batch.caughtUp = true
                     break

@@ -71,6 +71,12 @@ final class SearchIndexer: @unchecked Sendable {
         condition.signal()
     }
 
+    private var stopRequested: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return state.stopping
+    }
+
     /// Arrivals archived and not yet searchable.
     var lagMessages: Int {
         condition.lock()
@@ -93,9 +99,9 @@ final class SearchIndexer: @unchecked Sendable {
         return state.idle
     }
 
-    /// Stops after the batch in progress (a batch is one transaction: what it did stays,
-    /// the rest is indexed at the next start). Returns when the thread has let go of the
-    /// database.
+    /// Stops after the record in progress: its batch commits what it did (the rest is
+    /// indexed at the next start), so a shutdown waits for one record's extraction, not for
+    /// a batch of up to 32 MiB. Returns when the thread has let go of the database.
     func close() {
         condition.lock()
         defer { condition.unlock() }
@@ -122,7 +128,7 @@ final class SearchIndexer: @unchecked Sendable {
 
             let batch: SearchFeeder.Batch
             do {
-                batch = try feeder.step(until: target)
+                batch = try feeder.step(until: target, stop: { [self] in stopRequested })
                 if failing { logger.info("search index updates again") }
                 failing = false
             } catch {

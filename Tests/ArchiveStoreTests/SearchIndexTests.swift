@@ -186,4 +186,24 @@ import Testing
             try await store.close()
         }
     }
+
+    /// A batch asked to stop commits the records it has done and nothing more, and the
+    /// next batch goes on from there: a node's shutdown waits for one record, not a batch.
+    @Test func aStoppedBatchKeepsWhatItDidAndTheNextGoesOn() async throws {
+        try await withTempDirectory { dir in
+            let store = try await openStore(dir)
+            for n in 0..<5 { try await commit(store, Corpus.messages[n], n) }
+            let layout = ArchiveLayout(dataDirectory: dir)
+            let feeder = SearchFeeder(index: try SearchIndex.openWritable(path: layout.searchPath), archiveDirectory: layout.archiveDirectory,
+                                      logger: testLogger)
+            var asked = 0
+            let first = try feeder.step(until: nil, stop: { asked += 1; return asked > 2 })
+            #expect(first == SearchFeeder.Batch(records: 2, caughtUp: false))
+            #expect(try feeder.index.count(.docs) == 2)
+            while !(try feeder.step(until: nil).caughtUp) {}
+            #expect(try feeder.index.count(.docs) == Set(Corpus.messages.prefix(5)).count)
+            #expect(try feeder.index.count(.arrivals) == 5)
+            try await store.close()
+        }
+    }
 }

@@ -72,6 +72,47 @@ import Testing
 
         """
 
+    /// Bytes with NUL under a text label (or none) are binary data: no text, however large;
+    /// UTF-16 text, which has NULs, keeps its words, and so do the message's other parts.
+    @Test func binaryBytesUnderATextLabelGiveNoText() {
+        var junk: [UInt8] = []
+        var seed: UInt64 = 25
+        for _ in 0..<200_000 {
+            seed = seed &* 6364136223846793005 &+ 1442695040888963407
+            junk.append(UInt8(truncatingIfNeeded: seed >> 33))
+        }
+        let untyped = MessageTextExtractor.extract(Array("Subject: blob\r\n\r\n".utf8) + junk)
+        #expect(untyped.subject == "blob")
+        #expect(untyped.body.isEmpty)
+
+        let utf16 = Array("hello wörld".utf16).flatMap { [UInt8($0 >> 8), UInt8($0 & 0xFF)] }
+        let mixed = Array("""
+            Content-Type: multipart/mixed; boundary=b\r
+            \r
+            --b\r
+            Content-Type: text/plain\r
+            \r
+
+            """.utf8) + junk.prefix(5000) + Array("""
+            \r
+            --b\r
+            Content-Type: text/plain; charset=utf-16be\r
+            Content-Transfer-Encoding: base64\r
+            \r
+            \(Data(utf16).base64EncodedString())\r
+            --b\r
+            Content-Type: text/plain\r
+            \r
+            plain words here\r
+            --b--\r
+
+            """.utf8)
+        let t = MessageTextExtractor.extract(mixed)
+        #expect(t.body.contains("hello wörld"))
+        #expect(t.body.contains("plain words here"))
+        #expect(t.body.utf8.count < 100, "the binary part gave text: \(t.body.utf8.count) bytes")
+    }
+
     @Test func nestedMultiparts() {
         let t = Self.extract(Self.mixed)
         #expect(t.body == "café plaintext\n\nhtml&part\n\ntwo\n\na,b,csvcell")
