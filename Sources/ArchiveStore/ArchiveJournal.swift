@@ -246,7 +246,7 @@ final class ArchiveJournal {
             guard let index = opened else { return }
             let feeder = SearchFeeder(index: index, archiveDirectory: directory, logger: logger)
             searchIndexer = try SearchIndexer(feeder: feeder, archived: archivedArrivals, target: end, logger: logger,
-                                              metricsFactory: options.metricsFactory)
+                                              lag: metrics.searchIndexLag)
         } catch {
             logger.error("search index cannot be opened; archiving goes on without search", metadata: ["path": "\(path)", "error": "\(error)"])
         }

@@ -28,6 +28,8 @@ public struct ArchiveMetrics: Sendable {
     let inflightPeak: Gauge
     let inflightSpilledBytes: Gauge
     let draftSpills: Counter
+    /// Arrivals archived and not yet in the search index (`SearchIndexer`).
+    let searchIndexLag: Gauge
 
     init(factory: (any MetricsFactory)?) {
         let f = factory ?? MetricsSystem.factory
@@ -44,5 +46,6 @@ public struct ArchiveMetrics: Sendable {
         inflightPeak = Gauge(label: "archive_inflight_peak_bytes", factory: f)
         inflightSpilledBytes = Gauge(label: "archive_inflight_spilled_bytes", factory: f)
         draftSpills = Counter(label: "archive_draft_spills_total", factory: f)
+        searchIndexLag = Gauge(label: "archive_search_index_lag_messages", factory: f)
     }
 }

@@ -17,6 +17,7 @@ public final class ArchiveSearch {
     let index: SearchIndex
     /// Arrivals archived and not searchable (the index could not be fed); 0 normally.
     public private(set) var unindexedArrivals = 0
+    private let dictionaries = SegmentDictionaryCache()
 
     public init(dataDirectory: String, logger: Logger = Logger(label: "archiverelay.search")) throws {
         layout = ArchiveLayout(dataDirectory: dataDirectory)
@@ -28,8 +29,7 @@ public final class ArchiveSearch {
             throw ArchiveStoreError.notFound("no search index in \(dataDirectory): start the node (search_index = true) or run `archiverelay archive reindex`")
         }
         if access(path, W_OK) == 0, let writable = try? SearchIndex.openWritable(path: path) {
-            let feeder = SearchFeeder(index: writable, archiveDirectory: layout.archiveDirectory, logger: logger)
-            while !(try feeder.step(until: nil).caughtUp) {}
+            try SearchFeeder(index: writable, archiveDirectory: layout.archiveDirectory, logger: logger).catchUp()
             index = writable
         } else {
             index = try SearchIndex.openReadOnly(path: path)
@@ -41,26 +41,25 @@ public final class ArchiveSearch {
     /// The hits of `query`, newest first, at most `limit`. Throws `SearchQueryError` for a
     /// query that does not parse.
     public func hits(_ query: String, limit: Int) throws -> [SearchHit] {
-        let statement = SearchSQL.hits(try SearchQuery.parse(query), limit: limit)
-        return try index.connection.withStatement(statement.sql) { s in
-            try s.bind(statement.bindings.map(Self.value))
-            var hits: [SearchHit] = []
-            while try s.step() {
-                hits.append(SearchHit(id: s.text(0) ?? "", sha256: s.text(1) ?? "", messageID: s.text(2),
-                                      date: Date(timeIntervalSince1970: TimeInterval(s.int(3))),
-                                      receivedAt: Date(timeIntervalSince1970: TimeInterval(s.int(4))),
-                                      size: UInt64(max(0, s.int(5))), hasAttachment: s.int(6) != 0))
-            }
-            return hits
+        try rows(SearchSQL.hits(try SearchQuery.parse(query), limit: limit)) { s in
+            SearchHit(id: s.text(0) ?? "", sha256: s.text(1) ?? "", messageID: s.text(2),
+                      date: Date(timeIntervalSince1970: TimeInterval(s.int(3))),
+                      receivedAt: Date(timeIntervalSince1970: TimeInterval(s.int(4))),
+                      size: UInt64(max(0, s.int(5))), hasAttachment: s.int(6) != 0)
         }
     }
 
     /// How many originals match `query`.
     public func count(_ query: String) throws -> Int {
-        let statement = SearchSQL.count(try SearchQuery.parse(query))
-        return try index.connection.withStatement(statement.sql) { s in
+        try rows(SearchSQL.count(try SearchQuery.parse(query))) { Int($0.int(0)) }.first ?? 0
+    }
+
+    private func rows<Row>(_ statement: SearchStatement, _ row: (SQLiteConnection.Statement) -> Row) throws -> [Row] {
+        try index.connection.withStatement(statement.sql) { s in
             try s.bind(statement.bindings.map(Self.value))
-            return try s.step() ? Int(s.int(0)) : 0
+            var rows: [Row] = []
+            while try s.step() { rows.append(row(s)) }
+            return rows
         }
     }
 
@@ -80,6 +79,12 @@ public final class ArchiveSearch {
         return try hits.map { try reader.lookup($0.id) }
     }
 
+    /// The original of a hit's entry, read from its record (for its snippet).
+    public func original(_ entry: ArchiveIndexEntry) throws -> [UInt8] {
+        try ArchiveStore.readRecord(archiveDirectory: layout.archiveDirectory, segment: entry.segment, offset: entry.offset,
+                                    dictionaries: dictionaries).original()
+    }
+
     private static func value(_ binding: SQLBinding) -> SQLiteConnection.Statement.Value {
         switch binding {
         case .text(let text): .text(text)
@@ -92,8 +97,7 @@ public final class ArchiveSearch {
     public static func rebuild(dataDirectory: String, logger: Logger = Logger(label: "archiverelay.search")) throws -> Int {
         let layout = ArchiveLayout(dataDirectory: dataDirectory)
         let index = try SearchIndex.openWritable(path: layout.searchPath, fresh: true)
-        let feeder = SearchFeeder(index: index, archiveDirectory: layout.archiveDirectory, logger: logger)
-        while !(try feeder.step(until: nil).caughtUp) {}
+        try SearchFeeder(index: index, archiveDirectory: layout.archiveDirectory, logger: logger).catchUp()
         return try index.count(.docs)
     }
 }

@@ -30,6 +30,7 @@ final class SearchFeeder {
         /// Dictionaries of the segment, as of `offset`; nil until a record needs them (a
         /// search that finds nothing new to index then never loads them).
         var dictionaries: SegmentDictionaries?
+        var offset: Int
 
         /// The dictionaries for the record at `offset`: all of them precede a segment's
         /// first message record, so loading up to it finds every one.
@@ -39,7 +40,6 @@ final class SearchFeeder {
             dictionaries = loaded
             return loaded
         }
-        var offset: Int
     }
 
     init(index: SearchIndex, archiveDirectory: String, logger: Logger) {
@@ -49,6 +49,11 @@ final class SearchFeeder {
     }
 
     deinit { current?.file.close() }
+
+    /// Feeds batches until every valid record there is has been indexed.
+    func catchUp() throws {
+        while !(try step(until: nil).caughtUp) {}
+    }
 
     /// What one batch did.
     struct Batch: Equatable {
@@ -117,8 +122,6 @@ final class SearchFeeder {
     private func read(at position: IndexCheckpoint, end: IndexCheckpoint?) throws -> Next? {
         guard var segment = try open(position) else { return nil }
         defer { current = segment }
-        // Asked only at a segment's end or damage: it lists the directory.
-        func isLast() -> Bool { end.map { position.segment >= $0.segment } ?? !segmentExists(after: position.segment) }
         // The node's durable end lies within the file: no size needed. Otherwise the
         // segment's records' end, which for an unsealed segment may be stale (it grows, and
         // gets sealed): read again before concluding anything from it.
@@ -133,10 +136,7 @@ final class SearchFeeder {
             refreshed = true
         }
         if position.offset >= limit() { try refresh() }
-        guard position.offset < limit() else {
-            if isLast() { return nil }
-            return .skip(after: IndexCheckpoint(segment: try nextSequence(after: position.segment) ?? position.segment + 1, offset: SegmentHeader.size))
-        }
+        guard position.offset < limit() else { return pastSegment(position, end: end) }
         var next = try SegmentScanner.readRecord(segment.file, at: position.offset, limit: limit())
         if case .invalid = next, !refreshed, !segment.descriptor.isSealed {
             try refresh()
@@ -173,7 +173,7 @@ final class SearchFeeder {
         case .invalid(let reason):
             // The active segment's tail (a record being written, the preallocated zeros)
             // ends the run; damage in a segment behind it is stepped over, as readers do.
-            if end == nil && isLast() { return nil }
+            if end == nil && nextSequence(after: position.segment) == nil { return nil }
             if let valid = try SegmentScanner.findValidRecord(segment.file, after: position.offset, limit: limit()) {
                 logger.error("search index: damaged bytes skipped", metadata: ["segment": "\(position.segment)", "offset": "\(position.offset)", "reason": "\(reason)"])
                 return .skip(after: IndexCheckpoint(segment: position.segment, offset: valid))
@@ -183,9 +183,17 @@ final class SearchFeeder {
                 logger.error("search index: damaged bytes skipped", metadata: ["segment": "\(position.segment)", "offset": "\(position.offset)", "reason": "\(reason)"])
                 return .skip(after: end)
             }
-            if isLast() { return nil }
-            return .skip(after: IndexCheckpoint(segment: try nextSequence(after: position.segment) ?? position.segment + 1, offset: SegmentHeader.size))
+            return pastSegment(position, end: end)
         }
+    }
+
+    /// Past the records of `position`'s segment: the next segment's start, or nil when it
+    /// is the last before `end` (or in the archive). Lists the directory, so only asked at
+    /// a segment's end or damage.
+    private func pastSegment(_ position: IndexCheckpoint, end: IndexCheckpoint?) -> Next? {
+        if let end, position.segment >= end.segment { return nil }
+        guard let next = nextSequence(after: position.segment) ?? end.map({ _ in position.segment + 1 }) else { return nil }
+        return .skip(after: IndexCheckpoint(segment: next, offset: SegmentHeader.size))
     }
 
     /// The segment of `position`, opened (or kept from the last call), with its
@@ -209,11 +217,7 @@ final class SearchFeeder {
                            dictionaries: position.offset > SegmentHeader.size ? nil : SegmentDictionaries(), offset: position.offset)
     }
 
-    private func segmentExists(after sequence: UInt64) -> Bool {
-        (try? nextSequence(after: sequence)) != nil
-    }
-
-    private func nextSequence(after sequence: UInt64) throws -> UInt64? {
+    private func nextSequence(after sequence: UInt64) -> UInt64? {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         return names.compactMap(SegmentName.sequence(of:)).filter { $0 > sequence }.min()
     }

@@ -91,13 +91,13 @@ final class SearchIndex {
     /// Adds an original and its text; false when an original of that SHA-256 is there
     /// already (a second copy, stored while dedupe was off).
     func add(_ m: ArchiveMetadata, text: MessageText) throws -> Bool {
-        let received = Int64(m.receivedAt.timeIntervalSince1970.rounded(.down))
+        let received = Self.seconds(m.receivedAt)
         let inserted = try connection.withStatement("""
             INSERT OR IGNORE INTO docs(id, sha256, message_id, date, received_at, size, has_attachment) VALUES (?,?,?,?,?,?,?)
             """) { s in
             try s.bind([
                 .text(m.id), .text(m.sha256Hex), text.messageID.map { .text($0) } ?? .null,
-                .int(text.date.map { Int64($0.timeIntervalSince1970.rounded(.down)) } ?? received), .int(received),
+                .int(text.date.map(Self.seconds) ?? received), .int(received),
                 .int(Int64(m.originalSize)), .int(text.hasAttachment ? 1 : 0),
             ])
             _ = try s.step()
@@ -123,7 +123,7 @@ final class SearchIndex {
         }
         guard let docid else { return false }
         let inserted = try connection.withStatement("INSERT OR IGNORE INTO arrivals(id, docid, received_at) VALUES (?,?,?)") { s in
-            try s.bind([.text(arrival.id), .int(docid), .int(Int64(arrival.envelope.receivedAt.timeIntervalSince1970.rounded(.down)))])
+            try s.bind([.text(arrival.id), .int(docid), .int(Self.seconds(arrival.envelope.receivedAt))])
             _ = try s.step()
             return connection.changes > 0
         }
@@ -135,6 +135,12 @@ final class SearchIndex {
             _ = try s.step()
         }
         return true
+    }
+
+    /// A time as the search database keeps it: whole seconds since 1970 (`after:` and the
+    /// like compare days).
+    private static func seconds(_ date: Date) -> Int64 {
+        Int64(date.timeIntervalSince1970.rounded(.down))
     }
 
     /// One FTS column's value: the values a line each, CJK segmented (`SearchText`).

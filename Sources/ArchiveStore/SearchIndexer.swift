@@ -46,10 +46,10 @@ final class SearchIndexer: @unchecked Sendable {
 
     /// `archived`: the arrival records the archive holds at open (the index's count, which
     /// recovery brought up to date). Starts indexing from the search index's progress at once.
-    init(feeder: SearchFeeder, archived: Int, target: IndexCheckpoint?, logger: Logger, metricsFactory: (any MetricsFactory)?) throws {
+    init(feeder: SearchFeeder, archived: Int, target: IndexCheckpoint?, logger: Logger, lag: Gauge) throws {
         self.feeder = feeder
         self.logger = logger
-        lag = Gauge(label: "archive_search_index_lag_messages", factory: metricsFactory ?? MetricsSystem.factory)
+        self.lag = lag
         state.archived = archived
         state.indexed = try feeder.index.count(.arrivals)
         state.target = target

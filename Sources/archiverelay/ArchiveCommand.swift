@@ -100,8 +100,7 @@ extension ArchiveCommand {
                     if json {
                         writeJSONLine(try JSONLine.entry(e))
                     } else {
-                        let arrivals: TerminalText = e.journal ? "arrivals=\(e.arrivals),journal" : "arrivals=\(e.arrivals)"
-                        writeStdout("\(e.id)  \(CommandLineTime.format(e.receivedAt))  \(e.sender.isEmpty ? "<>" : e.sender)  \(e.size)  \(arrivals)  \(e.messageID ?? "-")\n")
+                        writeStdout(ListLine.text(e))
                     }
                 }
             }
@@ -256,14 +255,27 @@ extension ArchiveCommand {
 }
 
 /// JSON output with stable snake_case keys.
+/// One original as `list` and `search` print it: id, received-at, sender, size, arrivals,
+/// Message-ID.
+enum ListLine {
+    static func text(_ e: ArchiveIndexEntry) -> TerminalText {
+        let arrivals: TerminalText = e.journal ? "arrivals=\(e.arrivals),journal" : "arrivals=\(e.arrivals)"
+        return "\(e.id)  \(CommandLineTime.format(e.receivedAt))  \(e.sender.isEmpty ? "<>" : e.sender)  \(e.size)  \(arrivals)  \(e.messageID ?? "-")\n"
+    }
+}
+
 enum JSONLine {
     static func entry(_ e: ArchiveIndexEntry) throws -> String {
-        try encode([
+        try encode(entryFields(e))
+    }
+
+    static func entryFields(_ e: ArchiveIndexEntry) -> [String: Any] {
+        [
             "id": e.id, "sha256": e.sha256, "message_id": e.messageID ?? NSNull(), "received_at": CommandLineTime.format(e.receivedAt),
             "sender": e.sender, "senders": e.senders, "recipients": e.recipients, "arrivals": e.arrivals, "journal": e.journal,
             "subject": e.subject ?? NSNull(), "size": e.size,
             "stored_size": e.storedSize, "segment": e.segment, "offset": e.offset,
-        ])
+        ]
     }
 
     static func stats(_ s: ArchiveStats) throws -> String {

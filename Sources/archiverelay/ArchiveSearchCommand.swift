@@ -42,16 +42,11 @@ extension ArchiveCommand {
                 let entries = try search.entries(hits)
                 if json {
                     let snippets = try SearchSnippets(query: text)
-                    let reader = try ArchiveReader(dataDirectory: data.dataDirectory)
                     for (hit, e) in zip(hits, entries) {
-                        let snippet = try snippets.snippet(original: try reader.original(e))
-                        writeJSONLine(try JSONLine.hit(e, hit, snippet: snippet))
+                        writeJSONLine(try JSONLine.hit(e, hit, snippet: try snippets.snippet(original: try search.original(e))))
                     }
                 } else {
-                    for e in entries {
-                        let arrivals: TerminalText = e.journal ? "arrivals=\(e.arrivals),journal" : "arrivals=\(e.arrivals)"
-                        writeStdout("\(e.id)  \(CommandLineTime.format(e.receivedAt))  \(e.sender.isEmpty ? "<>" : e.sender)  \(e.size)  \(arrivals)  \(e.messageID ?? "-")\n")
-                    }
+                    for e in entries { writeStdout(ListLine.text(e)) }
                 }
             }
         }
@@ -71,12 +66,10 @@ func reportingQueryErrors(_ body: () throws -> Void) throws {
 }
 
 extension JSONLine {
+    /// `entry`'s fields and what the search adds.
     static func hit(_ e: ArchiveIndexEntry, _ hit: SearchHit, snippet: String) throws -> String {
-        try encode([
-            "id": e.id, "sha256": e.sha256, "message_id": e.messageID ?? NSNull(), "received_at": CommandLineTime.format(e.receivedAt),
-            "sender": e.sender, "senders": e.senders, "recipients": e.recipients, "arrivals": e.arrivals, "journal": e.journal,
-            "subject": e.subject ?? NSNull(), "size": e.size, "stored_size": e.storedSize, "segment": e.segment, "offset": e.offset,
+        try encode(entryFields(e).merging([
             "date": CommandLineTime.format(hit.date), "has_attachment": hit.hasAttachment, "snippet": snippet,
-        ])
+        ]) { _, added in added })
     }
 }
