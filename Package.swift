@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "JournalReport", targets: ["JournalReport"]),
         .library(name: "MessageText", targets: ["MessageText"]),
         .library(name: "SearchQuery", targets: ["SearchQuery"]),
+        .library(name: "AuditTrail", targets: ["AuditTrail"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -104,6 +105,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ]
+        ),
+        // The audit log: who read or changed what, append-only and hash-chained, in the data
+        // directory; every archive read, hold change, expiry, queue change and reload.
+        .target(
+            name: "AuditTrail",
+            dependencies: ["DurableFiles", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(
             name: "RouteEngine",
