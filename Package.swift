@@ -94,6 +94,7 @@ let package = Package(
         .target(
             name: "ArchiveStore",
             dependencies: [
+                "AuditTrail",
                 "DurableFiles",
                 "JournalReport",
                 "MessageText",

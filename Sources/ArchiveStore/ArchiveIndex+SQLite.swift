@@ -102,43 +102,73 @@ final class ArchiveIndex {
 
     func insert(_ rows: IndexRows, checkpoint: IndexCheckpoint) throws {
         try connection.transaction {
-            try connection.withStatement("""
-                INSERT OR IGNORE INTO messages(\(Self.columns)) VALUES (?,?,?,?,?,?,?,?,?)
-                """) { insert in
-                for e in rows.originals {
-                    try insert.bind([
-                        .text(e.id), .text(e.sha256), e.messageID.map { .text($0) } ?? .null, .int(Self.millis(e.receivedAt)),
-                        e.subject.map { .text($0) } ?? .null, .int(Int64(e.size)), .int(Int64(e.storedSize)),
-                        .int(Int64(e.segment)), .int(Int64(e.offset)),
-                    ])
-                    _ = try insert.step()
-                }
-            }
-            try connection.withStatement("""
-                INSERT OR IGNORE INTO arrivals(\(Self.arrivalColumns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
-                """) { insert in
-                try connection.withStatement("INSERT OR IGNORE INTO addresses(message, role, address) VALUES (?,?,?)") { address in
-                    for a in rows.arrivals {
-                        try insert.bind([
-                            .text(a.id), .text(a.originalSHA256), .int(Self.millis(a.receivedAt)), .text(a.node), .text(a.listener),
-                            .text(a.clientAddress), .text(a.helo), a.tls.map { .text($0) } ?? .null, .text(a.sender),
-                            .text(a.recipients.joined(separator: "\n")), .int(a.journal ? 1 : 0), .text(a.contentKey), .text(a.digest),
-                            .int(Int64(a.receivedSize)), .int(Int64(a.storedSize)), .int(Int64(a.segment)), .int(Int64(a.offset)),
-                        ])
-                        _ = try insert.step()
-                        guard connection.changes > 0 else { continue }
-                        for (role, list) in [(0, a.senders), (1, a.recipientAddresses)] {
-                            for value in list {
-                                try address.bind([.text(a.originalSHA256), .int(Int64(role)), .text(value)])
-                                _ = try address.step()
-                            }
-                        }
-                    }
-                }
-            }
+            try insertRows(rows, addressesOfKnownArrivals: false)
             try connection.withStatement("INSERT OR REPLACE INTO checkpoint(singleton, segment, offset) VALUES (0, ?, ?)") { cp in
                 try cp.bind([.int(Int64(checkpoint.segment)), .int(Int64(checkpoint.offset))])
                 _ = try cp.step()
+            }
+        }
+    }
+
+    /// Removes what expiry took: the rows of the records at `positions` and every address
+    /// of the originals `sha256s`; then adds `fresh`, the rows of records of those
+    /// originals written while the expiry ran (a new arrival stores a fresh copy: their own
+    /// inserts were ignored while the old rows held the digest). One transaction.
+    func removeExpired(positions: [ArchivePosition], originals sha256s: [String], fresh: IndexRows) throws {
+        try connection.transaction {
+            for table in ["messages", "arrivals"] {
+                try connection.withStatement("DELETE FROM \(table) WHERE segment = ? AND offset = ?") { delete in
+                    for p in positions {
+                        try delete.bind([.int(Int64(p.segment)), .int(Int64(p.offset))])
+                        _ = try delete.step()
+                    }
+                }
+            }
+            try connection.withStatement("DELETE FROM addresses WHERE message = ?") { delete in
+                for sha in sha256s {
+                    try delete.bind([.text(sha)])
+                    _ = try delete.step()
+                }
+            }
+            try insertRows(fresh, addressesOfKnownArrivals: true)
+        }
+    }
+
+    /// Inserts rows; a digest or arrival id already present is ignored, and so are its
+    /// addresses unless `addressesOfKnownArrivals`.
+    private func insertRows(_ rows: IndexRows, addressesOfKnownArrivals: Bool) throws {
+        try connection.withStatement("""
+            INSERT OR IGNORE INTO messages(\(Self.columns)) VALUES (?,?,?,?,?,?,?,?,?)
+            """) { insert in
+            for e in rows.originals {
+                try insert.bind([
+                    .text(e.id), .text(e.sha256), e.messageID.map { .text($0) } ?? .null, .int(Self.millis(e.receivedAt)),
+                    e.subject.map { .text($0) } ?? .null, .int(Int64(e.size)), .int(Int64(e.storedSize)),
+                    .int(Int64(e.segment)), .int(Int64(e.offset)),
+                ])
+                _ = try insert.step()
+            }
+        }
+        try connection.withStatement("""
+            INSERT OR IGNORE INTO arrivals(\(Self.arrivalColumns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+            """) { insert in
+            try connection.withStatement("INSERT OR IGNORE INTO addresses(message, role, address) VALUES (?,?,?)") { address in
+                for a in rows.arrivals {
+                    try insert.bind([
+                        .text(a.id), .text(a.originalSHA256), .int(Self.millis(a.receivedAt)), .text(a.node), .text(a.listener),
+                        .text(a.clientAddress), .text(a.helo), a.tls.map { .text($0) } ?? .null, .text(a.sender),
+                        .text(a.recipients.joined(separator: "\n")), .int(a.journal ? 1 : 0), .text(a.contentKey), .text(a.digest),
+                        .int(Int64(a.receivedSize)), .int(Int64(a.storedSize)), .int(Int64(a.segment)), .int(Int64(a.offset)),
+                    ])
+                    _ = try insert.step()
+                    guard connection.changes > 0 || addressesOfKnownArrivals else { continue }
+                    for (role, list) in [(0, a.senders), (1, a.recipientAddresses)] {
+                        for value in list {
+                            try address.bind([.text(a.originalSHA256), .int(Int64(role)), .text(value)])
+                            _ = try address.step()
+                        }
+                    }
+                }
             }
         }
     }

@@ -24,6 +24,12 @@ final class ArchiveJournal {
     /// Seal hash of the newest sealed segment: the next segment links to it.
     var chainHead: [UInt8]
     var nextSequence: UInt64
+    /// Originals (SHA-256 hex) an expiry is removing: a new arrival of one is stored with
+    /// a fresh copy of its original, never as a reference to the record being removed.
+    var expiring: Set<String> = []
+
+    /// Where the records are durable up to.
+    var durableEnd: IndexCheckpoint? { writer.map { IndexCheckpoint(segment: $0.sequence, offset: $0.durableSize) } }
 
     init(directory: String, options: ArchiveStoreOptions, logger: Logger, metrics: ArchiveMetrics, indexHealth: IndexHealth,
          index: ArchiveIndex?, writer: SegmentWriter?, chainHead: [UInt8], nextSequence: UInt64) {
@@ -187,6 +193,7 @@ final class ArchiveJournal {
     }
 
     private func existingEntry(sha: String) -> ArchiveIndexEntry? {
+        guard !expiring.contains(sha) else { return nil }
         // In this order: an entry leaves the writer's pending set only after its insert
         // has committed.
         if let pending = indexWriter.pendingEntry(sha256: sha) { return pending }

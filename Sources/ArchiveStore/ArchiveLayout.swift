@@ -14,6 +14,9 @@ public struct ArchiveLayout: Sendable {
     public var searchPath: String { archiveDirectory + "/" + Self.searchFileName }
     static let searchFileName = "search.sqlite"
     var lockPath: String { archiveDirectory + "/LOCK" }
+    /// Held exclusively while an expiry runs, shared by a search that feeds the search
+    /// database: none may index a fresh copy of an original before its old rows are gone.
+    var expiryLockPath: String { archiveDirectory + "/EXPIRY.LOCK" }
     /// Spill files of drafts past the memory budget (`InflightBudget`): beside the
     /// archive, not in it, so nothing that lists segments ever meets one.
     public var draftsDirectory: String { dataDirectory + "/drafts" }

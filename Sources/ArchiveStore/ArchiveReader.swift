@@ -39,7 +39,7 @@ public final class ArchiveReader {
             let start = (checkpoint?.segment == segment.sequence ? checkpoint?.offset : nil) ?? SegmentHeader.size
             let file = try SystemFile.openReadOnly(segment.path)
             defer { file.close() }
-            _ = try SegmentScanner.scan(file, from: start, to: segment.recordsEnd, skipDamage: true) { offset, header, bytes, dictionaries in
+            _ = try SegmentScanner.scan(file, from: start, to: segment.recordsEnd, skipDamage: true, removed: segment.removedRanges) { offset, header, bytes, dictionaries in
                 guard header.kind != .dictionary else { return }
                 let contents = try RecordCodec.decodeContents(bytes, header: header, dictionaries: dictionaries)
                 if let arrival = contents.arrival {

@@ -65,6 +65,8 @@ public struct RecoveryReport: Sendable {
     public var recordsIndexed = 0
     /// Bytes of segment data read while catching the index up.
     public var bytesScanned = 0
+    /// Segments whose expiry a crash had cut short, completed at open.
+    public var expiriesFinished = 0
 
     public var indexRebuilt: Bool { indexRebuildReason != nil }
 }

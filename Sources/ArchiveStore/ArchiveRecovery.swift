@@ -37,6 +37,18 @@ struct ArchiveRecovery {
             try Durable.unlinkIfPresent(dir + "/" + name, faults: options.faultInjector)  // an interrupted create or seal
         }
         var segments = try SegmentCatalog.load(directory: dir)
+        // An expiry cut short is finished before anything reads the segments. One that
+        // cannot be (its list does not match) is a fault for an operator; mail still flows.
+        for segment in segments where segment.expiryPending {
+            do {
+                try SegmentCompactor.finishPending(segment, directory: dir, faults: options.faultInjector)
+                logger.notice("finished an expiry cut short", metadata: ["segment": "\(segment.name)"])
+                report.expiriesFinished += 1
+            } catch {
+                report.faults.append(ArchiveFault(segment: segment.name, offset: nil, reason: "pending expiry not finished: \(error)"))
+            }
+        }
+        if report.expiriesFinished > 0 { segments = try SegmentCatalog.load(directory: dir) }
         report.segmentCount = segments.count
         report.faults += ChainCheck.links(segments)
 
@@ -52,7 +64,7 @@ struct ArchiveRecovery {
             let isActive = position == segments.count - 1 && !segment.isSealed
             let file = try SystemFile.openReadOnly(segment.path)
             defer { file.close() }
-            let outcome = try SegmentScanner.scan(file, from: start, to: segment.recordsEnd, skipDamage: true) { offset, header, bytes, dictionaries in
+            let outcome = try SegmentScanner.scan(file, from: start, to: segment.recordsEnd, skipDamage: true, removed: segment.removedRanges) { offset, header, bytes, dictionaries in
                 guard header.kind != .dictionary else { return }
                 let contents = try RecordCodec.decodeContents(bytes, header: header, dictionaries: dictionaries)
                 pending.add(contents, segment: segment.sequence, offset: offset, storedSize: header.recordLength)

@@ -1,4 +1,5 @@
 import CSQLite
+import DurableFiles
 import Foundation
 import Logging
 import MessageText
@@ -28,7 +29,10 @@ public final class ArchiveSearch {
         guard FileManager.default.fileExists(atPath: path) else {
             throw ArchiveStoreError.notFound("no search index in \(dataDirectory): start the node (search_index = true) or run `archiverelay archive reindex`")
         }
-        if access(path, W_OK) == 0, let writable = try? SearchIndex.openWritable(path: path) {
+        // An expiry under way holds the feeding lock: search what is there meanwhile.
+        if access(path, W_OK) == 0, let feeding = try? DirectoryLock.take(path: layout.expiryLockPath, patience: .seconds(5), shared: true),
+           let writable = try? SearchIndex.openWritable(path: path) {
+            defer { feeding.release() }
             try SearchFeeder(index: writable, archiveDirectory: layout.archiveDirectory, logger: logger).catchUp()
             index = writable
         } else {

@@ -44,7 +44,7 @@ extension ArchiveStore {
         guard case .success = segment.header else { return }
         let file = try SystemFile.openReadOnly(segment.path)
         defer { file.close() }
-        _ = try SegmentScanner.scan(file, from: start, to: segment.recordsEnd, skipDamage: true) { offset, header, bytes, dictionaries in
+        _ = try SegmentScanner.scan(file, from: start, to: segment.recordsEnd, skipDamage: true, removed: segment.removedRanges) { offset, header, bytes, dictionaries in
             guard header.kind != .dictionary else { return }
             try visit(ArchivePosition(segment: segment.sequence, offset: offset), header, bytes, dictionaries)
         }

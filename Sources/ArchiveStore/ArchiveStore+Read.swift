@@ -40,6 +40,18 @@ extension ArchiveStore {
         return record
     }
 
+    /// The arrival recorded at a location: an arrival record's, or the first arrival a
+    /// message record holds.
+    static func readArrival(archiveDirectory: String, at position: ArchivePosition, dictionaries: SegmentDictionaryCache) throws -> Arrival {
+        switch try readContents(archiveDirectory: archiveDirectory, at: position, dictionaries: dictionaries) {
+        case .message(let record):
+            guard let arrival = record.arrival else { throw ArchiveStoreError.notFound("no arrival at \(position)") }
+            return arrival
+        case .arrival(let arrival, _):
+            return arrival
+        }
+    }
+
     private enum StoredRecord {
         case message(ArchiveRecord)
         case arrival(Arrival, OriginalReference)

@@ -22,11 +22,15 @@ public final class ArchiveStore: Sendable {
     /// Dictionaries of segments read by location (`readOriginal`).
     let dictionaryCache = SegmentDictionaryCache()
     /// Nil when the store keeps no search index (`ArchiveStoreOptions.searchIndex`).
-    private let searchIndexer: SearchIndexer?
+    let searchIndexer: SearchIndexer?
+    /// An expiry run is under way (one at a time).
+    let expiryGate = LockedValue(false)
+    let logger: Logger
 
     private init(layout: ArchiveLayout, options: ArchiveStoreOptions, report: RecoveryReport, committer: GroupCommitter,
                  capacity: CapacityMonitor, indexHealth: IndexHealth, lock: DirectoryLock, trainer: DictionaryTrainer,
-                 inflight: InflightBudget, searchIndexer: SearchIndexer?) {
+                 inflight: InflightBudget, searchIndexer: SearchIndexer?, logger: Logger) {
+        self.logger = logger
         self.trainer = trainer
         self.searchIndexer = searchIndexer
         self.indexHealth = indexHealth
@@ -66,6 +70,7 @@ public final class ArchiveStore: Sendable {
                     directory: layout.archiveDirectory, options: options, logger: logger, metrics: metrics,
                     indexHealth: indexHealth, index: outcome.index, writer: outcome.writer, chainHead: outcome.chainHead, nextSequence: outcome.nextSequence
                 )
+                journal.expiring = try finishExpiry(layout: layout, options: options, outcome: outcome, logger: logger)
                 do {
                     try journal.ensureWriter(now: Date())
                 } catch {
@@ -88,7 +93,34 @@ public final class ArchiveStore: Sendable {
         guard let lock = directoryLock.withLock({ $0 }) else { throw ArchiveStoreError.unrecoverable("lock not taken") }
         return ArchiveStore(layout: layout, options: options, report: report, committer: committer, capacity: capacity,
                             indexHealth: indexHealth, lock: lock, trainer: trainer, inflight: inflight,
-                            searchIndexer: searchIndexer.withLock { $0 })
+                            searchIndexer: searchIndexer.withLock { $0 }, logger: logger)
+    }
+
+    /// Carries an expiry run a crash cut short to its end (`ExpiryExecutor`), before any
+    /// commit is taken. Returns the originals the writer must not dedupe against: those of
+    /// a plan that could not be finished (logged), whose index rows may name removed records.
+    private static func finishExpiry(layout: ArchiveLayout, options: ArchiveStoreOptions, outcome: ArchiveRecovery.Outcome,
+                                     logger: Logger) throws -> Set<String> {
+        guard var plan = try ExpiryPlan.load(layout) else { return [] }
+        guard let index = outcome.index else {
+            logger.error("an expiry run was cut short and the index is unavailable; it is finished at a later open", metadata: ["run": "\(plan.run)"])
+            return Set(plan.originals.map(\.sha256))
+        }
+        guard let feeding = try DirectoryLock.take(path: layout.expiryLockPath, patience: .seconds(60)) else {
+            logger.error("an expiry run was cut short and searches hold the feeding lock; it is finished at a later open", metadata: ["run": "\(plan.run)"])
+            return Set(plan.originals.map(\.sha256))
+        }
+        defer { feeding.release() }
+        let end = outcome.writer.map { IndexCheckpoint(segment: $0.sequence, offset: $0.durableSize) }
+        do {
+            _ = try ExpiryExecutor(layout: layout, options: options, logger: logger).finish(&plan, index: index, freshEnd: end)
+            logger.notice("finished an expiry run a crash had cut short", metadata: ["run": "\(plan.run)"])
+            return []
+        } catch {
+            logger.error("an expiry run cut short could not be finished; it is tried again at the next run or open",
+                         metadata: ["run": "\(plan.run)", "error": "\(error)"])
+            return Set(plan.originals.map(\.sha256))
+        }
     }
 
     /// A draft for the next message; feed it chunks as they arrive, then `finish()` it.

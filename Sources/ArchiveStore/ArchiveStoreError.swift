@@ -17,4 +17,6 @@ public enum ArchiveStoreError: Error, Equatable, Sendable {
     case closed
     /// Opening found damage it must not repair silently (see the recovery report).
     case unrecoverable(String)
+    /// Work that runs one at a time is running already (an expiry).
+    case busy(String)
 }

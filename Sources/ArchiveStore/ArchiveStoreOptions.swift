@@ -1,3 +1,4 @@
+import AuditTrail
 import DurableFiles
 import Foundation
 import Metrics
@@ -35,6 +36,12 @@ public struct ArchiveStoreOptions: Sendable {
     /// Returns free bytes for the volume holding the given directory. Injectable for tests.
     public var freeSpaceProbe: @Sendable (String) throws -> UInt64 = FreeSpace.statvfsProbe
     /// Test-only fault injection; nil in production.
+    /// Where expiry records what it removed (`archive.expire`); nil: nowhere (tests of the
+    /// store alone).
+    public var audit: (any AuditRecorder)?
+    /// Told of each durable step of an expiry run; what it throws stops the run there (the
+    /// crash tests, and `ARCHIVERELAY_EXPIRY_CRASH_AT` in the node).
+    public var expiryStepHook: (@Sendable (ExpiryStep) throws -> Void)?
     public var faultInjector: (any DurableFaultInjector)?
     /// Metrics backend; nil uses the globally bootstrapped `MetricsSystem`.
     public var metricsFactory: (any MetricsFactory)?

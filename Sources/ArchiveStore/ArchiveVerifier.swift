@@ -12,6 +12,9 @@ public struct VerifyReport: Sendable {
     public var indexFaults: [ArchiveFault] = []
     /// Conditions that are not damage, e.g. an in-flight tail on a running node.
     public var notes: [String] = []
+    /// Records expiry removed (listed in the segments' expiry lists), and how many under each rule.
+    public var removedRecords = 0
+    public var removedByRule: [String: Int] = [:]
 
     public var isClean: Bool { faults.isEmpty && indexFaults.isEmpty }
 }
@@ -33,8 +36,11 @@ extension ArchiveReader {
             let file = try SystemFile.openReadOnly(segment.path)
             defer { file.close() }
             var count: UInt64 = 0
-            let outcome = try SegmentScanner.scan(file, from: SegmentHeader.size, to: segment.recordsEnd, skipDamage: true) { offset, header, bytes, dictionaries in
+            var listed = RecordListDigest()  // a segment expiry touched: checked by its record list
+            var listedEntries: [(offset: Int, length: Int, sha256: [UInt8])] = segment.expiry?.removed.map { ($0.offset, $0.length, $0.recordSHA256) } ?? []
+            let outcome = try SegmentScanner.scan(file, from: SegmentHeader.size, to: segment.recordsEnd, skipDamage: true, removed: segment.removedRanges) { offset, header, bytes, dictionaries in
                 count += 1
+                if segment.expiry != nil { listedEntries.append((offset, header.recordLength, Array(SHA256.hash(data: bytes)))) }
                 switch header.kind {
                 case .dictionary:
                     return
@@ -78,13 +84,29 @@ extension ArchiveReader {
                 }
             }
             guard let footer = segment.footer else { continue }
-            if footer.recordCount != count {
+            let removedCount = UInt64(segment.expiry?.removed.count ?? 0)
+            if footer.recordCount != count + removedCount {
                 report.faults.append(ArchiveFault(segment: segment.name, offset: Int(footer.dataLength),
-                                                  reason: "footer counts \(footer.recordCount) records, found \(count)"))
+                                                  reason: "footer counts \(footer.recordCount) records, found \(count)"
+                                                      + (removedCount > 0 ? " and \(removedCount) removed by expiry" : "")))
             }
-            if try Self.hash(file, length: Int(footer.dataLength)) != footer.segmentHash {
+            if let problem = segment.expiryProblem {
+                report.faults.append(ArchiveFault(segment: segment.name, offset: nil, reason: "expiry list \(SegmentName.expiry(segment.sequence)) unreadable: \(problem)"))
+            }
+            if segment.expiryPending {
+                report.faults.append(ArchiveFault(segment: segment.name, offset: nil,
+                                                  reason: "an expiry of this segment was cut short (\(SegmentName.pendingExpiry(segment.sequence))); the node finishes it when it opens the archive"))
+            }
+            if let manifest = segment.expiry {
+                for entry in listedEntries.sorted(by: { $0.offset < $1.offset }) {
+                    listed.add(offset: entry.offset, length: entry.length, sha256: entry.sha256)
+                }
+                report.faults += Self.expiryFaults(segment, manifest, footer: footer, digest: listed.finalize(), file: file)
+                report.removedRecords += manifest.removed.count
+                for r in manifest.removed { report.removedByRule[r.rule, default: 0] += 1 }
+            } else if try Self.hash(file, length: Int(footer.dataLength)) != footer.segmentHash {
                 report.faults.append(ArchiveFault(segment: segment.name, offset: Int(footer.dataLength),
-                                                  reason: "segment contents do not match the sealed SHA-256"))
+                                                  reason: "segment contents do not match the sealed SHA-256, and no expiry list accounts for a change: tampering or damage"))
             }
             if segment.sealSource == .sidecar && segment.fileSize > Int(footer.dataLength) {
                 report.notes.append("\(segment.name): \(segment.fileSize - Int(footer.dataLength)) bytes after the sidecar seal (unacknowledged writes after an I/O error)")
@@ -100,6 +122,26 @@ extension ArchiveReader {
             }
         }
         return report
+    }
+
+    /// What is wrong with a segment expiry removed records from: its list must name this
+    /// segment as sealed, the records there and the hashes listed for the removed ones must
+    /// give the record-list digest (any other change shows), and nothing of a removed
+    /// record may be left.
+    private static func expiryFaults(_ segment: SegmentDescriptor, _ manifest: ExpiryManifest, footer: SegmentFooter,
+                                     digest: [UInt8], file: SystemFile) -> [ArchiveFault] {
+        var faults: [ArchiveFault] = []
+        if manifest.sequence != segment.sequence || manifest.sealedSHA256 != footer.segmentHash {
+            faults.append(ArchiveFault(segment: segment.name, offset: nil, reason: "its expiry list belongs to another segment"))
+        }
+        if digest != manifest.recordListDigest {
+            faults.append(ArchiveFault(segment: segment.name, offset: nil,
+                                       reason: "records differ from those it was sealed with (record-list digest mismatch): changed or removed without an expiry entry: tampering or damage"))
+        }
+        for r in manifest.removed where (try? SegmentScanner.isZeroFilled(file, from: r.offset, to: r.offset + r.length)) != true {
+            faults.append(ArchiveFault(segment: segment.name, offset: r.offset, reason: "record \(r.id), removed by expiry, still has bytes there"))
+        }
+        return faults
     }
 
     /// Why an arrival's original or its bytes as received cannot be had back, or nil: the
@@ -168,7 +210,7 @@ extension ArchiveReader {
             defer { file.close() }
             var batch = IndexRows()
             var end: IndexCheckpoint?
-            _ = try SegmentScanner.scan(file, from: SegmentHeader.size, to: segment.recordsEnd, skipDamage: true) { offset, header, bytes, dictionaries in
+            _ = try SegmentScanner.scan(file, from: SegmentHeader.size, to: segment.recordsEnd, skipDamage: true, removed: segment.removedRanges) { offset, header, bytes, dictionaries in
                 guard header.kind != .dictionary else { return }
                 batch.add(try RecordCodec.decodeContents(bytes, header: header, dictionaries: dictionaries),
                           segment: segment.sequence, offset: offset, storedSize: header.recordLength)

@@ -20,6 +20,9 @@ final class GroupCommitter: @unchecked Sendable {
 
     private let condition = NSCondition()
     private var queue: [Pending] = []
+    /// Work for the writer thread besides commits (expiry's changes to the dedupe view),
+    /// run between batches.
+    private var jobs: [(ArchiveJournal?) -> Void] = []
     private var closing = false
     private var closed = false
     private var closeWaiters: [CheckedContinuation<Void, Never>] = []
@@ -85,6 +88,25 @@ final class GroupCommitter: @unchecked Sendable {
         }
     }
 
+    /// Runs `job` on the writer thread between batches and returns its result: what
+    /// happens there is ordered with every commit. Throws `closed` once the store closes.
+    func perform<T: Sendable>(_ job: @escaping @Sendable (ArchiveJournal) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            condition.lock()
+            guard !closing && !closed else {
+                condition.unlock()
+                continuation.resume(throwing: ArchiveStoreError.closed)
+                return
+            }
+            jobs.append { journal in
+                guard let journal else { return continuation.resume(throwing: ArchiveStoreError.closed) }
+                continuation.resume(with: Result { try job(journal) })
+            }
+            condition.signal()
+            condition.unlock()
+        }
+    }
+
     /// Messages waiting for the writer.
     var queuedCount: Int {
         condition.lock()
@@ -120,7 +142,7 @@ final class GroupCommitter: @unchecked Sendable {
         guard let journal else { return }
         while true {
             condition.lock()
-            while queue.isEmpty && !closing {
+            while queue.isEmpty && jobs.isEmpty && !closing {
                 // Nothing to commit: the moment to write zeros ahead of the records,
                 // a step at a time, looking at the queue between steps.
                 if journal.wantsPreallocation {
@@ -133,8 +155,11 @@ final class GroupCommitter: @unchecked Sendable {
             }
             let batch = queue
             queue.removeAll(keepingCapacity: true)
+            let work = jobs
+            jobs.removeAll()
             let stopping = closing && batch.isEmpty
             condition.unlock()
+            for job in work { job(journal) }
 
             let now = Date()
             capacity.refreshIfDue()
@@ -144,11 +169,15 @@ final class GroupCommitter: @unchecked Sendable {
                 closed = true
                 let waiters = closeWaiters
                 closeWaiters.removeAll()
+                let late = jobs
+                jobs.removeAll()
                 condition.unlock()
+                for job in late { job(nil) }
                 for waiter in waiters { waiter.resume() }
                 return
             }
             if batch.isEmpty {
+                if !work.isEmpty { continue }
                 journal.idleTick(now: now)
                 continue
             }

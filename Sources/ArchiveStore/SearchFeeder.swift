@@ -50,6 +50,12 @@ final class SearchFeeder {
 
     deinit { current?.file.close() }
 
+    /// Lets go of the segment kept open between batches (expiry may have replaced it).
+    func closeSegment() {
+        current?.file.close()
+        current = nil
+    }
+
     /// Feeds batches until every valid record there is has been indexed.
     func catchUp() throws {
         while !(try step(until: nil).caughtUp) {}
@@ -137,6 +143,9 @@ final class SearchFeeder {
         }
         if position.offset >= limit() { try refresh() }
         guard position.offset < limit() else { return pastSegment(position, end: end) }
+        if let removed = segment.descriptor.removedRanges[position.offset] {  // expiry took it
+            return .skip(after: IndexCheckpoint(segment: position.segment, offset: position.offset + removed))
+        }
         var next = try SegmentScanner.readRecord(segment.file, at: position.offset, limit: limit())
         if case .invalid = next, !refreshed, !segment.descriptor.isSealed {
             try refresh()

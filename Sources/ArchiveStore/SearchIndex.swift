@@ -108,10 +108,65 @@ final class SearchIndex {
         try connection.withStatement("""
             INSERT INTO docs_text(rowid, sender, recipients, cc, bcc, subject, body, filename) VALUES (?,?,?,?,?,?,?,?)
             """) { s in
-            try s.bind([.int(docid)] + [text.from, text.to, text.cc, text.bcc, [text.subject], [text.body], text.attachmentNames].map(Self.column))
+            try s.bind([.int(docid)] + Self.docColumns(text))
             _ = try s.step()
         }
         return true
+    }
+
+    /// Removes an original expiry took (the doc of SHA-256 `sha256` hex and archive id `id`:
+    /// a fresh copy stored since has another) and every arrival of it. A contentless FTS5
+    /// table forgets a row only when told the values it was given, so `text` is the
+    /// original's extraction and `arrivals` its arrivals, read from their records before
+    /// they go. False when the doc is not there (not indexed yet, or removed before).
+    func remove(sha256: String, id: String, text: MessageText, arrivals: [Arrival]) throws -> Bool {
+        let docid: Int64? = try connection.withStatement("SELECT docid FROM docs WHERE sha256 = ? AND id = ?") { s in
+            try s.bind([.text(sha256), .text(id)])
+            return try s.step() ? s.int(0) : nil
+        }
+        guard let docid else { return false }
+        let rows: [(rowid: Int64, id: String)] = try connection.withStatement("SELECT rowid, id FROM arrivals WHERE docid = ?") { s in
+            try s.bind([.int(docid)])
+            var rows: [(Int64, String)] = []
+            while try s.step() { rows.append((s.int(0), s.text(1) ?? "")) }
+            return rows
+        }
+        let known = Dictionary(arrivals.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        for row in rows {
+            guard let arrival = known[row.id] else {
+                throw SQLiteError(code: 11, message: "search index: arrival \(row.id) of \(id) has no record to remove it by; rebuild the search index (archive reindex)")
+            }
+            let fields = ArrivalSearchFields(arrival)
+            try connection.withStatement("INSERT INTO arrival_text(arrival_text, rowid, sender, recipients, cc, bcc) VALUES ('delete',?,?,?,?,?)") { s in
+                try s.bind([.int(row.rowid)] + Self.arrivalColumns(fields))
+                _ = try s.step()
+            }
+        }
+        try connection.withStatement("DELETE FROM arrivals WHERE docid = ?") { s in
+            try s.bind([.int(docid)])
+            _ = try s.step()
+        }
+        try connection.withStatement("""
+            INSERT INTO docs_text(docs_text, rowid, sender, recipients, cc, bcc, subject, body, filename) VALUES ('delete',?,?,?,?,?,?,?,?)
+            """) { s in
+            try s.bind([.int(docid)] + Self.docColumns(text))
+            _ = try s.step()
+        }
+        try connection.withStatement("DELETE FROM docs WHERE docid = ?") { s in
+            try s.bind([.int(docid)])
+            _ = try s.step()
+        }
+        return true
+    }
+
+    /// The arrival_text columns of an arrival, in table order.
+    private static func arrivalColumns(_ fields: ArrivalSearchFields) -> [SQLiteConnection.Statement.Value] {
+        [fields.senders, fields.recipients, fields.cc, fields.bcc].map(column)
+    }
+
+    /// The docs_text columns of an original's text, in table order.
+    private static func docColumns(_ text: MessageText) -> [SQLiteConnection.Statement.Value] {
+        [text.from, text.to, text.cc, text.bcc, [text.subject], [text.body], text.attachmentNames].map(column)
     }
 
     /// Adds an arrival of the original with SHA-256 `original` (hex); false when it is
@@ -131,7 +186,7 @@ final class SearchIndex {
         let rowid = connection.lastRowID
         let fields = ArrivalSearchFields(arrival)
         try connection.withStatement("INSERT INTO arrival_text(rowid, sender, recipients, cc, bcc) VALUES (?,?,?,?,?)") { s in
-            try s.bind([.int(rowid)] + [fields.senders, fields.recipients, fields.cc, fields.bcc].map(Self.column))
+            try s.bind([.int(rowid)] + Self.arrivalColumns(fields))
             _ = try s.step()
         }
         return true

@@ -34,6 +34,11 @@ final class SearchIndexer: @unchecked Sendable {
         var since: Date?
         /// Someone waits for the index to catch up (`waitUntilCaughtUp`): no batching delay.
         var hurry = false
+        /// Expiry runs: no batch starts (`pause`), and the one running stops after its record.
+        var paused = 0
+        var inStep = false
+        /// Segments were rewritten while paused: drop the open one before reading on.
+        var reopen = false
 
         var lag: Int { max(0, archived - indexed) }
     }
@@ -74,7 +79,28 @@ final class SearchIndexer: @unchecked Sendable {
     private var stopRequested: Bool {
         condition.lock()
         defer { condition.unlock() }
-        return state.stopping
+        return state.stopping || state.paused > 0
+    }
+
+    /// Holds indexing while an expiry removes originals from the search database and the
+    /// segments (their fresh copies must not be indexed before the old rows are gone);
+    /// returns once no batch runs.
+    func pause() {
+        condition.lock()
+        defer { condition.unlock() }
+        state.paused += 1
+        condition.broadcast()
+        while state.inStep { condition.wait() }
+    }
+
+    /// Ends a `pause`; the segment the feeder had open is opened again (it may have been
+    /// rewritten).
+    func resume() {
+        condition.lock()
+        defer { condition.unlock() }
+        state.paused = max(0, state.paused - 1)
+        state.reopen = true
+        condition.broadcast()
     }
 
     /// Arrivals archived and not yet searchable.
@@ -114,7 +140,7 @@ final class SearchIndexer: @unchecked Sendable {
         var failing = false
         while true {
             condition.lock()
-            while !state.stopping && state.idle { condition.wait() }
+            while !state.stopping && (state.idle || state.paused > 0) { condition.wait() }
             while !state.stopping && !state.hurry && state.lag < SearchFeeder.batchRecords,
                   let since = state.since, condition.wait(until: since.addingTimeInterval(Self.batchAge)) {}
             if state.stopping {
@@ -124,7 +150,17 @@ final class SearchIndexer: @unchecked Sendable {
                 return
             }
             let target = state.target
+            state.inStep = true
+            let reopen = state.reopen
+            state.reopen = false
             condition.unlock()
+            defer {
+                condition.lock()
+                state.inStep = false
+                condition.broadcast()
+                condition.unlock()
+            }
+            if reopen { feeder.closeSegment() }
 
             let batch: SearchFeeder.Batch
             do {

@@ -12,6 +12,17 @@ struct SegmentDescriptor {
     var header: Result<SegmentHeader, SegmentFormatError>
     var footer: SegmentFooter?
     var sealSource: SealSource?
+    /// The records expiry removed (`NNNNNNNN.expiry`); nil when none were.
+    var expiry: ExpiryManifest? {
+        didSet { removedRanges = expiry?.removedRanges ?? [:] }
+    }
+    /// Offsets and lengths of records expiry removed: scanners step over them.
+    private(set) var removedRanges: [Int: Int] = [:]
+    /// Why the expiry list there cannot be read, if it cannot.
+    var expiryProblem: String?
+    /// An expiry of this segment is under way or was cut short (`NNNNNNNN.expiry.next`):
+    /// recovery finishes it.
+    var expiryPending = false
 
     var name: String { (path as NSString).lastPathComponent }
     var isSealed: Bool { footer != nil }
@@ -52,6 +63,14 @@ enum SegmentCatalog {
                   footer.dataLength == UInt64(size - SegmentFooter.size) {
             descriptor.footer = footer
             descriptor.sealSource = .embedded
+        }
+        if descriptor.isSealed {
+            do {
+                descriptor.expiry = try ExpiryManifest.load(path: directory + "/" + SegmentName.expiry(sequence))
+            } catch {
+                descriptor.expiryProblem = "\(error)"
+            }
+            descriptor.expiryPending = FileManager.default.fileExists(atPath: directory + "/" + SegmentName.pendingExpiry(sequence))
         }
         return descriptor
     }

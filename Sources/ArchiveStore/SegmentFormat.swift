@@ -3,13 +3,17 @@ import DurableFiles
 import Foundation
 
 /// Segment file names: the sequence number zero-padded to 8 digits, `00000001.seg`.
-/// A segment sealed after an I/O error has its footer in a sidecar `00000001.seal`.
+/// A segment sealed after an I/O error has its footer in a sidecar `00000001.seal`; one
+/// that expiry removed records from has their list in `00000001.expiry` (and, while that
+/// expiry is under way, the next list in `00000001.expiry.next`).
 public enum SegmentName {
     public static let segmentExtension = "seg"
     public static let sealExtension = "seal"
 
     public static func file(_ sequence: UInt64) -> String { String(format: "%08llu.seg", sequence) }
     public static func seal(_ sequence: UInt64) -> String { String(format: "%08llu.seal", sequence) }
+    public static func expiry(_ sequence: UInt64) -> String { String(format: "%08llu.expiry", sequence) }
+    public static func pendingExpiry(_ sequence: UInt64) -> String { expiry(sequence) + ".next" }
 
     /// The sequence of a segment file name, or nil for any other file.
     public static func sequence(of name: String) -> UInt64? {

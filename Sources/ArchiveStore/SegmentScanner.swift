@@ -5,6 +5,8 @@ struct ScanOutcome {
     /// Offset just past the last valid record.
     var validEnd: Int
     var recordCount: Int
+    /// Records expiry removed that the scan stepped over.
+    var removedCount = 0
     /// Invalid byte ranges that are followed by valid records: corruption, since
     /// truncating there would lose records.
     var damages: [(offset: Int, reason: String)] = []
@@ -20,15 +22,23 @@ enum SegmentScanner {
     /// (dictionary records are registered before the visitor sees them; a scan that starts
     /// past them, from an index checkpoint, loads them from the segment's start first).
     /// With `skipDamage`, the scan resumes at the next valid record after damage (so
-    /// every intact record is seen); otherwise it stops at the first damage.
+    /// every intact record is seen); otherwise it stops at the first damage. `removed`
+    /// (offset → length, `SegmentDescriptor.removedRanges`) are records expiry removed:
+    /// stepped over unread.
     static func scan(
-        _ file: SystemFile, from start: Int, to end: Int, skipDamage: Bool,
+        _ file: SystemFile, from start: Int, to end: Int, skipDamage: Bool, removed: [Int: Int] = [:],
         visit: (Int, RecordHeader, ArraySlice<UInt8>, SegmentDictionaries) throws -> Void
     ) throws -> ScanOutcome {
         var outcome = ScanOutcome(validEnd: start, recordCount: 0)
         var dictionaries = start > SegmentHeader.size ? try SegmentDictionaries.load(file, limit: end).0 : SegmentDictionaries()
         var offset = start
         while offset < end {
+            if let length = removed[offset] {
+                offset += length
+                outcome.removedCount += 1
+                outcome.validEnd = offset
+                continue
+            }
             switch try readRecord(file, at: offset, limit: end) {
             case .valid(let header, let bytes):
                 if !dictionaries.register(header, bytes) {

@@ -13,10 +13,12 @@ public final class DirectoryLock: @unchecked Sendable {
     /// between its fork and exec (the descriptor is close-on-exec, but the lock belongs to
     /// the open file description the child shares until then), which a test suite
     /// spawning processes in parallel did hit.
-    public static func take(path: String, patience: Duration = .seconds(2)) throws -> DirectoryLock? {
+    /// `shared`: a shared lock, which any number of holders take together and an exclusive
+    /// holder keeps out.
+    public static func take(path: String, patience: Duration = .seconds(2), shared: Bool = false) throws -> DirectoryLock? {
         let file = try SystemFile.open(path, flags: O_RDWR | O_CREAT)
         let deadline = ContinuousClock.now + patience
-        while flock(file.descriptor, LOCK_EX | LOCK_NB) != 0 {
+        while flock(file.descriptor, (shared ? LOCK_SH : LOCK_EX) | LOCK_NB) != 0 {
             guard errno == EWOULDBLOCK || errno == EINTR, ContinuousClock.now < deadline else {
                 file.close()
                 return nil

@@ -1,0 +1,185 @@
+import DurableFiles
+import Foundation
+import Logging
+
+/// Expiry on a live node (docs/ARCHITECTURE.md, "Expiry"): the retention planner names the
+/// originals whose time has passed; this removes them, their arrivals, their index and
+/// search rows, and records the run, while mail keeps flowing.
+extension ArchiveStore {
+    /// One expiry run. `plan` is asked twice: once to learn the candidates, and again after
+    /// the writer has been told to store any new arrival of theirs with a fresh copy and
+    /// the index has everything durable before that; only originals both answers name are
+    /// removed (a new arrival in between renews an original's retention). Originals with a
+    /// record in the active segment, in a segment that does not check out, or still queued
+    /// for a peer (`isQueued`) are deferred to a later run. At most `limit` originals per
+    /// run: a run's plan and its memory stay bounded; call again while it removes some.
+    public func expire(actor: String, now: Date = Date(), limit: Int = 10_000,
+                       isQueued: @escaping @Sendable (ArchivePosition) -> Bool = { _ in false },
+                       plan: @Sendable () async throws -> [ExpiryCandidate]) async throws -> ExpiryReport {
+        guard expiryGate.withLock({ running in running ? false : { running = true; return true }() }) else {
+            throw ArchiveStoreError.busy("an expiry run is under way")
+        }
+        defer { expiryGate.withLock { $0 = false } }
+        let layout = self.layout
+        guard let feeding = try await Self.blocking({ try DirectoryLock.take(path: layout.expiryLockPath, patience: .seconds(60)) }) else {
+            throw ArchiveStoreError.busy("searches feeding the search index held \(layout.expiryLockPath) for a minute")
+        }
+        defer { feeding.release() }
+        let indexer = searchIndexer
+        try await Self.blocking { indexer?.pause() }
+        defer { indexer?.resume() }
+        let executor = ExpiryExecutor(layout: layout, options: options, logger: logger)
+        if let unfinished = try ExpiryPlan.load(layout) {  // a run of this process that failed part way
+            return try await finish(unfinished, executor: executor)
+        }
+
+        let first = try await plan()
+        guard !first.isEmpty else { return ExpiryReport(run: "") }
+        var registered = Set(first.map(\.sha256))
+        let candidates = registered
+        guard let freshFrom = try await committer.perform({ journal in
+            journal.expiring.formUnion(candidates)
+            return journal.durableEnd
+        }) else { throw ArchiveStoreError.temporaryFailure(reason: "no active segment") }
+        let decided: ExpiryDecision
+        do {
+            try await Self.blocking { try Self.waitForIndex(layout: layout, through: freshFrom, timeout: 120) }
+            let second = Set(try await plan().map(\.sha256))
+            decided = try await Self.blocking {
+                try ExpiryDecision.make(layout: layout, first: first, second: second, freshFrom: freshFrom, limit: limit,
+                                        actor: actor, now: now, isQueued: isQueued)
+            }
+            let keep = Set(decided.plan.originals.map(\.sha256))
+            let release = registered.subtracting(keep)
+            try await committer.perform { journal in journal.expiring.subtract(release) }
+            registered = keep
+            if !keep.isEmpty { try decided.plan.save(layout, faults: options.faultInjector) }
+        } catch {
+            // A plan that reached the disk (its save failed after the rename) is finished later.
+            guard !FileManager.default.fileExists(atPath: ExpiryPlan.path(layout)) else { throw error }
+            let release = registered
+            _ = try? await committer.perform { journal in journal.expiring.subtract(release) }
+            throw error
+        }
+        guard !decided.plan.originals.isEmpty else {
+            return ExpiryReport(run: decided.plan.run, deferred: decided.deferred)
+        }
+        // From here on the plan is on disk: its originals stay registered until it is done.
+        try options.expiryStepHook?(.planWritten)
+        var report = try await finish(decided.plan, executor: executor)
+        report.deferred = decided.deferred
+        return report
+    }
+
+    /// Carries a written plan to its end, then lets the writer dedupe against its originals
+    /// again (their index rows are gone). On failure they stay registered: the plan is
+    /// finished by the next run or the next open, and until then no new arrival may point
+    /// at a record it removes.
+    private func finish(_ plan: ExpiryPlan, executor: ExpiryExecutor) async throws -> ExpiryReport {
+        let layout = self.layout
+        let shas = Set(plan.originals.map(\.sha256))
+        try await committer.perform { journal in journal.expiring.formUnion(shas) }
+        let committer = self.committer
+        let report = try await Self.blocking {
+            var plan = plan
+            let index = try ArchiveIndex.openWritable(path: layout.indexPath)
+            return try executor.finish(&plan, index: index, freshEnd: try Self.await { try await committer.perform { $0.durableEnd } })
+        }
+        try await committer.perform { journal in journal.expiring.subtract(shas) }
+        return report
+    }
+
+    /// Waits until the index's checkpoint reaches `position` (the index thread inserts
+    /// every 2 s at most); throws after `timeout`.
+    private static func waitForIndex(layout: ArchiveLayout, through position: IndexCheckpoint, timeout: TimeInterval) throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while true {
+            let index = try ArchiveIndex.openReadOnly(path: layout.indexPath, checked: false)
+            if let checkpoint = try index.checkpoint(), (checkpoint.segment, checkpoint.offset) >= (position.segment, position.offset) { return }
+            guard Date() < deadline else {
+                throw ArchiveStoreError.temporaryFailure(reason: "the index did not catch up with the archive within \(Int(timeout)) s; expiry postponed")
+            }
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+    }
+
+    /// Runs blocking file and database work on a thread of its own, not on Swift's
+    /// cooperative pool.
+    static func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            DedicatedThread.start(name: "archive-expiry") { continuation.resume(with: Result { try body() }) }
+        }
+    }
+
+    /// Waits on a dedicated thread for async work (the writer's answer).
+    private static func await<T: Sendable>(_ work: @escaping @Sendable () async throws -> T) throws -> T {
+        let result = LockedValue<Result<T, any Error>?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        Task {
+            let outcome: Result<T, any Error>
+            do { outcome = .success(try await work()) } catch { outcome = .failure(error) }
+            result.withLock { $0 = outcome }
+            done.signal()
+        }
+        done.wait()
+        return try result.withLock { $0 }!.get()
+    }
+}
+
+/// Which candidates a run removes, and the records each has.
+struct ExpiryDecision {
+    var plan: ExpiryPlan
+    var deferred: Int
+
+    static func make(layout: ArchiveLayout, first: [ExpiryCandidate], second: Set<String>, freshFrom: IndexCheckpoint, limit: Int,
+                     actor: String, now: Date, isQueued: (ArchivePosition) -> Bool) throws -> ExpiryDecision {
+        let index = try ArchiveIndex.openReadOnly(path: layout.indexPath, checked: false)
+        let segments = Dictionary(try SegmentCatalog.load(directory: layout.archiveDirectory).map { ($0.sequence, $0) },
+                                  uniquingKeysWith: { first, _ in first })
+        var usable: [UInt64: Bool] = [:]
+        func isUsable(_ sequence: UInt64) -> Bool {
+            if let known = usable[sequence] { return known }
+            let ok = segments[sequence].map { (try? SegmentCompactor.check($0)) != nil } ?? false
+            usable[sequence] = ok
+            return ok
+        }
+        var originals: [ExpiryPlan.Original] = []
+        var records: [ExpiryPlan.Record] = []
+        var deferred = 0
+        for candidate in first where second.contains(candidate.sha256) {
+            guard originals.count < limit else { break }
+            guard let entry = try index.row(sha256: candidate.sha256), entry.id == candidate.archiveID else {
+                deferred += 1
+                continue
+            }
+            var own = [ExpiryPlan.Record(segment: entry.segment, offset: entry.offset, kind: RecordKind.message.rawValue,
+                                         id: entry.id, original: entry.sha256)]
+            for arrival in try index.arrivals(ofOriginal: candidate.sha256) where arrival.position != entry.position {
+                own.append(ExpiryPlan.Record(segment: arrival.segment, offset: arrival.offset, kind: RecordKind.arrival.rawValue,
+                                             id: arrival.id, original: entry.sha256))
+            }
+            let removable = own.allSatisfy { r in
+                (r.segment, r.offset) < (freshFrom.segment, freshFrom.offset) && !isQueued(r.position) && isUsable(r.segment)
+            }
+            guard removable else {
+                deferred += 1
+                continue
+            }
+            originals.append(ExpiryPlan.Original(sha256: candidate.sha256, id: candidate.archiveID, rule: candidate.rule,
+                                                 expiredAt: candidate.expiredAt))
+            records += own
+        }
+        let run = CommandLineRunID.make(now)
+        let plan = ExpiryPlan(run: run, actor: actor, startedAt: now, phase: .planned, freshFromSegment: freshFrom.segment,
+                              freshFromOffset: freshFrom.offset, originals: originals, records: records)
+        return ExpiryDecision(plan: plan, deferred: deferred)
+    }
+}
+
+/// A run's name: its start in UTC and a random suffix (two runs in one second differ).
+enum CommandLineRunID {
+    static func make(_ now: Date) -> String {
+        let seconds = Int64(now.timeIntervalSince1970)
+        return "expiry-\(seconds)-" + String(UInt32.random(in: 0...UInt32.max), radix: 16)
+    }
+}

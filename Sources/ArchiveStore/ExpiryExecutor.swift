@@ -1,0 +1,192 @@
+import AuditTrail
+import Crypto
+import DurableFiles
+import Foundation
+import Logging
+import MessageText
+
+/// The points of an expiry run at which its state is durable: the crash tests stop it at
+/// each (`ArchiveStoreOptions.expiryStepHook`), and the next open must carry it to the end.
+public enum ExpiryStep: String, CaseIterable, Sendable {
+    case planWritten = "plan-written"
+    case searchRemoved = "search-removed"
+    case listWritten = "list-written"
+    case segmentRewritten = "segment-rewritten"
+    case listInstalled = "list-installed"
+    case compacted
+    case indexRemoved = "index-removed"
+    case audited
+}
+
+/// What an expiry run did.
+public struct ExpiryReport: Sendable, Equatable {
+    public var run: String
+    public var originals = 0
+    public var records = 0
+    /// Segments rewritten, and the bytes they hold (what compaction read and wrote).
+    public var segments: [UInt64] = []
+    public var segmentBytes = 0
+    /// Originals whose retention has passed but that stay for now: a record in the active
+    /// segment, a copy still queued for a peer, a damaged segment, or an arrival since.
+    public var deferred = 0
+    public var byRule: [String: Int] = [:]
+}
+
+/// Carries an `ExpiryPlan` through its phases: search rows, segments, index rows, audit
+/// entry. Run by `ArchiveStore.expire` on a live node and by recovery at open for a run a
+/// crash cut short; each phase skips what it finds done.
+struct ExpiryExecutor {
+    let layout: ArchiveLayout
+    let options: ArchiveStoreOptions
+    let logger: Logger
+    private let dictionaries = SegmentDictionaryCache()
+
+    init(layout: ArchiveLayout, options: ArchiveStoreOptions, logger: Logger) {
+        self.layout = layout
+        self.options = options
+        self.logger = logger
+    }
+
+    private func step(_ step: ExpiryStep) throws { try options.expiryStepHook?(step) }
+
+    /// Runs the plan's remaining phases. `index`: a writable connection; `freshEnd`: the
+    /// durable end now (fresh copies lie in `[plan.freshFrom, freshEnd)`).
+    func finish(_ plan: inout ExpiryPlan, index: ArchiveIndex, freshEnd: IndexCheckpoint?) throws -> ExpiryReport {
+        var report = ExpiryReport(run: plan.run)
+        report.originals = plan.originals.count
+        report.records = plan.records.count
+        for original in plan.originals { report.byRule[original.rule, default: 0] += 1 }
+        if plan.phase < .searchRemoved {
+            try removeFromSearch(plan)
+            plan.phase = .searchRemoved
+            try plan.save(layout, faults: options.faultInjector)
+            try step(.searchRemoved)
+        }
+        if plan.phase < .compacted {
+            try compact(&plan, report: &report)
+            plan.phase = .compacted
+            try plan.save(layout, faults: options.faultInjector)
+            try step(.compacted)
+        }
+        if plan.phase < .indexRemoved {
+            let fresh = try freshRows(plan, end: freshEnd)
+            try index.removeExpired(positions: plan.records.map(\.position), originals: plan.originals.map(\.sha256), fresh: fresh)
+            plan.phase = .indexRemoved
+            try plan.save(layout, faults: options.faultInjector)
+            try step(.indexRemoved)
+        }
+        try recordAudit(plan)
+        try step(.audited)
+        try ExpiryPlan.remove(layout, faults: options.faultInjector)
+        logger.notice("archive expiry done", metadata: ["run": "\(plan.run)", "originals": "\(plan.originals.count)", "records": "\(plan.records.count)"])
+        return report
+    }
+
+    // MARK: Phases
+
+    /// Takes each original and its arrivals out of the search database, with the values
+    /// they were indexed with (read from the records, which are still there).
+    private func removeFromSearch(_ plan: ExpiryPlan) throws {
+        guard FileManager.default.fileExists(atPath: layout.searchPath) else { return }
+        let search = try SearchIndex.openWritable(path: layout.searchPath)
+        let records = Dictionary(grouping: plan.records, by: \.original)
+        for chunk in plan.originals.chunked(256) {
+            try search.connection.transaction {
+                for original in chunk {
+                    let own = records[original.sha256] ?? []
+                    guard let message = own.first(where: { $0.kind == RecordKind.message.rawValue }) else { continue }
+                    let record = try ArchiveStore.readRecord(archiveDirectory: layout.archiveDirectory, segment: message.segment,
+                                                             offset: message.offset, dictionaries: dictionaries)
+                    let text = MessageTextExtractor.extract(try record.original())
+                    let arrivals = try own.map {
+                        try ArchiveStore.readArrival(archiveDirectory: layout.archiveDirectory, at: $0.position, dictionaries: dictionaries)
+                    }
+                    _ = try search.remove(sha256: original.sha256, id: original.id, text: text, arrivals: arrivals)
+                }
+            }
+        }
+    }
+
+    /// Rewrites each segment without the plan's records (`SegmentCompactor`).
+    private func compact(_ plan: inout ExpiryPlan, report: inout ExpiryReport) throws {
+        let directory = layout.archiveDirectory
+        let originals = Dictionary(plan.originals.map { ($0.sha256, $0) }, uniquingKeysWith: { first, _ in first })
+        for (sequence, records) in Dictionary(grouping: plan.records, by: \.segment).sorted(by: { $0.key < $1.key }) {
+            let path = directory + "/" + SegmentName.file(sequence)
+            var segment = try SegmentCatalog.describe(directory: directory, sequence: sequence, path: path)
+            if segment.expiryPending {
+                try SegmentCompactor.finishPending(segment, directory: directory, faults: options.faultInjector)
+                segment = try SegmentCatalog.describe(directory: directory, sequence: sequence, path: path)
+            }
+            let removals = records.map { r in
+                SegmentCompactor.Removal(offset: r.offset, originalSHA256: Hex.decode(r.original) ?? [], id: r.id,
+                                         rule: originals[r.original]?.rule ?? "", expiredAt: originals[r.original]?.expiredAt ?? plan.startedAt)
+            }
+            let manifest = try SegmentCompactor.remove(removals, from: segment, directory: directory, now: plan.startedAt,
+                                                       faults: options.faultInjector) { done in
+                switch done {
+                case .listWritten: try step(.listWritten)
+                case .segmentRewritten: try step(.segmentRewritten)
+                case .listInstalled: try step(.listInstalled)
+                }
+            }
+            plan.lists[String(sequence)] = Hex.encode(SHA256.hash(data: manifest.encode()))
+            report.segments.append(sequence)
+            report.segmentBytes += segment.fileSize
+        }
+    }
+
+    /// The index rows of records of the plan's originals written since the run began: a
+    /// new arrival of one meanwhile was stored with a fresh copy of its original, whose
+    /// rows the old ones kept out.
+    private func freshRows(_ plan: ExpiryPlan, end: IndexCheckpoint?) throws -> IndexRows {
+        let shas = Set(plan.originals.map(\.sha256))
+        let start = plan.freshFrom
+        var rows = IndexRows()
+        for segment in try SegmentCatalog.load(directory: layout.archiveDirectory) where segment.sequence >= start.segment {
+            if let end, segment.sequence > end.segment { break }
+            guard case .success = segment.header else { continue }
+            let from = segment.sequence == start.segment ? start.offset : SegmentHeader.size
+            let to = end.map { segment.sequence == $0.segment ? min($0.offset, segment.recordsEnd) : segment.recordsEnd } ?? segment.recordsEnd
+            guard from < to else { continue }
+            let file = try SystemFile.openReadOnly(segment.path)
+            defer { file.close() }
+            _ = try SegmentScanner.scan(file, from: from, to: to, skipDamage: true, removed: segment.removedRanges) { offset, header, bytes, dictionaries in
+                guard header.kind != .dictionary else { return }
+                let contents = try RecordCodec.decodeContents(bytes, header: header, dictionaries: dictionaries)
+                let original: String
+                switch contents {
+                case .original(let m), .originalWithArrival(let m, _): original = m.sha256Hex
+                case .arrival(_, let reference): original = Hex.encode(reference.sha256)
+                }
+                guard shas.contains(original) else { return }
+                rows.add(contents, segment: segment.sequence, offset: offset, storedSize: header.recordLength)
+            }
+        }
+        return rows
+    }
+
+    /// The tamper-evident record of the run: who, when, how many under which rule, and
+    /// the SHA-256 of every expiry list it left (verify checks the lists against it).
+    private func recordAudit(_ plan: ExpiryPlan) throws {
+        guard let audit = options.audit else { return }
+        var byRule: [String: Int] = [:]
+        for original in plan.originals { byRule[original.rule, default: 0] += 1 }
+        var arguments = [
+            "run": plan.run,
+            "records": String(plan.records.count),
+            "rules": byRule.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","),
+            "lists": plan.lists.sorted { (UInt64($0.key) ?? 0) < (UInt64($1.key) ?? 0) }.map { "\($0.key):\($0.value)" }.joined(separator: ","),
+        ]
+        if plan.originals.count <= 1000 { arguments["ids"] = plan.originals.map(\.id).joined(separator: ",") }
+        try audit.record(AuditEntry(time: Date(), actor: plan.actor, action: "archive.expire", arguments: arguments,
+                                    resultCount: plan.originals.count))
+    }
+}
+
+extension Array {
+    /// Consecutive slices of at most `size` elements.
+    func chunked(_ size: Int) -> [ArraySlice<Element>] {
+        stride(from: 0, to: count, by: Swift.max(1, size)).map { self[$0..<Swift.min($0 + size, count)] }
+    }
+}

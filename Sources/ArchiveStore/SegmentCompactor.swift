@@ -1,0 +1,177 @@
+import Crypto
+import DurableFiles
+import Foundation
+
+/// Removes records from a sealed segment (docs/FORMAT.md, "Expiry"). The segment keeps its
+/// name, header, footer and every other record at its offset: the index, the forward
+/// queue, arrival records and the search database address records by segment and offset,
+/// and none of them need to change. The removed records' bytes become a hole in a rewritten
+/// file (zeros where a removed record shares a file-system block with a kept one), and
+/// their list goes into `NNNNNNNN.expiry`.
+///
+/// Steps, each durable before the next, so a crash anywhere leaves either the segment as
+/// it was or a pending list that `finishPending` completes (the same rewrite, again):
+/// 1. the new list (earlier removals and these) to `NNNNNNNN.expiry.next`;
+/// 2. the segment rewritten without the listed records into a temporary file, synced,
+///    renamed over the segment;
+/// 3. `.expiry.next` renamed to `.expiry`.
+enum SegmentCompactor {
+    enum Step: String, CaseIterable, Sendable {
+        case listWritten = "list-written"
+        case segmentRewritten = "segment-rewritten"
+        case listInstalled = "list-installed"
+    }
+
+    /// One record to remove: where it is and why. The compactor checks that a message or
+    /// arrival record starts there, and records its length and hash.
+    struct Removal: Equatable {
+        var offset: Int
+        var originalSHA256: [UInt8]
+        var id: String
+        var rule: String
+        var expiredAt: Date
+    }
+
+    /// Removes `removals` from the sealed `segment` and returns its new expiry list. Refuses
+    /// a segment that is damaged, does not match its seal (or, after an earlier expiry, its
+    /// record-list digest), or has an expiry pending, and an offset that holds no message
+    /// or arrival record: nothing is changed then. `after` is told of each durable step
+    /// (the crash tests stop there).
+    static func remove(
+        _ removals: [Removal], from segment: SegmentDescriptor, directory: String, now: Date,
+        faults: (any DurableFaultInjector)?, after: (Step) throws -> Void = { _ in }
+    ) throws -> ExpiryManifest {
+        let listing = try check(segment)
+        guard let footer = segment.footer else { throw ArchiveStoreError.unrecoverable("\(segment.name) is not sealed") }
+        let earlier = segment.expiry?.removed ?? []
+        var added: [RemovedRecord] = []
+        for removal in removals {
+            guard let kept = listing.kept[removal.offset], kept.kind != .dictionary else {
+                if earlier.contains(where: { $0.offset == removal.offset }) { continue }  // removed before (a run resumed)
+                throw ArchiveStoreError.unrecoverable("\(segment.name) offset \(removal.offset): no message or arrival record there")
+            }
+            added.append(RemovedRecord(offset: removal.offset, length: kept.length, kind: kept.kind, recordSHA256: kept.sha256,
+                                       originalSHA256: removal.originalSHA256, id: removal.id, rule: removal.rule,
+                                       expiredAt: removal.expiredAt, removedAt: now))
+        }
+        let manifest = ExpiryManifest(sequence: segment.sequence, sealedSHA256: footer.segmentHash, recordListDigest: listing.digest,
+                                      removed: (earlier + added).sorted { $0.offset < $1.offset })
+        guard !added.isEmpty else { return manifest }
+        let pending = directory + "/" + SegmentName.pendingExpiry(segment.sequence)
+        try Durable.writeAtomically(manifest.encode(), to: pending, faults: faults)
+        try after(.listWritten)
+        try rewrite(segment, without: manifest, faults: faults)
+        try after(.segmentRewritten)
+        try Durable.rename(pending, to: directory + "/" + SegmentName.expiry(segment.sequence), faults: faults)
+        try after(.listInstalled)
+        return manifest
+    }
+
+    /// Reads the whole segment and checks it is as sealed: its SHA-256, or after an earlier
+    /// expiry its record-list digest. Throws for a segment expiry must leave alone (not
+    /// sealed, damaged, changed, its expiry list unreadable or pending).
+    static func check(_ segment: SegmentDescriptor) throws -> RecordListing {
+        guard let footer = segment.footer else { throw ArchiveStoreError.unrecoverable("\(segment.name) is not sealed: expiry only rewrites sealed segments") }
+        guard !segment.expiryPending else { throw ArchiveStoreError.unrecoverable("\(segment.name) has an expiry pending: finish it first") }
+        if let problem = segment.expiryProblem { throw ArchiveStoreError.unrecoverable("\(segment.name): expiry list unreadable: \(problem)") }
+        let listing = try RecordListing.read(segment, removed: segment.expiry?.removed ?? [], hashContents: segment.expiry == nil)
+        if let manifest = segment.expiry {
+            guard manifest.sealedSHA256 == footer.segmentHash, listing.digest == manifest.recordListDigest else {
+                throw ArchiveStoreError.unrecoverable("\(segment.name) does not match its expiry list's record-list digest: left as it is")
+            }
+        } else if listing.contentSHA256 != footer.segmentHash {
+            throw ArchiveStoreError.unrecoverable("\(segment.name) does not match its sealed SHA-256: left as it is")
+        }
+        return listing
+    }
+
+    /// Completes an expiry cut short (`SegmentDescriptor.expiryPending`): checks the kept
+    /// records against the pending list's digest, rewrites the segment without the listed
+    /// records (again, if it was), installs the list.
+    static func finishPending(_ segment: SegmentDescriptor, directory: String, faults: (any DurableFaultInjector)?) throws {
+        let pending = directory + "/" + SegmentName.pendingExpiry(segment.sequence)
+        guard let footer = segment.footer, let manifest = try ExpiryManifest.load(path: pending) else {
+            try Durable.unlinkIfPresent(pending, faults: faults)  // an empty leftover: no step after it was taken
+            return
+        }
+        let listing = try RecordListing.read(segment, removed: manifest.removed, hashContents: false)
+        guard manifest.sequence == segment.sequence, manifest.sealedSHA256 == footer.segmentHash, listing.digest == manifest.recordListDigest else {
+            throw ArchiveStoreError.unrecoverable("\(segment.name): the pending expiry list does not match the segment; left for an operator (\(pending))")
+        }
+        try rewrite(segment, without: manifest, faults: faults)
+        try Durable.rename(pending, to: directory + "/" + SegmentName.expiry(segment.sequence), faults: faults)
+    }
+
+    /// Writes the segment anew without the listed records' bytes: every other byte at its
+    /// offset, the file's size unchanged, the removed ranges never written (holes).
+    private static func rewrite(_ segment: SegmentDescriptor, without manifest: ExpiryManifest, faults: (any DurableFaultInjector)?) throws {
+        let source = try SystemFile.openReadOnly(segment.path)
+        defer { source.close() }
+        let size = try source.size()
+        var spans: [Range<Int>] = []
+        var start = 0
+        for r in manifest.removed where r.offset < size {
+            if r.offset > start { spans.append(start..<r.offset) }
+            start = max(start, r.offset + r.length)
+        }
+        if start < size { spans.append(start..<size) }
+        try Durable.writeAtomically(to: segment.path, faults: faults) { target in
+            for span in spans {
+                var offset = span.lowerBound
+                while offset < span.upperBound {
+                    let bytes = try source.read(at: offset, count: min(4 << 20, span.upperBound - offset))
+                    guard !bytes.isEmpty else { throw FileIOError(operation: "read", path: segment.path, errno: EIO) }
+                    try target.write(bytes[...], at: offset)
+                    offset += bytes.count
+                }
+            }
+            try target.truncate(to: size)
+        }
+    }
+}
+
+/// Every record of a sealed segment as expiry sees it: the kept ones by offset with their
+/// kind, length and SHA-256, and the record-list digest over them and the removed ones.
+struct RecordListing {
+    struct Kept {
+        var kind: RecordKind
+        var length: Int
+        var sha256: [UInt8]
+    }
+
+    var kept: [Int: Kept] = [:]
+    var digest: [UInt8] = []
+    /// SHA-256 of the bytes before the footer, when asked for (a segment no expiry touched).
+    var contentSHA256: [UInt8]?
+
+    /// Reads the segment's records (stepping over `removed`); throws if any bytes in
+    /// between are not a valid record.
+    static func read(_ segment: SegmentDescriptor, removed: [RemovedRecord], hashContents: Bool) throws -> RecordListing {
+        let file = try SystemFile.openReadOnly(segment.path)
+        defer { file.close() }
+        let end = segment.recordsEnd
+        var listing = RecordListing()
+        var content = SHA256()
+        if hashContents {
+            content.update(data: try file.read(at: 0, count: SegmentHeader.size))
+        }
+        var entries: [(offset: Int, length: Int, sha256: [UInt8])] = removed.map { ($0.offset, $0.length, $0.recordSHA256) }
+        let ranges = Dictionary(removed.map { ($0.offset, $0.length) }, uniquingKeysWith: max)
+        let outcome = try SegmentScanner.scan(file, from: SegmentHeader.size, to: end, skipDamage: false, removed: ranges) { offset, header, bytes, _ in
+            if hashContents { content.update(data: bytes) }
+            let sha = Array(SHA256.hash(data: bytes))
+            listing.kept[offset] = Kept(kind: header.kind, length: header.recordLength, sha256: sha)
+            entries.append((offset, header.recordLength, sha))
+        }
+        if let damage = outcome.damages.first ?? outcome.tornTail {
+            throw ArchiveStoreError.unrecoverable("\(segment.name) offset \(damage.offset): \(damage.reason); expiry leaves a damaged segment as it is")
+        }
+        var digest = RecordListDigest()
+        for entry in entries.sorted(by: { $0.offset < $1.offset }) {
+            digest.add(offset: entry.offset, length: entry.length, sha256: entry.sha256)
+        }
+        listing.digest = digest.finalize()
+        if hashContents { listing.contentSHA256 = Array(content.finalize()) }
+        return listing
+    }
+}
