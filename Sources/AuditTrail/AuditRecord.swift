@@ -21,14 +21,24 @@ public struct AuditRecord: Sendable, Equatable {
     /// A new link after `previous` (nil: the first entry of a log).
     init(entry: AuditEntry, after previous: AuditChainTail?) {
         sequence = (previous?.sequence ?? 0) + 1
-        let milliseconds = (entry.time.timeIntervalSince1970 * 1000).rounded(.down)
+        let milliseconds = Int64((entry.time.timeIntervalSince1970 * 1000).rounded())
         var entry = entry
-        entry.time = Date(timeIntervalSince1970: milliseconds / 1000)
-        timeText = CommandLineTime.format(entry.time)
+        entry.time = Date(timeIntervalSince1970: Double(milliseconds) / 1000)
+        timeText = Self.timeText(milliseconds: milliseconds)
         self.entry = entry
         previousHash = previous?.hash ?? Self.genesisHash
         hash = ""
         hash = computedHash
+    }
+
+    /// `2026-12-07T11:05:18.123Z`: digits from the integer, so no rounding of a Double
+    /// (or of a date formatter) can make the text differ from the milliseconds kept.
+    static func timeText(milliseconds: Int64) -> String {
+        var seconds = time_t(milliseconds.floorDiv(1000))
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
+                      Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), Int(milliseconds - milliseconds.floorDiv(1000) * 1000))
     }
 
     /// The canonical form the hash covers: fixed field order, arguments sorted by key
@@ -119,6 +129,14 @@ extension AuditRecord {
         let double = number.doubleValue
         guard double.rounded() == double, abs(double) < 9e15 else { return nil }
         return number.intValue
+    }
+}
+
+extension Int64 {
+    /// Division rounding toward minus infinity (times before 1970 too).
+    func floorDiv(_ divisor: Int64) -> Int64 {
+        let quotient = self / divisor
+        return (self % divisor != 0 && (self < 0) != (divisor < 0)) ? quotient - 1 : quotient
     }
 }
 
