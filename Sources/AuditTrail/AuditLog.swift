@@ -12,11 +12,14 @@ public final class AuditLog: AuditRecorder, Sendable {
     public let logPath: String
     public let headPath: String
 
-    /// Creates `<data-dir>/audit/` (0750) and an empty log (0640) when missing.
+    /// Creates `<data-dir>/audit/` (0750) and an empty log (0640) when missing. An existing
+    /// log is not opened here, so a user who may only read it can still read and verify it.
     public init(dataDirectory: URL) throws(AuditLogError) {
         directory = dataDirectory.appendingPathComponent("audit").path
         logPath = directory + "/audit.log"
         headPath = directory + "/audit.head"
+        var info = stat()
+        guard lstat(logPath, &info) != 0 else { return }
         try fail {
             let existed = FileManager.default.fileExists(atPath: directory)
             try FilePermissions.createDirectories(directory)

@@ -83,8 +83,9 @@ import Testing
         let directory = try makeTempDirectory("audit")
         defer { removeTempDirectory(directory) }
         try FileManager.default.createDirectory(atPath: directory + "/audit/audit.log", withIntermediateDirectories: true)
-        #expect { try AuditLog(dataDirectory: URL(fileURLWithPath: directory)) } throws: { error in
-            "\(error)".contains(directory + "/audit/audit.log")
+        let log = try AuditLog(dataDirectory: URL(fileURLWithPath: directory))
+        #expect { try log.record(AuditEntry(actor: "user:alice", action: "archive.get")) } throws: { error in
+            "\(error)".hasPrefix("audit log \(directory)/audit/audit.log: ")
         }
     }
 
