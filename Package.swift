@@ -251,7 +251,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ArchiveStoreTests",
-            dependencies: ["ArchiveStore", "DurableFiles", "TestPowerLoss", "TestRandom", "TestSupport", .product(name: "NIOPosix", package: "swift-nio"),
+            dependencies: ["ArchiveStore", "AuditTrail", "DurableFiles", "TestPowerLoss", "TestRandom", "TestSupport", .product(name: "NIOPosix", package: "swift-nio"),
                            .product(name: "MetricsTestKit", package: "swift-metrics")],
             exclude: ["Oracle"]
         ),

@@ -1,3 +1,4 @@
+import AuditTrail
 import Crypto
 import DurableFiles
 import Foundation
@@ -112,6 +113,7 @@ extension ArchiveReader {
                 report.notes.append("\(segment.name): \(segment.fileSize - Int(footer.dataLength)) bytes after the sidecar seal (unacknowledged writes after an I/O error)")
             }
         }
+        checkExpiryAgainstAudit(segments, &report)
         if let crossCheck {
             report.indexFaults += crossCheck.finish()
             if crossCheck.notYetIndexed > 0 {
@@ -122,6 +124,48 @@ extension ArchiveReader {
             }
         }
         return report
+    }
+
+    /// Every expiry list must be the one the audit log's last `archive.expire` entry naming
+    /// its segment recorded: a list written or edited by anyone but an expiry run (records
+    /// removed without an expiry entry) shows here, as long as the log is intact
+    /// (`archive audit verify`). A run still under way (`expiry.plan`) is let be.
+    private func checkExpiryAgainstAudit(_ segments: [SegmentDescriptor], _ report: inout VerifyReport) {
+        let listed = segments.filter { $0.expiry != nil }
+        guard !listed.isEmpty else { return }
+        let running = (try? ExpiryPlan.load(layout)).flatMap { $0 }.map { Set($0.records.map(\.segment)) } ?? []
+        let log = layout.dataDirectory + "/audit/audit.log"
+        guard FileManager.default.fileExists(atPath: log) else {
+            report.faults.append(ArchiveFault(segment: "audit", offset: nil,
+                                              reason: "\(listed.count) segments have expiry lists and there is no audit log to check them against"))
+            return
+        }
+        var recorded: [UInt64: String] = [:]
+        do {
+            for record in try AuditLog(dataDirectory: URL(fileURLWithPath: layout.dataDirectory)).entries() where record.entry.action == "archive.expire" {
+                for pair in (record.entry.arguments["lists"] ?? "").split(separator: ",") {
+                    let parts = pair.split(separator: ":")
+                    if parts.count == 2, let sequence = UInt64(parts[0]) { recorded[sequence] = String(parts[1]) }
+                }
+            }
+        } catch {
+            report.faults.append(ArchiveFault(segment: "audit", offset: nil, reason: "audit log unreadable, expiry lists not checked: \(error)"))
+            return
+        }
+        for segment in listed where !running.contains(segment.sequence) {
+            guard let manifest = segment.expiry else { continue }
+            let actual = Hex.encode(SHA256.hash(data: manifest.encode()))
+            guard let expected = recorded[segment.sequence] else {
+                report.faults.append(ArchiveFault(segment: segment.name, offset: nil,
+                                                  reason: "its expiry list is in no archive.expire entry of the audit log: records removed without an expiry entry (tampering)"))
+                continue
+            }
+            if expected != actual {
+                report.faults.append(ArchiveFault(segment: segment.name, offset: nil,
+                                                  reason: "its expiry list is not the one the audit log recorded (SHA-256 \(actual), recorded \(expected)): tampering"))
+            }
+        }
+        if !running.isEmpty { report.notes.append("an expiry run is unfinished (archive/expiry.plan): the node finishes it") }
     }
 
     /// What is wrong with a segment expiry removed records from: its list must name this

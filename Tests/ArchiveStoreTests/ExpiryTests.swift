@@ -1,3 +1,4 @@
+import AuditTrail
 import CSQLite
 import DurableFiles
 import Foundation
@@ -18,8 +19,9 @@ import TestSupport
         return Array(text.utf8)
     }
 
-    static func options(hook: (@Sendable (ExpiryStep) throws -> Void)? = nil) -> ArchiveStoreOptions {
+    static func options(_ dir: String, hook: (@Sendable (ExpiryStep) throws -> Void)? = nil) -> ArchiveStoreOptions {
         var options = ArchiveStoreOptions()
+        options.audit = try? AuditLog(dataDirectory: URL(fileURLWithPath: dir))
         options.maxSegmentBytes = 8 << 10
         options.searchIndex = true
         options.trainsDictionary = false
@@ -80,7 +82,7 @@ import TestSupport
     @Test func expiryRemovesRecordsAndRowsAndVerifyNamesThem() async throws {
         let dir = try makeTempDirectory("expiry")
         defer { removeTempDirectory(dir) }
-        let store = try await openStore(dir, options: Self.options())
+        let store = try await openStore(dir, options: Self.options(dir))
         let receipts = try await Self.fill(store)
         let report = try await store.expire(actor: "user:test") { Self.candidates(receipts, 0..<15) }
         #expect(report.originals == 15)
@@ -89,7 +91,7 @@ import TestSupport
         try await store.close()
         try Self.checkExpired(dir, expired: Set(0..<15), receipts: receipts, records: 25)
         // Reopened, the archive serves as before and a second run removes more.
-        let again = try await openStore(dir, options: Self.options())
+        let again = try await openStore(dir, options: Self.options(dir))
         let second = try await again.expire(actor: "user:test") { Self.candidates(receipts, 15..<20) }
         #expect(second.originals == 5)
         try await again.close()
@@ -101,7 +103,7 @@ import TestSupport
         let dir = try makeTempDirectory("expiry")
         defer { removeTempDirectory(dir) }
         let armed = LockedValue(false)
-        let store = try await openStore(dir, options: Self.options(hook: { step in
+        let store = try await openStore(dir, options: Self.options(dir, hook: { step in
             if step == stop, armed.withLock({ $0 }) { throw StopHere() }
         }))
         let receipts = try await Self.fill(store)
@@ -110,7 +112,7 @@ import TestSupport
             _ = try await store.expire(actor: "user:test") { Self.candidates(receipts, 0..<15) }
         }
         try await store.close()
-        let reopened = try await openStore(dir, options: Self.options())
+        let reopened = try await openStore(dir, options: Self.options(dir))
         let faults = reopened.recoveryReport.faults
         #expect(faults.isEmpty, "\(faults)")
         #expect(!FileManager.default.fileExists(atPath: dir + "/archive/expiry.plan"))
@@ -123,7 +125,7 @@ import TestSupport
         defer { removeTempDirectory(dir) }
         let box = LockedValue<ArchiveStore?>(nil)
         let late = LockedValue<ArchiveReceipt?>(nil)
-        let store = try await openStore(dir, options: Self.options(hook: { step in
+        let store = try await openStore(dir, options: Self.options(dir, hook: { step in
             guard step == .searchRemoved, let store = box.withLock({ $0 }), late.withLock({ $0 }) == nil else { return }
             // Message 3 arrives again while its old records are being removed.
             let done = DispatchSemaphore(value: 0)
@@ -155,7 +157,7 @@ import TestSupport
     @Test func originalsInTheActiveSegmentOrStillQueuedAreDeferred() async throws {
         let dir = try makeTempDirectory("expiry")
         defer { removeTempDirectory(dir) }
-        let store = try await openStore(dir, options: Self.options())
+        let store = try await openStore(dir, options: Self.options(dir))
         let receipts = try await Self.fill(store)
         let queued = try #require(receipts[5]?.position)
         // 39 was the last original written: its record is in the active segment.
@@ -175,7 +177,7 @@ import TestSupport
     @Test func verifyTellsExpiryFromTampering() async throws {
         let dir = try makeTempDirectory("expiry")
         defer { removeTempDirectory(dir) }
-        let store = try await openStore(dir, options: Self.options())
+        let store = try await openStore(dir, options: Self.options(dir))
         let receipts = try await Self.fill(store)
         _ = try await store.expire(actor: "user:test") { Self.candidates(receipts, 0..<2) }
         try await store.close()
@@ -210,6 +212,14 @@ import TestSupport
             try zero(compacted, at: kept.offset, count: 64)
             #expect(try faults().contains { $0.contains("record-list digest mismatch") })
         }
+        // A list re-encoded with another rule (a valid list, its digest right): not the
+        // one the audit log recorded.
+        try withSaved(list) {
+            var forged = try ExpiryManifest.decode(try Durable.readAllIfPresent(list))
+            forged.removed[0].rule = "forever"
+            FileManager.default.createFile(atPath: list, contents: Data(forged.encode()))
+            #expect(try faults().contains { $0.contains("not the one the audit log recorded") })
+        }
         // The list edited, then deleted.
         try withSaved(list) {
             var bytes = try Durable.readAllIfPresent(list)
@@ -239,7 +249,7 @@ import TestSupport
         let dir = try makeTempDirectory("expiry")
         defer { removeTempDirectory(dir) }
         let fault = CompactionSyncFault()
-        var options = Self.options()
+        var options = Self.options(dir)
         options.faultInjector = fault
         let store = try await openStore(dir, options: options)
         var receipts = try await Self.fill(store)
