@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "MessageText", targets: ["MessageText"]),
         .library(name: "SearchQuery", targets: ["SearchQuery"]),
         .library(name: "AuditTrail", targets: ["AuditTrail"]),
+        .library(name: "Governance", targets: ["Governance"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -112,6 +113,20 @@ let package = Package(
             name: "AuditTrail",
             dependencies: ["DurableFiles", .product(name: "Crypto", package: "swift-crypto")]
         ),
+        // Retention rules, legal holds and the expiry planner: what decides which originals
+        // expiry removes (the removal itself is the archive's).
+        .target(
+            name: "Governance",
+            dependencies: [
+                "ArchiveStore",
+                "AuditTrail",
+                "DurableFiles",
+                "RouteEngine",
+                "SearchQuery",
+                "SMTPProtocol",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(
             name: "RouteEngine",
             dependencies: ["DurableFiles", "SMTPProtocol", .product(name: "Crypto", package: "swift-crypto")]
@@ -141,6 +156,8 @@ let package = Package(
                 "RouteEngine",
                 "ForwardQueue",
                 "ArchiveStore",
+                "Governance",
+                "SearchQuery",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ]
@@ -193,6 +210,8 @@ let package = Package(
                 "RelayPipeline",
                 "JournalReport",
                 "SearchQuery",
+                "AuditTrail",
+                "Governance",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -296,6 +315,12 @@ let package = Package(
         ),
         // The query parser's tables, and queries run on a small search database in memory.
         .testTarget(name: "SearchQueryTests", dependencies: ["SearchQuery", "MessageText", "CSQLite", "TestRandom"]),
+        // The retention table (rules x ages x holds -> expired or kept) on small archives.
+        .testTarget(
+            name: "GovernanceTests",
+            dependencies: ["Governance", "ArchiveStore", "AuditTrail", "JournalReport", "RouteEngine", "SMTPProtocol", "TestSupport",
+                           .product(name: "Crypto", package: "swift-crypto")]
+        ),
         // The shared test helpers' own checks.
         .testTarget(name: "TestSupportTests", dependencies: ["TestSupport"]),
         // End-to-end: drives the built archiverelay binary as child processes.
