@@ -289,7 +289,7 @@ let package = Package(
         // The configuration checks, against the examples and docs/CONFIG.md too.
         .testTarget(
             name: "ArchiveRelayTests",
-            dependencies: ["ArchiveStore", "ForwardQueue", "JournalReport", "OperatorText", "RelayConfiguration", "RouteEngine", "SMTPListener",
+            dependencies: ["ArchiveStore", "ForwardQueue", "Governance", "JournalReport", "OperatorText", "RelayConfiguration", "RouteEngine", "SMTPListener",
                            "SMTPProtocol", "TestSupport", .product(name: "NIOCore", package: "swift-nio"),
                            .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")]
         ),
