@@ -111,7 +111,7 @@ let package = Package(
         // directory; every archive read, hold change, expiry, queue change and reload.
         .target(
             name: "AuditTrail",
-            dependencies: ["DurableFiles", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["DurableFiles", "OperatorText", .product(name: "Crypto", package: "swift-crypto")]
         ),
         // Retention rules, legal holds and the expiry planner: what decides which originals
         // expiry removes (the removal itself is the archive's).
@@ -203,6 +203,7 @@ let package = Package(
                 "DurableFiles",
                 "SMTPListener",
                 "ArchiveStore",
+                "AuditTrail",
                 "RouteEngine",
                 "ForwardQueue",
                 "RelayConfiguration",
@@ -210,7 +211,6 @@ let package = Package(
                 "RelayPipeline",
                 "JournalReport",
                 "SearchQuery",
-                "AuditTrail",
                 "Governance",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -321,6 +321,8 @@ let package = Package(
             dependencies: ["Governance", "ArchiveStore", "AuditTrail", "JournalReport", "RouteEngine", "SMTPProtocol", "TestSupport",
                            .product(name: "Crypto", package: "swift-crypto")]
         ),
+        // The audit log's chain: every kind of tampering, torn lines, appends from many threads.
+        .testTarget(name: "AuditTrailTests", dependencies: ["AuditTrail", "DurableFiles", "TestSupport"]),
         // The shared test helpers' own checks.
         .testTarget(name: "TestSupportTests", dependencies: ["TestSupport"]),
         // End-to-end: drives the built archiverelay binary as child processes.

@@ -15,7 +15,7 @@ struct CommandAudit: AuditRecorder {
         do {
             log = try AuditLog(dataDirectory: URL(fileURLWithPath: dataDirectory))
         } catch {
-            throw AuditFailure(path: path, reason: "\(error)")
+            throw AuditFailure(path: path, error: error)
         }
     }
 
@@ -23,7 +23,7 @@ struct CommandAudit: AuditRecorder {
         do {
             try log.record(entry)
         } catch {
-            throw AuditFailure(path: path, reason: "\(error)")
+            throw AuditFailure(path: path, error: error)
         }
     }
 
@@ -35,8 +35,12 @@ struct CommandAudit: AuditRecorder {
 
 struct AuditFailure: Error, CustomStringConvertible {
     var path: String
-    var reason: String
-    var description: String { "cannot record in the audit log \(path): \(reason)" }
+    var error: any Error
+    /// `AuditLogError` names the log itself.
+    var description: String {
+        "the audit entry was not recorded, so nothing was done or shown: "
+            + (error is AuditLogError ? "\(error)" : "audit log \(path): \(error)")
+    }
 }
 
 /// `reportingQueryErrors`, and an audit entry that cannot be recorded exits 75.
