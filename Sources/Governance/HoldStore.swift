@@ -13,18 +13,28 @@ public final class HoldStore {
 
     public static func path(dataDirectory: String) -> String { dataDirectory + "/holds/holds.sqlite" }
 
-    /// Opens the store, creating it (and `holds/`) when `create`; without `create` a
-    /// data directory without one has no holds (`nil`).
-    public static func open(dataDirectory: String, create: Bool) throws -> HoldStore? {
+    /// How a command uses the store.
+    public enum Access: Sendable {
+        /// Read only; nil when there is no store (no holds).
+        case read
+        /// Change holds there are; nil when there is no store.
+        case change
+        /// Change, creating the store (and `holds/`) when missing.
+        case create
+    }
+
+    public static func open(dataDirectory: String, _ access: Access) throws -> HoldStore? {
         let path = path(dataDirectory: dataDirectory)
+        let create = access == .create
         if !create && !FileManager.default.fileExists(atPath: path) { return nil }
         // A mistyped --data-dir must not grow a data directory of its own.
         guard FileManager.default.fileExists(atPath: dataDirectory) else { throw ArchiveStoreError.notFound("no data directory \(dataDirectory)") }
         let directory = (path as NSString).deletingLastPathComponent
         let existed = FileManager.default.fileExists(atPath: directory)
         try FilePermissions.createDirectories(directory)
-        let store = HoldStore(connection: try SQLiteConnection(path: path, readOnly: !create))
-        if create {
+        let store = HoldStore(connection: try SQLiteConnection(path: path, readOnly: access == .read))
+        // synchronous is the connection's: every writer sets it.
+        if access != .read {
             try store.connection.execute("""
                 PRAGMA journal_mode=WAL;
                 PRAGMA synchronous=FULL;
@@ -34,8 +44,10 @@ public final class HoldStore {
                     released_at INTEGER, released_by TEXT);
                 CREATE UNIQUE INDEX IF NOT EXISTS holds_open_name ON holds(name) WHERE released_at IS NULL;
                 """)
-            if !existed { try Durable.syncDirectory(dataDirectory, faults: nil) }
-            try Durable.syncDirectory(directory, faults: nil)
+            if create {
+                if !existed { try Durable.syncDirectory(dataDirectory, faults: nil) }
+                try Durable.syncDirectory(directory, faults: nil)
+            }
         }
         return store
     }
@@ -106,7 +118,7 @@ extension HoldStore {
     /// Why the holds in `dataDirectory` cannot be kept with `searchIndex` off (a hold is a
     /// query over the search database); nil when they can.
     public static func searchProblem(dataDirectory: String, searchIndex: Bool) -> String? {
-        guard !searchIndex, let store = try? open(dataDirectory: dataDirectory, create: false),
+        guard !searchIndex, let store = try? open(dataDirectory: dataDirectory, .read),
               let open = try? store.open(), !open.isEmpty else { return nil }
         return "archive: \(open.count) legal hold(s) are open in \(dataDirectory) and need the search index, "
             + "but [archive] search_index = false: expiry could not tell what they hold"

@@ -20,6 +20,7 @@ extension ArchiveCommand {
         @Option(help: "The node's configuration file (its [retention] rules and routes).") var config: String
         @Flag(name: .customLong("dry-run"), help: "Only list what would be removed (required for now).") var dryRun = false
         @Flag(help: "One JSON object per candidate, then one with the totals.") var json = false
+        @Option(help: "Plan as if it were this time (\(CommandLineTime.forms)); default now.") var at: String?
 
         func validate() throws {
             guard dryRun else {
@@ -35,14 +36,15 @@ extension ArchiveCommand {
                 throw ValidationError(TerminalText(lines: ConfigurationError(path: config, problems: problems.errors).description).description)
             }
             let directory = dataDirectory ?? validated.node.dataDirectory
+            let now = try at.map(commandLineTime) ?? Date()
             try reportingAuditedErrors {
-                let holds = try HoldStore.open(dataDirectory: directory, create: false)?.open() ?? []
+                let holds = try HoldStore.open(dataDirectory: directory, .read)?.open() ?? []
                 let planner = RetentionPlanner(dataDirectory: directory, policy: validated.retention, holds: holds)
                 // The candidates wait in a file until the entry is recorded: nothing of a result goes out before.
                 let spool = try CandidateSpool()
-                let totals = try planner.plan(now: Date()) { candidate in try spool.write(Self.line(candidate, json: json)) }
+                let totals = try planner.plan(now: now) { candidate in try spool.write(Self.line(candidate, json: json)) }
                 try CommandAudit(dataDirectory: directory).record(
-                    "archive.expire", ["dry_run": "true", "config": config], count: totals.expired)
+                    "archive.expire", ["dry_run": "true", "config": config, "at": CommandLineTime.format(now)], count: totals.expired)
                 try spool.copyToStandardOutput()
                 if json {
                     writeJSONLine(try JSONLine.encode(["totals": ["expired": totals.expired, "kept_by_hold": totals.keptByHold]]))

@@ -26,7 +26,7 @@ extension ArchiveCommand {
             func run() async throws {
                 try reportingAuditedErrors {
                     let audit = try CommandAudit(dataDirectory: data.dataDirectory)
-                    guard let store = try HoldStore.open(dataDirectory: data.dataDirectory, create: true) else { return }
+                    guard let store = try HoldStore.open(dataDirectory: data.dataDirectory, .create) else { return }
                     let hold = LegalHold(name: name, query: query, reason: reason, createdAt: Date(),
                                          createdBy: AuditActor.operatingSystemUser())
                     try store.create(hold, audit: audit)
@@ -42,7 +42,7 @@ extension ArchiveCommand {
 
             func run() async throws {
                 try reportingAuditedErrors {
-                    let holds = try HoldStore.open(dataDirectory: data.dataDirectory, create: false)?.all() ?? []
+                    let holds = try HoldStore.open(dataDirectory: data.dataDirectory, .read)?.all() ?? []
                     try CommandAudit(dataDirectory: data.dataDirectory).record("hold.list", [:], count: holds.count)
                     for hold in holds {
                         if json {
@@ -69,7 +69,7 @@ extension ArchiveCommand {
 
             func run() async throws {
                 try reportingAuditedErrors {
-                    guard let hold = try HoldStore.open(dataDirectory: data.dataDirectory, create: false)?.hold(named: name) else {
+                    guard let hold = try HoldStore.open(dataDirectory: data.dataDirectory, .read)?.hold(named: name) else {
                         throw ArchiveStoreError.notFound("no hold named \(name)")
                     }
                     let search = try ArchiveSearch(dataDirectory: data.dataDirectory)
@@ -99,7 +99,7 @@ extension ArchiveCommand {
             func run() async throws {
                 try reportingAuditedErrors {
                     let audit = try CommandAudit(dataDirectory: data.dataDirectory)
-                    guard let store = try HoldStore.open(dataDirectory: data.dataDirectory, create: false) else {
+                    guard let store = try HoldStore.open(dataDirectory: data.dataDirectory, .change) else {
                         throw HoldError.noOpenHold(name)
                     }
                     try store.release(name, by: AuditActor.operatingSystemUser(), audit: audit)

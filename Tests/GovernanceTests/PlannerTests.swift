@@ -75,7 +75,7 @@ import Testing
                 try Self.plain(Self.message("news", body: "weekly offers"), at: Self.t0 + 10 * Self.day, from: "other@corp.example"),
             ])
             _ = try ArchiveSearch.rebuild(dataDirectory: dir, logger: Self.logger)
-            let store = try #require(try HoldStore.open(dataDirectory: dir, create: true))
+            let store = try #require(try HoldStore.open(dataDirectory: dir, .create))
             try store.create(LegalHold(name: "merger", query: "merger", reason: "SEC inquiry", createdAt: Self.t0, createdBy: "user:alice"),
                              audit: audit)
             // Mail that matches the open hold and came after it was created.
@@ -120,7 +120,7 @@ import Testing
     @Test func aHoldWhoseEntryCannotBeRecordedIsNotCreated() async throws {
         try await withTempDirectory { dir in
             _ = try await Self.archive(dir, [])
-            let store = try #require(try HoldStore.open(dataDirectory: dir, create: true))
+            let store = try #require(try HoldStore.open(dataDirectory: dir, .create))
             let hold = LegalHold(name: "h", query: "x", reason: "r", createdAt: Self.t0, createdBy: "user:a")
             #expect(throws: RecordedEntries.Refused.self) { try store.create(hold, audit: RecordedEntries(refusing: true)) }
             #expect(try store.all().isEmpty)
