@@ -6,7 +6,9 @@ import Logging
 /// ended at `now` and that no open hold's query matches now. It reads the index one batch
 /// of originals at a time and asks the search database (fed to the archive's end first,
 /// as `archive search` does) about each batch, so memory stays bounded whatever the
-/// archive's size.
+/// archive's size. It sees the index as it is: what a running node has not indexed yet
+/// (its last seconds) is not judged, so the expiry itself runs on an index caught up to
+/// the archive's end (the store's own, or one opened with the node stopped).
 public struct RetentionPlanner {
     public var dataDirectory: String
     public var policy: RetentionPolicy

@@ -129,6 +129,11 @@ import Testing
             #expect(throws: RecordedEntries.Refused.self) { try store.release("h", by: "user:a", audit: RecordedEntries(refusing: true)) }
             #expect(try store.open().map(\.name) == ["h"])
             #expect(throws: HoldError.noOpenHold("g")) { try store.release("g", by: "user:a", audit: RecordedEntries()) }
+            // An open hold needs the search index; a released one does not.
+            #expect(HoldStore.searchProblem(dataDirectory: dir, searchIndex: false)?.contains("1 legal hold(s) are open") == true)
+            #expect(HoldStore.searchProblem(dataDirectory: dir, searchIndex: true) == nil)
+            try store.release("h", by: "user:a", audit: RecordedEntries())
+            #expect(HoldStore.searchProblem(dataDirectory: dir, searchIndex: false) == nil)
         }
     }
 }
