@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "MessageText", targets: ["MessageText"]),
         .library(name: "SearchQuery", targets: ["SearchQuery"]),
         .library(name: "AuditTrail", targets: ["AuditTrail"]),
+        .library(name: "Governance", targets: ["Governance"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -113,6 +114,20 @@ let package = Package(
             name: "AuditTrail",
             dependencies: ["DurableFiles", "OperatorText", .product(name: "Crypto", package: "swift-crypto")]
         ),
+        // Retention rules, legal holds and the expiry planner: what decides which originals
+        // expiry removes (the removal itself is the archive's).
+        .target(
+            name: "Governance",
+            dependencies: [
+                "ArchiveStore",
+                "AuditTrail",
+                "DurableFiles",
+                "RouteEngine",
+                "SearchQuery",
+                "SMTPProtocol",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(
             name: "RouteEngine",
             dependencies: ["DurableFiles", "SMTPProtocol", .product(name: "Crypto", package: "swift-crypto")]
@@ -142,6 +157,8 @@ let package = Package(
                 "RouteEngine",
                 "ForwardQueue",
                 "ArchiveStore",
+                "Governance",
+                "SearchQuery",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ]
@@ -195,6 +212,7 @@ let package = Package(
                 "RelayPipeline",
                 "JournalReport",
                 "SearchQuery",
+                "Governance",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -272,7 +290,7 @@ let package = Package(
         // The configuration checks, against the examples and docs/CONFIG.md too.
         .testTarget(
             name: "ArchiveRelayTests",
-            dependencies: ["ArchiveStore", "ForwardQueue", "JournalReport", "OperatorText", "RelayConfiguration", "RouteEngine", "SMTPListener",
+            dependencies: ["ArchiveStore", "ForwardQueue", "Governance", "JournalReport", "OperatorText", "RelayConfiguration", "RouteEngine", "SMTPListener",
                            "SMTPProtocol", "TestSupport", .product(name: "NIOCore", package: "swift-nio"),
                            .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")]
         ),
@@ -298,6 +316,12 @@ let package = Package(
         ),
         // The query parser's tables, and queries run on a small search database in memory.
         .testTarget(name: "SearchQueryTests", dependencies: ["SearchQuery", "MessageText", "CSQLite", "TestRandom"]),
+        // The retention table (rules x ages x holds -> expired or kept) on small archives.
+        .testTarget(
+            name: "GovernanceTests",
+            dependencies: ["Governance", "ArchiveStore", "AuditTrail", "JournalReport", "RouteEngine", "SMTPProtocol", "TestSupport",
+                           .product(name: "Crypto", package: "swift-crypto")]
+        ),
         // The audit log's chain: every kind of tampering, torn lines, appends from many threads.
         .testTarget(name: "AuditTrailTests", dependencies: ["AuditTrail", "DurableFiles", "TestSupport"]),
         // The shared test helpers' own checks.

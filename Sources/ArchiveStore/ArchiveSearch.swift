@@ -89,7 +89,7 @@ public final class ArchiveSearch {
                                     dictionaries: dictionaries).original()
     }
 
-    private static func value(_ binding: SQLBinding) -> SQLiteConnection.Statement.Value {
+    static func value(_ binding: SQLBinding) -> SQLiteConnection.Statement.Value {
         switch binding {
         case .text(let text): .text(text)
         case .integer(let value): .int(value)

@@ -15,7 +15,7 @@ private let transientDestructor = unsafeBitCast(-1, to: sqlite3_destructor_type.
 
 /// A thin wrapper over one sqlite3 connection: prepare, bind, step. Confined to one
 /// thread at a time (the writer thread, or a CLI's main task).
-final class SQLiteConnection {
+package final class SQLiteConnection {
     private let handle: OpaquePointer
     var rawHandle: OpaquePointer { handle }
     /// Prepared statements by SQL text: the writer runs the same few statements for every
@@ -24,7 +24,7 @@ final class SQLiteConnection {
     private static let statementCacheLimit = 32
 
     /// A private database in memory (`inMemory`) or the file at `path`.
-    init(path: String, readOnly: Bool, inMemory: Bool = false) throws(SQLiteError) {
+    package init(path: String, readOnly: Bool, inMemory: Bool = false) throws(SQLiteError) {
         if !readOnly && !inMemory { try Self.createPrivately(path) }
         var db: OpaquePointer?
         let flags = readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
@@ -56,7 +56,7 @@ final class SQLiteConnection {
         sqlite3_close_v2(handle)
     }
 
-    func execute(_ sql: String) throws(SQLiteError) {
+    package func execute(_ sql: String) throws(SQLiteError) {
         var errorMessage: UnsafeMutablePointer<CChar>?
         let rc = sqlite3_exec(handle, sql, nil, nil, &errorMessage)
         if rc != SQLITE_OK {
@@ -66,7 +66,7 @@ final class SQLiteConnection {
         }
     }
 
-    func prepare(_ sql: String) throws(SQLiteError) -> Statement {
+    package func prepare(_ sql: String) throws(SQLiteError) -> Statement {
         var stmt: OpaquePointer?
         let rc = sqlite3_prepare_v2(handle, sql, -1, &stmt, nil)
         guard rc == SQLITE_OK, let stmt else { throw error(rc) }
@@ -75,7 +75,7 @@ final class SQLiteConnection {
 
     /// Runs `body` with a cached prepared statement and resets it afterwards, so a
     /// statement left mid-result never pins a read snapshot (and the WAL).
-    func withStatement<T>(_ sql: String, _ body: (Statement) throws -> T) throws -> T {
+    package func withStatement<T>(_ sql: String, _ body: (Statement) throws -> T) throws -> T {
         let statement: Statement
         if let cached = statements[sql] {
             statement = cached
@@ -93,7 +93,7 @@ final class SQLiteConnection {
     }
 
     /// Runs `body` in a transaction, rolling back if it throws.
-    func transaction<T>(_ body: () throws -> T) throws -> T {
+    package func transaction<T>(_ body: () throws -> T) throws -> T {
         try withStatement("BEGIN IMMEDIATE") { _ = try $0.step() }
         do {
             let result = try body()
@@ -106,7 +106,7 @@ final class SQLiteConnection {
     }
 
     /// One prepared statement; bind with `bind(_:)`, iterate with `step()`.
-    final class Statement {
+    package final class Statement {
         private let handle: OpaquePointer
         /// The connection's handle, for error messages. Not the connection itself: the
         /// connection caches statements, and a strong reference back would leak both.
@@ -129,13 +129,13 @@ final class SQLiteConnection {
             SQLiteError(code: rc, message: String(cString: sqlite3_errmsg(database)))
         }
 
-        enum Value {
+        package enum Value {
             case int(Int64)
             case text(String)
             case null
         }
 
-        func bind(_ values: [Value]) throws(SQLiteError) {
+        package func bind(_ values: [Value]) throws(SQLiteError) {
             sqlite3_reset(handle)
             sqlite3_clear_bindings(handle)
             for (i, value) in values.enumerated() {
@@ -151,7 +151,7 @@ final class SQLiteConnection {
         }
 
         /// Advances; true while a row is available.
-        func step() throws(SQLiteError) -> Bool {
+        package func step() throws(SQLiteError) -> Bool {
             let rc = sqlite3_step(handle)
             switch rc {
             case SQLITE_ROW: return true
@@ -160,9 +160,9 @@ final class SQLiteConnection {
             }
         }
 
-        func int(_ column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
+        package func int(_ column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
 
-        func text(_ column: Int32) -> String? {
+        package func text(_ column: Int32) -> String? {
             guard sqlite3_column_type(handle, column) != SQLITE_NULL, let p = sqlite3_column_text(handle, column) else { return nil }
             return String(cString: p)
         }
@@ -170,6 +170,6 @@ final class SQLiteConnection {
 }
 
 extension SQLiteConnection {
-    var changes: Int32 { sqlite3_changes(rawHandle) }
+    package var changes: Int32 { sqlite3_changes(rawHandle) }
     var lastRowID: Int64 { sqlite3_last_insert_rowid(rawHandle) }
 }

@@ -1,6 +1,7 @@
 import ArchiveStore
 import ForwardQueue
 import Foundation
+import Governance
 import RouteEngine
 import SMTPListener
 
@@ -90,6 +91,9 @@ public enum ConfigurationCheck {
         let (routes, routeProblems) = RouteConfiguration.validate(
             configuration.route ?? [], listeners: listenerNames, connections: Set(connectionEntries.compactMap(\.name)))
         problems.merge(routeProblems)
+        let retention = RetentionCheck.policy(configuration.retention, listeners: listenerNames,
+                                              routeNames: Set((configuration.route ?? []).compactMap(\.name)), configured: routes,
+                                              searchIndex: archive.searchIndex, problems: &problems)
         let local = (configuration.listener ?? []).enumerated().compactMap { index, entry in
             HostPort.parse(entry.address).map { StaticLoopCheck.LocalListener(index: index, name: entry.name, host: $0.0, port: $0.1) }
         }
@@ -109,7 +113,7 @@ public enum ConfigurationCheck {
                                    maxHops: configuration.node?.max_hops ?? RoutingTable.defaultMaxHops, traceKey: traceKey,
                                    journalReportsOff: plainOnly)
         return .success(ValidatedConfiguration(node: node, listeners: listeners, peers: peers, archive: archive,
-                                               routing: routing, warnings: problems.warnings))
+                                               routing: routing, retention: retention, warnings: problems.warnings))
     }
 
     private static func checkNode(_ entry: NodeConfiguration.Node?, _ node: NodeSettings, hostName: String,

@@ -84,9 +84,28 @@ public struct NodeConfiguration: Codable, Sendable {
         public var search_index: Bool?
     }
 
+    /// `[retention]`: how long archived mail is kept (docs/CONFIG.md).
+    public struct RetentionTable: Codable, Sendable {
+        /// The period of arrivals no rule takes; "forever" when absent.
+        public var `default`: String?
+        public var rule: [RetentionRuleEntry]?
+    }
+
+    /// One `[[retention.rule]]`.
+    public struct RetentionRuleEntry: Codable, Sendable {
+        public var name: String?
+        public var keep: String?
+        public var senders: [String]?
+        public var recipients: [String]?
+        public var listeners: [String]?
+        public var routes: [String]?
+        public var query: String?
+    }
+
     public var node: Node?
     public var listener: [Listener]?
     public var archive: Archive?
+    public var retention: RetentionTable?
     var connection: [Connection]?
     var route: [Route]?
 

@@ -45,7 +45,7 @@ enum RouteConfiguration {
         return (problems.isEmpty ? route : nil, problems)
     }
 
-    private static func patterns(_ texts: [String]?, key: String, role: AddressPattern.Role, at: String,
+    static func patterns(_ texts: [String]?, key: String, role: AddressPattern.Role, at: String,
                                  problems: inout ConfigurationProblems) -> [AddressPattern] {
         var result: [AddressPattern] = []
         for text in texts ?? [] {

@@ -1,5 +1,6 @@
 import ArchiveStore
 import ForwardQueue
+import Governance
 import NIOCore
 import RouteEngine
 import SMTPListener
@@ -15,17 +16,20 @@ public struct ValidatedConfiguration: Sendable {
     public private(set) var peers: [PeerSettings]
     public var archive: ArchiveStoreOptions
     public var routing: RoutingTable
+    /// `[retention]`: what the expiry planner applies.
+    public var retention: RetentionPolicy
     public var warnings: [String]
     /// Peers that greet with the node id because their connection names no `helo`.
     private var greetingWithNodeID: Set<String>
 
     init(node: NodeSettings, listeners: [ListenerConfiguration], peers: [PeerSettings], archive: ArchiveStoreOptions,
-         routing: RoutingTable, warnings: [String]) {
+         routing: RoutingTable, retention: RetentionPolicy, warnings: [String]) {
         self.node = node
         self.listeners = listeners
         self.peers = peers
         self.archive = archive
         self.routing = routing
+        self.retention = retention
         self.warnings = warnings
         self.greetingWithNodeID = Set(peers.filter { $0.heloName == nil }.map(\.name))
         keepNodeID(routing.nodeID)

@@ -34,10 +34,16 @@ public struct RoutingTable: Hashable, Sendable {
     /// route every recipient is archived and nothing is forwarded.
     public func route(listener: String, sender: ReversePath, recipient: ForwardPath) -> RecipientRouting {
         guard !routes.isEmpty else { return .accepted(route: nil, RouteAction.archiveOnly) }
-        guard let route = routes.first(where: { $0.matches(listener: listener, sender: sender, recipient: recipient) }) else {
+        guard let route = Self.firstMatch(routes, listener: listener, sender: sender, recipient: recipient) else {
             return .refused(Self.noRouteReply)
         }
         return .accepted(route: route.name, route.action)
+    }
+
+    /// The route of `routes` that takes a recipient: the first that matches (retention's
+    /// route rules ask it too).
+    public static func firstMatch(_ routes: [Route], listener: String, sender: ReversePath, recipient: ForwardPath) -> Route? {
+        routes.first { $0.matches(listener: listener, sender: sender, recipient: recipient) }
     }
 
     /// Whether a message on `listener` that is a journal report is unwrapped.

@@ -74,12 +74,8 @@ extension ArchiveCommand {
 /// result; no flag skips it.
 enum AuditedRead {
     static func record(_ action: String, dataDirectory: String, arguments: [String: String], resultCount: Int?) throws {
-        do {
-            let log = try AuditLog(dataDirectory: URL(fileURLWithPath: dataDirectory))
-            try log.record(AuditEntry(actor: AuditActor.operatingSystemUser(), action: action, arguments: arguments, resultCount: resultCount))
-        } catch {
-            writeStderr("archiverelay: the read was not recorded, so nothing of it is shown: \(String(describing: error))\n")
-            throw ExitCode(75)
+        try reportingAuditedErrors {
+            try CommandAudit(dataDirectory: dataDirectory).record(action, arguments, count: resultCount)
         }
     }
 

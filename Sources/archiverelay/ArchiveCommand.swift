@@ -11,7 +11,8 @@ struct ArchiveCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "archive",
         abstract: "Inspect and verify the archive.",
-        subcommands: [List.self, Search.self, Show.self, Get.self, Export.self, Verify.self, Stats.self, Reindex.self, Digest.self, Audit.self]
+        subcommands: [List.self, Search.self, Show.self, Get.self, Export.self, Verify.self, Stats.self, Reindex.self, Digest.self,
+                      Audit.self, Hold.self, Expire.self]
     )
 }
 

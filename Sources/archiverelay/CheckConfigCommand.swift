@@ -1,4 +1,5 @@
 import ArgumentParser
+import Governance
 import OperatorText
 import RelayConfiguration
 
@@ -18,7 +19,12 @@ struct CheckConfigCommand: ParsableCommand {
         switch ConfigurationCheck.load(path: file) {
         case .success(let validated):
             for warning in validated.warnings { writeStdout("warning: \(warning)\n") }
+            if let problem = HoldStore.searchProblem(dataDirectory: validated.node.dataDirectory, searchIndex: validated.archive.searchIndex) {
+                writeStdout("error: \(problem)\n\(file): 1 problem\n")
+                throw ExitCode.failure
+            }
             writeStdout("\(Self.summary(validated, file: file))\n")
+            writeStdout("\(validated.retention.summary)\n")
         case .failure(let problems):
             for warning in problems.warnings { writeStdout("warning: \(warning)\n") }
             for error in problems.errors { writeStdout("error: \(error)\n") }

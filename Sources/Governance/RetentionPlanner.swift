@@ -1,0 +1,118 @@
+import ArchiveStore
+import Foundation
+import Logging
+
+/// Decides what expiry removes: every original whose retention (`RetentionPolicy`) has
+/// ended at `now` and that no open hold's query matches now. It reads the index one batch
+/// of originals at a time and asks the search database (fed to the archive's end first,
+/// as `archive search` does) about each batch, so memory stays bounded whatever the
+/// archive's size. It sees the index as it is: what a running node has not indexed yet
+/// (its last seconds) is not judged, so the expiry itself runs on an index caught up to
+/// the archive's end (the store's own, or one opened with the node stopped).
+public struct RetentionPlanner {
+    public var dataDirectory: String
+    public var policy: RetentionPolicy
+    public var holds: [LegalHold]
+    public var batchSize = 1000
+
+    public init(dataDirectory: String, policy: RetentionPolicy, holds: [LegalHold]) {
+        self.dataDirectory = dataDirectory
+        self.policy = policy
+        self.holds = holds.filter(\.isOpen)
+    }
+
+    /// Hands each candidate to `each`, in index order, and returns the totals.
+    public func plan(now: Date, logger: Logger = Logger(label: "archiverelay.retention"),
+                     _ each: (ExpiryCandidate) throws -> Void) throws -> ExpiryTotals {
+        var totals = ExpiryTotals()
+        // Nothing can have ended: no need to read anything (nor to need a search database).
+        if policy.defaultKeep == .forever && policy.rules.allSatisfy({ $0.keep == .forever }) { return totals }
+        let originals = try RetainedOriginals(dataDirectory: dataDirectory)
+        var queries = QuerySets()
+        if policy.needsSearch || !holds.isEmpty {
+            let search = try ArchiveSearch(dataDirectory: dataDirectory, logger: logger)
+            // An original the search database lacks could be held: deciding without it could remove it.
+            guard search.unindexedArrivals == 0 else { throw PlanningError.searchBehind(search.unindexedArrivals) }
+            queries = try QuerySets(search: search, rules: policy.rules, holds: holds)
+        }
+        while true {
+            let batch = try originals.next(limit: batchSize)
+            if batch.isEmpty { break }
+            let matches = try queries.matches(batch.map(\.sha256))
+            for original in batch {
+                totals.originals += 1
+                let retention = policy.retention(of: original, matchedQueries: matches.rules[original.sha256] ?? [])
+                guard retention.hasEnded(at: now), let until = retention.until else { continue }
+                if matches.held.contains(original.sha256) {
+                    totals.keptByHold += 1
+                    continue
+                }
+                totals.expired += 1
+                try each(ExpiryCandidate(sha256: original.sha256, archiveID: original.id, rule: retention.rule, expiredAt: until))
+            }
+        }
+        return totals
+    }
+}
+
+/// What one planning run found.
+public struct ExpiryTotals: Sendable, Equatable {
+    /// Originals looked at.
+    public var originals = 0
+    /// Originals whose retention ended and that no hold covers: the candidates.
+    public var expired = 0
+    /// Originals whose retention ended and that an open hold covers.
+    public var keptByHold = 0
+
+    public init(originals: Int = 0, expired: Int = 0, keptByHold: Int = 0) {
+        self.originals = originals
+        self.expired = expired
+        self.keptByHold = keptByHold
+    }
+}
+
+/// Why no plan could be made.
+public enum PlanningError: Error, Equatable, Sendable, CustomStringConvertible {
+    case searchBehind(Int)
+
+    public var description: String {
+        switch self {
+        case .searchBehind(let n):
+            return "the search index lacks \(n) arrivals and cannot be written by this user: holds and query rules cannot be "
+                + "evaluated, so nothing is planned (run as the node's user)"
+        }
+    }
+}
+
+/// The query rules' and open holds' match sets, and which of a batch they take.
+private struct QuerySets {
+    var search: ArchiveSearch?
+    var rules: [(index: Int, set: SearchMatchSet)] = []
+    var holds: [SearchMatchSet] = []
+
+    init() {}
+
+    init(search: ArchiveSearch, rules: [RetentionRule], holds: [LegalHold]) throws {
+        self.search = search
+        for (index, rule) in rules.enumerated() {
+            if let query = rule.query { self.rules.append((index, try search.matchSet(query))) }
+        }
+        self.holds = try holds.map { try search.matchSet($0.query) }
+    }
+
+    struct BatchMatches {
+        /// Per original, the indexes of the query rules it matches.
+        var rules: [String: Set<Int>] = [:]
+        var held: Set<String> = []
+    }
+
+    func matches(_ sha256s: [String]) throws -> BatchMatches {
+        var result = BatchMatches()
+        guard let search else { return result }
+        for rule in rules {
+            for hex in try search.members(of: rule.set, among: sha256s) { result.rules[hex, default: []].insert(rule.index) }
+        }
+        for hold in holds { result.held.formUnion(try search.members(of: hold, among: sha256s)) }
+        return result
+    }
+}
