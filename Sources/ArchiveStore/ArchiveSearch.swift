@@ -20,7 +20,9 @@ public final class ArchiveSearch {
     public private(set) var unindexedArrivals = 0
     private let dictionaries = SegmentDictionaryCache()
 
-    public init(dataDirectory: String, logger: Logger = Logger(label: "archiverelay.search")) throws {
+    /// `feed` false: the database as it is (a node whose own indexer has caught it up:
+    /// `ArchiveStore.expire`); `unindexedArrivals` is then not counted.
+    public init(dataDirectory: String, feed: Bool = true, logger: Logger = Logger(label: "archiverelay.search")) throws {
         layout = ArchiveLayout(dataDirectory: dataDirectory)
         guard FileManager.default.fileExists(atPath: layout.archiveDirectory) else {
             throw ArchiveStoreError.notFound("no archive in \(dataDirectory)")
@@ -30,7 +32,9 @@ public final class ArchiveSearch {
             throw ArchiveStoreError.notFound("no search index in \(dataDirectory): start the node (search_index = true) or run `archiverelay archive reindex`")
         }
         // An expiry under way holds the feeding lock: search what is there meanwhile.
-        if access(path, W_OK) == 0, let feeding = try? DirectoryLock.take(path: layout.expiryLockPath, patience: .seconds(5), shared: true),
+        if !feed {
+            index = try SearchIndex.openReadOnly(path: path)
+        } else if access(path, W_OK) == 0, let feeding = try? DirectoryLock.take(path: layout.expiryLockPath, patience: .seconds(5), shared: true),
            let writable = try? SearchIndex.openWritable(path: path) {
             defer { feeding.release() }
             try SearchFeeder(index: writable, archiveDirectory: layout.archiveDirectory, logger: logger).catchUp()

@@ -26,6 +26,11 @@ extension ArchiveStore {
         }
         defer { feeding.release() }
         let indexer = searchIndexer
+        // The plan asks the search database (query rules, holds) as it is: everything
+        // durable now must be in it.
+        if let indexer, try await !Self.blocking({ indexer.waitUntilCaughtUp(timeout: 600) }) {
+            throw ArchiveStoreError.temporaryFailure(reason: "the search index did not catch up within 10 minutes; expiry postponed")
+        }
         try await Self.blocking { indexer?.pause() }
         defer { indexer?.resume() }
         let executor = ExpiryExecutor(layout: layout, options: options, logger: logger)

@@ -128,3 +128,16 @@ struct RecordListDigest {
 
     func finalize() -> [UInt8] { Array(hasher.finalize()) }
 }
+
+/// A record expiry removed, with the segment it was in (`archive expired`).
+public struct ExpiredRecord: Sendable, Equatable {
+    public var segment: UInt64
+    public var record: RemovedRecord
+}
+
+extension ArchiveReader {
+    /// Every record expiry removed, from the segments' expiry lists, oldest segment first.
+    public func expiredRecords() -> [ExpiredRecord] {
+        segments.flatMap { segment in (segment.expiry?.removed ?? []).map { ExpiredRecord(segment: segment.sequence, record: $0) } }
+    }
+}

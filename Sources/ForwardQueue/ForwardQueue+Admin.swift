@@ -1,3 +1,4 @@
+import ArchiveStore
 import Foundation
 
 /// The operator's view and commands (`archiverelay queue …`, the admin endpoint).
@@ -79,6 +80,27 @@ extension ForwardQueue {
         }
         woken.resume(woken: true)
         try await writer.commit([.deleted(id: id)])
+    }
+
+    /// Whether a peer still waits for a copy of the message whose record is at `position`:
+    /// expiry leaves such a record where it is.
+    public func holdsCopy(at position: ArchivePosition) -> Bool {
+        book.withLock { $0.holdsCopy(of: .archive(segment: position.segment, offset: position.offset)) }
+    }
+
+    /// The archive records queued copies point at, as the journal files say (the node
+    /// stopped): what `archive expire` on a stopped node leaves where it is.
+    public static func queuedArchivePositions(dataDirectory: String) throws -> Set<ArchivePosition> {
+        let layout = QueueLayout(dataDirectory: dataDirectory)
+        guard FileManager.default.fileExists(atPath: layout.queueDirectory) else { return [] }
+        let lock = try layout.takeLock()
+        defer { lock.release() }
+        let (image, _, _) = try QueueJournal.replay(layout: layout, repair: false)
+        var positions: Set<ArchivePosition> = []
+        for entry in image.orderedEntries {
+            if case .archive(let segment, let offset) = entry.item.reference { positions.insert(ArchivePosition(segment: segment, offset: offset)) }
+        }
+        return positions
     }
 
     /// The queue as the journal files say, without opening it for writing: for the CLI

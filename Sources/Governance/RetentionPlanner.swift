@@ -14,6 +14,11 @@ public struct RetentionPlanner {
     public var policy: RetentionPolicy
     public var holds: [LegalHold]
     public var batchSize = 1000
+    /// Feed the search database to the archive's end first and refuse to plan while it
+    /// lacks arrivals (a CLI); false: ask it as it is (the node's expiry, which waited
+    /// for its own indexer: what arrived since is too new to expire, and its arrivals
+    /// renew their originals in the index the plan reads).
+    public var feedsSearch = true
 
     public init(dataDirectory: String, policy: RetentionPolicy, holds: [LegalHold]) {
         self.dataDirectory = dataDirectory
@@ -30,7 +35,7 @@ public struct RetentionPlanner {
         let originals = try RetainedOriginals(dataDirectory: dataDirectory)
         var queries = QuerySets()
         if policy.needsSearch || !holds.isEmpty {
-            let search = try ArchiveSearch(dataDirectory: dataDirectory, logger: logger)
+            let search = try ArchiveSearch(dataDirectory: dataDirectory, feed: feedsSearch, logger: logger)
             // An original the search database lacks could be held: deciding without it could remove it.
             guard search.unindexedArrivals == 0 else { throw PlanningError.searchBehind(search.unindexedArrivals) }
             queries = try QuerySets(search: search, rules: policy.rules, holds: holds)

@@ -10,6 +10,8 @@ public struct RetentionPolicy: Sendable {
     public var rules: [RetentionRule]
     /// The configuration's routes, for route rules (evaluated as the route engine does).
     public var routes: [Route]
+    /// How often a running node expires what retention lets go (`expire_every_seconds`).
+    public var expireEvery: TimeInterval = 86_400
 
     /// What an original no rule takes is called in an `ExpiryCandidate`.
     public static let defaultRuleName = "default"

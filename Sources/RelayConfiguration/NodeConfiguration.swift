@@ -89,6 +89,7 @@ public struct NodeConfiguration: Codable, Sendable {
         /// The period of arrivals no rule takes; "forever" when absent.
         public var `default`: String?
         public var rule: [RetentionRuleEntry]?
+        public var expire_every_seconds: Int?
     }
 
     /// One `[[retention.rule]]`.

@@ -31,7 +31,9 @@ enum RetentionCheck {
             rules.append(rule)
             places.append(at)
         }
-        return RetentionPolicy(defaultKeep: defaultKeep, rules: rules, routes: configured)
+        var policy = RetentionPolicy(defaultKeep: defaultKeep, rules: rules, routes: configured)
+        policy.expireEvery = TimeInterval(problems.seconds(table?.expire_every_seconds, "expire_every_seconds", at: "retention", default: 86_400))
+        return policy
     }
 
     private static func rule(_ entry: NodeConfiguration.RetentionRuleEntry, at: String, listeners: Set<String>, routes: Set<String>,

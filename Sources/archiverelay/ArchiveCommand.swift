@@ -12,7 +12,7 @@ struct ArchiveCommand: AsyncParsableCommand {
         commandName: "archive",
         abstract: "Inspect and verify the archive.",
         subcommands: [List.self, Search.self, Show.self, Get.self, Export.self, Verify.self, Stats.self, Reindex.self, Digest.self,
-                      Audit.self, Hold.self, Expire.self]
+                      Audit.self, Hold.self, Expire.self, Expired.self]
     )
 }
 
@@ -193,6 +193,10 @@ extension ArchiveCommand {
             try reportingErrors {
                 let report = try ArchiveReader(dataDirectory: data.dataDirectory).verify()
                 for note in report.notes { writeStdout("note: \(note)\n") }
+                if report.removedRecords > 0 {
+                    let rules = report.removedByRule.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")
+                    writeStdout("expiry removed \(report.removedRecords) records (\(rules)); `archive expired` lists them\n")
+                }
                 for fault in report.faults + report.indexFaults { writeStderr("FAULT \(fault)\n") }
                 if !report.indexFaults.isEmpty {
                     // The index is derived: rebuilding it from the segments loses nothing.
@@ -202,6 +206,33 @@ extension ArchiveCommand {
                 clean = report.isClean
             }
             if !clean { throw ExitCode(2) }
+        }
+    }
+
+    /// What expiry removed, from the segments' expiry lists (docs/FORMAT.md, "Expiry").
+    struct Expired: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List every record expiry removed: its id, original's SHA-256, rule, when its retention ran out and when it left.")
+        @OptionGroup var data: DataDirectoryOption
+        @Flag(help: "One JSON object per line.") var json = false
+
+        func run() async throws {
+            try reportingAuditedErrors {
+                let expired = try ArchiveReader(dataDirectory: data.dataDirectory).expiredRecords()
+                try CommandAudit(dataDirectory: data.dataDirectory).record("archive.expired", json ? ["format": "json"] : [:], count: expired.count)
+                for e in expired {
+                    let r = e.record
+                    let kind = r.kind == .message ? "message" : "arrival"
+                    if json {
+                        writeJSONLine(try JSONLine.encode([
+                            "segment": Int(e.segment), "offset": r.offset, "kind": kind, "id": r.id, "sha256": Hex.encode(r.originalSHA256),
+                            "rule": r.rule, "expired_at": CommandLineTime.format(r.expiredAt), "removed_at": CommandLineTime.format(r.removedAt),
+                        ]))
+                    } else {
+                        writeStdout("\(r.id)  \(kind)  \(r.rule)  expired \(CommandLineTime.format(r.expiredAt))  removed \(CommandLineTime.format(r.removedAt))  \(SegmentName.file(e.segment))@\(r.offset)  sha256:\(Hex.encode(r.originalSHA256))\n")
+                    }
+                }
+            }
         }
     }
 

@@ -1,5 +1,8 @@
 import ArchiveStore
 import ArgumentParser
+import Logging
+import ForwardQueue
+import AuditTrail
 import Foundation
 import Governance
 import OperatorText
@@ -9,23 +12,24 @@ extension ArchiveCommand {
     /// `archive expire --dry-run`: what expiry would remove now (docs/OPERATIONS.md, "Retention").
     struct Expire: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "List the originals whose retention has passed and that no open hold covers.",
+            abstract: "Remove (or with --dry-run, list) the originals whose retention has passed and that no open hold covers.",
             discussion: """
-                Applies the configuration's [retention] rules (docs/CONFIG.md) and the open legal holds to every original: one \
-                line each (archive id, rule, expired-at), then the totals (expired, kept by hold). Only --dry-run is available.
+                Applies the configuration's [retention] rules (docs/CONFIG.md) and the open legal holds to every original. \
+                With --dry-run: one line each (archive id, rule, expired-at), then the totals (expired, kept by hold). \
+                Without: removes them from the archive (docs/OPERATIONS.md, "Retention"); the node must be stopped (a running \
+                node expires by itself every [retention] expire_every_seconds).
                 """
         )
         @Option(name: .customLong("data-dir"), help: "The node's data directory (default: the configuration's data_dir).")
         var dataDirectory: String?
         @Option(help: "The node's configuration file (its [retention] rules and routes).") var config: String
-        @Flag(name: .customLong("dry-run"), help: "Only list what would be removed (required for now).") var dryRun = false
+        @Flag(name: .customLong("dry-run"), help: "Only list what would be removed.") var dryRun = false
         @Flag(help: "One JSON object per candidate, then one with the totals.") var json = false
-        @Option(help: "Plan as if it were this time (\(CommandLineTime.forms)); default now.") var at: String?
+        @Option(help: "With --dry-run: plan as if it were this time (\(CommandLineTime.forms)); default now.") var at: String?
 
         func validate() throws {
-            guard dryRun else {
-                throw ValidationError("archive expire removes nothing yet: give --dry-run to list what retention would remove")
-            }
+            // Removing as of another day than today would remove mail before its time.
+            if at != nil && !dryRun { throw ValidationError("--at plans only: give it with --dry-run") }
         }
 
         func run() async throws {
@@ -36,6 +40,7 @@ extension ArchiveCommand {
                 throw ValidationError(TerminalText(lines: ConfigurationError(path: config, problems: problems.errors).description).description)
             }
             let directory = dataDirectory ?? validated.node.dataDirectory
+            guard dryRun else { return try await remove(validated, dataDirectory: directory) }
             let now = try at.map(commandLineTime) ?? Date()
             try reportingAuditedErrors {
                 let holds = try HoldStore.open(dataDirectory: directory, .read)?.open() ?? []
@@ -51,6 +56,44 @@ extension ArchiveCommand {
                 } else {
                     writeStdout("expired: \(totals.expired), kept by hold: \(totals.keptByHold), originals: \(totals.originals)\n")
                 }
+            }
+        }
+
+        /// Expiry with the node stopped: the store opened here (finishing any run a crash cut
+        /// short), the queue's copies left where they are, every run recorded as this user.
+        private func remove(_ validated: ValidatedConfiguration, dataDirectory directory: String) async throws {
+            var logger = Logger(label: "archiverelay.expire")
+            logger.logLevel = .warning
+            var options = validated.archive
+            let audit = try CommandAudit(dataDirectory: directory)
+            options.audit = audit
+            options.expiryStepHook = ExpiryService.crashHook()
+            let store: ArchiveStore
+            do {
+                store = try await ArchiveStore.open(dataDirectory: directory, options: options, logger: logger)
+            } catch ArchiveStoreError.locked {
+                writeStderr("archiverelay: a node runs on \(TerminalText.escape(directory)): it expires by itself every [retention] expire_every_seconds; stop it to expire by hand\n")
+                throw ExitCode(75)
+            }
+            let outcome: ExpiryRunner.Outcome
+            do {
+                let queued = try ForwardQueue.queuedArchivePositions(dataDirectory: directory)
+                let now = ExpiryService.clock()
+                outcome = try await ExpiryRunner(policy: validated.retention, dataDirectory: directory).run(
+                    store: store, actor: AuditActor.operatingSystemUser(), now: now, isQueued: { queued.contains($0) }, logger: logger)
+            } catch {
+                try? await store.close()
+                try reportingAuditedErrors { throw error }
+                return
+            }
+            try await store.close()
+            let rules = outcome.byRule.sorted { $0.key < $1.key }
+            if json {
+                writeJSONLine(try JSONLine.encode(["removed": outcome.originals, "records": outcome.records, "deferred": outcome.deferred,
+                                                   "runs": outcome.runs, "rules": Dictionary(uniqueKeysWithValues: rules)]))
+            } else {
+                let perRule = rules.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
+                writeStdout("removed: \(outcome.originals) originals (\(outcome.records) records)\(perRule.isEmpty ? "" : "; " + perRule), deferred: \(outcome.deferred)\n")
             }
         }
 

@@ -48,6 +48,7 @@ final class ConfigurationReloader: @unchecked Sendable {
     private let overrides: ConfigurationOverrides
     private let node: RoutingState
     private let queue: ForwardQueue
+    private let expiry: ExpiryService?
     private let logger: Logger
     private let audit: any AuditRecorder
     private let startFingerprint: String
@@ -56,8 +57,9 @@ final class ConfigurationReloader: @unchecked Sendable {
     private let listeners = LockedValue<[SMTPServer]>([])
 
     init(path: String, overrides: ConfigurationOverrides, running: ValidatedConfiguration, node: RoutingState,
-         queue: ForwardQueue, audit: any AuditRecorder, logger: Logger) {
+         queue: ForwardQueue, expiry: ExpiryService? = nil, audit: any AuditRecorder, logger: Logger) {
         self.path = path
+        self.expiry = expiry
         self.overrides = overrides
         self.node = node
         self.queue = queue
@@ -97,6 +99,7 @@ final class ConfigurationReloader: @unchecked Sendable {
             }
             let routing = validated.routing
             node.replace(routing: routing)
+            expiry?.replace(validated.retention)
             if needsRestart {
                 logger.warning("reload: listener, archive, node id, admin or event loop thread changes need a restart; routes and connections were applied",
                                metadata: ["file": "\(path)"])

@@ -83,13 +83,17 @@ struct ServeCommand: AsyncParsableCommand {
 
         try DataDirectory.prepare(settings.dataDirectory)
         let audit = try AuditLog(dataDirectory: URL(fileURLWithPath: settings.dataDirectory))
-        let store = try await ArchiveStore.open(dataDirectory: settings.dataDirectory, options: validated.archive, logger: logger)
+        var archiveOptions = validated.archive
+        archiveOptions.audit = audit
+        archiveOptions.expiryStepHook = ExpiryService.crashHook()
+        let store = try await ArchiveStore.open(dataDirectory: settings.dataDirectory, options: archiveOptions, logger: logger)
         let queue = try await ForwardQueue.open(dataDirectory: settings.dataDirectory, peers: validated.peers, archive: store,
                                                 nodeID: ownID, logger: logger)
         // Before any listener: from here on the queue takes the promise of every new record.
         let receiver = RelayReceiver(store: store, queue: queue, routing: routing, logger: logger)
+        let expiry = ExpiryService(store: store, queue: queue, dataDirectory: settings.dataDirectory, policy: validated.retention, logger: logger)
         let reload = config.map { ConfigurationReloader(path: $0, overrides: overrides, running: validated, node: routing, queue: queue,
-                                                        audit: audit, logger: logger) }
+                                                        expiry: expiry, audit: audit, logger: logger) }
         reload?.start()
 
         var services: [any Service] = []
@@ -101,6 +105,7 @@ struct ServeCommand: AsyncParsableCommand {
         reload?.attach(servers)
         services += servers as [any Service]
         services.append(ForwardQueueService(queue: queue))
+        services.append(expiry)
         services.append(try await AdminServer(host: adminHost, port: adminPort, allowedHostNames: settings.adminHostNames, registry: registry, store: store, queue: queue, logger: logger))
 
         let group = ServiceGroup(configuration: .init(

@@ -124,13 +124,14 @@ final class ChildProcesses: @unchecked Sendable {
     private let lock = NSLock()
     private var processes: [Process] = []
 
-    func launch(_ executable: String, _ arguments: [String], log: String) throws -> Process {
+    func launch(_ executable: String, _ arguments: [String], log: String, environment: [String: String] = [:]) throws -> Process {
         if !FileManager.default.fileExists(atPath: log) { _ = FileManager.default.createFile(atPath: log, contents: nil) }
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
         handle.seekToEndOfFile()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = handle
         process.standardError = handle
