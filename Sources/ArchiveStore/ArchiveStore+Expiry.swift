@@ -20,6 +20,7 @@ extension ArchiveStore {
             throw ArchiveStoreError.busy("an expiry run is under way")
         }
         defer { expiryGate.withLock { $0 = false } }
+        let started = ContinuousClock.now
         let layout = self.layout
         guard let feeding = try await Self.blocking({ try DirectoryLock.take(path: layout.expiryLockPath, patience: .seconds(60)) }) else {
             throw ArchiveStoreError.busy("searches feeding the search index held \(layout.expiryLockPath) for a minute")
@@ -73,6 +74,7 @@ extension ArchiveStore {
         try options.expiryStepHook?(.planWritten)
         var report = try await finish(decided.plan, executor: executor)
         report.deferred = decided.deferred
+        report.seconds = (ContinuousClock.now - started).seconds
         return report
     }
 

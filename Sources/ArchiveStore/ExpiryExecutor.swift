@@ -26,6 +26,9 @@ public struct ExpiryReport: Sendable, Equatable {
     /// Segments rewritten, and the bytes they hold (what compaction read and wrote).
     public var segments: [UInt64] = []
     public var segmentBytes = 0
+    /// Time spent rewriting segments (the compaction phase), and the whole run.
+    public var compactionSeconds = 0.0
+    public var seconds = 0.0
     /// Originals whose retention has passed but that stay for now: a record in the active
     /// segment, a copy still queued for a peer, a damaged segment, or an arrival since.
     public var deferred = 0
@@ -63,7 +66,9 @@ struct ExpiryExecutor {
             try step(.searchRemoved)
         }
         if plan.phase < .compacted {
+            let started = ContinuousClock.now
             try compact(&plan, report: &report)
+            report.compactionSeconds = (ContinuousClock.now - started).seconds
             plan.phase = .compacted
             try plan.save(layout, faults: options.faultInjector)
             try step(.compacted)
@@ -182,6 +187,10 @@ struct ExpiryExecutor {
         try audit.record(AuditEntry(time: Date(), actor: plan.actor, action: "archive.expire", arguments: arguments,
                                     resultCount: plan.originals.count))
     }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }
 
 extension Array {

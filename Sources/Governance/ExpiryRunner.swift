@@ -24,6 +24,8 @@ public struct ExpiryRunner: Sendable {
         public var records = 0
         public var deferred = 0
         public var segmentBytes = 0
+        public var compactionSeconds = 0.0
+        public var seconds = 0.0
         public var byRule: [String: Int] = [:]
     }
 
@@ -39,6 +41,8 @@ public struct ExpiryRunner: Sendable {
             outcome.records += report.records
             outcome.deferred = report.deferred
             outcome.segmentBytes += report.segmentBytes
+            outcome.compactionSeconds += report.compactionSeconds
+            outcome.seconds += report.seconds
             for (rule, count) in report.byRule { outcome.byRule[rule, default: 0] += count }
             if report.originals < limit { return outcome }
         }

@@ -89,8 +89,11 @@ extension ArchiveCommand {
             try await store.close()
             let rules = outcome.byRule.sorted { $0.key < $1.key }
             if json {
-                writeJSONLine(try JSONLine.encode(["removed": outcome.originals, "records": outcome.records, "deferred": outcome.deferred,
-                                                   "runs": outcome.runs, "rules": Dictionary(uniqueKeysWithValues: rules)]))
+                writeJSONLine(try JSONLine.encode([
+                    "removed": outcome.originals, "records": outcome.records, "deferred": outcome.deferred, "runs": outcome.runs,
+                    "rules": Dictionary(uniqueKeysWithValues: rules), "segment_bytes": outcome.segmentBytes,
+                    "compaction_seconds": outcome.compactionSeconds, "seconds": outcome.seconds,
+                ]))
             } else {
                 let perRule = rules.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
                 writeStdout("removed: \(outcome.originals) originals (\(outcome.records) records)\(perRule.isEmpty ? "" : "; " + perRule), deferred: \(outcome.deferred)\n")
