@@ -20,6 +20,10 @@ let package = Package(
             .product(name: "ArchiveStore", package: "archiverelay"),
             .product(name: "DurableFiles", package: "archiverelay"),
         ]),
+        .target(name: "FuzzExpiryList", dependencies: [
+            .product(name: "ArchiveStore", package: "archiverelay"),
+            .product(name: "DurableFiles", package: "archiverelay"),
+        ]),
         .target(name: "FuzzBodyPacking", dependencies: [.product(name: "ArchiveStore", package: "archiverelay")]),
         .target(name: "FuzzQueueJournal", dependencies: [
             .product(name: "ForwardQueue", package: "archiverelay"),

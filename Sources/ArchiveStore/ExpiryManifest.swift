@@ -83,8 +83,9 @@ public struct ExpiryManifest: Sendable, Equatable {
         for _ in 0..<count {
             let offset = try r.read(UInt64.self)
             let length = try r.read(UInt32.self)
+            // Offsets within 2^48 (256 TiB): the order check below adds lengths to them.
             guard let kind = RecordKind(rawValue: UInt16(try r.read(UInt8.self))), kind != .dictionary,
-                  offset <= UInt64(Int.max) else { throw .invalid("expiry list entry") }
+                  offset < 1 << 48 else { throw .invalid("expiry list entry") }
             removed.append(RemovedRecord(
                 offset: Int(offset), length: Int(length), kind: kind, recordSHA256: try r.readBytes(32),
                 originalSHA256: try r.readBytes(32), id: try r.readString(), rule: try r.readString(),
