@@ -132,6 +132,9 @@ senders = ["@expire.example"]
         copy_seconds = sequential_copy(sealed, copy_dir)
         shutil.rmtree(copy_dir)
         du_before = int(subprocess.check_output(["du", "-sk", archive]).split()[0])
+        if "--stop-before-expire" in sys.argv:  # for profiling: the archive stays, nothing expired
+            print("archive at", data, "config", config)
+            return
         run = subprocess.run([binary, "archive", "expire", "--config", config, "--json"], capture_output=True,
                              env={**os.environ, "ARCHIVERELAY_EXPIRY_SKEW_DAYS": "2"}, check=True)
         report = json.loads(run.stdout.decode().strip().splitlines()[-1])
@@ -155,7 +158,8 @@ senders = ["@expire.example"]
         print(json.dumps(result, indent=2))
         print("written", path)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if "--stop-before-expire" not in sys.argv:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

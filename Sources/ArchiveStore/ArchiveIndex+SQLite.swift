@@ -110,17 +110,24 @@ final class ArchiveIndex {
         }
     }
 
-    /// Removes what expiry took: the rows of the records at `positions` and every address
-    /// of the originals `sha256s`; then adds `fresh`, the rows of records of those
-    /// originals written while the expiry ran (a new arrival stores a fresh copy: their own
-    /// inserts were ignored while the old rows held the digest). One transaction.
-    func removeExpired(positions: [ArchivePosition], originals sha256s: [String], fresh: IndexRows) throws {
+    /// Removes what expiry took: the rows of `records` (looked up by digest or arrival id,
+    /// and only where they name that record's segment and offset: a fresh copy's rows stay)
+    /// and every address of the originals `sha256s`; then adds `fresh`, the rows of records
+    /// of those originals written while the expiry ran (a new arrival stores a fresh copy:
+    /// their own inserts were ignored while the old rows held the digest). One transaction.
+    func removeExpired(_ records: [ExpiryPlan.Record], originals sha256s: [String], fresh: IndexRows) throws {
         try connection.transaction {
-            for table in ["messages", "arrivals"] {
-                try connection.withStatement("DELETE FROM \(table) WHERE segment = ? AND offset = ?") { delete in
-                    for p in positions {
-                        try delete.bind([.int(Int64(p.segment)), .int(Int64(p.offset))])
-                        _ = try delete.step()
+            try connection.withStatement("DELETE FROM messages WHERE sha256 = ? AND segment = ? AND offset = ?") { messages in
+                try connection.withStatement("DELETE FROM arrivals WHERE id = ? AND segment = ? AND offset = ?") { arrivals in
+                    for r in records {
+                        let at: [SQLiteConnection.Statement.Value] = [.int(Int64(r.segment)), .int(Int64(r.offset))]
+                        if r.kind == RecordKind.message.rawValue {
+                            try messages.bind([.text(r.original)] + at)
+                            _ = try messages.step()
+                        }
+                        // A message record's first arrival has the archive id as its id.
+                        try arrivals.bind([.text(r.id)] + at)
+                        _ = try arrivals.step()
                     }
                 }
             }

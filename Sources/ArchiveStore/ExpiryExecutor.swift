@@ -75,7 +75,7 @@ struct ExpiryExecutor {
         }
         if plan.phase < .indexRemoved {
             let fresh = try freshRows(plan, end: freshEnd)
-            try index.removeExpired(positions: plan.records.map(\.position), originals: plan.originals.map(\.sha256), fresh: fresh)
+            try index.removeExpired(plan.records, originals: plan.originals.map(\.sha256), fresh: fresh)
             plan.phase = .indexRemoved
             try plan.save(layout, faults: options.faultInjector)
             try step(.indexRemoved)
