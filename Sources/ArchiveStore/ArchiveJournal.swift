@@ -11,7 +11,7 @@ final class ArchiveJournal {
     let logger: Logger
     let metrics: ArchiveMetrics
     /// Inserts durable records into the index, on its own thread.
-    private let indexWriter: IndexWriter
+    let indexWriter: IndexWriter
     /// The writer thread's read connection to the index, for dedupe lookups.
     private var lookup: ArchiveIndex?
     /// Follows the durable end into the search index (`ArchiveStoreOptions.searchIndex`).

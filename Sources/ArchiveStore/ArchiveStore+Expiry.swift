@@ -16,9 +16,11 @@ extension ArchiveStore {
     public func expire(actor: String, now: Date = Date(), limit: Int = 10_000,
                        isQueued: @escaping @Sendable (ArchivePosition) -> Bool = { _ in false },
                        plan: @Sendable () async throws -> [ExpiryCandidate]) async throws -> ExpiryReport {
-        guard expiryGate.withLock({ running in running ? false : { running = true; return true }() }) else {
-            throw ArchiveStoreError.busy("an expiry run is under way")
+        let entered = expiryGate.withLock { running in
+            defer { running = true }
+            return !running
         }
+        guard entered else { throw ArchiveStoreError.busy("an expiry run is under way") }
         defer { expiryGate.withLock { $0 = false } }
         let started = ContinuousClock.now
         let layout = self.layout
@@ -43,13 +45,18 @@ extension ArchiveStore {
         guard !first.isEmpty else { return ExpiryReport(run: "") }
         var registered = Set(first.map(\.sha256))
         let candidates = registered
-        guard let freshFrom = try await committer.perform({ journal in
+        // On the writer thread, between batches: every batch before has been handed to the
+        // index writer, and every one after stores fresh copies of these originals.
+        let (end, indexWriter) = try await committer.perform { journal in
             journal.expiring.formUnion(candidates)
-            return journal.durableEnd
-        }) else { throw ArchiveStoreError.temporaryFailure(reason: "no active segment") }
+            return (journal.durableEnd, journal.indexWriter)
+        }
+        guard let freshFrom = end else { throw ArchiveStoreError.temporaryFailure(reason: "no active segment") }
         let decided: ExpiryDecision
         do {
-            try await Self.blocking { try Self.waitForIndex(layout: layout, through: freshFrom, timeout: 120) }
+            guard try await Self.blocking({ indexWriter.waitUntilCommitted(timeout: 120) }) else {
+                throw ArchiveStoreError.temporaryFailure(reason: "the index did not take the archive's last records within 2 minutes; expiry postponed")
+            }
             let second = Set(try await plan().map(\.sha256))
             decided = try await Self.blocking {
                 try ExpiryDecision.make(layout: layout, first: first, second: second, freshFrom: freshFrom, limit: limit,
@@ -94,20 +101,6 @@ extension ArchiveStore {
         }
         try await committer.perform { journal in journal.expiring.subtract(shas) }
         return report
-    }
-
-    /// Waits until the index's checkpoint reaches `position` (the index thread inserts
-    /// every 2 s at most); throws after `timeout`.
-    private static func waitForIndex(layout: ArchiveLayout, through position: IndexCheckpoint, timeout: TimeInterval) throws {
-        let deadline = Date().addingTimeInterval(timeout)
-        while true {
-            let index = try ArchiveIndex.openReadOnly(path: layout.indexPath, checked: false)
-            if let checkpoint = try index.checkpoint(), (checkpoint.segment, checkpoint.offset) >= (position.segment, position.offset) { return }
-            guard Date() < deadline else {
-                throw ArchiveStoreError.temporaryFailure(reason: "the index did not catch up with the archive within \(Int(timeout)) s; expiry postponed")
-            }
-            Thread.sleep(forTimeInterval: 0.2)
-        }
     }
 
     /// Runs blocking file and database work on a thread of its own, not on Swift's
@@ -176,15 +169,15 @@ struct ExpiryDecision {
                                                  expiredAt: candidate.expiredAt))
             records += own
         }
-        let run = CommandLineRunID.make(now)
+        let run = ExpiryRunID.make(now)
         let plan = ExpiryPlan(run: run, actor: actor, startedAt: now, phase: .planned, freshFromSegment: freshFrom.segment,
                               freshFromOffset: freshFrom.offset, originals: originals, records: records)
         return ExpiryDecision(plan: plan, deferred: deferred)
     }
 }
 
-/// A run's name: its start in UTC and a random suffix (two runs in one second differ).
-enum CommandLineRunID {
+/// A run's name: its start (Unix seconds) and a random suffix (two runs in one second differ).
+enum ExpiryRunID {
     static func make(_ now: Date) -> String {
         let seconds = Int64(now.timeIntervalSince1970)
         return "expiry-\(seconds)-" + String(UInt32.random(in: 0...UInt32.max), radix: 16)

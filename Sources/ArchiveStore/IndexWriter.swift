@@ -93,6 +93,22 @@ final class IndexWriter: @unchecked Sendable {
         return queue.pendingKeys[contentKey]?.first { abs($0.receivedAt.timeIntervalSince(receivedAt)) <= ArchiveIndex.retryWindow }
     }
 
+    /// Waits until every entry handed over so far is committed to the index (asking for
+    /// them to go in now), up to `timeout`; false if they are not by then, or there is no
+    /// index to commit them to.
+    func waitUntilCommitted(timeout: TimeInterval) -> Bool {
+        guard hasThread else { return false }
+        let deadline = Date().addingTimeInterval(timeout)
+        condition.lock()
+        defer { condition.unlock() }
+        while !(queue.rows.isEmpty && queue.pending.isEmpty && queue.pendingArrivals.isEmpty) {
+            queue.flushRequested = true
+            condition.broadcast()
+            guard condition.wait(until: deadline) else { return false }
+        }
+        return true
+    }
+
     /// Asks for the queued entries to go in now instead of at `batchAge` (the node is idle).
     func flushSoon() {
         condition.lock()
@@ -142,6 +158,7 @@ final class IndexWriter: @unchecked Sendable {
                     queue.pendingKeys[arrival.contentKey]?.removeAll { $0.id == arrival.id }
                     if queue.pendingKeys[arrival.contentKey]?.isEmpty == true { queue.pendingKeys[arrival.contentKey] = nil }
                 }
+                condition.broadcast()  // `waitUntilCommitted`
             } else if !stopping {
                 // Retried with the next batch; dedupe keeps seeing them meanwhile.
                 var retry = batch

@@ -266,4 +266,21 @@ import TestSupport
         try await store.close()
         try Self.checkExpired(dir, expired: Set(0..<15), receipts: receipts, records: 25, arrivals: 51)
     }
+
+    /// A quiet node whose active segment has no record yet (sealed by age, nothing since):
+    /// the run must not wait for the index to reach a position no record will take it to.
+    @Test func aQuietNodeAfterARotationExpires() async throws {
+        let dir = try makeTempDirectory("expiry")
+        defer { removeTempDirectory(dir) }
+        var options = Self.options(dir)
+        options.maxSegmentAge = 1
+        let store = try await openStore(dir, options: options)
+        let receipts = try await Self.fill(store)
+        let last = try #require(receipts[39]?.segment)
+        // Sealed by age, and the next segment created, with nothing in it.
+        #expect(try await eventually { FileManager.default.fileExists(atPath: dir + "/archive/" + SegmentName.file(last + 1)) })
+        let report = try await store.expire(actor: "user:test") { Self.candidates(receipts, 30..<40) }
+        #expect(report.originals == 10)
+        try await store.close()
+    }
 }
