@@ -32,7 +32,7 @@ extension ArchiveStore {
         // The plan asks the search database (query rules, holds) as it is: everything
         // durable now must be in it.
         if let indexer, try await !Self.blocking({ indexer.waitUntilCaughtUp(timeout: 600) }) {
-            throw ArchiveStoreError.temporaryFailure(reason: "the search index did not catch up within 10 minutes; expiry postponed")
+            throw ArchiveStoreError.temporaryFailure(reason: "the search index is not caught up (a batch failed, or 10 minutes passed); expiry postponed")
         }
         try await Self.blocking { indexer?.pause() }
         defer { indexer?.resume() }

@@ -34,6 +34,8 @@ final class SearchIndexer: @unchecked Sendable {
         var since: Date?
         /// Someone waits for the index to catch up (`waitUntilCaughtUp`): no batching delay.
         var hurry = false
+        /// Batches that failed (a full disk, a locked database): a waiter gives up on one.
+        var failures = 0
         /// Expiry runs: no batch starts (`pause`), and the one running stops after its record.
         var paused = 0
         var inStep = false
@@ -110,8 +112,8 @@ final class SearchIndexer: @unchecked Sendable {
         return max(0, state.archived - state.indexed)
     }
 
-    /// Blocks until everything durable when called is searchable, or `timeout` passes;
-    /// true when caught up. For tests and `archive reindex`.
+    /// Blocks until everything durable when called is searchable, or `timeout` passes, or a
+    /// batch fails; true when caught up. For expiry, tests and `archive reindex`.
     func waitUntilCaughtUp(timeout: TimeInterval) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         condition.lock()
@@ -119,7 +121,8 @@ final class SearchIndexer: @unchecked Sendable {
         state.hurry = true
         condition.broadcast()
         defer { state.hurry = false }
-        while !state.idle && !state.stopped {
+        let failures = state.failures
+        while !state.idle && !state.stopped && state.failures == failures {
             guard condition.wait(until: deadline) else { return state.idle }
         }
         return state.idle
@@ -171,6 +174,8 @@ final class SearchIndexer: @unchecked Sendable {
                 if !failing { logger.error("search index update failed; retrying", metadata: ["error": "\(error)"]) }
                 failing = true
                 condition.lock()
+                state.failures += 1
+                condition.broadcast()
                 _ = condition.wait(until: Date().addingTimeInterval(Self.retryDelay))
                 condition.unlock()
                 continue
