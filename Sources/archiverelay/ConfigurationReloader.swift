@@ -1,3 +1,4 @@
+import AdminEndpoint
 import Dispatch
 import DurableFiles
 import ForwardQueue
@@ -46,6 +47,7 @@ final class ConfigurationReloader: @unchecked Sendable {
     private let overrides: ConfigurationOverrides
     private let node: RoutingState
     private let queue: ForwardQueue
+    private let adminTokens: AdminTokenRing
     private let logger: Logger
     private let startFingerprint: String
     private var source: (any DispatchSourceSignal)?
@@ -53,11 +55,12 @@ final class ConfigurationReloader: @unchecked Sendable {
     private let listeners = LockedValue<[SMTPServer]>([])
 
     init(path: String, overrides: ConfigurationOverrides, running: ValidatedConfiguration, node: RoutingState,
-         queue: ForwardQueue, logger: Logger) {
+         queue: ForwardQueue, adminTokens: AdminTokenRing, logger: Logger) {
         self.path = path
         self.overrides = overrides
         self.node = node
         self.queue = queue
+        self.adminTokens = adminTokens
         self.logger = logger
         self.startFingerprint = running.restartFingerprint
     }
@@ -91,6 +94,7 @@ final class ConfigurationReloader: @unchecked Sendable {
             }
             let routing = validated.routing
             node.replace(routing: routing)
+            adminTokens.replaceFileTokens(AdminToken.fromFile(validated.node.adminTokens))
             if needsRestart {
                 logger.warning("reload: listener, archive, node id, admin or event loop thread changes need a restart; routes and connections were applied",
                                metadata: ["file": "\(path)"])
@@ -99,6 +103,7 @@ final class ConfigurationReloader: @unchecked Sendable {
             queue.reloadCertificates()
             logger.notice("configuration reloaded", metadata: [
                 "file": "\(path)", "routes": "\(routing.routes.map(\.name))", "connections": "\(validated.peers.map(\.name))",
+                "admin_tokens": "\(validated.node.adminTokens.map(\.name))",
             ])
         }
     }

@@ -1,11 +1,14 @@
+import AdminEndpoint
 import ArchiveStore
 import ArgumentParser
+import AuditTrail
 import DurableFiles
 import ForwardQueue
 import Foundation
 import Logging
 import Metrics
 import NIOCore
+import NIOSSL
 import OperatorText
 import Prometheus
 import RelayConfiguration
@@ -86,7 +89,13 @@ struct ServeCommand: AsyncParsableCommand {
                                                 nodeID: ownID, logger: logger)
         // Before any listener: from here on the queue takes the promise of every new record.
         let receiver = RelayReceiver(store: store, queue: queue, routing: routing, logger: logger)
-        let reload = config.map { ConfigurationReloader(path: $0, overrides: overrides, running: validated, node: routing, queue: queue, logger: logger) }
+        let audit = try AuditLog(dataDirectory: URL(fileURLWithPath: settings.dataDirectory))
+        let adminTokens = AdminTokenRing(AdminTokenSet(tokens: AdminToken.fromFile(settings.adminTokens),
+                                                       local: try LocalAdminToken.create(dataDirectory: settings.dataDirectory)))
+        let reload = config.map {
+            ConfigurationReloader(path: $0, overrides: overrides, running: validated, node: routing, queue: queue, adminTokens: adminTokens,
+                                  logger: logger)
+        }
         reload?.start()
 
         var services: [any Service] = []
@@ -98,7 +107,10 @@ struct ServeCommand: AsyncParsableCommand {
         reload?.attach(servers)
         services += servers as [any Service]
         services.append(ForwardQueueService(queue: queue))
-        services.append(try await AdminServer(host: adminHost, port: adminPort, allowedHostNames: settings.adminHostNames, registry: registry, store: store, queue: queue, logger: logger))
+        let adminSettings = AdminEndpointSettings(host: adminHost, port: adminPort, policy: AdminAccessPolicy(allowedHostNames: settings.adminHostNames),
+                                                  tls: try settings.adminTLS.map(Self.adminTLS))
+        services.append(try await AdminServer(settings: adminSettings, tokens: adminTokens, registry: registry, store: store, queue: queue,
+                                              dataDirectory: settings.dataDirectory, audit: audit, logger: logger))
 
         let group = ServiceGroup(configuration: .init(
             services: services.map { .init(service: $0) },
@@ -113,6 +125,19 @@ struct ServeCommand: AsyncParsableCommand {
         await queue.close()
         try await store.close()
         logger.info("node stopped")
+    }
+}
+
+extension ServeCommand {
+    /// The admin endpoint's TLS server configuration from its PEM files.
+    static func adminTLS(_ files: AdminTLSFiles) throws -> TLSConfiguration {
+        do {
+            let chain = try NIOSSLCertificate.fromPEMFile(files.certificateFile).map { NIOSSLCertificateSource.certificate($0) }
+            let key = try NIOSSLPrivateKey(file: files.keyFile, format: .pem)
+            return TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
+        } catch {
+            throw ValidationError("admin TLS: cannot load \(files.certificateFile) and \(files.keyFile): \(error)")
+        }
     }
 }
 
