@@ -4,6 +4,7 @@ import HummingbirdTLS
 import Logging
 import NIOCore
 import NIOSSL
+import ServiceLifecycle
 
 /// Where and how the admin endpoint serves.
 public struct AdminEndpointSettings: Sendable {
@@ -30,6 +31,7 @@ public struct AdminEndpointSettings: Sendable {
 public final class AdminEndpoint: Sendable {
     /// Where it listens (the port the kernel chose, for port 0).
     public let localAddress: SocketAddress
+    private let group: ServiceGroup
     private let serving: Task<Void, Never>
 
     private enum Start: Sendable {
@@ -37,8 +39,9 @@ public final class AdminEndpoint: Sendable {
         case failed(any Error)
     }
 
-    private init(localAddress: SocketAddress, serving: Task<Void, Never>) {
+    private init(localAddress: SocketAddress, group: ServiceGroup, serving: Task<Void, Never>) {
         self.localAddress = localAddress
+        self.group = group
         self.serving = serving
     }
 
@@ -62,9 +65,10 @@ public final class AdminEndpoint: Sendable {
                 availableConnectionsDelegate: MaximumAvailableConnections(settings.limits.maxConnections)),
             onServerRunning: { channel in started.yield(.running(channel.localAddress)) },
             logger: quiet)
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: [application], logger: quiet))
         let serving = Task {
             do {
-                try await application.run()
+                try await group.run()
             } catch {
                 started.yield(.failed(error))
             }
@@ -73,7 +77,7 @@ public final class AdminEndpoint: Sendable {
         for await start in starts {
             switch start {
             case .running(let address?):
-                return AdminEndpoint(localAddress: address, serving: serving)
+                return AdminEndpoint(localAddress: address, group: group, serving: serving)
             case .running(nil):
                 serving.cancel()
                 throw AdminEndpointError.noAddress
@@ -84,9 +88,21 @@ public final class AdminEndpoint: Sendable {
         throw AdminEndpointError.noAddress
     }
 
-    /// Stops accepting and closes the connections; returns once the server has stopped.
+    /// Stops accepting and lets the answers in progress finish (Hummingbird's graceful
+    /// shutdown) for up to five seconds, then cancels the server, which closes what is still
+    /// open: a client that stopped reading must not hold the node's shutdown.
     public func close() async {
-        serving.cancel()
+        await group.triggerGracefulShutdown()
+        let serving = serving
+        await withTaskGroup(of: Void.self) { race in
+            race.addTask { await serving.value }
+            race.addTask {
+                try? await Task.sleep(for: .seconds(5))
+                serving.cancel()
+            }
+            await race.next()
+            race.cancelAll()
+        }
         await serving.value
     }
 }

@@ -4,9 +4,9 @@ import NIOCore
 /// client pipelining requests without reading raised the node's RSS by a gigabyte, and
 /// idle admin connections took it to its open-file limit).
 ///
-/// Hummingbird answers one request of a connection at a time and reads the next only
-/// when the answer is written (NIOAsyncChannel's backpressure), and caps the request head
-/// (80 KiB of fields); these are what the endpoint sets on top of that.
+/// Hummingbird answers one request of a connection at a time and reads ahead only a few
+/// requests while an answer is unwritten (NIOAsyncChannel's backpressure), and caps the
+/// request head (80 KiB of fields); these are what the endpoint sets on top of that.
 public struct AdminLimits: Sendable {
     /// A connection with no request in progress for this long is closed (idle keep-alive
     /// connections, and clients that connect and send nothing). Prometheus scrapes in well
