@@ -113,7 +113,7 @@ let package = Package(
         // directory; every archive read, hold change, expiry, queue change and reload.
         .target(
             name: "AuditTrail",
-            dependencies: ["DurableFiles", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["DurableFiles", "OperatorText", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(
             name: "RouteEngine",
@@ -195,6 +195,7 @@ let package = Package(
                 "DurableFiles",
                 "SMTPListener",
                 "ArchiveStore",
+                "AuditTrail",
                 "RouteEngine",
                 "ForwardQueue",
                 "RelayConfiguration",
@@ -202,7 +203,6 @@ let package = Package(
                 "RelayPipeline",
                 "JournalReport",
                 "SearchQuery",
-                "AuditTrail",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -308,6 +308,8 @@ let package = Package(
         ),
         // The query parser's tables, and queries run on a small search database in memory.
         .testTarget(name: "SearchQueryTests", dependencies: ["SearchQuery", "MessageText", "CSQLite", "TestRandom"]),
+        // The audit log's chain: every kind of tampering, torn lines, appends from many threads.
+        .testTarget(name: "AuditTrailTests", dependencies: ["AuditTrail", "DurableFiles", "TestSupport"]),
         // The shared test helpers' own checks.
         .testTarget(name: "TestSupportTests", dependencies: ["TestSupport"]),
         // End-to-end: drives the built archiverelay binary as child processes.

@@ -20,13 +20,14 @@ final class AdminServer: Service, Sendable {
     let endpoint: AdminEndpoint
 
     init(settings: AdminEndpointSettings, tokens: AdminTokenRing, registry: PrometheusCollectorRegistry, store: ArchiveStore,
-         queue: ForwardQueue?, dataDirectory: String, audit: any AuditRecorder, logger: Logger) async throws {
+         queue: ForwardQueue?, dataDirectory: String, audit: AuditLog, logger: Logger) async throws {
         let audited = AdminAudit(recorder: audit)
         do {
             endpoint = try await AdminEndpoint.start(settings, tokens: tokens, logger: logger) { router in
                 Self.addProbes(router, registry: registry, store: store)
                 QueueAdminRoutes.add(router, queue: queue, audit: audited, logger: logger)
                 ArchiveAdminRoutes.add(router, dataDirectory: dataDirectory, audit: audited)
+                AuditAdminRoutes.add(router, log: audit, audit: audited)
             }
         } catch {
             throw ListenFailure(what: "admin endpoint", host: settings.host, port: settings.port, underlying: error)

@@ -5,12 +5,13 @@ import Foundation
 import OperatorText
 
 /// `archiverelay archive …`: the archive operator tools. All but `reindex` are read-only
-/// and safe to run while a node is serving from the same data directory.
+/// and safe to run while a node is serving from the same data directory. Those that hand
+/// out archived mail (list, search, show, get, export) record it in the audit log first.
 struct ArchiveCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "archive",
         abstract: "Inspect and verify the archive.",
-        subcommands: [List.self, Search.self, Show.self, Get.self, Export.self, Verify.self, Stats.self, Reindex.self, Digest.self]
+        subcommands: [List.self, Search.self, Show.self, Get.self, Export.self, Verify.self, Stats.self, Reindex.self, Digest.self, Audit.self]
     )
 }
 
@@ -96,6 +97,7 @@ extension ArchiveCommand {
         func run() async throws {
             try reportingErrors {
                 let entries = try ArchiveReader(dataDirectory: data.dataDirectory).list(try filters.filter())
+                try AuditedRead.record("archive.list", dataDirectory: data.dataDirectory, arguments: filters.auditArguments, resultCount: entries.count)
                 for e in entries {
                     if json {
                         writeJSONLine(try JSONLine.entry(e))
@@ -134,6 +136,8 @@ extension ArchiveCommand {
                 } else {
                     bytes = try reader.original(reader.lookup(key))
                 }
+                try AuditedRead.record("archive.get", dataDirectory: data.dataDirectory,
+                                       arguments: asReceived ? ["id": key, "as_received": "true"] : ["id": key], resultCount: 1)
                 FileHandle.standardOutput.write(Data(bytes))
             }
         }
@@ -161,15 +165,19 @@ extension ArchiveCommand {
             try reportingQueryErrors {
                 let reader = try ArchiveReader(dataDirectory: data.dataDirectory)
                 let filter = try filters.filter()
-                let count: Int
+                let entries: [ArchiveIndexEntry]
                 if let query {
                     let search = try ArchiveSearch(dataDirectory: data.dataDirectory)
-                    let entries = try search.entries(try search.hits(query, limit: Int.max)).filter(filter.matches)
+                    entries = try search.entries(try search.hits(query, limit: Int.max)).filter(filter.matches)
                         .sorted { ($0.receivedAt, $0.id) < ($1.receivedAt, $1.id) }
-                    count = try reader.export(entries, format: exportFormat, to: out, overwrite: force, withEnvelope: withEnvelope)
                 } else {
-                    count = try reader.export(filter, format: exportFormat, to: out, overwrite: force, withEnvelope: withEnvelope)
+                    entries = try reader.list(filter)
                 }
+                var arguments = filters.auditArguments.merging(["format": format, "out": out]) { $1 }
+                arguments["query"] = query
+                if withEnvelope { arguments["with_envelope"] = "true" }
+                try AuditedRead.record("archive.export", dataDirectory: data.dataDirectory, arguments: arguments, resultCount: entries.count)
+                let count = try reader.export(entries, format: exportFormat, to: out, overwrite: force, withEnvelope: withEnvelope)
                 writeStderr("exported \(count) messages to \(out)\n")
             }
         }

@@ -35,11 +35,15 @@ extension ArchiveCommand {
                     writeStderr("archiverelay: the search index lacks \(search.unindexedArrivals) arrivals and cannot be written by this user; they are not searched (the node indexes them)\n")
                 }
                 if count {
-                    writeStdout("\(try search.count(text))\n")
+                    let found = try search.count(text)
+                    try AuditedRead.record("archive.search", dataDirectory: data.dataDirectory, arguments: ["query": text, "count": "true"], resultCount: found)
+                    writeStdout("\(found)\n")
                     return
                 }
                 let hits = try search.hits(text, limit: limit)
                 let entries = try search.entries(hits)
+                try AuditedRead.record("archive.search", dataDirectory: data.dataDirectory, arguments: ["query": text, "limit": String(limit)],
+                                       resultCount: entries.count)
                 if json {
                     let snippets = try SearchSnippets(query: text)
                     for (hit, e) in zip(hits, entries) {

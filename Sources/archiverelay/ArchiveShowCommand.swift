@@ -23,6 +23,7 @@ extension ArchiveCommand {
                 let entry = try reader.lookup(key)
                 let shown = ShownOriginal(entry: entry, headers: OriginalHeaders(original: try reader.original(entry)),
                                           arrivals: try reader.arrivals(of: entry))
+                try AuditedRead.record("archive.show", dataDirectory: data.dataDirectory, arguments: ["id": key], resultCount: 1)
                 if json {
                     writeJSONLine(try JSONLine.encode(shown.json))
                 } else {

@@ -1,4 +1,5 @@
 import AdminEndpoint
+import AuditTrail
 import Dispatch
 import DurableFiles
 import ForwardQueue
@@ -42,6 +43,7 @@ struct ConfigurationOverrides: Sendable {
 /// again (a renewed certificate). A file that does not check keeps the running
 /// configuration, and the log says why. Listeners, the archive, the node id and the admin
 /// address are read at start only; a reload that changes them applies the rest and says so.
+/// Each reload, applied or refused, is recorded in the audit log (`config.reload`, actor `node`).
 final class ConfigurationReloader: @unchecked Sendable {
     private let path: String
     private let overrides: ConfigurationOverrides
@@ -49,19 +51,21 @@ final class ConfigurationReloader: @unchecked Sendable {
     private let queue: ForwardQueue
     private let adminTokens: AdminTokenRing
     private let logger: Logger
+    private let audit: any AuditRecorder
     private let startFingerprint: String
     private var source: (any DispatchSourceSignal)?
     /// The running listeners, once bound (`attach`); read on the signal handler's queue.
     private let listeners = LockedValue<[SMTPServer]>([])
 
     init(path: String, overrides: ConfigurationOverrides, running: ValidatedConfiguration, node: RoutingState,
-         queue: ForwardQueue, adminTokens: AdminTokenRing, logger: Logger) {
+         queue: ForwardQueue, adminTokens: AdminTokenRing, audit: any AuditRecorder, logger: Logger) {
         self.path = path
         self.overrides = overrides
         self.node = node
         self.queue = queue
         self.adminTokens = adminTokens
         self.logger = logger
+        self.audit = audit
         self.startFingerprint = running.restartFingerprint
     }
 
@@ -81,6 +85,7 @@ final class ConfigurationReloader: @unchecked Sendable {
     func reload() {
         switch overrides.load(path: path) {
         case .failure(let problems):
+            recordReload(["result": "refused"])
             logger.error("reload refused; the running configuration stays",
                          metadata: ["file": "\(path)", "problems": "\(problems.errors)"])
         case .success(var validated):
@@ -89,6 +94,7 @@ final class ConfigurationReloader: @unchecked Sendable {
             do {
                 try queue.configure(peers: validated.peers)
             } catch {
+                recordReload(["result": "refused"])
                 logger.error("reload refused; the running configuration stays", metadata: ["file": "\(path)", "error": "\(error)"])
                 return
             }
@@ -101,10 +107,21 @@ final class ConfigurationReloader: @unchecked Sendable {
             }
             reloadCertificates()
             queue.reloadCertificates()
+            recordReload(needsRestart ? ["result": "applied", "restart_needed": "true"] : ["result": "applied"])
             logger.notice("configuration reloaded", metadata: [
                 "file": "\(path)", "routes": "\(routing.routes.map(\.name))", "connections": "\(validated.peers.map(\.name))",
                 "admin_tokens": "\(validated.node.adminTokens.map(\.name))",
             ])
+        }
+    }
+
+    /// The reload has happened (or was refused) by the time it is recorded: a log that
+    /// cannot take the entry is an error in the node's log, not a reason to undo it.
+    private func recordReload(_ outcome: [String: String]) {
+        do {
+            try audit.record(AuditEntry(actor: AuditActor.node, action: "config.reload", arguments: outcome.merging(["file": path]) { $1 }))
+        } catch {
+            logger.error("config.reload not recorded in the audit log", metadata: ["error": "\(error)"])
         }
     }
 

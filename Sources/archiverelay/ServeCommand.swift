@@ -84,17 +84,17 @@ struct ServeCommand: AsyncParsableCommand {
         OpenFileLimit.raise(forSessions: listeners.reduce(0) { $0 + $1.maximumConnections }, logger: logger)
 
         try DataDirectory.prepare(settings.dataDirectory)
+        let audit = try AuditLog(dataDirectory: URL(fileURLWithPath: settings.dataDirectory))
         let store = try await ArchiveStore.open(dataDirectory: settings.dataDirectory, options: validated.archive, logger: logger)
         let queue = try await ForwardQueue.open(dataDirectory: settings.dataDirectory, peers: validated.peers, archive: store,
                                                 nodeID: ownID, logger: logger)
         // Before any listener: from here on the queue takes the promise of every new record.
         let receiver = RelayReceiver(store: store, queue: queue, routing: routing, logger: logger)
-        let audit = try AuditLog(dataDirectory: URL(fileURLWithPath: settings.dataDirectory))
         let adminTokens = AdminTokenRing(AdminTokenSet(tokens: AdminToken.fromFile(settings.adminTokens),
                                                        local: try LocalAdminToken.create(dataDirectory: settings.dataDirectory)))
         let reload = config.map {
             ConfigurationReloader(path: $0, overrides: overrides, running: validated, node: routing, queue: queue, adminTokens: adminTokens,
-                                  logger: logger)
+                                  audit: audit, logger: logger)
         }
         reload?.start()
 

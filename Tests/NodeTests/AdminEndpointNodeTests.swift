@@ -90,10 +90,11 @@ import Testing
 
         // An API read is audited under the token's name before it is answered.
         #expect(try await ask(node, ["GET /archive/search?q=queued|Authorization: Bearer \(secret)"]) == [200])
-        let audit = try FileManager.default.contentsOfDirectory(atPath: node.dataDir + "/audit").map {
-            (try? String(contentsOfFile: node.dataDir + "/audit/" + $0, encoding: .utf8)) ?? ""
-        }.joined()
+        let audit = try String(contentsOfFile: node.dataDir + "/audit/audit.log", encoding: .utf8)
         #expect(audit.contains("token:auditor") && audit.contains("archive.search"), "\(audit)")
+        // The audit log is read through the API by admin only (the local token), and that read is audited too.
+        #expect(try await ask(node, ["GET /audit|Authorization: Bearer \(secret)", "GET /audit?since=2000-01-01|\(auth)"]) == [403, 200])
+        #expect(try String(contentsOfFile: node.dataDir + "/audit/audit.log", encoding: .utf8).contains("audit.read"))
 
         // The CLI sends the node's local token; its change is logged and counted.
         let cli = try await runProcess(node.binary, ["queue", "hold", "1", "--data-dir", node.dataDir,

@@ -102,6 +102,14 @@ struct RouteNodeTests {
         #expect(NodeTestSupport.tail(node.log, bytes: 20000).contains("reload refused"))
         #expect(try await rcpt("j@other.example") == "250 250", "a broken file replaced the running routes")
         #expect(server.isRunning)
+        // Both reloads are in the audit log, by the node, with their outcome.
+        let audit = try await runProcess(node.binary, ["archive", "audit", "--json", "--data-dir", node.dataDir], in: root)
+        let reloads = try String(decoding: audit.stdout, as: UTF8.self).split(separator: "\n").compactMap { line in
+            try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+        }.filter { $0["action"] as? String == "config.reload" }
+        #expect(reloads.map { $0["actor"] as? String } == ["node", "node"], "\(audit.stderr)")
+        #expect(reloads.map { ($0["arguments"] as? [String: String])?["result"] } == ["applied", "refused"])
+        #expect(reloads.allSatisfy { ($0["arguments"] as? [String: String])?["file"] == config })
         await node.stop(server)
     }
 }
