@@ -4,6 +4,11 @@ public struct AdminTLSFiles: Sendable, Equatable {
     public var certificateFile: String
     /// PEM private key.
     public var keyFile: String
+
+    public init(certificateFile: String, keyFile: String) {
+        self.certificateFile = certificateFile
+        self.keyFile = keyFile
+    }
 }
 
 /// `[node] admin_tls_certificate_file` and `admin_tls_key_file`: both or neither, each readable.
