@@ -33,12 +33,6 @@ let package = Package(
             .product(name: "SMTPProtocol", package: "archiverelay"),
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
-        .target(name: "FuzzAdminRequest", dependencies: [
-            .product(name: "AdminEndpoint", package: "archiverelay"),
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOEmbedded", package: "swift-nio"),
-            .product(name: "NIOHTTP1", package: "swift-nio"),
-        ]),
         .target(name: "FuzzTraceStripping", dependencies: [.product(name: "RouteEngine", package: "archiverelay")]),
         .target(name: "FuzzSearchQuery", dependencies: [.product(name: "SearchQuery", package: "archiverelay")]),
         .target(name: "FuzzJournalReport", dependencies: [.product(name: "JournalReport", package: "archiverelay")]),

@@ -6,8 +6,10 @@ enum AdminMetrics {
     private static let refusals: [AdminRefusal: Counter] = Dictionary(uniqueKeysWithValues: AdminRefusal.allCases.map {
         ($0, Counter(label: "admin_requests_refused_total", dimensions: [("reason", $0.rawValue)]))
     })
-    private static let connectionsRefused = Counter(label: "admin_connections_refused_total")
+    private static let unauthorized = Counter(label: "admin_requests_refused_total", dimensions: [("reason", "token")])
+    private static let forbidden = Counter(label: "admin_requests_refused_total", dimensions: [("reason", "role")])
 
     static func refused(_ refusal: AdminRefusal) { refusals[refusal]?.increment() }
-    static func connectionRefused() { connectionsRefused.increment() }
+    static func refusedToken() { unauthorized.increment() }
+    static func refusedRole() { forbidden.increment() }
 }

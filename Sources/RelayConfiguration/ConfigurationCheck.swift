@@ -14,12 +14,21 @@ public enum ConfigurationCheck {
         public var unreadable: @Sendable (String) -> String?
         /// A small file's text (`trace_key_file`), nil when it cannot be read.
         public var contents: @Sendable (String) -> String?
+        /// True when every user of the machine may read the file (a secret's file should not be).
+        public var worldReadable: @Sendable (String) -> Bool
 
         public init(hostName: String, unreadable: @escaping @Sendable (String) -> String?,
-                    contents: @escaping @Sendable (String) -> String? = Environment.readText) {
+                    contents: @escaping @Sendable (String) -> String? = Environment.readText,
+                    worldReadable: @escaping @Sendable (String) -> Bool = Environment.isWorldReadable) {
             self.hostName = hostName
             self.unreadable = unreadable
             self.contents = contents
+            self.worldReadable = worldReadable
+        }
+
+        @Sendable public static func isWorldReadable(_ path: String) -> Bool {
+            guard let mode = (try? FileManager.default.attributesOfItem(atPath: path))?[.posixPermissions] as? Int else { return false }
+            return mode & 0o004 != 0
         }
 
         /// This machine's host name; a file's readability as `access(2)` and `stat(2)` see it
@@ -70,7 +79,7 @@ public enum ConfigurationCheck {
     public static func validate(_ configuration: NodeConfiguration, environment: Environment = .system)
         -> Result<ValidatedConfiguration, ConfigurationProblems> {
         var problems = ConfigurationProblems()
-        let node = NodeSettings(configuration.node)
+        var node = NodeSettings(configuration.node)
         let nodeID = checkNode(configuration.node, node, hostName: environment.hostName, problems: &problems)
         let archive = ArchiveCheck.options(configuration.archive, problems: &problems)
         let listeners = checkListeners(configuration, environment: environment, problems: &problems)
@@ -106,6 +115,8 @@ public enum ConfigurationCheck {
         let trusting = Set((configuration.listener ?? []).filter { $0.trust_trace ?? false }.map(\.name))
         let traceKey = TraceKeyCheck.check(configuration.node, chained: !peers.isEmpty || !trusting.isEmpty,
                                            environment: environment, problems: &problems)
+        node.adminTokens = AdminTokenCheck.check(configuration.node, environment: environment, problems: &problems)
+        AdminTLSCheck.check(configuration.node, environment: environment, problems: &problems)
 
         guard problems.isEmpty, let nodeID else { return .failure(problems) }
         let plainOnly = Set((configuration.listener ?? []).filter { $0.journal_reports == .off }.map(\.name))
@@ -133,9 +144,11 @@ public enum ConfigurationCheck {
         }
         if let admin = HostPort.parse(node.adminAddress) {
             if !HostPort.isLoopback(admin.0) {
-                problems.warning("node", "admin \(node.adminAddress) is not a loopback address, and the admin endpoint has no "
-                    + "authentication: whoever reaches it reads /metrics and can hold, release or delete queued copies (/queue); "
-                    + "bind it to 127.0.0.1 or [::1], or put it behind a proxy that authenticates")
+                if node.adminTLS == nil {
+                    problems.warning("node", "admin \(node.adminAddress) is not a loopback address and the admin endpoint has no "
+                        + "TLS: bearer tokens and archived mail cross the network in clear; set admin_tls_certificate_file and "
+                        + "admin_tls_key_file, or bind it to 127.0.0.1 or [::1]")
+                }
             }
         } else {
             problems.error("node", "admin must be HOST:PORT, got \(node.adminAddress)")

@@ -15,6 +15,12 @@ public struct NodeConfiguration: Codable, Sendable {
         /// Host names (besides IP addresses and `localhost`) the admin endpoint answers to:
         /// a request naming another host is refused (DNS rebinding).
         public var admin_hosts: [String]?
+        /// The admin API's bearer tokens (TOML, `[[token]] name, role, sha256`); without it
+        /// only the node's own CLI token (`<data-dir>/admin/local.token`) is accepted.
+        public var admin_tokens_file: String?
+        /// PEM certificate chain and key: the admin endpoint speaks only TLS when both are set.
+        public var admin_tls_certificate_file: String?
+        public var admin_tls_key_file: String?
         /// Forwarding stops when a copy would pass this many archiverelay nodes. Default 10.
         public var max_hops: Int?
         /// Threads that run the sessions (SwiftNIO event loops). Default: one per core.

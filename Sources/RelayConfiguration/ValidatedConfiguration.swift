@@ -49,7 +49,7 @@ public struct ValidatedConfiguration: Sendable {
     /// read again on reload, at the paths it started with, so those paths count.
     public var restartFingerprint: String {
         let listeners = listeners.map { "\($0.name)=\($0.host):\($0.port),\($0.tlsMode),\($0.certificateFile ?? ""),\($0.privateKeyFile ?? "")" }
-        return "\(listeners)|\(node.dataDirectory)|\(node.adminAddress)|\(routing.nodeID)|\(node.eventLoopThreads)|"
+        return "\(listeners)|\(node.dataDirectory)|\(node.adminAddress),\(node.adminTLS.map { "\($0.certificateFile),\($0.keyFile)" } ?? "")|\(routing.nodeID)|\(node.eventLoopThreads)|"
             + "\(archive.compressionLevel),\(archive.maxSegmentBytes),\(archive.maxSegmentAge),\(archive.minimumFreeBytes),\(archive.maxInflightBytes),\(archive.searchIndex)"
     }
 }
@@ -64,6 +64,10 @@ public struct NodeSettings: Sendable, Equatable {
     /// Host names (besides IP addresses and `localhost`) the admin endpoint answers to:
     /// a request naming another host is refused (DNS rebinding).
     public var adminHostNames: [String] = []
+    /// `admin_tokens_file`'s tokens, read and checked at load (and at each reload).
+    public var adminTokens: [AdminTokenEntry] = []
+    /// The admin endpoint's certificate and key files when it serves TLS.
+    public var adminTLS: AdminTLSFiles?
     /// Threads that run every session, forwarding client and the admin endpoint (SwiftNIO
     /// event loops). One per core, SwiftNIO's own default; on a machine the node shares
     /// with its clients, one fewer does better (docs/CONFIG.md).
@@ -79,6 +83,9 @@ public struct NodeSettings: Sendable, Equatable {
         if let dataDirectory = entry?.data_dir { self.dataDirectory = dataDirectory }
         if let admin = entry?.admin { adminAddress = admin }
         if let hosts = entry?.admin_hosts { adminHostNames = hosts }
+        if let certificate = entry?.admin_tls_certificate_file, let key = entry?.admin_tls_key_file {
+            adminTLS = AdminTLSFiles(certificateFile: certificate, keyFile: key)
+        }
         if let threads = entry?.event_loop_threads { eventLoopThreads = threads }
     }
 }

@@ -6,8 +6,11 @@ import RelayConfiguration
 import Glibc
 #endif
 
-/// A minimal HTTP/1.0 client for the node's own admin endpoint (the CLI's way to reach a
-/// running node). Blocking, one request per connection, 10 s receive timeout.
+/// A minimal HTTP/1.1 client for the node's own admin endpoint (the CLI's way to reach a
+/// running node). Blocking, one request per connection, 10 s receive timeout. It sends the
+/// node's local token (`LocalAdminToken`) and the OS user it runs as, which the node
+/// records in the audit log. Plain HTTP only: a node whose endpoint speaks TLS is reached
+/// by the CLI through its files while stopped, or with curl (docs/OPERATIONS.md).
 struct AdminClient {
     enum Response: Equatable {
         case answered(Int, String)
@@ -17,11 +20,14 @@ struct AdminClient {
 
     let host: String
     let port: Int
+    /// The bearer secret, when this user can read one.
+    let token: String?
 
-    init(address: String) throws {
+    init(address: String, token: String?) throws {
         guard let (host, port) = HostPort.parse(address) else { throw QueueCLIError("--admin must be HOST:PORT, got \(address)") }
         self.host = host
         self.port = port
+        self.token = token
     }
 
     func request(_ method: String, _ path: String) throws -> Response {
@@ -41,9 +47,11 @@ struct AdminClient {
             if errno == ECONNREFUSED { return .unreachable }
             throw QueueCLIError("cannot reach the admin endpoint \(host):\(port): \(String(cString: strerror(errno)))")
         }
-        // The change header: the admin endpoint refuses changes without it (AdminAccessPolicy).
         let hostField = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
-        let text = Array("\(method) \(path) HTTP/1.0\r\nHost: \(hostField)\r\n\(AdminAccessPolicy.changeHeader): 1\r\nContent-Length: 0\r\n\r\n".utf8)
+        var head = "\(method) \(path) HTTP/1.1\r\nHost: \(hostField)\r\nConnection: close\r\nContent-Length: 0\r\n"
+        if let token { head += "Authorization: Bearer \(token)\r\n" }
+        head += "\(AdminGate.operatorHeader.rawName): \(LocalAdminToken.operatorName)\r\n\r\n"
+        let text = Array(head.utf8)
         guard text.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, 0) }) == text.count else {
             throw QueueCLIError("cannot send to the admin endpoint")
         }

@@ -72,8 +72,13 @@ func reportingQueryErrors(_ body: () throws -> Void) throws {
 extension JSONLine {
     /// `entry`'s fields and what the search adds.
     static func hit(_ e: ArchiveIndexEntry, _ hit: SearchHit, snippet: String) throws -> String {
-        try encode(entryFields(e).merging([
+        try encode(hitFields(e, hit, snippet: snippet))
+    }
+
+    /// What a hit is in JSON, here and on the admin API (`GET /archive/search`).
+    static func hitFields(_ e: ArchiveIndexEntry, _ hit: SearchHit, snippet: String) -> [String: Any] {
+        entryFields(e).merging([
             "date": CommandLineTime.format(hit.date), "has_attachment": hit.hasAttachment, "snippet": snippet,
-        ]) { _, added in added })
+        ]) { _, added in added }
     }
 }

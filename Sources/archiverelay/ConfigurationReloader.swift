@@ -1,3 +1,4 @@
+import AdminEndpoint
 import AuditTrail
 import Dispatch
 import DurableFiles
@@ -49,6 +50,7 @@ final class ConfigurationReloader: @unchecked Sendable {
     private let node: RoutingState
     private let queue: ForwardQueue
     private let expiry: ExpiryService?
+    private let adminTokens: AdminTokenRing
     private let logger: Logger
     private let audit: any AuditRecorder
     private let startFingerprint: String
@@ -57,12 +59,13 @@ final class ConfigurationReloader: @unchecked Sendable {
     private let listeners = LockedValue<[SMTPServer]>([])
 
     init(path: String, overrides: ConfigurationOverrides, running: ValidatedConfiguration, node: RoutingState,
-         queue: ForwardQueue, expiry: ExpiryService? = nil, audit: any AuditRecorder, logger: Logger) {
+         queue: ForwardQueue, adminTokens: AdminTokenRing, expiry: ExpiryService? = nil, audit: any AuditRecorder, logger: Logger) {
         self.path = path
         self.expiry = expiry
         self.overrides = overrides
         self.node = node
         self.queue = queue
+        self.adminTokens = adminTokens
         self.logger = logger
         self.audit = audit
         self.startFingerprint = running.restartFingerprint
@@ -100,6 +103,7 @@ final class ConfigurationReloader: @unchecked Sendable {
             let routing = validated.routing
             node.replace(routing: routing)
             expiry?.replace(validated.retention)
+            adminTokens.replaceFileTokens(AdminToken.fromFile(validated.node.adminTokens))
             if needsRestart {
                 logger.warning("reload: listener, archive, node id, admin or event loop thread changes need a restart; routes and connections were applied",
                                metadata: ["file": "\(path)"])
@@ -109,6 +113,7 @@ final class ConfigurationReloader: @unchecked Sendable {
             recordReload(needsRestart ? ["result": "applied", "restart_needed": "true"] : ["result": "applied"])
             logger.notice("configuration reloaded", metadata: [
                 "file": "\(path)", "routes": "\(routing.routes.map(\.name))", "connections": "\(validated.peers.map(\.name))",
+                "admin_tokens": "\(validated.node.adminTokens.map(\.name))",
             ])
         }
     }

@@ -19,7 +19,7 @@ struct QueueTarget: ParsableArguments {
         var whole: QueueSnapshot?
         var after: UInt64 = 0
         while true {
-            switch try AdminClient(address: admin).request("GET", "/queue?after=\(after)") {
+            switch try client().request("GET", "/queue?after=\(after)") {
             case .answered(200, let body):
                 let page = try QueueJSON.decoder().decode(QueueSnapshot.self, from: Data(body.utf8))
                 if whole == nil { whole = page } else { whole?.entries += page.entries }
@@ -29,7 +29,7 @@ struct QueueTarget: ParsableArguments {
                 }
                 after = next
             case .answered(let status, let body):
-                throw QueueCLIError("the node at \(admin) answered \(status): \(body.trimmingCharacters(in: .whitespacesAndNewlines))")
+                throw refusal(status, body)
             case .unreachable:
                 guard whole == nil else { throw QueueCLIError("the node at \(admin) stopped answering while the queue was read") }
                 do {
@@ -41,14 +41,34 @@ struct QueueTarget: ParsableArguments {
         }
     }
 
+    private func client() throws -> AdminClient {
+        try AdminClient(address: admin, token: LocalAdminToken.read(dataDirectory: dataDirectory))
+    }
+
+    /// A node's refusal as the CLI's error; 401 says where the token was looked for.
+    private func refusal(_ status: Int, _ body: String) -> QueueCLIError {
+        let reason = Self.field("error", of: body)
+        if status == 401 {
+            return QueueCLIError("the node at \(admin) refused the request (401: \(reason)): this user cannot read the node's "
+                + "token \(LocalAdminToken.path(dataDirectory: dataDirectory)), or --data-dir is not that node's")
+        }
+        return QueueCLIError("the node at \(admin) answered \(status): \(reason)")
+    }
+
+    /// One string field of a JSON answer, or the body itself when it has none.
+    static func field(_ name: String, of body: String) -> String {
+        let object = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]
+        return object?[name] as? String ?? body.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     /// Sends `POST /queue/<operation>` to the node, or runs `offline` on the locked queue;
     /// prints the answer (`offline`'s is one line).
     func change(_ operation: String, _ selector: QueueSelector, offline: (ForwardQueue) async throws -> String) async throws {
-        switch try AdminClient(address: admin).request("POST", "/queue/\(operation)?\(selector.query)") {
+        switch try client().request("POST", "/queue/\(operation)?\(selector.query)") {
         case .answered(200, let body):
-            writeStdout(TerminalText(lines: body))
+            writeStdout(TerminalText(lines: Self.field("result", of: body) + "\n"))
         case .answered(let status, let body):
-            throw QueueCLIError("the node at \(admin) answered \(status): \(body.trimmingCharacters(in: .whitespacesAndNewlines))")
+            throw refusal(status, body)
         case .unreachable:
             FilePermissions.restrictProcessUmask()
             var logger = Logger(label: "archiverelay.queue")

@@ -1,3 +1,4 @@
+import AdminEndpoint
 import ArchiveStore
 import ArgumentParser
 import AuditTrail
@@ -7,6 +8,7 @@ import Foundation
 import Logging
 import Metrics
 import NIOCore
+import NIOSSL
 import OperatorText
 import Prometheus
 import RelayConfiguration
@@ -92,8 +94,12 @@ struct ServeCommand: AsyncParsableCommand {
         // Before any listener: from here on the queue takes the promise of every new record.
         let receiver = RelayReceiver(store: store, queue: queue, routing: routing, logger: logger)
         let expiry = ExpiryService(store: store, queue: queue, dataDirectory: settings.dataDirectory, policy: validated.retention, logger: logger)
-        let reload = config.map { ConfigurationReloader(path: $0, overrides: overrides, running: validated, node: routing, queue: queue,
-                                                        expiry: expiry, audit: audit, logger: logger) }
+        let adminTokens = AdminTokenRing(AdminTokenSet(tokens: AdminToken.fromFile(settings.adminTokens),
+                                                       local: try LocalAdminToken.create(dataDirectory: settings.dataDirectory)))
+        let reload = config.map {
+            ConfigurationReloader(path: $0, overrides: overrides, running: validated, node: routing, queue: queue, adminTokens: adminTokens,
+                                  expiry: expiry, audit: audit, logger: logger)
+        }
         reload?.start()
 
         var services: [any Service] = []
@@ -106,7 +112,10 @@ struct ServeCommand: AsyncParsableCommand {
         services += servers as [any Service]
         services.append(ForwardQueueService(queue: queue))
         services.append(expiry)
-        services.append(try await AdminServer(host: adminHost, port: adminPort, allowedHostNames: settings.adminHostNames, registry: registry, store: store, queue: queue, logger: logger))
+        let adminSettings = AdminEndpointSettings(host: adminHost, port: adminPort, policy: AdminAccessPolicy(allowedHostNames: settings.adminHostNames),
+                                                  tls: try settings.adminTLS.map(Self.adminTLS))
+        services.append(try await AdminServer(settings: adminSettings, tokens: adminTokens, registry: registry, store: store, queue: queue,
+                                              dataDirectory: settings.dataDirectory, audit: audit, logger: logger))
 
         let group = ServiceGroup(configuration: .init(
             services: services.map { .init(service: $0) },
@@ -121,6 +130,19 @@ struct ServeCommand: AsyncParsableCommand {
         await queue.close()
         try await store.close()
         logger.info("node stopped")
+    }
+}
+
+extension ServeCommand {
+    /// The admin endpoint's TLS server configuration from its PEM files.
+    static func adminTLS(_ files: AdminTLSFiles) throws -> TLSConfiguration {
+        do {
+            let chain = try NIOSSLCertificate.fromPEMFile(files.certificateFile).map { NIOSSLCertificateSource.certificate($0) }
+            let key = try NIOSSLPrivateKey(file: files.keyFile, format: .pem)
+            return TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
+        } catch {
+            throw ValidationError("admin TLS: cannot load \(files.certificateFile) and \(files.keyFile): \(error)")
+        }
     }
 }
 

@@ -532,15 +532,15 @@ struct ConfigurationCheckTests {
             ]),
     ]
 
-    /// The admin endpoint has no authentication: anywhere but loopback it is a warning.
+    /// Without TLS, the admin endpoint anywhere but loopback sends tokens and mail in clear: a warning.
     @Test(arguments: [("0.0.0.0:8025", true), ("192.0.2.1:8025", true), ("[::]:8025", true), ("127.0.0.1:8025", false),
                       ("127.1.2.3:8025", false), ("[::1]:8025", false), ("localhost:8025", false)])
     func adminOffLoopbackIsAWarning(admin: String, warned: Bool) {
         let text = Self.base.replacingOccurrences(of: "id = \"node-a\"", with: "id = \"node-a\"\nadmin = \"\(admin)\"")
             + "[[route]]\nname = \"r\"\nforward = [\"peer\"]\n"
-        let expected = warned ? ["node: admin \(admin) is not a loopback address, and the admin endpoint has no authentication: "
-            + "whoever reaches it reads /metrics and can hold, release or delete queued copies (/queue); "
-            + "bind it to 127.0.0.1 or [::1], or put it behind a proxy that authenticates"] : []
+        let expected = warned ? ["node: admin \(admin) is not a loopback address and the admin endpoint has no TLS: "
+            + "bearer tokens and archived mail cross the network in clear; set admin_tls_certificate_file and "
+            + "admin_tls_key_file, or bind it to 127.0.0.1 or [::1]"] : []
         #expect(Self.errors(text) == [])
         #expect(Self.warnings(text) == expected + [Self.unverifiedPeer, Self.noTraceKey])
     }
