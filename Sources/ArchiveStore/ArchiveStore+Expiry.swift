@@ -41,15 +41,20 @@ extension ArchiveStore {
             return try await finish(unfinished, executor: executor)
         }
 
+        // The plan reads the index: what is durable must be in it (it takes up to 2 s).
+        let indexWriter = try await committer.perform { $0.indexWriter }
+        guard try await Self.blocking({ indexWriter.waitUntilCommitted(timeout: 120) }) else {
+            throw ArchiveStoreError.temporaryFailure(reason: "the index did not take the archive's last records within 2 minutes; expiry postponed")
+        }
         let first = try await plan()
         guard !first.isEmpty else { return ExpiryReport(run: "") }
         var registered = Set(first.map(\.sha256))
         let candidates = registered
         // On the writer thread, between batches: every batch before has been handed to the
         // index writer, and every one after stores fresh copies of these originals.
-        let (end, indexWriter) = try await committer.perform { journal in
+        let end = try await committer.perform { journal in
             journal.expiring.formUnion(candidates)
-            return (journal.durableEnd, journal.indexWriter)
+            return journal.durableEnd
         }
         guard let freshFrom = end else { throw ArchiveStoreError.temporaryFailure(reason: "no active segment") }
         let decided: ExpiryDecision

@@ -7,7 +7,8 @@ import Glibc
 #endif
 
 /// A minimal HTTP/1.1 client for the node's own admin endpoint (the CLI's way to reach a
-/// running node). Blocking, one request per connection, 10 s receive timeout. It sends the
+/// running node). Blocking, one request per connection, 10 s receive timeout unless the
+/// request needs longer (`POST /archive/expire`). It sends the
 /// node's local token (`LocalAdminToken`) and the OS user it runs as, which the node
 /// records in the audit log. Plain HTTP only: a node whose endpoint speaks TLS is reached
 /// by the CLI through its files while stopped, or with curl (docs/OPERATIONS.md).
@@ -22,12 +23,15 @@ struct AdminClient {
     let port: Int
     /// The bearer secret, when this user can read one.
     let token: String?
+    /// How long to wait for the answer's bytes.
+    let timeout: Int
 
-    init(address: String, token: String?) throws {
+    init(address: String, token: String?, timeout: Int = 10) throws {
         guard let (host, port) = HostPort.parse(address) else { throw QueueCLIError("--admin must be HOST:PORT, got \(address)") }
         self.host = host
         self.port = port
         self.token = token
+        self.timeout = timeout
     }
 
     func request(_ method: String, _ path: String) throws -> Response {
@@ -41,7 +45,7 @@ struct AdminClient {
         let fd = socket(info.pointee.ai_family, info.pointee.ai_socktype, info.pointee.ai_protocol)
         guard fd >= 0 else { throw QueueCLIError("socket() failed") }
         defer { close(fd) }
-        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        var timeout = timeval(tv_sec: self.timeout, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         guard connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 else {
             if errno == ECONNREFUSED { return .unreachable }

@@ -13,14 +13,15 @@ import ServiceLifecycle
 /// The admin HTTP endpoint (loopback by default): `/metrics` in Prometheus text format,
 /// `/healthz` (the process serves), `/readyz` (the archive is writable, has room and its
 /// index is sound), open to anyone who passes the access policy; the queue
-/// (`QueueAdminRoutes`), the archive reads (`ArchiveAdminRoutes`) and the audit log for
+/// (`QueueAdminRoutes`), the archive reads (`ArchiveAdminRoutes`), holds and expiry
+/// (`GovernanceAdminRoutes`) and the audit log for
 /// bearer tokens of the right role. Who may ask, and how much a client can make it hold:
 /// the `AdminEndpoint` module.
 final class AdminServer: Service, Sendable {
     let endpoint: AdminEndpoint
 
     init(settings: AdminEndpointSettings, tokens: AdminTokenRing, registry: PrometheusCollectorRegistry, store: ArchiveStore,
-         queue: ForwardQueue?, dataDirectory: String, audit: AuditLog, logger: Logger) async throws {
+         queue: ForwardQueue?, expiry: ExpiryService?, dataDirectory: String, audit: AuditLog, logger: Logger) async throws {
         let audited = AdminAudit(recorder: audit)
         do {
             endpoint = try await AdminEndpoint.start(settings, tokens: tokens, logger: logger) { router in
@@ -28,6 +29,7 @@ final class AdminServer: Service, Sendable {
                 QueueAdminRoutes.add(router, queue: queue, audit: audited, logger: logger)
                 ArchiveAdminRoutes.add(router, dataDirectory: dataDirectory, audit: audited)
                 AuditAdminRoutes.add(router, log: audit, audit: audited)
+                GovernanceAdminRoutes.add(router, dataDirectory: dataDirectory, expiry: expiry, audit: audited)
             }
         } catch {
             throw ListenFailure(what: "admin endpoint", host: settings.host, port: settings.port, underlying: error)

@@ -72,8 +72,7 @@ extension ArchiveCommand {
             do {
                 store = try await ArchiveStore.open(dataDirectory: directory, options: options, logger: logger)
             } catch ArchiveStoreError.locked {
-                writeStderr("archiverelay: a node runs on \(TerminalText.escape(directory)): it expires by itself every [retention] expire_every_seconds; stop it to expire by hand\n")
-                throw ExitCode(75)
+                return try viaNode(validated, dataDirectory: directory)
             }
             let outcome: ExpiryRunner.Outcome
             do {
@@ -97,6 +96,31 @@ extension ArchiveCommand {
             } else {
                 let perRule = rules.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
                 writeStdout("removed: \(outcome.originals) originals (\(outcome.records) records)\(perRule.isEmpty ? "" : "; " + perRule), deferred: \(outcome.deferred)\n")
+            }
+        }
+
+        /// A node has the archive open: it runs the expiry (`POST /archive/expire` with the
+        /// node's local token, recorded as this user), with its own rules.
+        private func viaNode(_ validated: ValidatedConfiguration, dataDirectory directory: String) throws {
+            let admin = validated.node.adminAddress
+            let client = try AdminClient(address: admin, token: LocalAdminToken.read(dataDirectory: directory), timeout: 24 * 3600)
+            switch try client.request("POST", "/archive/expire") {
+            case .answered(200, let body):
+                if json {
+                    writeJSONLine(body.trimmingCharacters(in: .whitespacesAndNewlines))
+                } else {
+                    let object = (try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]) ?? [:]
+                    let rules = ((object["rules"] as? [String: Int]) ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+                    let line = "removed: \(object["removed"] as? Int ?? 0) originals (\(object["records"] as? Int ?? 0) records)"
+                        + (rules.isEmpty ? "" : "; " + rules.joined(separator: ", ")) + ", deferred: \(object["deferred"] as? Int ?? 0) (by the node at \(admin))"
+                    writeStdout(TerminalText(lines: line + "\n"))
+                }
+            case .answered(let status, let body):
+                writeStderr(TerminalText(lines: "archiverelay: the node at \(admin) answered \(status): \(QueueTarget.field("error", of: body))\n"))
+                throw ExitCode(status == 401 || status == 403 ? 77 : 75)
+            case .unreachable:
+                writeStderr(TerminalText(lines: "archiverelay: a node has \(directory) open but nothing answers on its admin address \(admin)\n"))
+                throw ExitCode(75)
             }
         }
 

@@ -1,4 +1,5 @@
 import ArchiveStore
+import AuditTrail
 import DurableFiles
 import ForwardQueue
 import Foundation
@@ -55,15 +56,10 @@ final class ExpiryService: Service, Sendable {
         }
     }
 
-    /// One expiry: as many runs as it takes.
+    /// One expiry of the daily job: as many runs as it takes; logged and counted.
     func runOnce() async {
-        let policy = self.policy.withLock { $0 }
-        let queue = self.queue
         do {
-            let outcome = try await ExpiryRunner(policy: policy, dataDirectory: dataDirectory).run(
-                store: store, actor: "node", now: Self.clock(), isQueued: { queue?.holdsCopy(at: $0) ?? false }, logger: logger)
-            removed.increment(by: Int64(outcome.originals))
-            lastRun.record(Date().timeIntervalSince1970)
+            let outcome = try await run(actor: AuditActor.node)
             if outcome.originals > 0 || outcome.deferred > 0 {
                 logger.notice("archive expiry", metadata: [
                     "originals": "\(outcome.originals)", "records": "\(outcome.records)", "deferred": "\(outcome.deferred)",
@@ -74,6 +70,17 @@ final class ExpiryService: Service, Sendable {
             failures.increment()
             logger.error("archive expiry failed; tried again at the next interval", metadata: ["error": "\(error)"])
         }
+    }
+
+    /// One expiry, on behalf of `actor` (the job, or an admin API caller: `POST /archive/expire`).
+    func run(actor: String) async throws -> ExpiryRunner.Outcome {
+        let policy = self.policy.withLock { $0 }
+        let queue = self.queue
+        let outcome = try await ExpiryRunner(policy: policy, dataDirectory: dataDirectory).run(
+            store: store, actor: actor, now: Self.clock(), isQueued: { queue?.holdsCopy(at: $0) ?? false }, logger: logger)
+        removed.increment(by: Int64(outcome.originals))
+        lastRun.record(Date().timeIntervalSince1970)
+        return outcome
     }
 
     /// The time expiry judges retention by: now, or for the tests, now moved by

@@ -115,7 +115,7 @@ struct ServeCommand: AsyncParsableCommand {
         let adminSettings = AdminEndpointSettings(host: adminHost, port: adminPort, policy: AdminAccessPolicy(allowedHostNames: settings.adminHostNames),
                                                   tls: try settings.adminTLS.map(Self.adminTLS))
         services.append(try await AdminServer(settings: adminSettings, tokens: adminTokens, registry: registry, store: store, queue: queue,
-                                              dataDirectory: settings.dataDirectory, audit: audit, logger: logger))
+                                              expiry: expiry, dataDirectory: settings.dataDirectory, audit: audit, logger: logger))
 
         let group = ServiceGroup(configuration: .init(
             services: services.map { .init(service: $0) },
