@@ -1,5 +1,6 @@
 import AdminEndpoint
 import AuditTrail
+import DurableFiles
 import Foundation
 import RelayConfiguration
 
@@ -29,10 +30,15 @@ enum LocalAdminToken {
         guard fd >= 0 else { throw DataDirectory.Problem(description: "cannot write \(temporary): \(String(cString: strerror(errno)))") }
         let bytes = Array((secret + "\n").utf8)
         let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        let synced = fsync(fd) == 0
         close(fd)
-        guard written == bytes.count, rename(temporary, final) == 0 else {
+        guard written == bytes.count, synced, rename(temporary, final) == 0 else {
             throw DataDirectory.Problem(description: "cannot write \(final): \(String(cString: strerror(errno)))")
         }
+        // Synced like every other file the node makes in its data directory (SyncOrderTests
+        // holds it to that), though a token lost in a crash is only made anew at the next start.
+        try Durable.syncDirectory(folder, faults: nil)
+        try Durable.syncParentDirectory(of: folder, faults: nil)
         return AdminToken(name: AdminTokenCheck.localName, role: .admin, sha256: AdminToken.digest(secret))
     }
 
