@@ -179,6 +179,8 @@ struct ExpiryExecutor {
         for original in plan.originals { byRule[original.rule, default: 0] += 1 }
         var arguments = [
             "run": plan.run,
+            // The time retention was judged by: now, unless a test moved the clock.
+            "as_of": ISO8601DateFormatter().string(from: plan.startedAt),
             "records": String(plan.records.count),
             "rules": byRule.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","),
             "lists": plan.lists.sorted { (UInt64($0.key) ?? 0) < (UInt64($1.key) ?? 0) }.map { "\($0.key):\($0.value)" }.joined(separator: ","),

@@ -42,6 +42,9 @@ final class ExpiryService: Service, Sendable {
     }
 
     func run() async throws {
+        if let skew = ProcessInfo.processInfo.environment["ARCHIVERELAY_EXPIRY_SKEW_DAYS"] {
+            logger.warning("expiry judges retention with the clock moved (a test hook): ARCHIVERELAY_EXPIRY_SKEW_DAYS", metadata: ["days": "\(skew)"])
+        }
         var delay = min(300, policy.withLock { $0.expireEvery })
         while true {
             // A shutdown ends the wait; a run under way is finished first (it is bounded).
