@@ -25,7 +25,7 @@ test: deps-test
 # Each fuzz target for FUZZ_SECONDS, from the committed seeds. New inputs go to
 # Fuzz/.build/corpus/<target> (libFuzzer writes to its first corpus folder), never into
 # the committed seeds: a crash is kept as a regression test and its input added by hand.
-FUZZ_TARGETS := FuzzCommandParser FuzzDataDecoder FuzzProxyHeader FuzzRecordCodec FuzzBodyPacking FuzzQueueJournal FuzzConfigDecoder FuzzTraceStripping FuzzJournalReport FuzzMessageText FuzzSearchQuery FuzzExpiryList
+FUZZ_TARGETS := $(notdir $(wildcard Fuzz/Sources/Fuzz*))
 fuzz: deps-test
 	cd Fuzz && $(SWIFT) build -c debug -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library
 	for t in $(FUZZ_TARGETS); do mkdir -p Fuzz/.build/corpus/$$t && Fuzz/.build/debug/$$t -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=Fuzz/.build/ Fuzz/.build/corpus/$$t Fuzz/Corpus/$$t || exit 1; done
