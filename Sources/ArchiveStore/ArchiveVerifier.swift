@@ -37,11 +37,11 @@ extension ArchiveReader {
             let file = try SystemFile.openReadOnly(segment.path)
             defer { file.close() }
             var count: UInt64 = 0
-            var listed = RecordListDigest()  // a segment expiry touched: checked by its record list
-            var listedEntries: [(offset: Int, length: Int, sha256: [UInt8])] = segment.expiry?.removed.map { ($0.offset, $0.length, $0.recordSHA256) } ?? []
+            // A segment expiry touched is checked by its record list instead of its SHA-256.
+            var listed = segment.expiry.map { RecordListDigest(removed: $0.removed) }
             let outcome = try SegmentScanner.scan(file, from: SegmentHeader.size, to: segment.recordsEnd, skipDamage: true, removed: segment.removedRanges) { offset, header, bytes, dictionaries in
                 count += 1
-                if segment.expiry != nil { listedEntries.append((offset, header.recordLength, Array(SHA256.hash(data: bytes)))) }
+                listed?.add(offset: offset, bytes: bytes)
                 switch header.kind {
                 case .dictionary:
                     return
@@ -98,10 +98,7 @@ extension ArchiveReader {
                 report.faults.append(ArchiveFault(segment: segment.name, offset: nil,
                                                   reason: "an expiry of this segment was cut short (\(SegmentName.pendingExpiry(segment.sequence))); the node finishes it when it opens the archive"))
             }
-            if let manifest = segment.expiry {
-                for entry in listedEntries.sorted(by: { $0.offset < $1.offset }) {
-                    listed.add(offset: entry.offset, length: entry.length, sha256: entry.sha256)
-                }
+            if let manifest = segment.expiry, let listed {
                 report.faults += Self.expiryFaults(segment, manifest, footer: footer, digest: listed.finalize(), file: file)
                 report.removedRecords += manifest.removed.count
                 for r in manifest.removed { report.removedByRule[r.rule, default: 0] += 1 }

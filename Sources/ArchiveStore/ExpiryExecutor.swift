@@ -23,8 +23,7 @@ public struct ExpiryReport: Sendable, Equatable {
     public var run: String
     public var originals = 0
     public var records = 0
-    /// Segments rewritten, and the bytes they hold (what compaction read and wrote).
-    public var segments: [UInt64] = []
+    /// The bytes of the segments rewritten (what compaction read and wrote).
     public var segmentBytes = 0
     /// Time spent rewriting segments (the compaction phase), and the whole run.
     public var compactionSeconds = 0.0
@@ -80,7 +79,7 @@ struct ExpiryExecutor {
             try plan.save(layout, faults: options.faultInjector)
             try step(.indexRemoved)
         }
-        try recordAudit(plan)
+        try recordAudit(plan, byRule: report.byRule)
         try step(.audited)
         try ExpiryPlan.remove(layout, faults: options.faultInjector)
         logger.notice("archive expiry done", metadata: ["run": "\(plan.run)", "originals": "\(plan.originals.count)", "records": "\(plan.records.count)"])
@@ -128,15 +127,8 @@ struct ExpiryExecutor {
                                          rule: originals[r.original]?.rule ?? "", expiredAt: originals[r.original]?.expiredAt ?? plan.startedAt)
             }
             let manifest = try SegmentCompactor.remove(removals, from: segment, directory: directory, now: plan.startedAt,
-                                                       faults: options.faultInjector) { done in
-                switch done {
-                case .listWritten: try step(.listWritten)
-                case .segmentRewritten: try step(.segmentRewritten)
-                case .listInstalled: try step(.listInstalled)
-                }
-            }
+                                                       faults: options.faultInjector, after: step)
             plan.lists[String(sequence)] = Hex.encode(SHA256.hash(data: manifest.encode()))
-            report.segments.append(sequence)
             report.segmentBytes += segment.fileSize
         }
     }
@@ -173,10 +165,8 @@ struct ExpiryExecutor {
 
     /// The tamper-evident record of the run: who, when, how many under which rule, and
     /// the SHA-256 of every expiry list it left (verify checks the lists against it).
-    private func recordAudit(_ plan: ExpiryPlan) throws {
+    private func recordAudit(_ plan: ExpiryPlan, byRule: [String: Int]) throws {
         guard let audit = options.audit else { return }
-        var byRule: [String: Int] = [:]
-        for original in plan.originals { byRule[original.rule, default: 0] += 1 }
         var arguments = [
             "run": plan.run,
             // The time retention was judged by: now, unless a test moved the clock.

@@ -115,19 +115,35 @@ public enum ExpiryManifestError: Error, Equatable, Sendable, ByteReadFailure {
     package static var invalidUTF8: ExpiryManifestError { .invalid("expiry list holds invalid UTF-8") }
 }
 
-/// The record-list digest (`ExpiryManifest`), fed record by record in segment order.
+/// The record-list digest (`ExpiryManifest`): the records a scan reads (any order: kept
+/// records come in file order, but the removed ones, from the list, interleave) and those
+/// a list names as removed, hashed in segment order.
 struct RecordListDigest {
-    private var hasher = SHA256()
+    private var entries: [(offset: Int, length: Int, sha256: [UInt8])]
 
-    mutating func add(offset: Int, length: Int, sha256: [UInt8]) {
-        var entry: [UInt8] = []
-        entry.appendLE(UInt64(offset))
-        entry.appendLE(UInt32(length))
-        entry.append(contentsOf: sha256)
-        hasher.update(data: entry)
+    init(removed: [RemovedRecord]) {
+        entries = removed.map { ($0.offset, $0.length, $0.recordSHA256) }
     }
 
-    func finalize() -> [UInt8] { Array(hasher.finalize()) }
+    /// Adds a record read from the segment; returns its bytes' SHA-256.
+    @discardableResult
+    mutating func add(offset: Int, bytes: ArraySlice<UInt8>) -> [UInt8] {
+        let sha = Array(SHA256.hash(data: bytes))
+        entries.append((offset, bytes.count, sha))
+        return sha
+    }
+
+    func finalize() -> [UInt8] {
+        var hasher = SHA256()
+        for entry in entries.sorted(by: { $0.offset < $1.offset }) {
+            var bytes: [UInt8] = []
+            bytes.appendLE(UInt64(entry.offset))
+            bytes.appendLE(UInt32(entry.length))
+            bytes.append(contentsOf: entry.sha256)
+            hasher.update(data: bytes)
+        }
+        return Array(hasher.finalize())
+    }
 }
 
 /// A record expiry removed, with the segment it was in (`archive expired`).

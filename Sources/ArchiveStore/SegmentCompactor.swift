@@ -16,12 +16,6 @@ import Foundation
 ///    renamed over the segment;
 /// 3. `.expiry.next` renamed to `.expiry`.
 enum SegmentCompactor {
-    enum Step: String, CaseIterable, Sendable {
-        case listWritten = "list-written"
-        case segmentRewritten = "segment-rewritten"
-        case listInstalled = "list-installed"
-    }
-
     /// One record to remove: where it is and why. The compactor checks that a message or
     /// arrival record starts there, and records its length and hash.
     struct Removal: Equatable {
@@ -39,7 +33,7 @@ enum SegmentCompactor {
     /// (the crash tests stop there).
     static func remove(
         _ removals: [Removal], from segment: SegmentDescriptor, directory: String, now: Date,
-        faults: (any DurableFaultInjector)?, after: (Step) throws -> Void = { _ in }
+        faults: (any DurableFaultInjector)?, after: (ExpiryStep) throws -> Void = { _ in }
     ) throws -> ExpiryManifest {
         let listing = try check(segment)
         guard let footer = segment.footer else { throw ArchiveStoreError.unrecoverable("\(segment.name) is not sealed") }
@@ -155,20 +149,15 @@ struct RecordListing {
         if hashContents {
             content.update(data: try file.read(at: 0, count: SegmentHeader.size))
         }
-        var entries: [(offset: Int, length: Int, sha256: [UInt8])] = removed.map { ($0.offset, $0.length, $0.recordSHA256) }
+        var digest = RecordListDigest(removed: removed)
         let ranges = Dictionary(removed.map { ($0.offset, $0.length) }, uniquingKeysWith: max)
         let outcome = try SegmentScanner.scan(file, from: SegmentHeader.size, to: end, skipDamage: false, removed: ranges) { offset, header, bytes, _ in
             if hashContents { content.update(data: bytes) }
-            let sha = Array(SHA256.hash(data: bytes))
+            let sha = digest.add(offset: offset, bytes: bytes)
             listing.kept[offset] = Kept(kind: header.kind, length: header.recordLength, sha256: sha)
-            entries.append((offset, header.recordLength, sha))
         }
         if let damage = outcome.damages.first ?? outcome.tornTail {
             throw ArchiveStoreError.unrecoverable("\(segment.name) offset \(damage.offset): \(damage.reason); expiry leaves a damaged segment as it is")
-        }
-        var digest = RecordListDigest()
-        for entry in entries.sorted(by: { $0.offset < $1.offset }) {
-            digest.add(offset: entry.offset, length: entry.length, sha256: entry.sha256)
         }
         listing.digest = digest.finalize()
         if hashContents { listing.contentSHA256 = Array(content.finalize()) }
