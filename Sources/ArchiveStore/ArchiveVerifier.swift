@@ -140,10 +140,7 @@ extension ArchiveReader {
         var recorded: [UInt64: String] = [:]
         do {
             for record in try AuditLog(dataDirectory: URL(fileURLWithPath: layout.dataDirectory)).entries() where record.entry.action == "archive.expire" {
-                for pair in (record.entry.arguments["lists"] ?? "").split(separator: ",") {
-                    let parts = pair.split(separator: ":")
-                    if parts.count == 2, let sequence = UInt64(parts[0]) { recorded[sequence] = String(parts[1]) }
-                }
+                recorded.merge(ExpiryPlan.parseLists(record.entry.arguments["lists"] ?? "")) { _, later in later }
             }
         } catch {
             report.faults.append(ArchiveFault(segment: "audit", offset: nil, reason: "audit log unreadable, expiry lists not checked: \(error)"))

@@ -173,7 +173,7 @@ struct ExpiryExecutor {
             "as_of": ISO8601DateFormatter().string(from: plan.startedAt),
             "records": String(plan.records.count),
             "rules": byRule.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","),
-            "lists": plan.lists.sorted { (UInt64($0.key) ?? 0) < (UInt64($1.key) ?? 0) }.map { "\($0.key):\($0.value)" }.joined(separator: ","),
+            "lists": plan.listsArgument,
         ]
         if plan.originals.count <= 1000 { arguments["ids"] = plan.originals.map(\.id).joined(separator: ",") }
         try audit.record(AuditEntry(time: Date(), actor: plan.actor, action: "archive.expire", arguments: arguments,

@@ -54,6 +54,21 @@ struct ExpiryPlan: Codable, Equatable {
     /// Segment sequence (decimal) → SHA-256 hex of its expiry list as this run left it.
     var lists: [String: String] = [:]
 
+    /// `lists` as the `archive.expire` audit entry carries them, `SEQ:SHA256,…` in segment
+    /// order; verify reads them back with `parseLists`.
+    var listsArgument: String {
+        lists.sorted { (UInt64($0.key) ?? 0) < (UInt64($1.key) ?? 0) }.map { "\($0.key):\($0.value)" }.joined(separator: ",")
+    }
+
+    static func parseLists(_ argument: String) -> [UInt64: String] {
+        var lists: [UInt64: String] = [:]
+        for pair in argument.split(separator: ",") {
+            let parts = pair.split(separator: ":")
+            if parts.count == 2, let sequence = UInt64(parts[0]) { lists[sequence] = String(parts[1]) }
+        }
+        return lists
+    }
+
     var freshFrom: IndexCheckpoint { IndexCheckpoint(segment: freshFromSegment, offset: freshFromOffset) }
 
     static func path(_ layout: ArchiveLayout) -> String { layout.archiveDirectory + "/expiry.plan" }
