@@ -141,6 +141,13 @@ final class ArchiveIndex {
         }
     }
 
+    /// Adds the rows of fresh copies written during an expiry run: those already there are
+    /// left, the missing ones (and every address of their arrivals) added.
+    func addFresh(_ rows: IndexRows) throws {
+        guard !rows.isEmpty else { return }
+        try connection.transaction { try insertRows(rows, addressesOfKnownArrivals: true) }
+    }
+
     /// Inserts rows; a digest or arrival id already present is ignored, and so are its
     /// addresses unless `addressesOfKnownArrivals`.
     private func insertRows(_ rows: IndexRows, addressesOfKnownArrivals: Bool) throws {

@@ -37,9 +37,9 @@ public final class ArchiveReader {
             if let checkpoint, segment.sequence < checkpoint.segment { continue }
             guard case .success = segment.header else { continue }
             let start = (checkpoint?.segment == segment.sequence ? checkpoint?.offset : nil) ?? SegmentHeader.size
-            let file = try SystemFile.openReadOnly(segment.path)
+            let file = try SegmentFile.open(segment)
             defer { file.close() }
-            _ = try SegmentScanner.scan(file, from: start, to: segment.recordsEnd, skipDamage: true, removed: segment.removedRanges) { offset, header, bytes, dictionaries in
+            _ = try SegmentScanner.scan(file, from: start, to: segment.recordsEnd, skipDamage: true) { offset, header, bytes, dictionaries in
                 guard header.kind != .dictionary else { return }
                 let contents = try RecordCodec.decodeContents(bytes, header: header, dictionaries: dictionaries)
                 if let arrival = contents.arrival {
@@ -179,7 +179,7 @@ public final class ArchiveReader {
     }
 
     private struct OpenSegment {
-        var file: SystemFile
+        var file: SegmentFile
         var end: Int
         func close() { file.close() }
     }
@@ -188,7 +188,7 @@ public final class ArchiveReader {
         guard let segment = segments.first(where: { $0.sequence == sequence }) else {
             throw ArchiveStoreError.notFound("segment \(sequence) for \(id)")
         }
-        return OpenSegment(file: try SystemFile.openReadOnly(segment.path), end: segment.recordsEnd)
+        return OpenSegment(file: try SegmentFile.open(segment), end: segment.recordsEnd)
     }
 
     /// The exact original bytes, verified against the stored SHA-256.

@@ -62,9 +62,9 @@ struct ArchiveRecovery {
             guard case .success = segment.header else { continue }  // reported by ChainCheck
             let start = (checkpoint?.segment == segment.sequence ? checkpoint?.offset : nil) ?? SegmentHeader.size
             let isActive = position == segments.count - 1 && !segment.isSealed
-            let file = try SystemFile.openReadOnly(segment.path)
+            let file = try SegmentFile.open(segment)
             defer { file.close() }
-            let outcome = try SegmentScanner.scan(file, from: start, to: segment.recordsEnd, skipDamage: true, removed: segment.removedRanges) { offset, header, bytes, dictionaries in
+            let outcome = try SegmentScanner.scan(file, from: start, to: segment.recordsEnd, skipDamage: true) { offset, header, bytes, dictionaries in
                 guard header.kind != .dictionary else { return }
                 let contents = try RecordCodec.decodeContents(bytes, header: header, dictionaries: dictionaries)
                 pending.add(contents, segment: segment.sequence, offset: offset, storedSize: header.recordLength)
@@ -92,7 +92,7 @@ struct ArchiveRecovery {
         if let last = segments.last, !last.isSealed, case .success(let header) = last.header {
             let writer = try SegmentWriter.resume(directory: dir, header: header, path: last.path, validEnd: last.fileSize,
                                                   faults: options.faultInjector)
-            let file = try SystemFile.openReadOnly(last.path)
+            let file = try SegmentFile(unexpired: try SystemFile.openReadOnly(last.path))
             defer { file.close() }
             let (dictionaries, newest, end) = try SegmentDictionaries.load(file, limit: last.fileSize, compressionLevel: level)
             writer.dictionaries = dictionaries
@@ -112,7 +112,7 @@ struct ArchiveRecovery {
     /// The newest dictionary of the newest sealed segment that has one.
     private func lastDictionary(_ segments: ArraySlice<SegmentDescriptor>, level: Int32) -> ZstdDictionary? {
         for segment in segments.reversed() where segment.isSealed {
-            guard let file = try? SystemFile.openReadOnly(segment.path) else { continue }
+            guard let file = try? SegmentFile.open(segment) else { continue }
             defer { file.close() }
             if let newest = try? SegmentDictionaries.load(file, limit: segment.recordsEnd, compressionLevel: level).last { return newest }
             return nil  // the newest sealed segment had none: training starts over

@@ -99,10 +99,19 @@ extension ArchiveStore {
         let shas = Set(plan.originals.map(\.sha256))
         try await committer.perform { journal in journal.expiring.formUnion(shas) }
         let committer = self.committer
+        let indexWriter = try await committer.perform { $0.indexWriter }
         let report = try await Self.blocking {
             var plan = plan
             let index = try ArchiveIndex.openWritable(path: layout.indexPath)
-            return try executor.finish(&plan, index: index, freshEnd: try Self.await { try await committer.perform { $0.durableEnd } })
+            return try executor.finish(&plan, index: index, freshEnd: {
+                // Read on the writer thread: every batch before it has been handed to the
+                // index writer, so once that has committed them, the index holds them.
+                let end = try Self.await { try await committer.perform { $0.durableEnd } }
+                guard indexWriter.waitUntilCommitted(timeout: 120) else {
+                    throw ArchiveStoreError.temporaryFailure(reason: "the index did not take the archive's last records within 2 minutes; the expiry run is finished later")
+                }
+                return end
+            })
         }
         try await committer.perform { journal in journal.expiring.subtract(shas) }
         return report

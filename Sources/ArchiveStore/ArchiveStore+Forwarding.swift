@@ -42,9 +42,9 @@ extension ArchiveStore {
     private func scanMessages(_ segment: SegmentDescriptor, from start: Int,
                               _ visit: (ArchivePosition, RecordHeader, ArraySlice<UInt8>, SegmentDictionaries) throws -> Void) throws {
         guard case .success = segment.header else { return }
-        let file = try SystemFile.openReadOnly(segment.path)
+        let file = try SegmentFile.open(segment)
         defer { file.close() }
-        _ = try SegmentScanner.scan(file, from: start, to: segment.recordsEnd, skipDamage: true, removed: segment.removedRanges) { offset, header, bytes, dictionaries in
+        _ = try SegmentScanner.scan(file, from: start, to: segment.recordsEnd, skipDamage: true) { offset, header, bytes, dictionaries in
             guard header.kind != .dictionary else { return }
             try visit(ArchivePosition(segment: segment.sequence, offset: offset), header, bytes, dictionaries)
         }

@@ -63,10 +63,11 @@ extension ArchiveStore {
     private static func readContents(archiveDirectory: String, at position: ArchivePosition,
                                      dictionaries: SegmentDictionaryCache) throws -> StoredRecord {
         let path = archiveDirectory + "/" + SegmentName.file(position.segment)
-        let file = try SystemFile.openReadOnly(path)
+        guard FileManager.default.fileExists(atPath: path) else { throw ArchiveStoreError.notFound("no record at \(position)") }
+        let file = try SegmentCatalog.open(directory: archiveDirectory, sequence: position.segment, path: path).file
         defer { file.close() }
-        let size = try file.size()
-        guard position.offset >= SegmentHeader.size, position.offset < size else {
+        let size = file.size
+        guard position.offset >= SegmentHeader.size, position.offset < size, file.removed[position.offset] == nil else {
             throw ArchiveStoreError.notFound("no record at \(position)")
         }
         switch try SegmentScanner.readRecord(file, at: position.offset, limit: size) {

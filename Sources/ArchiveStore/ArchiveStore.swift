@@ -113,7 +113,7 @@ public final class ArchiveStore: Sendable {
         defer { feeding.release() }
         let end = outcome.writer.map { IndexCheckpoint(segment: $0.sequence, offset: $0.durableSize) }
         do {
-            _ = try ExpiryExecutor(layout: layout, options: options, logger: logger).finish(&plan, index: index, freshEnd: end)
+            _ = try ExpiryExecutor(layout: layout, options: options, logger: logger).finish(&plan, index: index, freshEnd: { end })
             logger.notice("finished an expiry run a crash had cut short", metadata: ["run": "\(plan.run)"])
             return []
         } catch {

@@ -29,17 +29,20 @@ extension ArchiveReader {
         let crossCheck = openCrossCheck(&report)
         let cache = SegmentDictionaryCache()
         // Listed after the index's snapshot began, so they hold every record it names.
-        let segments = try SegmentCatalog.load(directory: layout.archiveDirectory)
+        var segments = try SegmentCatalog.load(directory: layout.archiveDirectory)
         report.segments = segments.count
         report.faults += ChainCheck.links(segments)
-        for (position, segment) in segments.enumerated() {
-            guard case .success = segment.header else { continue }
-            let file = try SystemFile.openReadOnly(segment.path)
+        for position in segments.indices {
+            guard case .success = segments[position].header else { continue }
+            let opened = try SegmentCatalog.reopen(segments[position])  // a running node's expiry may have rewritten it
+            let segment = opened.descriptor
+            segments[position] = segment
+            let file = opened.file
             defer { file.close() }
             var count: UInt64 = 0
             // A segment expiry touched is checked by its record list instead of its SHA-256.
             var listed = segment.expiry.map { RecordListDigest(removed: $0.removed) }
-            let outcome = try SegmentScanner.scan(file, from: SegmentHeader.size, to: segment.recordsEnd, skipDamage: true, removed: segment.removedRanges) { offset, header, bytes, dictionaries in
+            let outcome = try SegmentScanner.scan(file, from: SegmentHeader.size, to: segment.recordsEnd, skipDamage: true) { offset, header, bytes, dictionaries in
                 count += 1
                 listed?.add(offset: offset, bytes: bytes)
                 switch header.kind {
@@ -92,17 +95,17 @@ extension ArchiveReader {
                                                       + (removedCount > 0 ? " and \(removedCount) removed by expiry" : "")))
             }
             if let problem = segment.expiryProblem {
-                report.faults.append(ArchiveFault(segment: segment.name, offset: nil, reason: "expiry list \(SegmentName.expiry(segment.sequence)) unreadable: \(problem)"))
+                report.faults.append(ArchiveFault(segment: segment.name, offset: nil, reason: "expiry list \(SegmentName.expiry(segment.sequence)): \(problem)"))
             }
             if segment.expiryPending {
                 report.faults.append(ArchiveFault(segment: segment.name, offset: nil,
                                                   reason: "an expiry of this segment was cut short (\(SegmentName.pendingExpiry(segment.sequence))); the node finishes it when it opens the archive"))
             }
             if let manifest = segment.expiry, let listed {
-                report.faults += Self.expiryFaults(segment, manifest, footer: footer, digest: listed.finalize(), file: file)
+                report.faults += Self.expiryFaults(segment, manifest, footer: footer, digest: listed.finalize())
                 report.removedRecords += manifest.removed.count
                 for r in manifest.removed { report.removedByRule[r.rule, default: 0] += 1 }
-            } else if try Self.hash(file, length: Int(footer.dataLength)) != footer.segmentHash {
+            } else if segment.expiryProblem == nil, try Self.hash(file.file, length: Int(footer.dataLength)) != footer.segmentHash {
                 report.faults.append(ArchiveFault(segment: segment.name, offset: Int(footer.dataLength),
                                                   reason: "segment contents do not match the sealed SHA-256, and no expiry list accounts for a change: tampering or damage"))
             }
@@ -164,10 +167,11 @@ extension ArchiveReader {
 
     /// What is wrong with a segment expiry removed records from: its list must name this
     /// segment as sealed, the records there and the hashes listed for the removed ones must
-    /// give the record-list digest (any other change shows), and nothing of a removed
-    /// record may be left.
+    /// give the record-list digest (any other change shows). That the file holds nothing
+    /// of the removed records is given: its size is the sealed size less theirs, and every
+    /// byte left belongs to a record the digest covers (or to the header or footer).
     private static func expiryFaults(_ segment: SegmentDescriptor, _ manifest: ExpiryManifest, footer: SegmentFooter,
-                                     digest: [UInt8], file: SystemFile) -> [ArchiveFault] {
+                                     digest: [UInt8]) -> [ArchiveFault] {
         var faults: [ArchiveFault] = []
         if manifest.sequence != segment.sequence || manifest.sealedSHA256 != footer.segmentHash {
             faults.append(ArchiveFault(segment: segment.name, offset: nil, reason: "its expiry list belongs to another segment"))
@@ -175,9 +179,6 @@ extension ArchiveReader {
         if digest != manifest.recordListDigest {
             faults.append(ArchiveFault(segment: segment.name, offset: nil,
                                        reason: "records differ from those it was sealed with (record-list digest mismatch): changed or removed without an expiry entry: tampering or damage"))
-        }
-        for r in manifest.removed where (try? SegmentScanner.isZeroFilled(file, from: r.offset, to: r.offset + r.length)) != true {
-            faults.append(ArchiveFault(segment: segment.name, offset: r.offset, reason: "record \(r.id), removed by expiry, still has bytes there"))
         }
         return faults
     }
@@ -244,11 +245,11 @@ extension ArchiveReader {
         var total = 0
         for segment in segments {
             guard case .success = segment.header else { continue }
-            let file = try SystemFile.openReadOnly(segment.path)
+            let file = try SegmentFile.open(segment)
             defer { file.close() }
             var batch = IndexRows()
             var end: IndexCheckpoint?
-            _ = try SegmentScanner.scan(file, from: SegmentHeader.size, to: segment.recordsEnd, skipDamage: true, removed: segment.removedRanges) { offset, header, bytes, dictionaries in
+            _ = try SegmentScanner.scan(file, from: SegmentHeader.size, to: segment.recordsEnd, skipDamage: true) { offset, header, bytes, dictionaries in
                 guard header.kind != .dictionary else { return }
                 batch.add(try RecordCodec.decodeContents(bytes, header: header, dictionaries: dictionaries),
                           segment: segment.sequence, offset: offset, storedSize: header.recordLength)

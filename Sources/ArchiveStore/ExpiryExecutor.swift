@@ -14,7 +14,10 @@ public enum ExpiryStep: String, CaseIterable, Sendable {
     case segmentRewritten = "segment-rewritten"
     case listInstalled = "list-installed"
     case compacted
+    /// The index phase has read the durable end; its transaction comes next.
+    case indexRemovalStarting = "index-removal-starting"
     case indexRemoved = "index-removed"
+    case freshRowsAdded = "fresh-rows-added"
     case audited
 }
 
@@ -52,8 +55,9 @@ struct ExpiryExecutor {
     private func step(_ step: ExpiryStep) throws { try options.expiryStepHook?(step) }
 
     /// Runs the plan's remaining phases. `index`: a writable connection; `freshEnd`: the
-    /// durable end now (fresh copies lie in `[plan.freshFrom, freshEnd)`).
-    func finish(_ plan: inout ExpiryPlan, index: ArchiveIndex, freshEnd: IndexCheckpoint?) throws -> ExpiryReport {
+    /// durable end now, once the index holds every record before it (fresh copies lie in
+    /// `[plan.freshFrom, freshEnd)`).
+    func finish(_ plan: inout ExpiryPlan, index: ArchiveIndex, freshEnd: () throws -> IndexCheckpoint?) throws -> ExpiryReport {
         var report = ExpiryReport(run: plan.run)
         report.originals = plan.originals.count
         report.records = plan.records.count
@@ -73,12 +77,20 @@ struct ExpiryExecutor {
             try step(.compacted)
         }
         if plan.phase < .indexRemoved {
-            let fresh = try freshRows(plan, end: freshEnd)
+            let fresh = try freshRows(plan, end: try freshEnd())
+            try step(.indexRemovalStarting)
             try index.removeExpired(plan.records, originals: plan.originals.map(\.sha256), fresh: fresh)
             plan.phase = .indexRemoved
             try plan.save(layout, faults: options.faultInjector)
             try step(.indexRemoved)
         }
+        // A fresh copy that became durable while the removal's transaction was under way
+        // had its row kept out by the old one (and its addresses deleted with the old
+        // ones'); those after the commit were indexed as usual. Add again what lies before
+        // the durable end now (rows already there are left as they are). Not a phase:
+        // it runs again after a crash at any later point.
+        try index.addFresh(try freshRows(plan, end: try freshEnd()))
+        try step(.freshRowsAdded)
         try recordAudit(plan, byRule: report.byRule)
         try step(.audited)
         try ExpiryPlan.remove(layout, faults: options.faultInjector)
@@ -129,7 +141,7 @@ struct ExpiryExecutor {
             let manifest = try SegmentCompactor.remove(removals, from: segment, directory: directory, now: plan.startedAt,
                                                        faults: options.faultInjector, after: step)
             plan.lists[String(sequence)] = Hex.encode(SHA256.hash(data: manifest.encode()))
-            report.segmentBytes += segment.fileSize
+            report.segmentBytes += segment.physicalSize
         }
     }
 
@@ -146,9 +158,9 @@ struct ExpiryExecutor {
             let from = segment.sequence == start.segment ? start.offset : SegmentHeader.size
             let to = end.map { segment.sequence == $0.segment ? min($0.offset, segment.recordsEnd) : segment.recordsEnd } ?? segment.recordsEnd
             guard from < to else { continue }
-            let file = try SystemFile.openReadOnly(segment.path)
+            let file = try SegmentFile.open(segment)
             defer { file.close() }
-            _ = try SegmentScanner.scan(file, from: from, to: to, skipDamage: true, removed: segment.removedRanges) { offset, header, bytes, dictionaries in
+            _ = try SegmentScanner.scan(file, from: from, to: to, skipDamage: true) { offset, header, bytes, dictionaries in
                 guard header.kind != .dictionary else { return }
                 let contents = try RecordCodec.decodeContents(bytes, header: header, dictionaries: dictionaries)
                 let original: String

@@ -29,15 +29,23 @@ public struct RemovedRecord: Sendable, Equatable {
 /// hashes listed here; any other change to the segment shows.
 public struct ExpiryManifest: Sendable, Equatable {
     static let magic = Array("ARSEGEXP".utf8)
-    static let version: UInt32 = 1
-    static let headerSize = 96
+    static let version: UInt32 = 2
+    static let headerSize = 104
 
     public var sequence: UInt64
     /// The footer's SHA-256 of the segment as sealed (names the segment this list is of).
     public var sealedSHA256: [UInt8]
     public var recordListDigest: [UInt8]
+    /// The segment file's size as sealed (with a sidecar seal, bytes after it included):
+    /// what records' offsets address.
+    public var sealedSize: Int
     /// In offset order.
     public var removed: [RemovedRecord]
+
+    /// Bytes of the removed records.
+    public var removedBytes: Int { removed.reduce(0) { $0 + $1.length } }
+    /// The size of the segment file once rewritten without the removed records.
+    public var fileSize: Int { sealedSize - removedBytes }
 
     /// Removed lengths by offset, for scanners that step over them.
     public var removedRanges: [Int: Int] { Dictionary(removed.map { ($0.offset, $0.length) }, uniquingKeysWith: max) }
@@ -49,6 +57,7 @@ public struct ExpiryManifest: Sendable, Equatable {
         out.appendLE(sequence)
         out.append(contentsOf: sealedSHA256)
         out.append(contentsOf: recordListDigest)
+        out.appendLE(UInt64(sealedSize))
         out.appendLE(CRC32C.checksum(out))
         out.appendLE(UInt32(0))
         for r in removed {
@@ -78,7 +87,9 @@ public struct ExpiryManifest: Sendable, Equatable {
         let sequence = try r.read(UInt64.self)
         let sealed = try r.readBytes(32)
         let digest = try r.readBytes(32)
+        let sealedSize = try r.read(UInt64.self)
         _ = try r.read(UInt64.self)  // header CRC and reserved: the whole-file CRC covers them
+        guard sealedSize < 1 << 48 else { throw .invalid("expiry list: segment size") }
         var removed: [RemovedRecord] = []
         for _ in 0..<count {
             let offset = try r.read(UInt64.self)
@@ -95,7 +106,11 @@ public struct ExpiryManifest: Sendable, Equatable {
         guard zip(removed, removed.dropFirst()).allSatisfy({ $0.offset + $0.length <= $1.offset }) else {
             throw .invalid("expiry list entries out of order or overlapping")
         }
-        return ExpiryManifest(sequence: sequence, sealedSHA256: sealed, recordListDigest: digest, removed: removed)
+        guard removed.allSatisfy({ $0.offset >= SegmentHeader.size && $0.length > 0 }),
+              (removed.last.map { $0.offset + $0.length } ?? 0) <= Int(sealedSize) else {
+            throw .invalid("expiry list entries outside the segment")
+        }
+        return ExpiryManifest(sequence: sequence, sealedSHA256: sealed, recordListDigest: digest, sealedSize: Int(sealedSize), removed: removed)
     }
 
     /// The list at `path`; nil when there is none.

@@ -35,7 +35,7 @@ enum IndexAudit {
         guard let described = segments.first(where: { $0.sequence == position.segment }) else {
             return "segment \(position.segment) of the \(what) is missing"
         }
-        let file = try SystemFile.openReadOnly(described.path)
+        let file = try SegmentFile.open(described)
         defer { file.close() }
         guard case .valid(let header, let bytes) = try SegmentScanner.readRecord(file, at: position.offset, limit: described.recordsEnd),
               let dictionaries = try? SegmentDictionaries.load(file, limit: described.recordsEnd).0,

@@ -25,7 +25,7 @@ final class SearchFeeder {
 
     private struct OpenSegment {
         var sequence: UInt64
-        var file: SystemFile
+        var file: SegmentFile
         var descriptor: SegmentDescriptor
         /// Dictionaries of the segment, as of `offset`; nil until a record needs them (a
         /// search that finds nothing new to index then never loads them).
@@ -143,7 +143,7 @@ final class SearchFeeder {
         }
         if position.offset >= limit() { try refresh() }
         guard position.offset < limit() else { return pastSegment(position, end: end) }
-        if let removed = segment.descriptor.removedRanges[position.offset] {  // expiry took it
+        if let removed = segment.file.removed[position.offset] {  // expiry took it
             return .skip(after: IndexCheckpoint(segment: position.segment, offset: position.offset + removed))
         }
         var next = try SegmentScanner.readRecord(segment.file, at: position.offset, limit: limit())
@@ -220,9 +220,8 @@ final class SearchFeeder {
         current = nil
         let path = directory + "/" + SegmentName.file(position.segment)
         guard FileManager.default.fileExists(atPath: path) else { return nil }
-        let descriptor = try SegmentCatalog.describe(directory: directory, sequence: position.segment, path: path)
-        let file = try SystemFile.openReadOnly(path)
-        return OpenSegment(sequence: position.segment, file: file, descriptor: descriptor,
+        let opened = try SegmentCatalog.open(directory: directory, sequence: position.segment, path: path)
+        return OpenSegment(sequence: position.segment, file: opened.file, descriptor: opened.descriptor,
                            dictionaries: position.offset > SegmentHeader.size ? nil : SegmentDictionaries(), offset: position.offset)
     }
 

@@ -8,23 +8,28 @@ struct SegmentDescriptor {
 
     var sequence: UInt64
     var path: String
+    /// The segment's size as sealed: offsets address it (`SegmentFile`). After expiry the
+    /// file itself is shorter by the removed records (`physicalSize`).
     var fileSize: Int
+    var physicalSize: Int
     var header: Result<SegmentHeader, SegmentFormatError>
     var footer: SegmentFooter?
     var sealSource: SealSource?
-    /// The records expiry removed (`NNNNNNNN.expiry`); nil when none were.
+    /// The records expiry removed (`NNNNNNNN.expiry`, or a pending list the file has
+    /// already been rewritten to); nil when none were.
     var expiry: ExpiryManifest? {
         didSet { removedRanges = expiry?.removedRanges ?? [:] }
     }
     /// Offsets and lengths of records expiry removed: scanners step over them.
     private(set) var removedRanges: [Int: Int] = [:]
-    /// Why the expiry list there cannot be read, if it cannot.
+    /// Why the expiry list there cannot be read or does not fit the file, if so.
     var expiryProblem: String?
     /// An expiry of this segment is under way or was cut short (`NNNNNNNN.expiry.next`):
     /// recovery finishes it.
     var expiryPending = false
 
     var name: String { (path as NSString).lastPathComponent }
+    var directory: String { (path as NSString).deletingLastPathComponent }
     var isSealed: Bool { footer != nil }
     /// Records live in `[SegmentHeader.size, recordsEnd)`.
     var recordsEnd: Int {
@@ -46,31 +51,103 @@ enum SegmentCatalog {
     }
 
     static func describe(directory: String, sequence: UInt64, path: String) throws -> SegmentDescriptor {
-        let file = try SystemFile.openReadOnly(path)
-        defer { file.close() }
+        let opened = try open(directory: directory, sequence: sequence, path: path)
+        opened.file.close()
+        return opened.descriptor
+    }
+
+    struct OpenedSegment {
+        var descriptor: SegmentDescriptor
+        var file: SegmentFile
+    }
+
+    /// Opens the segment a descriptor describes. Expiry may have rewritten it since the
+    /// descriptor was made: the open file's size then tells, and the segment is described
+    /// anew from the file (its lists looked at again).
+    static func reopen(_ segment: SegmentDescriptor) throws -> OpenedSegment {
+        let file = try SystemFile.openReadOnly(segment.path)
+        do {
+            if try file.size() == segment.physicalSize {
+                return OpenedSegment(descriptor: segment, file: SegmentFile(file, physicalSize: segment.physicalSize,
+                                                                             removed: segment.expiry?.removed ?? []))
+            }
+        } catch {
+            file.close()
+            throw error
+        }
+        file.close()
+        return try open(directory: segment.directory, sequence: segment.sequence, path: segment.path)
+    }
+
+    /// Opens a segment and describes it from the open file. Which expiry list its offsets
+    /// follow is decided by the file's size: an expiry rewrite (SegmentCompactor) renames a
+    /// shorter file over the segment between installing the next list and the list, so a
+    /// file that fits neither list was replaced under us: it is opened again.
+    static func open(directory: String, sequence: UInt64, path: String? = nil) throws -> OpenedSegment {
+        let path = path ?? directory + "/" + SegmentName.file(sequence)
+        var attempt = 0
+        while true {
+            let file = try SystemFile.openReadOnly(path)
+            do {
+                if let described = try describe(file, directory: directory, sequence: sequence, path: path, lastAttempt: attempt == 2) {
+                    return OpenedSegment(descriptor: described, file: SegmentFile(file, physicalSize: described.physicalSize,
+                                                                                  removed: described.expiry?.removed ?? []))
+                }
+            } catch {
+                file.close()
+                throw error
+            }
+            file.close()
+            attempt += 1
+        }
+    }
+
+    /// nil when the file fits none of the segment's expiry lists and it is worth opening
+    /// it again; on the last attempt such a segment is described with the problem noted.
+    private static func describe(_ file: SystemFile, directory: String, sequence: UInt64, path: String,
+                                 lastAttempt: Bool) throws -> SegmentDescriptor? {
         let size = try file.size()
         let headerBytes = try file.read(at: 0, count: SegmentHeader.size)
         let header = Result { () throws(SegmentFormatError) -> SegmentHeader in try SegmentHeader.decode(headerBytes) }
-        var descriptor = SegmentDescriptor(sequence: sequence, path: path, fileSize: size, header: header)
+        var descriptor = SegmentDescriptor(sequence: sequence, path: path, fileSize: size, physicalSize: size, header: header)
+        let pendingPath = directory + "/" + SegmentName.pendingExpiry(sequence)
+        descriptor.expiryPending = FileManager.default.fileExists(atPath: pendingPath)
+        do {
+            let installed = try ExpiryManifest.load(path: directory + "/" + SegmentName.expiry(sequence))
+            let pending = descriptor.expiryPending ? try? ExpiryManifest.load(path: pendingPath) : nil
+            if let pending, pending.fileSize == size {
+                descriptor.expiry = pending  // rewritten; the list not yet installed
+            } else if let installed {
+                guard installed.fileSize == size else {
+                    guard lastAttempt else { return nil }
+                    throw ExpiryManifestError.invalid("the segment is \(size) bytes, its expiry list says \(installed.fileSize)")
+                }
+                descriptor.expiry = installed
+            }
+        } catch {
+            descriptor.expiryProblem = "\(error)"
+        }
+        let removedBytes = descriptor.expiry?.removedBytes ?? 0
+        descriptor.fileSize = size + removedBytes
         // A sidecar seal wins: it is written only when the segment's own tail is suspect.
         let sidecar = directory + "/" + SegmentName.seal(sequence)
         if let bytes = try? SystemFile.openReadOnly(sidecar).read(at: 0, count: SegmentFooter.size),
-           let footer = try? SegmentFooter.decode(bytes), footer.dataLength <= UInt64(size) {
+           let footer = try? SegmentFooter.decode(bytes), footer.dataLength <= UInt64(descriptor.fileSize) {
             descriptor.footer = footer
             descriptor.sealSource = .sidecar
         } else if size >= SegmentHeader.size + SegmentFooter.size,
                   let footer = try? SegmentFooter.decode(try file.read(at: size - SegmentFooter.size, count: SegmentFooter.size)),
-                  footer.dataLength == UInt64(size - SegmentFooter.size) {
+                  footer.dataLength >= UInt64(size - SegmentFooter.size) {
             descriptor.footer = footer
             descriptor.sealSource = .embedded
-        }
-        if descriptor.isSealed {
-            do {
-                descriptor.expiry = try ExpiryManifest.load(path: directory + "/" + SegmentName.expiry(sequence))
-            } catch {
-                descriptor.expiryProblem = "\(error)"
+            // Shorter than sealed with no list that says by what: still a sealed segment
+            // (never a torn active one to cut), its records unreadable until the list is back.
+            if footer.dataLength != UInt64(descriptor.fileSize - SegmentFooter.size) {
+                descriptor.expiry = nil
+                descriptor.fileSize = Int(clamping: footer.dataLength) + SegmentFooter.size
+                descriptor.expiryProblem = descriptor.expiryProblem
+                    ?? "the file is \(descriptor.fileSize - size) bytes shorter than sealed and no expiry list accounts for it"
             }
-            descriptor.expiryPending = FileManager.default.fileExists(atPath: directory + "/" + SegmentName.pendingExpiry(sequence))
         }
         return descriptor
     }
@@ -90,7 +167,7 @@ enum SegmentCatalog {
             offset += bytes.count
         }
         var count: UInt64 = 0
-        _ = try SegmentScanner.scan(file, from: SegmentHeader.size, to: dataLength, skipDamage: true) { _, _, _, _ in count += 1 }
+        _ = try SegmentScanner.scan(try SegmentFile(unexpired: file), from: SegmentHeader.size, to: dataLength, skipDamage: true) { _, _, _, _ in count += 1 }
         return SegmentFooter(recordCount: count, dataLength: UInt64(dataLength),
                              segmentHash: Array(hasher.finalize()), previousSealHash: previousSealHash)
     }

@@ -2,12 +2,11 @@ import Crypto
 import DurableFiles
 import Foundation
 
-/// Removes records from a sealed segment (docs/FORMAT.md, "Expiry"). The segment keeps its
-/// name, header, footer and every other record at its offset: the index, the forward
-/// queue, arrival records and the search database address records by segment and offset,
-/// and none of them need to change. The removed records' bytes become a hole in a rewritten
-/// file (zeros where a removed record shares a file-system block with a kept one), and
-/// their list goes into `NNNNNNNN.expiry`.
+/// Removes records from a sealed segment (docs/FORMAT.md, "Expiry"). The segment is
+/// rewritten with its header, its kept records moved together in their order, and its
+/// footer; their list goes into `NNNNNNNN.expiry`. The index, the forward queue, arrival
+/// records and the search database go on addressing records by their offsets as sealed,
+/// which the list maps to where they are now (`SegmentFile`): none of them change.
 ///
 /// Steps, each durable before the next, so a crash anywhere leaves either the segment as
 /// it was or a pending list that `finishPending` completes (the same rewrite, again):
@@ -49,7 +48,7 @@ enum SegmentCompactor {
                                        expiredAt: removal.expiredAt, removedAt: now))
         }
         let manifest = ExpiryManifest(sequence: segment.sequence, sealedSHA256: footer.segmentHash, recordListDigest: listing.digest,
-                                      removed: (earlier + added).sorted { $0.offset < $1.offset })
+                                      sealedSize: segment.fileSize, removed: (earlier + added).sorted { $0.offset < $1.offset })
         guard !added.isEmpty else { return manifest }
         let pending = directory + "/" + SegmentName.pendingExpiry(segment.sequence)
         try Durable.writeAtomically(manifest.encode(), to: pending, faults: faults)
@@ -81,7 +80,8 @@ enum SegmentCompactor {
 
     /// Completes an expiry cut short (`SegmentDescriptor.expiryPending`): checks the kept
     /// records against the pending list's digest, rewrites the segment without the listed
-    /// records (again, if it was), installs the list.
+    /// records unless the file already is (its size tells: `SegmentCatalog`), installs
+    /// the list.
     static func finishPending(_ segment: SegmentDescriptor, directory: String, faults: (any DurableFaultInjector)?) throws {
         let pending = directory + "/" + SegmentName.pendingExpiry(segment.sequence)
         guard let footer = segment.footer, let manifest = try ExpiryManifest.load(path: pending) else {
@@ -89,37 +89,38 @@ enum SegmentCompactor {
             return
         }
         let listing = try RecordListing.read(segment, removed: manifest.removed, hashContents: false)
-        guard manifest.sequence == segment.sequence, manifest.sealedSHA256 == footer.segmentHash, listing.digest == manifest.recordListDigest else {
+        guard manifest.sequence == segment.sequence, manifest.sealedSHA256 == footer.segmentHash,
+              manifest.sealedSize == segment.fileSize, listing.digest == manifest.recordListDigest else {
             throw ArchiveStoreError.unrecoverable("\(segment.name): the pending expiry list does not match the segment; left for an operator (\(pending))")
         }
-        try rewrite(segment, without: manifest, faults: faults)
+        if segment.expiry != manifest { try rewrite(segment, without: manifest, faults: faults) }
         try Durable.rename(pending, to: directory + "/" + SegmentName.expiry(segment.sequence), faults: faults)
     }
 
-    /// Writes the segment anew without the listed records' bytes: every other byte at its
-    /// offset, the file's size unchanged, the removed ranges never written (holes).
+    /// Writes the segment anew without the listed records: every other byte in its order,
+    /// the kept ones moved together, so the file is shorter by the removed records.
     private static func rewrite(_ segment: SegmentDescriptor, without manifest: ExpiryManifest, faults: (any DurableFaultInjector)?) throws {
-        let source = try SystemFile.openReadOnly(segment.path)
+        let source = try SegmentFile.open(segment)
         defer { source.close() }
-        let size = try source.size()
         var spans: [Range<Int>] = []
         var start = 0
-        for r in manifest.removed where r.offset < size {
+        for r in manifest.removed where r.offset < source.size {
             if r.offset > start { spans.append(start..<r.offset) }
             start = max(start, r.offset + r.length)
         }
-        if start < size { spans.append(start..<size) }
+        if start < source.size { spans.append(start..<source.size) }
         try Durable.writeAtomically(to: segment.path, faults: faults) { target in
+            var written = 0
             for span in spans {
                 var offset = span.lowerBound
                 while offset < span.upperBound {
                     let bytes = try source.read(at: offset, count: min(4 << 20, span.upperBound - offset))
                     guard !bytes.isEmpty else { throw FileIOError(operation: "read", path: segment.path, errno: EIO) }
-                    try target.write(bytes[...], at: offset)
+                    try target.write(bytes[...], at: written)
                     offset += bytes.count
+                    written += bytes.count
                 }
             }
-            try target.truncate(to: size)
         }
     }
 }
@@ -141,7 +142,7 @@ struct RecordListing {
     /// Reads the segment's records (stepping over `removed`); throws if any bytes in
     /// between are not a valid record.
     static func read(_ segment: SegmentDescriptor, removed: [RemovedRecord], hashContents: Bool) throws -> RecordListing {
-        let file = try SystemFile.openReadOnly(segment.path)
+        let file = try SegmentFile.open(segment)
         defer { file.close() }
         let end = segment.recordsEnd
         var listing = RecordListing()

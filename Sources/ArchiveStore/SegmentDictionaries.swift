@@ -38,7 +38,7 @@ public struct SegmentDictionaries: Sendable {
     /// Reads the dictionary records at the start of a segment (they end at the first
     /// message record). `last` is the one written last: the segment's newest; `end` is
     /// where the dictionary records stop.
-    static func load(_ file: SystemFile, limit: Int, compressionLevel: Int32? = nil) throws -> (SegmentDictionaries, last: ZstdDictionary?, end: Int) {
+    static func load(_ file: SegmentFile, limit: Int, compressionLevel: Int32? = nil) throws -> (SegmentDictionaries, last: ZstdDictionary?, end: Int) {
         var result = SegmentDictionaries()
         var last: ZstdDictionary?
         var offset = SegmentHeader.size

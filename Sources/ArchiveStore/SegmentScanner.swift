@@ -22,13 +22,14 @@ enum SegmentScanner {
     /// (dictionary records are registered before the visitor sees them; a scan that starts
     /// past them, from an index checkpoint, loads them from the segment's start first).
     /// With `skipDamage`, the scan resumes at the next valid record after damage (so
-    /// every intact record is seen); otherwise it stops at the first damage. `removed`
-    /// (offset → length, `SegmentDescriptor.removedRanges`) are records expiry removed:
-    /// stepped over unread.
+    /// every intact record is seen); otherwise it stops at the first damage. Records expiry
+    /// removed (`removed`, offset → length: the file's own unless given) are stepped over
+    /// unread.
     static func scan(
-        _ file: SystemFile, from start: Int, to end: Int, skipDamage: Bool, removed: [Int: Int] = [:],
+        _ file: SegmentFile, from start: Int, to end: Int, skipDamage: Bool, removed: [Int: Int]? = nil,
         visit: (Int, RecordHeader, ArraySlice<UInt8>, SegmentDictionaries) throws -> Void
     ) throws -> ScanOutcome {
+        let removed = removed ?? file.removed
         var outcome = ScanOutcome(validEnd: start, recordCount: 0)
         var dictionaries = start > SegmentHeader.size ? try SegmentDictionaries.load(file, limit: end).0 : SegmentDictionaries()
         var offset = start
@@ -67,7 +68,7 @@ enum SegmentScanner {
     }
 
     /// Reads and validates the record at `offset`, never reading past `limit`.
-    static func readRecord(_ file: SystemFile, at offset: Int, limit: Int) throws -> RecordRead {
+    static func readRecord(_ file: SegmentFile, at offset: Int, limit: Int) throws -> RecordRead {
         let headBytes = try file.read(at: offset, count: min(RecordCodec.headerSize, limit - offset))
         let header: RecordHeader
         do {
@@ -90,7 +91,7 @@ enum SegmentScanner {
 
     /// True when `[offset, end)` holds only zero bytes: the writer's preallocated space
     /// after the last record (FORMAT.md, "Preallocated tail"), not a torn record.
-    static func isZeroFilled(_ file: SystemFile, from offset: Int, to end: Int) throws -> Bool {
+    static func isZeroFilled(_ file: SegmentFile, from offset: Int, to end: Int) throws -> Bool {
         let window = 1 << 20
         var base = offset
         while base < end {
@@ -103,7 +104,7 @@ enum SegmentScanner {
 
     /// Looks for any valid record at an aligned offset after `offset`. Only runs when
     /// damage was found, so a linear search is acceptable.
-    static func findValidRecord(_ file: SystemFile, after offset: Int, limit: Int) throws -> Int? {
+    static func findValidRecord(_ file: SegmentFile, after offset: Int, limit: Int) throws -> Int? {
         let window = 1 << 20
         var base = offset + RecordCodec.alignment
         let magic = RecordCodec.magic

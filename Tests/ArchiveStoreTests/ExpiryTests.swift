@@ -65,6 +65,16 @@ import TestSupport
         #expect(report.indexFaults.isEmpty, "\(report.indexFaults)")
         #expect(report.removedRecords == records)
         #expect(report.removedByRule["short"] == records)
+        // The space is given back: each rewritten segment is shorter by its removed records.
+        let archive = dir + "/archive/"
+        var removed = 0
+        for name in try FileManager.default.contentsOfDirectory(atPath: archive) where name.hasSuffix(".expiry") {
+            let manifest = try #require(try ExpiryManifest.load(path: archive + name))
+            let size = try #require(try FileManager.default.attributesOfItem(atPath: archive + SegmentName.file(manifest.sequence))[.size] as? Int)
+            #expect(manifest.removedBytes > 0 && size == manifest.sealedSize - manifest.removedBytes, "\(name)")
+            removed += manifest.removed.count
+        }
+        #expect(removed == records)
         let search = try SearchIndex.openReadOnly(path: ArchiveLayout(dataDirectory: dir).searchPath)
         for n in receipts.keys {
             // The FTS5 term index itself: a contentless row deleted with the wrong values
@@ -120,14 +130,17 @@ import TestSupport
         try Self.checkExpired(dir, expired: Set(0..<15), receipts: receipts, records: 25)
     }
 
-    @Test func aNewArrivalDuringTheRunIsKeptWithAFreshCopyOfItsOriginal() async throws {
+    /// Message 3 arrives again while its old records are being removed: before the
+    /// segments are rewritten, and after the index phase read the durable end, indexed
+    /// (its message row kept out by the old one) before the old rows are deleted.
+    @Test(arguments: [ExpiryStep.searchRemoved, .indexRemovalStarting])
+    func aNewArrivalDuringTheRunIsKeptWithAFreshCopyOfItsOriginal(_ at: ExpiryStep) async throws {
         let dir = try makeTempDirectory("expiry")
         defer { removeTempDirectory(dir) }
         let box = LockedValue<ArchiveStore?>(nil)
         let late = LockedValue<ArchiveReceipt?>(nil)
         let store = try await openStore(dir, options: Self.options(dir, hook: { step in
-            guard step == .searchRemoved, let store = box.withLock({ $0 }), late.withLock({ $0 }) == nil else { return }
-            // Message 3 arrives again while its old records are being removed.
+            guard step == at, let store = box.withLock({ $0 }), late.withLock({ $0 }) == nil else { return }
             let done = DispatchSemaphore(value: 0)
             Task {
                 let receipt = try? await commit(store, Self.message(3), 300)
@@ -135,6 +148,11 @@ import TestSupport
                 done.signal()
             }
             done.wait()
+            guard let receipt = late.withLock({ $0 }) else { return }
+            let deadline = Date().addingTimeInterval(TimeInterval(patience))
+            while Date() < deadline, (try? ArchiveIndex.openReadOnly(path: dir + "/archive/index.sqlite", checked: false).arrival(id: receipt.arrivalID)) == nil {
+                Thread.sleep(forTimeInterval: 0.05)
+            }
         }))
         box.withLock { $0 = store }
         let receipts = try await Self.fill(store)
@@ -179,10 +197,11 @@ import TestSupport
         defer { removeTempDirectory(dir) }
         let store = try await openStore(dir, options: Self.options(dir))
         let receipts = try await Self.fill(store)
-        _ = try await store.expire(actor: "user:test") { Self.candidates(receipts, 0..<2) }
-        try await store.close()
         let archive = dir + "/archive/"
         let compacted = try #require(receipts[0]?.segment)
+        let asSealed = try Durable.readAllIfPresent(archive + SegmentName.file(compacted))
+        _ = try await store.expire(actor: "user:test") { Self.candidates(receipts, 0..<2) }
+        try await store.close()
         let list = archive + SegmentName.expiry(compacted)
         #expect(try ArchiveReader(dataDirectory: dir).verify().faults.isEmpty)
 
@@ -205,12 +224,21 @@ import TestSupport
             try zero(untouched.segment, at: untouched.offset, count: 64)
             #expect(try faults().contains { $0.contains("no expiry list accounts for a change") })
         }
-        // A kept record of the rewritten segment, changed.
+        // A kept record of the rewritten segment, changed: it lies where the records
+        // removed before it no longer take space.
         let kept = try #require(receipts[2])
         #expect(kept.segment == compacted)
+        let removedBefore = try #require(try ExpiryManifest.load(path: list)).removed.filter { $0.offset < kept.offset }.reduce(0) { $0 + $1.length }
+        #expect(removedBefore > 0)
         try withSaved(archive + SegmentName.file(compacted)) {
-            try zero(compacted, at: kept.offset, count: 64)
+            try zero(compacted, at: kept.offset - removedBefore, count: 64)
             #expect(try faults().contains { $0.contains("record-list digest mismatch") })
+        }
+        // The segment as sealed put back (the removed records with it): the list does not
+        // fit it.
+        try withSaved(archive + SegmentName.file(compacted)) { () throws in
+            _ = FileManager.default.createFile(atPath: archive + SegmentName.file(compacted), contents: Data(asSealed))
+            #expect(try faults().contains { $0.contains("its expiry list says") })
         }
         // A list re-encoded with another rule (a valid list, its digest right): not the
         // one the audit log recorded.
@@ -225,9 +253,9 @@ import TestSupport
             var bytes = try Durable.readAllIfPresent(list)
             bytes[bytes.count / 2] ^= 1
             FileManager.default.createFile(atPath: list, contents: Data(bytes))
-            #expect(try faults().contains { $0.contains("unreadable") })
+            #expect(try faults().contains { $0.contains("expiry list checksum mismatch") })
             try FileManager.default.removeItem(atPath: list)
-            #expect(try faults().contains { $0.contains("no expiry list accounts for a change") })
+            #expect(try faults().contains { $0.contains("no expiry list accounts for it") })
         }
         #expect(try faults().isEmpty)
     }

@@ -109,7 +109,8 @@ import Glibc
     }
 
     @Test(.timeLimit(NodeTestSupport.scaledMinutes(8)),
-          arguments: ["plan-written", "search-removed", "list-written", "segment-rewritten", "list-installed", "compacted", "index-removed", "audited"])
+          arguments: ["plan-written", "search-removed", "list-written", "segment-rewritten", "list-installed", "compacted",
+                      "index-removal-starting", "index-removed", "fresh-rows-added", "audited"])
     func aNodeKilledAtEachStepOfItsExpiryFinishesItAtTheNextStart(_ step: String) async throws {
         let workspace = try NodeWorkspace()
         defer { workspace.tearDown() }

@@ -1,0 +1,96 @@
+import DurableFiles
+
+/// A segment file read at the offsets its records are addressed by (docs/FORMAT.md,
+/// "Expiry"). Expiry moves the kept records of a sealed segment together and drops the
+/// removed ones' bytes; the index, the search database, arrival references, the forward
+/// queue and the footer go on addressing every record by its offset as sealed (its
+/// logical offset). This view maps a logical offset to where the bytes are now and reads
+/// the removed ranges as zeros, so scanning code sees the segment as sealed, less the
+/// removed records' contents. A segment expiry never touched maps one to one.
+struct SegmentFile {
+    let file: SystemFile
+    /// Logical size: the file's size as sealed (the file's own size plus `removedBytes`).
+    let size: Int
+    /// Records expiry removed, logical offset → length: scanners step over them.
+    let removed: [Int: Int]
+    private let spans: [RemovedSpan]
+
+    private struct RemovedSpan {
+        var offset: Int
+        var length: Int
+        /// Bytes removed before this span: how far its successors moved down.
+        var before: Int
+    }
+
+    /// `removed` in offset order, not overlapping (ExpiryManifest.decode checks that).
+    init(_ file: SystemFile, physicalSize: Int, removed: [RemovedRecord]) {
+        self.file = file
+        var spans: [RemovedSpan] = []
+        var before = 0
+        for r in removed {
+            spans.append(RemovedSpan(offset: r.offset, length: r.length, before: before))
+            before += r.length
+        }
+        self.spans = spans
+        self.removed = Dictionary(removed.map { ($0.offset, $0.length) }, uniquingKeysWith: max)
+        self.size = physicalSize + before
+    }
+
+    /// A file expiry never touched (an active segment, a spool file): offsets as they are.
+    init(unexpired file: SystemFile) throws {
+        self.init(file, physicalSize: try file.size(), removed: [])
+    }
+
+    /// Opens the segment a descriptor describes (`SegmentCatalog.reopen`).
+    static func open(_ segment: SegmentDescriptor) throws -> SegmentFile {
+        try SegmentCatalog.reopen(segment).file
+    }
+
+    func close() { file.close() }
+
+    /// Up to `count` bytes at logical `offset` (fewer only at the end); removed ranges
+    /// read as zeros.
+    func read(at offset: Int, count: Int) throws(FileIOError) -> [UInt8] {
+        guard !spans.isEmpty else { return try file.read(at: offset, count: count) }
+        let end = min(offset + count, size)
+        guard offset < end else { return [] }
+        var out: [UInt8] = []
+        out.reserveCapacity(end - offset)
+        var position = offset
+        var next = firstSpan(endingAfter: position)
+        while position < end {
+            if next < spans.count, spans[next].offset <= position {
+                let stop = min(end, spans[next].offset + spans[next].length)
+                out.append(contentsOf: repeatElement(0, count: stop - position))
+                position = stop
+                next += 1
+                continue
+            }
+            let stop = next < spans.count ? min(end, spans[next].offset) : end
+            let bytes = try file.read(at: physical(position, removedBefore: next), count: stop - position)
+            out.append(contentsOf: bytes)
+            guard bytes.count == stop - position else { break }  // the file ends early: as pread does
+            position = stop
+        }
+        return out
+    }
+
+    /// Where the byte at logical `offset` is in the file, given the index of the first
+    /// removed span that does not end before it.
+    private func physical(_ offset: Int, removedBefore next: Int) -> Int {
+        guard next > 0 else { return offset }
+        let previous = spans[next - 1]
+        return offset - previous.before - previous.length
+    }
+
+    /// Index of the first removed span that ends after `offset` (binary search).
+    private func firstSpan(endingAfter offset: Int) -> Int {
+        var low = 0
+        var high = spans.count
+        while low < high {
+            let mid = (low + high) / 2
+            if spans[mid].offset + spans[mid].length <= offset { low = mid + 1 } else { high = mid }
+        }
+        return low
+    }
+}
