@@ -8,11 +8,12 @@ import Foundation
 /// records and the search database go on addressing records by their offsets as sealed,
 /// which the list maps to where they are now (`SegmentFile`): none of them change.
 ///
-/// Steps, each durable before the next, so a crash anywhere leaves either the segment as
-/// it was or a pending list that `finishPending` completes (the same rewrite, again):
+/// One pass reads and checks the segment (as `check` does) and writes the kept records to
+/// `NNNNNNNN.seg.tmp`, synced; nothing visible has changed yet. Then, each step durable
+/// before the next, so a crash anywhere leaves either the segment as it was or a pending
+/// list that `finishPending` completes (the rewrite again, from the list):
 /// 1. the new list (earlier removals and these) to `NNNNNNNN.expiry.next`;
-/// 2. the segment rewritten without the listed records into a temporary file, synced,
-///    renamed over the segment;
+/// 2. the temporary file renamed over the segment;
 /// 3. `.expiry.next` renamed to `.expiry`.
 enum SegmentCompactor {
     /// One record to remove: where it is and why. The compactor checks that a message or
@@ -34,13 +35,16 @@ enum SegmentCompactor {
         _ removals: [Removal], from segment: SegmentDescriptor, directory: String, now: Date,
         faults: (any DurableFaultInjector)?, after: (ExpiryStep) throws -> Void = { _ in }
     ) throws -> ExpiryManifest {
-        let listing = try check(segment)
-        guard let footer = segment.footer else { throw ArchiveStoreError.unrecoverable("\(segment.name) is not sealed") }
         let earlier = segment.expiry?.removed ?? []
+        let dropping = Set(removals.map(\.offset)).subtracting(earlier.map(\.offset))  // those removed before: a run resumed
+        let temp = segment.path + ".tmp"
+        var renamed = false
+        defer { if !renamed && !dropping.isEmpty { try? Durable.unlinkIfPresent(temp, faults: faults) } }
+        let listing = try check(segment, copyingTo: dropping.isEmpty ? nil : temp, without: dropping, faults: faults)
+        guard let footer = segment.footer else { throw ArchiveStoreError.unrecoverable("\(segment.name) is not sealed") }
         var added: [RemovedRecord] = []
-        for removal in removals {
+        for removal in removals where dropping.contains(removal.offset) {
             guard let kept = listing.kept[removal.offset], kept.kind != .dictionary else {
-                if earlier.contains(where: { $0.offset == removal.offset }) { continue }  // removed before (a run resumed)
                 throw ArchiveStoreError.unrecoverable("\(segment.name) offset \(removal.offset): no message or arrival record there")
             }
             added.append(RemovedRecord(offset: removal.offset, length: kept.length, kind: kept.kind, recordSHA256: kept.sha256,
@@ -53,7 +57,8 @@ enum SegmentCompactor {
         let pending = directory + "/" + SegmentName.pendingExpiry(segment.sequence)
         try Durable.writeAtomically(manifest.encode(), to: pending, faults: faults)
         try after(.listWritten)
-        try rewrite(segment, without: manifest, faults: faults)
+        try Durable.rename(temp, to: segment.path, faults: faults)
+        renamed = true
         try after(.segmentRewritten)
         try Durable.rename(pending, to: directory + "/" + SegmentName.expiry(segment.sequence), faults: faults)
         try after(.listInstalled)
@@ -63,11 +68,15 @@ enum SegmentCompactor {
     /// Reads the whole segment and checks it is as sealed: its SHA-256, or after an earlier
     /// expiry its record-list digest. Throws for a segment expiry must leave alone (not
     /// sealed, damaged, changed, its expiry list unreadable or pending).
-    static func check(_ segment: SegmentDescriptor) throws -> RecordListing {
+    /// With `copyingTo`, the same pass writes the segment without the records at `without`
+    /// (and those removed before) to that new file and syncs it; it is left to the caller.
+    static func check(_ segment: SegmentDescriptor, copyingTo copy: String? = nil, without dropping: Set<Int> = [],
+                      faults: (any DurableFaultInjector)? = nil) throws -> RecordListing {
         guard let footer = segment.footer else { throw ArchiveStoreError.unrecoverable("\(segment.name) is not sealed: expiry only rewrites sealed segments") }
         guard !segment.expiryPending else { throw ArchiveStoreError.unrecoverable("\(segment.name) has an expiry pending: finish it first") }
         if let problem = segment.expiryProblem { throw ArchiveStoreError.unrecoverable("\(segment.name): expiry list unreadable: \(problem)") }
-        let listing = try RecordListing.read(segment, removed: segment.expiry?.removed ?? [], hashContents: segment.expiry == nil)
+        let listing = try RecordListing.read(segment, removed: segment.expiry?.removed ?? [], hashContents: segment.expiry == nil,
+                                             copy: copy.map { RecordListing.Copy(path: $0, dropping: dropping, faults: faults) })
         if let manifest = segment.expiry {
             guard manifest.sealedSHA256 == footer.segmentHash, listing.digest == manifest.recordListDigest else {
                 throw ArchiveStoreError.unrecoverable("\(segment.name) does not match its expiry list's record-list digest: left as it is")
@@ -139,29 +148,81 @@ struct RecordListing {
     /// SHA-256 of the bytes before the footer, when asked for (a segment no expiry touched).
     var contentSHA256: [UInt8]?
 
+    /// Where a listing pass also writes the segment anew: every byte but the records at
+    /// `dropping` (and those the scan steps over), in order, into a new file at `path`.
+    struct Copy {
+        var path: String
+        var dropping: Set<Int>
+        var faults: (any DurableFaultInjector)?
+    }
+
     /// Reads the segment's records (stepping over `removed`); throws if any bytes in
     /// between are not a valid record.
-    static func read(_ segment: SegmentDescriptor, removed: [RemovedRecord], hashContents: Bool) throws -> RecordListing {
+    static func read(_ segment: SegmentDescriptor, removed: [RemovedRecord], hashContents: Bool, copy: Copy? = nil) throws -> RecordListing {
         let file = try SegmentFile.open(segment)
         defer { file.close() }
         let end = segment.recordsEnd
         var listing = RecordListing()
         var content = SHA256()
-        if hashContents {
-            content.update(data: try file.read(at: 0, count: SegmentHeader.size))
-        }
+        let header = try file.read(at: 0, count: SegmentHeader.size)
+        if hashContents { content.update(data: header) }
+        var output = try copy.map { try CopyOutput(path: $0.path, faults: $0.faults) }
+        defer { output?.file.close() }
+        try output?.append(header[...])
         var digest = RecordListDigest(removed: removed)
         let ranges = Dictionary(removed.map { ($0.offset, $0.length) }, uniquingKeysWith: max)
         let outcome = try SegmentScanner.scan(file, from: SegmentHeader.size, to: end, skipDamage: false, removed: ranges) { offset, header, bytes, _ in
             if hashContents { content.update(data: bytes) }
             let sha = digest.add(offset: offset, bytes: bytes)
             listing.kept[offset] = Kept(kind: header.kind, length: header.recordLength, sha256: sha)
+            if let dropping = copy?.dropping, !dropping.contains(offset) { try output?.append(bytes) }
         }
         if let damage = outcome.damages.first ?? outcome.tornTail {
             throw ArchiveStoreError.unrecoverable("\(segment.name) offset \(damage.offset): \(damage.reason); expiry leaves a damaged segment as it is")
         }
         listing.digest = digest.finalize()
         if hashContents { listing.contentSHA256 = Array(content.finalize()) }
+        if var out = output {
+            // The footer (and, after a sidecar seal, whatever follows its data).
+            var offset = end
+            while offset < file.size {
+                let bytes = try file.read(at: offset, count: min(4 << 20, file.size - offset))
+                guard !bytes.isEmpty else { throw FileIOError(operation: "read", path: segment.path, errno: EIO) }
+                try out.append(bytes[...])
+                offset += bytes.count
+            }
+            try out.finish()
+        }
         return listing
+    }
+
+    /// The new file a listing pass writes, in 4 MiB writes.
+    private struct CopyOutput {
+        let file: SystemFile
+        private var buffer: [UInt8] = []
+        private var written = 0
+
+        init(path: String, faults: (any DurableFaultInjector)?) throws {
+            try Durable.unlinkIfPresent(path, faults: faults)
+            file = try SystemFile.open(path, flags: O_WRONLY | O_CREAT | O_EXCL, faults: faults)
+            buffer.reserveCapacity(4 << 20)
+        }
+
+        mutating func append(_ bytes: ArraySlice<UInt8>) throws {
+            buffer.append(contentsOf: bytes)
+            if buffer.count >= 4 << 20 { try flush() }
+        }
+
+        mutating func flush() throws {
+            guard !buffer.isEmpty else { return }
+            try file.write(buffer[...], at: written)
+            written += buffer.count
+            buffer.removeAll(keepingCapacity: true)
+        }
+
+        mutating func finish() throws {
+            try flush()
+            try file.sync()
+        }
     }
 }
