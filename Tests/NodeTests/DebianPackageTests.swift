@@ -109,7 +109,7 @@ struct DebianPackageTests {
         }
     }
 
-    @Test func theUnitPassesSystemdAnalyzeVerify() async throws {
+    @Test func theUnitPassesSystemdAnalyzeVerifyAndScoresAsDocumented() async throws {
         try DebianPackageBuild.requireTools([DebianPackageBuild.systemdAnalyze])
         let deb = try await DebianPackageBuild.shared.package()
         try await withTempDirectory("deb-unit") { directory in
@@ -126,6 +126,14 @@ struct DebianPackageTests {
                                               environment: ["MANPATH": root.path + "/usr/share/man"])
             let output = String(decoding: verify.stdout, as: UTF8.self) + verify.stderr
             #expect(verify.status == 0 && output.isEmpty, "systemd-analyze verify: \(verify.status)\n\(output)")
+
+            // The exposure score OPERATIONS.md states is the one systemd gives.
+            let security = try await runProcess(DebianPackageBuild.systemdAnalyze, ["security", "--offline=yes", "--root=\(root.path)", Self.unit],
+                                                in: directory)
+            let score = String(decoding: security.stdout, as: UTF8.self).split(separator: "\n")
+                .first { $0.contains("Overall exposure level") }?.split(separator: " ").dropFirst(6).first
+            let operations = try String(contentsOfFile: NodeTestSupport.packageRoot.appendingPathComponent("docs/OPERATIONS.md").path, encoding: .utf8)
+            #expect(score != nil && operations.contains("scores the unit **\(score ?? "?") OK**"), "systemd-analyze security gives \(String(describing: score)): \(String(decoding: security.stdout, as: UTF8.self).suffix(300))")
         }
     }
 
