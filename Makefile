@@ -3,9 +3,10 @@
 SWIFT ?= swift
 FUZZ_SECONDS ?= 20
 RUN_PACKAGES := libzstd-dev libsqlite3-dev pkg-config
-TEST_PACKAGES := $(RUN_PACKAGES) swaks libnet-ssleay-perl postfix python3 python3-aiosmtpd openssl nginx libnginx-mod-stream curl strace
+DEB_PACKAGES := dpkg-dev lintian systemd python3
+TEST_PACKAGES := $(RUN_PACKAGES) $(DEB_PACKAGES) swaks libnet-ssleay-perl postfix python3-aiosmtpd python3-seccomp openssl nginx libnginx-mod-stream curl strace
 
-.PHONY: run test build deps-run deps-test fuzz soak sanitize microbench clean
+.PHONY: run test build deb deps-run deps-test deps-deb fuzz soak sanitize microbench clean
 
 deps-run:
 	@scripts/install-deps $(RUN_PACKAGES)
@@ -13,11 +14,22 @@ deps-run:
 deps-test:
 	@scripts/install-deps $(TEST_PACKAGES)
 
+deps-deb:
+	@scripts/install-deps $(RUN_PACKAGES) $(DEB_PACKAGES)
+
 build: deps-run
 	$(SWIFT) build -c release --product archiverelay
 
 run: build
 	$(SWIFT) run -c release archiverelay serve
+
+# The Debian package (README, "Install"), into DEB_DIR. A release build of its own, in
+# .build-deb: the Swift runtime and Foundation linked in (the package runs where no Swift
+# toolchain is), no RUNPATH; then scripts/build-deb and lintian, which must report no error.
+DEB_DIR ?= .build-deb/package
+deb: deps-deb
+	$(SWIFT) build -c release --product archiverelay --scratch-path .build-deb --static-swift-stdlib --disable-local-rpath -Xswiftc -no-toolchain-stdlib-rpath
+	deb=$$(scripts/build-deb .build-deb/release/archiverelay $(DEB_DIR)) && lintian --fail-on error "$$deb" && echo "built $$deb"
 
 test: deps-test
 	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/test-all
@@ -61,4 +73,4 @@ microbench: deps-run
 	cd Benchmarks && $(SWIFT) package benchmark
 
 clean:
-	rm -rf .build .build-tsan .build-asan Fuzz/.build Benchmarks/.build
+	rm -rf .build .build-tsan .build-asan .build-deb Fuzz/.build Benchmarks/.build
