@@ -36,13 +36,17 @@ public protocol AuditRecorder: Sendable {
 }
 
 public enum AuditActor {
-    /// `user:NAME` for the effective user this process runs as (`user:UID` when the
-    /// password database does not name it).
-    public static func operatingSystemUser() -> String {
+    /// `user:NAME` for the effective user this process was started as (`user:UID` when
+    /// the password database does not name it). Fixed at the first call: a CLI started by
+    /// root takes on the data directory's owner, and asks this before it does, so the
+    /// entries still name root.
+    public static func operatingSystemUser() -> String { startingUser }
+
+    private static let startingUser: String = {
         let uid = geteuid()
         if let entry = getpwuid(uid), let name = entry.pointee.pw_name { return "user:" + String(cString: name) }
         return "user:\(uid)"
-    }
+    }()
 
     public static func token(_ name: String) -> String { "token:" + name }
 

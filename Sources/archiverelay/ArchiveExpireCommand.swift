@@ -40,6 +40,7 @@ extension ArchiveCommand {
                 throw ValidationError(TerminalText(lines: ConfigurationError(path: config, problems: problems.errors).description).description)
             }
             let directory = dataDirectory ?? validated.node.dataDirectory
+            try DataDirectory.adoptOwner(directory)
             guard dryRun else { return try await remove(validated, dataDirectory: directory) }
             let now = try at.map(commandLineTime) ?? Date()
             try reportingAuditedErrors {

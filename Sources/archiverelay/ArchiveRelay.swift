@@ -12,6 +12,25 @@ struct ArchiveRelay: AsyncParsableCommand {
 }
 
 extension ArchiveRelay {
+    /// Parses and runs the command, as ArgumentParser's own `main` does; an operator
+    /// command run by root first takes on the data directory's owner
+    /// (`DataDirectory.adoptOwner`).
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if let operated = command as? OperatesOnDataDirectory { try DataDirectory.adoptOwner(operated.dataDirectoryPath) }
+            if var command = command as? AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
+}
+
+extension ArchiveRelay {
     /// `archiverelay --version`. Raised by hand with each release; 0.x while the formats
     /// may still change (docs/FORMAT.md says how each is versioned on its own).
     static let version = "0.25.0"

@@ -1,4 +1,5 @@
 import ArchiveStore
+import AuditTrail
 import DurableFiles
 import Foundation
 
@@ -24,6 +25,30 @@ enum DataDirectory {
             let why = String(cString: strerror(errno))
             throw Problem(description: "the data directory \(path) is not writable by this user (uid \(geteuid())): \(why); "
                 + "it should belong to the user the node runs as")
+        }
+    }
+
+    /// Run by root, an operator command takes on the user and groups of the data
+    /// directory's owner (the node's user) before it opens anything there: files it
+    /// creates (the audit log, the holds database, lock files, SQLite's `-wal` and `-shm`)
+    /// then belong to the node, which could not write them were they root's. The audit
+    /// entries still name the user who ran the command. Nothing changes for other users,
+    /// a data directory root owns, or one that does not exist.
+    static func adoptOwner(_ path: String) throws {
+        var info = stat()
+        guard geteuid() == 0, stat(path, &info) == 0, info.st_uid != 0 else { return }
+        _ = AuditActor.operatingSystemUser()  // fixed now, as root
+        let owner = info.st_uid
+        var group = info.st_gid
+        var fixed = false
+        if let entry = getpwuid(owner), let name = entry.pointee.pw_name {
+            group = entry.pointee.pw_gid
+            fixed = initgroups(name, group) == 0
+        } else {
+            fixed = setgroups(0, nil) == 0
+        }
+        guard fixed, setgid(group) == 0, setuid(owner) == 0, setuid(0) != 0 else {
+            throw Problem(description: "cannot take on the owner (uid \(owner)) of the data directory \(path): \(String(cString: strerror(errno)))")
         }
     }
 

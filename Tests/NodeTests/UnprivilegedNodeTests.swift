@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The node as it runs in production: as an unprivileged user. Everything else in the
@@ -38,5 +39,40 @@ import Testing
         #expect(sent.code == 250, "log:\n\(NodeTestSupport.tail(node.log))")
         #expect(try await node.archivedDigests().count == 1)
         await node.stop(process)
+    }
+
+    /// An operator runs the CLI as root against the data directory of a node that runs as
+    /// its own user: the files the command creates (holds database, audit log) must be
+    /// the node's, or the node could never write them again. The audit entry still names
+    /// root.
+    @Test(.enabled(if: geteuid() == 0, "taking on another user needs root"), .timeLimit(NodeTestSupport.scaledMinutes(2)))
+    func rootOperatorCommandsLeaveTheDataDirectoryToItsOwner() async throws {
+        let workspace = try NodeWorkspace()
+        defer { workspace.tearDown() }
+        let data = workspace.root + "/data"
+        #expect(mkdir(data, 0o750) == 0)
+        for path in [workspace.root, data] { #expect(chown(path, NodeTestSupport.nobody, NodeTestSupport.nobody) == 0) }
+        #expect(chmod(workspace.root, 0o755) == 0)
+        let binary = try NodeTestSupport.binary()
+
+        let created = try await runProcess(binary, ["archive", "hold", "create", "case-1", "--query", "merger", "--reason", "audit",
+                                                    "--data-dir", data], in: workspace.root)
+        #expect(created.status == 0, "\(created.stderr)")
+        for folder in ["holds", "audit"] {
+            for name in try FileManager.default.contentsOfDirectory(atPath: data + "/" + folder) + [""] {
+                var info = stat()
+                #expect(stat(data + "/" + folder + "/" + name, &info) == 0)
+                #expect(info.st_uid == NodeTestSupport.nobody, "\(folder)/\(name) belongs to uid \(info.st_uid)")
+            }
+        }
+        // The node's user can change what root made, and the log names who did what.
+        let released = NodeTestSupport.asNobody(binary, ["archive", "hold", "release", "case-1", "--yes", "--data-dir", data])
+        let release = try await runProcess(released.executable, released.arguments, in: workspace.root)
+        #expect(release.status == 0, "\(release.stderr)")
+        let audit = try await runProcess(binary, ["archive", "audit", "--json", "--data-dir", data], in: workspace.root)
+        let actors = String(decoding: audit.stdout, as: UTF8.self).split(separator: "\n").compactMap { line in
+            (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["actor"] as? String
+        }
+        #expect(actors.prefix(2) == ["user:root", "user:nobody"], "\(actors) \(audit.stderr)")
     }
 }
