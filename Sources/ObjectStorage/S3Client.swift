@@ -11,8 +11,7 @@ import NIOSSL
 /// Call `shutdown()` before dropping it.
 public final class S3Client: Sendable {
     public let configuration: S3Configuration
-    let credentials: AWSCredentials
-    let signer: SignatureV4
+    let builder: S3RequestBuilder
     let http: HTTPClient
     /// The signing time; tests fix it.
     let clock: @Sendable () -> Date
@@ -27,8 +26,7 @@ public final class S3Client: Sendable {
     init(configuration: S3Configuration, credentials: AWSCredentials, eventLoopGroup: any EventLoopGroup,
          clock: @escaping @Sendable () -> Date) throws {
         self.configuration = configuration
-        self.credentials = credentials
-        signer = SignatureV4(region: configuration.region)
+        builder = S3RequestBuilder(configuration: configuration, credentials: credentials)
         self.clock = clock
         var tls = TLSConfiguration.makeClientConfiguration()
         if let caFile = configuration.caFile {
@@ -51,19 +49,11 @@ public final class S3Client: Sendable {
     /// other status is read as S3's XML error and thrown.
     func send(_ method: HTTPMethod, key: String?, query: [QueryParameter] = [], headers: [HTTPField] = [],
               body: HTTPClientRequest.Body? = nil, payloadHash: String) async throws -> HTTPClientResponse {
-        let location = configuration.location(of: key)
-        let authority = configuration.endpoint.authority(host: location.host)
-        var fields = headers
-        fields.append(HTTPField("host", authority))
-        fields.append(HTTPField("x-amz-content-sha256", payloadHash))
-        let signable = SignableRequest(method: method.rawValue, path: location.path, query: query, headers: fields)
-        let signed = signer.sign(signable, payloadHash: payloadHash, credentials: credentials, date: clock())
-        let queryText = URIEncoding.canonicalQuery(query)
-        let scheme = configuration.endpoint.useTLS ? "https" : "http"
-        var request = HTTPClientRequest(url: "\(scheme)://\(authority)\(URIEncoding.path(location.path))"
-            + (queryText.isEmpty ? "" : "?\(queryText)"))
+        let prepared = builder.prepare(method: method.rawValue, key: key, query: query, headers: headers,
+                                       payloadHash: payloadHash, date: clock())
+        var request = HTTPClientRequest(url: prepared.url)
         request.method = method
-        for field in fields + signed.added { request.headers.add(name: field.name, value: field.value) }
+        for field in prepared.headers { request.headers.add(name: field.name, value: field.value) }
         if let body { request.body = body }
         let response: HTTPClientResponse
         do {
@@ -102,8 +92,7 @@ public final class S3Client: Sendable {
     func sendXML(_ method: HTTPMethod, key: String, query: [QueryParameter], body: [UInt8],
                  headers: [HTTPField] = []) async throws -> HTTPClientResponse {
         let md5 = Data(Insecure.MD5.hash(data: body)).base64EncodedString()
-        let fields = headers + [HTTPField("content-md5", md5), HTTPField("content-type", "application/xml"),
-                                HTTPField("content-length", String(body.count))]
+        let fields = headers + [HTTPField("content-md5", md5), HTTPField("content-type", "application/xml")]
         return try await send(method, key: key, query: query, headers: fields, body: .bytes(ByteBuffer(bytes: body)),
                               payloadHash: PayloadHash.hex(of: body))
     }
