@@ -2,8 +2,11 @@
 # Both install the Debian packages they need first (apt-get; sudo when not root).
 SWIFT ?= swift
 FUZZ_SECONDS ?= 20
-RUN_PACKAGES := libzstd-dev libsqlite3-dev pkg-config
-TEST_PACKAGES := $(RUN_PACKAGES) swaks libnet-ssleay-perl postfix python3 python3-aiosmtpd openssl nginx libnginx-mod-stream curl strace
+# libxml2: FoundationXML (S3's XML answers, Sources/ObjectStorage) links the system's copy.
+RUN_PACKAGES := libzstd-dev libsqlite3-dev pkg-config libxml2
+TEST_PACKAGES := $(RUN_PACKAGES) swaks libnet-ssleay-perl postfix python3 python3-pip python3-aiosmtpd openssl nginx libnginx-mod-stream curl strace
+# From PyPI: moto's S3 server and boto3/botocore, the ObjectStorage tests' server and oracles.
+PIP_PACKAGES := 'moto[server]==5.2.1' boto3==1.43.11 botocore==1.43.11
 
 .PHONY: run test build deps-run deps-test fuzz soak sanitize microbench clean
 
@@ -12,6 +15,8 @@ deps-run:
 
 deps-test:
 	@scripts/install-deps $(TEST_PACKAGES)
+	@python3 -m pip install --quiet --disable-pip-version-check $(PIP_PACKAGES) 2>/dev/null \
+		|| python3 -m pip install --quiet --disable-pip-version-check --break-system-packages $(PIP_PACKAGES)
 
 build: deps-run
 	$(SWIFT) build -c release --product archiverelay
