@@ -185,3 +185,29 @@ import TestSupport
         }
     }
 }
+
+/// HTTPS with a private CA: trusted through `caFile`, refused (as a transport error)
+/// without it.
+@Suite struct S3ClientTLSTests {
+    @Test func aPrivateAuthorityIsTrustedThroughTheCAFile() async throws {
+        let pki = try await TestPKI.shared()
+        let moto = try await MotoServer.startTLS(identity: pki.leaf, authority: pki.authority)
+        let bucket = try await moto.makeBucket("tls")
+        var configuration = try S3ClientMotoTests.configuration(moto, bucket: bucket)
+        configuration.caFile = pki.authority
+        try await withTempDirectory("tls") { directory in
+            try writeFile(directory + "/segment", S3ClientMotoTests.pattern(5000))
+            try await S3ClientMotoTests.withS3Client(configuration) { client in
+                let put = try await client.putObject(key: "segments/000001.seg", fromFile: directory + "/segment")
+                #expect(try await client.headObject(key: "segments/000001.seg").size == put.size)
+            }
+        }
+        configuration.caFile = nil
+        try await S3ClientMotoTests.withS3Client(configuration) { client in
+            let error = await #expect(throws: S3TransportError.self) { try await client.headObject(key: "segments/000001.seg") }
+            #expect(error?.reason.localizedCaseInsensitiveContains("certificate") == true, "\(String(describing: error))")
+        }
+        configuration.caFile = "/nonexistent/ca.pem"
+        #expect(throws: S3ConfigurationError.self) { try S3Client(configuration: configuration) }
+    }
+}

@@ -7,6 +7,9 @@ signatures only after INITIAL_NO_AUTH_ACTION_COUNT requests; it is set to 0 here
 Prints one JSON line {"port", "access_key", "secret_key"} and serves until its
 standard input closes, which happens when the test process ends in any way, or
 until MAX_SECONDS pass.
+
+Usage: moto_fixture.py [CERT KEY CA]: with them it serves HTTPS with that certificate
+(and trusts CA for its own setup requests).
 """
 import json
 import os
@@ -17,15 +20,18 @@ MAX_SECONDS = 3600
 
 import boto3
 from moto import settings
-from moto.server import ThreadedMotoServer
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from werkzeug.serving import make_server
 
 
-def main():
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    iam = boto3.client("iam", endpoint_url=endpoint, region_name="us-east-1",
+def main(argv):
+    tls = (argv[0], argv[1]) if len(argv) >= 3 else None
+    app = DomainDispatcherApplication(create_backend_app)
+    server = make_server("127.0.0.1", 0, app, threaded=True, ssl_context=tls)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_port
+    endpoint = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
+    iam = boto3.client("iam", endpoint_url=endpoint, region_name="us-east-1", verify=argv[2] if tls else None,
                        aws_access_key_id="setup", aws_secret_access_key="setup")
     iam.create_user(UserName="archiverelay")
     iam.put_user_policy(UserName="archiverelay", PolicyName="all", PolicyDocument=json.dumps({
@@ -42,4 +48,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
