@@ -2,9 +2,12 @@
 # Both install the Debian packages they need first (apt-get; sudo when not root).
 SWIFT ?= swift
 FUZZ_SECONDS ?= 20
-RUN_PACKAGES := libzstd-dev libsqlite3-dev pkg-config
+# libxml2: FoundationXML (S3's XML answers, Sources/ObjectStorage) links the system's copy.
+RUN_PACKAGES := libzstd-dev libsqlite3-dev pkg-config libxml2
 DEB_PACKAGES := dpkg-dev lintian systemd python3
-TEST_PACKAGES := $(RUN_PACKAGES) $(DEB_PACKAGES) swaks libnet-ssleay-perl postfix python3-aiosmtpd python3-seccomp openssl nginx libnginx-mod-stream curl strace
+TEST_PACKAGES := $(RUN_PACKAGES) $(DEB_PACKAGES) python3-pip swaks libnet-ssleay-perl postfix python3-aiosmtpd python3-seccomp openssl nginx libnginx-mod-stream curl strace
+# From PyPI: moto's S3 server and boto3/botocore, the ObjectStorage tests' server and oracles.
+PIP_PACKAGES := 'moto[server]==5.2.1' boto3==1.43.11 botocore==1.43.11
 
 .PHONY: run test build deb deps-run deps-test deps-deb fuzz soak sanitize microbench clean
 
@@ -13,6 +16,8 @@ deps-run:
 
 deps-test:
 	@scripts/install-deps $(TEST_PACKAGES)
+	@python3 -m pip install --quiet --disable-pip-version-check $(PIP_PACKAGES) 2>/dev/null \
+		|| python3 -m pip install --quiet --disable-pip-version-check --break-system-packages $(PIP_PACKAGES)
 
 deps-deb:
 	@scripts/install-deps $(RUN_PACKAGES) $(DEB_PACKAGES)

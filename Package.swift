@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "SearchQuery", targets: ["SearchQuery"]),
         .library(name: "AuditTrail", targets: ["AuditTrail"]),
         .library(name: "Governance", targets: ["Governance"]),
+        .library(name: "ObjectStorage", targets: ["ObjectStorage"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -35,6 +36,7 @@ let package = Package(
         // No traits: the admin endpoint reads its settings from our TOML, not swift-configuration.
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         // Pure wire protocol shared by the listener and the forwarding client: NIOCore only.
@@ -203,6 +205,21 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
+        // The S3 client the object-storage tier stands on: AWS Signature V4 on swift-crypto,
+        // the bucket's operations (Object Lock included) on AsyncHTTPClient, S3's XML
+        // errors parsed with FoundationXML (which links the system's libxml2).
+        .target(
+            name: "ObjectStorage",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "_NIOFileSystem", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
         // What the operator tools print and parse, kept out of the executable so its tests
         // can reach it: terminal-safe text and the command-line time forms.
         .target(name: "OperatorText"),
@@ -236,6 +253,9 @@ let package = Package(
         // What the test suites share: temporary directories, file helpers, free ports, the
         // one wait (`eventually`, `patience`), child processes, the test certificates.
         .target(name: "TestSupport", path: "Tests/Support/TestSupport"),
+        // A moto S3 server on loopback for a test (started, its user and keys made, stopped
+        // with the test process), and boto3 as the oracle of what the bucket holds.
+        .target(name: "TestMoto", dependencies: ["TestSupport"], path: "Tests/Support/TestMoto", exclude: ["Scripts"]),
         // A seeded random number generator for reproducible random tests.
         .target(name: "TestRandom", path: "Tests/Support/TestRandom"),
         // A disk that loses every write no sync covered, for the power-loss tables.
@@ -335,6 +355,13 @@ let package = Package(
         ),
         // The audit log's chain: every kind of tampering, torn lines, appends from many threads.
         .testTarget(name: "AuditTrailTests", dependencies: ["AuditTrail", "DurableFiles", "TestSupport"]),
+        // SigV4 against AWS's vectors and botocore; the S3 client against moto.
+        .testTarget(
+            name: "ObjectStorageTests",
+            dependencies: ["ObjectStorage", "TestMoto", "TestSupport", .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "Crypto", package: "swift-crypto")],
+            exclude: ["Scripts"]
+        ),
         // The shared test helpers' own checks.
         .testTarget(name: "TestSupportTests", dependencies: ["TestSupport"]),
         // End-to-end: drives the built archiverelay binary as child processes.
