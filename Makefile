@@ -3,7 +3,7 @@
 SWIFT ?= swift
 FUZZ_SECONDS ?= 20
 RUN_PACKAGES := libzstd-dev libsqlite3-dev pkg-config
-TEST_PACKAGES := $(RUN_PACKAGES) swaks libnet-ssleay-perl postfix python3 python3-aiosmtpd openssl nginx libnginx-mod-stream curl strace
+TEST_PACKAGES := $(RUN_PACKAGES) swaks libnet-ssleay-perl postfix python3 python3-aiosmtpd openssl nginx libnginx-mod-stream curl strace prometheus
 
 .PHONY: run test build deps-run deps-test fuzz soak sanitize microbench clean
 
