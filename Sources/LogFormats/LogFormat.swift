@@ -38,9 +38,9 @@ public enum LogFormat: String, CaseIterable, Sendable {
             handler.logLevel = level
             return handler
         case .json:
-            return JSONLogHandler(label: label, level: level, output: .standardError)
+            return LineLogHandler(label: label, level: level, format: .json, output: .standardError)
         case .journald:
-            return JournaldLogHandler(label: label, level: level, output: .standardError)
+            return LineLogHandler(label: label, level: level, format: .journald, output: .standardError)
         }
     }
 }

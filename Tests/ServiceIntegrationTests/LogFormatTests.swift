@@ -20,7 +20,7 @@ import Testing
 
     @Test func jsonLinesCarryTheFieldsAndTheMetadata() throws {
         let captured = Captured()
-        var logger = Logger(label: "archiverelay") { JSONLogHandler(label: $0, level: .info, output: captured.output, metadataProvider: nil) }
+        var logger = Logger(label: "archiverelay") { LineLogHandler(label: $0, level: .info, format: .json, output: captured.output, metadataProvider: nil) }
         logger[metadataKey: "node"] = "a"
         logger.debug("below the level")
         logger.notice("message stored \"quoted\"\nsecond line\u{1}", metadata: [
@@ -51,7 +51,7 @@ import Testing
 
     @Test func journaldLinesStartWithTheSyslogPriorityOfTheirLevel() throws {
         let captured = Captured()
-        var logger = Logger(label: "archiverelay") { JournaldLogHandler(label: $0, level: .trace, output: captured.output, metadataProvider: nil) }
+        var logger = Logger(label: "archiverelay") { LineLogHandler(label: $0, level: .trace, format: .journald, output: captured.output, metadataProvider: nil) }
         logger[metadataKey: "node"] = "a"
         for level in Logger.Level.allCases { logger.log(level: level, "at \(level.rawValue)") }
         logger.error("first\nsecond")

@@ -13,31 +13,8 @@ import Darwin
 /// `message`, and each metadata key as a field of its own. Nested metadata stays nested
 /// (a dictionary is an object, an array an array); a metadata key that is one of the four
 /// names above is written as `metadata.<key>`. JSONSerialization does the escaping.
-public struct JSONLogHandler: LogHandler {
-    public var metadata: Logger.Metadata = [:]
-    public var metadataProvider: Logger.MetadataProvider?
-    public var logLevel: Logger.Level
-    private let label: String
-    private let output: LogOutput
-
-    public static let reservedKeys: Set<String> = ["time", "level", "label", "message"]
-
-    public init(label: String, level: Logger.Level, output: LogOutput, metadataProvider: Logger.MetadataProvider? = LoggingSystem.metadataProvider) {
-        self.label = label
-        self.logLevel = level
-        self.output = output
-        self.metadataProvider = metadataProvider
-    }
-
-    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    public func log(event: LogEvent) {
-        output.write(Self.line(event: event, label: label, metadata: EventMetadata.merge(base: metadata, provider: metadataProvider, event: event),
-                               time: Date()))
-    }
+enum JSONLine {
+    static let reservedKeys: Set<String> = ["time", "level", "label", "message"]
 
     /// The line for one event, newline included.
     static func line(event: LogEvent, label: String, metadata: Logger.Metadata, time: Date) -> String {

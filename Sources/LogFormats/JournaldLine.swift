@@ -5,30 +5,7 @@ import Logging
 /// priority: `journalctl -p warning` then finds warnings, errors and criticals. A message
 /// of several lines gets the prefix on each, or the journal would take its later lines
 /// as `info`.
-public struct JournaldLogHandler: LogHandler {
-    public var metadata: Logger.Metadata = [:]
-    public var metadataProvider: Logger.MetadataProvider?
-    public var logLevel: Logger.Level
-    private let label: String
-    private let output: LogOutput
-
-    public init(label: String, level: Logger.Level, output: LogOutput, metadataProvider: Logger.MetadataProvider? = LoggingSystem.metadataProvider) {
-        self.label = label
-        self.logLevel = level
-        self.output = output
-        self.metadataProvider = metadataProvider
-    }
-
-    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    public func log(event: LogEvent) {
-        let merged = EventMetadata.merge(base: metadata, provider: metadataProvider, event: event)
-        output.write(Self.lines(event: event, label: label, metadata: merged))
-    }
-
+public enum JournaldLine {
     /// The syslog priority of a level (RFC 5424: 2 critical … 7 debug); swift-log's
     /// `trace` has none of its own and is `debug`.
     public static func priority(_ level: Logger.Level) -> Int {
