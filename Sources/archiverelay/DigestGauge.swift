@@ -1,4 +1,5 @@
 import ArchiveStore
+import Dispatch
 import Foundation
 import Logging
 import Metrics
@@ -36,11 +37,14 @@ struct DigestGauge: Service {
     private func refresh() async {
         let directory = dataDirectory
         let day = Self.previousDay(of: Date())
-        let task = Task.detached(priority: .background) {
-            try ArchiveReader(dataDirectory: directory).digest().first { $0.day == day }
-        }
         do {
-            let line = try await task.value
+            // On a dispatch thread: the read blocks for as long as the index takes, which
+            // must not hold one of the few threads of Swift's cooperative pool.
+            let line = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<DailyDigest?, any Error>) in
+                DispatchQueue.global(qos: .background).async {
+                    continuation.resume(with: Result { try ArchiveReader(dataDirectory: directory).digest().first { $0.day == day } })
+                }
+            }
             arrivals.record(line?.messages ?? 0)
             fingerprint.record(line.map { Self.fingerprint(hex: $0.sha256) } ?? 0)
         } catch {
