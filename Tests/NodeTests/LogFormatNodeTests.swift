@@ -4,17 +4,18 @@ import Testing
 
 /// `serve --log-format` and the default it picks: JSON lines that parse, with the metadata
 /// as fields; journald's `<N>` prefixes when JOURNAL_STREAM names stderr (here: the log
-/// file the node writes to), text when it names another file; the flag over the default.
+/// file the node writes to), text when it names another file; `[node] log_format` over the
+/// default and the flag over both.
 @Suite(.serialized, .timeLimit(NodeTestSupport.scaledMinutes(3)))
 struct LogFormatNodeTests {
     enum Stream { case none, stderr, otherFile }
 
     /// The node's log lines from start to stop, with `arguments` and JOURNAL_STREAM as `stream` says.
-    static func logLines(arguments: [String], stream: Stream) async throws -> [String] {
+    static func logLines(arguments: [String], stream: Stream, nodeExtra: String = "") async throws -> [String] {
         let workspace = try NodeWorkspace()
         defer { workspace.tearDown() }
         let node = try ChainNode(id: "logs", root: workspace.root)
-        try node.writeConfig("")
+        try node.writeConfig("", nodeExtra: nodeExtra)
         let other = workspace.root + "/other"
         for path in [node.log, other] { #expect(FileManager.default.createFile(atPath: path, contents: nil)) }
         var environment: [String: String] = [:]
@@ -69,6 +70,15 @@ struct LogFormatNodeTests {
         let lines = try await Self.logLines(arguments: ["--log-format", "text"], stream: .stderr)
         #expect(lines.contains { $0.contains(" info archiverelay:") && $0.hasSuffix(" starting") }, "\(lines)")
         #expect(!lines.contains { $0.hasPrefix("<") })
+    }
+
+    /// `[node] log_format` when no flag says otherwise.
+    @Test(arguments: [([String](), true), (["--log-format", "text"], false)])
+    func theFileCanAskForJSON(arguments: [String], json: Bool) async throws {
+        let lines = try await Self.logLines(arguments: arguments, stream: .none, nodeExtra: "log_format = \"json\"")
+        let parsed = lines.filter { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) is [String: Any] }
+        #expect(parsed.count == (json ? lines.count : 0), "\(lines)")
+        #expect(!lines.isEmpty)
     }
 
     @Test func anUnknownFormatIsAUsageError() async throws {
