@@ -12,18 +12,25 @@ import ServiceLifecycle
 /// hourly, like the CLI, off the writer: a digest reads every arrival row of the index.
 struct DigestGauge: Service {
     let dataDirectory: String
+    /// The day to read instead of the previous one: `ARCHIVERELAY_DIGEST_DAY`, a test hook
+    /// (mail cannot be made a day old any other way).
+    let fixedDay: String?
     let logger: Logger
     private let arrivals = Gauge(label: "archive_digest_previous_day_arrivals")
     private let fingerprint = Gauge(label: "archive_digest_previous_day_fingerprint")
 
-    init(dataDirectory: String, logger: Logger) {
+    init(dataDirectory: String, environment: [String: String] = ProcessInfo.processInfo.environment, logger: Logger) {
         self.dataDirectory = dataDirectory
+        self.fixedDay = environment["ARCHIVERELAY_DIGEST_DAY"]
         self.logger = logger
     }
 
     static let refreshEvery: Duration = .seconds(3600)
 
     func run() async throws {
+        if let fixedDay {
+            logger.warning("the digest gauges read a fixed day (a test hook): ARCHIVERELAY_DIGEST_DAY", metadata: ["day": "\(fixedDay)"])
+        }
         while true {
             await refresh()
             do {
@@ -36,7 +43,7 @@ struct DigestGauge: Service {
 
     private func refresh() async {
         let directory = dataDirectory
-        let day = Self.previousDay(of: Date())
+        let day = fixedDay ?? Self.previousDay(of: Date())
         do {
             // On a dispatch thread: the read blocks for as long as the index takes, which
             // must not hold one of the few threads of Swift's cooperative pool.
