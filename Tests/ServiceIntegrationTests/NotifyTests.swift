@@ -42,6 +42,47 @@ import Testing
         #expect(WatchdogSettings(environment: [:], pid: 7) == nil)
     }
 
+    /// A datagram socket bound where `address` says (the bytes of `sun_path`, a leading NUL
+    /// for an abstract name), posing as systemd.
+    struct Receiver {
+        let descriptor: Int32
+
+        init(address: [UInt8]) throws {
+            descriptor = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+            var local = sockaddr_un()
+            local.sun_family = sa_family_t(AF_UNIX)
+            withUnsafeMutableBytes(of: &local.sun_path) { path in
+                for (index, byte) in address.enumerated() { path[index] = byte }
+            }
+            let length = socklen_t(MemoryLayout<sockaddr_un>.offset(of: \.sun_path)! + address.count + (address.first == 0 ? 0 : 1))
+            let bound = withUnsafePointer(to: &local) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) } }
+            try #require(descriptor >= 0 && bound == 0, "bind: \(String(cString: strerror(errno)))")
+            var wait = timeval(tv_sec: 30, tv_usec: 0)
+            setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &wait, socklen_t(MemoryLayout<timeval>.size))
+        }
+
+        func receive() -> String? {
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            let count = recv(descriptor, &buffer, buffer.count, 0)
+            return count < 0 ? nil : String(decoding: buffer[..<count], as: UTF8.self)
+        }
+
+        func close() { _ = Glibc.close(descriptor) }
+    }
+
+    @Test func datagramsReachAPathAndAnAbstractName() throws {
+        let path = NSTemporaryDirectory() + "notify-\(getpid()).sock"
+        let abstract = "@archiverelay-test-\(getpid())"
+        defer { unlink(path) }
+        for name in [path, abstract] {
+            let socket = try #require(NotifySocket(name))
+            let receiver = try Receiver(address: socket.address)
+            defer { receiver.close() }
+            try socket.send("READY=1\nSTATUS=\(name)")
+            #expect(receiver.receive() == "READY=1\nSTATUS=\(name)")
+        }
+    }
+
     /// Collects what the notifier logs.
     final class LogLines: @unchecked Sendable {
         private let lock = NSLock()
