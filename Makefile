@@ -5,7 +5,7 @@ FUZZ_SECONDS ?= 20
 # libxml2: FoundationXML (S3's XML answers, Sources/ObjectStorage) links the system's copy.
 RUN_PACKAGES := libzstd-dev libsqlite3-dev pkg-config libxml2
 DEB_PACKAGES := dpkg-dev lintian systemd python3
-TEST_PACKAGES := $(RUN_PACKAGES) $(DEB_PACKAGES) python3-pip swaks libnet-ssleay-perl postfix python3-aiosmtpd python3-seccomp openssl nginx libnginx-mod-stream curl strace
+TEST_PACKAGES := $(RUN_PACKAGES) $(DEB_PACKAGES) python3-pip swaks libnet-ssleay-perl postfix python3-aiosmtpd python3-seccomp openssl nginx libnginx-mod-stream curl strace prometheus
 # From PyPI: moto's S3 server and boto3/botocore, the ObjectStorage tests' server and oracles.
 PIP_PACKAGES := 'moto[server]==5.2.1' boto3==1.43.11 botocore==1.43.11
 

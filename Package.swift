@@ -159,6 +159,7 @@ let package = Package(
             name: "RelayConfiguration",
             dependencies: [
                 "DurableFiles",
+                "LogFormats",
                 "SMTPListener",
                 "RouteEngine",
                 "ForwardQueue",
@@ -220,6 +221,12 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
+        // sd_notify(3) spoken by hand: the datagrams of systemd's Type=notify (READY, RELOADING,
+        // STOPPING, WATCHDOG) and the watchdog's settings. Foundation and swift-log only.
+        .target(name: "ServiceNotify", dependencies: [.product(name: "Logging", package: "swift-log")]),
+        // The log formats of `serve` as swift-log handlers: text, JSON lines, journald's
+        // priority prefixes, and the JOURNAL_STREAM check that picks journald.
+        .target(name: "LogFormats", dependencies: [.product(name: "Logging", package: "swift-log")]),
         // What the operator tools print and parse, kept out of the executable so its tests
         // can reach it: terminal-safe text and the command-line time forms.
         .target(name: "OperatorText"),
@@ -227,6 +234,8 @@ let package = Package(
             name: "archiverelay",
             dependencies: [
                 "OperatorText",
+                "LogFormats",
+                "ServiceNotify",
                 "DurableFiles",
                 "SMTPListener",
                 "ArchiveStore",
@@ -320,7 +329,7 @@ let package = Package(
         // The configuration checks, against the examples and docs/CONFIG.md too.
         .testTarget(
             name: "ArchiveRelayTests",
-            dependencies: ["ArchiveStore", "ForwardQueue", "Governance", "JournalReport", "OperatorText", "RelayConfiguration", "RouteEngine", "SMTPListener",
+            dependencies: ["ArchiveStore", "ForwardQueue", "Governance", "JournalReport", "LogFormats", "OperatorText", "RelayConfiguration", "RouteEngine", "SMTPListener",
                            "SMTPProtocol", "TestSupport", .product(name: "NIOCore", package: "swift-nio"),
                            .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")]
         ),
@@ -362,6 +371,9 @@ let package = Package(
                            .product(name: "Crypto", package: "swift-crypto")],
             exclude: ["Scripts"]
         ),
+        // The log handlers' lines and the sd_notify datagrams, without a node.
+        .testTarget(name: "ServiceIntegrationTests", dependencies: ["LogFormats", "ServiceNotify", "TestSupport",
+                                                                    .product(name: "Logging", package: "swift-log")]),
         // The shared test helpers' own checks.
         .testTarget(name: "TestSupportTests", dependencies: ["TestSupport"]),
         // End-to-end: drives the built archiverelay binary as child processes.

@@ -2,6 +2,7 @@ import ArchiveStore
 import ForwardQueue
 import Foundation
 import Governance
+import LogFormats
 import RouteEngine
 import SMTPListener
 
@@ -141,6 +142,10 @@ public enum ConfigurationCheck {
         if let threads = entry?.event_loop_threads, !NodeSettings.eventLoopThreadRange.contains(threads) {
             let range = NodeSettings.eventLoopThreadRange
             problems.error("node", "event_loop_threads must be \(range.lowerBound) to \(range.upperBound), got \(threads)")
+        }
+        if let format = entry?.log_format, LogFormat(rawValue: format) == nil {
+            let formats = LogFormat.allCases.map(\.rawValue).joined(separator: ", ")
+            problems.error("node", "log_format must be one of \(formats), got \"\(format)\"")
         }
         if let admin = HostPort.parse(node.adminAddress) {
             if !HostPort.isLoopback(admin.0) {

@@ -25,6 +25,9 @@ public struct NodeConfiguration: Codable, Sendable {
         public var max_hops: Int?
         /// Threads that run the sessions (SwiftNIO event loops). Default: one per core.
         public var event_loop_threads: Int?
+        /// `text`, `json` or `journald`; `serve --log-format` wins. Default: journald when
+        /// JOURNAL_STREAM names stderr, else text.
+        public var log_format: String?
         /// The chain's trace key as hex digits, the same on every node of the chain
         /// (`TraceKey`); or `trace_key_file`, a file holding them. Default: none.
         public var trace_secret: String?

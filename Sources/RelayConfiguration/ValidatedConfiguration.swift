@@ -1,6 +1,7 @@
 import ArchiveStore
 import ForwardQueue
 import Governance
+import LogFormats
 import NIOCore
 import RouteEngine
 import SMTPListener
@@ -49,7 +50,7 @@ public struct ValidatedConfiguration: Sendable {
     /// read again on reload, at the paths it started with, so those paths count.
     public var restartFingerprint: String {
         let listeners = listeners.map { "\($0.name)=\($0.host):\($0.port),\($0.tlsMode),\($0.certificateFile ?? ""),\($0.privateKeyFile ?? "")" }
-        return "\(listeners)|\(node.dataDirectory)|\(node.adminAddress),\(node.adminTLS.map { "\($0.certificateFile),\($0.keyFile)" } ?? "")|\(routing.nodeID)|\(node.eventLoopThreads)|"
+        return "\(listeners)|\(node.dataDirectory)|\(node.adminAddress),\(node.adminTLS.map { "\($0.certificateFile),\($0.keyFile)" } ?? "")|\(routing.nodeID)|\(node.eventLoopThreads)|\(node.logFormat?.rawValue ?? "")|"
             + "\(archive.compressionLevel),\(archive.maxSegmentBytes),\(archive.maxSegmentAge),\(archive.minimumFreeBytes),\(archive.maxInflightBytes),\(archive.searchIndex)"
     }
 }
@@ -72,6 +73,8 @@ public struct NodeSettings: Sendable, Equatable {
     /// event loops). One per core, SwiftNIO's own default; on a machine the node shares
     /// with its clients, one fewer does better (docs/CONFIG.md).
     public var eventLoopThreads = System.coreCount
+    /// How `serve` writes its log when `--log-format` does not say; nil: `LogFormat.automatic()`.
+    public var logFormat: LogFormat?
 
     /// What `event_loop_threads` may be.
     static let eventLoopThreadRange = 1...256
@@ -87,5 +90,6 @@ public struct NodeSettings: Sendable, Equatable {
             adminTLS = AdminTLSFiles(certificateFile: certificate, keyFile: key)
         }
         if let threads = entry?.event_loop_threads { eventLoopThreads = threads }
+        logFormat = entry?.log_format.flatMap(LogFormat.init(rawValue:))
     }
 }

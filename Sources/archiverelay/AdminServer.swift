@@ -5,6 +5,7 @@ import ForwardQueue
 import Foundation
 import Hummingbird
 import Logging
+import Metrics
 import NIOCore
 import Prometheus
 import SMTPListener
@@ -40,7 +41,11 @@ final class AdminServer: Service, Sendable {
     }
 
     private static func addProbes(_ router: Router<AdminContext>, registry: PrometheusCollectorRegistry, store: ArchiveStore) {
+        // What /readyz would answer, judged at each scrape: a Prometheus alert on a failing
+        // /readyz needs it as a series (no blackbox prober required).
+        let ready = Gauge(label: "node_ready")
         router.get("/metrics") { _, _ in
+            ready.record(readiness(store).0 == .ok ? 1 : 0)
             var bytes: [UInt8] = []
             registry.emit(into: &bytes)
             return AdminJSON.bytes(contentType: "text/plain; version=0.0.4", bytes)

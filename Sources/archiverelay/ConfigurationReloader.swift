@@ -8,6 +8,7 @@ import Logging
 import RelayConfiguration
 import RelayPipeline
 import SMTPListener
+import ServiceNotify
 
 /// The command-line flags of `serve` that override the file; applied again on reload.
 struct ConfigurationOverrides: Sendable {
@@ -43,7 +44,8 @@ struct ConfigurationOverrides: Sendable {
 /// again (a renewed certificate). A file that does not check keeps the running
 /// configuration, and the log says why. Listeners, the archive, the node id and the admin
 /// address are read at start only; a reload that changes them applies the rest and says so.
-/// Each reload, applied or refused, is recorded in the audit log (`config.reload`, actor `node`).
+/// Each reload, applied or refused, is recorded in the audit log (`config.reload`, actor `node`),
+/// and told to a service manager (RELOADING=1, then READY=1 with the outcome as STATUS).
 final class ConfigurationReloader: @unchecked Sendable {
     private let path: String
     private let overrides: ConfigurationOverrides
@@ -53,13 +55,14 @@ final class ConfigurationReloader: @unchecked Sendable {
     private let adminTokens: AdminTokenRing
     private let logger: Logger
     private let audit: any AuditRecorder
+    private let notifier: ServiceNotifier?
     private let startFingerprint: String
     private var source: (any DispatchSourceSignal)?
     /// The running listeners, once bound (`attach`); read on the signal handler's queue.
     private let listeners = LockedValue<[SMTPServer]>([])
 
     init(path: String, overrides: ConfigurationOverrides, running: ValidatedConfiguration, node: RoutingState,
-         queue: ForwardQueue, adminTokens: AdminTokenRing, expiry: ExpiryService? = nil, audit: any AuditRecorder, logger: Logger) {
+         queue: ForwardQueue, adminTokens: AdminTokenRing, expiry: ExpiryService? = nil, audit: any AuditRecorder, notifier: ServiceNotifier? = nil, logger: Logger) {
         self.path = path
         self.expiry = expiry
         self.overrides = overrides
@@ -68,6 +71,7 @@ final class ConfigurationReloader: @unchecked Sendable {
         self.adminTokens = adminTokens
         self.logger = logger
         self.audit = audit
+        self.notifier = notifier
         self.startFingerprint = running.restartFingerprint
     }
 
@@ -85,11 +89,19 @@ final class ConfigurationReloader: @unchecked Sendable {
     }
 
     func reload() {
+        notifier?.reloading(status: "reloading \(path)")
+        let outcome = apply()
+        notifier?.reloaded(status: outcome)
+    }
+
+    /// One reload; returns its outcome in a few words for the service manager's STATUS.
+    private func apply() -> String {
         switch overrides.load(path: path) {
         case .failure(let problems):
             recordReload(["result": "refused"])
             logger.error("reload refused; the running configuration stays",
                          metadata: ["file": "\(path)", "problems": "\(problems.errors)"])
+            return "reload refused (\(problems.errors.count) problems in \(path)); running configuration kept"
         case .success(var validated):
             let needsRestart = validated.restartFingerprint != startFingerprint
             validated.keepNodeID(node.routing.nodeID)
@@ -98,14 +110,14 @@ final class ConfigurationReloader: @unchecked Sendable {
             } catch {
                 recordReload(["result": "refused"])
                 logger.error("reload refused; the running configuration stays", metadata: ["file": "\(path)", "error": "\(error)"])
-                return
+                return "reload refused (connections: \(error)); running configuration kept"
             }
             let routing = validated.routing
             node.replace(routing: routing)
             expiry?.replace(validated.retention)
             adminTokens.replaceFileTokens(AdminToken.fromFile(validated.node.adminTokens))
             if needsRestart {
-                logger.warning("reload: listener, archive, node id, admin or event loop thread changes need a restart; routes and connections were applied",
+                logger.warning("reload: listener, archive, node id, admin, event loop thread or log format changes need a restart; routes and connections were applied",
                                metadata: ["file": "\(path)"])
             }
             reloadCertificates()
@@ -115,6 +127,7 @@ final class ConfigurationReloader: @unchecked Sendable {
                 "file": "\(path)", "routes": "\(routing.routes.map(\.name))", "connections": "\(validated.peers.map(\.name))",
                 "admin_tokens": "\(validated.node.adminTokens.map(\.name))",
             ])
+            return needsRestart ? "configuration reloaded; some changes need a restart" : "configuration reloaded"
         }
     }
 

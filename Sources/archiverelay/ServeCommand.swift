@@ -5,9 +5,11 @@ import AuditTrail
 import DurableFiles
 import ForwardQueue
 import Foundation
+import LogFormats
 import Logging
 import Metrics
 import NIOCore
+import NIOPosix
 import NIOSSL
 import OperatorText
 import Prometheus
@@ -15,6 +17,7 @@ import RelayConfiguration
 import RelayPipeline
 import SMTPListener
 import ServiceLifecycle
+import ServiceNotify
 
 /// `archiverelay serve`: runs a node until SIGTERM or SIGINT.
 struct ServeCommand: AsyncParsableCommand {
@@ -30,6 +33,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Admin HTTP address, HOST:PORT (overrides the configuration).") var admin: String?
     @Option(name: .customLong("node-id"), help: "This node's id (overrides the configuration).") var nodeID: String?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.") var logLevel: String = "info"
+    @Option(name: .customLong("log-format"),
+            help: "text, json (one object per line) or journald (<N> priority prefixes). Default: journald when JOURNAL_STREAM names stderr, else text.")
+    var logFormat: LogFormat?
 
     func validate() throws {
         guard Logger.Level(rawValue: logLevel) != nil else {
@@ -67,11 +73,8 @@ struct ServeCommand: AsyncParsableCommand {
         }
 
         let level = Logger.Level(rawValue: logLevel) ?? .info  // validate() refused anything else
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        let format = logFormat ?? settings.logFormat ?? LogFormat.automatic()
+        LoggingSystem.bootstrap { label in format.makeHandler(label: label, level: level) }
         let registry = PrometheusCollectorRegistry()
         var factory = PrometheusMetricsFactory(registry: registry)
         // A durable append takes a fraction of a millisecond; swift-prometheus's default
@@ -88,6 +91,8 @@ struct ServeCommand: AsyncParsableCommand {
         var archiveOptions = validated.archive
         archiveOptions.audit = audit
         archiveOptions.expiryStepHook = ExpiryService.crashHook()
+        // The floor beside the free space, so an alert can compare the two (examples/monitoring).
+        Gauge(label: "archive_min_free_bytes").record(archiveOptions.minimumFreeBytes)
         let store = try await ArchiveStore.open(dataDirectory: settings.dataDirectory, options: archiveOptions, logger: logger)
         let queue = try await ForwardQueue.open(dataDirectory: settings.dataDirectory, peers: validated.peers, archive: store,
                                                 nodeID: ownID, logger: logger)
@@ -96,9 +101,10 @@ struct ServeCommand: AsyncParsableCommand {
         let expiry = ExpiryService(store: store, queue: queue, dataDirectory: settings.dataDirectory, policy: validated.retention, logger: logger)
         let adminTokens = AdminTokenRing(AdminTokenSet(tokens: AdminToken.fromFile(settings.adminTokens),
                                                        local: try LocalAdminToken.create(dataDirectory: settings.dataDirectory)))
+        let notifier = ServiceNotifier(logger: logger)
         let reload = config.map {
             ConfigurationReloader(path: $0, overrides: overrides, running: validated, node: routing, queue: queue, adminTokens: adminTokens,
-                                  expiry: expiry, audit: audit, logger: logger)
+                                  expiry: expiry, audit: audit, notifier: notifier, logger: logger)
         }
         reload?.start()
 
@@ -112,10 +118,19 @@ struct ServeCommand: AsyncParsableCommand {
         services += servers as [any Service]
         services.append(ForwardQueueService(queue: queue))
         services.append(expiry)
+        services.append(DigestGauge(dataDirectory: settings.dataDirectory, logger: logger))
         let adminSettings = AdminEndpointSettings(host: adminHost, port: adminPort, policy: AdminAccessPolicy(allowedHostNames: settings.adminHostNames),
                                                   tls: try settings.adminTLS.map(Self.adminTLS))
         services.append(try await AdminServer(settings: adminSettings, tokens: adminTokens, registry: registry, store: store, queue: queue,
                                               expiry: expiry, dataDirectory: settings.dataDirectory, audit: audit, logger: logger))
+        if notifier.isActive {
+            // Last: graceful shutdown goes through the services from the end, so STOPPING=1 goes out first.
+            let watchdog = WatchdogSettings(environment: ProcessInfo.processInfo.environment, pid: getpid())
+            let addresses = servers.map { "\($0.configuration.name) \($0.localAddress.hostAndPort)" }.joined(separator: ", ")
+            services.append(ServiceManagerService(notifier: notifier, watchdog: watchdog,
+                                                  liveness: NodeLiveness(loops: MultiThreadedEventLoopGroup.singleton, store: store),
+                                                  readyStatus: "accepting mail on \(addresses); archive open"))
+        }
 
         let group = ServiceGroup(configuration: .init(
             services: services.map { .init(service: $0) },
@@ -132,6 +147,8 @@ struct ServeCommand: AsyncParsableCommand {
         logger.info("node stopped")
     }
 }
+
+extension LogFormat: ExpressibleByArgument {}
 
 extension ServeCommand {
     /// The admin endpoint's TLS server configuration from its PEM files.

@@ -443,6 +443,13 @@ struct ConfigurationCheckTests {
         #expect(Self.errors(text) == expected)
     }
 
+    @Test(arguments: [("json", true), ("text", true), ("journald", true), ("JSON", false), ("xml", false), ("", false)])
+    func logFormatIsOneOfThree(format: String, accepted: Bool) {
+        let text = Self.base.replacingOccurrences(of: "id = \"node-a\"", with: "id = \"node-a\"\nlog_format = \"\(format)\"")
+        let expected = accepted ? [] : ["node: log_format must be one of text, json, journald, got \"\(format)\""]
+        #expect(Self.errors(text) == expected)
+    }
+
     /// What every case of `warningCases` gets for `base`'s connection: forwarding off the
     /// machine without a verified certificate (issue 22, finding 10).
     static let unverifiedPeer = "connection[1] \"peer\": tls = \"opportunistic\" (the default) to 10.0.0.12, which is not loopback: "

@@ -1,6 +1,7 @@
 import ArchiveStore
 import ForwardQueue
 import Foundation
+import LogFormats
 import NIOCore
 import RelayConfiguration
 import RouteEngine
@@ -81,6 +82,7 @@ struct SettingsTests {
             admin = "[::1]:9025"
             admin_hosts = ["archive1.example.com"]
             event_loop_threads = 3
+            log_format = "json"
 
             [[listener]]
             name = "journal"
@@ -90,6 +92,7 @@ struct SettingsTests {
         #expect(node.adminAddress == "[::1]:9025")
         #expect(node.adminHostNames == ["archive1.example.com"])
         #expect(node.eventLoopThreads == 3)
+        #expect(node.logFormat == .json)
     }
 
     /// A reload warns that a restart is needed when what only a restart applies changed:

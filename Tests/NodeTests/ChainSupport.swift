@@ -103,8 +103,8 @@ struct ChainNode {
         }
     }
 
-    func start(_ children: ChildProcesses, environment: [String: String] = [:]) async throws -> Process {
-        let process = try children.launch(binary, ["serve", "--config", configPath], log: log, environment: environment)
+    func start(_ children: ChildProcesses, environment: [String: String] = [:], arguments: [String] = []) async throws -> Process {
+        let process = try children.launch(binary, ["serve", "--config", configPath] + arguments, log: log, environment: environment)
         try await NodeTestSupport.waitUntilListening(process, ports: [journalPort, haPort], log: log)
         return process
     }

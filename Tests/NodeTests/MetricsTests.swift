@@ -34,6 +34,7 @@ import Testing
         "archive_bytes_raw_total", "archive_bytes_stored_total", "archive_fsync_errors_total",
         "archive_free_bytes", "archive_append_duration", "archive_group_commit_batch_size", "archive_index_faults_total",
         "archive_inflight_bytes", "archive_inflight_peak_bytes", "archive_inflight_spilled_bytes", "archive_draft_spills_total",
+        "node_ready", "archive_min_free_bytes", "archive_digest_previous_day_arrivals", "archive_digest_previous_day_fingerprint",
     ]
 
     @Test(.timeLimit(NodeTestSupport.scaledMinutes(2)))
@@ -62,6 +63,10 @@ import Testing
         #expect(try await node.metric("smtp_message_bytes_received_total{listener=\"journal\"}") == bytes)
         #expect(try await node.metric("archive_messages_archived_total") == 2)
         #expect(try await node.metric("archive_bytes_raw_total") == bytes)
+        // A fresh node is ready, keeps the documented default floor, and had no mail yesterday.
+        #expect(try await node.metric("node_ready") == 1)
+        #expect(try await node.metric("archive_min_free_bytes") == Double(1 << 30))
+        #expect(try await node.metric("archive_digest_previous_day_arrivals") == 0)
         await node.stop(process)
     }
 }
