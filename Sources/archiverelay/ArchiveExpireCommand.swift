@@ -23,6 +23,8 @@ extension ArchiveCommand {
         @Option(name: .customLong("data-dir"), help: "The node's data directory (default: the configuration's data_dir).")
         var dataDirectory: String?
         @Option(help: "The node's configuration file (its [retention] rules and routes).") var config: String
+        @Option(name: .customLong("admin-ca"), help: "With a running node whose admin endpoint serves TLS: PEM file of the CA its certificate is checked against (default: the system's).")
+        var adminCA: String?
         @Flag(name: .customLong("dry-run"), help: "Only list what would be removed.") var dryRun = false
         @Flag(help: "One JSON object per candidate, then one with the totals.") var json = false
         @Option(help: "With --dry-run: plan as if it were this time (\(CommandLineTime.forms)); default now.") var at: String?
@@ -73,7 +75,7 @@ extension ArchiveCommand {
             do {
                 store = try await ArchiveStore.open(dataDirectory: directory, options: options, logger: logger)
             } catch ArchiveStoreError.locked {
-                return try viaNode(validated, dataDirectory: directory)
+                return try await viaNode(validated, dataDirectory: directory)
             }
             let outcome: ExpiryRunner.Outcome
             do {
@@ -102,10 +104,11 @@ extension ArchiveCommand {
 
         /// A node has the archive open: it runs the expiry (`POST /archive/expire` with the
         /// node's local token, recorded as this user), with its own rules.
-        private func viaNode(_ validated: ValidatedConfiguration, dataDirectory directory: String) throws {
-            let admin = validated.node.adminAddress
-            let client = try AdminClient(address: admin, token: LocalAdminToken.read(dataDirectory: directory), timeout: 24 * 3600)
-            switch try client.request("POST", "/archive/expire") {
+        private func viaNode(_ validated: ValidatedConfiguration, dataDirectory directory: String) async throws {
+            let admin = (validated.node.adminTLS == nil ? "http://" : "https://") + validated.node.adminAddress
+            let client = try AdminClient(address: admin, token: LocalAdminToken.read(dataDirectory: directory), caFile: adminCA,
+                                         timeout: 24 * 3600)
+            switch try await client.request("POST", "/archive/expire") {
             case .answered(200, let body):
                 if json {
                     writeJSONLine(body.trimmingCharacters(in: .whitespacesAndNewlines))

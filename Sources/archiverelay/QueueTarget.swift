@@ -11,15 +11,17 @@ import OperatorText
 struct QueueTarget: ParsableArguments {
     @Option(name: .customLong("data-dir"), help: "The node's data directory.")
     var dataDirectory: String = "./data"
-    @Option(help: "The running node's admin address, HOST:PORT.")
+    @Option(help: "The running node's admin address: HOST:PORT, or https://HOST:PORT when it serves TLS.")
     var admin: String = "127.0.0.1:8025"
+    @Option(name: .customLong("admin-ca"), help: "PEM file of the CA (or the self-signed certificate) the admin endpoint's TLS certificate is checked against; implies https.")
+    var adminCA: String?
 
     /// The whole queue: the node's pages (`GET /queue?after=`) joined, or the files.
     func snapshot() async throws -> QueueSnapshot {
         var whole: QueueSnapshot?
         var after: UInt64 = 0
         while true {
-            switch try client().request("GET", "/queue?after=\(after)") {
+            switch try await client().request("GET", "/queue?after=\(after)") {
             case .answered(200, let body):
                 let page = try QueueJSON.decoder().decode(QueueSnapshot.self, from: Data(body.utf8))
                 if whole == nil { whole = page } else { whole?.entries += page.entries }
@@ -42,7 +44,7 @@ struct QueueTarget: ParsableArguments {
     }
 
     private func client() throws -> AdminClient {
-        try AdminClient(address: admin, token: LocalAdminToken.read(dataDirectory: dataDirectory))
+        try AdminClient(address: admin, token: LocalAdminToken.read(dataDirectory: dataDirectory), caFile: adminCA)
     }
 
     /// A node's refusal as the CLI's error; 401 says where the token was looked for.
@@ -64,7 +66,7 @@ struct QueueTarget: ParsableArguments {
     /// Sends `POST /queue/<operation>` to the node, or runs `offline` on the locked queue;
     /// prints the answer (`offline`'s is one line).
     func change(_ operation: String, _ selector: QueueSelector, offline: (ForwardQueue) async throws -> String) async throws {
-        switch try client().request("POST", "/queue/\(operation)?\(selector.query)") {
+        switch try await client().request("POST", "/queue/\(operation)?\(selector.query)") {
         case .answered(200, let body):
             writeStdout(TerminalText(lines: Self.field("result", of: body) + "\n"))
         case .answered(let status, let body):

@@ -37,4 +37,41 @@ import Testing
         r = try await queue(["show", "7"])
         #expect(r.status != 0 && r.stderr.contains("no queue entry 7"), "\(r.stderr)")
     }
+
+    /// A node whose admin endpoint serves TLS: the CLIs reach it with the CA that signed its
+    /// certificate, and are refused (never silently sent to the files) without it, with
+    /// another CA, or over plain HTTP.
+    @Test(.timeLimit(NodeTestSupport.scaledMinutes(3)))
+    func theCLIsReachATLSAdminEndpointWithItsCA() async throws {
+        let workspace = try NodeWorkspace()
+        defer { workspace.tearDown() }
+        let pki = try await TestPKI.shared()
+        let node = try ChainNode(id: "tls-admin", root: workspace.root)
+        try node.writeConfig("", nodeExtra: """
+            admin_tls_certificate_file = "\(pki.leaf.certificate)"
+            admin_tls_key_file = "\(pki.leaf.key)"
+            """)
+        let process = try await node.start(workspace.children)
+        func run(_ arguments: [String]) async throws -> (status: Int32, stdout: String, stderr: String) {
+            let r = try await runProcess(node.binary, arguments, in: workspace.root)
+            return (r.status, String(decoding: r.stdout, as: UTF8.self), r.stderr)
+        }
+        let address = "127.0.0.1:\(node.adminPort)"
+        let data = ["--data-dir", node.dataDir]
+
+        var r = try await run(["queue", "retry", "--all", "--admin", address, "--admin-ca", pki.authority] + data)
+        #expect(r.status == 0 && r.stdout.contains("0 entries due now"), "\(r.stdout) \(r.stderr)")
+        r = try await run(["queue", "dump", "--admin", "https://" + address, "--admin-ca", pki.authority] + data)
+        #expect(r.status == 0, "\(r.stderr)")
+        r = try await run(["queue", "dump", "--admin", "https://" + address] + data)
+        #expect(r.status != 0 && r.stderr.contains("TLS") && r.stderr.contains("--admin-ca"), "no CA: \(r.stderr)")
+        r = try await run(["queue", "dump", "--admin", address, "--admin-ca", pki.stranger.certificate] + data)
+        #expect(r.status != 0 && r.stderr.contains("TLS"), "another CA: \(r.stderr)")
+        r = try await run(["queue", "dump", "--admin", address] + data)
+        #expect(r.status != 0 && r.stderr.contains("no answer from the admin endpoint"), "plain HTTP: \(r.stderr)")
+        // archive expire with the node running goes through the endpoint too, https by the config.
+        r = try await run(["archive", "expire", "--config", node.configPath, "--admin-ca", pki.authority])
+        #expect(r.status == 0 && r.stdout.contains("by the node at"), "\(r.stdout) \(r.stderr)")
+        await node.stop(process)
+    }
 }
