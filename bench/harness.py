@@ -701,8 +701,42 @@ def latency_only():
         clean_up()
 
 
+def encryption_only():
+    """`--encryption`: rows (2) and (7) without and with encryption at rest, in the same
+    interleaved rounds against smtp-sink: two nodes alike but for `[archive]
+    encryption_keys_file` (issue 27)."""
+    try:
+        keys = os.path.join(work, "keys.toml")
+        with open(keys, "w") as f:
+            f.write(subprocess.run([BINARY, "key", "create", "--id", "1"], capture_output=True, text=True, check=True).stdout)
+        os.chmod(keys, 0o600)
+        sp = free_port()
+        sink(sp)
+        plain = ConfigNode("plain", "", node_extra="event_loop_threads = 1")
+        sealed = ConfigNode("encrypted", f'[archive]\nencryption_keys_file = "{keys}"', node_extra="event_loop_threads = 1")
+        each = {}
+        rates = interleaved([sp, plain.port, sealed.port], rounds=each)
+        result = {"sink": rates[sp]}
+        for name, node in (("plain", plain), ("encrypted", sealed)):
+            stats = node.stats()
+            result[name] = {"msgs_per_s": rates[node.port], "of_sink": round(rates[node.port] / rates[sp], 2),
+                            "round_ratios": [round(n / c, 2) for n, c in zip(each[node.port], each[sp])],
+                            "stored_over_raw": round(stats["stored_bytes"] / stats["raw_bytes"], 4)}
+            node.stop()
+        result["encrypted_over_plain"] = round(result["encrypted"]["msgs_per_s"] / result["plain"]["msgs_per_s"], 3)
+        date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H%M")
+        with open(os.path.join(OUT, f"{date}-encryption.json"), "w") as f:
+            json.dump(result, f, indent=2)
+        print(json.dumps(result, indent=2))
+        print(f"\nwritten: {OUT}/{date}-encryption.json")
+    finally:
+        clean_up()
+
+
 if "--latency" in sys.argv:
     latency_only()
+elif "--encryption" in sys.argv:
+    encryption_only()
 elif "--journal" in sys.argv:
     journal_only()
 elif "--search" in sys.argv:
