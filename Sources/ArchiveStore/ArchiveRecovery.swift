@@ -36,7 +36,7 @@ struct ArchiveRecovery {
         for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] where name.hasSuffix(".tmp") {
             try Durable.unlinkIfPresent(dir + "/" + name, faults: options.faultInjector)  // an interrupted create or seal
         }
-        var segments = try SegmentCatalog.load(directory: dir)
+        var segments = try SegmentCatalog.load(directory: dir, keys: options.keys.ring)
         // An expiry cut short is finished before anything reads the segments. One that
         // cannot be (its list does not match) is a fault for an operator; mail still flows.
         for segment in segments where segment.expiryPending {
@@ -48,7 +48,7 @@ struct ArchiveRecovery {
                 report.faults.append(ArchiveFault(segment: segment.name, offset: nil, reason: "pending expiry not finished: \(error)"))
             }
         }
-        if report.expiriesFinished > 0 { segments = try SegmentCatalog.load(directory: dir) }
+        if report.expiriesFinished > 0 { segments = try SegmentCatalog.load(directory: dir, keys: options.keys.ring) }
         report.segmentCount = segments.count
         report.faults += ChainCheck.links(segments)
 
@@ -91,8 +91,8 @@ struct ArchiveRecovery {
         let level = Int32(options.compressionLevel)
         if let last = segments.last, !last.isSealed, case .success(let header) = last.header {
             let writer = try SegmentWriter.resume(directory: dir, header: header, path: last.path, validEnd: last.fileSize,
-                                                  faults: options.faultInjector)
-            let file = try SegmentFile(unexpired: try SystemFile.openReadOnly(last.path))
+                                                  keys: options.keys.ring, faults: options.faultInjector)
+            let file = try SegmentFile(unexpired: try SystemFile.openReadOnly(last.path), encryption: last.encryption)
             defer { file.close() }
             let (dictionaries, newest, end) = try SegmentDictionaries.load(file, limit: last.fileSize, compressionLevel: level)
             writer.dictionaries = dictionaries
