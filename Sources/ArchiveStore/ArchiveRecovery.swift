@@ -52,7 +52,7 @@ struct ArchiveRecovery {
         report.segmentCount = segments.count
         report.faults += ChainCheck.links(segments)
 
-        let (index, checkpoint) = openIndex(segments)
+        let (index, checkpoint) = try openIndex(segments)
         var pending = IndexRows()
         var pendingEnd: IndexCheckpoint?
         var pendingRecords = 0
@@ -156,8 +156,10 @@ struct ArchiveRecovery {
     }
 
     /// Opens the index and decides whether to trust it; rebuilds (from scratch, so the
-    /// catch-up scan covers every segment) when it is missing or doubtful.
-    private mutating func openIndex(_ segments: [SegmentDescriptor]) -> (ArchiveIndex?, IndexCheckpoint?) {
+    /// catch-up scan covers every segment) when it is missing or doubtful. A record it
+    /// checks that needs a key the ring lacks stops the open: the index is not doubtful,
+    /// the key file is short (rebuilding would need that key too).
+    private mutating func openIndex(_ segments: [SegmentDescriptor]) throws -> (ArchiveIndex?, IndexCheckpoint?) {
         let path = layout.indexPath
         if FileManager.default.fileExists(atPath: path) {
             do {
@@ -168,6 +170,8 @@ struct ArchiveRecovery {
                 } else {
                     return (index, checkpoint)
                 }
+            } catch let error as SegmentKeyError {
+                throw error
             } catch {
                 report.indexRebuildReason = "index unreadable: \(error)"
             }
