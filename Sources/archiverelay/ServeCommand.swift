@@ -88,6 +88,9 @@ struct ServeCommand: AsyncParsableCommand {
         var archiveOptions = validated.archive
         archiveOptions.audit = audit
         archiveOptions.expiryStepHook = ExpiryService.crashHook()
+        if let keys = validated.archive.keys.ring.writingKey {
+            logger.info("archive segments are encrypted", metadata: ["key_id": "\(keys.id)", "key_ids": "\(validated.archive.keys.ring.ids)"])
+        }
         let store = try await ArchiveStore.open(dataDirectory: settings.dataDirectory, options: archiveOptions, logger: logger)
         let queue = try await ForwardQueue.open(dataDirectory: settings.dataDirectory, peers: validated.peers, archive: store,
                                                 nodeID: ownID, logger: logger)
@@ -98,7 +101,7 @@ struct ServeCommand: AsyncParsableCommand {
                                                        local: try LocalAdminToken.create(dataDirectory: settings.dataDirectory)))
         let reload = config.map {
             ConfigurationReloader(path: $0, overrides: overrides, running: validated, node: routing, queue: queue, adminTokens: adminTokens,
-                                  expiry: expiry, audit: audit, logger: logger)
+                                  archiveKeys: store.options.keys, expiry: expiry, audit: audit, logger: logger)
         }
         reload?.start()
 
