@@ -1,6 +1,5 @@
 import ArchiveStore
 import Foundation
-import TOMLKit
 
 /// `[archive] encryption_keys_file`: the keys segments are encrypted with (docs/CONFIG.md,
 /// "The encryption key file"). Read and checked at load and at every reload: new segments
@@ -40,22 +39,9 @@ public enum EncryptionKeyCheck {
     /// The keys of a key file's text, and every problem with them.
     public static func parse(_ text: String, at: String) -> ([SegmentKey], ConfigurationProblems) {
         var problems = ConfigurationProblems()
-        let file: File
-        do {
-            file = try TOMLDecoder().decode(File.self, from: try ConfigurationFile.parse(text))
-        } catch let finding as TOMLTextGuard.Finding {
-            let (line, column) = TOMLTextGuard.position(of: finding.offset, in: text)
-            problems.error(at, "line \(line), column \(column): not valid TOML: \(finding.problem)")
-            return ([], problems)
-        } catch let error as TOMLParseError {
-            // Not the parser's text: it may quote the line, and the line may hold a secret.
-            problems.error(at, "line \(error.source.begin.line), column \(error.source.begin.column): not valid TOML")
-            return ([], problems)
-        } catch {
-            let (place, _) = ConfigurationFile.describe(error)
-            problems.error(at, "\(place): [[key]] needs id (an integer) and secret (a string)")
-            return ([], problems)
-        }
+        guard let file = ConfigurationFile.decodeNamedFile(File.self, text: text, at: at, shape: "[[key]] needs id (an integer) and secret (a string)",
+                                                           quotingParser: false, problems: &problems)
+        else { return ([], problems) }
         var keys: [SegmentKey] = []
         var seen = Set<Int>()
         for (index, entry) in (file.key ?? []).enumerated() {

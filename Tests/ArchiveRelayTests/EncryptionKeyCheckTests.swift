@@ -29,7 +29,7 @@ import Testing
         (key(2, short), ["\(at): key[1] id 2: secret must be base64 of 32 bytes; \(howTo)"]),
         (key(2, "not base64!"), ["\(at): key[1] id 2: secret must be base64 of 32 bytes; \(howTo)"]),
         ("", ["\(at): no [[key]]: remove encryption_keys_file to store plaintext, or add a key; \(howTo)"]),
-        ("[[key]]\nid = 2\n", ["\(at): key[1].secret: [[key]] needs id (an integer) and secret (a string)"]),
+        ("[[key]]\nid = 2\n", ["\(at): key[1].secret: missing, or not of the expected type ([[key]] needs id (an integer) and secret (a string))"]),
         ("[[key]]\nid = 2\nsecret = \"\(short)\n", ["\(at): line 3, column 35: not valid TOML"]),
     ]
 
