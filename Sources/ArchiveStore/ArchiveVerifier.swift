@@ -84,6 +84,7 @@ extension ArchiveReader {
                     }
                 }
             }
+            count += UInt64(outcome.unauthenticatedCount)  // records all the same: the footer counts them
             report.records += Int(count)
             report.faults += outcome.damages.map { ArchiveFault(segment: segment.name, offset: $0.offset, reason: $0.reason) }
             if let torn = outcome.tornTail {

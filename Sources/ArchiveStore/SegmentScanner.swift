@@ -7,6 +7,8 @@ struct ScanOutcome {
     var recordCount: Int
     /// Records expiry removed that the scan stepped over.
     var removedCount = 0
+    /// Records intact on disk whose GCM tag failed (named in `damages`, not visited).
+    var unauthenticatedCount = 0
     /// Invalid byte ranges that are followed by valid records: corruption, since
     /// truncating there would lose records.
     var damages: [(offset: Int, reason: String)] = []
@@ -53,6 +55,7 @@ enum SegmentScanner {
                     bytes = decrypting ? try plaintext(file, stored, header: header, offset: offset) : stored
                 } catch let error as SegmentKeyError where error.isAuthentication {
                     outcome.damages.append((offset, "\(error)"))
+                    outcome.unauthenticatedCount += 1
                     offset += header.recordLength
                     outcome.validEnd = offset
                     continue

@@ -86,10 +86,15 @@ func testRing(_ ids: [UInt32]) throws -> SegmentKeyRing {
     /// tag does not. Verify names segment and offset; a read throws, never returns garbage.
     @Test func aChangedCiphertextByteFailsItsTag() async throws {
         try await withTempDirectory { dir in
-            let store = try await openStore(dir, options: Self.options(try testRing([1])))
+            // The segment is sealed (a new key) after two records: its footer counts the changed one.
+            let options = Self.options(try testRing([1]))
+            let store = try await openStore(dir, options: options)
             let first = try await commit(store, Self.message(0), 0)
             try await commit(store, Self.message(1), 1)
+            options.keys.replace(with: try testRing([1, 2]))
+            try await commit(store, Self.message(2), 2)
             try await store.close()
+            #expect(segmentPaths(dir).count == 2)
             let path = segmentPaths(dir)[0]
             var bytes = readFile(path)
             let offset = first.position.offset
@@ -100,11 +105,14 @@ func testRing(_ ids: [UInt32]) throws -> SegmentKeyRing {
             bytes.replaceSubrange(crcAt..<(crcAt + 4), with: [UInt8(crc & 0xff), UInt8(crc >> 8 & 0xff), UInt8(crc >> 16 & 0xff), UInt8(crc >> 24)])
             try writeFile(path, bytes)
 
-            let reader = try ArchiveReader(dataDirectory: dir, keys: try testRing([1]))
+            let reader = try ArchiveReader(dataDirectory: dir, keys: try testRing([1, 2]))
             let report = try reader.verify()
             let fault = try #require(report.faults.first { $0.offset == offset })
             #expect(fault.segment == SegmentName.file(1))
             #expect(fault.reason.contains("authentication failed: wrong key or changed bytes"))
+            // Besides: the seal's SHA-256 no longer matches. The record is still counted.
+            #expect(report.faults.map(\.reason).filter { !$0.contains("authentication failed") }
+                == ["segment contents do not match the sealed SHA-256, and no expiry list accounts for a change: tampering or damage"])
             #expect(throws: SegmentKeyError.authenticationFailed(segment: SegmentName.file(1), offset: offset)) {
                 try reader.original(reader.lookup(first.id))
             }
