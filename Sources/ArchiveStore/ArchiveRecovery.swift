@@ -158,7 +158,8 @@ struct ArchiveRecovery {
     /// Opens the index and decides whether to trust it; rebuilds (from scratch, so the
     /// catch-up scan covers every segment) when it is missing or doubtful. A record it
     /// checks that needs a key the ring lacks stops the open: the index is not doubtful,
-    /// the key file is short (rebuilding would need that key too).
+    /// the key file is short (rebuilding would need that key too). One whose tag fails
+    /// makes it doubtful, like any damaged record.
     private mutating func openIndex(_ segments: [SegmentDescriptor]) throws -> (ArchiveIndex?, IndexCheckpoint?) {
         let path = layout.indexPath
         if FileManager.default.fileExists(atPath: path) {
@@ -170,7 +171,7 @@ struct ArchiveRecovery {
                 } else {
                     return (index, checkpoint)
                 }
-            } catch let error as SegmentKeyError {
+            } catch let error as SegmentKeyError where !error.isAuthentication {
                 throw error
             } catch {
                 report.indexRebuildReason = "index unreadable: \(error)"

@@ -97,8 +97,7 @@ enum SegmentScanner {
 
     /// The contents of a record as `RecordCodec` reads them: as stored in a plaintext
     /// segment, decrypted in an encrypted one (docs/FORMAT.md, "Encrypted records").
-    static func plaintext(_ file: SegmentFile, _ stored: ArraySlice<UInt8>, header: RecordHeader,
-                                  offset: Int) throws -> ArraySlice<UInt8> {
+    static func plaintext(_ file: SegmentFile, _ stored: ArraySlice<UInt8>, header: RecordHeader, offset: Int) throws -> ArraySlice<UInt8> {
         switch file.encryption {
         case .clear: return stored
         case .sealed(let cipher): return try cipher.open(stored, header: header, offset: offset)[...]
