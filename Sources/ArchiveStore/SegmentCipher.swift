@@ -16,8 +16,6 @@ struct SegmentCipher: Sendable {
     let key: SegmentKey
     let sequence: UInt64
 
-    var keyID: UInt32 { key.id }
-
     private func authenticated(_ header: some Collection<UInt8>) -> [UInt8] {
         var aad = Array(header)
         aad.appendLE(sequence)

@@ -48,8 +48,6 @@ public struct SegmentKeyRing: Sendable {
 
     public var ids: [UInt32] { keys.keys.sorted() }
 
-    func key(id: UInt32) -> SegmentKey? { keys[id] }
-
     /// The cipher of segment `sequence` whose header names `keyID` (0: plaintext, nil).
     func cipher(keyID: UInt32, sequence: UInt64) throws(SegmentKeyError) -> SegmentCipher? {
         guard keyID != 0 else { return nil }
