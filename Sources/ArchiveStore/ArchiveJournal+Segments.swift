@@ -22,9 +22,22 @@ extension ArchiveJournal {
         }
         if writer == nil {
             writer = try SegmentWriter.create(directory: directory, sequence: nextSequence, previousSealHash: chainHead, now: now,
-                                              faults: options.faultInjector)
+                                              key: options.keys.ring.writingKey, faults: options.faultInjector)
             nextSequence += 1
         }
+    }
+
+    /// Seals the active segment when the ring's writing key is no longer its key (a
+    /// reload added or removed one), or when it names a key the ring lost: the next
+    /// segment is written with the current key (none: in the clear).
+    func rekey(now: Date) throws {
+        guard let active = writer else { return }
+        let wanted = options.keys.ring.writingKey?.id ?? 0
+        guard active.keyID != wanted || !active.canAppend else { return }
+        logger.notice("archive encryption key changed; sealing the active segment", metadata: [
+            "segment": "\(active.sequence)", "key_id": "\(active.keyID)", "new_key_id": "\(wanted)",
+        ])
+        try rotate(now: now)
     }
 
     /// Makes sure the active segment holds `dictionary` before a record that needs it.

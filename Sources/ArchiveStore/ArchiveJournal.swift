@@ -80,6 +80,7 @@ final class ArchiveJournal {
         var durable: [Int] = []
         do {
             try ensureWriter(now: now)
+            try rekey(now: now)
             for (i, message) in batch.enumerated() {
                 let arrival = message.arrival
                 let key = message.arrivalKeys.contentKey
@@ -98,8 +99,8 @@ final class ArchiveJournal {
                 // here: only then is it needed (most mail is a new original).
                 let section = stored == nil ? [] : try RecordCodec.arrivalSection(
                     arrival, originalSHA256: message.metadata.sha256, dictionary: message.dictionary, level: message.level)
-                let size = stored == nil ? message.storedSize : section.count + 128
                 guard let active = writer else { throw ArchiveStoreError.temporaryFailure(reason: "no active segment") }
+                let size = (stored == nil ? message.storedSize : section.count + 128) + active.encryption.sealedOverhead
                 if shouldRotate(active, adding: size, now: now) {
                     // Sealing syncs, which makes everything written so far durable.
                     try rotate(now: now)
@@ -120,15 +121,15 @@ final class ArchiveJournal {
                     let reference = OriginalReference(sha256: message.metadata.sha256, position: original.position)
                     let record = RecordCodec.arrivalRecord(section: section, dictionaryID: message.dictionary?.id ?? 0,
                                                            original: reference)
-                    let offset = try target.append(record)
-                    entry = ArrivalEntry(arrival, originalSHA256: message.metadata.sha256, storedSize: record.count,
-                                         segment: target.sequence, offset: offset, keys: message.arrivalKeys)
+                    let written = try target.append(record)
+                    entry = ArrivalEntry(arrival, originalSHA256: message.metadata.sha256, storedSize: written.length,
+                                         segment: target.sequence, offset: written.offset, keys: message.arrivalKeys)
                 } else {
-                    let offset = try target.append(message.encoded)
-                    original = ArchiveIndexEntry(metadata: message.metadata, segment: target.sequence, offset: offset,
-                                                 storedSize: message.storedSize)
-                    entry = ArrivalEntry(arrival, originalSHA256: message.metadata.sha256, storedSize: message.storedSize,
-                                         segment: target.sequence, offset: offset, keys: message.arrivalKeys)
+                    let written = try target.append(message.encoded)
+                    original = ArchiveIndexEntry(metadata: message.metadata, segment: target.sequence, offset: written.offset,
+                                                 storedSize: written.length)
+                    entry = ArrivalEntry(arrival, originalSHA256: message.metadata.sha256, storedSize: written.length,
+                                         segment: target.sequence, offset: written.offset, keys: message.arrivalKeys)
                     rows.originals.append(original)
                     originals[sha] = original
                 }
@@ -251,7 +252,7 @@ final class ArchiveJournal {
                 opened = try SearchIndex.openWritable(path: path, fresh: true)
             }
             guard let index = opened else { return }
-            let feeder = SearchFeeder(index: index, archiveDirectory: directory, logger: logger)
+            let feeder = SearchFeeder(index: index, archiveDirectory: directory, keys: options.keys, logger: logger)
             searchIndexer = try SearchIndexer(feeder: feeder, archived: archivedArrivals, target: end, logger: logger,
                                               lag: metrics.searchIndexLag)
         } catch {

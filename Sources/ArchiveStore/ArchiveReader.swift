@@ -17,13 +17,16 @@ public final class ArchiveReader {
     /// The arrivals of `tail`, in full, by id.
     private let tailArrivals: [String: Arrival]
     let segments: [SegmentDescriptor]
+    /// Open the records of encrypted segments (`[archive] encryption_keys_file`).
+    let keys: SegmentKeyRing
 
-    public init(dataDirectory: String) throws {
+    public init(dataDirectory: String, keys: SegmentKeyRing = .none) throws {
         layout = ArchiveLayout(dataDirectory: dataDirectory)
+        self.keys = keys
         guard FileManager.default.fileExists(atPath: layout.archiveDirectory) else {
             throw ArchiveStoreError.notFound("no archive in \(dataDirectory)")
         }
-        segments = try SegmentCatalog.load(directory: layout.archiveDirectory)
+        segments = try SegmentCatalog.load(directory: layout.archiveDirectory, keys: keys)
         var index = try? ArchiveIndex.openReadOnly(path: layout.indexPath)
         var checkpoint = try? index?.checkpoint()
         if let open = index, (try? IndexAudit.problem(index: open, checkpoint: checkpoint, segments: segments)) != nil {

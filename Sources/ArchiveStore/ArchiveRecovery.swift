@@ -36,7 +36,7 @@ struct ArchiveRecovery {
         for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] where name.hasSuffix(".tmp") {
             try Durable.unlinkIfPresent(dir + "/" + name, faults: options.faultInjector)  // an interrupted create or seal
         }
-        var segments = try SegmentCatalog.load(directory: dir)
+        var segments = try SegmentCatalog.load(directory: dir, keys: options.keys.ring)
         // An expiry cut short is finished before anything reads the segments. One that
         // cannot be (its list does not match) is a fault for an operator; mail still flows.
         for segment in segments where segment.expiryPending {
@@ -48,11 +48,11 @@ struct ArchiveRecovery {
                 report.faults.append(ArchiveFault(segment: segment.name, offset: nil, reason: "pending expiry not finished: \(error)"))
             }
         }
-        if report.expiriesFinished > 0 { segments = try SegmentCatalog.load(directory: dir) }
+        if report.expiriesFinished > 0 { segments = try SegmentCatalog.load(directory: dir, keys: options.keys.ring) }
         report.segmentCount = segments.count
         report.faults += ChainCheck.links(segments)
 
-        let (index, checkpoint) = openIndex(segments)
+        let (index, checkpoint) = try openIndex(segments)
         var pending = IndexRows()
         var pendingEnd: IndexCheckpoint?
         var pendingRecords = 0
@@ -91,8 +91,8 @@ struct ArchiveRecovery {
         let level = Int32(options.compressionLevel)
         if let last = segments.last, !last.isSealed, case .success(let header) = last.header {
             let writer = try SegmentWriter.resume(directory: dir, header: header, path: last.path, validEnd: last.fileSize,
-                                                  faults: options.faultInjector)
-            let file = try SegmentFile(unexpired: try SystemFile.openReadOnly(last.path))
+                                                  keys: options.keys.ring, faults: options.faultInjector)
+            let file = try SegmentFile(unexpired: try SystemFile.openReadOnly(last.path), encryption: last.encryption)
             defer { file.close() }
             let (dictionaries, newest, end) = try SegmentDictionaries.load(file, limit: last.fileSize, compressionLevel: level)
             writer.dictionaries = dictionaries
@@ -156,8 +156,11 @@ struct ArchiveRecovery {
     }
 
     /// Opens the index and decides whether to trust it; rebuilds (from scratch, so the
-    /// catch-up scan covers every segment) when it is missing or doubtful.
-    private mutating func openIndex(_ segments: [SegmentDescriptor]) -> (ArchiveIndex?, IndexCheckpoint?) {
+    /// catch-up scan covers every segment) when it is missing or doubtful. A record it
+    /// checks that needs a key the ring lacks stops the open: the index is not doubtful,
+    /// the key file is short (rebuilding would need that key too). One whose tag fails
+    /// makes it doubtful, like any damaged record.
+    private mutating func openIndex(_ segments: [SegmentDescriptor]) throws -> (ArchiveIndex?, IndexCheckpoint?) {
         let path = layout.indexPath
         if FileManager.default.fileExists(atPath: path) {
             do {
@@ -168,6 +171,8 @@ struct ArchiveRecovery {
                 } else {
                     return (index, checkpoint)
                 }
+            } catch let error as SegmentKeyError where !error.isAuthentication {
+                throw error
             } catch {
                 report.indexRebuildReason = "index unreadable: \(error)"
             }

@@ -19,11 +19,15 @@ public final class ArchiveSearch {
     /// Arrivals archived and not searchable (the index could not be fed); 0 normally.
     public private(set) var unindexedArrivals = 0
     private let dictionaries = SegmentDictionaryCache()
+    /// Open encrypted segments' records.
+    private let keys: ArchiveKeys
 
     /// `feed` false: the database as it is (a node whose own indexer has caught it up:
     /// `ArchiveStore.expire`); `unindexedArrivals` is then not counted.
-    public init(dataDirectory: String, feed: Bool = true, logger: Logger = Logger(label: "archiverelay.search")) throws {
+    public init(dataDirectory: String, feed: Bool = true, keys: SegmentKeyRing = .none,
+                logger: Logger = Logger(label: "archiverelay.search")) throws {
         layout = ArchiveLayout(dataDirectory: dataDirectory)
+        self.keys = ArchiveKeys(keys)
         guard FileManager.default.fileExists(atPath: layout.archiveDirectory) else {
             throw ArchiveStoreError.notFound("no archive in \(dataDirectory)")
         }
@@ -37,7 +41,7 @@ public final class ArchiveSearch {
         } else if access(path, W_OK) == 0, let feeding = try? DirectoryLock.take(path: layout.expiryLockPath, patience: .seconds(5), shared: true),
            let writable = try? SearchIndex.openWritable(path: path) {
             defer { feeding.release() }
-            try SearchFeeder(index: writable, archiveDirectory: layout.archiveDirectory, logger: logger).catchUp()
+            try SearchFeeder(index: writable, archiveDirectory: layout.archiveDirectory, keys: self.keys, logger: logger).catchUp()
             index = writable
         } else {
             index = try SearchIndex.openReadOnly(path: path)
@@ -83,14 +87,14 @@ public final class ArchiveSearch {
             let entries = try hits.compactMap { try main.entry(id: $0.id) }
             if entries.map(\.sha256) == hits.map(\.sha256) { return entries }
         }
-        let reader = try ArchiveReader(dataDirectory: layout.dataDirectory)
+        let reader = try ArchiveReader(dataDirectory: layout.dataDirectory, keys: keys.ring)
         return try hits.map { try reader.lookup($0.id) }
     }
 
     /// The original of a hit's entry, read from its record (for its snippet).
     public func original(_ entry: ArchiveIndexEntry) throws -> [UInt8] {
         try ArchiveStore.readRecord(archiveDirectory: layout.archiveDirectory, segment: entry.segment, offset: entry.offset,
-                                    dictionaries: dictionaries).original()
+                                    keys: keys.ring, dictionaries: dictionaries).original()
     }
 
     static func value(_ binding: SQLBinding) -> SQLiteConnection.Statement.Value {
@@ -102,10 +106,11 @@ public final class ArchiveSearch {
 
     /// Rebuilds the search index from the segments (`archive reindex`, node stopped);
     /// returns the number of originals indexed.
-    public static func rebuild(dataDirectory: String, logger: Logger = Logger(label: "archiverelay.search")) throws -> Int {
+    public static func rebuild(dataDirectory: String, keys: SegmentKeyRing = .none,
+                               logger: Logger = Logger(label: "archiverelay.search")) throws -> Int {
         let layout = ArchiveLayout(dataDirectory: dataDirectory)
         let index = try SearchIndex.openWritable(path: layout.searchPath, fresh: true)
-        try SearchFeeder(index: index, archiveDirectory: layout.archiveDirectory, logger: logger).catchUp()
+        try SearchFeeder(index: index, archiveDirectory: layout.archiveDirectory, keys: ArchiveKeys(keys), logger: logger).catchUp()
         return try index.count(.docs)
     }
 }

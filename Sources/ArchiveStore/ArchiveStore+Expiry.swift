@@ -63,8 +63,9 @@ extension ArchiveStore {
                 throw ArchiveStoreError.temporaryFailure(reason: "the index did not take the archive's last records within 2 minutes; expiry postponed")
             }
             let second = Set(try await plan().map(\.sha256))
+            let keys = options.keys.ring
             decided = try await Self.blocking {
-                try ExpiryDecision.make(layout: layout, first: first, second: second, freshFrom: freshFrom, limit: limit,
+                try ExpiryDecision.make(layout: layout, keys: keys, first: first, second: second, freshFrom: freshFrom, limit: limit,
                                         actor: actor, now: now, isQueued: isQueued)
             }
             let keep = Set(decided.plan.originals.map(\.sha256))
@@ -145,10 +146,10 @@ struct ExpiryDecision {
     var plan: ExpiryPlan
     var deferred: Int
 
-    static func make(layout: ArchiveLayout, first: [ExpiryCandidate], second: Set<String>, freshFrom: IndexCheckpoint, limit: Int,
+    static func make(layout: ArchiveLayout, keys: SegmentKeyRing, first: [ExpiryCandidate], second: Set<String>, freshFrom: IndexCheckpoint, limit: Int,
                      actor: String, now: Date, isQueued: (ArchivePosition) -> Bool) throws -> ExpiryDecision {
         let index = try ArchiveIndex.openReadOnly(path: layout.indexPath, checked: false)
-        let segments = Dictionary(try SegmentCatalog.load(directory: layout.archiveDirectory).map { ($0.sequence, $0) },
+        let segments = Dictionary(try SegmentCatalog.load(directory: layout.archiveDirectory, keys: keys).map { ($0.sequence, $0) },
                                   uniquingKeysWith: { first, _ in first })
         var usable: [UInt64: Bool] = [:]
         func isUsable(_ sequence: UInt64) -> Bool {

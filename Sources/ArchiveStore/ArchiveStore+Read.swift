@@ -10,20 +10,20 @@ extension ArchiveStore {
     /// was synced before its receipt was returned, and pread never moves a cursor.
     public func readAsReceived(segment: UInt64, offset: Int) throws -> [UInt8] {
         try ArchiveStore.readAsReceived(archiveDirectory: layout.archiveDirectory, at: ArchivePosition(segment: segment, offset: offset),
-                                        dictionaries: dictionaryCache)
+                                        keys: options.keys.ring, dictionaries: dictionaryCache)
     }
 
-    /// The same from an archive directory (no store needed).
-    public static func readAsReceived(archiveDirectory: String, at position: ArchivePosition,
+    /// The same from an archive directory (no store needed); `keys` open encrypted segments.
+    public static func readAsReceived(archiveDirectory: String, at position: ArchivePosition, keys: SegmentKeyRing = .none,
                                       dictionaries: SegmentDictionaryCache = SegmentDictionaryCache()) throws -> [UInt8] {
-        switch try readContents(archiveDirectory: archiveDirectory, at: position, dictionaries: dictionaries) {
+        switch try readContents(archiveDirectory: archiveDirectory, at: position, keys: keys, dictionaries: dictionaries) {
         case .message(let record):
             // Its first arrival is in it (none in a spooled message's): as that one received it.
             let original = try record.original()
             return try record.arrival?.asReceived(original: original, originalSHA256: record.metadata.sha256) ?? original
         case .arrival(let arrival, let reference):
             let record = try readRecord(archiveDirectory: archiveDirectory, segment: reference.position.segment,
-                                        offset: reference.position.offset, dictionaries: dictionaries)
+                                        offset: reference.position.offset, keys: keys, dictionaries: dictionaries)
             guard record.metadata.sha256 == reference.sha256 else { throw RecordCodecError.digestMismatch }
             return try arrival.asReceived(original: try record.original(), originalSHA256: record.metadata.sha256)
         }
@@ -31,10 +31,11 @@ extension ArchiveStore {
 
     /// The message record at a location, read with pread from an archive directory (no
     /// store needed).
-    public static func readRecord(archiveDirectory: String, segment: UInt64, offset: Int,
+    public static func readRecord(archiveDirectory: String, segment: UInt64, offset: Int, keys: SegmentKeyRing = .none,
                                   dictionaries: SegmentDictionaryCache = SegmentDictionaryCache()) throws -> ArchiveRecord {
         let position = ArchivePosition(segment: segment, offset: offset)
-        guard case .message(let record) = try readContents(archiveDirectory: archiveDirectory, at: position, dictionaries: dictionaries) else {
+        guard case .message(let record) = try readContents(archiveDirectory: archiveDirectory, at: position, keys: keys,
+                                                           dictionaries: dictionaries) else {
             throw ArchiveStoreError.notFound("\(position) is not a message record")
         }
         return record
@@ -42,8 +43,9 @@ extension ArchiveStore {
 
     /// The arrival recorded at a location: an arrival record's, or the first arrival a
     /// message record holds.
-    static func readArrival(archiveDirectory: String, at position: ArchivePosition, dictionaries: SegmentDictionaryCache) throws -> Arrival {
-        switch try readContents(archiveDirectory: archiveDirectory, at: position, dictionaries: dictionaries) {
+    static func readArrival(archiveDirectory: String, at position: ArchivePosition, keys: SegmentKeyRing,
+                            dictionaries: SegmentDictionaryCache) throws -> Arrival {
+        switch try readContents(archiveDirectory: archiveDirectory, at: position, keys: keys, dictionaries: dictionaries) {
         case .message(let record):
             guard let arrival = record.arrival else { throw ArchiveStoreError.notFound("no arrival at \(position)") }
             return arrival
@@ -60,11 +62,11 @@ extension ArchiveStore {
     /// A message or arrival record at a location. A record compressed with a dictionary
     /// needs its segment's dictionary records (docs/FORMAT.md, "Dictionaries");
     /// `dictionaries` keeps them between calls.
-    private static func readContents(archiveDirectory: String, at position: ArchivePosition,
+    private static func readContents(archiveDirectory: String, at position: ArchivePosition, keys: SegmentKeyRing,
                                      dictionaries: SegmentDictionaryCache) throws -> StoredRecord {
         let path = archiveDirectory + "/" + SegmentName.file(position.segment)
         guard FileManager.default.fileExists(atPath: path) else { throw ArchiveStoreError.notFound("no record at \(position)") }
-        let file = try SegmentCatalog.open(directory: archiveDirectory, sequence: position.segment, path: path).file
+        let file = try SegmentCatalog.open(directory: archiveDirectory, sequence: position.segment, path: path, keys: keys).file
         defer { file.close() }
         let size = file.size
         guard position.offset >= SegmentHeader.size, position.offset < size, file.removed[position.offset] == nil else {

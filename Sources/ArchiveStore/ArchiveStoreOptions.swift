@@ -51,6 +51,11 @@ public struct ArchiveStoreOptions: Sendable {
     /// (`[archive] search_index`).
     public var searchIndex = false
 
+    /// The keys segments are encrypted and read with (`[archive] encryption_keys_file`);
+    /// an empty ring writes plaintext segments. A reference: the node replaces the ring on
+    /// reload, and the writer seals the active segment to start one with the new key.
+    public var keys = ArchiveKeys()
+
     public init() {}
 }
 

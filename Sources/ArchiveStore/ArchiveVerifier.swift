@@ -29,7 +29,7 @@ extension ArchiveReader {
         let crossCheck = openCrossCheck(&report)
         let cache = SegmentDictionaryCache()
         // Listed after the index's snapshot began, so they hold every record it names.
-        var segments = try SegmentCatalog.load(directory: layout.archiveDirectory)
+        var segments = try SegmentCatalog.load(directory: layout.archiveDirectory, keys: keys)
         report.segments = segments.count
         report.faults += ChainCheck.links(segments)
         for position in segments.indices {
@@ -42,9 +42,17 @@ extension ArchiveReader {
             var count: UInt64 = 0
             // A segment expiry touched is checked by its record list instead of its SHA-256.
             var listed = segment.expiry.map { RecordListDigest(removed: $0.removed) }
-            let outcome = try SegmentScanner.scan(file, from: SegmentHeader.size, to: segment.recordsEnd, skipDamage: true) { offset, header, bytes, dictionaries in
+            // Without its key a segment's records are counted and its seal checked, not read.
+            let keyProblem = file.encryption.problem
+            if let keyProblem { report.faults.append(ArchiveFault(segment: segment.name, offset: nil, reason: "\(keyProblem)")) }
+            let outcome = try SegmentScanner.scan(file, from: SegmentHeader.size, to: segment.recordsEnd, skipDamage: true,
+                                                  decrypting: keyProblem == nil) { offset, header, bytes, dictionaries in
                 count += 1
-                listed?.add(offset: offset, bytes: bytes)
+                // The record list covers records as stored; an encrypted one is read in the clear.
+                if listed != nil {
+                    listed?.add(offset: offset, bytes: header.sealedOverhead == 0 ? bytes : try file.read(at: offset, count: header.recordLength)[...])
+                }
+                guard keyProblem == nil else { return }
                 switch header.kind {
                 case .dictionary:
                     return
@@ -76,6 +84,7 @@ extension ArchiveReader {
                     }
                 }
             }
+            count += UInt64(outcome.unauthenticatedCount)  // records all the same: the footer counts them
             report.records += Int(count)
             report.faults += outcome.damages.map { ArchiveFault(segment: segment.name, offset: $0.offset, reason: $0.reason) }
             if let torn = outcome.tornTail {
@@ -189,7 +198,7 @@ extension ArchiveReader {
     private func asReceivedProblem(_ arrival: Arrival, _ reference: OriginalReference, dictionaries: SegmentDictionaryCache) -> String? {
         do {
             let record = try ArchiveStore.readRecord(archiveDirectory: layout.archiveDirectory, segment: reference.position.segment,
-                                                     offset: reference.position.offset, dictionaries: dictionaries)
+                                                     offset: reference.position.offset, keys: keys, dictionaries: dictionaries)
             guard record.metadata.sha256 == reference.sha256 else { return "its original's record at \(reference.position) holds another message" }
             guard let wrapper = arrival.wrapper else {
                 return arrival.receivedSHA256 == reference.sha256 ? nil : "received SHA-256 differs from its original's, and no wrapper"
@@ -233,14 +242,14 @@ extension ArchiveReader {
     /// Rebuilds the index and the search index from the segments. Takes the directory
     /// lock, so it refuses to run while a node has the archive open. Returns the number of
     /// originals indexed.
-    public static func reindex(dataDirectory: String) throws -> Int {
+    public static func reindex(dataDirectory: String, keys: SegmentKeyRing = .none) throws -> Int {
         let layout = ArchiveLayout(dataDirectory: dataDirectory)
         guard FileManager.default.fileExists(atPath: layout.archiveDirectory) else {
             throw ArchiveStoreError.notFound("no archive in \(dataDirectory)")
         }
         guard let lock = try DirectoryLock.take(path: layout.lockPath) else { throw ArchiveStoreError.locked(path: layout.lockPath) }
         defer { lock.release() }
-        let segments = try SegmentCatalog.load(directory: layout.archiveDirectory)
+        let segments = try SegmentCatalog.load(directory: layout.archiveDirectory, keys: keys)
         let index = try IndexAudit.recreate(path: layout.indexPath)
         var total = 0
         for segment in segments {
@@ -260,7 +269,7 @@ extension ArchiveReader {
                 total += batch.originals.count
             }
         }
-        _ = try ArchiveSearch.rebuild(dataDirectory: dataDirectory)
+        _ = try ArchiveSearch.rebuild(dataDirectory: dataDirectory, keys: keys)
         return total
     }
 }

@@ -112,10 +112,11 @@ struct ExpiryExecutor {
                     let own = records[original.sha256] ?? []
                     guard let message = own.first(where: { $0.kind == RecordKind.message.rawValue }) else { continue }
                     let record = try ArchiveStore.readRecord(archiveDirectory: layout.archiveDirectory, segment: message.segment,
-                                                             offset: message.offset, dictionaries: dictionaries)
+                                                             offset: message.offset, keys: options.keys.ring, dictionaries: dictionaries)
                     let text = MessageTextExtractor.extract(try record.original())
                     let arrivals = try own.map {
-                        try ArchiveStore.readArrival(archiveDirectory: layout.archiveDirectory, at: $0.position, dictionaries: dictionaries)
+                        try ArchiveStore.readArrival(archiveDirectory: layout.archiveDirectory, at: $0.position, keys: options.keys.ring,
+                                                     dictionaries: dictionaries)
                     }
                     _ = try search.remove(sha256: original.sha256, id: original.id, text: text, arrivals: arrivals)
                 }
@@ -129,10 +130,10 @@ struct ExpiryExecutor {
         let originals = Dictionary(plan.originals.map { ($0.sha256, $0) }, uniquingKeysWith: { first, _ in first })
         for (sequence, records) in Dictionary(grouping: plan.records, by: \.segment).sorted(by: { $0.key < $1.key }) {
             let path = directory + "/" + SegmentName.file(sequence)
-            var segment = try SegmentCatalog.describe(directory: directory, sequence: sequence, path: path)
+            var segment = try SegmentCatalog.describe(directory: directory, sequence: sequence, path: path, keys: options.keys.ring)
             if segment.expiryPending {
                 try SegmentCompactor.finishPending(segment, directory: directory, faults: options.faultInjector)
-                segment = try SegmentCatalog.describe(directory: directory, sequence: sequence, path: path)
+                segment = try SegmentCatalog.describe(directory: directory, sequence: sequence, path: path, keys: options.keys.ring)
             }
             let removals = records.map { r in
                 SegmentCompactor.Removal(offset: r.offset, originalSHA256: Hex.decode(r.original) ?? [], id: r.id,
@@ -152,7 +153,7 @@ struct ExpiryExecutor {
         let shas = Set(plan.originals.map(\.sha256))
         let start = plan.freshFrom
         var rows = IndexRows()
-        for segment in try SegmentCatalog.load(directory: layout.archiveDirectory) where segment.sequence >= start.segment {
+        for segment in try SegmentCatalog.load(directory: layout.archiveDirectory, keys: options.keys.ring) where segment.sequence >= start.segment {
             if let end, segment.sequence > end.segment { break }
             guard case .success = segment.header else { continue }
             let from = segment.sequence == start.segment ? start.offset : SegmentHeader.size

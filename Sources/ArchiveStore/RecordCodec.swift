@@ -97,9 +97,18 @@ public struct RecordHeader: Sendable, Equatable {
     /// dictionary record, its own id. Covered by the record CRC, not the header CRC:
     /// read it only from validated records.
     public var dictionaryID: UInt32 = 0
+    /// Bytes a record of an encrypted segment holds beyond its contents (nonce and tag,
+    /// `SegmentCipher.overhead`); 0 in the clear. The header does not say: its segment does.
+    public var sealedOverhead = 0
 
-    /// Total on-disk size: header, body, metadata, zero padding to 8, 8-byte trailer.
+    /// Total on-disk size: header, body, metadata (and in an encrypted segment nonce and
+    /// tag), zero padding to 8, 8-byte trailer.
     public var recordLength: Int {
+        RecordCodec.align(RecordCodec.headerSize + sealedOverhead + bodyLength + metadataLength) + RecordCodec.trailerSize
+    }
+
+    /// The size of the same record in the clear: what a reader of an encrypted one gets.
+    var plaintextLength: Int {
         RecordCodec.align(RecordCodec.headerSize + bodyLength + metadataLength) + RecordCodec.trailerSize
     }
 }
@@ -225,9 +234,15 @@ public enum RecordCodec {
                                metadataSection: [UInt8], dictionaryID: UInt32) {
         let bodyLength = buffer.count - headerSize
         buffer.append(contentsOf: metadataSection)
-        buffer.padTo(alignment: alignment)
         buffer.replaceSubrange(0..<headerSize, with: header(version: version, kind: kind, bodyLength: bodyLength,
                                                            metadataLength: metadataSection.count, dictionaryID: dictionaryID))
+        appendTrailer(&buffer)
+    }
+
+    /// Pads a record's bytes (header and contents) to 8 and appends the trailer: the CRC
+    /// of everything before it, and the total length.
+    static func appendTrailer(_ buffer: inout [UInt8]) {
+        buffer.padTo(alignment: alignment)
         let crc = CRC32C.checksum(buffer)
         buffer.appendLE(crc)
         buffer.appendLE(UInt32(buffer.count + 4))
@@ -304,9 +319,11 @@ public enum RecordCodec {
                             version: version, kind: kind, dictionaryID: version == 1 ? 0 : dictionaryID)
     }
 
-    /// Checks the whole-record CRC and trailer; returns the header on success.
-    public static func validate(_ bytes: ArraySlice<UInt8>) throws(RecordCodecError) -> RecordHeader {
-        let header = try decodeHeader(bytes)
+    /// Checks the whole-record CRC and trailer; returns the header on success. A record of
+    /// an encrypted segment (`sealedOverhead`) is checked as it is on disk: no key needed.
+    public static func validate(_ bytes: ArraySlice<UInt8>, sealedOverhead: Int = 0) throws(RecordCodecError) -> RecordHeader {
+        var header = try decodeHeader(bytes)
+        header.sealedOverhead = sealedOverhead
         let length = header.recordLength
         guard bytes.count >= length else { throw .truncatedRecord(needed: length, available: bytes.count) }
         let start = bytes.startIndex

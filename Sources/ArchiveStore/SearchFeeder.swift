@@ -19,6 +19,8 @@ final class SearchFeeder {
 
     let index: SearchIndex
     private let directory: String
+    /// The node's keys (replaced on reload) or the CLI's: encrypted segments' records.
+    private let keys: ArchiveKeys
     private let logger: Logger
     /// The segment being read, kept between batches.
     private var current: OpenSegment?
@@ -42,9 +44,10 @@ final class SearchFeeder {
         }
     }
 
-    init(index: SearchIndex, archiveDirectory: String, logger: Logger) {
+    init(index: SearchIndex, archiveDirectory: String, keys: ArchiveKeys = ArchiveKeys(), logger: Logger) {
         self.index = index
         self.directory = archiveDirectory
+        self.keys = keys
         self.logger = logger
     }
 
@@ -107,7 +110,7 @@ final class SearchFeeder {
     }
 
     private func firstPosition() throws -> IndexCheckpoint? {
-        guard let first = try SegmentCatalog.load(directory: directory).first else { return nil }
+        guard let first = try SegmentCatalog.load(directory: directory, keys: keys.ring).first else { return nil }
         return IndexCheckpoint(segment: first.sequence, offset: SegmentHeader.size)
     }
 
@@ -138,7 +141,8 @@ final class SearchFeeder {
         var refreshed = false
         func refresh() throws {
             guard !refreshed, !segment.descriptor.isSealed else { return }
-            segment.descriptor = try SegmentCatalog.describe(directory: directory, sequence: segment.sequence, path: segment.descriptor.path)
+            segment.descriptor = try SegmentCatalog.describe(directory: directory, sequence: segment.sequence, path: segment.descriptor.path,
+                                                             keys: keys.ring)
             refreshed = true
         }
         if position.offset >= limit() { try refresh() }
@@ -146,10 +150,20 @@ final class SearchFeeder {
         if let removed = segment.file.removed[position.offset] {  // expiry took it
             return .skip(after: IndexCheckpoint(segment: position.segment, offset: position.offset + removed))
         }
-        var next = try SegmentScanner.readRecord(segment.file, at: position.offset, limit: limit())
-        if case .invalid = next, !refreshed, !segment.descriptor.isSealed {
-            try refresh()
+        var next: SegmentScanner.RecordRead
+        do {
             next = try SegmentScanner.readRecord(segment.file, at: position.offset, limit: limit())
+            if case .invalid = next, !refreshed, !segment.descriptor.isSealed {
+                try refresh()
+                next = try SegmentScanner.readRecord(segment.file, at: position.offset, limit: limit())
+            }
+        } catch let error as SegmentKeyError where error.isAuthentication {
+            // Intact on disk, its contents changed: stepped over like damage.
+            logger.error("search index: record unreadable, not indexed", metadata: ["error": "\(error)"])
+            guard let valid = try SegmentScanner.findValidRecord(segment.file, after: position.offset, limit: limit()) else {
+                return pastSegment(position, end: end)
+            }
+            return .skip(after: IndexCheckpoint(segment: position.segment, offset: valid))
         }
         switch next {
         case .valid(let header, let bytes):
@@ -220,7 +234,7 @@ final class SearchFeeder {
         current = nil
         let path = directory + "/" + SegmentName.file(position.segment)
         guard FileManager.default.fileExists(atPath: path) else { return nil }
-        let opened = try SegmentCatalog.open(directory: directory, sequence: position.segment, path: path)
+        let opened = try SegmentCatalog.open(directory: directory, sequence: position.segment, path: path, keys: keys.ring)
         return OpenSegment(sequence: position.segment, file: opened.file, descriptor: opened.descriptor,
                            dictionaries: position.offset > SegmentHeader.size ? nil : SegmentDictionaries(), offset: position.offset)
     }

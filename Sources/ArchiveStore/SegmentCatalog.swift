@@ -27,6 +27,14 @@ struct SegmentDescriptor {
     /// An expiry of this segment is under way or was cut short (`NNNNNNNN.expiry.next`):
     /// recovery finishes it.
     var expiryPending = false
+    /// The keys its records are opened with, if its header names one.
+    var keys: SegmentKeyRing
+
+    /// How its records are stored (from its header: a header that cannot be read opens as clear).
+    var encryption: SegmentEncryption {
+        guard case .success(let header) = header else { return .clear }
+        return SegmentEncryption(keyID: header.keyID, sequence: sequence, keys: keys)
+    }
 
     var name: String { (path as NSString).lastPathComponent }
     var directory: String { (path as NSString).deletingLastPathComponent }
@@ -40,18 +48,19 @@ struct SegmentDescriptor {
 
 /// Lists and classifies the segments of an archive directory (read-only).
 enum SegmentCatalog {
-    static func load(directory: String) throws -> [SegmentDescriptor] {
+    /// `keys` open the records of encrypted segments (a missing key shows when one is read).
+    static func load(directory: String, keys: SegmentKeyRing) throws -> [SegmentDescriptor] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         var result: [SegmentDescriptor] = []
         for name in names {
             guard let sequence = SegmentName.sequence(of: name) else { continue }
-            result.append(try describe(directory: directory, sequence: sequence, path: directory + "/" + name))
+            result.append(try describe(directory: directory, sequence: sequence, path: directory + "/" + name, keys: keys))
         }
         return result.sorted { $0.sequence < $1.sequence }
     }
 
-    static func describe(directory: String, sequence: UInt64, path: String) throws -> SegmentDescriptor {
-        let opened = try open(directory: directory, sequence: sequence, path: path)
+    static func describe(directory: String, sequence: UInt64, path: String, keys: SegmentKeyRing) throws -> SegmentDescriptor {
+        let opened = try open(directory: directory, sequence: sequence, path: path, keys: keys)
         opened.file.close()
         return opened.descriptor
     }
@@ -69,29 +78,32 @@ enum SegmentCatalog {
         do {
             if try file.size() == segment.physicalSize {
                 return OpenedSegment(descriptor: segment, file: SegmentFile(file, physicalSize: segment.physicalSize,
-                                                                             removed: segment.expiry?.removed ?? []))
+                                                                             removed: segment.expiry?.removed ?? [],
+                                                                             encryption: segment.encryption))
             }
         } catch {
             file.close()
             throw error
         }
         file.close()
-        return try open(directory: segment.directory, sequence: segment.sequence, path: segment.path)
+        return try open(directory: segment.directory, sequence: segment.sequence, path: segment.path, keys: segment.keys)
     }
 
     /// Opens a segment and describes it from the open file. Which expiry list its offsets
     /// follow is decided by the file's size: an expiry rewrite (SegmentCompactor) renames a
     /// shorter file over the segment between installing the next list and the list, so a
     /// file that fits neither list was replaced under us: it is opened again.
-    static func open(directory: String, sequence: UInt64, path: String? = nil) throws -> OpenedSegment {
+    static func open(directory: String, sequence: UInt64, path: String? = nil, keys: SegmentKeyRing) throws -> OpenedSegment {
         let path = path ?? directory + "/" + SegmentName.file(sequence)
         var attempt = 0
         while true {
             let file = try SystemFile.openReadOnly(path)
             do {
-                if let described = try describe(file, directory: directory, sequence: sequence, path: path, lastAttempt: attempt == 2) {
+                if let described = try describe(file, directory: directory, sequence: sequence, path: path, keys: keys,
+                                                lastAttempt: attempt == 2) {
                     return OpenedSegment(descriptor: described, file: SegmentFile(file, physicalSize: described.physicalSize,
-                                                                                  removed: described.expiry?.removed ?? []))
+                                                                                  removed: described.expiry?.removed ?? [],
+                                                                                  encryption: described.encryption))
                 }
             } catch {
                 file.close()
@@ -104,12 +116,12 @@ enum SegmentCatalog {
 
     /// nil when the file fits none of the segment's expiry lists and it is worth opening
     /// it again; on the last attempt such a segment is described with the problem noted.
-    private static func describe(_ file: SystemFile, directory: String, sequence: UInt64, path: String,
+    private static func describe(_ file: SystemFile, directory: String, sequence: UInt64, path: String, keys: SegmentKeyRing,
                                  lastAttempt: Bool) throws -> SegmentDescriptor? {
         let size = try file.size()
         let headerBytes = try file.read(at: 0, count: SegmentHeader.size)
         let header = Result { () throws(SegmentFormatError) -> SegmentHeader in try SegmentHeader.decode(headerBytes) }
-        var descriptor = SegmentDescriptor(sequence: sequence, path: path, fileSize: size, physicalSize: size, header: header)
+        var descriptor = SegmentDescriptor(sequence: sequence, path: path, fileSize: size, physicalSize: size, header: header, keys: keys)
         let pendingPath = directory + "/" + SegmentName.pendingExpiry(sequence)
         descriptor.expiryPending = FileManager.default.fileExists(atPath: pendingPath)
         do {
@@ -154,7 +166,9 @@ enum SegmentCatalog {
 
     /// Computes the seal for `[0, dataLength)` of a segment by reading it back: the hash
     /// covers what the disk returns, and every record is validated before it is sealed.
-    static func computeFooter(path: String, dataLength: Int, previousSealHash: [UInt8]) throws -> SegmentFooter {
+    /// `encryption` tells the records' lengths; no key is needed to count them.
+    static func computeFooter(path: String, dataLength: Int, previousSealHash: [UInt8],
+                              encryption: SegmentEncryption) throws -> SegmentFooter {
         let file = try SystemFile.openReadOnly(path)
         defer { file.close() }
         var hasher = SHA256()
@@ -167,7 +181,8 @@ enum SegmentCatalog {
             offset += bytes.count
         }
         var count: UInt64 = 0
-        _ = try SegmentScanner.scan(try SegmentFile(unexpired: file), from: SegmentHeader.size, to: dataLength, skipDamage: true) { _, _, _, _ in count += 1 }
+        _ = try SegmentScanner.scan(try SegmentFile(unexpired: file, encryption: encryption), from: SegmentHeader.size, to: dataLength,
+                                    skipDamage: true, decrypting: false) { _, _, _, _ in count += 1 }
         return SegmentFooter(recordCount: count, dataLength: UInt64(dataLength),
                              segmentHash: Array(hasher.finalize()), previousSealHash: previousSealHash)
     }

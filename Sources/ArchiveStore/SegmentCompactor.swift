@@ -171,7 +171,9 @@ struct RecordListing {
         try output?.append(header[...])
         var digest = RecordListDigest(removed: removed)
         let ranges = Dictionary(removed.map { ($0.offset, $0.length) }, uniquingKeysWith: max)
-        let outcome = try SegmentScanner.scan(file, from: SegmentHeader.size, to: end, skipDamage: false, removed: ranges) { offset, header, bytes, _ in
+        // As stored: expiry moves an encrypted segment's records without its key.
+        let outcome = try SegmentScanner.scan(file, from: SegmentHeader.size, to: end, skipDamage: false, removed: ranges,
+                                              decrypting: false) { offset, header, bytes, _ in
             if hashContents { content.update(data: bytes) }
             let sha = digest.add(offset: offset, bytes: bytes)
             listing.kept[offset] = Kept(kind: header.kind, length: header.recordLength, sha256: sha)

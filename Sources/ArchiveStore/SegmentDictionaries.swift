@@ -42,8 +42,11 @@ public struct SegmentDictionaries: Sendable {
         var result = SegmentDictionaries()
         var last: ZstdDictionary?
         var offset = SegmentHeader.size
-        while offset < limit, case .valid(let header, let bytes) = try SegmentScanner.readRecord(file, at: offset, limit: limit),
+        // The kind is in the clear: only dictionary records are decrypted (a damaged
+        // message record after them does not make the segment's dictionaries unreadable).
+        while offset < limit, case .valid(let header, let stored) = try SegmentScanner.readStored(file, at: offset, limit: limit),
               header.kind == .dictionary {
+            let bytes = try SegmentScanner.plaintext(file, stored, header: header, offset: offset)
             if result.register(header, bytes, compressionLevel: compressionLevel) { last = try? result.resolve(header.dictionaryID) }
             offset += header.recordLength
         }

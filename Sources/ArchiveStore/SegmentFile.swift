@@ -9,6 +9,8 @@ import DurableFiles
 /// removed records' contents. A segment expiry never touched maps one to one.
 struct SegmentFile {
     let file: SystemFile
+    /// How its records are stored: in the clear, or sealed with a key of the ring.
+    let encryption: SegmentEncryption
     /// Logical size: the file's size as sealed (the file's own size plus `removedBytes`).
     let size: Int
     /// Records expiry removed, logical offset → length: scanners step over them.
@@ -23,8 +25,9 @@ struct SegmentFile {
     }
 
     /// `removed` in offset order, not overlapping (ExpiryManifest.decode checks that).
-    init(_ file: SystemFile, physicalSize: Int, removed: [RemovedRecord]) {
+    init(_ file: SystemFile, physicalSize: Int, removed: [RemovedRecord], encryption: SegmentEncryption) {
         self.file = file
+        self.encryption = encryption
         var spans: [RemovedSpan] = []
         var before = 0
         for r in removed {
@@ -37,8 +40,8 @@ struct SegmentFile {
     }
 
     /// A file expiry never touched (an active segment, a spool file): offsets as they are.
-    init(unexpired file: SystemFile) throws {
-        self.init(file, physicalSize: try file.size(), removed: [])
+    init(unexpired file: SystemFile, encryption: SegmentEncryption = .clear) throws {
+        self.init(file, physicalSize: try file.size(), removed: [], encryption: encryption)
     }
 
     /// Opens the segment a descriptor describes (`SegmentCatalog.reopen`).
@@ -92,5 +95,36 @@ struct SegmentFile {
             if spans[mid].offset + spans[mid].length <= offset { low = mid + 1 } else { high = mid }
         }
         return low
+    }
+}
+
+/// Whether a segment's records are encrypted, and with what (docs/FORMAT.md, "Encrypted
+/// records"). Its records' lengths are known either way: CRCs, scanning and torn-tail
+/// repair need no key; reading their contents does.
+enum SegmentEncryption: Sendable {
+    case clear
+    case sealed(SegmentCipher)
+    /// Encrypted with a key the ring does not hold: reading a record throws this.
+    case keyMissing(SegmentKeyError)
+
+    /// The encryption of segment `sequence`, whose header names `keyID`.
+    init(keyID: UInt32, sequence: UInt64, keys: SegmentKeyRing) {
+        do {
+            self = try keys.cipher(keyID: keyID, sequence: sequence).map { .sealed($0) } ?? .clear
+        } catch {
+            self = .keyMissing(error)
+        }
+    }
+
+    /// What each record holds beyond its plaintext contents.
+    var sealedOverhead: Int {
+        if case .clear = self { return 0 }
+        return SegmentCipher.overhead
+    }
+
+    /// Why the segment's records cannot be read, if they cannot.
+    var problem: SegmentKeyError? {
+        if case .keyMissing(let error) = self { return error }
+        return nil
     }
 }

@@ -36,18 +36,23 @@ public enum SegmentFormatError: Error, Equatable, Sendable {
 public struct SegmentHeader: Sendable, Equatable {
     public static let size = 72
     static let magic = Array("ARSEGHDR".utf8)
-    static let version: UInt32 = 1
+    /// 1: records in the clear; 2: records encrypted with `keyID` (a binary that knows
+    /// only version 1 refuses the segment rather than read ciphertext as records).
+    static let plaintextVersion: UInt32 = 1
+    static let encryptedVersion: UInt32 = 2
 
     public var sequence: UInt64
     public var createdAt: Date
     /// SHA-256 of the seal (footer bytes) of segment `sequence - 1`; zeros for the first.
     /// Links the open segment into the chain so deleting the newest sealed one shows.
     public var previousSealHash: [UInt8]
+    /// The key the segment's records are sealed with (`SegmentKeyRing`); 0: plaintext.
+    public var keyID: UInt32 = 0
 
     public func encode() -> [UInt8] {
         var out = Self.magic
-        out.appendLE(Self.version)
-        out.appendLE(UInt32(0))
+        out.appendLE(keyID == 0 ? Self.plaintextVersion : Self.encryptedVersion)
+        out.appendLE(keyID)
         out.appendLE(sequence)
         out.appendLE(Int64((createdAt.timeIntervalSince1970 * 1000).rounded()))
         out.append(contentsOf: previousSealHash)
@@ -61,22 +66,34 @@ public struct SegmentHeader: Sendable, Equatable {
         guard Array(bytes[0..<8]) == magic else { throw .badMagic }
         guard let fields = try? Self.fields(bytes) else { throw .truncated }
         guard CRC32C.checksum(bytes[0..<64]) == fields.crc else { throw .checksumMismatch }
-        guard fields.version == version else { throw .unsupportedVersion(fields.version) }
+        switch fields.version {
+        case plaintextVersion where fields.keyID == 0, encryptedVersion where fields.keyID != 0: break
+        default: throw .unsupportedVersion(fields.version)
+        }
         return SegmentHeader(
             sequence: fields.sequence,
             createdAt: Date(timeIntervalSince1970: Double(fields.created) / 1000),
-            previousSealHash: Array(bytes[32..<64])
+            previousSealHash: Array(bytes[32..<64]),
+            keyID: fields.keyID
         )
     }
 
-    private static func fields(_ bytes: [UInt8]) throws -> (version: UInt32, sequence: UInt64, created: Int64, crc: UInt32) {
+    private struct Fields {
+        var version: UInt32
+        var keyID: UInt32
+        var sequence: UInt64
+        var created: Int64
+        var crc: UInt32
+    }
+
+    private static func fields(_ bytes: [UInt8]) throws -> Fields {
         var r = ByteReader<RecordCodecError>(bytes[8..<72])
         let version = try r.read(UInt32.self)
-        _ = try r.read(UInt32.self)
+        let keyID = try r.read(UInt32.self)
         let sequence = try r.read(UInt64.self)
         let created = try r.read(Int64.self)
         _ = try r.readBytes(32)
-        return (version, sequence, created, try r.read(UInt32.self))
+        return Fields(version: version, keyID: keyID, sequence: sequence, created: created, crc: try r.read(UInt32.self))
     }
 }
 

@@ -13,6 +13,9 @@ final class SegmentWriter {
     let sequence: UInt64
     let createdAt: Date
     let previousSealHash: [UInt8]
+    /// Whether records are encrypted, and with which key (docs/FORMAT.md, "Encrypted records").
+    let encryption: SegmentEncryption
+    let keyID: UInt32
     private let file: SystemFile
     /// The store's test hook (nil in production).
     private let faults: (any DurableFaultInjector)?
@@ -39,9 +42,11 @@ final class SegmentWriter {
     var path: String { file.path }
     var hasRecords: Bool { size > SegmentHeader.size }
 
-    private init(directory: String, sequence: UInt64, createdAt: Date, previousSealHash: [UInt8], file: SystemFile, size: Int,
-                 header: [UInt8]?, faults: (any DurableFaultInjector)?) {
+    private init(directory: String, sequence: UInt64, createdAt: Date, previousSealHash: [UInt8], keyID: UInt32,
+                 encryption: SegmentEncryption, file: SystemFile, size: Int, header: [UInt8]?, faults: (any DurableFaultInjector)?) {
         self.directory = directory
+        self.keyID = keyID
+        self.encryption = encryption
         self.faults = faults
         self.sequence = sequence
         self.createdAt = createdAt
@@ -58,38 +63,53 @@ final class SegmentWriter {
     }
 
     /// Creates segment `sequence` crash-safely: header to a temp file, fsync, rename,
-    /// fsync the directory. A crash leaves either no segment or a complete header.
-    static func create(directory: String, sequence: UInt64, previousSealHash: [UInt8], now: Date,
+    /// fsync the directory. A crash leaves either no segment or a complete header. With a
+    /// `key`, its records are encrypted with it.
+    static func create(directory: String, sequence: UInt64, previousSealHash: [UInt8], now: Date, key: SegmentKey?,
                        faults: (any DurableFaultInjector)?) throws -> SegmentWriter {
-        let header = SegmentHeader(sequence: sequence, createdAt: now, previousSealHash: previousSealHash)
+        let header = SegmentHeader(sequence: sequence, createdAt: now, previousSealHash: previousSealHash, keyID: key?.id ?? 0)
         let path = directory + "/" + SegmentName.file(sequence)
         let encoded = header.encode()
         try Durable.writeAtomically(encoded, to: path, faults: faults)
         let file = try SystemFile.open(path, flags: O_WRONLY, faults: faults)
+        let encryption = key.map { SegmentEncryption.sealed(SegmentCipher(key: $0, sequence: sequence)) } ?? .clear
         return SegmentWriter(directory: directory, sequence: sequence, createdAt: header.createdAt, previousSealHash: previousSealHash,
-                             file: file, size: SegmentHeader.size, header: encoded, faults: faults)
+                             keyID: header.keyID, encryption: encryption, file: file, size: SegmentHeader.size, header: encoded, faults: faults)
     }
 
     /// Reopens an unsealed segment whose valid records end at `validEnd` (recovery has
     /// already truncated anything after it).
-    static func resume(directory: String, header: SegmentHeader, path: String, validEnd: Int,
+    /// already truncated anything after it). `keys` decide whether it can take records:
+    /// one encrypted with a key the ring no longer holds is only sealed (`canAppend`).
+    static func resume(directory: String, header: SegmentHeader, path: String, validEnd: Int, keys: SegmentKeyRing,
                        faults: (any DurableFaultInjector)?) throws -> SegmentWriter {
         let file = try SystemFile.open(path, flags: O_WRONLY, faults: faults)
         return SegmentWriter(directory: directory, sequence: header.sequence, createdAt: header.createdAt,
-                             previousSealHash: header.previousSealHash, file: file, size: validEnd, header: nil, faults: faults)
+                             previousSealHash: header.previousSealHash, keyID: header.keyID,
+                             encryption: SegmentEncryption(keyID: header.keyID, sequence: header.sequence, keys: keys),
+                             file: file, size: validEnd, header: nil, faults: faults)
     }
 
-    /// Writes one encoded record at the end; returns its offset.
-    func append(_ record: [UInt8]) throws -> Int {
-        let offset = try record.withUnsafeBytes { try write($0) }
-        running?.records += 1
-        return offset
+    /// Whether records can be appended: its key is at hand (or it has none).
+    var canAppend: Bool { encryption.problem == nil }
+
+    /// Where a record went, and its length on disk (an encrypted record is longer than in the clear).
+    struct WrittenRecord {
+        var offset: Int
+        var length: Int
     }
 
-    /// Writes a draft's record at the end, straight from its blocks and spill file;
-    /// returns its offset. A failure part way (a write, or a read of the spill file)
-    /// poisons the writer like any failed write: the record's first bytes may be written.
-    func append(_ record: RecordBuffer) throws -> Int {
+    /// Writes one encoded record at the end (encrypted if the segment is).
+    func append(_ record: [UInt8]) throws -> WrittenRecord {
+        try appendStored(try encrypted { try $0.seal(record) } ?? record)
+    }
+
+    /// Writes a draft's record at the end, straight from its blocks and spill file (in an
+    /// encrypted segment, sealed in one piece first). A failure part way (a write, or a
+    /// read of the spill file) poisons the writer like any failed write: the record's
+    /// first bytes may be written.
+    func append(_ record: RecordBuffer) throws -> WrittenRecord {
+        if let sealed = try encrypted({ try $0.seal(record) }) { return try appendStored(sealed) }
         let offset = size
         do {
             try record.forEachPiece { try write($0) }
@@ -98,7 +118,25 @@ final class SegmentWriter {
             throw error
         }
         running?.records += 1
-        return offset
+        return WrittenRecord(offset: offset, length: size - offset)
+    }
+
+    /// Writes a record's bytes as they go on disk.
+    private func appendStored(_ stored: [UInt8]) throws -> WrittenRecord {
+        let offset = try stored.withUnsafeBytes { try write($0) }
+        running?.records += 1
+        return WrittenRecord(offset: offset, length: stored.count)
+    }
+
+    /// `seal`'s result in an encrypted segment, nil in a plaintext one. Sealing happens
+    /// here, on the writer thread, because only here is the record's segment (its key and
+    /// sequence, which the tag covers) known.
+    private func encrypted(_ seal: (SegmentCipher) throws -> [UInt8]) throws -> [UInt8]? {
+        switch encryption {
+        case .clear: return nil
+        case .sealed(let cipher): return try seal(cipher)
+        case .keyMissing(let error): throw error
+        }
     }
 
     @discardableResult
@@ -204,7 +242,8 @@ final class SegmentWriter {
             footer = SegmentFooter(recordCount: running.records, dataLength: UInt64(size),
                                    segmentHash: Array(running.hash.finalize()), previousSealHash: previousSealHash)
         } else {
-            footer = try SegmentCatalog.computeFooter(path: path, dataLength: size, previousSealHash: previousSealHash)
+            footer = try SegmentCatalog.computeFooter(path: path, dataLength: size, previousSealHash: previousSealHash,
+                                                      encryption: encryption)
         }
         _ = try footer.encode().withUnsafeBytes { try write($0) }
         try sync(extending: false)
@@ -219,7 +258,8 @@ final class SegmentWriter {
     /// why it hashes the file rather than using `running`.
     func abandon() throws -> SegmentFooter {
         file.close()
-        let footer = try SegmentCatalog.computeFooter(path: path, dataLength: durableSize, previousSealHash: previousSealHash)
+        let footer = try SegmentCatalog.computeFooter(path: path, dataLength: durableSize, previousSealHash: previousSealHash,
+                                                      encryption: encryption)
         try Durable.writeAtomically(footer.encode(), to: directory + "/" + SegmentName.seal(sequence), faults: faults)
         return footer
     }

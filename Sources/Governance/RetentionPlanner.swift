@@ -19,6 +19,8 @@ public struct RetentionPlanner {
     /// for its own indexer: what arrived since is too new to expire, and its arrivals
     /// renew their originals in the index the plan reads).
     public var feedsSearch = true
+    /// Open encrypted segments when feeding the search database (`feedsSearch`).
+    public var keys = SegmentKeyRing.none
 
     public init(dataDirectory: String, policy: RetentionPolicy, holds: [LegalHold]) {
         self.dataDirectory = dataDirectory
@@ -35,7 +37,7 @@ public struct RetentionPlanner {
         let originals = try RetainedOriginals(dataDirectory: dataDirectory)
         var queries = QuerySets()
         if policy.needsSearch || !holds.isEmpty {
-            let search = try ArchiveSearch(dataDirectory: dataDirectory, feed: feedsSearch, logger: logger)
+            let search = try ArchiveSearch(dataDirectory: dataDirectory, feed: feedsSearch, keys: keys, logger: logger)
             // An original the search database lacks could be held: deciding without it could remove it.
             guard search.unindexedArrivals == 0 else { throw PlanningError.searchBehind(search.unindexedArrivals) }
             queries = try QuerySets(search: search, rules: policy.rules, holds: holds)

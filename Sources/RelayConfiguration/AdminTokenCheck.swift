@@ -57,21 +57,9 @@ public enum AdminTokenCheck {
     /// The tokens of a token file's text, and every problem with them.
     public static func parse(_ text: String, at: String) -> ([AdminTokenEntry], ConfigurationProblems) {
         var problems = ConfigurationProblems()
-        let file: File
-        do {
-            file = try TOMLDecoder().decode(File.self, from: try ConfigurationFile.parse(text))
-        } catch let finding as TOMLTextGuard.Finding {
-            let (line, column) = TOMLTextGuard.position(of: finding.offset, in: text)
-            problems.error(at, "line \(line), column \(column): not valid TOML: \(finding.problem)")
-            return ([], problems)
-        } catch let error as TOMLParseError {
-            problems.error(at, "line \(error.source.begin.line), column \(error.source.begin.column): not valid TOML: \(error.description)")
-            return ([], problems)
-        } catch {
-            let (place, why) = ConfigurationFile.describe(error)
-            problems.error(at, "\(place): \(why) ([[token]] needs name, role and sha256, each a string)")
-            return ([], problems)
-        }
+        guard let file = ConfigurationFile.decodeNamedFile(File.self, text: text, at: at, shape: "[[token]] needs name, role and sha256, each a string",
+                                                           quotingParser: true, problems: &problems)
+        else { return ([], problems) }
         var tokens: [AdminTokenEntry] = []
         var seen = Set<String>()
         for (index, token) in (file.token ?? []).enumerated() {

@@ -17,19 +17,28 @@ public enum ConfigurationCheck {
         public var contents: @Sendable (String) -> String?
         /// True when every user of the machine may read the file (a secret's file should not be).
         public var worldReadable: @Sendable (String) -> Bool
+        /// True when users other than its owner may read the file (its group, or everyone).
+        public var sharedReadable: @Sendable (String) -> Bool
 
         public init(hostName: String, unreadable: @escaping @Sendable (String) -> String?,
                     contents: @escaping @Sendable (String) -> String? = Environment.readText,
-                    worldReadable: @escaping @Sendable (String) -> Bool = Environment.isWorldReadable) {
+                    worldReadable: @escaping @Sendable (String) -> Bool = Environment.isWorldReadable,
+                    sharedReadable: @escaping @Sendable (String) -> Bool = Environment.isSharedReadable) {
             self.hostName = hostName
             self.unreadable = unreadable
             self.contents = contents
             self.worldReadable = worldReadable
+            self.sharedReadable = sharedReadable
         }
 
         @Sendable public static func isWorldReadable(_ path: String) -> Bool {
             guard let mode = (try? FileManager.default.attributesOfItem(atPath: path))?[.posixPermissions] as? Int else { return false }
             return mode & 0o004 != 0
+        }
+
+        @Sendable public static func isSharedReadable(_ path: String) -> Bool {
+            guard let mode = (try? FileManager.default.attributesOfItem(atPath: path))?[.posixPermissions] as? Int else { return false }
+            return mode & 0o044 != 0
         }
 
         /// This machine's host name; a file's readability as `access(2)` and `stat(2)` see it
@@ -82,7 +91,8 @@ public enum ConfigurationCheck {
         var problems = ConfigurationProblems()
         var node = NodeSettings(configuration.node)
         let nodeID = checkNode(configuration.node, node, hostName: environment.hostName, problems: &problems)
-        let archive = ArchiveCheck.options(configuration.archive, problems: &problems)
+        var archive = ArchiveCheck.options(configuration.archive, problems: &problems)
+        archive.keys = ArchiveKeys(EncryptionKeyCheck.check(configuration.archive, environment: environment, problems: &problems))
         let listeners = checkListeners(configuration, environment: environment, problems: &problems)
 
         let connectionEntries = configuration.connection ?? []

@@ -43,6 +43,27 @@ enum ConfigurationFile {
         return (configuration, problems)
     }
 
+    /// A small TOML file the configuration names (the admin tokens, the encryption keys)
+    /// decoded as `T`, or nil with its problem recorded at `at`; `shape` says what its
+    /// entries need. Without `quotingParser` a syntax error gives line and column only: the
+    /// parser's text may quote the line, and in a key file the line holds a secret.
+    static func decodeNamedFile<T: Decodable>(_ type: T.Type, text: String, at: String, shape: String, quotingParser: Bool,
+                                              problems: inout ConfigurationProblems) -> T? {
+        do {
+            return try TOMLDecoder().decode(T.self, from: try parse(text))
+        } catch let finding as TOMLTextGuard.Finding {
+            let (line, column) = TOMLTextGuard.position(of: finding.offset, in: text)
+            problems.error(at, "line \(line), column \(column): not valid TOML: \(finding.problem)")
+        } catch let error as TOMLParseError {
+            let place = "line \(error.source.begin.line), column \(error.source.begin.column): not valid TOML"
+            problems.error(at, quotingParser ? "\(place): \(error.description)" : place)
+        } catch {
+            let (place, why) = describe(error)
+            problems.error(at, "\(place): \(why) (\(shape))")
+        }
+        return nil
+    }
+
     /// The text as a TOML table. What TOMLKit must not be given (`TOMLTextGuard`) is thrown
     /// as a finding, unless the text before it fails first, as the whole text would.
     static func parse(_ text: String) throws -> TOMLTable {

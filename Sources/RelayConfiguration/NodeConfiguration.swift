@@ -91,6 +91,8 @@ public struct NodeConfiguration: Codable, Sendable {
         public var inflight_max_bytes: Int?
         /// Whether the node keeps the full-text search index up to date (default true).
         public var search_index: Bool?
+        /// The key file segments are encrypted with (`EncryptionKeyCheck`); none: plaintext.
+        public var encryption_keys_file: String?
     }
 
     /// `[retention]`: how long archived mail is kept (docs/CONFIG.md).

@@ -3,6 +3,7 @@ import ArgumentParser
 import DurableFiles
 import Foundation
 import OperatorText
+import RelayConfiguration
 
 /// `archiverelay archive …`: the archive operator tools. All but `reindex` are read-only
 /// and safe to run while a node is serving from the same data directory. Those that hand
@@ -16,10 +17,29 @@ struct ArchiveCommand: AsyncParsableCommand {
     )
 }
 
-/// Options every archive subcommand takes.
+/// Options every archive subcommand takes: where the archive is, and with `--config` the
+/// keys its encrypted segments need (`[archive] encryption_keys_file`).
 struct DataDirectoryOption: ParsableArguments {
-    @Option(name: .customLong("data-dir"), help: "The node's data directory.")
-    var dataDirectory: String = "./data"
+    @Option(name: .customLong("data-dir"), help: "The node's data directory (default: the configuration's data_dir, else ./data).")
+    var explicitDataDirectory: String?
+    @Option(help: "The node's configuration file: its data_dir and encryption key file (needed to read encrypted segments).")
+    var config: String?
+
+    func validate() throws { _ = try access() }
+
+    var dataDirectory: String { explicitDataDirectory ?? (try? access())?.dataDirectory ?? "./data" }
+
+    /// The keys of the configuration's key file; none without `--config`.
+    var keys: SegmentKeyRing { (try? access())?.keys ?? .none }
+
+    private func access() throws -> ArchiveAccess? {
+        guard let config else { return nil }
+        switch ArchiveAccess.load(configPath: config) {
+        case .success(let access): return access
+        case .failure(let problems):
+            throw ValidationError(TerminalText(lines: ConfigurationError(path: config, problems: problems.errors).description).description)
+        }
+    }
 }
 
 /// Filters shared by list and export. Times are `CommandLineTime`'s two forms.
@@ -97,7 +117,7 @@ extension ArchiveCommand {
 
         func run() async throws {
             try reportingErrors {
-                let entries = try ArchiveReader(dataDirectory: data.dataDirectory).list(try filters.filter())
+                let entries = try ArchiveReader(dataDirectory: data.dataDirectory, keys: data.keys).list(try filters.filter())
                 try AuditedRead.record("archive.list", dataDirectory: data.dataDirectory, arguments: filters.auditArguments, resultCount: entries.count)
                 for e in entries {
                     if json {
@@ -127,7 +147,7 @@ extension ArchiveCommand {
                     writeStderr("archiverelay: stdout is a terminal and a message may hold escape sequences that drive it; redirect it (> file, | less) or add --raw\n")
                     throw ExitCode.failure
                 }
-                let reader = try ArchiveReader(dataDirectory: data.dataDirectory)
+                let reader = try ArchiveReader(dataDirectory: data.dataDirectory, keys: data.keys)
                 let bytes: [UInt8]
                 if asReceived {
                     guard let row = try reader.arrival(id: key) ?? reader.arrival(id: key.uppercased()) else {
@@ -164,11 +184,11 @@ extension ArchiveCommand {
             }
             FilePermissions.restrictProcessUmask()
             try reportingQueryErrors {
-                let reader = try ArchiveReader(dataDirectory: data.dataDirectory)
+                let reader = try ArchiveReader(dataDirectory: data.dataDirectory, keys: data.keys)
                 let filter = try filters.filter()
                 let entries: [ArchiveIndexEntry]
                 if let query {
-                    let search = try ArchiveSearch(dataDirectory: data.dataDirectory)
+                    let search = try ArchiveSearch(dataDirectory: data.dataDirectory, keys: data.keys)
                     entries = try search.entries(try search.hits(query, limit: Int.max)).filter(filter.matches)
                         .sorted { ($0.receivedAt, $0.id) < ($1.receivedAt, $1.id) }
                 } else {
@@ -191,7 +211,7 @@ extension ArchiveCommand {
         func run() async throws {
             var clean = true
             try reportingErrors {
-                let report = try ArchiveReader(dataDirectory: data.dataDirectory).verify()
+                let report = try ArchiveReader(dataDirectory: data.dataDirectory, keys: data.keys).verify()
                 for note in report.notes { writeStdout("note: \(note)\n") }
                 if report.removedRecords > 0 {
                     let rules = report.removedByRule.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")
@@ -218,7 +238,7 @@ extension ArchiveCommand {
 
         func run() async throws {
             try reportingAuditedErrors {
-                let expired = try ArchiveReader(dataDirectory: data.dataDirectory).expiredRecords()
+                let expired = try ArchiveReader(dataDirectory: data.dataDirectory, keys: data.keys).expiredRecords()
                 try CommandAudit(dataDirectory: data.dataDirectory).record("archive.expired", json ? ["format": "json"] : [:], count: expired.count)
                 for e in expired {
                     let r = e.record
@@ -243,7 +263,7 @@ extension ArchiveCommand {
 
         func run() async throws {
             try reportingErrors {
-                let s = try ArchiveReader(dataDirectory: data.dataDirectory).stats()
+                let s = try ArchiveReader(dataDirectory: data.dataDirectory, keys: data.keys).stats()
                 if json {
                     writeJSONLine(try JSONLine.stats(s))
                 } else {
@@ -269,7 +289,7 @@ extension ArchiveCommand {
         func run() async throws {
             FilePermissions.restrictProcessUmask()
             try reportingErrors {
-                let count = try ArchiveReader.reindex(dataDirectory: data.dataDirectory)
+                let count = try ArchiveReader.reindex(dataDirectory: data.dataDirectory, keys: data.keys)
                 writeStdout("indexed \(count) messages\n")
             }
         }
@@ -286,7 +306,7 @@ extension ArchiveCommand {
         func run() async throws {
             try reportingErrors {
                 let filter = ArchiveFilter(since: try since.map(commandLineTime), until: try until.map(commandLineTime))
-                for day in try ArchiveReader(dataDirectory: data.dataDirectory).digest(filter) {
+                for day in try ArchiveReader(dataDirectory: data.dataDirectory, keys: data.keys).digest(filter) {
                     writeStdout("\(day.day) \(day.messages) \(day.sha256)\n")
                 }
             }

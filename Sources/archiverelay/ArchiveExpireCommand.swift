@@ -47,7 +47,8 @@ extension ArchiveCommand {
             let now = try at.map(commandLineTime) ?? Date()
             try reportingAuditedErrors {
                 let holds = try HoldStore.open(dataDirectory: directory, .read)?.open() ?? []
-                let planner = RetentionPlanner(dataDirectory: directory, policy: validated.retention, holds: holds)
+                var planner = RetentionPlanner(dataDirectory: directory, policy: validated.retention, holds: holds)
+                planner.keys = validated.archive.keys.ring
                 // The candidates wait in a file until the entry is recorded: nothing of a result goes out before.
                 let spool = try CandidateSpool()
                 let totals = try planner.plan(now: now) { candidate in try spool.write(Self.line(candidate, json: json)) }

@@ -7,7 +7,7 @@ struct ArchiveRelay: AsyncParsableCommand {
         commandName: "archiverelay",
         abstract: "An archiving SMTP relay: accept journal mail, archive it durably, forward it to peers.",
         version: ArchiveRelay.version,
-        subcommands: [ServeCommand.self, ArchiveCommand.self, QueueCommand.self, TokenCommand.self, CheckConfigCommand.self]
+        subcommands: [ServeCommand.self, ArchiveCommand.self, QueueCommand.self, TokenCommand.self, KeyCommand.self, CheckConfigCommand.self]
     )
 }
 

@@ -1,4 +1,5 @@
 import AdminEndpoint
+import ArchiveStore
 import AuditTrail
 import Dispatch
 import DurableFiles
@@ -41,7 +42,8 @@ struct ConfigurationOverrides: Sendable {
 
 /// `kill -HUP`: re-reads the configuration file and swaps in its routes and connections,
 /// without touching sessions, and reads the TLS files of every listener and connection
-/// again (a renewed certificate). A file that does not check keeps the running
+/// again (a renewed certificate), and the archive's encryption keys (a new key encrypts from
+/// the next segment on). A file that does not check keeps the running
 /// configuration, and the log says why. Listeners, the archive, the node id and the admin
 /// address are read at start only; a reload that changes them applies the rest and says so.
 /// Each reload, applied or refused, is recorded in the audit log (`config.reload`, actor `node`),
@@ -53,6 +55,8 @@ final class ConfigurationReloader: @unchecked Sendable {
     private let queue: ForwardQueue
     private let expiry: ExpiryService?
     private let adminTokens: AdminTokenRing
+    /// The ring the archive writes and reads with.
+    private let archiveKeys: ArchiveKeys
     private let logger: Logger
     private let audit: any AuditRecorder
     private let notifier: ServiceNotifier?
@@ -62,8 +66,10 @@ final class ConfigurationReloader: @unchecked Sendable {
     private let listeners = LockedValue<[SMTPServer]>([])
 
     init(path: String, overrides: ConfigurationOverrides, running: ValidatedConfiguration, node: RoutingState,
-         queue: ForwardQueue, adminTokens: AdminTokenRing, expiry: ExpiryService? = nil, audit: any AuditRecorder, notifier: ServiceNotifier? = nil, logger: Logger) {
+         queue: ForwardQueue, adminTokens: AdminTokenRing, archiveKeys: ArchiveKeys, expiry: ExpiryService? = nil, audit: any AuditRecorder,
+         notifier: ServiceNotifier? = nil, logger: Logger) {
         self.path = path
+        self.archiveKeys = archiveKeys
         self.expiry = expiry
         self.overrides = overrides
         self.node = node
@@ -116,6 +122,7 @@ final class ConfigurationReloader: @unchecked Sendable {
             node.replace(routing: routing)
             expiry?.replace(validated.retention)
             adminTokens.replaceFileTokens(AdminToken.fromFile(validated.node.adminTokens))
+            archiveKeys.replace(with: validated.archive.keys.ring)
             if needsRestart {
                 logger.warning("reload: listener, archive, node id, admin, event loop thread or log format changes need a restart; routes and connections were applied",
                                metadata: ["file": "\(path)"])
@@ -126,6 +133,7 @@ final class ConfigurationReloader: @unchecked Sendable {
             logger.notice("configuration reloaded", metadata: [
                 "file": "\(path)", "routes": "\(routing.routes.map(\.name))", "connections": "\(validated.peers.map(\.name))",
                 "admin_tokens": "\(validated.node.adminTokens.map(\.name))",
+                "archive_key_ids": "\(validated.archive.keys.ring.ids)",
             ])
             return needsRestart ? "configuration reloaded; some changes need a restart" : "configuration reloaded"
         }

@@ -93,6 +93,9 @@ struct ServeCommand: AsyncParsableCommand {
         archiveOptions.expiryStepHook = ExpiryService.crashHook()
         // The floor beside the free space, so an alert can compare the two (examples/monitoring).
         Gauge(label: "archive_min_free_bytes").record(archiveOptions.minimumFreeBytes)
+        if let keys = validated.archive.keys.ring.writingKey {
+            logger.info("archive segments are encrypted", metadata: ["key_id": "\(keys.id)", "key_ids": "\(validated.archive.keys.ring.ids)"])
+        }
         let store = try await ArchiveStore.open(dataDirectory: settings.dataDirectory, options: archiveOptions, logger: logger)
         let queue = try await ForwardQueue.open(dataDirectory: settings.dataDirectory, peers: validated.peers, archive: store,
                                                 nodeID: ownID, logger: logger)
@@ -104,7 +107,7 @@ struct ServeCommand: AsyncParsableCommand {
         let notifier = ServiceNotifier(logger: logger)
         let reload = config.map {
             ConfigurationReloader(path: $0, overrides: overrides, running: validated, node: routing, queue: queue, adminTokens: adminTokens,
-                                  expiry: expiry, audit: audit, notifier: notifier, logger: logger)
+                                  archiveKeys: store.options.keys, expiry: expiry, audit: audit, notifier: notifier, logger: logger)
         }
         reload?.start()
 

@@ -150,7 +150,7 @@ import Testing
             let archive = dir + "/archive"
             try FileManager.default.createDirectory(atPath: archive, withIntermediateDirectories: true)
             let writer = try SegmentWriter.create(directory: archive, sequence: 1, previousSealHash: [UInt8](repeating: 0, count: 32),
-                                                  now: Date(), faults: nil)
+                                                  now: Date(), key: nil, faults: nil)
             var originals: [[UInt8]] = []
             for n in 0..<3 {
                 let bytes = Corpus.synthetic(n, bodyLines: 30)

@@ -11,7 +11,7 @@ import Testing
             #expect(paths.count >= 4)
             #expect(Set(receipts.map(\.segment)).count >= 4)
             // A record is never split: a segment may only exceed the limit with one record.
-            for segment in try SegmentCatalog.load(directory: dir + "/archive").dropLast() {
+            for segment in try SegmentCatalog.load(directory: dir + "/archive", keys: .none).dropLast() {
                 let footer = try #require(segment.footer)
                 #expect(segment.fileSize <= 8 << 10 || footer.recordCount == 1)
             }
@@ -32,11 +32,11 @@ import Testing
             let opened = ContinuousClock.now  // the segment is created after this
             let store = try await openStore(dir, options: options)
             let first = try await commit(store, Corpus.messages[0], 0)
-            let early = try SegmentCatalog.load(directory: dir + "/archive").first?.footer != nil
+            let early = try SegmentCatalog.load(directory: dir + "/archive", keys: .none).first?.footer != nil
             // Only meaningful while the segment is surely younger than the limit (a
             // loaded CI machine can take longer than that to open and commit).
             if ContinuousClock.now - opened < .milliseconds(900) { #expect(!early, "sealed before its age") }
-            let sealed = try await eventually { (try? SegmentCatalog.load(directory: dir + "/archive").first?.footer) != nil }
+            let sealed = try await eventually { (try? SegmentCatalog.load(directory: dir + "/archive", keys: .none).first?.footer) != nil }
             #expect(sealed, "the quiet segment was not sealed within \(patience) s of a 1 s limit")
             let second = try await commit(store, Corpus.messages[1], 1)
             #expect(second.segment > first.segment)
@@ -63,11 +63,11 @@ import Testing
                 }
                 try await store.close()
             }
-            let sealed = try SegmentCatalog.load(directory: dir + "/archive").compactMap { s in s.footer.map { (s, $0) } }
+            let sealed = try SegmentCatalog.load(directory: dir + "/archive", keys: .none).compactMap { s in s.footer.map { (s, $0) } }
             #expect(sealed.count >= 4)
             for (segment, footer) in sealed {
                 let fromFile = try SegmentCatalog.computeFooter(path: segment.path, dataLength: Int(footer.dataLength),
-                                                                previousSealHash: footer.previousSealHash)
+                                                                previousSealHash: footer.previousSealHash, encryption: .clear)
                 #expect(footer == fromFile, "\(segment.path)")
             }
             let report = try ArchiveReader(dataDirectory: dir).verify()

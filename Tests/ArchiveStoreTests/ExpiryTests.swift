@@ -48,8 +48,9 @@ import TestSupport
     /// What a finished expiry of `expired` leaves: those gone from list, index, search and
     /// segments; every other original readable, searchable and as stored; verify clean and
     /// naming what left.
-    static func checkExpired(_ dir: String, expired: Set<Int>, receipts: [Int: ArchiveReceipt], records: Int, arrivals archived: Int = 50) throws {
-        let reader = try ArchiveReader(dataDirectory: dir)
+    static func checkExpired(_ dir: String, expired: Set<Int>, receipts: [Int: ArchiveReceipt], records: Int, arrivals archived: Int = 50,
+                             keys: SegmentKeyRing = .none) throws {
+        let reader = try ArchiveReader(dataDirectory: dir, keys: keys)
         let listed = Set(try reader.list().map(\.id))
         for (n, receipt) in receipts {
             #expect(listed.contains(receipt.id) == !expired.contains(n), "message \(n)")
