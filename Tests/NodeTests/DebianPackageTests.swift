@@ -49,6 +49,7 @@ struct DebianPackageTests {
             "./usr/share/fish/vendor_completions.d/archiverelay.fish": "-rw-r--r-- root/root",
             "./usr/share/man/man1/archiverelay.1.gz": "-rw-r--r-- root/root",
             "./usr/share/doc/archiverelay/copyright": "-rw-r--r-- root/root",
+            "./usr/share/lintian/overrides/archiverelay": "-rw-r--r-- root/root",
             "./usr/share/doc/archiverelay/changelog.Debian.gz": "-rw-r--r-- root/root",
         ]
         for (path, modeAndOwner) in expected {

@@ -15,7 +15,7 @@ struct AcceptedSocketTests {
     /// nothing is inherited), and no `SOL_SOCKET` option was set in its place: SO_DEBUG
     /// shares TCP_NODELAY's number and needs CAP_NET_ADMIN, so for a node run by an
     /// unprivileged user every connection was closed before its greeting.
-    @Test(.timeLimit(.minutes(1))) func nagleIsOffAndNoPrivilegedOptionIsSet() async throws {
+    @Test(.timeLimit(.minutes(5))) func nagleIsOffAndNoPrivilegedOptionIsSet() async throws {
         let group = MultiThreadedEventLoopGroup.singleton
         let readback = group.next().makePromise(of: Readback.self)
         let server = try await ServerBootstrap(group: group)

@@ -8,7 +8,7 @@ import Testing
 
 /// One session's pipelined flood against the other sessions of its event loop, and the
 /// bound on commands without a message (issue 22, finding 11).
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(5)))  // a hang guard only: the whole suite shares 2 cores (1 minute was exceeded there)
 struct FairnessTests {
     /// The listener runs on one event loop. A flood of MAIL/RSET pairs arrives in one
     /// write; its first MAIL holds the loop (in the receiver) until another client's whole
