@@ -72,8 +72,8 @@ class Node:
                 return int(line.split()[1])
         return 0
 
-    def stats(self):
-        out = subprocess.run([BINARY, "archive", "stats", "--json", "--data-dir", self.data], capture_output=True, text=True, check=True)
+    def stats(self, *extra):
+        out = subprocess.run([BINARY, "archive", "stats", "--json", "--data-dir", self.data, *extra], capture_output=True, text=True, check=True)
         return json.loads(out.stdout)
 
     def metric(self, prefix, default=0.0):
@@ -121,7 +121,7 @@ class ConfigNode(Node):
         self.data = os.path.join(work, name)
         os.makedirs(self.data, exist_ok=True)
         self.port, self.ha, self.admin = free_port(), free_port(), free_port()
-        config = os.path.join(work, name + ".toml")
+        config = self.config = os.path.join(work, name + ".toml")
         with open(config, "w") as f:
             f.write(f"""[node]
 id = "{name}"
@@ -718,7 +718,7 @@ def encryption_only():
         rates = interleaved([sp, plain.port, sealed.port], rounds=each)
         result = {"sink": rates[sp]}
         for name, node in (("plain", plain), ("encrypted", sealed)):
-            stats = node.stats()
+            stats = node.stats("--config", node.config)  # the keys, for the encrypted one
             result[name] = {"msgs_per_s": rates[node.port], "of_sink": round(rates[node.port] / rates[sp], 2),
                             "round_ratios": [round(n / c, 2) for n, c in zip(each[node.port], each[sp])],
                             "stored_over_raw": round(stats["stored_bytes"] / stats["raw_bytes"], 4)}

@@ -18,7 +18,7 @@ public final class ArchiveSearch {
     let index: SearchIndex
     /// Arrivals archived and not searchable (the index could not be fed); 0 normally.
     public private(set) var unindexedArrivals = 0
-    private let dictionaries = SegmentDictionaryCache()
+    private let dictionaries = SegmentReadCache()
     /// Open encrypted segments' records.
     private let keys: ArchiveKeys
 

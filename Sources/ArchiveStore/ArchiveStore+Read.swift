@@ -15,7 +15,7 @@ extension ArchiveStore {
 
     /// The same from an archive directory (no store needed); `keys` open encrypted segments.
     public static func readAsReceived(archiveDirectory: String, at position: ArchivePosition, keys: SegmentKeyRing = .none,
-                                      dictionaries: SegmentDictionaryCache = SegmentDictionaryCache()) throws -> [UInt8] {
+                                      dictionaries: SegmentReadCache = SegmentReadCache()) throws -> [UInt8] {
         switch try readContents(archiveDirectory: archiveDirectory, at: position, keys: keys, dictionaries: dictionaries) {
         case .message(let record):
             // Its first arrival is in it (none in a spooled message's): as that one received it.
@@ -32,7 +32,7 @@ extension ArchiveStore {
     /// The message record at a location, read with pread from an archive directory (no
     /// store needed).
     public static func readRecord(archiveDirectory: String, segment: UInt64, offset: Int, keys: SegmentKeyRing = .none,
-                                  dictionaries: SegmentDictionaryCache = SegmentDictionaryCache()) throws -> ArchiveRecord {
+                                  dictionaries: SegmentReadCache = SegmentReadCache()) throws -> ArchiveRecord {
         let position = ArchivePosition(segment: segment, offset: offset)
         guard case .message(let record) = try readContents(archiveDirectory: archiveDirectory, at: position, keys: keys,
                                                            dictionaries: dictionaries) else {
@@ -44,7 +44,7 @@ extension ArchiveStore {
     /// The arrival recorded at a location: an arrival record's, or the first arrival a
     /// message record holds.
     static func readArrival(archiveDirectory: String, at position: ArchivePosition, keys: SegmentKeyRing,
-                            dictionaries: SegmentDictionaryCache) throws -> Arrival {
+                            dictionaries: SegmentReadCache) throws -> Arrival {
         switch try readContents(archiveDirectory: archiveDirectory, at: position, keys: keys, dictionaries: dictionaries) {
         case .message(let record):
             guard let arrival = record.arrival else { throw ArchiveStoreError.notFound("no arrival at \(position)") }
@@ -63,10 +63,10 @@ extension ArchiveStore {
     /// needs its segment's dictionary records (docs/FORMAT.md, "Dictionaries");
     /// `dictionaries` keeps them between calls.
     private static func readContents(archiveDirectory: String, at position: ArchivePosition, keys: SegmentKeyRing,
-                                     dictionaries: SegmentDictionaryCache) throws -> StoredRecord {
+                                     dictionaries: SegmentReadCache) throws -> StoredRecord {
         let path = archiveDirectory + "/" + SegmentName.file(position.segment)
         guard FileManager.default.fileExists(atPath: path) else { throw ArchiveStoreError.notFound("no record at \(position)") }
-        let file = try SegmentCatalog.open(directory: archiveDirectory, sequence: position.segment, path: path, keys: keys).file
+        let file = try dictionaries.open(directory: archiveDirectory, sequence: position.segment, path: path, keys: keys)
         defer { file.close() }
         let size = file.size
         guard position.offset >= SegmentHeader.size, position.offset < size, file.removed[position.offset] == nil else {
@@ -94,11 +94,14 @@ extension ArchiveStore {
     }
 }
 
-/// The dictionaries of recently read segments. A segment's dictionary records all precede
-/// its first message record, so once a message record of a segment has been read, the set
-/// loaded up to it is final and can be kept.
-public final class SegmentDictionaryCache: Sendable {
+/// What reading records of recently read segments needs again: each segment's dictionaries
+/// (all of them precede its first message record, so once a message record of a segment
+/// has been read the set is complete) and its description (the expiry list that maps its
+/// offsets, its encryption), which otherwise is read anew for every record. A segment
+/// expiry rewrote since is told by its size (`SegmentCatalog.reopen`) and described again.
+public final class SegmentReadCache: Sendable {
     private let entries = LockedValue<[(path: String, dictionaries: SegmentDictionaries)]>([])
+    private let described = LockedValue<[SegmentDescriptor]>([])
     private let capacity: Int
 
     public init(capacity: Int = 8) { self.capacity = capacity }
@@ -112,6 +115,19 @@ public final class SegmentDictionaryCache: Sendable {
             if list.count > capacity { list.removeLast(list.count - capacity) }
         }
         return loaded
+    }
+
+    /// The segment at `path`, opened with its description.
+    func open(directory: String, sequence: UInt64, path: String, keys: SegmentKeyRing) throws -> SegmentFile {
+        let known = described.withLock { $0.first { $0.path == path } }
+        let opened = try known.map(SegmentCatalog.reopen)
+            ?? SegmentCatalog.open(directory: directory, sequence: sequence, path: path, keys: keys)
+        described.withLock { list in
+            list.removeAll { $0.path == path }
+            list.insert(opened.descriptor, at: 0)
+            if list.count > capacity { list.removeLast(list.count - capacity) }
+        }
+        return opened.file
     }
 }
 

@@ -20,7 +20,7 @@ public final class ArchiveStore: Sendable {
     /// The memory drafts and uncommitted messages hold, node-wide.
     public let inflight: InflightBudget
     /// Dictionaries of segments read by location (`readOriginal`).
-    let dictionaryCache = SegmentDictionaryCache()
+    let dictionaryCache = SegmentReadCache()
     /// Nil when the store keeps no search index (`ArchiveStoreOptions.searchIndex`).
     let searchIndexer: SearchIndexer?
     /// An expiry run is under way (one at a time).

@@ -27,7 +27,7 @@ extension ArchiveReader {
     public func verify() throws -> VerifyReport {
         var report = VerifyReport()
         let crossCheck = openCrossCheck(&report)
-        let cache = SegmentDictionaryCache()
+        let cache = SegmentReadCache()
         // Listed after the index's snapshot began, so they hold every record it names.
         var segments = try SegmentCatalog.load(directory: layout.archiveDirectory, keys: keys)
         report.segments = segments.count
@@ -195,7 +195,7 @@ extension ArchiveReader {
     /// Why an arrival's original or its bytes as received cannot be had back, or nil: the
     /// reference must name a message record of that SHA-256, and the wrapper must rebuild
     /// bytes of the recorded size and SHA-256.
-    private func asReceivedProblem(_ arrival: Arrival, _ reference: OriginalReference, dictionaries: SegmentDictionaryCache) -> String? {
+    private func asReceivedProblem(_ arrival: Arrival, _ reference: OriginalReference, dictionaries: SegmentReadCache) -> String? {
         do {
             let record = try ArchiveStore.readRecord(archiveDirectory: layout.archiveDirectory, segment: reference.position.segment,
                                                      offset: reference.position.offset, keys: keys, dictionaries: dictionaries)

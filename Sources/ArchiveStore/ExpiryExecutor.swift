@@ -44,7 +44,7 @@ struct ExpiryExecutor {
     let layout: ArchiveLayout
     let options: ArchiveStoreOptions
     let logger: Logger
-    private let dictionaries = SegmentDictionaryCache()
+    private let dictionaries = SegmentReadCache()
 
     init(layout: ArchiveLayout, options: ArchiveStoreOptions, logger: Logger) {
         self.layout = layout

@@ -43,7 +43,7 @@ public final class ForwardQueue: Sendable {
     /// Under a pthread mutex (`LockedValue`), which ThreadSanitizer can see.
     let book: LockedValue<QueueBook>
     private let lock: DirectoryLock
-    let dictionaryCache = SegmentDictionaryCache()
+    let dictionaryCache = SegmentReadCache()
     let recent: RecentMessages
 
     /// The in-memory queues, guarded by `book`.
