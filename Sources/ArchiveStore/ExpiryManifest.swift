@@ -20,6 +20,11 @@ public struct RemovedRecord: Sendable, Equatable {
     public var removedAt: Date
 }
 
+extension Array where Element == RemovedRecord {
+    /// Removed lengths by offset (`SegmentScanner.scan`'s `removed`).
+    var ranges: [Int: Int] { Dictionary(map { ($0.offset, $0.length) }, uniquingKeysWith: Swift.max) }
+}
+
 /// The list of records expiry removed from one sealed segment, kept next to it as
 /// `NNNNNNNN.expiry` (docs/FORMAT.md, "Expiry"). Removing records makes the segment's
 /// sealed SHA-256 unverifiable, so the list carries what verify checks instead: the
@@ -48,7 +53,7 @@ public struct ExpiryManifest: Sendable, Equatable {
     public var fileSize: Int { sealedSize - removedBytes }
 
     /// Removed lengths by offset, for scanners that step over them.
-    public var removedRanges: [Int: Int] { Dictionary(removed.map { ($0.offset, $0.length) }, uniquingKeysWith: max) }
+    public var removedRanges: [Int: Int] { removed.ranges }
 
     public func encode() -> [UInt8] {
         var out = Self.magic

@@ -17,11 +17,7 @@ struct SegmentDescriptor {
     var sealSource: SealSource?
     /// The records expiry removed (`NNNNNNNN.expiry`, or a pending list the file has
     /// already been rewritten to); nil when none were.
-    var expiry: ExpiryManifest? {
-        didSet { removedRanges = expiry?.removedRanges ?? [:] }
-    }
-    /// Offsets and lengths of records expiry removed: scanners step over them.
-    private(set) var removedRanges: [Int: Int] = [:]
+    var expiry: ExpiryManifest?
     /// Why the expiry list there cannot be read or does not fit the file, if so.
     var expiryProblem: String?
     /// An expiry of this segment is under way or was cut short (`NNNNNNNN.expiry.next`):

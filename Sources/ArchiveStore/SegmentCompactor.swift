@@ -88,49 +88,30 @@ enum SegmentCompactor {
     }
 
     /// Completes an expiry cut short (`SegmentDescriptor.expiryPending`): checks the kept
-    /// records against the pending list's digest, rewrites the segment without the listed
-    /// records unless the file already is (its size tells: `SegmentCatalog`), installs
-    /// the list.
+    /// records against the pending list's digest and, unless the file already is rewritten
+    /// (its size tells: `SegmentCatalog`), writes it anew in the same pass, as `remove`
+    /// does; renames it over the segment and installs the list.
     static func finishPending(_ segment: SegmentDescriptor, directory: String, faults: (any DurableFaultInjector)?) throws {
         let pending = directory + "/" + SegmentName.pendingExpiry(segment.sequence)
         guard let footer = segment.footer, let manifest = try ExpiryManifest.load(path: pending) else {
             try Durable.unlinkIfPresent(pending, faults: faults)  // an empty leftover: no step after it was taken
             return
         }
-        let listing = try RecordListing.read(segment, removed: manifest.removed, hashContents: false)
-        guard manifest.sequence == segment.sequence, manifest.sealedSHA256 == footer.segmentHash,
-              manifest.sealedSize == segment.fileSize, listing.digest == manifest.recordListDigest else {
-            throw ArchiveStoreError.unrecoverable("\(segment.name): the pending expiry list does not match the segment; left for an operator (\(pending))")
-        }
-        if segment.expiry != manifest { try rewrite(segment, without: manifest, faults: faults) }
-        try Durable.rename(pending, to: directory + "/" + SegmentName.expiry(segment.sequence), faults: faults)
-    }
-
-    /// Writes the segment anew without the listed records: every other byte in its order,
-    /// the kept ones moved together, so the file is shorter by the removed records.
-    private static func rewrite(_ segment: SegmentDescriptor, without manifest: ExpiryManifest, faults: (any DurableFaultInjector)?) throws {
-        let source = try SegmentFile.open(segment)
-        defer { source.close() }
-        var spans: [Range<Int>] = []
-        var start = 0
-        for r in manifest.removed where r.offset < source.size {
-            if r.offset > start { spans.append(start..<r.offset) }
-            start = max(start, r.offset + r.length)
-        }
-        if start < source.size { spans.append(start..<source.size) }
-        try Durable.writeAtomically(to: segment.path, faults: faults) { target in
-            var written = 0
-            for span in spans {
-                var offset = span.lowerBound
-                while offset < span.upperBound {
-                    let bytes = try source.read(at: offset, count: min(4 << 20, span.upperBound - offset))
-                    guard !bytes.isEmpty else { throw FileIOError(operation: "read", path: segment.path, errno: EIO) }
-                    try target.write(bytes[...], at: written)
-                    offset += bytes.count
-                    written += bytes.count
-                }
+        let rewritten = segment.expiry == manifest
+        let temp = segment.path + ".tmp"
+        do {
+            let listing = try RecordListing.read(segment, removed: manifest.removed, hashContents: false,
+                                                 copy: rewritten ? nil : RecordListing.Copy(path: temp, dropping: [], faults: faults))
+            guard manifest.sequence == segment.sequence, manifest.sealedSHA256 == footer.segmentHash,
+                  manifest.sealedSize == segment.fileSize, listing.digest == manifest.recordListDigest else {
+                throw ArchiveStoreError.unrecoverable("\(segment.name): the pending expiry list does not match the segment; left for an operator (\(pending))")
             }
+            if !rewritten { try Durable.rename(temp, to: segment.path, faults: faults) }
+        } catch {
+            if !rewritten { try? Durable.unlinkIfPresent(temp, faults: faults) }
+            throw error
         }
+        try Durable.rename(pending, to: directory + "/" + SegmentName.expiry(segment.sequence), faults: faults)
     }
 }
 
@@ -170,7 +151,7 @@ struct RecordListing {
         defer { output?.file.close() }
         try output?.append(header[...])
         var digest = RecordListDigest(removed: removed)
-        let ranges = Dictionary(removed.map { ($0.offset, $0.length) }, uniquingKeysWith: max)
+        let ranges = removed.ranges
         // As stored: expiry moves an encrypted segment's records without its key.
         let outcome = try SegmentScanner.scan(file, from: SegmentHeader.size, to: end, skipDamage: false, removed: ranges,
                                               decrypting: false) { offset, header, bytes, _ in

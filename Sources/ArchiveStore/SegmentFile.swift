@@ -35,7 +35,7 @@ struct SegmentFile {
             before += r.length
         }
         self.spans = spans
-        self.removed = Dictionary(removed.map { ($0.offset, $0.length) }, uniquingKeysWith: max)
+        self.removed = removed.ranges
         self.size = physicalSize + before
     }
 
