@@ -165,6 +165,7 @@ let package = Package(
                 "ForwardQueue",
                 "ArchiveStore",
                 "Governance",
+                "ObjectStorage",
                 "SearchQuery",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "TOMLKit", package: "TOMLKit"),

@@ -2,7 +2,7 @@ import Foundation
 
 /// How a bucket is named in a request: `https://endpoint/bucket/key` (path style: MinIO,
 /// Ceph and most S3-compatible servers) or `https://bucket.endpoint/key` (AWS's default).
-public enum S3Addressing: String, Sendable, Equatable {
+public enum S3Addressing: String, Sendable, Equatable, CaseIterable {
     case pathStyle = "path"
     case virtualHost = "virtual-host"
 }

@@ -19,13 +19,16 @@ public struct ValidatedConfiguration: Sendable {
     public var routing: RoutingTable
     /// `[retention]`: what the expiry planner applies.
     public var retention: RetentionPolicy
+    /// `[archive.remote]`: the object-storage tier; nil when the node keeps segments locally only.
+    public var remote: RemoteTierSettings?
     public var warnings: [String]
     /// Peers that greet with the node id because their connection names no `helo`.
     private var greetingWithNodeID: Set<String>
 
     init(node: NodeSettings, listeners: [ListenerConfiguration], peers: [PeerSettings], archive: ArchiveStoreOptions,
-         routing: RoutingTable, retention: RetentionPolicy, warnings: [String]) {
+         routing: RoutingTable, retention: RetentionPolicy, remote: RemoteTierSettings? = nil, warnings: [String]) {
         self.node = node
+        self.remote = remote
         self.listeners = listeners
         self.peers = peers
         self.archive = archive
