@@ -235,6 +235,7 @@ let package = Package(
                 "Governance",
                 "ObjectStorage",
                 "RelayConfiguration",
+                "CSQLite",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ]

@@ -15,9 +15,13 @@ public struct UploadRecord: Sendable, Equatable {
     /// The Object Lock retain-until date last set on this version; nil: none.
     public var retainUntil: Date?
     public var legalHold: Bool
+    /// The local file's identity when it was uploaded (`FileFingerprint`): unchanged, the
+    /// file is not read again to know it is uploaded. Nil when it was recorded otherwise
+    /// (a restore): the next look hashes the file once.
+    public var fingerprint: String?
 
     public init(object: RemoteObject, key: String, versionID: String?, sha256: String, size: Int64, uploadedAt: Date,
-                retainUntil: Date? = nil, legalHold: Bool = false) {
+                retainUntil: Date? = nil, legalHold: Bool = false, fingerprint: String? = nil) {
         self.object = object
         self.key = key
         self.versionID = versionID
@@ -26,6 +30,7 @@ public struct UploadRecord: Sendable, Equatable {
         self.uploadedAt = uploadedAt
         self.retainUntil = retainUntil
         self.legalHold = legalHold
+        self.fingerprint = fingerprint
     }
 }
 
@@ -69,7 +74,8 @@ public final class RemoteState {
                 PRAGMA synchronous=FULL;
                 CREATE TABLE IF NOT EXISTS objects(
                     key TEXT PRIMARY KEY, kind TEXT NOT NULL, sequence INTEGER, version_id TEXT, sha256 TEXT NOT NULL,
-                    size INTEGER NOT NULL, uploaded_at INTEGER NOT NULL, retain_until INTEGER, legal_hold INTEGER NOT NULL);
+                    size INTEGER NOT NULL, uploaded_at INTEGER NOT NULL, retain_until INTEGER, legal_hold INTEGER NOT NULL,
+                    fingerprint TEXT);
                 CREATE TABLE IF NOT EXISTS superseded(
                     key TEXT NOT NULL, version_id TEXT NOT NULL, retain_until INTEGER, PRIMARY KEY(key, version_id));
                 """)
@@ -83,7 +89,7 @@ public final class RemoteState {
 
     private init(connection: SQLiteConnection) { self.connection = connection }
 
-    private static let columns = "key, kind, sequence, version_id, sha256, size, uploaded_at, retain_until, legal_hold"
+    private static let columns = "key, kind, sequence, version_id, sha256, size, uploaded_at, retain_until, legal_hold, fingerprint"
 
     /// Every recorded object, segments in sequence order first.
     public func all() throws -> [UploadRecord] {
@@ -103,11 +109,11 @@ public final class RemoteState {
                     _ = try s.step()
                 }
             }
-            try connection.withStatement("INSERT OR REPLACE INTO objects(\(Self.columns)) VALUES (?,?,?,?,?,?,?,?,?)") { s in
+            try connection.withStatement("INSERT OR REPLACE INTO objects(\(Self.columns)) VALUES (?,?,?,?,?,?,?,?,?,?)") { s in
                 try s.bind([.text(upload.key), .text(upload.object.kind), upload.object.sequence.map { .int(Int64($0)) } ?? .null,
                             upload.versionID.map { .text($0) } ?? .null, .text(upload.sha256), .int(upload.size),
                             .int(Self.millis(upload.uploadedAt)), upload.retainUntil.map { .int(Self.millis($0)) } ?? .null,
-                            .int(upload.legalHold ? 1 : 0)])
+                            .int(upload.legalHold ? 1 : 0), upload.fingerprint.map { .text($0) } ?? .null])
                 _ = try s.step()
             }
         }
@@ -117,6 +123,14 @@ public final class RemoteState {
     public func setLock(key: String, retainUntil: Date?, legalHold: Bool) throws {
         try connection.withStatement("UPDATE objects SET retain_until = ?, legal_hold = ? WHERE key = ?") { s in
             try s.bind([retainUntil.map { .int(Self.millis($0)) } ?? .null, .int(legalHold ? 1 : 0), .text(key)])
+            _ = try s.step()
+        }
+    }
+
+    /// The file behind `key` found unchanged (hashed again after a restore recorded it).
+    public func setFingerprint(key: String, _ fingerprint: String) throws {
+        try connection.withStatement("UPDATE objects SET fingerprint = ? WHERE key = ?") { s in
+            try s.bind([.text(fingerprint), .text(key)])
             _ = try s.step()
         }
     }
@@ -149,7 +163,7 @@ public final class RemoteState {
                 guard let object = RemoteObject(kind: s.text(1) ?? "", sequence: s.isNull(2) ? nil : UInt64(s.int(2))) else { continue }
                 result.append(UploadRecord(object: object, key: key, versionID: s.text(3), sha256: s.text(4) ?? "", size: s.int(5),
                                            uploadedAt: Self.date(s.int(6)), retainUntil: s.isNull(7) ? nil : Self.date(s.int(7)),
-                                           legalHold: s.int(8) != 0))
+                                           legalHold: s.int(8) != 0, fingerprint: s.text(9)))
             }
         }
         return result

@@ -21,6 +21,15 @@ public struct RemoteTierSettings: Sendable, Equatable {
     /// Uploaded segments beyond this many local bytes are evicted, oldest first; nil: none.
     public var localMaxBytes: UInt64?
     public var uploadEvery: Duration
+
+    public init(bucket: S3Configuration, prefix: String, objectLock: ObjectLockPolicy = .off, localMaxBytes: UInt64? = nil,
+                uploadEvery: Duration = .seconds(60)) {
+        self.bucket = bucket
+        self.prefix = prefix
+        self.objectLock = objectLock
+        self.localMaxBytes = localMaxBytes
+        self.uploadEvery = uploadEvery
+    }
 }
 
 /// Turns `[archive.remote]` into `RemoteTierSettings`, each problem with its key.
