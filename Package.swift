@@ -409,7 +409,9 @@ let package = Package(
             dependencies: [
                 "RouteEngine",
                 "SMTPProtocol",
+                "TestMoto",
                 "TestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],

@@ -10,14 +10,14 @@ import ObjectStorage
 /// of it, or it changed since (expiry compacted the segment: a new version of the same key),
 /// and recorded only once the server echoed its SHA-256. Nothing here is on the 250 path:
 /// the node's tier service calls `pass()` on its own schedule and backs off when it throws.
-public final class RemoteUploader {
+public actor RemoteUploader {
     public let dataDirectory: String
     public let client: S3Client
     public let keys: RemoteKeys
     let state: RemoteState
     private let logger: Logger
     /// The lock a segment's new version is uploaded with (`RemoteLockKeeper`); none by default.
-    public var lockForSegment: (UInt64) -> ObjectLockRequest = { _ in ObjectLockRequest() }
+    private let lockForSegment: @Sendable (UInt64) -> ObjectLockRequest
 
     private let pendingSegments = Gauge(label: "archive_remote_pending_segments")
     private let pendingBytes = Gauge(label: "archive_remote_pending_bytes")
@@ -26,7 +26,9 @@ public final class RemoteUploader {
     private let uploadedBytes = Counter(label: "archive_remote_uploaded_bytes_total")
     private let uploadedObjects = Counter(label: "archive_remote_uploaded_objects_total")
 
-    public init(dataDirectory: String, client: S3Client, keys: RemoteKeys, logger: Logger) throws {
+    public init(dataDirectory: String, client: S3Client, keys: RemoteKeys, logger: Logger,
+                lockForSegment: @escaping @Sendable (UInt64) -> ObjectLockRequest = { _ in ObjectLockRequest() }) throws {
+        self.lockForSegment = lockForSegment
         self.dataDirectory = dataDirectory
         self.client = client
         self.keys = keys
@@ -50,7 +52,7 @@ public final class RemoteUploader {
     /// endpoint or the credentials are at fault (the rest waits for the next pass, after the
     /// caller's backoff); a file that changed while it was sent is left for the next pass.
     @discardableResult
-    public func pass(now: @escaping () -> Date = Date.init) async throws -> RemoteUploadPass {
+    public func pass(now: @Sendable () -> Date = Date.init) async throws -> RemoteUploadPass {
         var work = try segmentCandidates()
         publishBacklog(work, now: now())
         var outcome = RemoteUploadPass()

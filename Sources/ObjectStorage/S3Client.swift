@@ -84,7 +84,7 @@ public final class S3Client: Sendable {
 
     func transportError(_ error: any Error) -> S3TransportError {
         let endpoint = configuration.endpoint
-        return S3TransportError(endpoint: "\(endpoint.useTLS ? "https" : "http")://\(endpoint.authority(host: endpoint.host))",
+        return S3TransportError(endpoint: endpoint.url,
                                 reason: String(describing: error))
     }
 

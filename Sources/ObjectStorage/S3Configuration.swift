@@ -42,6 +42,9 @@ public struct S3Endpoint: Sendable, Equatable {
 
     var defaultPort: Bool { port == (useTLS ? 443 : 80) }
 
+    /// `http[s]://host[:port]`, as logs and errors name it.
+    public var url: String { "\(useTLS ? "https" : "http")://\(authority(host: host))" }
+
     /// The Host header's value for `host` (the bucket's name before it, virtual-host style).
     func authority(host: String) -> String { defaultPort ? host : "\(host):\(port)" }
 }

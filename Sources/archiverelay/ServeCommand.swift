@@ -122,6 +122,9 @@ struct ServeCommand: AsyncParsableCommand {
         services.append(ForwardQueueService(queue: queue))
         services.append(expiry)
         services.append(DigestGauge(dataDirectory: settings.dataDirectory, logger: logger))
+        if let remote = validated.remote {
+            services.append(RemoteTierService(settings: remote, dataDirectory: settings.dataDirectory, logger: logger))
+        }
         let adminSettings = AdminEndpointSettings(host: adminHost, port: adminPort, policy: AdminAccessPolicy(allowedHostNames: settings.adminHostNames),
                                                   tls: try settings.adminTLS.map(Self.adminTLS))
         services.append(try await AdminServer(settings: adminSettings, tokens: adminTokens, registry: registry, store: store, queue: queue,

@@ -1,0 +1,146 @@
+import Crypto
+import Foundation
+import TestMoto
+import TestSupport
+import Testing
+
+/// A node with `[archive.remote]` against moto (Tests/Support/TestMoto), checked with boto3:
+/// sealed segments reach the bucket byte for byte, an endpoint that is down never costs a
+/// 250 and is caught up on when it is back, and credentials the bucket refuses are named
+/// in the log while nothing is recorded as uploaded.
+@Suite(.timeLimit(NodeTestSupport.scaledMinutes(4)))
+struct RemoteTierNodeTests {
+    struct Listed: Decodable {
+        let key: String
+        let size: Int
+        let sha256: String
+    }
+
+    /// About 4 KiB of hex that zstd cannot shrink below 2 KiB: each message fills a segment.
+    static func message(_ n: Int) -> String {
+        let body = (0..<64).map { line in SHA256.hash(data: Array("tier \(n) \(line)".utf8)).map { String(format: "%02x", $0) }.joined() }
+        return "Subject: tier \(n)\r\nMessage-ID: <tier-\(n)@example.test>\r\n\r\n" + body.joined(separator: "\r\n") + "\r\n"
+    }
+
+    /// A node whose segments seal after 2 KiB and that looks for uploads every second.
+    static func configure(_ node: ChainNode, endpoint: String, bucket: String, extra: String = "") throws {
+        try node.writeConfig("""
+            [archive]
+            segment_max_bytes = 2048
+
+            [archive.remote]
+            endpoint = "\(endpoint)"
+            region = "us-east-1"
+            bucket = "\(bucket)"
+            upload_every_seconds = 1
+            \(extra)
+            """)
+    }
+
+    /// Name → SHA-256 (hex) of the sealed segments, which are every `.seg` but the newest.
+    static func sealedSegments(_ node: ChainNode) -> [String: String] {
+        let archive = node.dataDir + "/archive"
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: archive)) ?? []).filter { $0.hasSuffix(".seg") }.sorted()
+        var result: [String: String] = [:]
+        for name in names.dropLast() {
+            result[name] = SHA256.hash(data: readFile(archive + "/" + name)).map { String(format: "%02x", $0) }.joined()
+        }
+        return result
+    }
+
+    @Test func sealedSegmentsReachTheBucketAndCatchUpAfterAnOutage() async throws {
+        let moto = try await MotoServer.shared()
+        let bucket = try await moto.makeBucket("tier-node")
+        let gate = try await MotoGate.start(inFrontOf: moto)  // closed: the endpoint is down
+        let workspace = try NodeWorkspace()
+        defer { workspace.tearDown() }
+        let node = try ChainNode(id: "tier", root: workspace.root)
+        try Self.configure(node, endpoint: gate.endpoint, bucket: bucket)
+        let credentials = ["AWS_ACCESS_KEY_ID": moto.accessKey, "AWS_SECRET_ACCESS_KEY": moto.secretKey]
+        let process = try await node.start(workspace.children, environment: credentials)
+
+        // Mail is accepted (sendMail throws on anything but 250) while no upload can succeed.
+        try await NodeTestSupport.sendMail((1...6).map { ("a@example.test", Self.message($0)) }, port: node.journalPort, root: workspace.root)
+        #expect(try await eventually { try await node.metric("archive_remote_upload_failures_total{kind=\"transport\"}") >= 2 },
+                "log:\n\(NodeTestSupport.tail(node.log))")
+        #expect(try await node.metric("archive_remote_pending_segments") >= 1)
+        #expect(NodeTestSupport.tail(node.log, bytes: 50_000).contains("cannot reach the object store"))
+        let ready = try await runProcess(NodeTestSupport.python, ["-c", "import urllib.request,sys; print(urllib.request.urlopen(sys.argv[1]).status)",
+                                                                  "http://127.0.0.1:\(node.adminPort)/readyz"], in: workspace.root)
+        #expect(String(decoding: ready.stdout, as: UTF8.self).hasPrefix("200"), "readyz while uploads fail: \(ready.stderr)")
+        let remote = try await moto.oracle([Listed].self, "list", bucket)
+        #expect(remote.isEmpty)
+
+        // A hold: an audit entry (and its head), and the holds database, to go with the segments.
+        let hold = try await runProcess(node.binary, ["archive", "hold", "create", "case-7", "--query", "tier", "--reason", "inquiry 7",
+                                                      "--data-dir", node.dataDir], in: workspace.root)
+        #expect(hold.status == 0, "\(hold.stderr)")
+
+        // Back: every sealed segment is uploaded within the backoff's reach, byte for byte.
+        try await gate.open()
+        try await NodeTestSupport.sendMail([("b@example.test", Self.message(7))], port: node.journalPort, root: workspace.root)
+        #expect(try await eventually(within: 4 * patience) {
+            let sealed = Self.sealedSegments(node)
+            let listed = try await moto.oracle([Listed].self, "list", bucket, "tier/segments/")
+            let uploaded = Dictionary(listed.map { (String($0.key.dropFirst("tier/segments/".count)), $0.sha256) }, uniquingKeysWith: { a, _ in a })
+            return !sealed.isEmpty && sealed.allSatisfy { uploaded[$0.key] == $0.value }
+        }, "log:\n\(NodeTestSupport.tail(node.log))")
+        #expect(try await eventually { try await node.metric("archive_remote_pending_segments") == 0 })
+        #expect(try await node.metric("archive_remote_last_upload_timestamp_seconds") > 0)
+        #expect(try await eventually { NodeTestSupport.tail(node.log, bytes: 100_000).contains("uploads to the bucket caught up") })
+        #expect(try await eventually { try await moto.oracle([Listed].self, "list", bucket, "tier/holds/").count == 1 })
+        // The audit trail and its anchor go too, and a copy of the holds that names the hold.
+        let listed = try await moto.oracle([Listed].self, "list", bucket, "tier/")
+        let audit = try #require(listed.first { $0.key == "tier/audit/audit.log" }, "\(listed.map(\.key))")
+        #expect(audit.sha256 == SHA256.hash(data: readFile(node.dataDir + "/audit/audit.log")).map { String(format: "%02x", $0) }.joined())
+        #expect(listed.contains { $0.key == "tier/audit/audit.head" })
+        let holds = try await moto.oracle(String.self, "get", bucket, "tier/holds/holds.sqlite")
+        let copy = workspace.root + "/holds-copy.sqlite"
+        FileManager.default.createFile(atPath: copy, contents: Data(hex: holds))
+        let names = try await runProcess(NodeTestSupport.python, ["-c", """
+            import sqlite3, sys
+            print([row[0] for row in sqlite3.connect(sys.argv[1]).execute("SELECT name FROM holds WHERE released_at IS NULL")])
+            """, copy], in: workspace.root)
+        #expect(String(decoding: names.stdout, as: UTF8.self) == "['case-7']\n", "\(names.stderr)")
+        await node.stop(process)
+    }
+
+    @Test func credentialsTheBucketRefusesAreNamedAndNothingIsRecorded() async throws {
+        let moto = try await MotoServer.shared()
+        let bucket = try await moto.makeBucket("tier-creds")
+        let workspace = try NodeWorkspace()
+        defer { workspace.tearDown() }
+        let node = try ChainNode(id: "creds", root: workspace.root)
+        try Self.configure(node, endpoint: moto.endpoint, bucket: bucket, extra: "local_max_bytes = 1")
+        let wrong = ["AWS_ACCESS_KEY_ID": moto.accessKey, "AWS_SECRET_ACCESS_KEY": String(moto.secretKey.reversed())]
+        let process = try await node.start(workspace.children, environment: wrong)
+        try await NodeTestSupport.sendMail((1...4).map { ("a@example.test", Self.message($0)) }, port: node.journalPort, root: workspace.root)
+        #expect(try await eventually { try await node.metric("archive_remote_upload_failures_total{kind=\"refused\"}") >= 1 },
+                "log:\n\(NodeTestSupport.tail(node.log))")
+        #expect(NodeTestSupport.tail(node.log, bytes: 50_000).contains("SignatureDoesNotMatch"))
+        await node.stop(process)
+        // Nothing recorded as uploaded, nothing in the bucket, every segment still on disk.
+        let recorded = try await runProcess(NodeTestSupport.python, ["-c", """
+            import sqlite3, sys
+            print(sqlite3.connect(sys.argv[1]).execute("SELECT count(*) FROM objects").fetchone()[0])
+            """, node.dataDir + "/remote/remote.sqlite"], in: workspace.root)
+        #expect(String(decoding: recorded.stdout, as: UTF8.self) == "0\n", "\(recorded.stderr)")
+        #expect(try await moto.oracle([Listed].self, "list", bucket).isEmpty)
+        #expect(Self.sealedSegments(node).count >= 1)
+        #expect(!((try? FileManager.default.contentsOfDirectory(atPath: node.dataDir + "/archive")) ?? []).contains { $0.hasSuffix(".remote") })
+    }
+}
+
+extension Data {
+    /// The bytes of a hex string (the oracle's `get`); stops at the first pair that is not hex.
+    init(hex: String) {
+        var bytes: [UInt8] = []
+        var index = hex.startIndex
+        while index < hex.endIndex, let next = hex.index(index, offsetBy: 2, limitedBy: hex.endIndex),
+              let byte = UInt8(hex[index..<next], radix: 16) {
+            bytes.append(byte)
+            index = next
+        }
+        self.init(bytes)
+    }
+}
