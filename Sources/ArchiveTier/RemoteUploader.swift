@@ -87,6 +87,28 @@ public actor RemoteUploader {
         return result
     }
 
+    /// Every segment file on local disk, in sequence order, each with its upload record
+    /// when the bucket holds it as it is (`EvictionPolicy`).
+    func localSegments() throws -> [LocalSegment] {
+        let directory = ArchiveLayout(dataDirectory: dataDirectory).archiveDirectory
+        let settled = Dictionary(try SealedSegmentFiles.list(dataDirectory: dataDirectory).map { ($0.sequence, $0) },
+                                 uniquingKeysWith: { first, _ in first })
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        var result: [LocalSegment] = []
+        for sequence in names.compactMap(SegmentName.sequence(of:)).sorted() {
+            guard let size = FileFingerprint(path: directory + "/" + SegmentName.file(sequence))?.size else { continue }
+            var uploaded: UploadRecord?
+            if let files = settled[sequence] {
+                let parts: [(RemoteObject, String?)] = [(.expiryList(sequence), files.expiryList), (.seal(sequence), files.seal),
+                                                        (.segment(sequence), files.segment)]
+                let pending = try parts.contains { object, path in try path.map { try candidate(object, path: $0) != nil } ?? false }
+                if !pending { uploaded = try state.record(for: keys.segment(sequence)) }
+            }
+            result.append(LocalSegment(sequence: sequence, size: size, uploaded: uploaded))
+        }
+        return result
+    }
+
     /// The audit log and head, then the holds (a consistent copy), when they changed.
     private func sideCandidates() throws -> [Candidate] {
         var result: [Candidate] = []
