@@ -8,6 +8,8 @@ import Logging
 /// hold covers any of them. It judges the originals exactly as expiry does (the same walk
 /// over the index, in batches, with the same search-database rules for query rules and
 /// holds: `retention`'s settings), and keeps one entry per segment, not per original.
+/// A running node sets `retention.feedsSearch = false`, as its expiry does (its own indexer
+/// feeds the search database), and `retention.keys` for encrypted segments.
 public struct SegmentLockPlanner {
     /// How the originals are read and judged: the expiry's planner and its settings.
     public var retention: RetentionPlanner
