@@ -41,11 +41,14 @@ public struct SupersededVersion: Sendable, Equatable {
     public var key: String
     public var versionID: String
     public var retainUntil: Date?
+    /// The legal hold flag last set on it: cleared before it is deleted.
+    public var legalHold: Bool
 
-    public init(key: String, versionID: String, retainUntil: Date?) {
+    public init(key: String, versionID: String, retainUntil: Date?, legalHold: Bool = false) {
         self.key = key
         self.versionID = versionID
         self.retainUntil = retainUntil
+        self.legalHold = legalHold
     }
 }
 
@@ -77,7 +80,8 @@ public final class RemoteState {
                     size INTEGER NOT NULL, uploaded_at INTEGER NOT NULL, retain_until INTEGER, legal_hold INTEGER NOT NULL,
                     fingerprint TEXT);
                 CREATE TABLE IF NOT EXISTS superseded(
-                    key TEXT NOT NULL, version_id TEXT NOT NULL, retain_until INTEGER, PRIMARY KEY(key, version_id));
+                    key TEXT NOT NULL, version_id TEXT NOT NULL, retain_until INTEGER, legal_hold INTEGER NOT NULL DEFAULT 0,
+                    PRIMARY KEY(key, version_id));
                 """)
             if !existed {
                 try Durable.syncDirectory(directory, faults: nil)
@@ -104,8 +108,9 @@ public final class RemoteState {
     public func record(_ upload: UploadRecord) throws {
         try connection.transaction {
             if let old = try record(for: upload.key), let version = old.versionID, version != upload.versionID {
-                try connection.withStatement("INSERT OR REPLACE INTO superseded(key, version_id, retain_until) VALUES (?,?,?)") { s in
-                    try s.bind([.text(old.key), .text(version), old.retainUntil.map { .int(Self.millis($0)) } ?? .null])
+                try connection.withStatement("INSERT OR REPLACE INTO superseded(key, version_id, retain_until, legal_hold) VALUES (?,?,?,?)") { s in
+                    try s.bind([.text(old.key), .text(version), old.retainUntil.map { .int(Self.millis($0)) } ?? .null,
+                                .int(old.legalHold ? 1 : 0)])
                     _ = try s.step()
                 }
             }
@@ -137,11 +142,11 @@ public final class RemoteState {
 
     public func superseded() throws -> [SupersededVersion] {
         var result: [SupersededVersion] = []
-        try connection.withStatement("SELECT key, version_id, retain_until FROM superseded ORDER BY key, version_id") { s in
+        try connection.withStatement("SELECT key, version_id, retain_until, legal_hold FROM superseded ORDER BY key, version_id") { s in
             try s.bind([])
             while try s.step() {
                 result.append(SupersededVersion(key: s.text(0) ?? "", versionID: s.text(1) ?? "",
-                                                retainUntil: s.isNull(2) ? nil : Self.date(s.int(2))))
+                                                retainUntil: s.isNull(2) ? nil : Self.date(s.int(2)), legalHold: s.int(3) != 0))
             }
         }
         return result

@@ -43,6 +43,13 @@ import TestSupport
         #expect(try state.all().map(\.object) == [.segment(1), .auditLog])
         try state.forget(SupersededVersion(key: first.key, versionID: "v1", retainUntil: nil))
         #expect(try state.superseded().isEmpty)
+        // A version replaced while under legal hold keeps its flag, to be cleared before it is deleted.
+        var third = second
+        third.versionID = "v3"
+        try state.record(third)
+        #expect(try state.superseded() == [SupersededVersion(key: first.key, versionID: "v2", retainUntil: Date(timeIntervalSince1970: 9_000),
+                                                             legalHold: true)])
+        try state.forget(SupersededVersion(key: first.key, versionID: "v2", retainUntil: nil))
         let reader = try #require(try RemoteState.open(dataDirectory: dir, create: false))
         #expect(try reader.all().count == 2)
     }
