@@ -10,6 +10,8 @@ public struct SealedSegmentFiles: Sendable, Equatable {
     public var expiryList: String?
     /// The segment file's size on disk.
     public var size: Int
+    /// When the segment was started (its header): no record in it arrived much earlier.
+    public var createdAt: Date?
 
     /// The sealed segments of the archive in `dataDirectory` whose files are settled, in
     /// sequence order: the active segment, a segment an expiry is rewriting, and one whose
@@ -24,7 +26,8 @@ public struct SealedSegmentFiles: Sendable, Equatable {
             let expiry = directory + "/" + SegmentName.expiry(segment.sequence)
             return SealedSegmentFiles(sequence: segment.sequence, segment: segment.path,
                                       seal: segment.sealSource == .sidecar ? seal : nil,
-                                      expiryList: segment.expiry == nil ? nil : expiry, size: segment.physicalSize)
+                                      expiryList: segment.expiry == nil ? nil : expiry, size: segment.physicalSize,
+                                      createdAt: try? segment.header.get().createdAt)
         }
     }
 }

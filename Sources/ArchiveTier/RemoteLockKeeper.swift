@@ -57,7 +57,7 @@ public struct RemoteLockKeeper {
     /// Brings every recorded segment version's lock to `plan`, then deletes the superseded
     /// versions whose retain-until has passed and that no hold covers. Never throws: what
     /// fails is in the outcome's `failures`, the log and the metric.
-    public func apply(_ plan: SegmentLockPlan, now: Date = Date()) async -> LockOutcome {
+    public nonisolated(nonsending) func apply(_ plan: SegmentLockPlan, now: Date = Date()) async -> LockOutcome {
         var outcome = LockOutcome()
         let records: [UploadRecord]
         do {
@@ -82,7 +82,7 @@ public struct RemoteLockKeeper {
 
     /// Extends the retention and sets the hold flag of one segment version where they differ
     /// from the plan; records each change the server took.
-    private func keep(_ record: UploadRecord, at lock: SegmentLock, now: Date, _ outcome: inout LockOutcome) async {
+    private nonisolated(nonsending) func keep(_ record: UploadRecord, at lock: SegmentLock, now: Date, _ outcome: inout LockOutcome) async {
         guard let mode else { return }
         var retainUntil = record.retainUntil, legalHold = record.legalHold
         if let target = Self.target(of: lock.retention, now: now), retainUntil.map({ $0 < target.atLeast }) ?? true {
@@ -115,7 +115,7 @@ public struct RemoteLockKeeper {
     /// Deletes the superseded versions S3 no longer keeps (their retain-until passed) and no
     /// hold covers (the plan's flag for their segment), clearing a legal hold flag left on
     /// one first; forgets each only once the server took the delete.
-    private func deleteSuperseded(_ plan: SegmentLockPlan, now: Date, _ outcome: inout LockOutcome) async {
+    private nonisolated(nonsending) func deleteSuperseded(_ plan: SegmentLockPlan, now: Date, _ outcome: inout LockOutcome) async {
         let versions: [SupersededVersion]
         do {
             versions = try state.superseded()

@@ -1,8 +1,10 @@
 import ArchiveStore
 import Foundation
+import Governance
 import Logging
 import Metrics
 import ObjectStorage
+import RelayConfiguration
 
 /// Uploads what the archive settled to the bucket (docs/OPERATIONS.md, "Object storage"):
 /// each sealed segment with its seal and expiry list, oldest first, then the audit log and
@@ -16,8 +18,13 @@ public actor RemoteUploader {
     public let keys: RemoteKeys
     let state: RemoteState
     private let logger: Logger
-    /// The lock a segment's new version is uploaded with (`RemoteLockKeeper`); none by default.
-    private let lockForSegment: @Sendable (UInt64) -> ObjectLockRequest
+    /// Object Lock on the segment objects (`object_lock`), kept in step by each plan.
+    private var keeper: RemoteLockKeeper
+    /// The last plan `applyLocks` was given: new uploads of the segments it names get its lock.
+    private var plan: SegmentLockPlan?
+    /// The shortest retention any mail can have (`RetentionFloor`): a segment the plan does not
+    /// name yet is uploaded locked that long from its start, never longer than its mail needs.
+    private var floor = RetentionFloor(periods: [])
 
     private let pendingSegments = Gauge(label: "archive_remote_pending_segments")
     private let pendingBytes = Gauge(label: "archive_remote_pending_bytes")
@@ -26,9 +33,7 @@ public actor RemoteUploader {
     private let uploadedBytes = Counter(label: "archive_remote_uploaded_bytes_total")
     private let uploadedObjects = Counter(label: "archive_remote_uploaded_objects_total")
 
-    public init(dataDirectory: String, client: S3Client, keys: RemoteKeys, logger: Logger,
-                lockForSegment: @escaping @Sendable (UInt64) -> ObjectLockRequest = { _ in ObjectLockRequest() }) throws {
-        self.lockForSegment = lockForSegment
+    public init(dataDirectory: String, client: S3Client, keys: RemoteKeys, lock: ObjectLockPolicy = .off, logger: Logger) throws {
         self.dataDirectory = dataDirectory
         self.client = client
         self.keys = keys
@@ -37,6 +42,25 @@ public actor RemoteUploader {
         }
         self.state = state
         self.logger = logger
+        keeper = RemoteLockKeeper(client: client, keys: keys, state: state, policy: lock, logger: logger)
+    }
+
+    /// The retention rules' shortest period, for segments uploaded before a plan names them.
+    public func setRetentionFloor(_ floor: RetentionFloor) { self.floor = floor }
+
+    /// Brings the bucket's locks to `plan` (and deletes superseded versions S3 no longer
+    /// keeps); later uploads take their lock from it. Never throws (`LockOutcome.failures`).
+    public func applyLocks(_ plan: SegmentLockPlan, now: Date = Date()) async -> LockOutcome {
+        self.plan = plan
+        return await keeper.apply(plan, now: now)
+    }
+
+    /// The lock segment `sequence`, started at `createdAt`, is uploaded with.
+    func lock(for sequence: UInt64, createdAt: Date?, now: Date) -> ObjectLockRequest {
+        if let plan, plan[sequence] != nil { return keeper.lock(for: sequence, in: plan, now: now) }
+        guard let mode = keeper.mode else { return ObjectLockRequest() }
+        guard let start = createdAt, let until = floor.until(forSegmentStartedAt: start, now: now) else { return ObjectLockRequest() }
+        return ObjectLockRequest(retention: ObjectRetention(mode: mode, retainUntil: until))
     }
 
     /// One file the pass looks at, and where it stands.
@@ -45,6 +69,8 @@ public actor RemoteUploader {
         var path: String
         var fingerprint: FileFingerprint
         var record: UploadRecord?
+        /// The segment's start, for its lock.
+        var createdAt: Date?
         var size: Int64 { fingerprint.size }
     }
 
@@ -81,7 +107,10 @@ public actor RemoteUploader {
                                                     (.seal(segment.sequence), segment.seal),
                                                     (.segment(segment.sequence), segment.segment)]
             for case let (object, path?) in files {
-                if let candidate = try candidate(object, path: path) { result.append(candidate) }
+                if var candidate = try candidate(object, path: path) {
+                    candidate.createdAt = segment.createdAt
+                    result.append(candidate)
+                }
             }
         }
         return result
@@ -145,10 +174,8 @@ public actor RemoteUploader {
             if unchanged { try state.setFingerprint(key: key, candidate.fingerprint.description) }
             return false
         }
-        let lock = candidate.object.sequence.map { sequence in
-            if case .segment = candidate.object { return lockForSegment(sequence) }
-            return ObjectLockRequest()
-        } ?? ObjectLockRequest()
+        var lock = ObjectLockRequest()
+        if case .segment(let sequence) = candidate.object { lock = self.lock(for: sequence, createdAt: candidate.createdAt, now: now) }
         let result: PutObjectResult
         do {
             result = try await client.putObject(key: key, fromFile: candidate.path, lock: lock, expectedSHA256: digest.sha256Base64)

@@ -1,5 +1,7 @@
+import ArchiveStore
 import ArchiveTier
 import Foundation
+import Governance
 import Logging
 import Metrics
 import ObjectStorage
@@ -8,19 +10,27 @@ import ServiceLifecycle
 
 /// The node's object-storage tier (docs/OPERATIONS.md, "Object storage"): a pass of the
 /// uploader shortly after start and every `upload_every_seconds`, then what follows an
-/// upload (Object Lock dates, eviction past the local budget). Nothing here is on the 250
+/// upload (Object Lock dates, eviction past the local budget). The lock plan is made at
+/// start and hourly (it reads the whole index). Nothing here is on the 250
 /// path and `/readyz` does not look at it: a failing endpoint is retried with a backoff
 /// (1 s doubling to 5 minutes), logged at each failure with how much waits, counted in
 /// `archive_remote_upload_failures_total`, and the backlog is in the gauges the uploader sets.
 final class RemoteTierService: Service, Sendable {
     private let settings: RemoteTierSettings
     private let dataDirectory: String
+    private let store: ArchiveStore
+    private let expiry: ExpiryService
     private let logger: Logger
     static let longestBackoff: Duration = .seconds(300)
+    /// How often the lock plan is made again: new segments carry the retention floor
+    /// (`RetentionFloor`) until then, and a hold on new mail reaches the bucket by then.
+    static let lockPlanEvery: Duration = .seconds(3600)
 
-    init(settings: RemoteTierSettings, dataDirectory: String, logger: Logger) {
+    init(settings: RemoteTierSettings, dataDirectory: String, store: ArchiveStore, expiry: ExpiryService, logger: Logger) {
         self.settings = settings
         self.dataDirectory = dataDirectory
+        self.store = store
+        self.expiry = expiry
         var logger = logger
         logger[metadataKey: "bucket"] = "\(settings.bucket.bucket)"
         self.logger = logger
@@ -31,6 +41,7 @@ final class RemoteTierService: Service, Sendable {
         var failures = 0
         var tier: Tier?
         defer { if let tier { Task { try? await tier.uploader.client.shutdown() } } }
+        var lastPlan: ContinuousClock.Instant?
         while true {
             let wait = delay
             do {
@@ -41,7 +52,12 @@ final class RemoteTierService: Service, Sendable {
             do {
                 if tier == nil { tier = try Tier(settings: settings, dataDirectory: dataDirectory, logger: logger) }
                 guard let uploader = tier?.uploader else { continue }
+                await uploader.setRetentionFloor(RetentionFloor(expiry.currentPolicy))
                 let outcome = try await cancelWhenGracefulShutdown { try await uploader.pass() }
+                if lastPlan.map({ $0.duration(to: .now) >= Self.lockPlanEvery }) ?? true {
+                    lastPlan = .now
+                    await keepLocks(uploader)
+                }
                 if failures > 0 || outcome.objects > 0 {
                     logger.notice(failures > 0 ? "uploads to the bucket caught up" : "uploaded to the bucket", metadata: [
                         "objects": "\(outcome.objects)", "bytes": "\(outcome.bytes)", "failed_attempts": "\(failures)",
@@ -64,6 +80,35 @@ final class RemoteTierService: Service, Sendable {
         }
     }
 
+    /// Makes the lock plan and brings the bucket to it (with `object_lock = "off"` only the
+    /// superseded versions are deleted). A plan that cannot be made is logged and tried
+    /// again at the next hour; the uploads go on meanwhile with the floor.
+    private func keepLocks(_ uploader: RemoteUploader) async {
+        var plan = SegmentLockPlan()
+        if settings.objectLock != .off {
+            _ = await store.waitForSearchIndex(timeout: 300)
+            let directory = dataDirectory, policy = expiry.currentPolicy, logger = logger
+            do {
+                plan = try await Task.detached {
+                    let holds = try HoldStore.open(dataDirectory: directory, .read)?.open() ?? []
+                    var planner = SegmentLockPlanner(dataDirectory: directory, policy: policy, holds: holds)
+                    planner.retention.feedsSearch = false  // the node's indexer feeds it; waited for above
+                    return try planner.plan(logger: logger)
+                }.value
+            } catch {
+                logger.error("object lock plan failed; uploads keep the retention floor, tried again in an hour", metadata: ["error": "\(error)"])
+                return
+            }
+        }
+        let outcome = await uploader.applyLocks(plan)
+        if outcome.extended + outcome.holdsSet + outcome.holdsCleared + outcome.versionsDeleted > 0 {
+            logger.notice("object lock brought to the plan", metadata: [
+                "extended": "\(outcome.extended)", "holds_set": "\(outcome.holdsSet)", "holds_cleared": "\(outcome.holdsCleared)",
+                "versions_deleted": "\(outcome.versionsDeleted)", "failures": "\(outcome.failures)",
+            ])
+        }
+    }
+
     /// The client and uploader, made on the first pass: credentials that cannot be read
     /// are a failure like any other, retried, not a reason to refuse mail.
     private struct Tier: Sendable {
@@ -73,7 +118,7 @@ final class RemoteTierService: Service, Sendable {
             let client = try S3Client(configuration: settings.bucket)
             do {
                 uploader = try RemoteUploader(dataDirectory: dataDirectory, client: client, keys: RemoteKeys(prefix: settings.prefix),
-                                              logger: logger)
+                                              lock: settings.objectLock, logger: logger)
             } catch {
                 Task { try? await client.shutdown() }
                 throw error

@@ -123,7 +123,7 @@ struct ServeCommand: AsyncParsableCommand {
         services.append(expiry)
         services.append(DigestGauge(dataDirectory: settings.dataDirectory, logger: logger))
         if let remote = validated.remote {
-            services.append(RemoteTierService(settings: remote, dataDirectory: settings.dataDirectory, logger: logger))
+            services.append(RemoteTierService(settings: remote, dataDirectory: settings.dataDirectory, store: store, expiry: expiry, logger: logger))
         }
         let adminSettings = AdminEndpointSettings(host: adminHost, port: adminPort, policy: AdminAccessPolicy(allowedHostNames: settings.adminHostNames),
                                                   tls: try settings.adminTLS.map(Self.adminTLS))

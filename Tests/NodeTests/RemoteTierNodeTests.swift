@@ -105,6 +105,80 @@ struct RemoteTierNodeTests {
         await node.stop(process)
     }
 
+    struct Head: Decodable {
+        let size: Int
+        let version: String?
+        let mode: String?
+        let until: Int?
+        let legal_hold: String?
+    }
+
+    struct Version: Decodable {
+        let key: String
+        let version: String
+    }
+
+    /// Mail from two senders under two rules (30 days, 400 days) and a hold on one subject:
+    /// each segment object in the bucket is locked in compliance mode until the end of the
+    /// retention of the mail in it, carries the legal-hold flag exactly when it holds the
+    /// held message, and moto refuses to delete a locked version.
+    @Test func segmentObjectsAreLockedAsTheirMailIsKept() async throws {
+        let moto = try await MotoServer.shared()
+        let bucket = try await moto.makeBucket("tier-lock")
+        let workspace = try NodeWorkspace()
+        defer { workspace.tearDown() }
+        let node = try ChainNode(id: "lock", root: workspace.root)
+        let retention = """
+
+            [retention]
+            default = "30d"
+
+            [[retention.rule]]
+            name = "finance"
+            keep = "400d"
+            senders = ["@finance.example"]
+            """
+        // First without the tier: the mail and the hold are there when it starts.
+        try node.writeConfig("[archive]\nsegment_max_bytes = 2048\n" + retention)
+        let first = try await node.start(workspace.children)
+        // The fourth stays in the active segment, which is not uploaded.
+        let mail = [("a@example.test", Self.message(1)), ("b@finance.example", Self.message(2)), ("c@example.test", Self.message(3)),
+                    ("d@example.test", Self.message(4))]
+        try await NodeTestSupport.sendMail(mail, port: node.journalPort, root: workspace.root)
+        await node.stop(first)
+        let sent = Date()
+        let hold = try await runProcess(node.binary, ["archive", "hold", "create", "case-3", "--query", "subject:\"tier 3\"",
+                                                      "--reason", "inquiry", "--data-dir", node.dataDir], in: workspace.root)
+        try #require(hold.status == 0, "\(hold.stderr)")
+
+        try Self.configure(node, endpoint: moto.endpoint, bucket: bucket, extra: "object_lock = \"compliance\"\n" + retention)
+        let credentials = ["AWS_ACCESS_KEY_ID": moto.accessKey, "AWS_SECRET_ACCESS_KEY": moto.secretKey]
+        let process = try await node.start(workspace.children, environment: credentials)
+        defer { Task { await node.stop(process) } }
+        // Segments 1-3 hold one message each, in the order sent.
+        let keys = (1...3).map { String(format: "lock/segments/%08d.seg", $0) }
+        var heads: [Head] = []
+        #expect(try await eventually(within: 2 * patience) {
+            heads = []
+            for key in keys {
+                guard let head = try? await moto.oracle(Head.self, "head", bucket, key) else { return false }
+                heads.append(head)
+            }
+            return heads.allSatisfy { $0.mode == "COMPLIANCE" } && heads[2].legal_hold == "ON"
+        }, "\(heads)\nlog:\n\(NodeTestSupport.tail(node.log))")
+        let days: [Double] = [30, 400, 30]
+        for (head, keep) in zip(heads, days) {
+            let until = Double(try #require(head.until))
+            // Kept exactly as long as its mail (from its arrival, which was before `sent`).
+            #expect(until <= sent.timeIntervalSince1970 + keep * 86_400 + 1, "\(head)")
+            #expect(until >= sent.timeIntervalSince1970 + keep * 86_400 - 600, "\(head)")
+        }
+        #expect(heads[0].legal_hold != "ON" && heads[1].legal_hold != "ON")
+        let versions = try await moto.oracle([Version].self, "versions", bucket)
+        let locked = try #require(versions.first { $0.key == keys[0] })
+        #expect(try await moto.oracle(String.self, "delete", bucket, locked.key, locked.version) == "AccessDenied")
+    }
+
     @Test func credentialsTheBucketRefusesAreNamedAndNothingIsRecorded() async throws {
         let moto = try await MotoServer.shared()
         let bucket = try await moto.makeBucket("tier-creds")
