@@ -178,7 +178,7 @@ public actor RemoteUploader {
         if case .segment(let sequence) = candidate.object { lock = self.lock(for: sequence, createdAt: candidate.createdAt, now: now) }
         let result: PutObjectResult
         do {
-            result = try await client.putObject(key: key, fromFile: candidate.path, lock: lock, expectedSHA256: digest.sha256Base64)
+            result = try await client.putObject(key: key, fromFile: candidate.path, lock: lock, digest: digest)
         } catch S3IntegrityError.bodyChanged {
             logger.debug("file changed while uploaded; next pass", metadata: ["file": "\(candidate.path)"])
             return false
