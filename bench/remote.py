@@ -237,7 +237,7 @@ def eviction_phase(node, budget):
 
 def read_phase(node, stubs, reads):
     evicted = {int(name.split(".")[0]) for name in stubs}
-    local = {int(name[:-4]) for name in node.files(".seg")}
+    local = {int(name[:-4]) for name in node.files(".seg")} - evicted
     db = sqlite3.connect(f"file:{node.archive}/index.sqlite?mode=ro", uri=True)
     rows = db.execute("SELECT id, segment, size FROM messages ORDER BY id").fetchall()
     rng = random.Random(27)
