@@ -4,28 +4,33 @@ sealed segments against `aws s3 cp --recursive` of the same files to the same mo
 and how long `archive get` takes for a message whose segment was evicted against one whose
 segment is on disk.
 
-    python3 bench/remote.py BINARY OUT_DIR [--mib M] [--segment-mib S] [--reads N]
+    python3 bench/remote.py BINARY OUT_DIR [--mib M] [--segment-mib S] [--reads N] [--keep]
 
 Needs `moto_server` and `aws` on PATH (`pip install 'moto[server]==5.2.1' awscli`); installs
 nothing. moto runs on 127.0.0.1 with a bucket made by boto3 with Object Lock enabled (so
 versioned, as a compliance user makes it). A node archives about M MiB of mail whose bodies
 are random base64 (zstd keeps about 3/4 of it) in segments of S MiB and stops; then:
-  - awscli copies the sealed segment files to the prefix awscli-1/;
+  - awscli copies the sealed segment files to the prefix awscli-1/ (its defaults: 10
+    requests at once, multipart above 8 MiB);
   - the node starts again with [archive.remote] (upload_every_seconds = 1): seconds from its
     start until remote.sqlite records every segment sealed when it stopped (and, read
-    every 0.2 s, until archive_remote_pending_segments is 0);
-  - awscli again, to awscli-2/ (the reference is the mean of both copies);
+    every 0.1 s, until archive_remote_pending_segments is 0);
+  - awscli again, to awscli-2/ (the reference is the mean of both copies), then once more
+    the node's way, one file at a time in one PUT each (for comparison);
+  - the CPU seconds of moto during each copy, of awscli and of the node;
   - the node starts a third time with local_max_bytes a quarter of the sealed bytes; once
     it has evicted (stubs NNNNNNNN.seg.remote) and stopped, `archive get` of N messages in
-    evicted segments and N in local ones, taking turns: p50/p95. A binary that does not
-    evict skips this part and says so in the result.
-Writes OUT_DIR/<date>-remote.json.
+    evicted segments and N in local ones, taking turns, and `--version` (process start):
+    p50/p95. A binary that does not evict skips this part and says so in the result.
+Writes OUT_DIR/<date>-remote.json; --keep leaves the work directory (BENCH_TMP, else
+/work/wt/tmp) in place.
 """
 import base64
 import json
 import multiprocessing
 import os
 import random
+import resource
 import shutil
 import smtplib
 import sqlite3
@@ -160,13 +165,29 @@ upload_every_seconds = 1
         return sorted(n for n in os.listdir(self.archive) if n.endswith(suffix))
 
 
-def awscli_copy(source, endpoint, prefix):
+def cpu_seconds(pid):
+    """User + system CPU seconds of a running process so far."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def awscli_copy(source, endpoint, prefix, moto_pid, config=None):
+    """Seconds of `aws s3 cp --recursive`, its CPU seconds and moto's meanwhile."""
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": KEY_ID, "AWS_SECRET_ACCESS_KEY": SECRET, "AWS_DEFAULT_REGION": "us-east-1"}
+    if config:
+        env["AWS_CONFIG_FILE"] = config
+    moto_before, aws_before = cpu_seconds(moto_pid), children_cpu()
     started = time.perf_counter()
     subprocess.run(["aws", "s3", "cp", "--recursive", "--only-show-errors", "--endpoint-url", endpoint,
-                    source, f"s3://{BUCKET}/{prefix}"], check=True,
-                   env={**os.environ, "AWS_ACCESS_KEY_ID": KEY_ID, "AWS_SECRET_ACCESS_KEY": SECRET,
-                        "AWS_DEFAULT_REGION": "us-east-1"})
-    return time.perf_counter() - started
+                    source, f"s3://{BUCKET}/{prefix}"], check=True, env=env)
+    seconds = time.perf_counter() - started
+    return {"seconds": round(seconds, 2), "aws_cpu_seconds": round(children_cpu() - aws_before, 2),
+            "moto_cpu_seconds": round(cpu_seconds(moto_pid) - moto_before, 2)}
 
 
 def listed_bytes(s3, prefix):
@@ -184,10 +205,11 @@ def percentile(values, p):
     return ordered[max(0, -(-len(ordered) * p // 100) - 1)]
 
 
-def upload_phase(node, s3, sealed, sealed_bytes):
+def upload_phase(node, s3, sealed, sealed_bytes, moto_pid):
     node.configure(remote=True)
     want = {int(name[:-4]) for name in sealed}
-    started = time.perf_counter()
+    moto_before = cpu_seconds(moto_pid)
+    started, started_epoch = time.perf_counter(), time.time()
     node.start("node-upload.log", node.admin)
     drained, every_recorded = None, None
     deadline = time.monotonic() + 1800
@@ -203,17 +225,20 @@ def upload_phase(node, s3, sealed, sealed_bytes):
     stamps = sorted(recorded[s] for s in want)
     count, remote_bytes = listed_bytes(s3, "bench/segments/")
     uploaded_metric = node.metric("archive_remote_uploaded_bytes_total")
+    node_cpu, moto_cpu = cpu_seconds(node.process.pid), cpu_seconds(moto_pid) - moto_before
     node.stop()
-    seconds_between = (stamps[-1] - stamps[0]) / 1000
-    first_size = os.path.getsize(os.path.join(node.archive, sealed[0]))
+    # uploaded_at is when an upload began: the first one's is when the first pass got to work.
+    first_upload = stamps[0] / 1000 - started_epoch
     return {
+        "seconds_to_first_upload": round(first_upload, 2),
         "seconds_to_every_recorded": round(every_recorded, 2),
         "mib_s": round(sealed_bytes / MIB / every_recorded, 1),
         "seconds_to_pending_zero": round(drained, 2) if drained else None,
-        # The first record's time already includes its upload: the rest over the time between.
-        "mib_s_first_to_last_record": round((sealed_bytes - first_size) / MIB / seconds_between, 1) if seconds_between > 0 else None,
+        "mib_s_from_first_upload": round(sealed_bytes / MIB / (every_recorded - first_upload), 1),
         "uploaded_bytes_metric": uploaded_metric,
         "bucket_segment_objects": count, "bucket_segment_bytes": remote_bytes,
+        # Read once everything was recorded (up to 0.1 s later): the node's since its start.
+        "node_cpu_seconds": round(node_cpu, 2), "moto_cpu_seconds": round(moto_cpu, 2),
     }
 
 
@@ -303,10 +328,14 @@ def main():
         for name in sealed:
             os.link(os.path.join(node.archive, name), os.path.join(source, name))
 
-        aws_first = awscli_copy(source, endpoint, "awscli-1/")
-        upload = upload_phase(node, s3, sealed, sealed_bytes)
-        aws_second = awscli_copy(source, endpoint, "awscli-2/")
-        aws_mean = (aws_first + aws_second) / 2
+        aws_first = awscli_copy(source, endpoint, "awscli-1/", moto.pid)
+        upload = upload_phase(node, s3, sealed, sealed_bytes, moto.pid)
+        aws_second = awscli_copy(source, endpoint, "awscli-2/", moto.pid)
+        aws_mean = (aws_first["seconds"] + aws_second["seconds"]) / 2
+        # For comparison, awscli the node's way: one file at a time, each in one PUT.
+        sequential_config = os.path.join(work, "aws-sequential.ini")
+        open(sequential_config, "w").write("[default]\ns3 =\n  max_concurrent_requests = 1\n  multipart_threshold = 5GB\n")
+        aws_sequential = awscli_copy(source, endpoint, "awscli-sequential/", moto.pid, sequential_config)
 
         budget = sealed_bytes // 4
         stubs = eviction_phase(node, budget)
@@ -320,9 +349,10 @@ def main():
         result = {
             "messages": per * clients, "message_bytes": size, "ingest_seconds": round(ingest, 1), "segment_mib": segment_mib,
             "sealed_segments": len(sealed), "sealed_bytes": sealed_bytes,
-            "awscli": {"seconds": [round(aws_first, 2), round(aws_second, 2)],
-                       "mib_s": [round(sealed_bytes / MIB / aws_first, 1), round(sealed_bytes / MIB / aws_second, 1)],
-                       "listed": [listed_bytes(s3, "awscli-1/"), listed_bytes(s3, "awscli-2/")]},
+            "awscli": [{**run, "mib_s": round(sealed_bytes / MIB / run["seconds"], 1), "listed": listed_bytes(s3, prefix)}
+                       for run, prefix in ((aws_first, "awscli-1/"), (aws_second, "awscli-2/"))],
+            "awscli_sequential": {**aws_sequential, "mib_s": round(sealed_bytes / MIB / aws_sequential["seconds"], 1),
+                                  "listed": listed_bytes(s3, "awscli-sequential/")},
             "node": upload,
             "ratio_node_to_awscli": round(aws_mean / upload["seconds_to_every_recorded"], 2),
             "local_max_bytes": budget,
