@@ -42,17 +42,13 @@ import urllib.request
 
 import boto3
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from loopback import free_port, port_open, wait_port  # noqa: E402
+
 MIB = 1 << 20
 KEY_ID, SECRET = "bench", "bench-secret"  # moto_server alone checks no signature
 BUCKET = "archive-bench"
 EVICTION_WAIT = 60  # seconds the node gets to evict its first segment before the part is skipped
-
-
-def free_port():
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for(condition, timeout, what, every=0.05):
@@ -63,15 +59,6 @@ def wait_for(condition, timeout, what, every=0.05):
             return value
         time.sleep(every)
     raise RuntimeError(f"gave up after {timeout} s waiting for {what}")
-
-
-def port_open(port):
-    import socket
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-        return True
-    except OSError:
-        return False
 
 
 def send(args):
@@ -305,7 +292,7 @@ def main():
                             stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, "moto.log"), "w"))
     node = None
     try:
-        wait_for(lambda: port_open(moto_port), 60, "moto_server")
+        wait_port(moto_port, timeout=60)
         s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
                           aws_access_key_id=KEY_ID, aws_secret_access_key=SECRET)
         s3.create_bucket(Bucket=BUCKET, ObjectLockEnabledForBucket=True)
