@@ -64,8 +64,9 @@ extension ArchiveStore {
             }
             let second = Set(try await plan().map(\.sha256))
             let keys = options.keys.ring
+            let remote = options.remoteSegments
             decided = try await Self.blocking {
-                try ExpiryDecision.make(layout: layout, keys: keys, first: first, second: second, freshFrom: freshFrom, limit: limit,
+                try ExpiryDecision.make(layout: layout, keys: keys, remote: remote, first: first, second: second, freshFrom: freshFrom, limit: limit,
                                         actor: actor, now: now, isQueued: isQueued)
             }
             let keep = Set(decided.plan.originals.map(\.sha256))
@@ -146,10 +147,10 @@ struct ExpiryDecision {
     var plan: ExpiryPlan
     var deferred: Int
 
-    static func make(layout: ArchiveLayout, keys: SegmentKeyRing, first: [ExpiryCandidate], second: Set<String>, freshFrom: IndexCheckpoint, limit: Int,
+    static func make(layout: ArchiveLayout, keys: SegmentKeyRing, remote: (any RemoteSegmentSource)?, first: [ExpiryCandidate], second: Set<String>, freshFrom: IndexCheckpoint, limit: Int,
                      actor: String, now: Date, isQueued: (ArchivePosition) -> Bool) throws -> ExpiryDecision {
         let index = try ArchiveIndex.openReadOnly(path: layout.indexPath, checked: false)
-        let segments = Dictionary(try SegmentCatalog.load(directory: layout.archiveDirectory, keys: keys).map { ($0.sequence, $0) },
+        let segments = Dictionary(try SegmentCatalog.load(directory: layout.archiveDirectory, keys: keys, remote: remote).map { ($0.sequence, $0) },
                                   uniquingKeysWith: { first, _ in first })
         var usable: [UInt64: Bool] = [:]
         func isUsable(_ sequence: UInt64) -> Bool {
