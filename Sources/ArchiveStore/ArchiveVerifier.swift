@@ -36,7 +36,7 @@ extension ArchiveReader {
         let crossCheck = openCrossCheck(&report)
         let cache = SegmentReadCache()
         // Listed after the index's snapshot began, so they hold every record it names.
-        var segments = try SegmentCatalog.load(directory: layout.archiveDirectory, keys: keys)
+        var segments = try SegmentCatalog.load(directory: layout.archiveDirectory, keys: keys, remote: remote)
         report.segments = segments.count
         report.faults += ChainCheck.links(segments)
         for position in segments.indices {

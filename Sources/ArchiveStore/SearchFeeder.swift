@@ -46,7 +46,7 @@ final class SearchFeeder {
         }
     }
 
-    init(index: SearchIndex, archiveDirectory: String, keys: ArchiveKeys = ArchiveKeys(), remote: (any RemoteSegmentSource)?,
+    init(index: SearchIndex, archiveDirectory: String, keys: ArchiveKeys = ArchiveKeys(), remote: (any RemoteSegmentSource)? = nil,
          logger: Logger) {
         self.index = index
         self.directory = archiveDirectory

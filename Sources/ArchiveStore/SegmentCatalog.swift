@@ -51,7 +51,7 @@ struct SegmentDescriptor {
 enum SegmentCatalog {
     /// `keys` open the records of encrypted segments (a missing key shows when one is read);
     /// `remote` reads those of evicted ones (nil: reading one throws `EvictionError.noSource`).
-    static func load(directory: String, keys: SegmentKeyRing, remote: (any RemoteSegmentSource)?) throws -> [SegmentDescriptor] {
+    static func load(directory: String, keys: SegmentKeyRing, remote: (any RemoteSegmentSource)? = nil) throws -> [SegmentDescriptor] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         return try Set(names.compactMap(SegmentName.segmentOrStubSequence(of:))).sorted().map { sequence in
             try describe(directory: directory, sequence: sequence, path: directory + "/" + SegmentName.file(sequence), keys: keys, remote: remote)
