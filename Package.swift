@@ -235,8 +235,11 @@ let package = Package(
                 "Governance",
                 "ObjectStorage",
                 "RelayConfiguration",
+                "SessionTransport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         // sd_notify(3) spoken by hand: the datagrams of systemd's Type=notify (READY, RELOADING,
