@@ -41,7 +41,8 @@ final class MemorySegmentSource: RemoteSegmentSource {
 
     /// The sealed segments but the newest, which stays the writer's.
     static func sealed(_ dir: String) throws -> [UInt64] {
-        try SegmentCatalog.load(directory: dir + "/archive", keys: .none).filter(\.isSealed).map(\.sequence).dropLast()
+        let all = try SegmentCatalog.load(directory: dir + "/archive", keys: .none)
+        return all.dropLast().filter(\.isSealed).map(\.sequence)
     }
 
     static func evict(_ dir: String, _ sequence: UInt64, _ source: MemorySegmentSource, keys: SegmentKeyRing = .none,
@@ -257,5 +258,44 @@ final class MemorySegmentSource: RemoteSegmentSource {
         #expect(local.contains(compacted))
         #expect(!Self.stubs(dir).contains(SegmentName.evicted(compacted)))
         try ExpiryTests.checkExpired(dir, expired: Set(0..<10), receipts: receipts, records: 20, remote: source)
+    }
+
+    @Test func aScanOfAnEvictedSegmentReadsItInLargeRanges() async throws {
+        try await withTempDirectory("evict-ranges") { dir in
+            var options = ArchiveStoreOptions()
+            options.maxSegmentBytes = 4 << 20
+            options.trainsDictionary = false
+            let store = try await openStore(dir, options: options)
+            for n in 0..<110 {
+                let text = "Subject: large \(n)\r\n\r\n" + Data(randomBytes(40_000, seed: UInt64(n))).base64EncodedString(options: .lineLength76Characters)
+                try await commit(store, Array(text.utf8), n)
+            }
+            try await store.close()
+            let source = MemorySegmentSource()
+            let sequence = try #require(try Self.sealed(dir).first)
+            try Self.evict(dir, sequence, source)
+            let report = try ArchiveReader(dataDirectory: dir, remote: source).verify()
+            #expect(report.isClean && report.evictedSegments == 1, "\(report.faults)")
+            // About 4 MiB and a hundred records: windows of 256 KiB doubling to 16 MiB, and
+            // the hash pass in one, against one request a record (or a 256 KiB window) each.
+            #expect(report.records >= 90)
+            #expect(source.requests <= 10, "\(source.requests) requests")
+        }
+    }
+
+    @Test func aStubThatIsCutOrChangedIsRefusedNeverMisread() throws {
+        let stub = EvictionStub(segment: EvictedSegment(sequence: 7, key: "node/segments/00000007.seg", versionID: "v9",
+                                                        sha256: "c2hhMjU2", size: 4096),
+                                head: [UInt8](repeating: 1, count: SegmentHeader.size), tail: [UInt8](repeating: 2, count: SegmentFooter.size))
+        let bytes = stub.encode()
+        #expect(try EvictionStub.decode(bytes, path: "s") == stub)
+        for cut in 0..<bytes.count {
+            #expect(throws: EvictionError.self) { try EvictionStub.decode(Array(bytes.prefix(cut)), path: "s") }
+        }
+        for offset in bytes.indices {
+            var changed = bytes
+            changed[offset] ^= 0x20
+            #expect(throws: EvictionError.self) { try EvictionStub.decode(changed, path: "s") }
+        }
     }
 }
