@@ -16,12 +16,8 @@ extension ArchiveStore {
     public func expire(actor: String, now: Date = Date(), limit: Int = 10_000,
                        isQueued: @escaping @Sendable (ArchivePosition) -> Bool = { _ in false },
                        plan: @Sendable () async throws -> [ExpiryCandidate]) async throws -> ExpiryReport {
-        let entered = expiryGate.withLock { running in
-            defer { running = true }
-            return !running
-        }
-        guard entered else { throw ArchiveStoreError.busy("an expiry run is under way") }
-        defer { expiryGate.withLock { $0 = false } }
+        try enterExpiryGate()
+        defer { leaveExpiryGate() }
         let started = ContinuousClock.now
         let layout = self.layout
         guard let feeding = try await Self.blocking({ try DirectoryLock.take(path: layout.expiryLockPath, patience: .seconds(60)) }) else {
@@ -119,6 +115,18 @@ extension ArchiveStore {
         return report
     }
 
+    /// One expiry run or eviction at a time: both replace segment files, and an eviction
+    /// must remove the very file it hashed.
+    func enterExpiryGate() throws {
+        let entered = expiryGate.withLock { running in
+            defer { running = true }
+            return !running
+        }
+        guard entered else { throw ArchiveStoreError.busy("an expiry run or an eviction is under way") }
+    }
+
+    func leaveExpiryGate() { expiryGate.withLock { $0 = false } }
+
     /// Runs blocking file and database work on a thread of its own, not on Swift's
     /// cooperative pool.
     static func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
@@ -147,7 +155,8 @@ struct ExpiryDecision {
     var plan: ExpiryPlan
     var deferred: Int
 
-    static func make(layout: ArchiveLayout, keys: SegmentKeyRing, remote: (any RemoteSegmentSource)?, first: [ExpiryCandidate], second: Set<String>, freshFrom: IndexCheckpoint, limit: Int,
+    static func make(layout: ArchiveLayout, keys: SegmentKeyRing, remote: (any RemoteSegmentSource)?,
+                     first: [ExpiryCandidate], second: Set<String>, freshFrom: IndexCheckpoint, limit: Int,
                      actor: String, now: Date, isQueued: (ArchivePosition) -> Bool) throws -> ExpiryDecision {
         let index = try ArchiveIndex.openReadOnly(path: layout.indexPath, checked: false)
         let segments = Dictionary(try SegmentCatalog.load(directory: layout.archiveDirectory, keys: keys, remote: remote).map { ($0.sequence, $0) },

@@ -156,7 +156,8 @@ struct ExpiryExecutor {
         let shas = Set(plan.originals.map(\.sha256))
         let start = plan.freshFrom
         var rows = IndexRows()
-        for segment in try SegmentCatalog.load(directory: layout.archiveDirectory, keys: options.keys.ring, remote: options.remoteSegments) where segment.sequence >= start.segment {
+        let segments = try SegmentCatalog.load(directory: layout.archiveDirectory, keys: options.keys.ring, remote: options.remoteSegments)
+        for segment in segments where segment.sequence >= start.segment {
             if let end, segment.sequence > end.segment { break }
             guard case .success = segment.header else { continue }
             let from = segment.sequence == start.segment ? start.offset : SegmentHeader.size

@@ -68,12 +68,8 @@ extension ArchiveStore {
     /// `ArchiveStoreOptions.remoteSegments`. Never while an expiry runs: expiry rewrites
     /// segments, and the file hashed must be the file removed.
     public func evict(sequence: UInt64, to copy: EvictedSegment) async throws {
-        let entered = expiryGate.withLock { running in
-            defer { running = true }
-            return !running
-        }
-        guard entered else { throw ArchiveStoreError.busy("an expiry run is under way") }
-        defer { expiryGate.withLock { $0 = false } }
+        try enterExpiryGate()
+        defer { leaveExpiryGate() }
         let layout = self.layout
         let keys = options.keys.ring
         let faults = options.faultInjector
