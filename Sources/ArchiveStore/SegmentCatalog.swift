@@ -30,6 +30,9 @@ struct SegmentDescriptor {
     var evicted: EvictedSegment?
     /// Reads evicted segments; nil: their records cannot be read (header and seal can).
     var remote: (any RemoteSegmentSource)?
+    /// Why its stub cannot be read, when it has no file and a damaged stub: then its
+    /// header is unreadable too (the chain check names this), and nothing reads it.
+    var stubProblem: String?
 
     /// How its records are stored (from its header: a header that cannot be read opens as clear).
     var encryption: SegmentEncryption {
@@ -54,7 +57,14 @@ enum SegmentCatalog {
     static func load(directory: String, keys: SegmentKeyRing, remote: (any RemoteSegmentSource)? = nil) throws -> [SegmentDescriptor] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         return try Set(names.compactMap(SegmentName.segmentOrStubSequence(of:))).sorted().map { sequence in
-            try describe(directory: directory, sequence: sequence, path: directory + "/" + SegmentName.file(sequence), keys: keys, remote: remote)
+            let path = directory + "/" + SegmentName.file(sequence)
+            do {
+                return try describe(directory: directory, sequence: sequence, path: path, keys: keys, remote: remote)
+            } catch let error as EvictionError {
+                // A damaged stub is one segment's fault, not the archive's: listed, never read.
+                return SegmentDescriptor(sequence: sequence, path: path, fileSize: 0, physicalSize: 0, header: .failure(.truncated),
+                                         keys: keys, remote: remote, stubProblem: "\(error)")
+            }
         }
     }
 

@@ -298,4 +298,25 @@ final class MemorySegmentSource: RemoteSegmentSource {
             #expect(throws: EvictionError.self) { try EvictionStub.decode(changed, path: "s") }
         }
     }
+
+    @Test func aDamagedStubIsOneSegmentsFaultNotTheArchives() async throws {
+        try await withTempDirectory("evict-bad-stub") { dir in
+            _ = try await rotatedArchive(dir)
+            let source = MemorySegmentSource()
+            let sequence = try #require(try Self.sealed(dir).first)
+            try Self.evict(dir, sequence, source)
+            let stub = dir + "/archive/" + SegmentName.evicted(sequence)
+            var bytes = readFile(stub)
+            bytes[bytes.count / 2] ^= 0x01
+            try writeFile(stub, bytes)
+            let faults = try ArchiveReader(dataDirectory: dir, remote: source).verify().faults
+            #expect(faults.contains { $0.segment == SegmentName.file(sequence) && $0.reason.contains("stub") && $0.reason.contains("checksum") },
+                    "\(faults)")
+            // The node still opens and takes mail.
+            let store = try await openStore(dir)
+            #expect(store.recoveryReport.faults.contains { $0.reason.contains("stub") })
+            try await commit(store, Corpus.synthetic(99), 99)
+            try await store.close()
+        }
+    }
 }
