@@ -52,6 +52,7 @@ extension ArchiveReader {
                     report.evictedUnread += 1
                     report.notes.append("\(segment.name): evicted to the bucket (\(evicted.key)): header, seal and chain checked from its stub; its records need [archive.remote] (--config)")
                     crossCheck?.skip(segment: segment.sequence)
+                    report.faults += Self.expiryListFaults(segment)
                     continue
                 }
                 if let problem = try Self.stubProblem(file.storage) {
@@ -122,13 +123,7 @@ extension ArchiveReader {
                                                   reason: "footer counts \(footer.recordCount) records, found \(count)"
                                                       + (removedCount > 0 ? " and \(removedCount) removed by expiry" : "")))
             }
-            if let problem = segment.expiryProblem {
-                report.faults.append(ArchiveFault(segment: segment.name, offset: nil, reason: "expiry list \(SegmentName.expiry(segment.sequence)): \(problem)"))
-            }
-            if segment.expiryPending {
-                report.faults.append(ArchiveFault(segment: segment.name, offset: nil,
-                                                  reason: "an expiry of this segment was cut short (\(SegmentName.pendingExpiry(segment.sequence))); the node finishes it when it opens the archive"))
-            }
+            report.faults += Self.expiryListFaults(segment)
             if let manifest = segment.expiry, let listed {
                 report.faults += Self.expiryFaults(segment, manifest, footer: footer, digest: listed.finalize())
                 report.removedRecords += manifest.removed.count
@@ -247,6 +242,19 @@ extension ArchiveReader {
             report.indexFaults.append(ArchiveFault(segment: ArchiveLayout.indexFileName, offset: nil, reason: "index unreadable: \(error)"))
             return nil
         }
+    }
+
+    /// What is wrong with a sealed segment's expiry lists, read without its records.
+    private static func expiryListFaults(_ segment: SegmentDescriptor) -> [ArchiveFault] {
+        var faults: [ArchiveFault] = []
+        if let problem = segment.expiryProblem {
+            faults.append(ArchiveFault(segment: segment.name, offset: nil, reason: "expiry list \(SegmentName.expiry(segment.sequence)): \(problem)"))
+        }
+        if segment.expiryPending {
+            faults.append(ArchiveFault(segment: segment.name, offset: nil,
+                                       reason: "an expiry of this segment was cut short (\(SegmentName.pendingExpiry(segment.sequence))); the node finishes it when it opens the archive"))
+        }
+        return faults
     }
 
     /// Whether the bucket's copy begins and ends with the bytes its stub holds (what the
