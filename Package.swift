@@ -399,7 +399,8 @@ let package = Package(
         .testTarget(
             name: "ArchiveTierTests",
             dependencies: ["ArchiveTier", "ArchiveStore", "Governance", "ObjectStorage", "RelayConfiguration", "TestMoto", "TestSupport",
-                           .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")]
+                           .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
+                           .product(name: "NIOPosix", package: "swift-nio")]
         ),
         .testTarget(name: "ServiceIntegrationTests", dependencies: ["LogFormats", "ServiceNotify", "TestSupport",
                                                                     .product(name: "Logging", package: "swift-log")]),

@@ -2,6 +2,7 @@ import ArchiveStore
 import ArchiveTier
 import Foundation
 import Logging
+import NIOPosix
 import ObjectStorage
 import Testing
 import TestMoto
@@ -92,6 +93,40 @@ import TestSupport
             let verify = try await runProcess(try Self.binary, ["archive", "verify", "--config", config], in: dir, environment: credentials)
             #expect(verify.status == 0, "\(verify.stderr)")
             #expect(String(decoding: verify.stdout, as: UTF8.self).contains("1 segments evicted to the bucket, 0 of them not read"))
+        }
+    }
+
+    /// The source waits for its own event loop: a caller on another loop of the process (or
+    /// on the cooperative pool) gets its bytes; a refusal names the key and the endpoint.
+    @Test func aBucketReadFromAnEventLoopThreadAndARefusal() async throws {
+        let moto = try await MotoServer.shared()
+        let bucket = try await moto.makeBucket("bucket-source")
+        try await withTempDirectory("bucket-source") { dir in
+            let bytes = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ $0 >> 9) }
+            try writeFile(dir + "/object", bytes)
+            func configuration(secret: String) throws -> S3Configuration {
+                S3Configuration(endpoint: try S3Endpoint(moto.endpoint), region: "us-east-1", bucket: bucket,
+                                credentials: .explicit(AWSCredentials(accessKeyID: moto.accessKey, secretAccessKey: secret)),
+                                requestTimeout: .seconds(patience))
+            }
+            let client = try S3Client(configuration: try configuration(secret: moto.secretKey))
+            let put = try await client.putObject(key: "node-a/segments/00000001.seg", fromFile: dir + "/object")
+            try await client.shutdown()
+            let segment = EvictedSegment(sequence: 1, key: "node-a/segments/00000001.seg", versionID: put.versionID,
+                                         sha256: put.checksumSHA256, size: bytes.count)
+            let source = BucketSegmentSource(configuration: try configuration(secret: moto.secretKey))
+            defer { source.shutdown() }
+            let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+            let fromLoop = try await group.next().submit { try source.read(segment, at: 100_000, count: 70_000) }.get()
+            try await group.shutdownGracefully()
+            #expect(fromLoop == Array(bytes[100_000..<170_000]))
+            #expect(try source.read(segment, at: 299_990, count: 100) == Array(bytes[299_990...]))
+
+            let refused = BucketSegmentSource(configuration: try configuration(secret: "wrong"))
+            defer { refused.shutdown() }
+            let error = #expect(throws: BucketReadError.self) { try refused.read(segment, at: 0, count: 10) }
+            #expect(error?.description.contains(segment.key) == true && error?.description.contains(moto.endpoint) == true,
+                    "\(String(describing: error))")
         }
     }
 }
