@@ -23,6 +23,15 @@ import TestSupport
                                  keys: keys, faults: nil, after: after)
     }
 
+    /// `rotatedArchive` with its oldest segment evicted to a bucket in memory.
+    static func archiveWithOneEvicted(_ dir: String) async throws -> (sequence: UInt64, source: MemorySegmentSource) {
+        _ = try await rotatedArchive(dir)
+        let source = MemorySegmentSource()
+        let sequence = try #require(try sealed(dir).first)
+        try evict(dir, sequence, source)
+        return (sequence, source)
+    }
+
     /// Every original's bytes by id, as a reader gets them.
     static func originals(_ reader: ArchiveReader) throws -> [String: [UInt8]] {
         Dictionary(uniqueKeysWithValues: try reader.list().map { ($0.id, try reader.original($0)) })
@@ -273,10 +282,7 @@ import TestSupport
 
     @Test func aDamagedStubIsOneSegmentsFaultNotTheArchives() async throws {
         try await withTempDirectory("evict-bad-stub") { dir in
-            _ = try await rotatedArchive(dir)
-            let source = MemorySegmentSource()
-            let sequence = try #require(try Self.sealed(dir).first)
-            try Self.evict(dir, sequence, source)
+            let (sequence, source) = try await Self.archiveWithOneEvicted(dir)
             let stub = dir + "/archive/" + SegmentName.evicted(sequence)
             var bytes = readFile(stub)
             bytes[bytes.count / 2] ^= 0x01
@@ -294,10 +300,7 @@ import TestSupport
 
     @Test func verifyWithoutTheBucketStillChecksAnEvictedSegmentsLists() async throws {
         try await withTempDirectory("evict-lists") { dir in
-            _ = try await rotatedArchive(dir)
-            let source = MemorySegmentSource()
-            let sequence = try #require(try Self.sealed(dir).first)
-            try Self.evict(dir, sequence, source)
+            let (sequence, _) = try await Self.archiveWithOneEvicted(dir)
             try writeFile(dir + "/archive/" + SegmentName.pendingExpiry(sequence), Array("not a list".utf8))
             let faults = try ArchiveReader(dataDirectory: dir).verify().faults
             #expect(faults.contains { $0.segment == SegmentName.file(sequence) && $0.reason.contains("cut short") }, "\(faults)")
