@@ -236,8 +236,11 @@ let package = Package(
                 "ObjectStorage",
                 "RelayConfiguration",
                 "CSQLite",
+                "SessionTransport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         // sd_notify(3) spoken by hand: the datagrams of systemd's Type=notify (READY, RELOADING,
@@ -397,7 +400,8 @@ let package = Package(
         .testTarget(
             name: "ArchiveTierTests",
             dependencies: ["ArchiveTier", "ArchiveStore", "Governance", "ObjectStorage", "RelayConfiguration", "TestMoto", "TestSupport",
-                           .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")]
+                           .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
+                           .product(name: "NIOPosix", package: "swift-nio")]
         ),
         .testTarget(name: "ServiceIntegrationTests", dependencies: ["LogFormats", "ServiceNotify", "TestSupport",
                                                                     .product(name: "Logging", package: "swift-log")]),

@@ -21,6 +21,8 @@ public struct RetentionPlanner {
     public var feedsSearch = true
     /// Open encrypted segments when feeding the search database (`feedsSearch`).
     public var keys = SegmentKeyRing.none
+    /// Read evicted segments when feeding the search database.
+    public var remote: (any RemoteSegmentSource)?
 
     public init(dataDirectory: String, policy: RetentionPolicy, holds: [LegalHold]) {
         self.dataDirectory = dataDirectory
@@ -55,7 +57,7 @@ public struct RetentionPlanner {
         let originals = try RetainedOriginals(dataDirectory: dataDirectory)
         var queries = QuerySets()
         if policy.needsSearch || !holds.isEmpty {
-            let search = try ArchiveSearch(dataDirectory: dataDirectory, feed: feedsSearch, keys: keys, logger: logger)
+            let search = try ArchiveSearch(dataDirectory: dataDirectory, feed: feedsSearch, keys: keys, remote: remote, logger: logger)
             // An original the search database lacks could be held: deciding without it could remove it.
             guard search.unindexedArrivals == 0 else { throw PlanningError.searchBehind(search.unindexedArrivals) }
             queries = try QuerySets(search: search, rules: policy.rules, holds: holds)
