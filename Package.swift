@@ -235,6 +235,7 @@ let package = Package(
                 "Governance",
                 "ObjectStorage",
                 "RelayConfiguration",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ]
