@@ -407,8 +407,11 @@ let package = Package(
         .testTarget(
             name: "NodeTests",
             dependencies: [
+                "ArchiveTier",
+                "ObjectStorage",
                 "RouteEngine",
                 "SMTPProtocol",
+                "TestMoto",
                 "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
