@@ -22,11 +22,19 @@ struct RemoteArchiveFixture {
 
     static let prefix = "source/"
 
-    static func make(_ workspace: NodeWorkspace) async throws -> RemoteArchiveFixture {
+    /// With `keyFile`, the node encrypts its segments with the key there (`key create`).
+    static func make(_ workspace: NodeWorkspace, keyFile: String? = nil) async throws -> RemoteArchiveFixture {
         let moto = try await MotoServer.shared()
         let bucket = try await moto.makeBucket("restore")
         let node = try ChainNode(id: "source", root: workspace.root)
-        try node.writeConfig(ExpiryNodeTests.retention.replacingOccurrences(of: "expire_every_seconds = 1", with: "expire_every_seconds = 86400"))
+        var config = ExpiryNodeTests.retention.replacingOccurrences(of: "expire_every_seconds = 1", with: "expire_every_seconds = 86400")
+        if let keyFile {
+            let key = try await runProcess(node.binary, ["key", "create", "--id", "1"], in: workspace.root)
+            try #require(key.status == 0, "\(key.stderr)")
+            FileManager.default.createFile(atPath: keyFile, contents: Data(key.stdout), attributes: [.posixPermissions: 0o600])
+            config = config.replacingOccurrences(of: "[archive]\n", with: "[archive]\nencryption_keys_file = \"\(keyFile)\"\n")
+        }
+        try node.writeConfig(config)
         let process = try await node.start(workspace.children)
         try await NodeTestSupport.sendMail(ExpiryNodeTests.messages("r", count: 9), port: node.journalPort, root: workspace.root)
         await node.stop(process)
@@ -86,8 +94,9 @@ struct RemoteArchiveFixture {
     }
 
     /// A configuration for the CLIs: the source's, with `[archive.remote]` naming the bucket.
-    func writeRemoteConfig(_ path: String, dataDir: String? = nil) throws {
+    func writeRemoteConfig(_ path: String, dataDir: String? = nil, keyFile: String? = nil) throws {
         try """
+            \(keyFile.map { "[archive]\nencryption_keys_file = \"\($0)\"\n" } ?? "")
             [node]
             id = "restored"
             data_dir = "\(dataDir ?? node.dataDir)"

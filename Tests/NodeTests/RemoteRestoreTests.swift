@@ -128,6 +128,42 @@ import Testing
         #expect(serve.stderr.contains("RESTORE-INCOMPLETE"), "\(serve.stderr)")
     }
 
+    @Test(.timeLimit(NodeTestSupport.scaledMinutes(5)))
+    func encryptedSegmentsRestoreOnlyWithTheirKeyFile() async throws {
+        let workspace = try NodeWorkspace()
+        defer { workspace.tearDown() }
+        let keyFile = workspace.root + "/keys.toml"
+        let fixture = try await RemoteArchiveFixture.make(workspace, keyFile: keyFile)
+        #expect(EncryptionNodeTests.headerKeyIDs(fixture.node.dataDir).allSatisfy { $0 == 1 })
+
+        // Without the key file: a clear error naming the key and the setting, a directory marked incomplete.
+        let keyless = workspace.root + "/keyless"
+        let keylessConfig = workspace.root + "/keyless.toml"
+        try fixture.writeRemoteConfig(keylessConfig, dataDir: keyless)
+        let refused = try await fixture.run(["archive", "restore", "--from-remote", keyless, "--config", keylessConfig], environment: fixture.credentials())
+        #expect(refused.status == 1, "\(refused.out) \(refused.stderr)")
+        #expect(refused.stderr.contains("needs key 1") && refused.stderr.contains("pass --config with its [archive] encryption_keys_file"),
+                "\(refused.stderr)")
+        #expect(refused.stderr.contains("is incomplete (RESTORE-INCOMPLETE)"), "\(refused.stderr)")
+        #expect(FileManager.default.fileExists(atPath: RemoteRestore.markerPath(dataDirectory: keyless)))
+
+        // With it: restored and verified, the originals read back with the same file.
+        let restored = workspace.root + "/restored"
+        let config = workspace.root + "/remote.toml"
+        try fixture.writeRemoteConfig(config, dataDir: restored, keyFile: keyFile)
+        let restore = try await fixture.run(["archive", "restore", "--from-remote", restored, "--config", config], environment: fixture.credentials())
+        #expect(restore.status == 0, "\(restore.out) \(restore.stderr)")
+        let verify = try await fixture.run(["archive", "verify", "--data-dir", restored, "--config", config])
+        #expect(verify.status == 0, "\(verify.out) \(verify.stderr)")
+        let list = try await fixture.run(["archive", "list", "--json", "--data-dir", restored, "--config", config])
+        let id = try #require(list.out.split(separator: "\n").first.flatMap { line in
+            (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["id"] as? String
+        })
+        let copy = try await fixture.run(["archive", "get", "--raw", id, "--data-dir", restored, "--config", config])
+        let original = try await fixture.run(["archive", "get", "--raw", id, "--data-dir", fixture.node.dataDir, "--config", config])
+        #expect(copy.status == 0 && !copy.stdout.isEmpty && copy.stdout == original.stdout, "\(copy.stderr)")
+    }
+
     /// Drops the upload record of `key` (as if the tier had not uploaded it yet).
     private func forget(_ key: String, dataDirectory: String) throws {
         let path = RemoteState.path(dataDirectory: dataDirectory)
