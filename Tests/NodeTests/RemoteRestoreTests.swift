@@ -164,6 +164,28 @@ import Testing
         #expect(copy.status == 0 && !copy.stdout.isEmpty && copy.stdout == original.stdout, "\(copy.stderr)")
     }
 
+    @Test(.enabled(if: geteuid() == 0, "taking on another user needs root"), .timeLimit(NodeTestSupport.scaledMinutes(5)))
+    func aRestoreByRootIntoADirectoryTheNodesUserOwnsLeavesItsFilesToThatUser() async throws {
+        let workspace = try NodeWorkspace()
+        defer { workspace.tearDown() }
+        let fixture = try await RemoteArchiveFixture.make(workspace)
+        let restored = workspace.root + "/owned"
+        #expect(mkdir(restored, 0o750) == 0)
+        #expect(chown(restored, NodeTestSupport.nobody, NodeTestSupport.nobody) == 0)
+        #expect(chmod(workspace.root, 0o755) == 0)
+        let config = workspace.root + "/remote.toml"
+        try fixture.writeRemoteConfig(config, dataDir: restored)
+        let restore = try await fixture.run(["archive", "restore", "--from-remote", restored, "--config", config], environment: fixture.credentials())
+        #expect(restore.status == 0, "\(restore.out) \(restore.stderr)")
+        let files = try FileManager.default.subpathsOfDirectory(atPath: restored)
+        #expect(files.contains("archive/index.sqlite") && files.contains("remote/remote.sqlite"), "\(files)")
+        for name in files {
+            var info = stat()
+            #expect(lstat(restored + "/" + name, &info) == 0)
+            #expect(info.st_uid == NodeTestSupport.nobody, "\(name) belongs to uid \(info.st_uid)")
+        }
+    }
+
     /// Drops the upload record of `key` (as if the tier had not uploaded it yet).
     private func forget(_ key: String, dataDirectory: String) throws {
         let path = RemoteState.path(dataDirectory: dataDirectory)
