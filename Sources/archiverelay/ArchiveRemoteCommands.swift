@@ -22,10 +22,19 @@ extension ArchiveCommand {
                 found faults; 1: failed.
                 """
         )
-        @Option(name: .customLong("from-remote"), help: "The data directory to create (new, or empty).") var directory: String
+        @Option(name: .customLong("from-remote"), help: ArgumentHelp("The data directory to create (new, or empty).", valueName: "DIR"))
+        var directory: String
         @Option(help: "The configuration whose [archive.remote] names the bucket (and [archive] encryption_keys_file the keys).")
         var config: String
-        @Option(help: "Restore this prefix instead of the configuration's (another node's, e.g. \"node-b/\").") var prefix: String?
+        @Option(help: ArgumentHelp("Restore this prefix instead of the configuration's (another node's, e.g. \"node-b/\").", valueName: "PREFIX"))
+        var prefix: String?
+
+        func validate() throws {
+            // The rule [archive.remote] prefix is checked by: no key under it starts so.
+            if let prefix, prefix.hasPrefix("/") || prefix.contains("//") {
+                throw ValidationError("--prefix \"\(prefix)\" must not start with / or hold //")
+            }
+        }
 
         func run() async throws {
             FilePermissions.restrictProcessUmask()

@@ -94,7 +94,7 @@ struct RemoteArchiveFixture {
     }
 
     /// A configuration for the CLIs: the source's, with `[archive.remote]` naming the bucket.
-    func writeRemoteConfig(_ path: String, dataDir: String? = nil, keyFile: String? = nil) throws {
+    func writeRemoteConfig(_ path: String, dataDir: String? = nil, keyFile: String? = nil, prefix: String? = nil) throws {
         try """
             \(keyFile.map { "[archive]\nencryption_keys_file = \"\($0)\"\n" } ?? "")
             [node]
@@ -110,7 +110,7 @@ struct RemoteArchiveFixture {
             endpoint = "\(moto.endpoint)"
             region = "us-east-1"
             bucket = "\(bucket)"
-            prefix = "\(keys.prefix)"
+            prefix = "\(prefix ?? keys.prefix)"
             """.write(toFile: path, atomically: true, encoding: .utf8)
     }
 

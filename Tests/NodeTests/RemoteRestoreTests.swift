@@ -165,7 +165,7 @@ import Testing
     }
 
     @Test(.enabled(if: geteuid() == 0, "taking on another user needs root"), .timeLimit(NodeTestSupport.scaledMinutes(5)))
-    func aRestoreByRootIntoADirectoryTheNodesUserOwnsLeavesItsFilesToThatUser() async throws {
+    func aRestoreByRootOfAnotherPrefixIntoADirectoryTheNodesUserOwnsLeavesItsFilesToThatUser() async throws {
         let workspace = try NodeWorkspace()
         defer { workspace.tearDown() }
         let fixture = try await RemoteArchiveFixture.make(workspace)
@@ -174,9 +174,13 @@ import Testing
         #expect(chown(restored, NodeTestSupport.nobody, NodeTestSupport.nobody) == 0)
         #expect(chmod(workspace.root, 0o755) == 0)
         let config = workspace.root + "/remote.toml"
-        try fixture.writeRemoteConfig(config, dataDir: restored)
-        let restore = try await fixture.run(["archive", "restore", "--from-remote", restored, "--config", config], environment: fixture.credentials())
+        // A new node (its own prefix) restoring the source's objects: --prefix.
+        try fixture.writeRemoteConfig(config, dataDir: restored, prefix: "new-node/")
+        let restore = try await fixture.run(["archive", "restore", "--from-remote", restored, "--config", config, "--prefix", RemoteArchiveFixture.prefix],
+                                            environment: fixture.credentials())
         #expect(restore.status == 0, "\(restore.out) \(restore.stderr)")
+        let records = try #require(try RemoteState.open(dataDirectory: restored, create: false)).all()
+        #expect(!records.isEmpty && records.allSatisfy { $0.key.hasPrefix(RemoteArchiveFixture.prefix) })
         let files = try FileManager.default.subpathsOfDirectory(atPath: restored)
         #expect(files.contains("archive/index.sqlite") && files.contains("remote/remote.sqlite"), "\(files)")
         for name in files {
