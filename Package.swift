@@ -237,6 +237,7 @@ let package = Package(
                 "RelayConfiguration",
                 "CSQLite",
                 "SessionTransport",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -411,6 +412,8 @@ let package = Package(
         .testTarget(
             name: "NodeTests",
             dependencies: [
+                "ArchiveTier",
+                "ObjectStorage",
                 "RouteEngine",
                 "SMTPProtocol",
                 "TestMoto",

@@ -13,7 +13,7 @@ struct ArchiveCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "archive",
         abstract: "Inspect and verify the archive.",
-        subcommands: [List.self, Search.self, Show.self, Get.self, Export.self, Verify.self, Stats.self, Reindex.self, Digest.self,
+        subcommands: [List.self, Search.self, Show.self, Get.self, Export.self, Verify.self, Stats.self, Reindex.self, Digest.self, Restore.self,
                       Audit.self, Hold.self, Expire.self, Expired.self]
     )
 }
@@ -213,10 +213,16 @@ extension ArchiveCommand {
     }
 
     struct Verify: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Check every checksum, digest and the segment hash chain.")
+        static let configuration = CommandConfiguration(
+            abstract: "Check every checksum, digest and the segment hash chain.",
+            discussion: "With --remote (and --config): instead, check the bucket of [archive.remote] against remote.sqlite and the local sealed segments."
+        )
         @OptionGroup var data: DataDirectoryOption
+        @Flag(help: "Check the object-storage bucket: every recorded upload there as recorded, local sealed segments not uploaded listed as pending.")
+        var remote = false
 
         func run() async throws {
+            if remote { return try await verifyRemote() }
             var clean = true
             try reportingErrors {
                 let report = try ArchiveReader(dataDirectory: data.dataDirectory, keys: data.keys, remote: data.remote).verify()
