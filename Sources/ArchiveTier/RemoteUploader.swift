@@ -32,6 +32,9 @@ public actor RemoteUploader {
     private let lastUpload = Gauge(label: "archive_remote_last_upload_timestamp_seconds")
     private let uploadedBytes = Counter(label: "archive_remote_uploaded_bytes_total")
     private let uploadedObjects = Counter(label: "archive_remote_uploaded_objects_total")
+    private let localBytes = Gauge(label: "archive_remote_local_segment_bytes")
+    private let overBudget = Gauge(label: "archive_remote_over_budget_bytes")
+    private let evictedSegments = Counter(label: "archive_remote_evicted_segments_total")
 
     public init(dataDirectory: String, client: S3Client, keys: RemoteKeys, lock: ObjectLockPolicy = .off, logger: Logger) throws {
         self.dataDirectory = dataDirectory
@@ -138,6 +141,41 @@ public actor RemoteUploader {
         return result
     }
 
+    /// Evicts the oldest segments the bucket holds as they are until the segments on local
+    /// disk fit `budget` (`EvictionPolicy`), each through `evict` (the store's
+    /// `ArchiveStore.evict`, which hashes the file again and refuses one that differs from
+    /// the upload). A refusal or failure leaves that segment local and goes on.
+    public func evict(beyond budget: UInt64, using evict: @Sendable (EvictedSegment) async throws -> Void) async -> EvictionOutcome {
+        var outcome = EvictionOutcome()
+        let segments: [LocalSegment]
+        do {
+            segments = try localSegments()
+        } catch {
+            outcome.failures.append("listing the local segments: \(error)")
+            return outcome
+        }
+        let choice = EvictionPolicy.choose(segments, budget: budget)
+        var local = segments.reduce(Int64(0)) { $0 + $1.size }
+        for segment in choice.evict {
+            guard let record = segment.uploaded else { continue }
+            do {
+                try await evict(EvictedSegment(sequence: segment.sequence, key: record.key, versionID: record.versionID,
+                                               sha256: record.sha256, size: Int(record.size)))
+                outcome.segments += 1
+                outcome.bytes += segment.size
+                local -= segment.size
+                evictedSegments.increment()
+            } catch {
+                outcome.failures.append("segment \(segment.sequence): \(error)")
+            }
+        }
+        outcome.localBytes = local
+        outcome.overBudget = max(0, local - Int64(clamping: budget))
+        localBytes.record(local)
+        overBudget.record(outcome.overBudget)
+        return outcome
+    }
+
     /// The audit log and head, then the holds (a consistent copy), when they changed.
     private func sideCandidates() throws -> [Candidate] {
         var result: [Candidate] = []
@@ -228,6 +266,18 @@ public actor RemoteUploader {
         let oldest = work.map { Double($0.fingerprint.modifiedNanoseconds) / 1e9 }.min()
         oldestPending.record(oldest.map { max(0, now.timeIntervalSince1970 - $0) } ?? 0)
     }
+}
+
+/// What one eviction did.
+public struct EvictionOutcome: Sendable, Equatable {
+    public var segments = 0
+    public var bytes: Int64 = 0
+    /// Segment bytes left on local disk, and how far that is over the budget: segments
+    /// the bucket does not hold yet are never evicted, so a backlog can exceed it.
+    public var localBytes: Int64 = 0
+    public var overBudget: Int64 = 0
+    /// Segments that stayed local, each with why.
+    public var failures: [String] = []
 }
 
 /// What one pass uploaded.

@@ -58,6 +58,7 @@ final class RemoteTierService: Service, Sendable {
                     lastPlan = .now
                     await keepLocks(uploader)
                 }
+                if let budget = settings.localMaxBytes { await evict(uploader, beyond: budget) }
                 if failures > 0 || outcome.objects > 0 {
                     logger.notice(failures > 0 ? "uploads to the bucket caught up" : "uploaded to the bucket", metadata: [
                         "objects": "\(outcome.objects)", "bytes": "\(outcome.bytes)", "failed_attempts": "\(failures)",
@@ -105,6 +106,25 @@ final class RemoteTierService: Service, Sendable {
             logger.notice("object lock brought to the plan", metadata: [
                 "extended": "\(outcome.extended)", "holds_set": "\(outcome.holdsSet)", "holds_cleared": "\(outcome.holdsCleared)",
                 "versions_deleted": "\(outcome.versionsDeleted)", "failures": "\(outcome.failures)",
+            ])
+        }
+    }
+
+    /// Evicts what the budget asks for; says so when the disk stays over it because the
+    /// bucket lacks what would have to go (a warning each pass, with how much).
+    private func evict(_ uploader: RemoteUploader, beyond budget: UInt64) async {
+        let store = self.store
+        let outcome = await uploader.evict(beyond: budget) { try await store.evict(sequence: $0.sequence, to: $0) }
+        if outcome.segments > 0 {
+            logger.info("segments evicted to the bucket", metadata: ["segments": "\(outcome.segments)", "bytes": "\(outcome.bytes)",
+                                                                    "local_bytes": "\(outcome.localBytes)"])
+        }
+        for failure in outcome.failures {
+            logger.warning("segment not evicted; tried again at the next pass", metadata: ["reason": "\(failure)"])
+        }
+        if outcome.overBudget > 0 {
+            logger.warning("local segments over local_max_bytes: what would have to go is not in the bucket yet", metadata: [
+                "local_bytes": "\(outcome.localBytes)", "local_max_bytes": "\(budget)", "over": "\(outcome.overBudget)",
             ])
         }
     }

@@ -1,5 +1,6 @@
 import AdminEndpoint
 import ArchiveStore
+import ArchiveTier
 import ArgumentParser
 import AuditTrail
 import DurableFiles
@@ -93,6 +94,9 @@ struct ServeCommand: AsyncParsableCommand {
         archiveOptions.expiryStepHook = ExpiryService.crashHook()
         // The floor beside the free space, so an alert can compare the two (examples/monitoring).
         Gauge(label: "archive_min_free_bytes").record(archiveOptions.minimumFreeBytes)
+        // Evicted segments are read from the bucket, by the node as by the archive commands.
+        let bucketReads = validated.remote.map { BucketSegmentSource(configuration: $0.bucket) }
+        archiveOptions.remoteSegments = bucketReads
         if let keys = validated.archive.keys.ring.writingKey {
             logger.info("archive segments are encrypted", metadata: ["key_id": "\(keys.id)", "key_ids": "\(validated.archive.keys.ring.ids)"])
         }

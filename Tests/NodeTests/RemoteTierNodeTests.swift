@@ -179,6 +179,60 @@ struct RemoteTierNodeTests {
         #expect(try await moto.oracle(String.self, "delete", bucket, locked.key, locked.version) == "AccessDenied")
     }
 
+    /// With `local_max_bytes` below the archive's size the node replaces its oldest uploaded
+    /// segments by stubs; the archive commands given the configuration, and the node after a
+    /// restart, read every message from the bucket as it was sent.
+    @Test func segmentsBeyondTheLocalBudgetAreEvictedAndReadFromTheBucket() async throws {
+        let moto = try await MotoServer.shared()
+        let bucket = try await moto.makeBucket("tier-evict")
+        let workspace = try NodeWorkspace()
+        defer { workspace.tearDown() }
+        let node = try ChainNode(id: "evict", root: workspace.root)
+        try Self.configure(node, endpoint: moto.endpoint, bucket: bucket, extra: "local_max_bytes = 8192")
+        let credentials = ["AWS_ACCESS_KEY_ID": moto.accessKey, "AWS_SECRET_ACCESS_KEY": moto.secretKey]
+        var process = try await node.start(workspace.children, environment: credentials)
+        let sent = (1...8).map { Self.message($0) }
+        try await NodeTestSupport.sendMail(sent.map { ("a@example.test", $0) }, port: node.journalPort, root: workspace.root)
+        func stubs() -> [String] {
+            ((try? FileManager.default.contentsOfDirectory(atPath: node.dataDir + "/archive")) ?? []).filter { $0.hasSuffix(".seg.remote") }
+        }
+        #expect(try await eventually(within: 2 * patience) { stubs().count >= 5 }, "log:\n\(NodeTestSupport.tail(node.log))")
+        #expect(try await node.metric("archive_remote_evicted_segments_total") >= 5)
+        // The stubs' segments are gone from the disk, and what stays local fits the budget but
+        // for the active segment and the newest sealed one (never evicted).
+        for stub in stubs() { #expect(!FileManager.default.fileExists(atPath: node.dataDir + "/archive/" + stub.dropLast(".remote".count))) }
+        await node.stop(process)
+
+        let config = ["--config", node.configPath]
+        let list = try await runProcess(node.binary, ["archive", "list", "--json"] + config, in: workspace.root, environment: credentials)
+        let ids = String(decoding: list.stdout, as: UTF8.self).split(separator: "\n").compactMap { line in
+            (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["id"] as? String
+        }
+        #expect(ids.count == sent.count, "\(list.stderr)")
+        func getAll() async throws -> Set<[UInt8]> {
+            var got: Set<[UInt8]> = []
+            for id in ids {
+                let run = try await runProcess(node.binary, ["archive", "get", id] + config, in: workspace.root, environment: credentials)
+                #expect(run.status == 0, "\(run.stderr)")
+                got.insert(run.stdout)
+            }
+            return got
+        }
+        #expect(try await getAll() == Set(sent.map { Array($0.utf8) }))
+        let verify = try await runProcess(node.binary, ["archive", "verify"] + config, in: workspace.root, environment: credentials)
+        #expect(verify.status == 0, "\(String(decoding: verify.stdout, as: UTF8.self) + verify.stderr)")
+        // Without the bucket's configuration an evicted message is a clear error, not garbage.
+        let oldest = try #require(ids.first)
+        let first = try await runProcess(node.binary, ["archive", "get", "--data-dir", node.dataDir, oldest], in: workspace.root)
+        #expect(first.status != 0 && first.stderr.contains("[archive.remote]"), "\(first.stderr)")
+        // The node opens over its stubs and serves them (its search finds the evicted mail).
+        process = try await node.start(workspace.children, environment: credentials)
+        let search = try await runProcess(node.binary, ["archive", "search", "subject:tier"] + config, in: workspace.root, environment: credentials)
+        #expect(String(decoding: search.stdout, as: UTF8.self).split(separator: "\n").filter { $0.contains("tier-") }.count == sent.count,
+                "\(String(decoding: search.stdout, as: UTF8.self) + search.stderr)")
+        await node.stop(process)
+    }
+
     @Test func credentialsTheBucketRefusesAreNamedAndNothingIsRecorded() async throws {
         let moto = try await MotoServer.shared()
         let bucket = try await moto.makeBucket("tier-creds")
