@@ -41,6 +41,20 @@ public final class S3Client: Sendable {
         http = HTTPClient(eventLoopGroupProvider: .shared(eventLoopGroup), configuration: settings)
     }
 
+    /// Runs `body` with a client for `configuration`, shut down after it however it ends.
+    public static func with<T>(_ configuration: S3Configuration, _ body: (S3Client) async throws -> T) async throws -> T {
+        let client = try S3Client(configuration: configuration)
+        let result: T
+        do {
+            result = try await body(client)
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+        try await client.shutdown()
+        return result
+    }
+
     public func shutdown() async throws {
         try await http.shutdown()
     }

@@ -107,14 +107,7 @@ struct RemoteCommandTarget {
     }
 
     static func withClient(_ settings: RemoteTierSettings, _ body: (S3Client) async throws -> Void) async throws {
-        let client = try S3Client(configuration: settings.bucket)
-        do {
-            try await body(client)
-        } catch {
-            try? await client.shutdown()
-            throw error
-        }
-        try await client.shutdown()
+        try await S3Client.with(settings.bucket, body)
     }
 }
 

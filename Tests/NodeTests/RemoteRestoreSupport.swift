@@ -79,14 +79,7 @@ struct RemoteArchiveFixture {
     }
 
     static func withClient(_ moto: MotoServer, bucket: String, _ body: (S3Client) async throws -> Void) async throws {
-        let client = try S3Client(configuration: configuration(moto, bucket: bucket))
-        do {
-            try await body(client)
-        } catch {
-            try? await client.shutdown()
-            throw error
-        }
-        try await client.shutdown()
+        try await S3Client.with(configuration(moto, bucket: bucket), body)
     }
 
     func withClient(_ body: (S3Client) async throws -> Void) async throws {
