@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "AuditTrail", targets: ["AuditTrail"]),
         .library(name: "Governance", targets: ["Governance"]),
         .library(name: "ObjectStorage", targets: ["ObjectStorage"]),
+        .library(name: "ArchiveTier", targets: ["ArchiveTier"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -165,6 +166,7 @@ let package = Package(
                 "ForwardQueue",
                 "ArchiveStore",
                 "Governance",
+                "ObjectStorage",
                 "SearchQuery",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
@@ -221,6 +223,27 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
+        // The object-storage tier: sealed segments (and the audit log, the holds) uploaded to
+        // an S3 bucket under Object Lock, evicted past the local budget, read back by range,
+        // restored. ArchiveStore knows nothing of S3: the tier hands it a reader.
+        .target(
+            name: "ArchiveTier",
+            dependencies: [
+                "ArchiveStore",
+                "AuditTrail",
+                "DurableFiles",
+                "Governance",
+                "ObjectStorage",
+                "RelayConfiguration",
+                "CSQLite",
+                "SessionTransport",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         // sd_notify(3) spoken by hand: the datagrams of systemd's Type=notify (READY, RELOADING,
         // STOPPING, WATCHDOG) and the watchdog's settings. Foundation and swift-log only.
         .target(name: "ServiceNotify", dependencies: [.product(name: "Logging", package: "swift-log")]),
@@ -248,6 +271,7 @@ let package = Package(
                 "JournalReport",
                 "SearchQuery",
                 "Governance",
+                "ArchiveTier",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -374,6 +398,12 @@ let package = Package(
             exclude: ["Scripts"]
         ),
         // The log handlers' lines and the sd_notify datagrams, without a node.
+        .testTarget(
+            name: "ArchiveTierTests",
+            dependencies: ["ArchiveTier", "ArchiveStore", "Governance", "ObjectStorage", "RelayConfiguration", "TestMoto", "TestSupport",
+                           .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
+                           .product(name: "NIOPosix", package: "swift-nio")]
+        ),
         .testTarget(name: "ServiceIntegrationTests", dependencies: ["LogFormats", "ServiceNotify", "TestSupport",
                                                                     .product(name: "Logging", package: "swift-log")]),
         // The shared test helpers' own checks.
@@ -382,9 +412,13 @@ let package = Package(
         .testTarget(
             name: "NodeTests",
             dependencies: [
+                "ArchiveTier",
+                "ObjectStorage",
                 "RouteEngine",
                 "SMTPProtocol",
+                "TestMoto",
                 "TestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],

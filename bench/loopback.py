@@ -10,13 +10,20 @@ def free_port():
         return s.getsockname()[1]
 
 
+def port_open(port):
+    """Whether something accepts connections on 127.0.0.1:port now."""
+    try:
+        socket.create_connection(("127.0.0.1", port), 0.2).close()
+        return True
+    except OSError:
+        return False
+
+
 def wait_port(port, timeout=20):
     """Returns once something accepts connections on 127.0.0.1:port."""
     deadline = time.time() + timeout
     while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
+        if port_open(port):
             return
-        except OSError:
-            time.sleep(0.05)
+        time.sleep(0.05)
     raise RuntimeError(f"nothing listens on {port}")

@@ -252,7 +252,7 @@ final class ArchiveJournal {
                 opened = try SearchIndex.openWritable(path: path, fresh: true)
             }
             guard let index = opened else { return }
-            let feeder = SearchFeeder(index: index, archiveDirectory: directory, keys: options.keys, logger: logger)
+            let feeder = SearchFeeder(index: index, archiveDirectory: directory, keys: options.keys, remote: options.remoteSegments, logger: logger)
             searchIndexer = try SearchIndexer(feeder: feeder, archived: archivedArrivals, target: end, logger: logger,
                                               lag: metrics.searchIndexLag)
         } catch {

@@ -19,14 +19,18 @@ public final class ArchiveReader {
     let segments: [SegmentDescriptor]
     /// Open the records of encrypted segments (`[archive] encryption_keys_file`).
     let keys: SegmentKeyRing
+    /// Reads evicted segments' records (`[archive.remote]`); nil: reading one throws
+    /// `EvictionError.noSource`, and `verify` checks their seals and chain only.
+    let remote: (any RemoteSegmentSource)?
 
-    public init(dataDirectory: String, keys: SegmentKeyRing = .none) throws {
+    public init(dataDirectory: String, keys: SegmentKeyRing = .none, remote: (any RemoteSegmentSource)? = nil) throws {
         layout = ArchiveLayout(dataDirectory: dataDirectory)
         self.keys = keys
+        self.remote = remote
         guard FileManager.default.fileExists(atPath: layout.archiveDirectory) else {
             throw ArchiveStoreError.notFound("no archive in \(dataDirectory)")
         }
-        segments = try SegmentCatalog.load(directory: layout.archiveDirectory, keys: keys)
+        segments = try SegmentCatalog.load(directory: layout.archiveDirectory, keys: keys, remote: remote)
         var index = try? ArchiveIndex.openReadOnly(path: layout.indexPath)
         var checkpoint = try? index?.checkpoint()
         if let open = index, (try? IndexAudit.problem(index: open, checkpoint: checkpoint, segments: segments)) != nil {

@@ -33,10 +33,17 @@ struct ArchiveRecovery {
         let dir = layout.archiveDirectory
         try FilePermissions.createDirectories(dir)
         try Durable.syncDirectory(layout.dataDirectory, faults: options.faultInjector)
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] where name.hasSuffix(".tmp") {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
+        for name in names where name.hasSuffix(".tmp") {
             try Durable.unlinkIfPresent(dir + "/" + name, faults: options.faultInjector)  // an interrupted create or seal
         }
-        var segments = try SegmentCatalog.load(directory: dir, keys: options.keys.ring)
+        // An eviction or a compaction of an evicted segment cut short: the file wins.
+        for name in names where name.hasSuffix(".remote") {
+            guard let sequence = SegmentName.segmentOrStubSequence(of: name),
+                  FileManager.default.fileExists(atPath: dir + "/" + SegmentName.file(sequence)) else { continue }
+            try EvictionStub.removeIfPresent(directory: dir, sequence: sequence, faults: options.faultInjector)
+        }
+        var segments = try SegmentCatalog.load(directory: dir, keys: options.keys.ring, remote: options.remoteSegments)
         // An expiry cut short is finished before anything reads the segments. One that
         // cannot be (its list does not match) is a fault for an operator; mail still flows.
         for segment in segments where segment.expiryPending {
@@ -48,7 +55,7 @@ struct ArchiveRecovery {
                 report.faults.append(ArchiveFault(segment: segment.name, offset: nil, reason: "pending expiry not finished: \(error)"))
             }
         }
-        if report.expiriesFinished > 0 { segments = try SegmentCatalog.load(directory: dir, keys: options.keys.ring) }
+        if report.expiriesFinished > 0 { segments = try SegmentCatalog.load(directory: dir, keys: options.keys.ring, remote: options.remoteSegments) }
         report.segmentCount = segments.count
         report.faults += ChainCheck.links(segments)
 

@@ -21,13 +21,16 @@ public final class ArchiveSearch {
     private let dictionaries = SegmentReadCache()
     /// Open encrypted segments' records.
     private let keys: ArchiveKeys
+    /// Reads evicted segments' records.
+    private let remote: (any RemoteSegmentSource)?
 
     /// `feed` false: the database as it is (a node whose own indexer has caught it up:
     /// `ArchiveStore.expire`); `unindexedArrivals` is then not counted.
-    public init(dataDirectory: String, feed: Bool = true, keys: SegmentKeyRing = .none,
+    public init(dataDirectory: String, feed: Bool = true, keys: SegmentKeyRing = .none, remote: (any RemoteSegmentSource)? = nil,
                 logger: Logger = Logger(label: "archiverelay.search")) throws {
         layout = ArchiveLayout(dataDirectory: dataDirectory)
         self.keys = ArchiveKeys(keys)
+        self.remote = remote
         guard FileManager.default.fileExists(atPath: layout.archiveDirectory) else {
             throw ArchiveStoreError.notFound("no archive in \(dataDirectory)")
         }
@@ -41,7 +44,8 @@ public final class ArchiveSearch {
         } else if access(path, W_OK) == 0, let feeding = try? DirectoryLock.take(path: layout.expiryLockPath, patience: .seconds(5), shared: true),
            let writable = try? SearchIndex.openWritable(path: path) {
             defer { feeding.release() }
-            try SearchFeeder(index: writable, archiveDirectory: layout.archiveDirectory, keys: self.keys, logger: logger).catchUp()
+            try SearchFeeder(index: writable, archiveDirectory: layout.archiveDirectory, keys: self.keys, remote: remote,
+                             logger: logger).catchUp()
             index = writable
         } else {
             index = try SearchIndex.openReadOnly(path: path)
@@ -87,14 +91,14 @@ public final class ArchiveSearch {
             let entries = try hits.compactMap { try main.entry(id: $0.id) }
             if entries.map(\.sha256) == hits.map(\.sha256) { return entries }
         }
-        let reader = try ArchiveReader(dataDirectory: layout.dataDirectory, keys: keys.ring)
+        let reader = try ArchiveReader(dataDirectory: layout.dataDirectory, keys: keys.ring, remote: remote)
         return try hits.map { try reader.lookup($0.id) }
     }
 
     /// The original of a hit's entry, read from its record (for its snippet).
     public func original(_ entry: ArchiveIndexEntry) throws -> [UInt8] {
         try ArchiveStore.readRecord(archiveDirectory: layout.archiveDirectory, segment: entry.segment, offset: entry.offset,
-                                    keys: keys.ring, dictionaries: dictionaries).original()
+                                    keys: keys.ring, remote: remote, dictionaries: dictionaries).original()
     }
 
     static func value(_ binding: SQLBinding) -> SQLiteConnection.Statement.Value {
@@ -106,11 +110,12 @@ public final class ArchiveSearch {
 
     /// Rebuilds the search index from the segments (`archive reindex`, node stopped);
     /// returns the number of originals indexed.
-    public static func rebuild(dataDirectory: String, keys: SegmentKeyRing = .none,
+    public static func rebuild(dataDirectory: String, keys: SegmentKeyRing = .none, remote: (any RemoteSegmentSource)? = nil,
                                logger: Logger = Logger(label: "archiverelay.search")) throws -> Int {
         let layout = ArchiveLayout(dataDirectory: dataDirectory)
         let index = try SearchIndex.openWritable(path: layout.searchPath, fresh: true)
-        try SearchFeeder(index: index, archiveDirectory: layout.archiveDirectory, keys: ArchiveKeys(keys), logger: logger).catchUp()
+        try SearchFeeder(index: index, archiveDirectory: layout.archiveDirectory, keys: ArchiveKeys(keys), remote: remote,
+                         logger: logger).catchUp()
         return try index.count(.docs)
     }
 }

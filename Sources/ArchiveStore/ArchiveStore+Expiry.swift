@@ -16,12 +16,8 @@ extension ArchiveStore {
     public func expire(actor: String, now: Date = Date(), limit: Int = 10_000,
                        isQueued: @escaping @Sendable (ArchivePosition) -> Bool = { _ in false },
                        plan: @Sendable () async throws -> [ExpiryCandidate]) async throws -> ExpiryReport {
-        let entered = expiryGate.withLock { running in
-            defer { running = true }
-            return !running
-        }
-        guard entered else { throw ArchiveStoreError.busy("an expiry run is under way") }
-        defer { expiryGate.withLock { $0 = false } }
+        try enterExpiryGate()
+        defer { leaveExpiryGate() }
         let started = ContinuousClock.now
         let layout = self.layout
         guard let feeding = try await Self.blocking({ try DirectoryLock.take(path: layout.expiryLockPath, patience: .seconds(60)) }) else {
@@ -64,8 +60,9 @@ extension ArchiveStore {
             }
             let second = Set(try await plan().map(\.sha256))
             let keys = options.keys.ring
+            let remote = options.remoteSegments
             decided = try await Self.blocking {
-                try ExpiryDecision.make(layout: layout, keys: keys, first: first, second: second, freshFrom: freshFrom, limit: limit,
+                try ExpiryDecision.make(layout: layout, keys: keys, remote: remote, first: first, second: second, freshFrom: freshFrom, limit: limit,
                                         actor: actor, now: now, isQueued: isQueued)
             }
             let keep = Set(decided.plan.originals.map(\.sha256))
@@ -118,6 +115,18 @@ extension ArchiveStore {
         return report
     }
 
+    /// One expiry run or eviction at a time: both replace segment files, and an eviction
+    /// must remove the very file it hashed.
+    func enterExpiryGate() throws {
+        let entered = expiryGate.withLock { running in
+            defer { running = true }
+            return !running
+        }
+        guard entered else { throw ArchiveStoreError.busy("an expiry run or an eviction is under way") }
+    }
+
+    func leaveExpiryGate() { expiryGate.withLock { $0 = false } }
+
     /// Runs blocking file and database work on a thread of its own, not on Swift's
     /// cooperative pool.
     static func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
@@ -146,10 +155,11 @@ struct ExpiryDecision {
     var plan: ExpiryPlan
     var deferred: Int
 
-    static func make(layout: ArchiveLayout, keys: SegmentKeyRing, first: [ExpiryCandidate], second: Set<String>, freshFrom: IndexCheckpoint, limit: Int,
+    static func make(layout: ArchiveLayout, keys: SegmentKeyRing, remote: (any RemoteSegmentSource)?,
+                     first: [ExpiryCandidate], second: Set<String>, freshFrom: IndexCheckpoint, limit: Int,
                      actor: String, now: Date, isQueued: (ArchivePosition) -> Bool) throws -> ExpiryDecision {
         let index = try ArchiveIndex.openReadOnly(path: layout.indexPath, checked: false)
-        let segments = Dictionary(try SegmentCatalog.load(directory: layout.archiveDirectory, keys: keys).map { ($0.sequence, $0) },
+        let segments = Dictionary(try SegmentCatalog.load(directory: layout.archiveDirectory, keys: keys, remote: remote).map { ($0.sequence, $0) },
                                   uniquingKeysWith: { first, _ in first })
         var usable: [UInt64: Bool] = [:]
         func isUsable(_ sequence: UInt64) -> Bool {

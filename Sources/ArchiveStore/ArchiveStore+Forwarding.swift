@@ -10,7 +10,7 @@ extension ArchiveStore {
     public func forwardings(after position: ArchivePosition) throws -> (records: [ArchivedForwarding], faults: [String]) {
         var records: [ArchivedForwarding] = []
         var faults: [String] = []
-        let segments = try SegmentCatalog.load(directory: layout.archiveDirectory, keys: options.keys.ring)
+        let segments = try catalog()
         for segment in segments where segment.sequence >= position.segment {
             // In the position's own segment, from the record there (it is skipped below).
             let start = segment.sequence == position.segment ? max(SegmentHeader.size, position.offset) : SegmentHeader.size
@@ -31,12 +31,17 @@ extension ArchiveStore {
     /// The position of the archive's last message or arrival record; nil when it holds
     /// none. Reads the newest segment that has one.
     public func lastMessagePosition() throws -> ArchivePosition? {
-        for segment in try SegmentCatalog.load(directory: layout.archiveDirectory, keys: options.keys.ring).reversed() {
+        for segment in try catalog().reversed() {
             var last: ArchivePosition?
             try scanMessages(segment, from: SegmentHeader.size) { here, _, _, _ in last = here }
             if let last { return last }
         }
         return nil
+    }
+
+    /// The archive's segments as this store reads them (its keys, its bucket).
+    func catalog() throws -> [SegmentDescriptor] {
+        try SegmentCatalog.load(directory: layout.archiveDirectory, keys: options.keys.ring, remote: options.remoteSegments)
     }
 
     private func scanMessages(_ segment: SegmentDescriptor, from start: Int,

@@ -10,20 +10,21 @@ extension ArchiveStore {
     /// was synced before its receipt was returned, and pread never moves a cursor.
     public func readAsReceived(segment: UInt64, offset: Int) throws -> [UInt8] {
         try ArchiveStore.readAsReceived(archiveDirectory: layout.archiveDirectory, at: ArchivePosition(segment: segment, offset: offset),
-                                        keys: options.keys.ring, dictionaries: dictionaryCache)
+                                        keys: options.keys.ring, remote: options.remoteSegments, dictionaries: dictionaryCache)
     }
 
-    /// The same from an archive directory (no store needed); `keys` open encrypted segments.
+    /// The same from an archive directory (no store needed); `keys` open encrypted segments,
+    /// `remote` reads evicted ones.
     public static func readAsReceived(archiveDirectory: String, at position: ArchivePosition, keys: SegmentKeyRing = .none,
-                                      dictionaries: SegmentReadCache = SegmentReadCache()) throws -> [UInt8] {
-        switch try readContents(archiveDirectory: archiveDirectory, at: position, keys: keys, dictionaries: dictionaries) {
+                                      remote: (any RemoteSegmentSource)? = nil, dictionaries: SegmentReadCache = SegmentReadCache()) throws -> [UInt8] {
+        switch try readContents(archiveDirectory: archiveDirectory, at: position, keys: keys, remote: remote, dictionaries: dictionaries) {
         case .message(let record):
             // Its first arrival is in it (none in a spooled message's): as that one received it.
             let original = try record.original()
             return try record.arrival?.asReceived(original: original, originalSHA256: record.metadata.sha256) ?? original
         case .arrival(let arrival, let reference):
             let record = try readRecord(archiveDirectory: archiveDirectory, segment: reference.position.segment,
-                                        offset: reference.position.offset, keys: keys, dictionaries: dictionaries)
+                                        offset: reference.position.offset, keys: keys, remote: remote, dictionaries: dictionaries)
             guard record.metadata.sha256 == reference.sha256 else { throw RecordCodecError.digestMismatch }
             return try arrival.asReceived(original: try record.original(), originalSHA256: record.metadata.sha256)
         }
@@ -32,9 +33,10 @@ extension ArchiveStore {
     /// The message record at a location, read with pread from an archive directory (no
     /// store needed).
     public static func readRecord(archiveDirectory: String, segment: UInt64, offset: Int, keys: SegmentKeyRing = .none,
+                                  remote: (any RemoteSegmentSource)? = nil,
                                   dictionaries: SegmentReadCache = SegmentReadCache()) throws -> ArchiveRecord {
         let position = ArchivePosition(segment: segment, offset: offset)
-        guard case .message(let record) = try readContents(archiveDirectory: archiveDirectory, at: position, keys: keys,
+        guard case .message(let record) = try readContents(archiveDirectory: archiveDirectory, at: position, keys: keys, remote: remote,
                                                            dictionaries: dictionaries) else {
             throw ArchiveStoreError.notFound("\(position) is not a message record")
         }
@@ -43,9 +45,9 @@ extension ArchiveStore {
 
     /// The arrival recorded at a location: an arrival record's, or the first arrival a
     /// message record holds.
-    static func readArrival(archiveDirectory: String, at position: ArchivePosition, keys: SegmentKeyRing,
+    static func readArrival(archiveDirectory: String, at position: ArchivePosition, keys: SegmentKeyRing, remote: (any RemoteSegmentSource)?,
                             dictionaries: SegmentReadCache) throws -> Arrival {
-        switch try readContents(archiveDirectory: archiveDirectory, at: position, keys: keys, dictionaries: dictionaries) {
+        switch try readContents(archiveDirectory: archiveDirectory, at: position, keys: keys, remote: remote, dictionaries: dictionaries) {
         case .message(let record):
             guard let arrival = record.arrival else { throw ArchiveStoreError.notFound("no arrival at \(position)") }
             return arrival
@@ -63,10 +65,13 @@ extension ArchiveStore {
     /// needs its segment's dictionary records (docs/FORMAT.md, "Dictionaries");
     /// `dictionaries` keeps them between calls.
     private static func readContents(archiveDirectory: String, at position: ArchivePosition, keys: SegmentKeyRing,
-                                     dictionaries: SegmentReadCache) throws -> StoredRecord {
+                                     remote: (any RemoteSegmentSource)?, dictionaries: SegmentReadCache) throws -> StoredRecord {
         let path = archiveDirectory + "/" + SegmentName.file(position.segment)
-        guard FileManager.default.fileExists(atPath: path) else { throw ArchiveStoreError.notFound("no record at \(position)") }
-        let file = try dictionaries.open(directory: archiveDirectory, sequence: position.segment, path: path, keys: keys)
+        guard FileManager.default.fileExists(atPath: path)
+                || FileManager.default.fileExists(atPath: archiveDirectory + "/" + SegmentName.evicted(position.segment)) else {
+            throw ArchiveStoreError.notFound("no record at \(position)")
+        }
+        let file = try dictionaries.open(directory: archiveDirectory, sequence: position.segment, path: path, keys: keys, remote: remote)
         defer { file.close() }
         let size = file.size
         guard position.offset >= SegmentHeader.size, position.offset < size, file.removed[position.offset] == nil else {
@@ -118,10 +123,10 @@ public final class SegmentReadCache: Sendable {
     }
 
     /// The segment at `path`, opened with its description.
-    func open(directory: String, sequence: UInt64, path: String, keys: SegmentKeyRing) throws -> SegmentFile {
+    func open(directory: String, sequence: UInt64, path: String, keys: SegmentKeyRing, remote: (any RemoteSegmentSource)?) throws -> SegmentFile {
         let known = described.withLock { $0.first { $0.path == path } }
         let opened = try known.map(SegmentCatalog.reopen)
-            ?? SegmentCatalog.open(directory: directory, sequence: sequence, path: path, keys: keys)
+            ?? SegmentCatalog.open(directory: directory, sequence: sequence, path: path, keys: keys, remote: remote)
         described.withLock { list in
             list.removeAll { $0.path == path }
             list.insert(opened.descriptor, at: 0)

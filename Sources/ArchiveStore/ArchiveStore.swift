@@ -23,7 +23,7 @@ public final class ArchiveStore: Sendable {
     let dictionaryCache = SegmentReadCache()
     /// Nil when the store keeps no search index (`ArchiveStoreOptions.searchIndex`).
     let searchIndexer: SearchIndexer?
-    /// An expiry run is under way (one at a time).
+    /// An expiry run or an eviction is under way (one at a time).
     let expiryGate = LockedValue(false)
     let logger: Logger
 

@@ -56,6 +56,10 @@ public struct ArchiveStoreOptions: Sendable {
     /// reload, and the writer seals the active segment to start one with the new key.
     public var keys = ArchiveKeys()
 
+    /// Reads the segments the object-storage tier evicted (`NNNNNNNN.seg.remote`); nil: an
+    /// evicted segment's records cannot be read (reading one throws `EvictionError.noSource`).
+    public var remoteSegments: (any RemoteSegmentSource)?
+
     public init() {}
 }
 

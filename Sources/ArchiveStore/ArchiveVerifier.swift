@@ -16,6 +16,10 @@ public struct VerifyReport: Sendable {
     /// Records expiry removed (listed in the segments' expiry lists), and how many under each rule.
     public var removedRecords = 0
     public var removedByRule: [String: Int] = [:]
+    /// Segments evicted to the bucket; those of them whose records were not read (no
+    /// source given) had their header, seal and chain checked from their stubs only.
+    public var evictedSegments = 0
+    public var evictedUnread = 0
 
     public var isClean: Bool { faults.isEmpty && indexFaults.isEmpty }
 }
@@ -24,12 +28,15 @@ extension ArchiveReader {
     /// Checks everything: each record's CRCs, decompression and SHA-256; each sealed
     /// segment's content hash and record count; the hash chain across segments (edits,
     /// deletions and insertions break it); and the index against the records. Read-only.
+    /// An evicted segment is read from the bucket as if it were local, given a source
+    /// (`remote`); without one its stub's header and seal take part in the chain check and
+    /// its records are left unread (a note, not a fault).
     public func verify() throws -> VerifyReport {
         var report = VerifyReport()
         let crossCheck = openCrossCheck(&report)
         let cache = SegmentReadCache()
         // Listed after the index's snapshot began, so they hold every record it names.
-        var segments = try SegmentCatalog.load(directory: layout.archiveDirectory, keys: keys)
+        var segments = try SegmentCatalog.load(directory: layout.archiveDirectory, keys: keys, remote: remote)
         report.segments = segments.count
         report.faults += ChainCheck.links(segments)
         for position in segments.indices {
@@ -39,6 +46,19 @@ extension ArchiveReader {
             segments[position] = segment
             let file = opened.file
             defer { file.close() }
+            if let evicted = segment.evicted {
+                report.evictedSegments += 1
+                guard remote != nil else {
+                    report.evictedUnread += 1
+                    report.notes.append("\(segment.name): evicted to the bucket (\(evicted.key)): header, seal and chain checked from its stub; its records need [archive.remote] (--config)")
+                    crossCheck?.skip(segment: segment.sequence)
+                    report.faults += Self.expiryListFaults(segment)
+                    continue
+                }
+                if let problem = try Self.stubProblem(file.storage) {
+                    report.faults.append(ArchiveFault(segment: segment.name, offset: nil, reason: problem))
+                }
+            }
             var count: UInt64 = 0
             // A segment expiry touched is checked by its record list instead of its SHA-256.
             var listed = segment.expiry.map { RecordListDigest(removed: $0.removed) }
@@ -103,18 +123,12 @@ extension ArchiveReader {
                                                   reason: "footer counts \(footer.recordCount) records, found \(count)"
                                                       + (removedCount > 0 ? " and \(removedCount) removed by expiry" : "")))
             }
-            if let problem = segment.expiryProblem {
-                report.faults.append(ArchiveFault(segment: segment.name, offset: nil, reason: "expiry list \(SegmentName.expiry(segment.sequence)): \(problem)"))
-            }
-            if segment.expiryPending {
-                report.faults.append(ArchiveFault(segment: segment.name, offset: nil,
-                                                  reason: "an expiry of this segment was cut short (\(SegmentName.pendingExpiry(segment.sequence))); the node finishes it when it opens the archive"))
-            }
+            report.faults += Self.expiryListFaults(segment)
             if let manifest = segment.expiry, let listed {
                 report.faults += Self.expiryFaults(segment, manifest, footer: footer, digest: listed.finalize())
                 report.removedRecords += manifest.removed.count
                 for r in manifest.removed { report.removedByRule[r.rule, default: 0] += 1 }
-            } else if segment.expiryProblem == nil, try Self.hash(file.file, length: Int(footer.dataLength)) != footer.segmentHash {
+            } else if segment.expiryProblem == nil, try Self.hash(file.storage, length: Int(footer.dataLength)) != footer.segmentHash {
                 report.faults.append(ArchiveFault(segment: segment.name, offset: Int(footer.dataLength),
                                                   reason: "segment contents do not match the sealed SHA-256, and no expiry list accounts for a change: tampering or damage"))
             }
@@ -195,10 +209,11 @@ extension ArchiveReader {
     /// Why an arrival's original or its bytes as received cannot be had back, or nil: the
     /// reference must name a message record of that SHA-256, and the wrapper must rebuild
     /// bytes of the recorded size and SHA-256.
+    /// An original in an evicted segment that cannot be read (no source) is not checked.
     private func asReceivedProblem(_ arrival: Arrival, _ reference: OriginalReference, dictionaries: SegmentReadCache) -> String? {
         do {
             let record = try ArchiveStore.readRecord(archiveDirectory: layout.archiveDirectory, segment: reference.position.segment,
-                                                     offset: reference.position.offset, keys: keys, dictionaries: dictionaries)
+                                                     offset: reference.position.offset, keys: keys, remote: remote, dictionaries: dictionaries)
             guard record.metadata.sha256 == reference.sha256 else { return "its original's record at \(reference.position) holds another message" }
             guard let wrapper = arrival.wrapper else {
                 return arrival.receivedSHA256 == reference.sha256 ? nil : "received SHA-256 differs from its original's, and no wrapper"
@@ -207,6 +222,8 @@ extension ArchiveReader {
             guard UInt64(bytes.count) == arrival.receivedSize, Array(SHA256.hash(data: bytes)) == arrival.receivedSHA256 else {
                 return "the wrapper does not rebuild the message as received"
             }
+            return nil
+        } catch EvictionError.noSource {
             return nil
         } catch {
             return "its original at \(reference.position): \(error)"
@@ -227,7 +244,33 @@ extension ArchiveReader {
         }
     }
 
-    static func hash(_ file: SystemFile, length: Int) throws -> [UInt8] {
+    /// What is wrong with a sealed segment's expiry lists, read without its records.
+    private static func expiryListFaults(_ segment: SegmentDescriptor) -> [ArchiveFault] {
+        var faults: [ArchiveFault] = []
+        if let problem = segment.expiryProblem {
+            faults.append(ArchiveFault(segment: segment.name, offset: nil, reason: "expiry list \(SegmentName.expiry(segment.sequence)): \(problem)"))
+        }
+        if segment.expiryPending {
+            faults.append(ArchiveFault(segment: segment.name, offset: nil,
+                                       reason: "an expiry of this segment was cut short (\(SegmentName.pendingExpiry(segment.sequence))); the node finishes it when it opens the archive"))
+        }
+        return faults
+    }
+
+    /// Whether the bucket's copy begins and ends with the bytes its stub holds (what the
+    /// catalog and the chain check read in their place); nil if it does.
+    private static func stubProblem(_ storage: SegmentStorage) throws -> String? {
+        guard case .remote(let reader) = storage, let source = reader.source else { return nil }
+        let stub = reader.stub
+        let head = try source.read(stub.segment, at: 0, count: stub.head.count)
+        let tail = try source.read(stub.segment, at: stub.segment.size - stub.tail.count, count: stub.tail.count)
+        guard head == stub.head, tail == stub.tail else {
+            return "the bucket's copy (\(stub.segment.key)) does not begin and end as its stub \(SegmentName.evicted(stub.segment.sequence)) says: replaced or damaged"
+        }
+        return nil
+    }
+
+    static func hash(_ file: SegmentStorage, length: Int) throws -> [UInt8] {
         var hasher = SHA256()
         var offset = 0
         while offset < length {
@@ -242,14 +285,14 @@ extension ArchiveReader {
     /// Rebuilds the index and the search index from the segments. Takes the directory
     /// lock, so it refuses to run while a node has the archive open. Returns the number of
     /// originals indexed.
-    public static func reindex(dataDirectory: String, keys: SegmentKeyRing = .none) throws -> Int {
+    public static func reindex(dataDirectory: String, keys: SegmentKeyRing = .none, remote: (any RemoteSegmentSource)? = nil) throws -> Int {
         let layout = ArchiveLayout(dataDirectory: dataDirectory)
         guard FileManager.default.fileExists(atPath: layout.archiveDirectory) else {
             throw ArchiveStoreError.notFound("no archive in \(dataDirectory)")
         }
         guard let lock = try DirectoryLock.take(path: layout.lockPath) else { throw ArchiveStoreError.locked(path: layout.lockPath) }
         defer { lock.release() }
-        let segments = try SegmentCatalog.load(directory: layout.archiveDirectory, keys: keys)
+        let segments = try SegmentCatalog.load(directory: layout.archiveDirectory, keys: keys, remote: remote)
         let index = try IndexAudit.recreate(path: layout.indexPath)
         var total = 0
         for segment in segments {
@@ -269,7 +312,7 @@ extension ArchiveReader {
                 total += batch.originals.count
             }
         }
-        _ = try ArchiveSearch.rebuild(dataDirectory: dataDirectory, keys: keys)
+        _ = try ArchiveSearch.rebuild(dataDirectory: dataDirectory, keys: keys, remote: remote)
         return total
     }
 }

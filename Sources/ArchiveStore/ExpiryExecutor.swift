@@ -112,11 +112,12 @@ struct ExpiryExecutor {
                     let own = records[original.sha256] ?? []
                     guard let message = own.first(where: { $0.kind == RecordKind.message.rawValue }) else { continue }
                     let record = try ArchiveStore.readRecord(archiveDirectory: layout.archiveDirectory, segment: message.segment,
-                                                             offset: message.offset, keys: options.keys.ring, dictionaries: dictionaries)
+                                                             offset: message.offset, keys: options.keys.ring, remote: options.remoteSegments,
+                                                             dictionaries: dictionaries)
                     let text = MessageTextExtractor.extract(try record.original())
                     let arrivals = try own.map {
                         try ArchiveStore.readArrival(archiveDirectory: layout.archiveDirectory, at: $0.position, keys: options.keys.ring,
-                                                     dictionaries: dictionaries)
+                                                     remote: options.remoteSegments, dictionaries: dictionaries)
                     }
                     _ = try search.remove(sha256: original.sha256, id: original.id, text: text, arrivals: arrivals)
                 }
@@ -130,10 +131,12 @@ struct ExpiryExecutor {
         let originals = Dictionary(plan.originals.map { ($0.sha256, $0) }, uniquingKeysWith: { first, _ in first })
         for (sequence, records) in Dictionary(grouping: plan.records, by: \.segment).sorted(by: { $0.key < $1.key }) {
             let path = directory + "/" + SegmentName.file(sequence)
-            var segment = try SegmentCatalog.describe(directory: directory, sequence: sequence, path: path, keys: options.keys.ring)
+            var segment = try SegmentCatalog.describe(directory: directory, sequence: sequence, path: path, keys: options.keys.ring,
+                                                  remote: options.remoteSegments)
             if segment.expiryPending {
                 try SegmentCompactor.finishPending(segment, directory: directory, faults: options.faultInjector)
-                segment = try SegmentCatalog.describe(directory: directory, sequence: sequence, path: path, keys: options.keys.ring)
+                segment = try SegmentCatalog.describe(directory: directory, sequence: sequence, path: path, keys: options.keys.ring,
+                                                  remote: options.remoteSegments)
             }
             let removals = records.map { r in
                 SegmentCompactor.Removal(offset: r.offset, originalSHA256: Hex.decode(r.original) ?? [], id: r.id,
@@ -153,7 +156,8 @@ struct ExpiryExecutor {
         let shas = Set(plan.originals.map(\.sha256))
         let start = plan.freshFrom
         var rows = IndexRows()
-        for segment in try SegmentCatalog.load(directory: layout.archiveDirectory, keys: options.keys.ring) where segment.sequence >= start.segment {
+        let segments = try SegmentCatalog.load(directory: layout.archiveDirectory, keys: options.keys.ring, remote: options.remoteSegments)
+        for segment in segments where segment.sequence >= start.segment {
             if let end, segment.sequence > end.segment { break }
             guard case .success = segment.header else { continue }
             let from = segment.sequence == start.segment ? start.offset : SegmentHeader.size

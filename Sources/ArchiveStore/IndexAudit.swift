@@ -70,7 +70,7 @@ enum ChainCheck {
             switch segment.header {
             case .success(let h): header = h
             case .failure(let error):
-                faults.append(ArchiveFault(segment: segment.name, offset: 0, reason: "segment header: \(error)"))
+                faults.append(ArchiveFault(segment: segment.name, offset: 0, reason: segment.stubProblem ?? "segment header: \(error)"))
                 continue
             }
             if header.sequence != segment.sequence {

@@ -26,13 +26,18 @@ public struct RetainedOriginal: Sendable, Equatable {
     public var arrivals: [RetainedArrival]
     public var senders: [String]
     public var recipients: [String]
+    /// The segments that hold a record of it (its message record, its arrival records):
+    /// what a segment's Object Lock must keep as long as the original is kept.
+    public var segments: Set<UInt64>
 
-    public init(id: String, sha256: String, arrivals: [RetainedArrival], senders: [String] = [], recipients: [String] = []) {
+    public init(id: String, sha256: String, arrivals: [RetainedArrival], senders: [String] = [], recipients: [String] = [],
+                segments: Set<UInt64> = []) {
         self.id = id
         self.sha256 = sha256
         self.arrivals = arrivals
         self.senders = senders
         self.recipients = recipients
+        self.segments = segments
     }
 }
 
@@ -49,10 +54,11 @@ public final class RetainedOriginals {
     /// The next at most `limit` originals; empty at the end.
     public func next(limit: Int) throws -> [RetainedOriginal] {
         var rows: [(rowid: Int64, original: RetainedOriginal, receivedAt: Date)] = []
-        try index.connection.withStatement("SELECT rowid, id, sha256, received_at FROM messages WHERE rowid > ? ORDER BY rowid LIMIT ?") { s in
+        try index.connection.withStatement("SELECT rowid, id, sha256, received_at, segment FROM messages WHERE rowid > ? ORDER BY rowid LIMIT ?") { s in
             try s.bind([.int(lastRowID), .int(Int64(max(1, limit)))])
             while try s.step() {
-                rows.append((s.int(0), RetainedOriginal(id: s.text(1) ?? "", sha256: s.text(2) ?? "", arrivals: []),
+                rows.append((s.int(0), RetainedOriginal(id: s.text(1) ?? "", sha256: s.text(2) ?? "", arrivals: [],
+                                                        segments: [UInt64(clamping: s.int(4))]),
                              Date(timeIntervalSince1970: Double(s.int(3)) / 1000)))
             }
         }
@@ -63,7 +69,7 @@ public final class RetainedOriginals {
         let marks = Array(repeating: "?", count: rows.count).joined(separator: ",")
         let keys = rows.map { SQLiteConnection.Statement.Value.text($0.original.sha256) }
         try index.connection.withStatement("""
-            SELECT message, received_at, listener, sender, recipients FROM arrivals WHERE message IN (\(marks)) ORDER BY rowid
+            SELECT message, received_at, listener, sender, recipients, segment FROM arrivals WHERE message IN (\(marks)) ORDER BY rowid
             """) { s in
             try s.bind(keys)
             while try s.step() {
@@ -71,6 +77,7 @@ public final class RetainedOriginals {
                 rows[i].original.arrivals.append(RetainedArrival(
                     receivedAt: Date(timeIntervalSince1970: Double(s.int(1)) / 1000), listener: s.text(2) ?? "",
                     sender: s.text(3) ?? "", recipients: (s.text(4) ?? "").split(separator: "\n").map(String.init)))
+                rows[i].original.segments.insert(UInt64(clamping: s.int(5)))
             }
         }
         try index.connection.withStatement("SELECT message, role, address FROM addresses WHERE message IN (\(marks)) ORDER BY rowid") { s in

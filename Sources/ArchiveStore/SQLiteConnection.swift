@@ -161,6 +161,7 @@ package final class SQLiteConnection {
         }
 
         package func int(_ column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
+        package func isNull(_ column: Int32) -> Bool { sqlite3_column_type(handle, column) == SQLITE_NULL }
 
         package func text(_ column: Int32) -> String? {
             guard sqlite3_column_type(handle, column) != SQLITE_NULL, let p = sqlite3_column_text(handle, column) else { return nil }

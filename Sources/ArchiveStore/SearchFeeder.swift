@@ -21,6 +21,8 @@ final class SearchFeeder {
     private let directory: String
     /// The node's keys (replaced on reload) or the CLI's: encrypted segments' records.
     private let keys: ArchiveKeys
+    /// Reads evicted segments' records.
+    private let remote: (any RemoteSegmentSource)?
     private let logger: Logger
     /// The segment being read, kept between batches.
     private var current: OpenSegment?
@@ -44,10 +46,12 @@ final class SearchFeeder {
         }
     }
 
-    init(index: SearchIndex, archiveDirectory: String, keys: ArchiveKeys = ArchiveKeys(), logger: Logger) {
+    init(index: SearchIndex, archiveDirectory: String, keys: ArchiveKeys = ArchiveKeys(), remote: (any RemoteSegmentSource)? = nil,
+         logger: Logger) {
         self.index = index
         self.directory = archiveDirectory
         self.keys = keys
+        self.remote = remote
         self.logger = logger
     }
 
@@ -110,7 +114,7 @@ final class SearchFeeder {
     }
 
     private func firstPosition() throws -> IndexCheckpoint? {
-        guard let first = try SegmentCatalog.load(directory: directory, keys: keys.ring).first else { return nil }
+        guard let first = try SegmentCatalog.load(directory: directory, keys: keys.ring, remote: remote).first else { return nil }
         return IndexCheckpoint(segment: first.sequence, offset: SegmentHeader.size)
     }
 
@@ -142,7 +146,7 @@ final class SearchFeeder {
         func refresh() throws {
             guard !refreshed, !segment.descriptor.isSealed else { return }
             segment.descriptor = try SegmentCatalog.describe(directory: directory, sequence: segment.sequence, path: segment.descriptor.path,
-                                                             keys: keys.ring)
+                                                             keys: keys.ring, remote: remote)
             refreshed = true
         }
         if position.offset >= limit() { try refresh() }
@@ -233,15 +237,16 @@ final class SearchFeeder {
         current?.file.close()
         current = nil
         let path = directory + "/" + SegmentName.file(position.segment)
-        guard FileManager.default.fileExists(atPath: path) else { return nil }
-        let opened = try SegmentCatalog.open(directory: directory, sequence: position.segment, path: path, keys: keys.ring)
+        guard FileManager.default.fileExists(atPath: path)
+                || FileManager.default.fileExists(atPath: directory + "/" + SegmentName.evicted(position.segment)) else { return nil }
+        let opened = try SegmentCatalog.open(directory: directory, sequence: position.segment, path: path, keys: keys.ring, remote: remote)
         return OpenSegment(sequence: position.segment, file: opened.file, descriptor: opened.descriptor,
                            dictionaries: position.offset > SegmentHeader.size ? nil : SegmentDictionaries(), offset: position.offset)
     }
 
     private func nextSequence(after sequence: UInt64) -> UInt64? {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        return names.compactMap(SegmentName.sequence(of:)).filter { $0 > sequence }.min()
+        return names.compactMap(SegmentName.segmentOrStubSequence(of:)).filter { $0 > sequence }.min()
     }
 
     /// Adds a record's original (extracting its text) and arrival; returns the original's

@@ -25,6 +25,14 @@ struct SegmentDescriptor {
     var expiryPending = false
     /// The keys its records are opened with, if its header names one.
     var keys: SegmentKeyRing
+    /// Where its bytes are, when it was evicted (its stub `NNNNNNNN.seg.remote`); nil for a
+    /// file of its own. `path` names the file either way: what expiry writes back.
+    var evicted: EvictedSegment?
+    /// Reads evicted segments; nil: their records cannot be read (header and seal can).
+    var remote: (any RemoteSegmentSource)?
+    /// Why its stub cannot be read, when it has no file and a damaged stub: then its
+    /// header is unreadable too (the chain check names this), and nothing reads it.
+    var stubProblem: String?
 
     /// How its records are stored (from its header: a header that cannot be read opens as clear).
     var encryption: SegmentEncryption {
@@ -44,21 +52,42 @@ struct SegmentDescriptor {
 
 /// Lists and classifies the segments of an archive directory (read-only).
 enum SegmentCatalog {
-    /// `keys` open the records of encrypted segments (a missing key shows when one is read).
-    static func load(directory: String, keys: SegmentKeyRing) throws -> [SegmentDescriptor] {
+    /// `keys` open the records of encrypted segments (a missing key shows when one is read);
+    /// `remote` reads those of evicted ones (nil: reading one throws `EvictionError.noSource`).
+    static func load(directory: String, keys: SegmentKeyRing, remote: (any RemoteSegmentSource)? = nil) throws -> [SegmentDescriptor] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        var result: [SegmentDescriptor] = []
-        for name in names {
-            guard let sequence = SegmentName.sequence(of: name) else { continue }
-            result.append(try describe(directory: directory, sequence: sequence, path: directory + "/" + name, keys: keys))
+        return try Set(names.compactMap(SegmentName.segmentOrStubSequence(of:))).sorted().map { sequence in
+            let path = directory + "/" + SegmentName.file(sequence)
+            do {
+                return try describe(directory: directory, sequence: sequence, path: path, keys: keys, remote: remote)
+            } catch let error as EvictionError {
+                // A damaged stub is one segment's fault, not the archive's: listed, never read.
+                return SegmentDescriptor(sequence: sequence, path: path, fileSize: 0, physicalSize: 0, header: .failure(.truncated),
+                                         keys: keys, remote: remote, stubProblem: "\(error)")
+            }
         }
-        return result.sorted { $0.sequence < $1.sequence }
     }
 
-    static func describe(directory: String, sequence: UInt64, path: String, keys: SegmentKeyRing) throws -> SegmentDescriptor {
-        let opened = try open(directory: directory, sequence: sequence, path: path, keys: keys)
+    static func describe(directory: String, sequence: UInt64, path: String, keys: SegmentKeyRing,
+                         remote: (any RemoteSegmentSource)?) throws -> SegmentDescriptor {
+        let opened = try open(directory: directory, sequence: sequence, path: path, keys: keys, remote: remote)
         opened.file.close()
         return opened.descriptor
+    }
+
+    /// The segment's file or, when there is none, its stub (evicted). A file and a stub
+    /// both present: the file wins (the stub is left over from an eviction or a compaction
+    /// cut short). A segment that is neither was compacted back from its stub as we looked:
+    /// its file is opened once more.
+    static func storage(directory: String, sequence: UInt64, path: String, remote: (any RemoteSegmentSource)?) throws -> SegmentStorage {
+        do {
+            return .local(try SystemFile.openReadOnly(path))
+        } catch where error.errno == ENOENT {
+            if let stub = try EvictionStub.load(directory: directory, sequence: sequence) {
+                return .remote(RemoteSegmentReader(stub: stub, source: remote))
+            }
+            return .local(try SystemFile.openReadOnly(path))
+        }
     }
 
     struct OpenedSegment {
@@ -69,10 +98,11 @@ enum SegmentCatalog {
     /// Opens the segment a descriptor describes. Expiry may have rewritten it since the
     /// descriptor was made: the open file's size then tells, and the segment is described
     /// anew from the file (its lists looked at again).
+    /// Evicted since, or back from the bucket: the stub (or its absence) tells.
     static func reopen(_ segment: SegmentDescriptor) throws -> OpenedSegment {
-        let file = try SystemFile.openReadOnly(segment.path)
+        let file = try storage(directory: segment.directory, sequence: segment.sequence, path: segment.path, remote: segment.remote)
         do {
-            if try file.size() == segment.physicalSize {
+            if try file.size() == segment.physicalSize, file.evicted == segment.evicted {
                 return OpenedSegment(descriptor: segment, file: SegmentFile(file, physicalSize: segment.physicalSize,
                                                                              removed: segment.expiry?.removed ?? [],
                                                                              encryption: segment.encryption))
@@ -82,20 +112,22 @@ enum SegmentCatalog {
             throw error
         }
         file.close()
-        return try open(directory: segment.directory, sequence: segment.sequence, path: segment.path, keys: segment.keys)
+        return try open(directory: segment.directory, sequence: segment.sequence, path: segment.path, keys: segment.keys,
+                        remote: segment.remote)
     }
 
     /// Opens a segment and describes it from the open file. Which expiry list its offsets
     /// follow is decided by the file's size: an expiry rewrite (SegmentCompactor) renames a
     /// shorter file over the segment between installing the next list and the list, so a
     /// file that fits neither list was replaced under us: it is opened again.
-    static func open(directory: String, sequence: UInt64, path: String? = nil, keys: SegmentKeyRing) throws -> OpenedSegment {
+    static func open(directory: String, sequence: UInt64, path: String? = nil, keys: SegmentKeyRing,
+                     remote: (any RemoteSegmentSource)?) throws -> OpenedSegment {
         let path = path ?? directory + "/" + SegmentName.file(sequence)
         var attempt = 0
         while true {
-            let file = try SystemFile.openReadOnly(path)
+            let file = try storage(directory: directory, sequence: sequence, path: path, remote: remote)
             do {
-                if let described = try describe(file, directory: directory, sequence: sequence, path: path, keys: keys,
+                if let described = try describe(file, directory: directory, sequence: sequence, path: path, keys: keys, remote: remote,
                                                 lastAttempt: attempt == 2) {
                     return OpenedSegment(descriptor: described, file: SegmentFile(file, physicalSize: described.physicalSize,
                                                                                   removed: described.expiry?.removed ?? [],
@@ -112,12 +144,13 @@ enum SegmentCatalog {
 
     /// nil when the file fits none of the segment's expiry lists and it is worth opening
     /// it again; on the last attempt such a segment is described with the problem noted.
-    private static func describe(_ file: SystemFile, directory: String, sequence: UInt64, path: String, keys: SegmentKeyRing,
-                                 lastAttempt: Bool) throws -> SegmentDescriptor? {
+    private static func describe(_ file: SegmentStorage, directory: String, sequence: UInt64, path: String, keys: SegmentKeyRing,
+                                 remote: (any RemoteSegmentSource)?, lastAttempt: Bool) throws -> SegmentDescriptor? {
         let size = try file.size()
         let headerBytes = try file.read(at: 0, count: SegmentHeader.size)
         let header = Result { () throws(SegmentFormatError) -> SegmentHeader in try SegmentHeader.decode(headerBytes) }
-        var descriptor = SegmentDescriptor(sequence: sequence, path: path, fileSize: size, physicalSize: size, header: header, keys: keys)
+        var descriptor = SegmentDescriptor(sequence: sequence, path: path, fileSize: size, physicalSize: size, header: header, keys: keys,
+                                           evicted: file.evicted, remote: remote)
         let pendingPath = directory + "/" + SegmentName.pendingExpiry(sequence)
         descriptor.expiryPending = FileManager.default.fileExists(atPath: pendingPath)
         do {

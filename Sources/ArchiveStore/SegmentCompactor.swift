@@ -13,7 +13,8 @@ import Foundation
 /// before the next, so a crash anywhere leaves either the segment as it was or a pending
 /// list that `finishPending` completes (the rewrite again, from the list):
 /// 1. the new list (earlier removals and these) to `NNNNNNNN.expiry.next`;
-/// 2. the temporary file renamed over the segment;
+/// 2. the temporary file renamed over the segment (an evicted one is local again: its stub
+///    is removed once the file is in place);
 /// 3. `.expiry.next` renamed to `.expiry`.
 enum SegmentCompactor {
     /// One record to remove: where it is and why. The compactor checks that a message or
@@ -59,6 +60,7 @@ enum SegmentCompactor {
         try after(.listWritten)
         try Durable.rename(temp, to: segment.path, faults: faults)
         renamed = true
+        try EvictionStub.removeIfPresent(directory: directory, sequence: segment.sequence, faults: faults)  // local again
         try after(.segmentRewritten)
         try Durable.rename(pending, to: directory + "/" + SegmentName.expiry(segment.sequence), faults: faults)
         try after(.listInstalled)
@@ -106,7 +108,10 @@ enum SegmentCompactor {
                   manifest.sealedSize == segment.fileSize, listing.digest == manifest.recordListDigest else {
                 throw ArchiveStoreError.unrecoverable("\(segment.name): the pending expiry list does not match the segment; left for an operator (\(pending))")
             }
-            if !rewritten { try Durable.rename(temp, to: segment.path, faults: faults) }
+            if !rewritten {
+                try Durable.rename(temp, to: segment.path, faults: faults)
+                try EvictionStub.removeIfPresent(directory: directory, sequence: segment.sequence, faults: faults)
+            }
         } catch {
             if !rewritten { try? Durable.unlinkIfPresent(temp, faults: faults) }
             throw error

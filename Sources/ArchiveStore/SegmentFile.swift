@@ -6,9 +6,10 @@ import DurableFiles
 /// queue and the footer go on addressing every record by its offset as sealed (its
 /// logical offset). This view maps a logical offset to where the bytes are now and reads
 /// the removed ranges as zeros, so scanning code sees the segment as sealed, less the
-/// removed records' contents. A segment expiry never touched maps one to one.
+/// removed records' contents. A segment expiry never touched maps one to one. An evicted
+/// segment is read the same way, its physical bytes fetched from the bucket (`SegmentStorage`).
 struct SegmentFile {
-    let file: SystemFile
+    let storage: SegmentStorage
     /// How its records are stored: in the clear, or sealed with a key of the ring.
     let encryption: SegmentEncryption
     /// Logical size: the file's size as sealed (the file's own size plus `removedBytes`).
@@ -25,8 +26,8 @@ struct SegmentFile {
     }
 
     /// `removed` in offset order, not overlapping (ExpiryManifest.decode checks that).
-    init(_ file: SystemFile, physicalSize: Int, removed: [RemovedRecord], encryption: SegmentEncryption) {
-        self.file = file
+    init(_ storage: SegmentStorage, physicalSize: Int, removed: [RemovedRecord], encryption: SegmentEncryption) {
+        self.storage = storage
         self.encryption = encryption
         var spans: [RemovedSpan] = []
         var before = 0
@@ -41,7 +42,7 @@ struct SegmentFile {
 
     /// A file expiry never touched (an active segment, a spool file): offsets as they are.
     init(unexpired file: SystemFile, encryption: SegmentEncryption = .clear) throws {
-        self.init(file, physicalSize: try file.size(), removed: [], encryption: encryption)
+        self.init(.local(file), physicalSize: try file.size(), removed: [], encryption: encryption)
     }
 
     /// Opens the segment a descriptor describes (`SegmentCatalog.reopen`).
@@ -49,12 +50,12 @@ struct SegmentFile {
         try SegmentCatalog.reopen(segment).file
     }
 
-    func close() { file.close() }
+    func close() { storage.close() }
 
     /// Up to `count` bytes at logical `offset` (fewer only at the end); removed ranges
     /// read as zeros.
-    func read(at offset: Int, count: Int) throws(FileIOError) -> [UInt8] {
-        guard !spans.isEmpty else { return try file.read(at: offset, count: count) }
+    func read(at offset: Int, count: Int) throws -> [UInt8] {
+        guard !spans.isEmpty else { return try storage.read(at: offset, count: count) }
         let end = min(offset + count, size)
         guard offset < end else { return [] }
         var out: [UInt8] = []
@@ -70,7 +71,7 @@ struct SegmentFile {
                 continue
             }
             let stop = next < spans.count ? min(end, spans[next].offset) : end
-            let bytes = try file.read(at: physical(position, removedBefore: next), count: stop - position)
+            let bytes = try storage.read(at: physical(position, removedBefore: next), count: stop - position)
             out.append(contentsOf: bytes)
             guard bytes.count == stop - position else { break }  // the file ends early: as pread does
             position = stop

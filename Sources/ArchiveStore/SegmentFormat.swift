@@ -5,7 +5,8 @@ import Foundation
 /// Segment file names: the sequence number zero-padded to 8 digits, `00000001.seg`.
 /// A segment sealed after an I/O error has its footer in a sidecar `00000001.seal`; one
 /// that expiry removed records from has their list in `00000001.expiry` (and, while that
-/// expiry is under way, the next list in `00000001.expiry.next`).
+/// expiry is under way, the next list in `00000001.expiry.next`). An evicted segment's file
+/// is replaced by its stub `00000001.seg.remote` (`EvictionStub`).
 public enum SegmentName {
     public static let segmentExtension = "seg"
     public static let sealExtension = "seal"
@@ -14,6 +15,7 @@ public enum SegmentName {
     public static func seal(_ sequence: UInt64) -> String { String(format: "%08llu.seal", sequence) }
     public static func expiry(_ sequence: UInt64) -> String { String(format: "%08llu.expiry", sequence) }
     public static func pendingExpiry(_ sequence: UInt64) -> String { expiry(sequence) + ".next" }
+    public static func evicted(_ sequence: UInt64) -> String { file(sequence) + ".remote" }
 
     /// The sequence of a segment file name, or nil for any other file.
     public static func sequence(of name: String) -> UInt64? {
@@ -21,6 +23,11 @@ public enum SegmentName {
         let digits = name.dropLast(4)
         guard digits.count >= 8, digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber) else { return nil }
         return UInt64(digits)
+    }
+
+    /// The sequence of a segment file or of an evicted segment's stub; nil for any other file.
+    public static func segmentOrStubSequence(of name: String) -> UInt64? {
+        sequence(of: name.hasSuffix(".seg.remote") ? String(name.dropLast(".remote".count)) : name)
     }
 }
 

@@ -21,6 +21,8 @@ public struct RetentionPlanner {
     public var feedsSearch = true
     /// Open encrypted segments when feeding the search database (`feedsSearch`).
     public var keys = SegmentKeyRing.none
+    /// Read evicted segments when feeding the search database.
+    public var remote: (any RemoteSegmentSource)?
 
     public init(dataDirectory: String, policy: RetentionPolicy, holds: [LegalHold]) {
         self.dataDirectory = dataDirectory
@@ -34,10 +36,28 @@ public struct RetentionPlanner {
         var totals = ExpiryTotals()
         // Nothing can have ended: no need to read anything (nor to need a search database).
         if policy.defaultKeep == .forever && policy.rules.allSatisfy({ $0.keep == .forever }) { return totals }
+        try judge(logger: logger) { judged in
+            totals.originals += 1
+            guard judged.retention.hasEnded(at: now), let until = judged.retention.until else { return }
+            if judged.held {
+                totals.keptByHold += 1
+                return
+            }
+            totals.expired += 1
+            try each(ExpiryCandidate(sha256: judged.original.sha256, archiveID: judged.original.id, rule: judged.retention.rule,
+                                     expiredAt: until))
+        }
+        return totals
+    }
+
+    /// Hands every original of the index to `each`, in index order, with how long it is
+    /// kept and whether an open hold covers it: the one walk expiry and the segments'
+    /// Object Lock plan (`SegmentLockPlanner`) both judge by.
+    func judge(logger: Logger, _ each: (JudgedOriginal) throws -> Void) throws {
         let originals = try RetainedOriginals(dataDirectory: dataDirectory)
         var queries = QuerySets()
         if policy.needsSearch || !holds.isEmpty {
-            let search = try ArchiveSearch(dataDirectory: dataDirectory, feed: feedsSearch, keys: keys, logger: logger)
+            let search = try ArchiveSearch(dataDirectory: dataDirectory, feed: feedsSearch, keys: keys, remote: remote, logger: logger)
             // An original the search database lacks could be held: deciding without it could remove it.
             guard search.unindexedArrivals == 0 else { throw PlanningError.searchBehind(search.unindexedArrivals) }
             queries = try QuerySets(search: search, rules: policy.rules, holds: holds)
@@ -47,19 +67,20 @@ public struct RetentionPlanner {
             if batch.isEmpty { break }
             let matches = try queries.matches(batch.map(\.sha256))
             for original in batch {
-                totals.originals += 1
-                let retention = policy.retention(of: original, matchedQueries: matches.rules[original.sha256] ?? [])
-                guard retention.hasEnded(at: now), let until = retention.until else { continue }
-                if matches.held.contains(original.sha256) {
-                    totals.keptByHold += 1
-                    continue
-                }
-                totals.expired += 1
-                try each(ExpiryCandidate(sha256: original.sha256, archiveID: original.id, rule: retention.rule, expiredAt: until))
+                try each(JudgedOriginal(original: original,
+                                        retention: policy.retention(of: original, matchedQueries: matches.rules[original.sha256] ?? []),
+                                        held: matches.held.contains(original.sha256)))
             }
         }
-        return totals
     }
+}
+
+/// One original as the planners judge it.
+struct JudgedOriginal {
+    var original: RetainedOriginal
+    var retention: Retention
+    /// Whether an open hold's query matches it now.
+    var held: Bool
 }
 
 /// What one planning run found.

@@ -59,6 +59,11 @@ public struct Retention: Sendable, Equatable {
     /// When it may go; nil: forever.
     public var until: Date?
 
+    public init(rule: String, until: Date?) {
+        self.rule = rule
+        self.until = until
+    }
+
     /// Whether `until` has passed at `now`, compared in whole milliseconds as the index keeps
     /// times: expired from the millisecond it ends.
     public func hasEnded(at now: Date) -> Bool {

@@ -5,13 +5,13 @@ import NIOFileSystem
 
 /// A file's size, SHA-256 (hex for the signature, base64 for `x-amz-checksum-sha256`)
 /// and MD5 (base64, `Content-MD5`), read in chunks.
-struct FileDigest {
-    var size: Int64
-    var sha256Hex: String
-    var sha256Base64: String
-    var md5Base64: String
+public struct FileDigest: Sendable, Equatable {
+    public var size: Int64
+    public var sha256Hex: String
+    public var sha256Base64: String
+    public var md5Base64: String
 
-    static func of(_ path: String) async throws -> FileDigest {
+    public static func of(_ path: String) async throws -> FileDigest {
         try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(path)) { handle in
             var sha = SHA256()
             var md5 = Insecure.MD5()

@@ -12,10 +12,11 @@ extension S3Client {
     /// to send it, hashing again; bytes that differ from the first pass (or from
     /// `expectedSHA256`, base64, when the caller knows it) abort the upload before its last
     /// byte, so S3 never completes the object. The server's echo of the checksum must equal
-    /// ours.
+    /// ours. A caller that hashed the file already passes its `digest` (the file is then
+    /// read once here, to send it, and checked against that digest).
     public func putObject(key: String, fromFile path: String, lock: ObjectLockRequest = ObjectLockRequest(),
-                          expectedSHA256: String? = nil) async throws -> PutObjectResult {
-        let digest = try await FileDigest.of(path)
+                          expectedSHA256: String? = nil, digest known: FileDigest? = nil) async throws -> PutObjectResult {
+        let digest = if let known { known } else { try await FileDigest.of(path) }
         let sha256 = expectedSHA256 ?? digest.sha256Base64
         var headers = [HTTPField("content-md5", digest.md5Base64), HTTPField("content-type", "application/octet-stream"),
                        HTTPField("x-amz-sdk-checksum-algorithm", "SHA256"), HTTPField("x-amz-checksum-sha256", sha256)]

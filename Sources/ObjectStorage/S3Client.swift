@@ -41,6 +41,20 @@ public final class S3Client: Sendable {
         http = HTTPClient(eventLoopGroupProvider: .shared(eventLoopGroup), configuration: settings)
     }
 
+    /// Runs `body` with a client for `configuration`, shut down after it however it ends.
+    public static func with<T>(_ configuration: S3Configuration, _ body: (S3Client) async throws -> T) async throws -> T {
+        let client = try S3Client(configuration: configuration)
+        let result: T
+        do {
+            result = try await body(client)
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+        try await client.shutdown()
+        return result
+    }
+
     public func shutdown() async throws {
         try await http.shutdown()
     }
@@ -84,7 +98,7 @@ public final class S3Client: Sendable {
 
     func transportError(_ error: any Error) -> S3TransportError {
         let endpoint = configuration.endpoint
-        return S3TransportError(endpoint: "\(endpoint.useTLS ? "https" : "http")://\(endpoint.authority(host: endpoint.host))",
+        return S3TransportError(endpoint: endpoint.url,
                                 reason: String(describing: error))
     }
 

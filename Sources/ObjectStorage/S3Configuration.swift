@@ -2,7 +2,7 @@ import Foundation
 
 /// How a bucket is named in a request: `https://endpoint/bucket/key` (path style: MinIO,
 /// Ceph and most S3-compatible servers) or `https://bucket.endpoint/key` (AWS's default).
-public enum S3Addressing: String, Sendable, Equatable {
+public enum S3Addressing: String, Sendable, Equatable, CaseIterable {
     case pathStyle = "path"
     case virtualHost = "virtual-host"
 }
@@ -41,6 +41,9 @@ public struct S3Endpoint: Sendable, Equatable {
     }
 
     var defaultPort: Bool { port == (useTLS ? 443 : 80) }
+
+    /// `http[s]://host[:port]`, as logs and errors name it.
+    public var url: String { "\(useTLS ? "https" : "http")://\(authority(host: host))" }
 
     /// The Host header's value for `host` (the bucket's name before it, virtual-host style).
     func authority(host: String) -> String { defaultPort ? host : "\(host):\(port)" }

@@ -128,6 +128,8 @@ public enum ConfigurationCheck {
                                            environment: environment, problems: &problems)
         node.adminTokens = AdminTokenCheck.check(configuration.node, environment: environment, problems: &problems)
         AdminTLSCheck.check(configuration.node, environment: environment, problems: &problems)
+        let remote = RemoteTierCheck.settings(configuration.archive?.remote, nodeID: nodeID?.value ?? "",
+                                              environment: environment, problems: &problems)
 
         guard problems.isEmpty, let nodeID else { return .failure(problems) }
         let plainOnly = Set((configuration.listener ?? []).filter { $0.journal_reports == .off }.map(\.name))
@@ -135,7 +137,7 @@ public enum ConfigurationCheck {
                                    maxHops: configuration.node?.max_hops ?? RoutingTable.defaultMaxHops, traceKey: traceKey,
                                    journalReportsOff: plainOnly)
         return .success(ValidatedConfiguration(node: node, listeners: listeners, peers: peers, archive: archive,
-                                               routing: routing, retention: retention, warnings: problems.warnings))
+                                               routing: routing, retention: retention, remote: remote, warnings: problems.warnings))
     }
 
     private static func checkNode(_ entry: NodeConfiguration.Node?, _ node: NodeSettings, hostName: String,

@@ -68,11 +68,13 @@ public enum EncryptionKeyCheck {
 }
 
 /// What the `archive` commands need from a node's configuration to read its archive: the
-/// data directory and the encryption keys. Only those are checked: a reading command does
-/// not need the listeners' certificates the node needs.
+/// data directory, the encryption keys and the bucket evicted segments are read from. Only
+/// those are checked: a reading command does not need the listeners' certificates the node needs.
 public struct ArchiveAccess: Sendable {
     public var dataDirectory: String
     public var keys: SegmentKeyRing
+    /// `[archive.remote]`, if the node has an object-storage tier.
+    public var remote: RemoteTierSettings?
 
     public static func load(configPath path: String, environment: ConfigurationCheck.Environment = .system)
         -> Result<ArchiveAccess, ConfigurationProblems> {
@@ -85,7 +87,9 @@ public struct ArchiveAccess: Sendable {
         var problems = found
         guard let configuration = decoded, problems.errors.isEmpty else { return .failure(problems) }
         let keys = EncryptionKeyCheck.check(configuration.archive, environment: environment, problems: &problems)
+        let remote = RemoteTierCheck.settings(configuration.archive?.remote, nodeID: configuration.node?.id ?? environment.hostName,
+                                              environment: environment, problems: &problems)
         guard problems.errors.isEmpty else { return .failure(problems) }
-        return .success(ArchiveAccess(dataDirectory: NodeSettings(configuration.node).dataDirectory, keys: keys))
+        return .success(ArchiveAccess(dataDirectory: NodeSettings(configuration.node).dataDirectory, keys: keys, remote: remote))
     }
 }

@@ -93,6 +93,27 @@ public struct NodeConfiguration: Codable, Sendable {
         public var search_index: Bool?
         /// The key file segments are encrypted with (`EncryptionKeyCheck`); none: plaintext.
         public var encryption_keys_file: String?
+        /// `[archive.remote]`: the object-storage tier (`RemoteTierCheck`).
+        public var remote: Remote?
+    }
+
+    /// `[archive.remote]`: the bucket sealed segments go to (docs/CONFIG.md).
+    public struct Remote: Codable, Sendable {
+        public var endpoint: String?
+        public var region: String?
+        public var bucket: String?
+        public var prefix: String?
+        public var addressing: String?
+        public var credentials: String?
+        public var credentials_file: String?
+        public var credentials_profile: String?
+        public var ca_file: String?
+        public var request_timeout_seconds: Int?
+        public var connect_timeout_seconds: Int?
+        public var object_lock: String?
+        /// An `Int`, checked for more than 0: TOMLKit traps on a negative value for a `UInt64`.
+        public var local_max_bytes: Int?
+        public var upload_every_seconds: Int?
     }
 
     /// `[retention]`: how long archived mail is kept (docs/CONFIG.md).

@@ -19,13 +19,16 @@ public struct ValidatedConfiguration: Sendable {
     public var routing: RoutingTable
     /// `[retention]`: what the expiry planner applies.
     public var retention: RetentionPolicy
+    /// `[archive.remote]`: the object-storage tier; nil when the node keeps segments locally only.
+    public var remote: RemoteTierSettings?
     public var warnings: [String]
     /// Peers that greet with the node id because their connection names no `helo`.
     private var greetingWithNodeID: Set<String>
 
     init(node: NodeSettings, listeners: [ListenerConfiguration], peers: [PeerSettings], archive: ArchiveStoreOptions,
-         routing: RoutingTable, retention: RetentionPolicy, warnings: [String]) {
+         routing: RoutingTable, retention: RetentionPolicy, remote: RemoteTierSettings? = nil, warnings: [String]) {
         self.node = node
+        self.remote = remote
         self.listeners = listeners
         self.peers = peers
         self.archive = archive
@@ -46,12 +49,13 @@ public struct ValidatedConfiguration: Sendable {
     }
 
     /// What only a restart applies (listeners, data directory, admin, node id, event loop
-    /// threads, archive), as text to compare across a reload. A listener's TLS files are
+    /// threads, archive and its object-storage tier), as text to compare across a reload. A listener's TLS files are
     /// read again on reload, at the paths it started with, so those paths count.
     public var restartFingerprint: String {
         let listeners = listeners.map { "\($0.name)=\($0.host):\($0.port),\($0.tlsMode),\($0.certificateFile ?? ""),\($0.privateKeyFile ?? "")" }
         return "\(listeners)|\(node.dataDirectory)|\(node.adminAddress),\(node.adminTLS.map { "\($0.certificateFile),\($0.keyFile)" } ?? "")|\(routing.nodeID)|\(node.eventLoopThreads)|\(node.logFormat?.rawValue ?? "")|"
-            + "\(archive.compressionLevel),\(archive.maxSegmentBytes),\(archive.maxSegmentAge),\(archive.minimumFreeBytes),\(archive.maxInflightBytes),\(archive.searchIndex)"
+            + "\(archive.compressionLevel),\(archive.maxSegmentBytes),\(archive.maxSegmentAge),\(archive.minimumFreeBytes),\(archive.maxInflightBytes),\(archive.searchIndex)|"
+            + "\(remote.map { "\($0)" } ?? "")"
     }
 }
 

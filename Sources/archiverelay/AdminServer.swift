@@ -28,9 +28,11 @@ final class AdminServer: Service, Sendable {
             endpoint = try await AdminEndpoint.start(settings, tokens: tokens, logger: logger) { router in
                 Self.addProbes(router, registry: registry, store: store)
                 QueueAdminRoutes.add(router, queue: queue, audit: audited, logger: logger)
-                ArchiveAdminRoutes.add(router, dataDirectory: dataDirectory, keys: store.options.keys, audit: audited)
+                ArchiveAdminRoutes.add(router, dataDirectory: dataDirectory, keys: store.options.keys, remote: store.options.remoteSegments,
+                                       audit: audited)
                 AuditAdminRoutes.add(router, log: audit, audit: audited)
-                GovernanceAdminRoutes.add(router, dataDirectory: dataDirectory, keys: store.options.keys, expiry: expiry, audit: audited)
+                GovernanceAdminRoutes.add(router, dataDirectory: dataDirectory, keys: store.options.keys, remote: store.options.remoteSegments,
+                                          expiry: expiry, audit: audited)
             }
         } catch {
             throw ListenFailure(what: "admin endpoint", host: settings.host, port: settings.port, underlying: error)

@@ -20,15 +20,17 @@ enum ArchiveAdminRoutes {
     static let defaultLimit = 100
     static let maximumLimit = 1000
 
-    /// `keys`: the node's archive keys (replaced on reload), for encrypted segments.
-    static func add(_ router: Router<AdminContext>, dataDirectory: String, keys: ArchiveKeys, audit: AdminAudit) {
+    /// `keys`: the node's archive keys (replaced on reload), for encrypted segments;
+    /// `remote`: the bucket evicted segments are read from.
+    static func add(_ router: Router<AdminContext>, dataDirectory: String, keys: ArchiveKeys, remote: (any RemoteSegmentSource)?,
+                    audit: AdminAudit) {
         router.get("/archive/search") { request, context in
             let caller = try context.require(.read)
             let query = try Self.query(request)
             let limit = try request.parameter("limit").map { Int($0) } ?? defaultLimit
             guard let limit, (1...maximumLimit).contains(limit) else { throw AdminFailure(.badRequest, "limit must be 1 to \(maximumLimit)") }
             let hits = try reading { () throws -> [[String: Any]] in
-                let search = try ArchiveSearch(dataDirectory: dataDirectory, keys: keys.ring)
+                let search = try ArchiveSearch(dataDirectory: dataDirectory, keys: keys.ring, remote: remote)
                 let found = try search.hits(query, limit: limit)
                 let snippets = try SearchSnippets(query: query)
                 return try zip(found, try search.entries(found)).map { hit, entry in
@@ -42,7 +44,7 @@ enum ArchiveAdminRoutes {
             let caller = try context.require(.read)
             let id = try messageID(context)
             let shown = try reading { () throws -> [String: Any] in
-                let reader = try ArchiveReader(dataDirectory: dataDirectory, keys: keys.ring)
+                let reader = try ArchiveReader(dataDirectory: dataDirectory, keys: keys.ring, remote: remote)
                 let entry = try reader.lookup(id)
                 return ShownOriginal(entry: entry, headers: OriginalHeaders(original: try reader.original(entry)),
                                      arrivals: try reader.arrivals(of: entry)).json
@@ -54,7 +56,7 @@ enum ArchiveAdminRoutes {
             let caller = try context.require(.read)
             let id = try messageID(context)
             let original = try reading { () throws -> [UInt8] in
-                let reader = try ArchiveReader(dataDirectory: dataDirectory, keys: keys.ring)
+                let reader = try ArchiveReader(dataDirectory: dataDirectory, keys: keys.ring, remote: remote)
                 return try reader.original(try reader.lookup(id))
             }
             try audit.record(caller, "archive.get", ["id": id], count: 1)
@@ -64,7 +66,7 @@ enum ArchiveAdminRoutes {
             let caller = try context.require(.read)
             let query = try Self.query(request)
             let (search, entries) = try reading { () throws -> (ArchiveSearch, [ArchiveIndexEntry]) in
-                let search = try ArchiveSearch(dataDirectory: dataDirectory, keys: keys.ring)
+                let search = try ArchiveSearch(dataDirectory: dataDirectory, keys: keys.ring, remote: remote)
                 let entries = try search.entries(try search.hits(query, limit: Int.max))
                 return (search, entries.sorted { ($0.receivedAt, $0.id) < ($1.receivedAt, $1.id) })
             }

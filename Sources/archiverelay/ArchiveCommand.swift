@@ -1,4 +1,5 @@
 import ArchiveStore
+import ArchiveTier
 import ArgumentParser
 import DurableFiles
 import Foundation
@@ -12,17 +13,18 @@ struct ArchiveCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "archive",
         abstract: "Inspect and verify the archive.",
-        subcommands: [List.self, Search.self, Show.self, Get.self, Export.self, Verify.self, Stats.self, Reindex.self, Digest.self,
+        subcommands: [List.self, Search.self, Show.self, Get.self, Export.self, Verify.self, Stats.self, Reindex.self, Digest.self, Restore.self,
                       Audit.self, Hold.self, Expire.self, Expired.self]
     )
 }
 
 /// Options every archive subcommand takes: where the archive is, and with `--config` the
-/// keys its encrypted segments need (`[archive] encryption_keys_file`).
+/// keys its encrypted segments need (`[archive] encryption_keys_file`) and the bucket its
+/// evicted segments are read from (`[archive.remote]`).
 struct DataDirectoryOption: ParsableArguments {
     @Option(name: .customLong("data-dir"), help: "The node's data directory (default: the configuration's data_dir, else ./data).")
     var explicitDataDirectory: String?
-    @Option(help: "The node's configuration file: its data_dir and encryption key file (needed to read encrypted segments).")
+    @Option(help: "The node's configuration file: its data_dir, encryption key file (needed to read encrypted segments) and [archive.remote] (to read evicted ones).")
     var config: String?
 
     func validate() throws { _ = try access() }
@@ -31,6 +33,12 @@ struct DataDirectoryOption: ParsableArguments {
 
     /// The keys of the configuration's key file; none without `--config`.
     var keys: SegmentKeyRing { (try? access())?.keys ?? .none }
+
+    /// Reads evicted segments from the configuration's bucket; nil without `--config` or
+    /// `[archive.remote]`. Connects (and reads the credentials) at its first read only.
+    var remote: (any RemoteSegmentSource)? {
+        (try? access())?.remote.map { BucketSegmentSource(configuration: $0.bucket) }
+    }
 
     private func access() throws -> ArchiveAccess? {
         guard let config else { return nil }
@@ -117,7 +125,7 @@ extension ArchiveCommand {
 
         func run() async throws {
             try reportingErrors {
-                let entries = try ArchiveReader(dataDirectory: data.dataDirectory, keys: data.keys).list(try filters.filter())
+                let entries = try ArchiveReader(dataDirectory: data.dataDirectory, keys: data.keys, remote: data.remote).list(try filters.filter())
                 try AuditedRead.record("archive.list", dataDirectory: data.dataDirectory, arguments: filters.auditArguments, resultCount: entries.count)
                 for e in entries {
                     if json {
@@ -147,7 +155,7 @@ extension ArchiveCommand {
                     writeStderr("archiverelay: stdout is a terminal and a message may hold escape sequences that drive it; redirect it (> file, | less) or add --raw\n")
                     throw ExitCode.failure
                 }
-                let reader = try ArchiveReader(dataDirectory: data.dataDirectory, keys: data.keys)
+                let reader = try ArchiveReader(dataDirectory: data.dataDirectory, keys: data.keys, remote: data.remote)
                 let bytes: [UInt8]
                 if asReceived {
                     guard let row = try reader.arrival(id: key) ?? reader.arrival(id: key.uppercased()) else {
@@ -184,11 +192,11 @@ extension ArchiveCommand {
             }
             FilePermissions.restrictProcessUmask()
             try reportingQueryErrors {
-                let reader = try ArchiveReader(dataDirectory: data.dataDirectory, keys: data.keys)
+                let reader = try ArchiveReader(dataDirectory: data.dataDirectory, keys: data.keys, remote: data.remote)
                 let filter = try filters.filter()
                 let entries: [ArchiveIndexEntry]
                 if let query {
-                    let search = try ArchiveSearch(dataDirectory: data.dataDirectory, keys: data.keys)
+                    let search = try ArchiveSearch(dataDirectory: data.dataDirectory, keys: data.keys, remote: data.remote)
                     entries = try search.entries(try search.hits(query, limit: Int.max)).filter(filter.matches)
                         .sorted { ($0.receivedAt, $0.id) < ($1.receivedAt, $1.id) }
                 } else {
@@ -205,13 +213,19 @@ extension ArchiveCommand {
     }
 
     struct Verify: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Check every checksum, digest and the segment hash chain.")
+        static let configuration = CommandConfiguration(
+            abstract: "Check every checksum, digest and the segment hash chain.",
+            discussion: "With --remote (and --config): instead, check the bucket of [archive.remote] against remote.sqlite and the local sealed segments."
+        )
         @OptionGroup var data: DataDirectoryOption
+        @Flag(help: "Check the object-storage bucket: every recorded upload there as recorded, local sealed segments not uploaded listed as pending.")
+        var remote = false
 
         func run() async throws {
+            if remote { return try await verifyRemote() }
             var clean = true
             try reportingErrors {
-                let report = try ArchiveReader(dataDirectory: data.dataDirectory, keys: data.keys).verify()
+                let report = try ArchiveReader(dataDirectory: data.dataDirectory, keys: data.keys, remote: data.remote).verify()
                 for note in report.notes { writeStdout("note: \(note)\n") }
                 if report.removedRecords > 0 {
                     let rules = report.removedByRule.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")
@@ -221,6 +235,9 @@ extension ArchiveCommand {
                 if !report.indexFaults.isEmpty {
                     // The index is derived: rebuilding it from the segments loses nothing.
                     writeStderr("the index does not match the segments: stop the node and run `archiverelay archive reindex --data-dir \(data.dataDirectory)`\n")
+                }
+                if report.evictedSegments > 0 {
+                    writeStdout("\(report.evictedSegments) segments evicted to the bucket, \(report.evictedUnread) of them not read (chain checked from their stubs)\n")
                 }
                 writeStdout("\(report.segments) segments, \(report.records) records, \(report.faults.count + report.indexFaults.count) faults\n")
                 clean = report.isClean
@@ -238,7 +255,7 @@ extension ArchiveCommand {
 
         func run() async throws {
             try reportingAuditedErrors {
-                let expired = try ArchiveReader(dataDirectory: data.dataDirectory, keys: data.keys).expiredRecords()
+                let expired = try ArchiveReader(dataDirectory: data.dataDirectory, keys: data.keys, remote: data.remote).expiredRecords()
                 try CommandAudit(dataDirectory: data.dataDirectory).record("archive.expired", json ? ["format": "json"] : [:], count: expired.count)
                 for e in expired {
                     let r = e.record
@@ -263,7 +280,7 @@ extension ArchiveCommand {
 
         func run() async throws {
             try reportingErrors {
-                let s = try ArchiveReader(dataDirectory: data.dataDirectory, keys: data.keys).stats()
+                let s = try ArchiveReader(dataDirectory: data.dataDirectory, keys: data.keys, remote: data.remote).stats()
                 if json {
                     writeJSONLine(try JSONLine.stats(s))
                 } else {
@@ -289,7 +306,7 @@ extension ArchiveCommand {
         func run() async throws {
             FilePermissions.restrictProcessUmask()
             try reportingErrors {
-                let count = try ArchiveReader.reindex(dataDirectory: data.dataDirectory, keys: data.keys)
+                let count = try ArchiveReader.reindex(dataDirectory: data.dataDirectory, keys: data.keys, remote: data.remote)
                 writeStdout("indexed \(count) messages\n")
             }
         }
@@ -306,7 +323,7 @@ extension ArchiveCommand {
         func run() async throws {
             try reportingErrors {
                 let filter = ArchiveFilter(since: try since.map(commandLineTime), until: try until.map(commandLineTime))
-                for day in try ArchiveReader(dataDirectory: data.dataDirectory, keys: data.keys).digest(filter) {
+                for day in try ArchiveReader(dataDirectory: data.dataDirectory, keys: data.keys, remote: data.remote).digest(filter) {
                     writeStdout("\(day.day) \(day.messages) \(day.sha256)\n")
                 }
             }

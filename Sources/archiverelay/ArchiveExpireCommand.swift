@@ -2,6 +2,7 @@ import ArchiveStore
 import ArgumentParser
 import Logging
 import ForwardQueue
+import ArchiveTier
 import AuditTrail
 import Foundation
 import Governance
@@ -49,6 +50,7 @@ extension ArchiveCommand {
                 let holds = try HoldStore.open(dataDirectory: directory, .read)?.open() ?? []
                 var planner = RetentionPlanner(dataDirectory: directory, policy: validated.retention, holds: holds)
                 planner.keys = validated.archive.keys.ring
+                planner.remote = validated.remote.map { BucketSegmentSource(configuration: $0.bucket) }
                 // The candidates wait in a file until the entry is recorded: nothing of a result goes out before.
                 let spool = try CandidateSpool()
                 let totals = try planner.plan(now: now) { candidate in try spool.write(Self.line(candidate, json: json)) }
@@ -69,6 +71,7 @@ extension ArchiveCommand {
             var logger = Logger(label: "archiverelay.expire")
             logger.logLevel = .warning
             var options = validated.archive
+            options.remoteSegments = validated.remote.map { BucketSegmentSource(configuration: $0.bucket) }
             let audit = try CommandAudit(dataDirectory: directory)
             options.audit = audit
             options.expiryStepHook = ExpiryService.crashHook()

@@ -72,7 +72,7 @@ extension ArchiveCommand {
                     guard let hold = try HoldStore.open(dataDirectory: data.dataDirectory, .read)?.hold(named: name) else {
                         throw ArchiveStoreError.notFound("no hold named \(name)")
                     }
-                    let search = try ArchiveSearch(dataDirectory: data.dataDirectory, keys: data.keys)
+                    let search = try ArchiveSearch(dataDirectory: data.dataDirectory, keys: data.keys, remote: data.remote)
                     let count = try search.count(hold.query)
                     let ids = try search.hits(hold.query, limit: limit).map(\.id)
                     try CommandAudit(dataDirectory: data.dataDirectory).record("hold.show", ["hold": name], count: count)

@@ -33,5 +33,5 @@ extension ArchiveRelay {
 extension ArchiveRelay {
     /// `archiverelay --version`. Raised by hand with each release; 0.x while the formats
     /// may still change (docs/FORMAT.md says how each is versioned on its own).
-    static let version = "0.26.0"
+    static let version = "0.27.0"
 }

@@ -30,7 +30,7 @@ extension ArchiveCommand {
         func run() async throws {
             let text = query.joined(separator: " ")
             try reportingQueryErrors {
-                let search = try ArchiveSearch(dataDirectory: data.dataDirectory, keys: data.keys)
+                let search = try ArchiveSearch(dataDirectory: data.dataDirectory, keys: data.keys, remote: data.remote)
                 if search.unindexedArrivals > 0 {
                     writeStderr("archiverelay: the search index lacks \(search.unindexedArrivals) arrivals and cannot be written by this user; they are not searched (the node indexes them)\n")
                 }

@@ -19,7 +19,7 @@ extension ArchiveCommand {
 
         func run() async throws {
             try reportingErrors {
-                let reader = try ArchiveReader(dataDirectory: data.dataDirectory, keys: data.keys)
+                let reader = try ArchiveReader(dataDirectory: data.dataDirectory, keys: data.keys, remote: data.remote)
                 let entry = try reader.lookup(key)
                 let shown = ShownOriginal(entry: entry, headers: OriginalHeaders(original: try reader.original(entry)),
                                           arrivals: try reader.arrivals(of: entry))

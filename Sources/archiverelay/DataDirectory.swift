@@ -1,4 +1,5 @@
 import ArchiveStore
+import ArchiveTier
 import AuditTrail
 import DurableFiles
 import Foundation
@@ -12,6 +13,11 @@ enum DataDirectory {
     }
 
     static func prepare(_ path: String) throws {
+        // Half a restored archive would be served as the whole one, and uploaded as such.
+        if FileManager.default.fileExists(atPath: RemoteRestore.markerPath(dataDirectory: path)) {
+            throw Problem(description: "\(path) holds \(RemoteRestore.markerName): an `archive restore` into it did not finish; "
+                + "remove the directory and restore again")
+        }
         let missing = missingFolders(path)
         do {
             try FilePermissions.createDirectories(path)

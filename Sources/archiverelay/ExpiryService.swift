@@ -36,6 +36,9 @@ final class ExpiryService: Service, Sendable {
         self.logger = logger
     }
 
+    /// The rules as they are now (the tier's lock plans judge by them too).
+    var currentPolicy: RetentionPolicy { policy.withLock { $0 } }
+
     /// A reload's rules apply from the next run on.
     func replace(_ policy: RetentionPolicy) {
         self.policy.withLock { $0 = policy }

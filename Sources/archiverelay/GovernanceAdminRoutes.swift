@@ -19,7 +19,8 @@ import SearchQuery
 enum GovernanceAdminRoutes {
     static let maximumIDs = 1000
 
-    static func add(_ router: Router<AdminContext>, dataDirectory: String, keys: ArchiveKeys, expiry: ExpiryService?, audit: AdminAudit) {
+    static func add(_ router: Router<AdminContext>, dataDirectory: String, keys: ArchiveKeys, remote: (any RemoteSegmentSource)?,
+                    expiry: ExpiryService?, audit: AdminAudit) {
         router.get("/holds") { _, context in
             let caller = try context.require(.read)
             let holds = try holding { try HoldStore.open(dataDirectory: dataDirectory, .read)?.all() ?? [] }
@@ -33,7 +34,7 @@ enum GovernanceAdminRoutes {
                 guard let hold = try HoldStore.open(dataDirectory: dataDirectory, .read)?.hold(named: name) else {
                     throw HoldError.noOpenHold(name)
                 }
-                let search = try ArchiveSearch(dataDirectory: dataDirectory, keys: keys.ring)
+                let search = try ArchiveSearch(dataDirectory: dataDirectory, keys: keys.ring, remote: remote)
                 return (hold, try search.count(hold.query), try search.hits(hold.query, limit: maximumIDs).map(\.id))
             }
             try audit.record(caller, "hold.show", ["hold": name], count: count)

@@ -37,6 +37,10 @@ extension ArchiveCommand.Hold.Create: ArchiveDataCommand {}
 extension ArchiveCommand.Hold.List: ArchiveDataCommand {}
 extension ArchiveCommand.Hold.Show: ArchiveDataCommand {}
 extension ArchiveCommand.Hold.Release: ArchiveDataCommand {}
+/// Run by root into an empty directory the node's user owns, the restored files are that user's.
+extension ArchiveCommand.Restore: OperatesOnDataDirectory {
+    var dataDirectoryPath: String { directory }
+}
 extension QueueCommand.Dump: QueueDataCommand {}
 extension QueueCommand.Show: QueueDataCommand {}
 extension QueueCommand.Retry: QueueDataCommand {}

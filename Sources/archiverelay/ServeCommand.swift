@@ -1,5 +1,6 @@
 import AdminEndpoint
 import ArchiveStore
+import ArchiveTier
 import ArgumentParser
 import AuditTrail
 import DurableFiles
@@ -93,6 +94,9 @@ struct ServeCommand: AsyncParsableCommand {
         archiveOptions.expiryStepHook = ExpiryService.crashHook()
         // The floor beside the free space, so an alert can compare the two (examples/monitoring).
         Gauge(label: "archive_min_free_bytes").record(archiveOptions.minimumFreeBytes)
+        // Evicted segments are read from the bucket, by the node as by the archive commands.
+        let bucketReads = validated.remote.map { BucketSegmentSource(configuration: $0.bucket) }
+        archiveOptions.remoteSegments = bucketReads
         if let keys = validated.archive.keys.ring.writingKey {
             logger.info("archive segments are encrypted", metadata: ["key_id": "\(keys.id)", "key_ids": "\(validated.archive.keys.ring.ids)"])
         }
@@ -122,6 +126,9 @@ struct ServeCommand: AsyncParsableCommand {
         services.append(ForwardQueueService(queue: queue))
         services.append(expiry)
         services.append(DigestGauge(dataDirectory: settings.dataDirectory, logger: logger))
+        if let remote = validated.remote {
+            services.append(RemoteTierService(settings: remote, dataDirectory: settings.dataDirectory, store: store, expiry: expiry, logger: logger))
+        }
         let adminSettings = AdminEndpointSettings(host: adminHost, port: adminPort, policy: AdminAccessPolicy(allowedHostNames: settings.adminHostNames),
                                                   tls: try settings.adminTLS.map(Self.adminTLS))
         services.append(try await AdminServer(settings: adminSettings, tokens: adminTokens, registry: registry, store: store, queue: queue,

@@ -49,8 +49,8 @@ import TestSupport
     /// segments; every other original readable, searchable and as stored; verify clean and
     /// naming what left.
     static func checkExpired(_ dir: String, expired: Set<Int>, receipts: [Int: ArchiveReceipt], records: Int, arrivals archived: Int = 50,
-                             keys: SegmentKeyRing = .none) throws {
-        let reader = try ArchiveReader(dataDirectory: dir, keys: keys)
+                             keys: SegmentKeyRing = .none, remote: (any RemoteSegmentSource)? = nil) throws {
+        let reader = try ArchiveReader(dataDirectory: dir, keys: keys, remote: remote)
         let listed = Set(try reader.list().map(\.id))
         for (n, receipt) in receipts {
             #expect(listed.contains(receipt.id) == !expired.contains(n), "message \(n)")
@@ -71,7 +71,9 @@ import TestSupport
         var removed = 0
         for name in try FileManager.default.contentsOfDirectory(atPath: archive) where name.hasSuffix(".expiry") {
             let manifest = try #require(try ExpiryManifest.load(path: archive + name))
-            let size = try #require(try FileManager.default.attributesOfItem(atPath: archive + SegmentName.file(manifest.sequence))[.size] as? Int)
+            // An evicted segment's size is its uploaded file's, in its stub.
+            let size = try EvictionStub.load(directory: archive, sequence: manifest.sequence)?.segment.size
+                ?? #require(try FileManager.default.attributesOfItem(atPath: archive + SegmentName.file(manifest.sequence))[.size] as? Int)
             #expect(manifest.removedBytes > 0 && size == manifest.sealedSize - manifest.removedBytes, "\(name)")
             removed += manifest.removed.count
         }

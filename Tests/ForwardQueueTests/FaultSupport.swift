@@ -67,7 +67,7 @@ final class FaultyPeer {
 
     /// Stops the peer; its open connections close with the process. Blocking, for `defer`.
     func stop() {
-        FileManager.default.createFile(atPath: directory + "/STOP", contents: nil)
+        _ = FileManager.default.createFile(atPath: directory + "/STOP", contents: nil)  // the peer polls for it; a failure shows as a peer that does not stop
         let deadline = Date().addingTimeInterval(10)
         while process.isRunning && Date() < deadline { usleep(20_000) }
         if process.isRunning { process.terminate() }
@@ -75,7 +75,7 @@ final class FaultyPeer {
 
     /// Stops the peer and waits for it without holding a cooperative pool thread.
     func stopAndWait() async {
-        FileManager.default.createFile(atPath: directory + "/STOP", contents: nil)
+        _ = FileManager.default.createFile(atPath: directory + "/STOP", contents: nil)  // the peer polls for it; a failure shows as a peer that does not stop
         let deadline = ContinuousClock.now + .seconds(10)
         while process.isRunning && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
         stop()

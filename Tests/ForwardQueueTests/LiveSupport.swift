@@ -76,7 +76,7 @@ final class RecordingPeer {
     }
 
     func stop() {
-        FileManager.default.createFile(atPath: directory + "/STOP", contents: nil)
+        _ = FileManager.default.createFile(atPath: directory + "/STOP", contents: nil)  // the peer polls for it; a failure shows as a peer that does not stop
         let deadline = Date().addingTimeInterval(10)
         while process.isRunning && Date() < deadline { usleep(20_000) }
         if process.isRunning { process.terminate() }

@@ -79,7 +79,7 @@ public struct MotoServer: Sendable {
     }
 
     /// Reads up to the first newline, off the cooperative pool, with a generous limit.
-    private static func firstLine(of handle: FileHandle) async throws -> String? {
+    static func firstLine(of handle: FileHandle) async throws -> String? {
         try await withCheckedThrowingContinuation { continuation in
             Thread.detachNewThread {
                 var bytes: [UInt8] = []

@@ -6,8 +6,10 @@ MOTO_ENDPOINT, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY. Prints one JSON valu
   head BUCKET KEY [VERSION]   size, version, lock mode, retain-until (epoch s), legal hold
   get BUCKET KEY              the object's bytes, hex
   versions BUCKET             every version: key, version id
+  list BUCKET [PREFIX]        every key's newest version: key, size, SHA-256 of its bytes (hex)
   delete BUCKET KEY VERSION   delete one version: "deleted" or the error code
 """
+import hashlib
 import json
 import os
 import sys
@@ -43,6 +45,15 @@ def main(argv):
     elif command == "versions":
         listing = s3.list_object_versions(Bucket=bucket)
         result = [{"key": v["Key"], "version": v["VersionId"]} for v in listing.get("Versions", [])]
+    elif command == "list":
+        result = []
+        # Filtered here, not by Prefix: moto's signature check fails on an encoded "/" in it.
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+            for item in page.get("Contents", []):
+                if rest and not item["Key"].startswith(rest[0]):
+                    continue
+                body = s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
+                result.append({"key": item["Key"], "size": item["Size"], "sha256": hashlib.sha256(body).hexdigest()})
     elif command == "delete":
         try:
             s3.delete_object(Bucket=bucket, Key=rest[0], VersionId=rest[1])
