@@ -69,7 +69,7 @@ import Testing
     @Test func groupReadableCountsAsShared() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("keys-\(UUID().uuidString).toml").path
         defer { try? FileManager.default.removeItem(atPath: path) }
-        FileManager.default.createFile(atPath: path, contents: Data(), attributes: [.posixPermissions: 0o600])
+        #expect(FileManager.default.createFile(atPath: path, contents: Data(), attributes: [.posixPermissions: 0o600]))
         #expect(!ConfigurationCheck.Environment.isSharedReadable(path))
         try FileManager.default.setAttributes([.posixPermissions: 0o640], ofItemAtPath: path)
         #expect(ConfigurationCheck.Environment.isSharedReadable(path))

@@ -248,14 +248,14 @@ import TestSupport
         try withSaved(list) {
             var forged = try ExpiryManifest.decode(try Durable.readAllIfPresent(list))
             forged.removed[0].rule = "forever"
-            FileManager.default.createFile(atPath: list, contents: Data(forged.encode()))
+            #expect(FileManager.default.createFile(atPath: list, contents: Data(forged.encode())))
             #expect(try faults().contains { $0.contains("not the one the audit log recorded") })
         }
         // The list edited, then deleted.
         try withSaved(list) {
             var bytes = try Durable.readAllIfPresent(list)
             bytes[bytes.count / 2] ^= 1
-            FileManager.default.createFile(atPath: list, contents: Data(bytes))
+            #expect(FileManager.default.createFile(atPath: list, contents: Data(bytes)))
             #expect(try faults().contains { $0.contains("expiry list checksum mismatch") })
             try FileManager.default.removeItem(atPath: list)
             #expect(try faults().contains { $0.contains("no expiry list accounts for it") })

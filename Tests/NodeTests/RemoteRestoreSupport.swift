@@ -31,7 +31,7 @@ struct RemoteArchiveFixture {
         if let keyFile {
             let key = try await runProcess(node.binary, ["key", "create", "--id", "1"], in: workspace.root)
             try #require(key.status == 0, "\(key.stderr)")
-            FileManager.default.createFile(atPath: keyFile, contents: Data(key.stdout), attributes: [.posixPermissions: 0o600])
+            #expect(FileManager.default.createFile(atPath: keyFile, contents: Data(key.stdout), attributes: [.posixPermissions: 0o600]))
             config = config.replacingOccurrences(of: "[archive]\n", with: "[archive]\nencryption_keys_file = \"\(keyFile)\"\n")
         }
         try node.writeConfig(config)
