@@ -216,7 +216,7 @@ import TestSupport
         }
         func withSaved(_ path: String, _ body: () throws -> Void) throws {
             let saved = try Durable.readAllIfPresent(path)
-            defer { FileManager.default.createFile(atPath: path, contents: Data(saved)) }
+            defer { #expect(FileManager.default.createFile(atPath: path, contents: Data(saved))) }
             try body()
         }
 
