@@ -237,7 +237,6 @@ let package = Package(
                 "RelayConfiguration",
                 "CSQLite",
                 "SessionTransport",
-                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -34,7 +34,7 @@ enum SegmentEvictor {
         let file = try SystemFile.openReadOnly(segment.path)
         defer { file.close() }
         let size = try file.size()
-        let sha256 = try fileSHA256(file, size: size)
+        let sha256 = try file.sha256Base64(size: size)
         guard size == copy.size, sha256 == copy.sha256 else {
             throw refused("the local file (\(size) bytes, SHA-256 \(sha256)) is not what was uploaded (\(copy.size) bytes, SHA-256 \(copy.sha256))")
         }
@@ -48,18 +48,6 @@ enum SegmentEvictor {
         try after(.fileRemoved)
     }
 
-    /// SHA-256 of the whole file, base64 (as the upload's checksum is named).
-    private static func fileSHA256(_ file: SystemFile, size: Int) throws -> String {
-        var hasher = SHA256()
-        var offset = 0
-        while offset < size {
-            let bytes = try file.read(at: offset, count: min(4 << 20, size - offset))
-            guard !bytes.isEmpty else { break }
-            hasher.update(data: bytes)
-            offset += bytes.count
-        }
-        return hasher.finalize().base64
-    }
 }
 
 extension ArchiveStore {
@@ -76,5 +64,21 @@ extension ArchiveStore {
         try await Self.blocking {
             try SegmentEvictor.evict(layout: layout, sequence: sequence, to: copy, keys: keys, faults: faults)
         }
+    }
+}
+
+extension SystemFile {
+    /// SHA-256 of the file's first `size` bytes, base64 (as S3 names an upload's checksum):
+    /// what eviction and `archive verify --remote` compare with the recorded upload.
+    package func sha256Base64(size: Int) throws -> String {
+        var hasher = SHA256()
+        var offset = 0
+        while offset < size {
+            let bytes = try read(at: offset, count: min(4 << 20, size - offset))
+            guard !bytes.isEmpty else { break }
+            hasher.update(data: bytes)
+            offset += bytes.count
+        }
+        return hasher.finalize().base64
     }
 }

@@ -1,5 +1,4 @@
 import ArchiveStore
-import Crypto
 import DurableFiles
 import Foundation
 import ObjectStorage
@@ -82,7 +81,7 @@ public struct RemoteVerifier {
                     report.pending.append(PendingUpload(key: key, neverUploaded: true))
                     continue
                 }
-                if try LocalDigest.sha256Base64(path) != record.sha256 { report.pending.append(PendingUpload(key: key, neverUploaded: false)) }
+                if try Self.sha256Base64(path) != record.sha256 { report.pending.append(PendingUpload(key: key, neverUploaded: false)) }
             }
         }
         report.unrecorded = try await client.listAllObjects(under: keys).map(\.key).filter { recorded[$0] == nil }
@@ -104,21 +103,10 @@ public struct RemoteVerifier {
         if head.checksumSHA256 != record.sha256 { differences.append("SHA-256 \(head.checksumSHA256 ?? "none"), recorded \(record.sha256)") }
         return differences.isEmpty ? nil : RemoteFault(key: record.key, kind: .differs(differences.joined(separator: "; ")))
     }
-}
 
-/// A local file's SHA-256 in S3's form (base64), read in chunks.
-enum LocalDigest {
-    static func sha256Base64(_ path: String) throws -> String {
+    private static func sha256Base64(_ path: String) throws -> String {
         let file = try SystemFile.openReadOnly(path)
         defer { file.close() }
-        var hash = SHA256()
-        var offset = 0
-        while true {
-            let bytes = try file.read(at: offset, count: 4 << 20)
-            if bytes.isEmpty { break }
-            hash.update(data: bytes)
-            offset += bytes.count
-        }
-        return Data(hash.finalize()).base64EncodedString()
+        return try file.sha256Base64(size: file.size())
     }
 }
